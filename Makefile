@@ -1,0 +1,50 @@
+# chainrule: `make run` serves the app, `make test` runs every test. Both install what they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test install install-dev chromium lint bench clean
+
+$(BIN)/.runtime: backend/requirements.txt backend/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -r backend/requirements.txt
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps -e backend
+	touch $@
+
+$(BIN)/.dev: $(BIN)/.runtime backend/requirements-dev.txt
+	$(BIN)/pip install --disable-pip-version-check -q -r backend/requirements-dev.txt
+	touch $@
+
+frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(BIN)/.runtime frontend/node_modules/.installed
+
+install-dev: install $(BIN)/.dev chromium
+
+# Headless Chromium from Debian's package (never a browser download by a test tool).
+chromium:
+	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+run: install
+	$(BIN)/uvicorn chainrule.app:create_app --factory --host $(HOST) --port $(PORT)
+
+lint: $(BIN)/.dev
+	$(BIN)/ruff check backend tests
+	$(BIN)/mypy backend/chainrule
+
+test: install-dev
+	$(MAKE) --no-print-directory lint
+	cd frontend && npm test
+	$(BIN)/pytest
+
+bench: install-dev
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) frontend/node_modules .pytest_cache .hypothesis

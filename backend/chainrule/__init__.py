@@ -1,0 +1,12 @@
+"""chainrule: backpropagation shown for what it is, the chain rule applied node by node.
+
+    >>> from chainrule import backprop
+    >>> result = backprop("sin(x*y)", x=1.5, y=2)
+    >>> round(result.gradients["x"], 6)  # y * cos(x*y)
+    -1.979985
+"""
+
+from .errors import ChainruleError
+from .run import backprop
+
+__all__ = ["ChainruleError", "backprop"]

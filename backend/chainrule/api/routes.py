@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ..examples import EXAMPLES
+from ..ops import OPS
+from ..run import backprop
+from ..schemas import BackpropRequest, BackpropResponse, ErrorResponse, Example, OpOut
+
+router = APIRouter(prefix="/api/v1", tags=["backprop"])
+
+ERRORS: dict[int | str, dict[str, object]] = {
+    422: {"model": ErrorResponse, "description": "The source or the values are invalid; "
+          "`error.span` points at the characters."},
+    413: {"model": ErrorResponse, "description": "The request is too large."},
+}
+
+
+@router.post("/backprop", response_model=BackpropResponse, responses=ERRORS)
+def post_backprop(request: BackpropRequest) -> BackpropResponse:
+    """Parse, build the graph, run the forward and backward sweeps, and check by finite differences."""
+    return backprop(request.source, request.values, check=request.check)
+
+
+@router.get("/ops", response_model=list[OpOut])
+def get_ops() -> list[OpOut]:
+    """The primitive operations, each with its local derivative formulas."""
+    return [OpOut(name=op.name, arity=op.arity, syntax=op.syntax,  # type: ignore[arg-type]
+                  expr={"plain": op.expr.plain, "latex": op.expr.latex},  # type: ignore[arg-type]
+                  derivatives=[{"plain": d.plain, "latex": d.latex} for d in op.derivs],  # type: ignore[misc]
+                  elementwise=op.elementwise, description=op.description)
+            for op in OPS.values()]
+
+
+@router.get("/examples", response_model=list[Example])
+def get_examples() -> list[Example]:
+    """A gallery of expressions to start from."""
+    return [Example.model_validate(example) for example in EXAMPLES]

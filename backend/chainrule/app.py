@@ -1,0 +1,64 @@
+"""The app factory: the API, the health check, error mapping and the static frontend."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from .api.routes import router
+from .errors import ChainruleError
+from .settings import FRONTEND_DIR, LIMITS, MAX_BODY_BYTES
+
+DESCRIPTION = f"""
+chainrule computes the partial derivatives of a function that is a composition of simpler
+functions, by applying the chain rule node by node from the output back to the inputs: that is
+backpropagation. Not an optimizer, not training: one forward and one backward pass. The answer
+also holds a finite-difference check, which needs 2N evaluations for N inputs.
+
+Limits: source {LIMITS.max_source_chars:,} characters, {LIMITS.max_nodes:,} nodes, {LIMITS.max_array_elements:,} elements per array, {LIMITS.max_total_elements:,} elements
+in all, brackets nested {LIMITS.max_nesting} deep, request body {MAX_BODY_BYTES:,} bytes.
+"""
+
+
+def _error(status: int, message: str, kind: str, span: object = None) -> JSONResponse:
+    return JSONResponse({"error": {"message": message, "kind": kind, "span": span}},
+                        status_code=status)
+
+
+async def _user_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ChainruleError)
+    return _error(422, exc.message, exc.kind, list(exc.span) if exc.span else None)
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+    return _error(422, f"invalid request: {where or 'body'}: {first.get('msg')}", "request")
+
+
+def create_app() -> FastAPI:
+    """Build the FastAPI application."""
+    app = FastAPI(title="chainrule", version="0.1.0", description=DESCRIPTION)
+    app.include_router(router)
+    app.add_exception_handler(ChainruleError, _user_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return _error(413, f"the request body is larger than {MAX_BODY_BYTES:,} bytes",
+                          "limit")
+        return await call_next(request)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """Liveness: answers while the server runs."""
+        return {"status": "ok"}
+
+    if FRONTEND_DIR.is_dir():
+        app.mount("/", StaticFiles(directory=FRONTEND_DIR, html=True), name="frontend")
+    return app

@@ -1,0 +1,104 @@
+"""The finite-difference check: the other way to get the same numbers, and why it is not used.
+
+A central difference (f(x + h) - f(x - h)) / 2h per input element needs 2N evaluations of the
+function for N input elements, where backprop needs one forward and one backward pass. The 2N
+evaluations run as one vectorized pass (a batch axis of 2N rows), in chunks that bound memory.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from .engine import evaluate
+from .graph import Graph, Node
+from .settings import LIMITS, Limits
+from .values import encode
+
+RELATIVE_STEP = 1e-6
+RTOL, ATOL = 1e-5, 1e-7
+
+
+def _elements(graph: Graph, order: list[Node]) -> list[tuple[Node, int]]:
+    return [(graph.node(i), k) for i in graph.inputs.values() for k in range(graph.node(i).size)]
+
+
+def _sample(items: list[tuple[Node, int]], budget: int) -> list[tuple[Node, int]]:
+    if len(items) <= budget:
+        return items
+    picks = np.linspace(0, len(items) - 1, budget).round().astype(int)
+    return [items[i] for i in sorted(set(picks.tolist()))]
+
+
+def _perturbed_output(graph: Graph, order: list[Node], chunk: list[tuple[Node, int]],
+                      steps: np.ndarray) -> np.ndarray:
+    """f at x + h e_k and x - h e_k for each element k of the chunk: 2 rows per element."""
+    rows = 2 * len(chunk)
+    leaves = {}
+    for node_id in graph.inputs.values():
+        node = graph.node(node_id)
+        assert node.const is not None
+        leaves[node_id] = np.repeat(node.const.reshape(1, -1), rows, axis=0)
+    for r, ((node, k), h) in enumerate(zip(chunk, steps, strict=True)):
+        leaves[node.id][2 * r, k] += h
+        leaves[node.id][2 * r + 1, k] -= h
+    shaped = {i: v.reshape((rows, *graph.node(i).shape)) for i, v in leaves.items()}
+    out = evaluate(graph, order, shaped, keep=False)[graph.output]
+    return np.broadcast_to(out.reshape(out.shape[0]), (rows,))
+
+
+def finite_difference_check(graph: Graph, order: list[Node], grads: Mapping[str, np.ndarray],
+                            output: float, limits: Limits = LIMITS) -> dict[str, object]:
+    """Compare backprop's gradient with a central difference for every input element."""
+    elements = _elements(graph, order)
+    total = sum(n.size for n in order)
+    budget = max(1, limits.max_check_work // max(1, 2 * total))
+    checked = _sample(elements, budget)
+    per_chunk = max(1, limits.check_chunk_elements // max(1, 2 * total))
+    entries = []
+    for start in range(0, len(checked), per_chunk):
+        chunk = checked[start:start + per_chunk]
+        base = np.array([float(n.const.reshape(-1)[k]) for n, k in chunk])  # type: ignore[union-attr]
+        steps = RELATIVE_STEP * np.maximum(1.0, np.abs(base))
+        with np.errstate(all="ignore"):
+            out = _perturbed_output(graph, order, chunk, steps)
+            numeric = (out[0::2] - out[1::2]) / (2 * steps)
+        for (node, k), fd in zip(chunk, numeric, strict=True):
+            entries.append(_entry(node, k, grads.get(node.id), float(fd), output))
+    finite = [e for e in entries if isinstance(e["rel_error"], float)]
+    return {
+        "method": "central difference (f(x + h) - f(x - h)) / 2h, h = 1e-6 * max(1, |x|)",
+        "tolerance": f"|backprop - numeric| <= {ATOL:g} * (1 + |f|) + {RTOL:g} * |numeric|",
+        "elements": len(elements),
+        "checked": len(checked),
+        "complete": len(checked) == len(elements),
+        "evaluations": 2 * len(checked),
+        "evaluations_for_all": 2 * len(elements),
+        "backprop_passes": {"forward": 1, "backward": 1},
+        "max_rel_error": max((float(e["rel_error"]) for e in finite), default=0.0),  # type: ignore[arg-type]
+        "ok": all(e["ok"] for e in entries),
+        "entries": entries,
+    }
+
+
+def _entry(node: Node, k: int, grad: np.ndarray | None, numeric: float, output: float
+           ) -> dict[str, object]:
+    bp = 0.0 if grad is None else float(np.asarray(grad).reshape(-1)[k])
+    abs_error = abs(bp - numeric)
+    scale = max(abs(bp), abs(numeric))
+    rel_error = abs_error / scale if scale > 0 else 0.0
+    finite = math.isfinite(abs_error)
+    ok = finite and abs_error <= ATOL * (1 + abs(output)) + RTOL * abs(numeric)
+    index = list(np.unravel_index(k, node.shape)) if node.shape else []
+    return {
+        "input": node.name,
+        "node": node.id,
+        "index": [int(i) for i in index],
+        "backprop": encode(bp),
+        "numeric": encode(numeric),
+        "abs_error": encode(abs_error),
+        "rel_error": rel_error if finite else encode(rel_error),
+        "ok": bool(ok),
+    }

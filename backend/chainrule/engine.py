@@ -1,0 +1,193 @@
+"""The forward and reverse sweeps, and the records of each of their steps.
+
+The whole engine is micrograd's: visit the nodes in topological order computing values, then in
+reverse order call each node's local rule (its VJPs from the op table) and add the contributions
+to its inputs' gradients. Both loops are iterative, so depth is no limit.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from .graph import Graph, Node, fill
+from .ops import OPS, Formula, unbroadcast
+from .values import encode
+
+
+def evaluate(graph: Graph, order: list[Node], leaves: Mapping[str, np.ndarray],
+             keep: bool = True) -> dict[str, np.ndarray]:
+    """Run every op once over batched values (axis 0 is the batch).
+
+    `leaves` gives the batched value of each input; constants use their own value. With
+    `keep=False`, a value is dropped as soon as its last consumer has run (the check uses this
+    to keep memory to the live values), and only the output is returned.
+    """
+    remaining = Counter(src for node in order for src in node.inputs)
+    values: dict[str, np.ndarray] = {}
+    with np.errstate(all="ignore"):
+        for node in order:
+            if node.op == "input":
+                values[node.id] = leaves[node.id]
+            elif node.op == "const":
+                assert node.const is not None
+                values[node.id] = node.const[None]
+            else:
+                values[node.id] = OPS[node.op].forward(*(values[i] for i in node.inputs))
+                if not keep:
+                    for src in node.inputs:
+                        remaining[src] -= 1
+                        if remaining[src] == 0 and src != graph.output:
+                            values.pop(src, None)
+    return values if keep else {graph.output: values[graph.output]}
+
+
+def forward(graph: Graph, order: list[Node]) -> dict[str, np.ndarray]:
+    """The forward sweep: every node's value (without a batch axis)."""
+    leaves = {n.id: n.const[None] for n in order if n.op == "input" and n.const is not None}
+    batched = evaluate(graph, order, leaves)
+    return {node.id: batched[node.id].reshape(node.shape) for node in order}
+
+
+@dataclass
+class Sweep:
+    """What the reverse sweep produced: gradients, and (when recorded) its steps."""
+
+    grads: dict[str, np.ndarray]
+    steps: list[dict[str, object]]
+
+
+def backward(graph: Graph, order: list[Node], values: Mapping[str, np.ndarray],
+             record: bool = True) -> Sweep:
+    """The reverse sweep: seed dL/dL = 1, then the chain rule once per edge, in reverse order.
+
+    With `record=False` only the gradients are computed (the benchmark's numeric sweep).
+    """
+    grads: dict[str, np.ndarray] = {graph.output: np.ones(graph.node(graph.output).shape)}
+    fan_out = Counter(src for node in order for src in node.inputs)
+    received: Counter[str] = Counter()
+    steps: list[dict[str, object]] = []
+    with np.errstate(all="ignore"):
+        for node in reversed(order):
+            if not node.requires_grad or node.id not in grads:
+                continue
+            g = grads[node.id]
+            terms = []
+            for pos, src_id in enumerate(node.inputs):
+                src = graph.node(src_id)
+                if not src.requires_grad:
+                    continue
+                args = [values[i] for i in node.inputs]
+                raw = OPS[node.op].vjps[pos](g, values[node.id], *args)
+                contribution = unbroadcast(src.shape, np.asarray(raw)).reshape(src.shape)
+                before = grads.get(src_id)
+                after = contribution if before is None else before + contribution
+                grads[src_id] = after
+                received[src_id] += 1
+                if record:
+                    terms.append(_term(graph, node, g, src, pos, args, values, raw, contribution,
+                                       before, after, received[src_id], fan_out[src_id]))
+            if record:
+                steps.append(_step(graph, node, g, terms, len(steps)))
+    return Sweep(grads, steps)
+
+
+def _local(node: Node, src: Node, pos: int, args: list[np.ndarray], ans: np.ndarray,
+           raw: np.ndarray) -> np.ndarray | None:
+    """d node / d input as numbers: the VJP applied to g = 1, where that is the whole Jacobian."""
+    op = OPS[node.op]
+    if node.size == 1:
+        return unbroadcast(src.shape, np.asarray(
+            op.vjps[pos](np.ones(node.shape), ans, *args))).reshape(src.shape)
+    if op.elementwise and np.shape(raw) == src.shape:
+        return np.asarray(op.vjps[pos](np.ones(node.shape), ans, *args))
+    return None  # a full Jacobian: only its product with the upstream gradient is shown
+
+
+def derivative_formula(graph: Graph, node: Node, src: Node, pos: int) -> Formula:
+    """The local derivative d node / d input, written with the graph's own names."""
+    refs = {**dict(zip("uv", (graph.node(i) for i in node.inputs))), "y": node}
+    rhs = fill(OPS[node.op].derivs[pos], refs)
+    y_plain, y_latex = node.ref(wrapped=True)
+    u_plain, u_latex = src.ref(wrapped=True)
+    return Formula(
+        f"d{y_plain}/d{u_plain} = {rhs.plain}",
+        rf"\frac{{\partial {y_latex}}}{{\partial {u_latex}}} = {rhs.latex}",
+    )
+
+
+def _term(graph: Graph, node: Node, g: np.ndarray, src: Node, pos: int, args: list[np.ndarray],
+          values: Mapping[str, np.ndarray], raw: np.ndarray, contribution: np.ndarray,
+          before: np.ndarray | None, after: np.ndarray, nth: int, consumers: int,
+          ) -> dict[str, object]:
+    local = _local(node, src, pos, args, values[node.id], raw)
+    formula = derivative_formula(graph, node, src, pos)
+    raw_shape = list(np.shape(raw))
+    src_name = src.ref(wrapped=True)[0]
+    text = (f"dL/d{src_name} += {short(g)} × {short(local)} = {short(contribution)}"
+            if local is not None else
+            f"dL/d{src_name} += the vector-Jacobian product of {node.op} = {short(contribution)}")
+    if before is not None:
+        text += f"; fan-out, so it adds up: {short(before)} + {short(contribution)} = {short(after)}"
+    return {
+        "input": src.id,
+        "position": pos,
+        "formula": formula.plain,
+        "latex": formula.latex,
+        "local": None if local is None else encode(local),
+        "contribution": encode(contribution),
+        "before": encode(np.zeros(src.shape) if before is None else before),
+        "after": encode(after),
+        "accumulated": before is not None,
+        "contribution_index": nth,
+        "consumers": consumers,
+        "broadcast": None if raw_shape == list(src.shape) else {
+            "from": raw_shape, "to": list(src.shape),
+            "note": f"summed over the broadcast axes, from shape {raw_shape} back to "
+                    f"{list(src.shape)}"},
+        "text": text + ".",
+    }
+
+
+def short(value: np.ndarray) -> str:
+    """A number for a sentence: 4 significant digits, or an array's shape."""
+    array = np.asarray(value)
+    if array.size == 1:
+        return f"{float(array.reshape(())):.4g}"
+    return "an array of shape " + "×".join(map(str, array.shape))
+
+
+def _step(graph: Graph, node: Node, g: np.ndarray, terms: list[dict[str, object]],
+          index: int) -> dict[str, object]:
+    seed = node.id == graph.output
+    name = node.ref(wrapped=True)[0]
+    if seed:
+        text = (f"Seed: dL/dL = 1 at the output {name}. Backprop starts here and applies the "
+                "chain rule once per edge, from the output back to the inputs.")
+    elif node.op == "input":
+        text = f"{name} is an input: all its contributions are in, so dL/d{name} = {short(g)}."
+    else:
+        text = f"At {name}, the upstream gradient dL/d{name} = {short(g)}."
+    text = " ".join([text, *(str(term["text"]) for term in terms)])
+    return {"index": index, "node": node.id, "seed": seed, "upstream": encode(g),
+            "terms": terms, "text": text}
+
+
+def forward_steps(graph: Graph, order: list[Node], values: Mapping[str, np.ndarray]
+                  ) -> list[dict[str, object]]:
+    """One record per node, in evaluation order: its op, its inputs and the value it got."""
+    steps = []
+    for index, node in enumerate(order):
+        name = node.ref(wrapped=False)[0]
+        if node.op == "input":
+            text = f"Input {name} = {short(values[node.id])}."
+        elif node.op == "const":
+            text = f"Constant {name}."
+        else:
+            text = f"{OPS[node.op].name}: {name} = {short(values[node.id])}."
+        steps.append({"index": index, "node": node.id, "op": node.op, "inputs": node.inputs,
+                      "value": encode(values[node.id]), "text": text})
+    return steps

@@ -1,0 +1,39 @@
+"""The gallery: good first expressions, from one line to a two-layer network's loss."""
+
+from __future__ import annotations
+
+EXAMPLES: list[dict[str, object]] = [
+    {"title": "Product and sine", "source": "x*y + sin(x)", "values": {"x": 1.5, "y": 2.0},
+     "description": "x is used twice: its gradient is the sum of two contributions (fan-out)."},
+    {"title": "Chain of functions", "source": "exp(sin(x)**2)", "values": {"x": 0.7},
+     "description": "Three local derivatives multiplied along one path: the chain rule itself."},
+    {"title": "micrograd's neuron", "source":
+        "x1 = 2.0\nx2 = 0.0\nw1 = -3.0\nw2 = 1.0\nb = 6.8813735870195432\n"
+        "n = x1*w1 + x2*w2 + b\no = tanh(n)", "values": {},
+     "description": "The neuron of Karpathy's micrograd lecture: o = tanh(x1 w1 + x2 w2 + b)."},
+    {"title": "Sigmoid by hand", "source": "1 / (1 + exp(-(w*x + b)))",
+     "values": {"w": 2.0, "x": -1.0, "b": -3.0},
+     "description": "The CS231n staged computation: each node's derivative is simple."},
+    {"title": "Quotient rule, as a graph", "source": "f = (x + y) / (x * y)\nf",
+     "values": {"x": 3.0, "y": -4.0}, "description": "No quotient rule needed: div's two VJPs."},
+    {"title": "Softplus vs relu", "source": "softplus(x) - relu(x)", "values": {"x": 0.3},
+     "description": "A smooth and a kinked activation side by side."},
+    {"title": "Broadcasting", "source": "sum((x - mu)**2) / 3", "values":
+        {"x": [1.0, 2.0, 4.0], "mu": 2.0},
+     "description": "mu is a scalar stretched over the vector: its gradient sums over the axis."},
+    {"title": "Linear regression loss", "source":
+        "X = [[1, 2], [3, 4], [5, 6]]\ny = [1, 0, 2]\nw = [0.1, -0.2]\nb = 0.5\n"
+        "err = X @ w + b - y\nloss = mean(err**2)", "values": {},
+     "description": "Mean squared error of a linear model: gradients for w and b at once."},
+    {"title": "Softmax cross-entropy", "source":
+        "z = [2.0, 1.0, 0.1]\nt = [0, 1, 0]\nloss = logsumexp(z) - sum(t * z)", "values": {},
+     "description": "The classifier's loss: its gradient is softmax(z) - t."},
+    {"title": "Two-layer network", "source":
+        "x = [0.5, -1.2, 0.3]\nW1 = [[0.2, -0.4, 0.1], [0.7, 0.3, -0.5], [-0.3, 0.8, 0.2], "
+        "[0.1, 0.1, 0.9]]\nb1 = [0.1, 0.0, -0.1, 0.2]\nW2 = [[0.3, -0.6, 0.2, 0.5], "
+        "[-0.4, 0.1, 0.7, -0.2]]\nb2 = [0.05, -0.05]\nt = [1, 0]\n"
+        "h = tanh(W1 @ x + b1)\nz = W2 @ h + b2\nloss = logsumexp(z) - sum(t * z)",
+     "values": {},
+     "description": "A hidden layer of 4 tanh units and a softmax output: backprop through "
+                    "matrices, the same chain rule."},
+]

@@ -1,0 +1,290 @@
+"""From the syntax tree to the computation graph: one node per input, constant and operation.
+
+A name used twice is one node with two outgoing edges (fan-out). Shapes are inferred here, from
+the op table's shape rules, so that a shape mismatch or an oversized array is refused with its
+span before any numbers are computed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import networkx as nx  # type: ignore[import-untyped]
+import numpy as np
+
+from .errors import ChainruleError, Span
+from .ops import OPS, Formula
+from .parsing import Expr, Program, literal_value
+from .settings import LIMITS, Limits
+
+Shape = tuple[int, ...]
+MAX_REF_CHARS = 40  # longer sub-expressions are referred to by node id in formulas
+
+
+@dataclass
+class Node:
+    """One node of the computation graph."""
+
+    id: str
+    op: str  # "input", "const" or a key of OPS
+    inputs: list[str]
+    span: Span
+    shape: Shape
+    name: str | None = None
+    const: np.ndarray | None = None  # the value of an input or a constant
+    requires_grad: bool = False  # depends on some input
+    bare: Formula = field(default_factory=lambda: Formula("", ""))  # how formulas refer to it
+    atomic: bool = True  # needs no parentheses inside a larger formula
+
+    @property
+    def label(self) -> str:
+        """What the node's card shows: its name, its number, or its op."""
+        if self.name:
+            return self.name
+        if self.op == "const":
+            return self.bare.plain
+        return OPS[self.op].symbol
+
+    @property
+    def size(self) -> int:
+        """Number of elements of the node's value."""
+        return math.prod(self.shape)
+
+    def ref(self, wrapped: bool) -> tuple[str, str]:
+        """(plain, latex) text standing for this node inside a larger formula."""
+        if not wrapped or self.atomic:
+            return self.bare.plain, self.bare.latex
+        return f"({self.bare.plain})", rf"\left({self.bare.latex}\right)"
+
+
+@dataclass
+class Graph:
+    """The computation graph: nodes in topological (creation) order, and a networkx view."""
+
+    source: str
+    nodes: list[Node]
+    output: str
+    inputs: dict[str, str]  # input name -> node id
+    warnings: list[dict[str, object]]
+    nx: nx.MultiDiGraph
+
+    def node(self, node_id: str) -> Node:
+        """The node with this id."""
+        return self.nodes[int(node_id[1:])]
+
+    def order(self) -> list[Node]:
+        """Nodes in a topological order computed by networkx (inputs first, output last)."""
+        return [self.node(i) for i in nx.lexicographical_topological_sort(self.nx, key=_id_key)]
+
+    def generations(self) -> dict[str, int]:
+        """Each node's layer: 0 for nodes without inputs, then 1 + the deepest input's layer."""
+        return {n: depth for depth, layer in enumerate(nx.topological_generations(self.nx))
+                for n in layer}
+
+
+def _id_key(node_id: str) -> int:
+    return int(node_id[1:])
+
+
+_GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "theta", "lambda_", "mu", "sigma", "tau",
+          "phi", "omega", "eta", "rho", "xi", "pi", "psi", "chi", "kappa", "nu", "zeta"}
+
+
+def latex_name(name: str) -> str:
+    """A name as LaTeX: `W1` -> `W_{1}`, `x_in` -> `x_{in}`, `theta` -> `\\theta`."""
+    base, sub = name, ""
+    if "_" in name.strip("_"):
+        base, sub = name.split("_", 1)
+    else:
+        match = re.fullmatch(r"(.*?[^\d])(\d+)", name)
+        if match:
+            base, sub = match.groups()
+    base = "\\" + base if base in _GREEK else base.replace("_", r"\_")
+    if len(base) > 1 and not base.startswith("\\"):
+        base = rf"\mathrm{{{base}}}"
+    sub = sub.replace("_", r"\_")
+    return f"{base}_{{{sub}}}" if sub else base
+
+
+def format_number(value: float) -> str:
+    """A short, exact-enough text for a constant: 2, 0.5, 1e-08."""
+    return f"{value:.6g}"
+
+
+_PLACEHOLDER = re.compile(r"\$([uvy])")
+
+
+def fill(template: Formula, refs: Mapping[str, Node]) -> Formula:
+    """Fill a template's $u, $v (inputs) and $y (output), adding parentheses only if needed."""
+    return Formula(_fill(template.plain, refs, 0), _fill(template.latex, refs, 1))
+
+
+def _fill(text: str, refs: Mapping[str, Node], which: int) -> str:
+    def substitute(m: re.Match[str]) -> str:
+        node = refs[m.group(1)]
+        before, after = text[: m.start()], text[m.end():]
+        enclosed = (before.endswith(("(", "{", ", ")) and after.startswith((")", "}", ","))) or (
+            before.endswith(r"\left(") and after.startswith(r"\right)"))
+        return node.ref(wrapped=not enclosed)[which]
+
+    return _PLACEHOLDER.sub(substitute, text)
+
+
+class _Builder:
+    def __init__(self, program: Program, values: Mapping[str, object], limits: Limits) -> None:
+        self.program = program
+        self.values = dict(values)
+        self.limits = limits
+        self.nodes: list[Node] = []
+        self.env: dict[str, str] = {}
+        self.inputs: dict[str, str] = {}
+        self.total_elements = 0
+        self.warnings: list[dict[str, object]] = []
+
+    def add(self, op: str, inputs: list[str], span: Span, shape: Shape, **kw: object) -> Node:
+        if len(self.nodes) >= self.limits.max_nodes:
+            raise ChainruleError(
+                f"the graph would have more than {self.limits.max_nodes:,} nodes; split the "
+                "program or simplify it", span, "limit")
+        size = math.prod(shape)
+        if size > self.limits.max_array_elements:
+            raise ChainruleError(
+                f"this value would have {size:,} elements (shape {list(shape)}); the limit is "
+                f"{self.limits.max_array_elements:,}", span, "limit")
+        self.total_elements += size
+        if self.total_elements > self.limits.max_total_elements:
+            raise ChainruleError(
+                f"the graph's values would hold more than {self.limits.max_total_elements:,} "
+                "numbers in all; use smaller arrays", span, "limit")
+        node = Node(f"n{len(self.nodes)}", op, inputs, span, shape, **kw)  # type: ignore[arg-type]
+        self.nodes.append(node)
+        return node
+
+    def leaf(self, op: str, value: object, span: Span, name: str | None = None) -> Node:
+        array = self.to_array(value, span, name)
+        node = self.add(op, [], span, array.shape, name=name, const=array,
+                        requires_grad=op == "input")
+        if name:
+            node.bare = Formula(name, latex_name(name))
+        elif array.ndim == 0:
+            text = format_number(float(array))
+            node.bare = Formula(text, text)
+        else:
+            node.bare = Formula(f"c{node.id[1:]}", rf"c_{{{node.id[1:]}}}")
+        return node
+
+    def to_array(self, value: object, span: Span, name: str | None) -> np.ndarray:
+        what = f"the value of {name}" if name else "this array"
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (ValueError, TypeError):
+            raise ChainruleError(
+                f"{what} is not a number or a rectangular array of numbers (rows of different "
+                "lengths?)", span, "value") from None
+        if array.size > self.limits.max_array_elements:
+            raise ChainruleError(
+                f"{what} has {array.size:,} elements; the limit is "
+                f"{self.limits.max_array_elements:,}", span, "limit")
+        if not np.all(np.isfinite(array)):
+            raise ChainruleError(f"{what} contains NaN or Infinity; inputs must be finite",
+                                 span, "value")
+        return array
+
+    def expression(self, root: Expr) -> Node:
+        """Add the nodes of one expression, children first, without recursion."""
+        built: dict[int, Node] = {}
+        stack: list[tuple[Expr, bool]] = [(root, False)]
+        while stack:
+            expr, expanded = stack.pop()
+            if expr.kind == "op" and not expanded:
+                stack.append((expr, True))
+                stack.extend((arg, False) for arg in reversed(expr.args))
+                continue
+            built[id(expr)] = self.single(expr, [built.pop(id(a)) for a in expr.args])
+        return built[id(root)]
+
+    def single(self, expr: Expr, args: list[Node]) -> Node:
+        if expr.kind == "number":
+            return self.leaf("const", expr.value, expr.span)
+        if expr.kind == "array":
+            return self.leaf("const", expr.value, expr.span)
+        if expr.kind == "name":
+            return self.lookup(expr)
+        op = OPS[expr.op]
+        try:
+            shape = op.shape(*(a.shape for a in args))
+        except ValueError as err:
+            raise ChainruleError(f"{expr.op}: {err}", expr.span, "shape") from None
+        node = self.add(expr.op, [a.id for a in args], expr.span, shape,
+                        requires_grad=any(a.requires_grad for a in args))
+        node.bare = fill(op.expr, dict(zip("uv", args)))
+        node.atomic = op.syntax in ("function", "postfix")
+        if len(node.bare.plain) > MAX_REF_CHARS or len(node.bare.latex) > 2 * MAX_REF_CHARS:
+            node.bare = Formula(f"v{node.id[1:]}", rf"v_{{{node.id[1:]}}}")
+            node.atomic = True
+        return node
+
+    def lookup(self, expr: Expr) -> Node:
+        if expr.name in self.env:
+            return self.nodes[int(self.env[expr.name][1:])]
+        if expr.name in self.values:
+            node = self.leaf("input", self.values.pop(expr.name), expr.span, expr.name)
+            self.env[expr.name] = self.inputs[expr.name] = node.id
+            return node
+        hint = f" (a function: call it, as in {expr.name}(x))" if expr.name in OPS else (
+            f": give it a value, with a line `{expr.name} = 1.5` or in `values`")
+        raise ChainruleError(f"unknown name '{expr.name}'{hint}", expr.span, "unknown_name")
+
+    def statement_target(self, target: str, span: Span, expr: Expr) -> None:
+        if target in self.inputs:
+            raise ChainruleError(f"{target} is an input already; pick another name", span,
+                                 "duplicate")
+        literal = literal_value(expr)
+        if literal is not None:
+            value = self.values.pop(target, literal)
+            node = self.leaf("input", value, expr.span, target)
+            self.env[target] = self.inputs[target] = node.id
+            return
+        if target in self.values:
+            self.values.pop(target)
+            self.warnings.append({"message": f"{target} is computed by the program, so the "
+                                  "value given for it was ignored", "node": None, "span": span})
+        node = self.expression(expr)
+        if node.name is None and node.op not in ("input", "const"):
+            node.name = target
+            node.bare = Formula(target, latex_name(target))
+            node.atomic = True
+        self.env[target] = node.id
+
+
+def build_graph(program: Program, values: Mapping[str, object] | None = None,
+                limits: Limits = LIMITS) -> Graph:
+    """Build the computation graph of a parsed program, with `values` overriding literals."""
+    builder = _Builder(program, values or {}, limits)
+    for stmt in program.statements[:-1]:
+        assert stmt.target is not None and stmt.target_span is not None
+        builder.statement_target(stmt.target, stmt.target_span, stmt.expr)
+    last = program.statements[-1]
+    if last.target is not None and last.target_span is not None:
+        builder.statement_target(last.target, last.target_span, last.expr)
+        out = builder.nodes[int(builder.env[last.target][1:])]
+    else:
+        out = builder.expression(last.expr)
+    if out.size != 1 or out.shape:
+        raise ChainruleError(
+            f"the output must be a scalar (a single number), but this line gives shape "
+            f"{list(out.shape)}: reduce it with sum(...) or mean(...)", last.span, "shape")
+    for name in builder.values:
+        builder.warnings.append({"message": f"a value was given for '{name}', which the "
+                                 "program does not use", "node": None, "span": None})
+    if not out.requires_grad:
+        builder.warnings.append({"message": "the output does not depend on any input, so "
+                                 "there is nothing to differentiate", "node": out.id,
+                                 "span": list(out.span)})
+    g = nx.MultiDiGraph()
+    g.add_nodes_from(n.id for n in builder.nodes)
+    g.add_edges_from((src, n.id, pos) for n in builder.nodes for pos, src in enumerate(n.inputs))
+    return Graph(program.source, builder.nodes, out.id, builder.inputs, builder.warnings, g)

@@ -1,0 +1,298 @@
+"""The table of primitive operations: the heart of chainrule.
+
+Each entry declares one primitive once: its forward function, one vector-Jacobian product (VJP) per
+input, the rule for its output shape, and formula templates (plain text and LaTeX) for the node
+and for its local derivative with respect to each input. The parser, the engine, the API's `/ops`
+and the docs all read this table; nothing else knows op names. Adding an op is adding an entry.
+
+Conventions, after HIPS autograd:
+- `forward(*args)` sees every argument with a leading batch axis (row b is one evaluation of the
+  whole function), so that the finite-difference check runs its 2N evaluations in one pass.
+- `vjps[i](g, ans, *args)` gets the upstream gradient `g` (shaped like the output), the op's own
+  output `ans` and the inputs, without the batch axis, and returns the contribution to input i
+  before broadcasting is undone (`unbroadcast` does that once, for every op).
+- Templates use `$u`, `$v` for the inputs and `$y` for the output (`string.Template` syntax).
+  For a scalar node, the local derivative shown is the VJP applied to g = 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from string import Template
+
+import numpy as np
+
+Shape = tuple[int, ...]
+Array = np.ndarray
+Vjp = Callable[..., Array]
+
+
+@dataclass(frozen=True)
+class Formula:
+    """One formula in two notations: plain text and LaTeX."""
+
+    plain: str
+    latex: str
+
+    def fill(self, **refs: tuple[str, str]) -> Formula:
+        """Substitute each `$name` with the (plain, latex) pair given for it."""
+        return Formula(
+            Template(self.plain).safe_substitute({k: p for k, (p, _) in refs.items()}),
+            Template(self.latex).safe_substitute({k: t for k, (_, t) in refs.items()}),
+        )
+
+
+@dataclass(frozen=True)
+class Op:
+    """One primitive operation: what it computes, how it differentiates, how it is written."""
+
+    name: str
+    arity: int
+    forward: Callable[..., Array]
+    vjps: tuple[Vjp, ...]
+    shape: Callable[..., Shape]
+    expr: Formula  # the node itself, e.g. sin($u)
+    derivs: tuple[Formula, ...]  # local derivative d y / d input, one per input
+    description: str
+    elementwise: bool = True  # output element i depends only on input element i (after broadcast)
+    syntax: str = "function"  # function | infix | prefix | postfix
+
+    @property
+    def symbol(self) -> str:
+        """The short label of a node of this op, as the user would write it."""
+        return self.expr.plain.replace("$u", "").replace("$v", "").replace("$y", "").strip("() ")
+
+
+# ---------------------------------------------------------------- helpers shared by every entry
+
+
+def unbroadcast(shape: Shape, g: Array) -> Array:
+    """Sum `g` over the axes that numpy broadcasting added or stretched, back to `shape`."""
+    while g.ndim > len(shape):
+        g = g.sum(axis=0)
+    for axis, size in enumerate(shape):
+        if size == 1 and g.shape[axis] != 1:
+            g = g.sum(axis=axis, keepdims=True)
+    return g
+
+
+def _align(*xs: Array) -> list[Array]:
+    """Give batched arrays the same rank by inserting axes after the batch axis (numpy's rule)."""
+    rank = max(x.ndim for x in xs)
+    return [x.reshape(x.shape[:1] + (1,) * (rank - x.ndim) + x.shape[1:]) for x in xs]
+
+
+def _core_axes(x: Array) -> tuple[int, ...]:
+    return tuple(range(1, x.ndim))
+
+
+def _binary(f: Callable[[Array, Array], Array]) -> Callable[[Array, Array], Array]:
+    return lambda a, b: f(*_align(a, b))
+
+
+def _bmatmul(a: Array, b: Array) -> Array:
+    a_vec, b_vec = a.ndim == 2, b.ndim == 2
+    out = (a[:, None, :] if a_vec else a) @ (b[:, :, None] if b_vec else b)
+    if b_vec:
+        out = out[..., 0]
+    if a_vec:
+        out = out[:, 0]
+    return out
+
+
+def _transpose(x: Array) -> Array:
+    return x.transpose((0, *range(x.ndim - 1, 0, -1)))
+
+
+def _logsumexp(x: Array) -> Array:
+    axes = _core_axes(x)
+    if not axes:
+        return x.copy()
+    m = np.max(x, axis=axes, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    return (m + np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True))).reshape(x.shape[0])
+
+
+def _softmax(x: Array) -> Array:
+    axes = _core_axes(x)
+    m = np.max(x, axis=axes, keepdims=True) if axes else x
+    m = np.where(np.isfinite(m), m, 0.0)
+    e = np.exp(x - m)
+    return e / (np.sum(e, axis=axes, keepdims=True) if axes else e)
+
+
+def _sigmoid(x: Array) -> Array:
+    return np.exp(-np.logaddexp(0.0, -x))
+
+
+def _tie_share(x: Array, other: Array, ans: Array) -> Array:
+    """Where max/min picked x, 1; where x and the other input tie, 1/2 (as finite differences)."""
+    return (x == ans) / (1.0 + (x == other))
+
+
+def _matmul_vjp_a(g: Array, ans: Array, a: Array, b: Array) -> Array:
+    if b.ndim == 1:
+        return np.multiply.outer(g, b) if a.ndim == 2 else g * b
+    return g @ b.T if a.ndim == 2 else b @ g
+
+
+def _matmul_vjp_b(g: Array, ans: Array, a: Array, b: Array) -> Array:
+    if a.ndim == 1:
+        return np.multiply.outer(a, g) if b.ndim == 2 else g * a
+    return a.T @ g
+
+
+# ---------------------------------------------------------------------- shape rules
+
+
+def _same(s: Shape) -> Shape:
+    return s
+
+
+def _broadcast(a: Shape, b: Shape) -> Shape:
+    try:
+        return tuple(np.broadcast_shapes(a, b))
+    except ValueError:
+        raise ValueError(
+            f"shapes {list(a)} and {list(b)} do not broadcast together: numpy compares trailing "
+            "dimensions, which must be equal or 1"
+        ) from None
+
+
+def _matmul_shape(a: Shape, b: Shape) -> Shape:
+    if not (1 <= len(a) <= 2 and 1 <= len(b) <= 2):
+        raise ValueError(
+            f"@ needs vectors or matrices, got shapes {list(a)} and {list(b)} (use * for scalars)"
+        )
+    if a[-1] != b[0]:
+        raise ValueError(
+            f"@ needs the inner dimensions to agree: {list(a)} @ {list(b)} pairs {a[-1]} with {b[0]}"
+        )
+    return a[:-1] + b[1:]
+
+
+def _reduced(s: Shape) -> Shape:
+    return ()
+
+
+def _reversed(s: Shape) -> Shape:
+    return s[::-1]
+
+
+# ---------------------------------------------------------------------- the table
+
+
+def _f(plain: str, latex: str | None = None) -> Formula:
+    return Formula(plain, plain if latex is None else latex)
+
+
+def _unary(
+    name: str, forward: Callable[[Array], Array], vjp: Vjp, deriv: Formula, description: str,
+    latex_name: str | None = None,
+) -> Op:
+    fn = latex_name or rf"\operatorname{{{name}}}"
+    return Op(name, 1, forward, (vjp,), _same, _f(f"{name}($u)", rf"{fn}\left($u\right)"),
+              (deriv,), description)
+
+
+OPS: dict[str, Op] = {
+    op.name: op
+    for op in [
+        Op("add", 2, _binary(np.add), (lambda g, y, a, b: g, lambda g, y, a, b: g), _broadcast,
+           _f("$u + $v"), (_f("1"), _f("1")), "Sum of two values.", syntax="infix"),
+        Op("sub", 2, _binary(np.subtract), (lambda g, y, a, b: g, lambda g, y, a, b: -g),
+           _broadcast, _f("$u - $v"), (_f("1"), _f("-1")), "Difference.", syntax="infix"),
+        Op("mul", 2, _binary(np.multiply), (lambda g, y, a, b: g * b, lambda g, y, a, b: g * a),
+           _broadcast, _f("$u * $v", r"$u \cdot $v"), (_f("$v"), _f("$u")),
+           "Product (elementwise for arrays).", syntax="infix"),
+        Op("div", 2, _binary(np.divide),
+           (lambda g, y, a, b: g / b, lambda g, y, a, b: -g * a / b**2), _broadcast,
+           _f("$u / $v", r"\frac{$u}{$v}"),
+           (_f("1/$v", r"\frac{1}{$v}"), _f("-$u/$v^2", r"-\frac{$u}{$v^{2}}")),
+           "Quotient.", syntax="infix"),
+        Op("pow", 2, _binary(np.power),
+           (lambda g, y, a, b: g * b * a ** (b - 1), lambda g, y, a, b: g * y * np.log(a)),
+           _broadcast, _f("$u ** $v", "{$u}^{$v}"),
+           (_f("$v * $u ** ($v - 1)", r"$v \cdot {$u}^{$v - 1}"),
+            _f("$u ** $v * log($u)", r"{$u}^{$v} \ln $u")),
+           "Power (`**`, or `^` as people type it).", syntax="infix"),
+        Op("matmul", 2, _bmatmul, (_matmul_vjp_a, _matmul_vjp_b), _matmul_shape,
+           _f("$u @ $v", r"$u \, $v"), (_f("$v.T", "{$v}^{\\top}"), _f("$u.T", "{$u}^{\\top}")),
+           "Matrix product of vectors and matrices; upstream gradients flow as g @ v.T and u.T @ g.",
+           elementwise=False, syntax="infix"),
+        Op("neg", 1, np.negative, (lambda g, y, a: -g,), _same, _f("-$u"), (_f("-1"),),
+           "Negation.", syntax="prefix"),
+        Op("transpose", 1, _transpose, (lambda g, y, a: g.T,), _reversed,
+           _f("$u.T", "{$u}^{\\top}"), (_f("transpose", r"\top"),),
+           "Transpose (reverses the axes); the gradient is transposed back.",
+           elementwise=False, syntax="postfix"),
+        _unary("sin", np.sin, lambda g, y, a: g * np.cos(a), _f("cos($u)", r"\cos $u"),
+               "Sine.", r"\sin"),
+        _unary("cos", np.cos, lambda g, y, a: -g * np.sin(a), _f("-sin($u)", r"-\sin $u"),
+               "Cosine.", r"\cos"),
+        _unary("tan", np.tan, lambda g, y, a: g / np.cos(a) ** 2,
+               _f("1/cos($u)^2", r"\frac{1}{\cos^{2} $u}"), "Tangent.", r"\tan"),
+        _unary("asin", np.arcsin, lambda g, y, a: g / np.sqrt(1 - a**2),
+               _f("1/sqrt(1 - $u^2)", r"\frac{1}{\sqrt{1 - {$u}^{2}}}"), "Arcsine.", r"\arcsin"),
+        _unary("acos", np.arccos, lambda g, y, a: -g / np.sqrt(1 - a**2),
+               _f("-1/sqrt(1 - $u^2)", r"-\frac{1}{\sqrt{1 - {$u}^{2}}}"), "Arccosine.",
+               r"\arccos"),
+        _unary("atan", np.arctan, lambda g, y, a: g / (1 + a**2),
+               _f("1/(1 + $u^2)", r"\frac{1}{1 + {$u}^{2}}"), "Arctangent.", r"\arctan"),
+        _unary("sinh", np.sinh, lambda g, y, a: g * np.cosh(a), _f("cosh($u)", r"\cosh $u"),
+               "Hyperbolic sine.", r"\sinh"),
+        _unary("cosh", np.cosh, lambda g, y, a: g * np.sinh(a), _f("sinh($u)", r"\sinh $u"),
+               "Hyperbolic cosine.", r"\cosh"),
+        _unary("tanh", np.tanh, lambda g, y, a: g * (1 - y**2),
+               _f("1 - tanh($u)^2", r"1 - \tanh^{2} $u"), "Hyperbolic tangent.", r"\tanh"),
+        _unary("exp", np.exp, lambda g, y, a: g * y, _f("exp($u)", r"e^{$u}"),
+               "Exponential.", r"\exp"),
+        _unary("log", np.log, lambda g, y, a: g / a, _f("1/$u", r"\frac{1}{$u}"),
+               "Natural logarithm.", r"\ln"),
+        _unary("log1p", np.log1p, lambda g, y, a: g / (1 + a),
+               _f("1/(1 + $u)", r"\frac{1}{1 + $u}"), "log(1 + u), accurate near 0."),
+        _unary("sqrt", np.sqrt, lambda g, y, a: g / (2 * y),
+               _f("1/(2*sqrt($u))", r"\frac{1}{2\sqrt{$u}}"), "Square root."),
+        _unary("abs", np.abs, lambda g, y, a: g * np.sign(a), _f("sign($u)", r"\operatorname{sign} $u"),
+               "Absolute value (derivative 0 at 0)."),
+        _unary("sigmoid", _sigmoid, lambda g, y, a: g * y * (1 - y),
+               _f("sigmoid($u) * (1 - sigmoid($u))", r"\sigma($u)\,(1 - \sigma($u))"),
+               "Logistic sigmoid 1/(1 + exp(-u)).", r"\sigma"),
+        _unary("relu", lambda a: np.maximum(a, 0.0), lambda g, y, a: g * (a > 0),
+               _f("1 if $u > 0 else 0", r"[\,$u > 0\,]"), "max(u, 0) (derivative 0 at 0)."),
+        _unary("softplus", lambda a: np.logaddexp(0.0, a), lambda g, y, a: g * _sigmoid(a),
+               _f("sigmoid($u)", r"\sigma($u)"), "log(1 + exp(u)), a smooth relu."),
+        Op("max", 2, _binary(np.maximum),
+           (lambda g, y, a, b: g * _tie_share(a, b, y), lambda g, y, a, b: g * _tie_share(b, a, y)),
+           _broadcast, _f("max($u, $v)", r"\max($u, $v)"),
+           (_f("1 if $u > $v else 0", r"[\,$u > $v\,]"), _f("1 if $v > $u else 0", r"[\,$v > $u\,]")),
+           "Elementwise maximum; a tie splits the gradient in half."),
+        Op("min", 2, _binary(np.minimum),
+           (lambda g, y, a, b: g * _tie_share(a, b, y), lambda g, y, a, b: g * _tie_share(b, a, y)),
+           _broadcast, _f("min($u, $v)", r"\min($u, $v)"),
+           (_f("1 if $u < $v else 0", r"[\,$u < $v\,]"), _f("1 if $v < $u else 0", r"[\,$v < $u\,]")),
+           "Elementwise minimum; a tie splits the gradient in half."),
+        Op("sum", 1, lambda a: np.sum(a, axis=_core_axes(a)),
+           (lambda g, y, a: np.full(a.shape, g),), _reduced, _f("sum($u)", r"\sum $u"),
+           (_f("1 (for every element)", r"\mathbf{1}"),),
+           "Sum of all elements; the gradient is copied to every element.", elementwise=False),
+        Op("mean", 1, lambda a: np.mean(a, axis=_core_axes(a)),
+           (lambda g, y, a: np.full(a.shape, g / max(a.size, 1)),), _reduced,
+           _f("mean($u)", r"\operatorname{mean} $u"), (_f("1/n (for every element)", r"\frac{1}{n}\mathbf{1}"),),
+           "Mean of all elements.", elementwise=False),
+        Op("softmax", 1, _softmax, (lambda g, y, a: y * (g - np.sum(g * y)),), _same,
+           _f("softmax($u)", r"\operatorname{softmax}($u)"),
+           (_f("diag(y) - y y.T", r"\operatorname{diag}(y) - y\,y^{\top}"),),
+           "exp(u) / sum(exp(u)) over all elements.", elementwise=False),
+        Op("logsumexp", 1, _logsumexp, (lambda g, y, a: g * np.exp(a - y),), _reduced,
+           _f("logsumexp($u)", r"\log\sum e^{$u}"),
+           (_f("softmax($u)", r"\operatorname{softmax}($u)"),),
+           "log(sum(exp(u))) over all elements, computed stably.", elementwise=False),
+    ]
+}
+
+# How Python-like syntax maps onto the table (the parser reads these, and only these).
+BINARY_OPERATORS = {"Add": "add", "Sub": "sub", "Mult": "mul", "Div": "div", "Pow": "pow",
+                    "MatMult": "matmul"}
+FUNCTIONS = {name: op for name, op in OPS.items() if op.syntax == "function"}

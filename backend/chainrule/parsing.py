@@ -1,0 +1,343 @@
+"""From source text to a whitelisted syntax tree.
+
+The grammar below is the whole input language: lark's LALR parser (iterative, so a 20,000-term
+line cannot exhaust the stack) turns the text into a tree, and `_convert` turns that tree into
+`Expr` nodes, refusing with a span anything that is not arithmetic on numbers, names and the
+functions of the op table. Nothing the user types is ever executed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from .errors import ChainruleError, Span
+from .ops import FUNCTIONS, OPS
+from .settings import LIMITS, Limits
+
+GRAMMAR = r"""
+start: (_sep | stmt _sep)* stmt?
+_sep: _NL | ";"
+stmt: NAME "=" expr -> assign
+    | expr         -> output
+
+?expr: sum
+?sum: product
+    | sum "+" product -> add
+    | sum "-" product -> sub
+?product: unary
+    | product "*" unary -> mul
+    | product "/" unary -> div
+    | product "@" unary -> matmul
+?unary: power
+    | "-" unary -> neg
+    | "+" unary -> pos
+?power: postfix
+    | postfix POW unary -> pow
+?postfix: atom
+    | postfix "." NAME -> attribute
+    | postfix "(" [expr ("," expr)* [","]] ")" -> call
+    | postfix "[" [expr ("," expr)* [","]] "]" -> index
+?atom: NUMBER -> number
+    | NAME -> name
+    | "(" expr ")"
+    | "[" [expr ("," expr)* [","]] "]" -> array
+
+POW: "**" | "^"
+NAME: /[^\W\d]\w*/
+NUMBER: /(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?/
+_NL: /(\r?\n)+/
+COMMENT: /#[^\n]*/
+%ignore COMMENT
+%ignore /[ \t\f\r]+/
+%ignore /\\\r?\n/
+"""
+
+_BRACKETS = {"LPAR": 1, "LSQB": 1, "RPAR": -1, "RSQB": -1}
+
+
+class _JoinBracketedLines:
+    """Postlexer: newlines inside brackets join lines, as in Python."""
+
+    always_accept = ("_NL",)
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        depth = 0
+        for token in stream:
+            depth = max(0, depth + _BRACKETS.get(token.type, 0))
+            if token.type == "_NL" and depth > 0:
+                continue
+            yield token
+
+
+_PARSER = Lark(GRAMMAR, parser="lalr", propagate_positions=True, postlex=_JoinBracketedLines(),
+               maybe_placeholders=False)
+
+# ------------------------------------------------------------------------- syntax tree
+
+
+@dataclass
+class Expr:
+    """A node of the whitelisted syntax tree: a number, an array literal, a name or an op."""
+
+    kind: str  # "number" | "array" | "name" | "op"
+    span: Span
+    op: str = ""
+    args: list[Expr] = field(default_factory=list)
+    value: object = None  # float for numbers, nested lists of floats for arrays
+    name: str = ""
+
+
+@dataclass
+class Statement:
+    """One line: `name = expr`, or a bare expression (only as the last line, the output)."""
+
+    target: str | None
+    target_span: Span | None
+    expr: Expr
+    span: Span
+
+
+@dataclass
+class Program:
+    """The parsed source: its statements, the last of which is the output."""
+
+    source: str
+    statements: list[Statement]
+
+
+# Python syntax that is not arithmetic, found before parsing so the message can name it.
+_FORBIDDEN_RE = re.compile(
+    r"\b(lambda|for|in|if|else|elif|import|def|class|return|and|or|not|is|while|yield|await|"
+    r"async|with|from|global|nonlocal|pass|del|try|except|raise|assert|True|False|None)\b"
+    r"|[\"'`]|[{}<>!&|~%:=]=?|\$|\?"
+)
+_COMMENT_RE = re.compile(r"#[^\n]*")
+
+_FORBIDDEN_WORDS = {
+    "lambda": "lambda functions are not allowed: write the expression itself",
+    "for": "comprehensions and loops are not allowed: write each line out",
+    "if": "conditionals are not allowed: use max, min, relu or abs",
+    "import": "imports are not allowed: only the functions of the op table can be called",
+}
+
+
+def _describe_forbidden(text: str) -> str:
+    if text in ("'", '"', "`"):
+        return "strings are not allowed: chainrule works on numbers"
+    if text in _FORBIDDEN_WORDS:
+        return _FORBIDDEN_WORDS[text]
+    if text.isidentifier():
+        return f"'{text}' is Python syntax that chainrule does not accept"
+    if text in ("$", "?"):
+        return f"unexpected character '{text}' here"
+    return f"the operator '{text}' is not supported: use + - * / ** ^ @ and .T"
+
+
+def parse(source: str, limits: Limits = LIMITS) -> Program:
+    """Parse a program into statements of whitelisted expressions, or raise ChainruleError."""
+    if len(source) > limits.max_source_chars:
+        raise ChainruleError(
+            f"the source has {len(source):,} characters; the limit is {limits.max_source_chars:,}",
+            (limits.max_source_chars, len(source)), "limit",
+        )
+    _check_forbidden(source)
+    _check_nesting(source, limits.max_nesting)
+    try:
+        tree = _PARSER.parse(source)
+    except UnexpectedInput as err:
+        raise _syntax_error(source, err) from None
+    statements = [_statement(stmt) for stmt in tree.children if isinstance(stmt, Tree)]
+    if not statements:
+        raise ChainruleError("the source is empty: type an expression such as x*y + sin(x)",
+                             (0, len(source)), "syntax")
+    for stmt in statements[:-1]:
+        if stmt.target is None:
+            raise ChainruleError(
+                "only the last line may be a bare expression (the output); give this line a "
+                "name, as in `h = ...`", stmt.span, "syntax")
+    return Program(source, statements)
+
+
+def _check_forbidden(source: str) -> None:
+    code = _COMMENT_RE.sub(lambda m: " " * len(m.group()), source)
+    for match in _FORBIDDEN_RE.finditer(code):
+        if match.group() == "=":  # assignment; `==` and the like are refused
+            continue
+        raise ChainruleError(_describe_forbidden(match.group()), match.span(), "forbidden")
+
+
+def _check_nesting(source: str, max_nesting: int) -> None:
+    depth = 0
+    for i, ch in enumerate(source):
+        if ch in "([":
+            depth += 1
+            if depth > max_nesting:
+                raise ChainruleError(
+                    f"brackets are nested more than {max_nesting} deep; split the expression "
+                    "into named lines", (i, i + 1), "limit")
+        elif ch in ")]":
+            depth -= 1
+
+
+def _syntax_error(source: str, err: UnexpectedInput) -> ChainruleError:
+    if isinstance(err, UnexpectedToken) and err.token.type == "$END" or isinstance(
+        err, UnexpectedEOF
+    ):
+        end = len(source.rstrip())
+        return ChainruleError("the source ends too early: an operand or a closing bracket is "
+                              "missing", (max(0, end - 1), end), "syntax")
+    if isinstance(err, UnexpectedToken):
+        tok = err.token
+        start = tok.start_pos or 0
+        span = (start, max(tok.end_pos or start + 1, start + 1))
+        if tok.type == "_NL":
+            return ChainruleError("this line ends too early: an operand or a closing bracket "
+                                  "is missing", (max(0, start - 1), start), "syntax")
+        shown = str(tok).replace("\n", "\\n")
+        return ChainruleError(f"unexpected '{shown}' here", span, "syntax")
+    assert isinstance(err, UnexpectedCharacters)
+    pos = err.pos_in_stream or 0
+    char = source[pos]
+    return ChainruleError(f"unexpected character '{char}' here", (pos, pos + 1), "syntax")
+
+
+# --------------------------------------------------------------- lark tree -> Expr
+
+
+def _span(node: Tree | Token) -> Span:
+    if isinstance(node, Token):
+        return (node.start_pos or 0, node.end_pos or 0)
+    return (node.meta.start_pos, node.meta.end_pos)
+
+
+def _statement(stmt: Tree) -> Statement:
+    if stmt.data == "assign":
+        name_tok, expr = stmt.children
+        return Statement(str(name_tok), _span(name_tok), _convert(expr), _span(stmt))
+    return Statement(None, None, _convert(stmt.children[0]), _span(stmt))
+
+
+def _convert(root: Tree | Token) -> Expr:
+    """Turn a lark subtree into an Expr, iteratively (post-order with an explicit stack)."""
+    done: dict[int, Expr] = {}
+    stack: list[tuple[Tree | Token, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        children = _operands(node)
+        if not expanded and children:
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(children))
+            continue
+        done[id(node)] = _build(node, [done.pop(id(c)) for c in children])
+    return done[id(root)]
+
+
+def _operands(node: Tree | Token) -> list[Tree | Token]:
+    """The children that are expressions (skipping tokens such as the attribute's name)."""
+    if isinstance(node, Token):
+        return []
+    if node.data in ("attribute", "number", "name"):
+        return [] if node.data != "attribute" else [node.children[0]]
+    if node.data == "pow":
+        return [node.children[0], node.children[2]]
+    if node.data == "call":
+        return node.children[1:]
+    return list(node.children)
+
+
+_ARITHMETIC = {"add", "sub", "mul", "div", "matmul", "pow", "neg"}
+
+
+def _build(node: Tree | Token, args: list[Expr]) -> Expr:
+    span = _span(node)
+    if isinstance(node, Token):  # an expression that is a bare token: only via atoms
+        raise ChainruleError(f"unexpected '{node}'", span, "syntax")
+    kind = node.data
+    if kind == "number":
+        token = node.children[0]
+        assert isinstance(token, Token)
+        return Expr("number", span, value=_number(token))
+    if kind == "name":
+        return Expr("name", span, name=str(node.children[0]))
+    if kind in _ARITHMETIC:
+        return Expr("op", span, op=str(kind), args=args)
+    if kind == "pos":
+        return args[0]
+    if kind == "array":
+        return Expr("array", span, value=_array_value(args, span))
+    if kind == "attribute":
+        attr = node.children[1]
+        if str(attr) != "T":
+            raise ChainruleError(
+                f"attributes other than .T (transpose) are not allowed: found .{attr}",
+                (_span(attr)[0] - 1, _span(attr)[1]), "forbidden")
+        return Expr("op", span, op="transpose", args=args)
+    if kind == "call":
+        return _call(node, args, span)
+    if kind == "index":
+        raise ChainruleError("indexing with [...] is not supported: use whole arrays with "
+                             "sum, mean, @ and elementwise ops", span, "forbidden")
+    raise ChainruleError(f"unsupported syntax '{kind}'", span, "forbidden")
+
+
+def _call(node: Tree, args: list[Expr], span: Span) -> Expr:
+    callee = node.children[0]
+    if not (isinstance(callee, Tree) and callee.data == "name"):
+        raise ChainruleError("only the functions of the op table can be called, by name",
+                             _span(callee), "forbidden")
+    fname = str(callee.children[0])
+    fspan = _span(callee)
+    op = FUNCTIONS.get(fname)
+    if op is None:
+        close = difflib.get_close_matches(fname, FUNCTIONS, n=1)
+        hint = f"; did you mean {close[0]}?" if close else f"; known: {', '.join(FUNCTIONS)}"
+        if fname in OPS:
+            hint = f"; write it with its operator: {OPS[fname].expr.plain}"
+        raise ChainruleError(f"unknown function '{fname}'{hint}", fspan, "unknown_function")
+    if len(args) != op.arity:
+        raise ChainruleError(
+            f"{fname} takes {op.arity} argument{'s' if op.arity > 1 else ''}, "
+            f"got {len(args)}", span, "arity")
+    return Expr("op", span, op=fname, args=args)
+
+
+def _number(token: Token) -> float:
+    value = float(str(token))
+    if value == float("inf"):
+        raise ChainruleError(f"the number {str(token)[:20]} is too large for float64",
+                             _span(token), "limit")
+    return value
+
+
+def _literal(expr: Expr) -> object:
+    if expr.kind in ("number", "array"):
+        return expr.value
+    if expr.kind == "op" and expr.op == "neg" and expr.args[0].kind == "number":
+        return -float(expr.args[0].value)  # type: ignore[arg-type]
+    raise ChainruleError("array literals hold numbers only; name the array and pass its "
+                         "value, or build it from numbers", expr.span, "forbidden")
+
+
+def _array_value(items: list[Expr], span: Span) -> list[object]:
+    values = [_literal(item) for item in items]
+    kinds = {isinstance(v, list) for v in values}
+    if len(kinds) > 1:
+        raise ChainruleError("this array mixes numbers and lists: every row must have the "
+                             "same shape", span, "shape")
+    return values
+
+
+
+
+def literal_value(expr: Expr) -> object | None:
+    """The value of a literal (a number, a negated number or an array), or None if not literal."""
+    try:
+        return _literal(expr)
+    except ChainruleError:
+        return None

@@ -1,0 +1,92 @@
+"""The Python API: text -> syntax tree -> graph -> forward trace -> backward steps -> response."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+
+import numpy as np
+
+from .check import finite_difference_check
+from .engine import backward, forward, forward_steps
+from .graph import Graph, build_graph
+from .ops import OPS
+from .parsing import parse
+from .schemas import BackpropResponse
+from .settings import LIMITS, Limits
+from .values import encode
+
+
+def backprop(source: str, values: Mapping[str, object] | None = None, *, check: bool = True,
+             limits: Limits = LIMITS, **named_values: object) -> BackpropResponse:
+    """Differentiate the program's output with respect to every input, recording every step.
+
+    `backprop("sin(x*y)", x=1.5, y=2)` returns the same data as `POST /api/v1/backprop`.
+    Raises `ChainruleError` (with a message and a source span) for any mistake in the input.
+    """
+    graph = build_graph(parse(source, limits), {**(values or {}), **named_values}, limits)
+    return BackpropResponse.model_validate(trace(graph, check=check, limits=limits))
+
+
+def trace(graph: Graph, *, check: bool = True, limits: Limits = LIMITS) -> dict[str, object]:
+    """Run both sweeps over a built graph and assemble the response's data."""
+    order = graph.order()
+    values = forward(graph, order)
+    sweep = backward(graph, order, values)
+    out = graph.node(graph.output)
+    output_value = float(values[out.id].reshape(()))
+    generations = graph.generations()
+    consumers = Counter(src for node in order for src in node.inputs)
+    nodes = [{
+        "id": n.id, "op": n.op, "label": n.label, "name": n.name, "inputs": n.inputs,
+        "expr": {"plain": n.bare.plain, "latex": n.bare.latex}, "span": n.span,
+        "shape": list(n.shape), "value": encode(values[n.id]),
+        "grad": encode(sweep.grads[n.id]) if n.id in sweep.grads else None,
+        "requires_grad": n.requires_grad, "generation": generations[n.id],
+        "consumers": consumers[n.id],
+    } for n in graph.nodes]
+    edges = [{"id": f"e{k}", "source": src, "target": dst, "position": pos}
+             for k, (src, dst, pos) in enumerate(graph.nx.edges(keys=True))]
+    gradients = {name: encode(sweep.grads.get(i, np.zeros(graph.node(i).shape)))
+                 for name, i in graph.inputs.items()}
+    return {
+        "source": graph.source,
+        "output": {"node": out.id, "label": out.label, "value": encode(output_value)},
+        "nodes": nodes,
+        "edges": edges,
+        "forward": forward_steps(graph, order, values),
+        "backward": sweep.steps,
+        "gradients": gradients,
+        "check": finite_difference_check(graph, order, sweep.grads, output_value, limits)
+        if check else None,
+        "warnings": graph.warnings + _non_finite_warnings(graph, values, sweep.grads),
+    }
+
+
+def _non_finite_warnings(graph: Graph, values: Mapping[str, np.ndarray],
+                         grads: Mapping[str, np.ndarray]) -> list[dict[str, object]]:
+    """Name each node where a NaN or an infinity first appears, in values and in gradients."""
+    warnings: list[dict[str, object]] = []
+    for node in graph.nodes:
+        if node.op in ("input", "const"):
+            continue
+        bad = not np.all(np.isfinite(values[node.id]))
+        if bad and all(np.all(np.isfinite(values[i])) for i in node.inputs):
+            warnings.append({
+                "message": f"{OPS[node.op].name} gave a non-finite value "
+                           f"({encode(_first_bad(values[node.id]))}) at {node.bare.plain}: "
+                           "check its inputs (log or sqrt of a negative? division by zero?)",
+                "node": node.id, "span": node.span})
+    bad_grads = [i for i, g in grads.items() if not np.all(np.isfinite(g))]
+    if bad_grads:
+        first = graph.node(max(bad_grads, key=lambda i: int(i[1:])))
+        warnings.append({
+            "message": f"the gradient is not finite from {first.bare.plain} backwards: a local "
+                       "derivative there is infinite or undefined", "node": first.id,
+            "span": first.span})
+    return warnings
+
+
+def _first_bad(array: np.ndarray) -> float:
+    flat = np.asarray(array).reshape(-1)
+    return float(flat[~np.isfinite(flat)][0])

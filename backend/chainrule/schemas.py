@@ -1,0 +1,216 @@
+"""The API contract: pydantic models for every request and response (OpenAPI documents them)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypeAliasType
+
+# A value: a number, or nested lists of numbers. Non-finite numbers travel as the strings
+# "NaN", "Infinity" and "-Infinity" (JSON has no literal for them).
+Value = TypeAliasType("Value", float | str | list["Value"])  # type: ignore[misc]
+InputValue = TypeAliasType("InputValue", float | list["InputValue"])  # type: ignore[misc]
+Span = tuple[int, int]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BackpropRequest(_Model):
+    """An expression or a multi-line program, and optional values for its inputs."""
+
+    source: str = Field(description="An expression, or lines `name = expression` whose last "
+                        "line is the output.", examples=["sin(x*y) + x**2"])
+    values: dict[str, InputValue] = Field(
+        default_factory=dict, description="Values of inputs: numbers or nested lists "
+        "(float64 arrays); they override literals such as `x = 1.5` in the source.",
+        examples=[{"x": 1.5, "y": 2}])
+    check: bool = Field(True, description="Also run the finite-difference check.")
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"source": "sin(x*y) + x**2", "values": {"x": 1.5, "y": 2}}]})
+
+
+class Formula(_Model):
+    """A formula in plain text and in LaTeX."""
+
+    plain: str
+    latex: str
+
+
+class NodeOut(_Model):
+    """One node of the computation graph: an input, a constant or an operation."""
+
+    id: str = Field(description="Stable id, n0, n1, ... in creation order.")
+    op: str = Field(description="`input`, `const`, or an operation of `/api/v1/ops`.")
+    label: str = Field(description="What the node's card shows: name, number or op symbol.")
+    name: str | None = Field(description="The name given in the source, if any.")
+    inputs: list[str] = Field(description="Ids of the operands, in order (may repeat: x*x).")
+    expr: Formula = Field(description="How formulas refer to this node.")
+    span: Span = Field(description="Character range [start, end) of the source it came from.")
+    shape: list[int] = Field(description="[] for a scalar.")
+    value: Value
+    grad: Value | None = Field(description="dL/d(node); null if the output does not depend "
+                               "on it.")
+    requires_grad: bool = Field(description="Whether the node depends on some input.")
+    generation: int = Field(description="Layer for drawing: 0 for leaves, 1 + deepest input.")
+    consumers: int = Field(description="Outgoing edges (fan-out when above 1).")
+
+
+class EdgeOut(_Model):
+    """An edge from an operand to the node that uses it."""
+
+    id: str
+    source: str
+    target: str
+    position: int = Field(description="Which operand of the target this edge feeds.")
+
+
+class ForwardStep(_Model):
+    """One node evaluated, in evaluation order."""
+
+    index: int
+    node: str
+    op: str
+    inputs: list[str]
+    value: Value
+    text: str = Field(description="One sentence narrating the step.")
+
+
+class Broadcast(_Model):
+    """A contribution that numpy broadcasting stretched, summed back to the input's shape."""
+
+    from_: list[int] = Field(alias="from")
+    to: list[int]
+    note: str
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Term(_Model):
+    """The chain rule along one edge: upstream × local derivative = contribution."""
+
+    input: str = Field(description="The operand receiving the contribution.")
+    position: int
+    formula: str = Field(description="The local derivative d node / d input, plain text.")
+    latex: str = Field(description="The same formula in LaTeX.")
+    local: Value | None = Field(description="The local derivative as numbers (the VJP applied "
+                                "to 1); null where it is a full Jacobian.")
+    contribution: Value = Field(description="The VJP: what this edge adds to dL/d(input).")
+    before: Value = Field(description="dL/d(input) accumulated before this edge.")
+    after: Value = Field(description="dL/d(input) after adding the contribution.")
+    accumulated: bool = Field(description="True when the input already had a contribution "
+                              "(fan-out).")
+    contribution_index: int = Field(description="1 for the input's first contribution, ...")
+    consumers: int = Field(description="How many contributions the input receives in all.")
+    broadcast: Broadcast | None
+    text: str
+
+
+class BackwardStep(_Model):
+    """One node of the reverse sweep: its upstream gradient, then one term per operand."""
+
+    index: int
+    node: str
+    seed: bool = Field(description="The first step: dL/dL = 1 at the output.")
+    upstream: Value = Field(description="dL/d(node), complete when its step comes.")
+    terms: list[Term]
+    text: str
+
+
+class CheckEntry(_Model):
+    """Backprop against a central difference, for one input element."""
+
+    input: str | None
+    node: str
+    index: list[int]
+    backprop: Value
+    numeric: Value
+    abs_error: Value
+    rel_error: Value
+    ok: bool
+
+
+class Check(_Model):
+    """The finite-difference check: 2N evaluations against one forward and one backward pass."""
+
+    method: str
+    tolerance: str
+    elements: int = Field(description="N: input elements in all.")
+    checked: int
+    complete: bool = Field(description="False when a large N was sampled to bound the work.")
+    evaluations: int = Field(description="Function evaluations this check took (2 per "
+                             "checked element).")
+    evaluations_for_all: int = Field(description="2N.")
+    backprop_passes: dict[str, int]
+    max_rel_error: float
+    ok: bool
+    entries: list[CheckEntry]
+
+
+class Warning_(_Model):
+    """Something worth knowing that did not stop the computation (NaN, unused values...)."""
+
+    message: str
+    node: str | None = None
+    span: Span | None = None
+
+
+class Output(_Model):
+    """The output node and its value."""
+
+    node: str
+    label: str
+    value: Value
+
+
+class BackpropResponse(_Model):
+    """Every step of one forward and one backward sweep, and the check."""
+
+    source: str
+    output: Output
+    nodes: list[NodeOut]
+    edges: list[EdgeOut]
+    forward: list[ForwardStep]
+    backward: list[BackwardStep]
+    gradients: dict[str, Value] = Field(description="dL/d(input) for every input, by name.")
+    check: Check | None
+    warnings: list[Warning_]
+
+
+class OpOut(_Model):
+    """One primitive operation of the op table."""
+
+    name: str
+    arity: int
+    syntax: Literal["function", "infix", "prefix", "postfix"]
+    expr: Formula
+    derivatives: list[Formula] = Field(description="d y / d input for each input.")
+    elementwise: bool
+    description: str
+
+
+class Example(_Model):
+    """An expression of the gallery."""
+
+    title: str
+    source: str
+    values: dict[str, InputValue] = Field(default_factory=dict)
+    description: str
+
+
+class ErrorDetail(_Model):
+    """What went wrong, in words, and where in the source."""
+
+    message: str
+    kind: str
+    span: Span | None = Field(description="Character range [start, end) of the source, "
+                              "where the problem lies there.")
+
+
+class ErrorResponse(_Model):
+    """The body of every 4xx answer."""
+
+    error: ErrorDetail

@@ -1,0 +1,46 @@
+"""Limits, ports and paths, in one place; each limit can be overridden from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on one computation, so that no request can take unbounded time or memory."""
+
+    max_source_chars: int = 512 * 1024  # admits a 256 KB program, refuses megabyte sources
+    max_nodes: int = 50_000  # admits a 20,000-node graph
+    max_array_elements: int = 100_000  # elements of any one value (input, constant or result)
+    max_total_elements: int = 250_000  # elements summed over every node of the graph
+    max_nesting: int = 150  # nested parentheses, brackets and calls
+    # Finite-difference check: element-evaluations (batch rows x graph elements) per request.
+    max_check_work: int = 50_000_000
+    # Element-evaluations computed at once in the vectorized finite-difference pass.
+    check_chunk_elements: int = 4_000_000
+
+
+def load_limits() -> Limits:
+    """Limits from the environment (CHAINRULE_MAX_NODES, ...), falling back to the defaults."""
+    base = Limits()
+    return Limits(
+        **{
+            field: _int_env(f"CHAINRULE_{field.upper()}", getattr(base, field))
+            for field in base.__dataclass_fields__
+        }
+    )
+
+
+LIMITS = load_limits()
+HOST = os.environ.get("HOST", "127.0.0.1")
+PORT = _int_env("PORT", 8000)
+MAX_BODY_BYTES = _int_env("CHAINRULE_MAX_BODY_BYTES", 4 * 1024 * 1024)
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FRONTEND_DIR = Path(os.environ.get("CHAINRULE_FRONTEND_DIR", REPO_ROOT / "frontend"))

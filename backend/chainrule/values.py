@@ -1,0 +1,39 @@
+"""Numbers as JSON: scalars as numbers, arrays as nested lists, non-finite values as strings.
+
+JSON has no NaN or Infinity, so they travel as the strings "NaN", "Infinity" and "-Infinity"
+(the names JavaScript gives them); every such value is also reported in `warnings`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+JSONValue = float | str | list["JSONValue"]
+NON_FINITE = {"NaN": np.nan, "Infinity": np.inf, "-Infinity": -np.inf}
+
+
+def _scalar(x: float) -> float | str:
+    if np.isnan(x):
+        return "NaN"
+    if x in (np.inf, -np.inf):
+        return "Infinity" if x > 0 else "-Infinity"
+    return x
+
+
+def encode(array: np.ndarray | float) -> JSONValue:
+    """A float for a 0-d array, nested lists otherwise; NaN and infinities as strings."""
+    array = np.asarray(array, dtype=np.float64)
+    if np.all(np.isfinite(array)):
+        return array.tolist()  # type: ignore[no-any-return]
+    if array.ndim == 0:
+        return _scalar(float(array))
+    return np.vectorize(_scalar, otypes=[object])(array).tolist()  # type: ignore[no-any-return]
+
+
+def decode(value: JSONValue) -> np.ndarray:
+    """The inverse of `encode`: a float64 array."""
+    if isinstance(value, str):
+        return np.asarray(NON_FINITE[value])
+    if isinstance(value, list):
+        return np.asarray([decode(v) for v in value], dtype=np.float64)
+    return np.asarray(value, dtype=np.float64)

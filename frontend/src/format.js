@@ -1,0 +1,41 @@
+// Formatting numbers and values for cards, panels and narration. Pure: no DOM.
+
+const NON_FINITE = { NaN: NaN, Infinity: Infinity, "-Infinity": -Infinity };
+
+/** A value of the API (number, "NaN"/"Infinity"/"-Infinity", or nested lists) as JS numbers. */
+export function decode(value) {
+  if (typeof value === "string") return NON_FINITE[value];
+  if (Array.isArray(value)) return value.map(decode);
+  return value;
+}
+
+/** A number with `digits` significant digits, without trailing zeros: 0.5, -1.98, 1.2e-7. */
+export function formatNumber(x, digits = 4) {
+  if (typeof x === "string") x = NON_FINITE[x];
+  if (Number.isNaN(x)) return "NaN";
+  if (!Number.isFinite(x)) return x > 0 ? "∞" : "−∞";
+  if (x === 0) return "0";
+  const abs = Math.abs(x);
+  if (abs >= 1e5 || abs < 1e-4) {
+    const [mantissa, exponent] = x.toExponential(digits - 1).split("e");
+    return `${trimZeros(mantissa)}e${Number(exponent)}`;
+  }
+  return trimZeros(x.toPrecision(digits)).replace("-", "−");
+}
+
+function trimZeros(text) {
+  return text.includes(".") ? text.replace(/\.?0+$/, "") : text;
+}
+
+/** The shape of a nested list: [] for a number. */
+export function shapeOf(value) {
+  const shape = [];
+  for (let v = value; Array.isArray(v); v = v[0]) shape.push(v.length);
+  return shape;
+}
+
+/** A short text for any value: the number, or "2×3 array". */
+export function formatValue(value, digits = 4) {
+  if (!Array.isArray(value)) return formatNumber(value, digits);
+  return `${shapeOf(value).join("×")} array`;
+}

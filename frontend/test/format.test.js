@@ -1,0 +1,24 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { decode, formatNumber, formatValue, shapeOf } from "../src/format.js";
+
+test("formatNumber keeps four significant digits and drops trailing zeros", () => {
+  assert.equal(formatNumber(0.5), "0.5");
+  assert.equal(formatNumber(-1.9799849932), "−1.98");
+  assert.equal(formatNumber(2), "2");
+  assert.equal(formatNumber(1.23456e-7), "1.235e-7");
+  assert.equal(formatNumber(123456789), "1.235e8");
+});
+
+test("non-finite values arrive as strings and are shown as symbols", () => {
+  assert.equal(formatNumber("NaN"), "NaN");
+  assert.equal(formatNumber("Infinity"), "∞");
+  assert.equal(formatNumber("-Infinity"), "−∞");
+  assert.deepEqual(decode([1, "NaN", ["-Infinity"]]), [1, NaN, [-Infinity]]);
+});
+
+test("arrays are described by their shape", () => {
+  assert.deepEqual(shapeOf([[1, 2, 3], [4, 5, 6]]), [2, 3]);
+  assert.deepEqual(shapeOf(3), []);
+  assert.equal(formatValue([[1, 2, 3], [4, 5, 6]]), "2×3 array");
+});

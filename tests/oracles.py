@@ -1,0 +1,52 @@
+"""Independent oracles for gradients: sympy (exact symbolic derivatives) and finite differences."""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transformations
+
+SYMPY_FUNCTIONS = {
+    "sigmoid": lambda u: 1 / (1 + sp.exp(-u)),
+    "relu": lambda u: (u + sp.Abs(u)) / 2,
+    "softplus": lambda u: sp.log(1 + sp.exp(u)),
+    "log1p": lambda u: sp.log(1 + u),
+    "abs": sp.Abs,
+    "max": lambda a, b: (a + b + sp.Abs(a - b)) / 2,
+    "min": lambda a, b: (a + b - sp.Abs(a - b)) / 2,
+    "asin": sp.asin, "acos": sp.acos, "atan": sp.atan,
+}
+TRANSFORMS = (*standard_transformations, convert_xor)
+
+
+def sympy_gradients(source: str, values: dict[str, float]) -> dict[str, float]:
+    """Gradients of a scalar program (lines `name = expr`, last line the output) by sympy."""
+    symbols = {name: sp.Symbol(name, real=True) for name in values}
+    env: dict[str, object] = {**SYMPY_FUNCTIONS, **symbols}
+    expr = None
+    for line in filter(None, (ln.strip() for ln in source.replace(";", "\n").splitlines())):
+        target, _, rhs = line.rpartition("=") if "=" in line else ("", "", line)
+        expr = parse_expr(rhs, local_dict=dict(env), transformations=TRANSFORMS)
+        if target.strip():
+            env[target.strip()] = expr
+    assert expr is not None
+    point = {symbols[n]: sp.Float(v, 30) for n, v in values.items()}
+    return {n: float(sp.diff(expr, s).evalf(30, subs=point)) for n, s in symbols.items()}
+
+
+def central_difference(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
+    """d f / d x by central differences, element by element (f: array -> float)."""
+    x = np.asarray(x, dtype=float)
+    grad = np.zeros_like(x)
+    for k in range(x.size):
+        e = np.zeros(x.size)
+        e[k] = h
+        e = e.reshape(x.shape)
+        grad.reshape(-1)[k] = (f(x + e) - f(x - e)) / (2 * h)
+    return grad
+
+
+def assert_close(actual, expected, rtol: float = 1e-6, atol: float = 1e-9) -> None:
+    """Relative error within rtol (atol guards exact zeros)."""
+    np.testing.assert_allclose(np.asarray(actual, dtype=float), np.asarray(expected, dtype=float),
+                               rtol=rtol, atol=atol)

@@ -1,0 +1,119 @@
+"""The HTTP API: post, check the status, then the keys; and every bad input is a clear 4xx."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from fastapi.testclient import TestClient
+
+from .oracles import assert_close
+
+KEYS = {"output", "nodes", "edges", "forward", "backward", "gradients", "check", "warnings"}
+
+
+def test_backprop_answers_every_step(client: TestClient) -> None:
+    r = client.post("/api/v1/backprop", json={"source": "sin(x*y) + x**2",
+                                              "values": {"x": 1.5, "y": 2}})
+    assert r.status_code == 200
+    body = r.json()
+    assert KEYS <= body.keys()
+    assert_close(body["gradients"]["x"], 2 * math.cos(3.0) + 3.0)
+    assert_close(body["gradients"]["y"], 1.5 * math.cos(3.0))
+    assert len(body["forward"]) == len(body["nodes"])
+    assert body["check"]["evaluations"] == 4
+    assert body["check"]["backprop_passes"] == {"forward": 1, "backward": 1}
+    for node in body["nodes"]:
+        start, end = node["span"]
+        assert 0 <= start <= end <= len(body["source"])
+    assert len(body["edges"]) == sum(len(n["inputs"]) for n in body["nodes"])
+
+
+def test_values_travel_as_nested_lists(client: TestClient) -> None:
+    r = client.post("/api/v1/backprop", json={"source": "sum(W @ x)",
+                                              "values": {"W": [[1, 2], [3, 4]], "x": [1, 1]}})
+    assert r.status_code == 200
+    assert r.json()["gradients"] == {"W": [[1.0, 1.0], [1.0, 1.0]], "x": [4.0, 6.0]}
+
+
+def test_non_finite_numbers_are_strings_and_warned(client: TestClient) -> None:
+    r = client.post("/api/v1/backprop", json={"source": "1/x + log(y)", "values": {"x": 0, "y": 1}})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["output"]["value"] == "Infinity"
+    assert body["warnings"]
+
+
+def test_ops_lists_the_table_with_formulas(client: TestClient) -> None:
+    ops = {op["name"]: op for op in client.get("/api/v1/ops").json()}
+    assert {"sin", "matmul", "softmax", "logsumexp", "max"} <= ops.keys()
+    assert ops["sin"]["derivatives"][0]["plain"] == "cos($u)"
+
+
+def test_every_example_runs_and_passes_its_check(client: TestClient) -> None:
+    examples = client.get("/api/v1/examples").json()
+    assert len(examples) >= 8
+    for example in examples:
+        r = client.post("/api/v1/backprop", json={"source": example["source"],
+                                                  "values": example["values"]})
+        assert r.status_code == 200, (example["title"], r.json())
+        assert r.json()["check"]["ok"]
+
+
+def test_health_and_openapi(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    schema = client.get("/openapi.json").json()
+    assert "/api/v1/backprop" in schema["paths"]
+    assert "BackpropResponse" in schema["components"]["schemas"]
+
+
+BAD = [
+    ("sin(x*", {}, "syntax", "*"),
+    ("x + z", {"x": 1}, "unknown_name", "z"),
+    ("foo(x)", {"x": 1}, "unknown_function", "foo"),
+    ("x * y", {"x": 1}, "unknown_name", "y"),
+    ("a @ b", {"a": [1, 2], "b": [1, 2, 3]}, "shape", "a @ b"),
+    ("sum(a + b)", {"a": [1, 2], "b": [1, 2, 3]}, "shape", "a + b"),
+    ("x.__class__", {"x": 1}, "forbidden", ".__class__"),
+    ("lambda: x", {"x": 1}, "forbidden", "lambda"),
+    ("x * 2", {"x": [1, 2]}, "shape", "x * 2"),
+    ("sum(x)", {"x": [[1, 2], [3]]}, "value", "x"),
+    ("x = 1\nx = 2\nx", {}, "duplicate", "x"),
+]
+
+
+@pytest.mark.parametrize(("source", "values", "kind", "bad"), BAD)
+def test_bad_input_is_a_422_with_a_span(client: TestClient, source, values, kind, bad) -> None:
+    r = client.post("/api/v1/backprop", json={"source": source, "values": values})
+    assert r.status_code == 422
+    error = r.json()["error"]
+    assert error["kind"] == kind
+    start, end = error["span"]
+    assert source[start:end] == bad
+    assert error["message"]
+
+
+@pytest.mark.parametrize("body", [{}, {"source": 3}, {"source": "x", "values": {"x": "a"}},
+                                  {"source": "x", "extra": 1}, [1, 2], "x"])
+def test_malformed_requests_are_422(client: TestClient, body) -> None:
+    r = client.post("/api/v1/backprop", json=body)
+    assert r.status_code == 422
+    assert r.json()["error"]["message"].startswith("invalid request")
+
+
+def test_limits_are_refused_with_a_clear_message(client: TestClient) -> None:
+    too_many = "\n".join(f"a{i} = x * {i}" for i in range(60_000)) + "\nx"
+    r = client.post("/api/v1/backprop", json={"source": too_many, "values": {"x": 1}})
+    assert r.status_code in (413, 422)
+    big = client.post("/api/v1/backprop", json={"source": "sum(x)",
+                                                "values": {"x": [0.0] * 200_000}})
+    assert big.status_code == 422 and big.json()["error"]["kind"] == "limit"
+
+
+def test_twenty_thousand_node_graph_is_admitted(client: TestClient) -> None:
+    source = "+".join(f"x*{i % 7}" for i in range(7_000))  # 3 nodes a term
+    r = client.post("/api/v1/backprop", json={"source": source, "values": {"x": 1.0},
+                                              "check": False})
+    assert r.status_code == 200
+    assert len(r.json()["nodes"]) >= 20_000
+    assert_close(r.json()["gradients"]["x"], sum(i % 7 for i in range(7_000)))
