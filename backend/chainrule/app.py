@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from .api.routes import router
 from .errors import ChainruleError
@@ -39,12 +40,19 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     return _error(422, f"invalid request: {where or 'body'}: {first.get('msg')}", "request")
 
 
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    kind = "request" if exc.status_code < 500 else "server"
+    return _error(exc.status_code, f"invalid request: {exc.detail}", kind)
+
+
 def create_app() -> FastAPI:
     """Build the FastAPI application."""
     app = FastAPI(title="chainrule", version="0.1.0", description=DESCRIPTION)
     app.include_router(router)
     app.add_exception_handler(ChainruleError, _user_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(HTTPException, _http_error)
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]

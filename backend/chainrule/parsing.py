@@ -75,7 +75,9 @@ class _JoinBracketedLines:
             yield token
 
 
-_PARSER = Lark(GRAMMAR, parser="lalr", propagate_positions=True, postlex=_JoinBracketedLines(),
+# keep_all_tokens: spans are computed from the tokens (brackets included), which is much faster
+# than lark's propagate_positions.
+_PARSER = Lark(GRAMMAR, parser="lalr", keep_all_tokens=True, postlex=_JoinBracketedLines(),
                maybe_placeholders=False)
 
 # ------------------------------------------------------------------------- syntax tree
@@ -152,7 +154,8 @@ def parse(source: str, limits: Limits = LIMITS) -> Program:
         tree = _PARSER.parse(source)
     except UnexpectedInput as err:
         raise _syntax_error(source, err) from None
-    statements = [_statement(stmt) for stmt in tree.children if isinstance(stmt, Tree)]
+    spans = _spans(tree)
+    statements = [_statement(stmt, spans) for stmt in tree.children if isinstance(stmt, Tree)]
     if not statements:
         raise ChainruleError("the source is empty: type an expression such as x*y + sin(x)",
                              (0, len(source)), "syntax")
@@ -210,23 +213,37 @@ def _syntax_error(source: str, err: UnexpectedInput) -> ChainruleError:
 # --------------------------------------------------------------- lark tree -> Expr
 
 
-def _span(node: Tree | Token) -> Span:
-    if isinstance(node, Token):
-        return (node.start_pos or 0, node.end_pos or 0)
-    return (node.meta.start_pos, node.meta.end_pos)
+Spans = dict[int, Span]
 
 
-def _statement(stmt: Tree) -> Statement:
+def _spans(tree: Tree) -> Spans:
+    """The character span of every subtree, from its first and last tokens (bottom-up)."""
+    spans: Spans = {}
+    for sub in tree.iter_subtrees():
+        ends = [_token_span(c) if isinstance(c, Token) else spans[id(c)] for c in sub.children]
+        spans[id(sub)] = (ends[0][0], ends[-1][1]) if ends else (0, 0)
+    return spans
+
+
+def _token_span(token: Token) -> Span:
+    return (token.start_pos or 0, token.end_pos or 0)
+
+
+def _statement(stmt: Tree, spans: Spans) -> Statement:
     if stmt.data == "assign":
-        name_tok, expr = stmt.children
-        return Statement(str(name_tok), _span(name_tok), _convert(expr), _span(stmt))
-    return Statement(None, None, _convert(stmt.children[0]), _span(stmt))
+        name_tok, _, expr = stmt.children
+        assert isinstance(name_tok, Token) and isinstance(expr, Tree)
+        return Statement(str(name_tok), _token_span(name_tok), _convert(expr, spans),
+                         spans[id(stmt)])
+    expr = stmt.children[0]
+    assert isinstance(expr, Tree)
+    return Statement(None, None, _convert(expr, spans), spans[id(stmt)])
 
 
-def _convert(root: Tree | Token) -> Expr:
+def _convert(root: Tree, spans: Spans) -> Expr:
     """Turn a lark subtree into an Expr, iteratively (post-order with an explicit stack)."""
     done: dict[int, Expr] = {}
-    stack: list[tuple[Tree | Token, bool]] = [(root, False)]
+    stack: list[tuple[Tree, bool]] = [(root, False)]
     while stack:
         node, expanded = stack.pop()
         children = _operands(node)
@@ -234,30 +251,21 @@ def _convert(root: Tree | Token) -> Expr:
             stack.append((node, True))
             stack.extend((child, False) for child in reversed(children))
             continue
-        done[id(node)] = _build(node, [done.pop(id(c)) for c in children])
+        done[id(node)] = _build(node, [done.pop(id(c)) for c in children], spans)
     return done[id(root)]
 
 
-def _operands(node: Tree | Token) -> list[Tree | Token]:
-    """The children that are expressions (skipping tokens such as the attribute's name)."""
-    if isinstance(node, Token):
-        return []
-    if node.data in ("attribute", "number", "name"):
-        return [] if node.data != "attribute" else [node.children[0]]
-    if node.data == "pow":
-        return [node.children[0], node.children[2]]
-    if node.data == "call":
-        return node.children[1:]
-    return list(node.children)
+def _operands(node: Tree) -> list[Tree]:
+    """The children that are expressions (not brackets, operators, names of attributes)."""
+    trees = [c for c in node.children if isinstance(c, Tree)]
+    return trees[1:] if node.data == "call" else trees
 
 
 _ARITHMETIC = {"add", "sub", "mul", "div", "matmul", "pow", "neg"}
 
 
-def _build(node: Tree | Token, args: list[Expr]) -> Expr:
-    span = _span(node)
-    if isinstance(node, Token):  # an expression that is a bare token: only via atoms
-        raise ChainruleError(f"unexpected '{node}'", span, "syntax")
+def _build(node: Tree, args: list[Expr], spans: Spans) -> Expr:
+    span = spans[id(node)]
     kind = node.data
     if kind == "number":
         token = node.children[0]
@@ -267,32 +275,34 @@ def _build(node: Tree | Token, args: list[Expr]) -> Expr:
         return Expr("name", span, name=str(node.children[0]))
     if kind in _ARITHMETIC:
         return Expr("op", span, op=str(kind), args=args)
-    if kind == "pos":
+    if kind in ("pos", "atom"):  # unary plus, parentheses
         return args[0]
     if kind == "array":
         return Expr("array", span, value=_array_value(args, span))
     if kind == "attribute":
-        attr = node.children[1]
+        dot, attr = node.children[1], node.children[2]
+        assert isinstance(dot, Token) and isinstance(attr, Token)
         if str(attr) != "T":
             raise ChainruleError(
                 f"attributes other than .T (transpose) are not allowed: found .{attr}",
-                (_span(attr)[0] - 1, _span(attr)[1]), "forbidden")
+                (_token_span(dot)[0], _token_span(attr)[1]), "forbidden")
         return Expr("op", span, op="transpose", args=args)
     if kind == "call":
-        return _call(node, args, span)
+        return _call(node, args, spans)
     if kind == "index":
         raise ChainruleError("indexing with [...] is not supported: use whole arrays with "
                              "sum, mean, @ and elementwise ops", span, "forbidden")
     raise ChainruleError(f"unsupported syntax '{kind}'", span, "forbidden")
 
 
-def _call(node: Tree, args: list[Expr], span: Span) -> Expr:
-    callee = node.children[0]
-    if not (isinstance(callee, Tree) and callee.data == "name"):
+def _call(node: Tree, args: list[Expr], spans: Spans) -> Expr:
+    callee, span = node.children[0], spans[id(node)]
+    assert isinstance(callee, Tree)
+    if callee.data != "name":
         raise ChainruleError("only the functions of the op table can be called, by name",
-                             _span(callee), "forbidden")
+                             spans[id(callee)], "forbidden")
     fname = str(callee.children[0])
-    fspan = _span(callee)
+    fspan = spans[id(callee)]
     op = FUNCTIONS.get(fname)
     if op is None:
         close = difflib.get_close_matches(fname, FUNCTIONS, n=1)
@@ -311,7 +321,7 @@ def _number(token: Token) -> float:
     value = float(str(token))
     if value == float("inf"):
         raise ChainruleError(f"the number {str(token)[:20]} is too large for float64",
-                             _span(token), "limit")
+                             _token_span(token), "limit")
     return value
 
 

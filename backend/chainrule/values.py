@@ -6,6 +6,8 @@ JSON has no NaN or Infinity, so they travel as the strings "NaN", "Infinity" and
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 JSONValue = float | str | list["JSONValue"]
@@ -22,6 +24,9 @@ def _scalar(x: float) -> float | str:
 
 def encode(array: np.ndarray | float) -> JSONValue:
     """A float for a 0-d array, nested lists otherwise; NaN and infinities as strings."""
+    if np.ndim(array) == 0:
+        x = float(array)
+        return x if math.isfinite(x) else _scalar(x)
     array = np.asarray(array, dtype=np.float64)
     if np.all(np.isfinite(array)):
         return array.tolist()  # type: ignore[no-any-return]

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from ..examples import EXAMPLES
 from ..ops import OPS
@@ -17,9 +17,11 @@ ERRORS: dict[int | str, dict[str, object]] = {
 
 
 @router.post("/backprop", response_model=BackpropResponse, responses=ERRORS)
-def post_backprop(request: BackpropRequest) -> BackpropResponse:
+def post_backprop(request: BackpropRequest) -> Response:
     """Parse, build the graph, run the forward and backward sweeps, and check by finite differences."""
-    return backprop(request.source, request.values, check=request.check)
+    result = backprop(request.source, request.values, check=request.check)
+    # Validated once by backprop(); serialized directly rather than validated again by FastAPI.
+    return Response(result.model_dump_json(by_alias=True), media_type="application/json")
 
 
 @router.get("/ops", response_model=list[OpOut])
