@@ -39,3 +39,29 @@ export function formatValue(value, digits = 4) {
   if (!Array.isArray(value)) return formatNumber(value, digits);
   return `${shapeOf(value).join("×")} array`;
 }
+
+/** A value as a small grid for a heatmap: at most maxRows × maxCols cells, larger arrays
+ * averaged by blocks; n-d arrays as (leading dims) × last dim. Null for a number. */
+export function heatmapGrid(value, maxRows = 8, maxCols = 12) {
+  if (!Array.isArray(value)) return null;
+  const shape = shapeOf(value);
+  const flat = value.flat(Infinity).map((v) => (typeof v === "string" ? NON_FINITE[v] : v));
+  const width = shape.length ? shape[shape.length - 1] : 1;
+  const height = width ? flat.length / width : 0;
+  const rows = Math.max(1, Math.min(height, maxRows));
+  const cols = Math.max(1, Math.min(width, maxCols));
+  const cells = new Array(rows * cols).fill(0);
+  const counts = new Array(rows * cols).fill(0);
+  for (let i = 0; i < flat.length; i++) {
+    const r = Math.floor((Math.floor(i / width) * rows) / height);
+    const c = Math.floor(((i % width) * cols) / width);
+    cells[r * cols + c] += flat[i];
+    counts[r * cols + c] += 1;
+  }
+  let scale = 0;
+  for (let k = 0; k < cells.length; k++) {
+    cells[k] = counts[k] ? cells[k] / counts[k] : 0;
+    if (Number.isFinite(cells[k])) scale = Math.max(scale, Math.abs(cells[k]));
+  }
+  return { rows, cols, cells, scale, sampled: rows < height || cols < width };
+}

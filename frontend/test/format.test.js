@@ -22,3 +22,18 @@ test("arrays are described by their shape", () => {
   assert.deepEqual(shapeOf(3), []);
   assert.equal(formatValue([[1, 2, 3], [4, 5, 6]]), "2×3 array");
 });
+
+test("heatmap grids keep small arrays and average big ones by blocks", async () => {
+  const { heatmapGrid } = await import("../src/format.js");
+  assert.equal(heatmapGrid(3), null);
+  const small = heatmapGrid([[1, -2], [3, 4]]);
+  assert.deepEqual([small.rows, small.cols, small.cells, small.scale, small.sampled],
+    [2, 2, [1, -2, 3, 4], 4, false]);
+  const vector = heatmapGrid([1, 2, 3]);
+  assert.deepEqual([vector.rows, vector.cols], [1, 3]);
+  const big = heatmapGrid(Array.from({ length: 24 }, (_, i) => i), 8, 12);
+  assert.deepEqual([big.rows, big.cols, big.sampled], [1, 12, true]);
+  assert.equal(big.cells[0], 0.5);
+  const nan = heatmapGrid(["NaN", 2]);
+  assert.equal(nan.scale, 2);
+});

@@ -1,0 +1,33 @@
+// What a node's card shows and how big it is, from data alone (no DOM measuring), so the
+// layout can run before anything is drawn. A card reads like micrograd's: name or op, then
+// `value | grad`.
+
+import { formatValue, heatmapGrid } from "./format.js";
+
+export const CHAR = 7.3; // px per character of the 12px monospace font
+export const LABEL_CHAR = 8; // px per character of the 13px label font
+export const CELL = 9; // px per heatmap cell
+export const PAD = 10;
+const LINE = 18;
+
+/** The card of an API node: its texts, heatmap grids and size. */
+export function cardOf(node) {
+  const title = node.name ?? node.label;
+  const sub = node.name && node.op !== "input" ? node.op : node.op === "const" ? "const" : "";
+  const isArray = node.shape.length > 0;
+  const valueText = formatValue(node.value);
+  const gradText = node.grad === null ? "" : formatValue(node.grad);
+  const half = Math.max(valueText.length, gradText.length, 1) * CHAR;
+  let width = Math.max((title.length + sub.length + 1) * LABEL_CHAR, 2 * half + 3 * CHAR) + 2 * PAD;
+  let height = 2 * LINE + PAD;
+  let heat = null;
+  if (isArray) {
+    const value = heatmapGrid(node.value);
+    const grad = node.grad === null ? null : heatmapGrid(node.grad);
+    heat = { value, grad, width: value.cols * CELL, height: value.rows * CELL };
+    width = Math.max(width, 2 * heat.width + 3 * PAD);
+    height += heat.height + PAD / 2;
+  }
+  return { id: node.id, title, sub, isArray, shape: node.shape, valueText, gradText, heat,
+    width: Math.ceil(width), height: Math.ceil(height) };
+}

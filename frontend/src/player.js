@@ -1,0 +1,53 @@
+// The step player: a pure state machine over `total` steps (index 0 = nothing computed yet).
+// No DOM and no timers: the caller dispatches actions and runs the clock (see main.js).
+
+/** Speeds offered, in steps per second. */
+export const SPEEDS = [0.5, 1, 2, 4, 8, 16];
+
+/** A fresh player over `total` steps, at `index`, paused. */
+export function createPlayer(total, index = 0, speed = 2) {
+  return { total, index: clamp(index, total), playing: false, speed };
+}
+
+/** The state after `action` ({type: "next" | "prev" | "seek" | "play" | "pause" | "toggle" |
+ * "tick" | "speed" | "start" | "end", index?, speed?}). Never mutates `state`. */
+export function reduce(state, action) {
+  const handler = HANDLERS[action.type];
+  if (!handler) throw new Error(`unknown player action: ${action.type}`);
+  return handler(state, action);
+}
+
+const HANDLERS = {
+  next: (s) => ({ ...s, index: clamp(s.index + 1, s.total), playing: false }),
+  prev: (s) => ({ ...s, index: clamp(s.index - 1, s.total), playing: false }),
+  seek: (s, a) => ({ ...s, index: clamp(a.index, s.total), playing: false }),
+  start: (s) => ({ ...s, index: 0, playing: false }),
+  end: (s) => ({ ...s, index: s.total, playing: false }),
+  // Playing from the end starts over, as a video player does.
+  play: (s) => (s.total === 0 ? s : { ...s, playing: true, index: atEnd(s) ? 0 : s.index }),
+  pause: (s) => ({ ...s, playing: false }),
+  toggle: (s) => reduce(s, { type: s.playing ? "pause" : "play" }),
+  // One clock tick while playing: advance, and stop on the last step.
+  tick: (s) => {
+    if (!s.playing) return s;
+    const index = clamp(s.index + 1, s.total);
+    return { ...s, index, playing: index < s.total };
+  },
+  speed: (s, a) => ({ ...s, speed: a.speed > 0 ? a.speed : s.speed }),
+};
+
+/** Whether the player stands on its last step. */
+export function atEnd(state) {
+  return state.index >= state.total;
+}
+
+/** Milliseconds between two ticks at the state's speed. */
+export function interval(state) {
+  return 1000 / state.speed;
+}
+
+function clamp(index, total) {
+  const i = Math.round(Number(index));
+  if (!Number.isFinite(i)) return 0;
+  return Math.min(Math.max(i, 0), total);
+}

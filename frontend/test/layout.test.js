@@ -1,0 +1,50 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import ELK from "elkjs/lib/elk.bundled.js";
+import { cardOf } from "../src/cards.js";
+import { fromElkGraph, layoutGraph, toElkGraph } from "../src/layout.js";
+
+const node = (id, extra = {}) => ({ id, op: "input", label: id, name: id, inputs: [], shape: [],
+  value: 1.5, grad: 2, span: [0, 1], ...extra });
+const result = {
+  nodes: [node("n0"), node("n1"), node("n2", { op: "mul", name: null, label: "*", inputs: ["n0", "n1"] })],
+  edges: [{ id: "e0", source: "n0", target: "n2", position: 0 },
+    { id: "e1", source: "n1", target: "n2", position: 1 }],
+};
+
+test("API nodes and edges map to an ELK layered graph, direction RIGHT", () => {
+  const g = toElkGraph(result, () => ({ width: 80, height: 40 }));
+  assert.equal(g.layoutOptions["elk.algorithm"], "layered");
+  assert.equal(g.layoutOptions["elk.direction"], "RIGHT");
+  assert.deepEqual(g.children.map((c) => c.id), ["n0", "n1", "n2"]);
+  assert.deepEqual(g.edges[1], { id: "e1", sources: ["n1"], targets: ["n2"] });
+});
+
+test("ELK's answer maps back to boxes and polylines", () => {
+  const laid = fromElkGraph({ width: 200, height: 90,
+    children: [{ id: "n0", x: 1, y: 2, width: 3, height: 4 }],
+    edges: [{ id: "e0", sections: [{ startPoint: { x: 0, y: 0 }, bendPoints: [{ x: 5, y: 0 }],
+      endPoint: { x: 5, y: 9 } }] }] });
+  assert.deepEqual(laid.nodes.get("n0"), { x: 1, y: 2, width: 3, height: 4 });
+  assert.deepEqual(laid.edges.get("e0"), [[0, 0], [5, 0], [5, 9]]);
+  assert.equal(laid.width, 200);
+});
+
+test("a real ELK layout puts inputs left of the output", async () => {
+  const laid = await layoutGraph(result, new ELK(), cardOf);
+  const x = (id) => laid.nodes.get(id).x;
+  assert.ok(x("n0") < x("n2") && x("n1") < x("n2"));
+  const points = laid.edges.get("e0");
+  assert.ok(points.length >= 2);
+  assert.ok(points[0][0] < points[points.length - 1][0]);
+});
+
+test("cards size themselves from their texts and arrays get heatmaps", () => {
+  const scalar = cardOf(node("n0"));
+  assert.equal(scalar.valueText, "1.5");
+  assert.equal(scalar.heat, null);
+  const array = cardOf(node("n1", { shape: [2, 3], value: [[1, 2, 3], [4, 5, 6]], grad: null }));
+  assert.deepEqual([array.heat.value.rows, array.heat.value.cols], [2, 3]);
+  assert.equal(array.heat.grad, null);
+  assert.ok(array.height > scalar.height);
+});

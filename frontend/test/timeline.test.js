@@ -1,0 +1,41 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { changedNodes, createTimeline, frameAt, involvedAt, nodeStateAt } from "../src/timeline.js";
+
+// a = x*y; sin(a): forward n0 n1 n2 n3, backward n3 (seed) n2 n1 n0.
+const term = (input) => ({ input });
+const result = {
+  forward: ["n0", "n1", "n2", "n3"].map((node, index) => ({
+    index, node, inputs: node === "n2" ? ["n0", "n1"] : node === "n3" ? ["n2"] : [] })),
+  backward: [
+    { index: 0, node: "n3", seed: true, terms: [term("n2")] },
+    { index: 1, node: "n2", seed: false, terms: [term("n0"), term("n1")] },
+    { index: 2, node: "n1", seed: false, terms: [] },
+    { index: 3, node: "n0", seed: false, terms: [] },
+  ],
+};
+
+test("forward steps come first, then backward steps, after an empty step 0", () => {
+  const t = createTimeline(result);
+  assert.equal(t.total, 8);
+  assert.deepEqual(frameAt(t, 0), { index: 0, phase: "forward", node: null, step: null });
+  assert.equal(frameAt(t, 4).phase, "forward");
+  assert.equal(frameAt(t, 5).phase, "backward");
+  assert.equal(frameAt(t, 5).step.seed, true);
+});
+
+test("a node has its value from its forward step and its gradient from its backward step", () => {
+  const t = createTimeline(result);
+  assert.deepEqual(nodeStateAt(t, "n2", 2), { value: false, grad: false });
+  assert.deepEqual(nodeStateAt(t, "n2", 3), { value: true, grad: false });
+  assert.deepEqual(nodeStateAt(t, "n2", 6), { value: true, grad: true });
+  assert.deepEqual(nodeStateAt(t, "n9", 8), { value: false, grad: false });
+});
+
+test("stepping touches only the nodes of the steps in between and their neighbours", () => {
+  const t = createTimeline(result);
+  assert.deepEqual(involvedAt(t, 6), ["n2", "n0", "n1"]);
+  assert.deepEqual([...changedNodes(t, 0, 1)].sort(), ["n0"]);
+  assert.deepEqual([...changedNodes(t, 5, 6)].sort(), ["n0", "n1", "n2", "n3"]);
+  assert.deepEqual([...changedNodes(t, 8, 0)].sort(), ["n0", "n1", "n2", "n3"]);
+});

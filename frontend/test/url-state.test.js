@@ -1,0 +1,24 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { decodeHash, encodeHash } from "../src/url-state.js";
+
+test("source, values and step round-trip through the hash", () => {
+  const state = { source: "a = x*y\nb = a + x & 1 # %\nsin(b)", values: "x=1.5, y=2", step: 12 };
+  const hash = encodeHash(state);
+  assert.match(hash, /^#source=.+&values=.+&step=12$/);
+  assert.ok(!hash.includes("\n") && !hash.includes(" "));
+  assert.deepEqual(decodeHash(hash), state);
+});
+
+test("JSON values and unicode survive the round trip", () => {
+  const state = { source: "sum(W @ x) + π", values: '{"x": [1, 2], "W": [[1,2],[3,4]]}', step: 0 };
+  assert.deepEqual(decodeHash(encodeHash(state)), state);
+});
+
+test("a hash without a source, or a malformed one, restores nothing", () => {
+  assert.equal(decodeHash(""), null);
+  assert.equal(decodeHash("#step=3"), null);
+  assert.equal(decodeHash("#source=%E0%A4%A"), null);
+  assert.deepEqual(decodeHash("#source=x&step=-2"), { source: "x", values: "", step: 0 });
+  assert.equal(encodeHash({ source: "" }), "");
+});
