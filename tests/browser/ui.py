@@ -1,0 +1,94 @@
+"""What the browser tests do with the page, named after the user's actions, and the API's answers."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+from playwright.sync_api import Locator, Page, expect
+
+NUMBER = re.compile(r"[-−]?(?:\d+\.?\d*|\.\d+)(?:e[-−+]?\d+)?")
+
+
+def backprop(api: httpx.Client, source: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The API's answer to the request the UI makes for this source and these values."""
+    response = api.post("/api/v1/backprop", json={"source": source, "values": values})
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def api_error(api: httpx.Client, source: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The API's error for a bad source."""
+    response = api.post("/api/v1/backprop", json={"source": source, "values": values})
+    assert response.status_code == 422, response.text
+    error: dict[str, Any] = response.json()["error"]
+    return error
+
+
+def open_app(page: Page, url: str) -> None:
+    """Open the UI at `url` and wait until it can run."""
+    response = page.goto(url)
+    assert response is not None and response.ok, f"GET {url}: {response and response.status}"
+    expect(page.get_by_role("button", name="Run", exact=True)).to_be_enabled()
+
+
+def run(page: Page, source: str, values: str) -> None:
+    """Type a source and values, then press Run."""
+    page.get_by_label("Expression", exact=True).fill(source)
+    page.get_by_label("Values", exact=True).fill(values)
+    page.get_by_role("button", name="Run", exact=True).click()
+
+
+def nodes(page: Page) -> Locator:
+    """The node cards of the graph."""
+    return page.locator("svg#graph g.node")
+
+
+def node(page: Page, node_id: str) -> Locator:
+    """The card of one node."""
+    return page.locator(f'svg#graph g.node[data-id="{node_id}"]')
+
+
+def expect_graph(page: Page, answer: dict[str, Any]) -> None:
+    """The graph drawn is the answer's: one card per node, one edge per edge."""
+    expect(nodes(page)).to_have_count(len(answer["nodes"]))
+    expect(page.locator("svg#graph .edge")).to_have_count(len(answer["edges"]))
+
+
+def slider(page: Page) -> Locator:
+    """The step slider."""
+    return page.get_by_role("slider", name="Step", exact=True)
+
+
+def current_node(page: Page) -> Locator:
+    """The card marked as the current step's node (there must be exactly one)."""
+    return page.locator("svg#graph g.node.current")
+
+
+def step_to(page: Page, index: int) -> None:
+    """Press "Next step" or "Previous step" until the slider shows `index`."""
+    bar = slider(page)
+    at = int(bar.input_value())
+    while at != index:
+        name = "Next step" if at < index else "Previous step"
+        page.get_by_role("button", name=name, exact=True).click()
+        at += 1 if at < index else -1
+        expect(bar).to_have_value(str(at))
+
+
+def number(text: str) -> float:
+    """A number as the UI formats it (4 significant digits, a typographic minus, ∞)."""
+    clean = text.strip().replace("−", "-").replace("∞", "inf")
+    return float(clean)
+
+
+def numbers_in(text: str) -> list[float]:
+    """Every number written in a text."""
+    return [number(match) for match in NUMBER.findall(text)]
+
+
+def close(shown: float, exact: float, rel: float = 1e-3) -> bool:
+    """Whether a number shown with 4 significant digits stands for `exact`."""
+    return abs(shown - exact) <= rel * max(abs(exact), 1e-12)
