@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
+from chainrule import ChainruleError, backprop
+from chainrule.api import routes
+from chainrule.settings import LIMITS
 from fastapi.testclient import TestClient
 
 from .oracles import assert_close
@@ -117,3 +121,20 @@ def test_twenty_thousand_node_graph_is_admitted(client: TestClient) -> None:
     assert r.status_code == 200
     assert len(r.json()["nodes"]) >= 20_000
     assert_close(r.json()["gradients"]["x"], sum(i % 7 for i in range(7_000)))
+
+
+
+def test_a_computation_over_its_time_budget_is_refused() -> None:
+    with pytest.raises(ChainruleError) as info:
+        backprop("x*x", x=1.0, limits=dataclasses.replace(LIMITS, max_seconds=0.0))
+    assert info.value.kind == "timeout"
+
+
+def test_a_timeout_is_answered_503(client: TestClient, monkeypatch) -> None:
+    def too_slow(*args, **kwargs):
+        raise ChainruleError("the computation took longer than 30 s", None, "timeout")
+
+    monkeypatch.setattr(routes, "backprop", too_slow)
+    r = client.post("/api/v1/backprop", json={"source": "x*x", "values": {"x": 1}})
+    assert r.status_code == 503
+    assert r.json()["error"]["kind"] == "timeout"

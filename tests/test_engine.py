@@ -146,14 +146,14 @@ def test_non_finite_values_are_reported_with_their_node() -> None:
 
 
 def test_ten_thousand_line_program_has_no_recursion_limit() -> None:
-    lines = ["a0 = x"] + [f"a{i} = sin(a{i - 1}) + 0.5 * x" for i in range(1, 10_000)]
+    lines = ["a0 = x"] + [f"a{i} = sin(a{i - 1}) + x" for i in range(1, 10_000)]
     result = backprop("\n".join(lines) + "\na9999", x=0.3, check=False)
-    assert len(result.nodes) > 30_000
+    assert len(result.nodes) > 19_000
 
     def f(x: float) -> float:
         a = x
         for _ in range(9_999):
-            a = np.sin(a) + 0.5 * x
+            a = np.sin(a) + x
         return a
 
     h = 1e-6

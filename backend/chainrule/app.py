@@ -30,7 +30,8 @@ def _error(status: int, message: str, kind: str, span: object = None) -> JSONRes
 
 async def _user_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ChainruleError)
-    return _error(422, exc.message, exc.kind, list(exc.span) if exc.span else None)
+    status = 503 if exc.kind == "timeout" else 422
+    return _error(status, exc.message, exc.kind, list(exc.span) if exc.span else None)
 
 
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:

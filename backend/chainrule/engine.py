@@ -30,6 +30,7 @@ def evaluate(graph: Graph, order: list[Node], leaves: Mapping[str, np.ndarray],
     values: dict[str, np.ndarray] = {}
     with np.errstate(all="ignore"):
         for node in order:
+            graph.deadline.check()
             if node.op == "input":
                 values[node.id] = leaves[node.id]
             elif node.op == "const":
@@ -72,6 +73,7 @@ def backward(graph: Graph, order: list[Node], values: Mapping[str, np.ndarray],
     steps: list[dict[str, object]] = []
     with np.errstate(all="ignore"):
         for node in reversed(order):
+            graph.deadline.check()
             if not node.requires_grad or node.id not in grads:
                 continue
             g = grads[node.id]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 Span = tuple[int, int]
 
 
@@ -17,3 +19,18 @@ class ChainruleError(Exception):
         self.message = message
         self.span = span
         self.kind = kind
+
+
+class Deadline:
+    """A wall-clock budget for one computation, checked between nodes by the long loops."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def check(self) -> None:
+        """Raise a `timeout` ChainruleError once the budget is spent."""
+        if time.monotonic() > self.end:
+            raise ChainruleError(
+                f"the computation took longer than {self.seconds:g} s and was stopped; "
+                "try a smaller graph or skip the finite-difference check", None, "timeout")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import networkx as nx  # type: ignore[import-untyped]
 import numpy as np
 
-from .errors import ChainruleError, Span
+from .errors import ChainruleError, Deadline, Span
 from .ops import OPS, Formula
 from .parsing import Expr, Program, literal_value
 from .settings import LIMITS, Limits
@@ -70,6 +70,7 @@ class Graph:
     inputs: dict[str, str]  # input name -> node id
     warnings: list[dict[str, object]]
     nx: nx.MultiDiGraph
+    deadline: Deadline  # checked between nodes by every sweep over the graph
 
     def node(self, node_id: str) -> Node:
         """The node with this id."""
@@ -134,8 +135,10 @@ def _fill(text: str, refs: Mapping[str, Node], which: int) -> str:
 
 
 class _Builder:
-    def __init__(self, program: Program, values: Mapping[str, object], limits: Limits) -> None:
+    def __init__(self, program: Program, values: Mapping[str, object], limits: Limits,
+                 deadline: Deadline) -> None:
         self.program = program
+        self.deadline = deadline
         self.values = dict(values)
         self.limits = limits
         self.nodes: list[Node] = []
@@ -145,6 +148,7 @@ class _Builder:
         self.warnings: list[dict[str, object]] = []
 
     def add(self, op: str, inputs: list[str], span: Span, shape: Shape, **kw: object) -> Node:
+        self.deadline.check()
         if len(self.nodes) >= self.limits.max_nodes:
             raise ChainruleError(
                 f"the graph would have more than {self.limits.max_nodes:,} nodes; split the "
@@ -261,9 +265,10 @@ class _Builder:
 
 
 def build_graph(program: Program, values: Mapping[str, object] | None = None,
-                limits: Limits = LIMITS) -> Graph:
+                limits: Limits = LIMITS, deadline: Deadline | None = None) -> Graph:
     """Build the computation graph of a parsed program, with `values` overriding literals."""
-    builder = _Builder(program, values or {}, limits)
+    deadline = deadline or Deadline(limits.max_seconds)
+    builder = _Builder(program, values or {}, limits, deadline)
     for stmt in program.statements[:-1]:
         assert stmt.target is not None and stmt.target_span is not None
         builder.statement_target(stmt.target, stmt.target_span, stmt.expr)
@@ -287,4 +292,5 @@ def build_graph(program: Program, values: Mapping[str, object] | None = None,
     g = nx.MultiDiGraph()
     g.add_nodes_from(n.id for n in builder.nodes)
     g.add_edges_from((src, n.id, pos) for n in builder.nodes for pos, src in enumerate(n.inputs))
-    return Graph(program.source, builder.nodes, out.id, builder.inputs, builder.warnings, g)
+    return Graph(program.source, builder.nodes, out.id, builder.inputs, builder.warnings, g,
+                 deadline)

@@ -9,6 +9,7 @@ import numpy as np
 
 from .check import finite_difference_check
 from .engine import backward, forward, forward_steps
+from .errors import Deadline
 from .graph import Graph, build_graph
 from .ops import OPS
 from .parsing import parse
@@ -24,7 +25,9 @@ def backprop(source: str, values: Mapping[str, object] | None = None, *, check: 
     `backprop("sin(x*y)", x=1.5, y=2)` returns the same data as `POST /api/v1/backprop`.
     Raises `ChainruleError` (with a message and a source span) for any mistake in the input.
     """
-    graph = build_graph(parse(source, limits), {**(values or {}), **named_values}, limits)
+    deadline = Deadline(limits.max_seconds)
+    graph = build_graph(parse(source, limits), {**(values or {}), **named_values}, limits,
+                        deadline)
     return BackpropResponse.model_validate(trace(graph, check=check, limits=limits))
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 
-def _int_env(name: str, default: int) -> int:
+def _env(name: str, default: int) -> int:
     raw = os.environ.get(name)
     return int(raw) if raw else default
 
@@ -25,22 +26,22 @@ class Limits:
     max_check_work: int = 50_000_000
     # Element-evaluations computed at once in the vectorized finite-difference pass.
     check_chunk_elements: int = 4_000_000
+    # Wall-clock seconds one computation may take before it is abandoned with a 503.
+    max_seconds: float = 30.0
 
 
 def load_limits() -> Limits:
     """Limits from the environment (CHAINRULE_MAX_NODES, ...), falling back to the defaults."""
     base = Limits()
-    return Limits(
-        **{
-            field: _int_env(f"CHAINRULE_{field.upper()}", getattr(base, field))
-            for field in base.__dataclass_fields__
-        }
-    )
+    overrides = {field: type(getattr(base, field))(os.environ[f"CHAINRULE_{field.upper()}"])
+                 for field in base.__dataclass_fields__
+                 if os.environ.get(f"CHAINRULE_{field.upper()}")}
+    return dataclasses.replace(base, **overrides)
 
 
 LIMITS = load_limits()
 HOST = os.environ.get("HOST", "127.0.0.1")
-PORT = _int_env("PORT", 8000)
-MAX_BODY_BYTES = _int_env("CHAINRULE_MAX_BODY_BYTES", 4 * 1024 * 1024)
+PORT = _env("PORT", 8000)
+MAX_BODY_BYTES = _env("CHAINRULE_MAX_BODY_BYTES", 4 * 1024 * 1024)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FRONTEND_DIR = Path(os.environ.get("CHAINRULE_FRONTEND_DIR", REPO_ROOT / "frontend"))

@@ -13,6 +13,7 @@ ERRORS: dict[int | str, dict[str, object]] = {
     422: {"model": ErrorResponse, "description": "The source or the values are invalid; "
           "`error.span` points at the characters."},
     413: {"model": ErrorResponse, "description": "The request is too large."},
+    503: {"model": ErrorResponse, "description": "The computation ran out of its time budget."},
 }
 
 
