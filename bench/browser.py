@@ -148,17 +148,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 5000])
     parser.add_argument("--play-seconds", type=float, default=3.0)
+    parser.add_argument("--report", type=Path, default=REPORT, help="markdown file to append to")
     args = parser.parse_args()
     rows: list[tuple[int, dict[str, float]]] = []
     with serve() as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        api = httpx.post(f"{url}/api/v1/backprop", json={"source": "x"}, timeout=60)
-        api.raise_for_status()
         for size in args.sizes:
             source = chain_program(size)
             answer = httpx.post(f"{url}/api/v1/backprop", json={"source": source, "check": False},
-                                timeout=120).json()
-            nodes = len(answer["nodes"])
+                                timeout=120)
+            answer.raise_for_status()
+            nodes = len(answer.json()["nodes"])
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.set_default_timeout(DRAW_TIMEOUT_MS)
             rows.append((nodes, measure(page, url, source, nodes, int(args.play_seconds * 1000))))
@@ -168,11 +168,11 @@ def main() -> None:
         browser.close()
     text = table(rows)
     print(text)
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    heading = "" if REPORT.exists() else (
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    heading = "" if args.report.exists() else (
         "# Browser benchmarks\n\nAppended by `bench/browser.py`: a chain "
         "`a{i} = sin(a{i-1}) * x` run through the UI in headless Chromium (no GPU).\n")
-    with REPORT.open("a") as report:
+    with args.report.open("a") as report:
         report.write(f"{heading}\n## {dt.date.today().isoformat()}, Chromium {version}, "
                      f"{platform.machine()}, {os.cpu_count()} CPUs\n\n{text}\n")
 

@@ -75,13 +75,13 @@ def test_gradients_at_the_end_of_the_backward_pass_are_the_apis_and_the_true_one
     for name, value in answer["gradients"].items():
         row = page.locator(f'#gradients tr[data-input="{name}"]')
         assert json.loads(row.get_attribute("data-value") or "null") == value
-        shown = ui.number(row.locator(".grad").inner_text())
+        shown = ui.shown_number(row.locator(".grad").text_content())
         assert ui.close(shown, value), (name, shown, value)
         assert ui.close(shown, calculus[name]), (name, shown, calculus[name])
         assert math.isclose(value, calculus[name], rel_tol=1e-12)
     for card in answer["nodes"]:
         if card["op"] == "input":
-            grad = ui.number(ui.node(page, card["id"]).locator(".node-grad").inner_text())
+            grad = ui.shown_number(ui.node(page, card["id"]).locator(".node-grad").text_content())
             assert ui.close(grad, answer["gradients"][card["name"]]), card["name"]
 
 

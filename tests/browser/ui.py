@@ -84,6 +84,13 @@ def number(text: str) -> float:
     return float(clean)
 
 
+def shown_number(text: str | None) -> float:
+    """The one number a card or a cell shows, whatever words surround it."""
+    found = numbers_in(text or "")
+    assert len(found) == 1, f"expected one number in {text!r}"
+    return found[0]
+
+
 def numbers_in(text: str) -> list[float]:
     """Every number written in a text."""
     return [number(match) for match in NUMBER.findall(text)]
