@@ -37,3 +37,16 @@ test("heatmap grids keep small arrays and average big ones by blocks", async () 
   const nan = heatmapGrid(["NaN", 2]);
   assert.equal(nan.scale, 2);
 });
+
+test("numbers and values become LaTeX for the step panel", async () => {
+  const { texNumber, texValue, texFactor, texPartial } = await import("../src/tex.js");
+  assert.equal(texNumber(-0.5), "-0.5");
+  assert.equal(texNumber(1.23456e-7), "1.235\\times10^{-7}");
+  assert.equal(texNumber("Infinity"), "\\infty");
+  assert.equal(texValue([1, 2]), "\\begin{bmatrix}1 & 2\\end{bmatrix}");
+  assert.equal(texValue([[1, 2, 3], [4, 5, 6], [7, 8, 9]]), "\\text{(3×3 array)}");
+  assert.equal(texValue(null), "\\text{(Jacobian)}");
+  assert.equal(texFactor(-2), "\\left(-2\\right)");
+  assert.equal(texPartial("x"), "\\frac{\\partial L}{\\partial x}");
+  assert.equal(texPartial("x + y"), "\\frac{\\partial L}{\\partial \\left(x + y\\right)}");
+});

@@ -1,0 +1,41 @@
+// The API client: the only module that talks to the backend.
+
+const BASE = "api/v1";
+
+/** A user mistake reported by the API: message, kind and source span [start, end) or null. */
+export class ApiError extends Error {
+  constructor({ message, kind = "error", span = null }) {
+    super(message);
+    this.kind = kind;
+    this.span = span;
+  }
+}
+
+async function request(path, options) {
+  let response;
+  try {
+    response = await fetch(`${BASE}/${path}`, options);
+  } catch (err) {
+    throw new ApiError({ message: `The server cannot be reached (${err.message}).`, kind: "network" });
+  }
+  const body = await response.json().catch(() => null);
+  if (!response.ok) {
+    throw new ApiError(body?.error ?? { message: `The server answered ${response.status}.`,
+      kind: "http" });
+  }
+  return body;
+}
+
+/** Every step of one forward and one backward sweep of `source` (see schemas.py). */
+export function backprop(source, values = {}, check = true) {
+  return request("backprop", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ source, values, check }),
+  });
+}
+
+/** The gallery: [{title, source, values, description}]. */
+export function examples() {
+  return request("examples");
+}

@@ -1,0 +1,226 @@
+// The panels beside the graph: the chain-rule step (KaTeX), the gradients and the
+// finite-difference check. Each function draws its own element from data.
+
+import katex from "katex";
+import { formatNumber, formatValue, heatmapGrid } from "./format.js";
+import { texFactor, texPartial, texValue, texWrap as wrapTex } from "./tex.js";
+
+export const SEED_SENTENCE = "This is just the chain rule, applied once per edge.";
+
+/** Fill the step panel for a frame of the timeline (timeline.frameAt). */
+export function renderStepPanel(el, frame, nodesById, total) {
+  el.replaceChildren();
+  if (!frame.node) {
+    el.append(para("Nothing computed yet. Step forward to evaluate the graph node by node, " +
+      "then backward to apply the chain rule from the output to the inputs.", "hint"));
+    return;
+  }
+  const node = nodesById.get(frame.node);
+  el.append(heading(`${frame.phase === "forward" ? "Forward" : "Backward"} step ${frame.index} of ${total}`));
+  if (frame.phase === "forward") renderForward(el, frame.step, node, nodesById);
+  else renderBackward(el, frame.step, node, nodesById);
+}
+
+function renderForward(el, step, node, nodesById) {
+  const value = texValue(step.value);
+  if (!step.inputs.length) {
+    el.append(math(`${node.expr.latex} = ${value}`, "value"));
+    el.append(para(node.op === "input" ? "An input: its value is given." : "A constant."));
+    return;
+  }
+  const args = step.inputs.map((id) => nodesById.get(id).expr.latex).join(",\\ ");
+  const named = node.name ? `${node.name} = ` : "";
+  el.append(math(`${named}\\operatorname{${node.op}}\\left(${args}\\right) = ${value}`, "value"));
+  const inputs = step.inputs.map((id) => {
+    const n = nodesById.get(id);
+    return `${n.name ?? n.expr.plain} = ${formatValue(n.value)}`;
+  });
+  el.append(para(`from ${inputs.join(", ")}`, "value"));
+}
+
+function renderBackward(el, step, node, nodesById) {
+  const upstream = texPartial(node.expr.latex);
+  if (step.seed) {
+    el.append(para(SEED_SENTENCE, "seed"));
+    el.append(math(`\\frac{\\partial L}{\\partial L} = 1 \\qquad L = ${node.expr.latex}`, "grad"));
+  } else {
+    el.append(math(`${upstream} = ${texValue(step.upstream)}`, "grad"));
+  }
+  if (!step.terms.length) {
+    el.append(para(node.op === "input"
+      ? `${node.name} is an input: every contribution has arrived, so this is its gradient.`
+      : "No operands to pass the gradient on to."));
+    return;
+  }
+  el.append(para("upstream gradient × local derivative = contribution", "legend-line"));
+  for (const term of step.terms) el.append(termBlock(term, node, upstream, step.upstream, nodesById));
+}
+
+function termBlock(term, node, upstream, upstreamValue, nodesById) {
+  const input = nodesById.get(term.input);
+  const block = document.createElement("div");
+  block.className = "term";
+  block.dataset.input = term.input;
+  block.append(math(term.latex, "formula"));
+  const local = `\\frac{\\partial ${wrapTex(node.expr.latex)}}{\\partial ${wrapTex(input.expr.latex)}}`;
+  block.append(math(`${upstream} \\cdot ${local} = ${texFactor(upstreamValue)} \\times ` +
+    `${texFactor(term.local)} = ${texValue(term.contribution)}`, "chain"));
+  if (term.broadcast) block.append(para(term.broadcast.note, "note"));
+  if (term.accumulated) {
+    block.append(para(`${input.name ?? input.expr.plain} fans out: contribution ` +
+      `${term.contribution_index} of ${term.consumers}, so the running sum grows:`, "note"));
+    block.append(math(`${texPartial(input.expr.latex)}: \\quad ${texValue(term.before)} + ` +
+      `${texFactor(term.contribution)} = ${texValue(term.after)}`, "sum"));
+  }
+  return block;
+}
+
+/** Fill the gradients table: one row per input, with the API's exact value in data-value. */
+export function renderGradients(table, result) {
+  const body = table.tBodies[0] ?? table.createTBody();
+  body.replaceChildren();
+  const inputs = new Map(result.nodes.filter((n) => n.op === "input").map((n) => [n.name, n]));
+  for (const [name, grad] of Object.entries(result.gradients)) {
+    const row = body.insertRow();
+    row.dataset.input = name;
+    row.dataset.value = JSON.stringify(grad);
+    if (inputs.has(name)) row.dataset.node = inputs.get(name).id;
+    const th = document.createElement("th");
+    th.scope = "row";
+    th.textContent = name;
+    row.append(th);
+    const valueCell = row.insertCell();
+    valueCell.className = "value";
+    fillValueCell(valueCell, inputs.get(name)?.value, "heat-value");
+    const gradCell = row.insertCell();
+    gradCell.className = "grad";
+    fillValueCell(gradCell, grad, "heat-grad");
+  }
+}
+
+/** Mark the rows whose input's backward step has not been reached yet. */
+export function markPendingGradients(table, isDone) {
+  for (const row of table.tBodies[0]?.rows ?? []) {
+    row.classList.toggle("pending", !isDone(row.dataset.node));
+  }
+}
+
+function fillValueCell(cell, value, heatClass) {
+  cell.replaceChildren();
+  if (value === undefined) return;
+  const text = document.createElement("span");
+  text.className = "num";
+  text.textContent = Array.isArray(value) ? formatValue(value) : formatNumber(value, 6);
+  cell.append(text);
+  const grid = heatmapGrid(value);
+  if (grid) cell.append(heatSvg(grid, heatClass));
+  cell.title = Array.isArray(value) ? JSON.stringify(value).slice(0, 500) : String(value);
+}
+
+/** A small standalone SVG heatmap (used in the tables). */
+export function heatSvg(grid, cls, cell = 10) {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("class", `heat ${cls}`);
+  svg.setAttribute("width", grid.cols * cell);
+  svg.setAttribute("height", grid.rows * cell);
+  svg.setAttribute("aria-hidden", "true");
+  grid.cells.forEach((v, k) => {
+    const r = document.createElementNS(ns, "rect");
+    const magnitude = Number.isFinite(v) ? (grid.scale ? Math.abs(v) / grid.scale : 0) : 1;
+    r.setAttribute("class", Number.isNaN(v) ? "cell nan" : v < 0 ? "cell neg" : "cell pos");
+    r.setAttribute("x", (k % grid.cols) * cell);
+    r.setAttribute("y", Math.floor(k / grid.cols) * cell);
+    r.setAttribute("width", cell - 1);
+    r.setAttribute("height", cell - 1);
+    r.setAttribute("fill-opacity", (0.12 + 0.88 * magnitude).toFixed(3));
+    svg.append(r);
+  });
+  return svg;
+}
+
+const MAX_CHECK_ROWS = 200;
+
+/** Fill the gradient-check panel: one row per checked element, and what it cost. */
+export function renderCheck(el, check) {
+  el.querySelector(".check-body")?.remove();
+  const body = document.createElement("div");
+  body.className = "check-body";
+  el.append(body);
+  if (!check) {
+    body.append(para("The check was not run."));
+    return;
+  }
+  const verdict = para(check.ok ? "✓ Backprop agrees with finite differences."
+    : "✗ Backprop and finite differences disagree somewhere.", check.ok ? "ok" : "bad");
+  verdict.classList.add("verdict");
+  body.append(verdict);
+  const table = document.createElement("table");
+  table.className = "check-table";
+  table.createCaption().textContent = `${check.method}; ok when ${check.tolerance}`;
+  const head = table.createTHead().insertRow();
+  for (const title of ["element", "backprop", "central diff.", "rel. error", "ok"]) {
+    const th = document.createElement("th");
+    th.scope = "col";
+    th.textContent = title;
+    head.append(th);
+  }
+  const tbody = table.createTBody();
+  for (const entry of check.entries.slice(0, MAX_CHECK_ROWS)) {
+    const row = tbody.insertRow();
+    row.dataset.input = entry.input ?? entry.node;
+    row.classList.toggle("bad", !entry.ok);
+    const index = entry.index.length ? `[${entry.index.join(",")}]` : "";
+    cellText(row, `${entry.input ?? entry.node}${index}`, "name");
+    cellText(row, formatNumber(entry.backprop, 7), "grad");
+    cellText(row, formatNumber(entry.numeric, 7), "numeric");
+    cellText(row, formatNumber(entry.rel_error, 2), "rel");
+    cellText(row, entry.ok ? "✓" : "✗", entry.ok ? "ok" : "bad");
+  }
+  const wrap = document.createElement("div");
+  wrap.className = "table-scroll";
+  wrap.append(table);
+  body.append(wrap);
+  if (check.entries.length > MAX_CHECK_ROWS) {
+    body.append(para(`… and ${check.entries.length - MAX_CHECK_ROWS} more elements (all in Export JSON).`, "hint"));
+  }
+  body.append(para(costSentence(check), "cost"));
+}
+
+/** The cost of the check against backprop's. */
+export function costSentence(check) {
+  const { forward = 1, backward = 1 } = check.backprop_passes ?? {};
+  const passes = `Backprop: ${forward} forward + ${backward} backward pass.`;
+  if (check.complete) {
+    return `Finite differences: 2N = ${check.evaluations} function evaluations. ${passes}`;
+  }
+  return `Finite differences: 2N = ${check.evaluations_for_all} function evaluations ` +
+    `(this check sampled ${check.checked} of ${check.elements} elements: ${check.evaluations}). ${passes}`;
+}
+
+function cellText(row, text, cls) {
+  const cell = row.insertCell();
+  cell.textContent = text;
+  cell.className = cls;
+}
+
+function heading(text) {
+  const h = document.createElement("h3");
+  h.textContent = text;
+  return h;
+}
+
+function para(text, cls) {
+  const p = document.createElement("p");
+  p.textContent = text;
+  if (cls) p.className = cls;
+  return p;
+}
+
+function math(tex, cls) {
+  const div = document.createElement("div");
+  div.className = `math ${cls ?? ""}`;
+  katex.render(tex, div, { displayMode: true, throwOnError: false, output: "htmlAndMathml" });
+  return div;
+}
+

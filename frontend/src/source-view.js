@@ -1,0 +1,63 @@
+// The source editor's mirror: a copy of the text behind the <textarea> in which spans are
+// wrapped in <mark>: the error's characters (class "error-span") and the hovered node's
+// source (class "node-span"). It owns the textarea's selection events too.
+
+import { markSegments } from "./spans.js";
+
+/** A mirror for `textarea` drawn into `mirror`; `onSelect(start, end)` on selection changes. */
+export function createSourceView(textarea, mirror, onSelect) {
+  let errorSpan = null;
+  let nodeSpan = null;
+  let ranSource = null; // the source node spans refer to
+
+  function render() {
+    const text = textarea.value;
+    const marks = [];
+    if (errorSpan) marks.push({ start: errorSpan[0], end: errorSpan[1], cls: "error-span" });
+    if (nodeSpan && text === ranSource) marks.push({ start: nodeSpan[0], end: nodeSpan[1], cls: "node-span" });
+    const pieces = markSegments(text, marks);
+    mirror.replaceChildren(...pieces.map(({ text: t, cls }) => {
+      if (!cls) return document.createTextNode(t);
+      const mark = document.createElement("mark");
+      mark.className = cls;
+      mark.textContent = t;
+      return mark;
+    }));
+    // A trailing newline needs one more character to take its line's height.
+    mirror.append(document.createTextNode("\u200b"));
+    syncScroll();
+  }
+
+  function syncScroll() {
+    mirror.scrollTop = textarea.scrollTop;
+    mirror.scrollLeft = textarea.scrollLeft;
+  }
+
+  let lastSelection = "";
+  function selectionChanged() {
+    const key = `${textarea.selectionStart}:${textarea.selectionEnd}`;
+    if (key === lastSelection) return;
+    lastSelection = key;
+    if (textarea.value === ranSource) onSelect(textarea.selectionStart, textarea.selectionEnd);
+  }
+
+  textarea.addEventListener("input", () => { errorSpan = null; render(); });
+  textarea.addEventListener("scroll", syncScroll);
+  for (const type of ["select", "keyup", "mouseup"]) textarea.addEventListener(type, selectionChanged);
+  document.addEventListener("selectionchange", () => {
+    if (document.activeElement === textarea) selectionChanged();
+  });
+
+  const view = {
+    /** Underline the characters of an error (null: none). */
+    setError(span) { errorSpan = span; render(); return view; },
+    /** Highlight a node's span (null: none); only while the text is the one that ran. */
+    setNodeSpan(span) { nodeSpan = span; render(); return view; },
+    /** Remember which source the graph was computed from. */
+    setRanSource(source) { ranSource = source; return view; },
+    /** Redraw after the text was set from code. */
+    refresh() { render(); return view; },
+  };
+  render();
+  return view;
+}
