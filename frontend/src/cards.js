@@ -2,7 +2,7 @@
 // layout can run before anything is drawn. A card reads like micrograd's: name or op, then
 // `value | grad`.
 
-import { formatValue, heatmapGrid } from "./format.js";
+import { formatShort, heatmapGrid } from "./format.js";
 
 export const CHAR = 7.3; // px per character of the 12px monospace font
 export const LABEL_CHAR = 8; // px per character of the 13px label font
@@ -15,8 +15,8 @@ export function cardOf(node) {
   const title = node.name ?? node.label;
   const sub = node.name && node.op !== "input" ? node.op : node.op === "const" ? "const" : "";
   const isArray = node.shape.length > 0;
-  const valueText = formatValue(node.value);
-  const gradText = node.grad === null ? "" : formatValue(node.grad);
+  const valueText = formatShort(node.value);
+  const gradText = node.grad === null ? "" : formatShort(node.grad);
   const half = Math.max(valueText.length, gradText.length, 1) * CHAR;
   let width = Math.max((title.length + sub.length + 1) * LABEL_CHAR, 2 * half + 3 * CHAR) + 2 * PAD;
   let height = 2 * LINE + PAD;

@@ -65,3 +65,11 @@ export function heatmapGrid(value, maxRows = 8, maxCols = 12) {
   }
   return { rows, cols, cells, scale, sampled: rows < height || cols < width };
 }
+
+/** A card's text: numbers, short vectors written out ([1, −2, 0.5]), else the shape. */
+export function formatShort(value, digits = 4) {
+  if (Array.isArray(value) && value.length <= 3 && value.every((v) => !Array.isArray(v))) {
+    return `[${value.map((v) => formatNumber(v, 3)).join(", ")}]`;
+  }
+  return formatValue(value, digits);
+}

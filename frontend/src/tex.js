@@ -36,7 +36,10 @@ export function texPartial(exprLatex, of = "L") {
   return `\\frac{\\partial ${of}}{\\partial ${texWrap(exprLatex)}}`;
 }
 
+// One symbol: x, x_{1}, \alpha, \mathrm{err}, W_{1}, 2.5.
+const SYMBOL = /^(?:[A-Za-z]|\\[a-zA-Z]+|\\mathrm\{\w+\}|[\d.]+)(?:_\{?\w+\}?)?$/;
+
 /** An expression in parentheses unless it is one symbol (x, w_1, \mu). */
 export function texWrap(latex) {
-  return /^[A-Za-z](_\{?\w+\}?)?$|^\\[a-zA-Z]+$/.test(latex) ? latex : `\\left(${latex}\\right)`;
+  return SYMBOL.test(latex) ? latex : `\\left(${latex}\\right)`;
 }

@@ -49,4 +49,15 @@ test("numbers and values become LaTeX for the step panel", async () => {
   assert.equal(texFactor(-2), "\\left(-2\\right)");
   assert.equal(texPartial("x"), "\\frac{\\partial L}{\\partial x}");
   assert.equal(texPartial("x + y"), "\\frac{\\partial L}{\\partial \\left(x + y\\right)}");
+  for (const symbol of ["x_{1}", "\\alpha", "\\mathrm{err}", "W_{1}"]) {
+    assert.equal(texPartial(symbol), `\\frac{\\partial L}{\\partial ${symbol}}`);
+  }
+});
+
+test("cards write short vectors out and give bigger arrays their shape", async () => {
+  const { formatShort } = await import("../src/format.js");
+  assert.equal(formatShort(0.5), "0.5");
+  assert.equal(formatShort([1, -2.5, 0.33333]), "[1, −2.5, 0.333]");
+  assert.equal(formatShort([1, 2, 3, 4]), "4 array");
+  assert.equal(formatShort([[1], [2]]), "2×1 array");
 });
