@@ -20,7 +20,7 @@ export function createGraphView(svgElement) {
   const edgeLayer = viewport.append("g").attr("class", "edges");
   const nodeLayer = viewport.append("g").attr("class", "nodes");
   const pulseLayer = viewport.append("g").attr("class", "pulses");
-  const zoom = d3.zoom().scaleExtent([0.002, 4])
+  const zoom = d3.zoom().scaleExtent([0.0001, 4])
     .on("zoom", (event) => viewport.attr("transform", event.transform));
   svg.call(zoom).on("dblclick.zoom", null);
   svg.on("click", (event) => { if (event.target === svgElement) events.call("select", null, null); });
@@ -33,7 +33,7 @@ export function createGraphView(svgElement) {
     draw(result, laid, cards, timeline) {
       const nodeEls = new Map();
       const edgeEls = new Map();
-      const line = d3.line();
+      const line = d3.line().curve(laid.curve === "bump" ? d3.curveBumpX : d3.curveLinear);
       edgeLayer.selectAll("*").remove();
       nodeLayer.selectAll("*").remove();
       pulseLayer.selectAll("*").remove();

@@ -11,6 +11,7 @@ export function createSourceView(textarea, mirror, onSelect) {
   let ranSource = null; // the source node spans refer to
 
   function render() {
+    if (pending) pending = (cancelAnimationFrame(pending), 0);
     const text = textarea.value;
     const marks = [];
     if (errorSpan) marks.push({ start: errorSpan[0], end: errorSpan[1], cls: "error-span" });
@@ -41,7 +42,12 @@ export function createSourceView(textarea, mirror, onSelect) {
     if (textarea.value === ranSource) onSelect(textarea.selectionStart, textarea.selectionEnd);
   }
 
-  textarea.addEventListener("input", () => { errorSpan = null; render(); });
+  // Typing (or pasting a long program) redraws the mirror once per frame, not per event.
+  let pending = 0;
+  textarea.addEventListener("input", () => {
+    errorSpan = null;
+    if (!pending) pending = requestAnimationFrame(() => { pending = 0; render(); });
+  });
   textarea.addEventListener("scroll", syncScroll);
   for (const type of ["select", "keyup", "mouseup"]) textarea.addEventListener(type, selectionChanged);
   document.addEventListener("selectionchange", () => {

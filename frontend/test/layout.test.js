@@ -5,9 +5,9 @@ import { cardOf } from "../src/cards.js";
 import { fromElkGraph, layoutGraph, toElkGraph } from "../src/layout.js";
 
 const node = (id, extra = {}) => ({ id, op: "input", label: id, name: id, inputs: [], shape: [],
-  value: 1.5, grad: 2, span: [0, 1], ...extra });
+  value: 1.5, grad: 2, span: [0, 1], generation: 0, ...extra });
 const result = {
-  nodes: [node("n0"), node("n1"), node("n2", { op: "mul", name: null, label: "*", inputs: ["n0", "n1"] })],
+  nodes: [node("n0"), node("n1"), node("n2", { op: "mul", name: null, label: "*", inputs: ["n0", "n1"], generation: 1 })],
   edges: [{ id: "e0", source: "n0", target: "n2", position: 0 },
     { id: "e1", source: "n1", target: "n2", position: 1 }],
 };
@@ -47,4 +47,30 @@ test("cards size themselves from their texts and arrays get heatmaps", () => {
   assert.deepEqual([array.heat.value.rows, array.heat.value.cols], [2, 3]);
   assert.equal(array.heat.grad, null);
   assert.ok(array.height > scalar.height);
+});
+
+test("graphs that would make ELK slow are laid out by columns instead", async () => {
+  const { columnLayout, useElk } = await import("../src/layout.js");
+  // x feeds every line of a chain: a{i} = sin(a{i-1}) * x.
+  const nodes = [{ id: "x", generation: 0, inputs: [] }];
+  const edges = [];
+  for (let i = 1; i <= 1200; i++) {
+    const prev = nodes[nodes.length - 1].id;
+    nodes.push({ id: `s${i}`, generation: 2 * i - 1, inputs: [prev] });
+    nodes.push({ id: `m${i}`, generation: 2 * i, inputs: [`s${i}`, "x"] });
+    edges.push({ id: `es${i}`, source: prev, target: `s${i}` },
+      { id: `em${i}`, source: `s${i}`, target: `m${i}` }, { id: `ex${i}`, source: "x", target: `m${i}` });
+  }
+  const big = { nodes, edges };
+  assert.equal(useElk(big), false);
+  assert.equal(useElk(result), true);
+  const started = performance.now();
+  const laid = columnLayout(big, () => ({ width: 80, height: 40 }));
+  assert.ok(performance.now() - started < 200);
+  assert.equal(laid.nodes.size, nodes.length);
+  assert.ok(laid.nodes.get("x").x < laid.nodes.get("s1").x);
+  assert.ok(laid.nodes.get("s1").x < laid.nodes.get("m1").x);
+  assert.equal(laid.edges.get("es2").length, 2);
+  assert.equal(laid.edges.get("ex5").length, 4); // skips columns: along the bus above
+  assert.ok(laid.edges.get("ex5")[1][1] < laid.nodes.get("x").y);
 });
