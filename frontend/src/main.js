@@ -74,7 +74,7 @@ function showResult(result, cards, laid, valuesText, step) {
   state.selectedNode = null;
   state.player = createPlayer(state.timeline.total, step, state.player.speed);
   sourceView.setRanSource(result.source).setNodeSpan(null);
-  view.draw(result, laid, cards, state.timeline).fit();
+  view.draw(result, laid, cards, state.timeline).home();
   view.update(result.nodes.map((n) => n.id), state.player.index, { pulseMs: 0 });
   el.slider.max = String(state.timeline.total);
   renderGradients(el.gradients, result);

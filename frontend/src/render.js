@@ -6,6 +6,7 @@ import { frameAt, nodeStateAt } from "./timeline.js";
 
 const d3 = globalThis.d3; // the UMD bundle, loaded by index.html
 const LINE_1 = 17;
+const READABLE = 0.35; // the smallest zoom at which a card can be read
 const LINE_2 = 36;
 
 /** A graph view on an <svg>; emits "hover" (id or null) and "select" (id or null). */
@@ -101,9 +102,20 @@ export function createGraphView(svgElement) {
       const gw = Math.max(graph.laid.width, 1);
       const gh = Math.max(graph.laid.height, 1);
       const k = Math.min((width - 24) / gw, (height - 24) / gh, 1.6);
-      const t = d3.zoomIdentity.translate((width - gw * k) / 2, (height - gh * k) / 2).scale(k);
-      (duration ? svg.transition().duration(duration) : svg).call(zoom.transform, t);
-      return view;
+      return moveTo(d3.zoomIdentity.translate((width - gw * k) / 2, (height - gh * k) / 2).scale(k), duration);
+    },
+
+    /** The first view of a graph: all of it if that is readable, else its left end (the
+     * inputs) at a readable scale; stepping then follows the current node. */
+    home() {
+      if (!graph) return view;
+      const { width, height } = svgElement.getBoundingClientRect();
+      const gw = Math.max(graph.laid.width, 1);
+      const gh = Math.max(graph.laid.height, 1);
+      const k = Math.min((width - 24) / gw, (height - 24) / gh, 1.6);
+      if (k >= READABLE) return view.fit();
+      const kr = Math.max(READABLE, Math.min(1, (height - 24) / gh));
+      return moveTo(d3.zoomIdentity.translate(12, Math.max(12, (height - gh * kr) / 2)).scale(kr), 0);
     },
 
     /** Forget the graph. */
@@ -126,6 +138,26 @@ export function createGraphView(svgElement) {
     },
   };
 
+  function moveTo(transform, duration) {
+    (duration ? svg.transition().duration(duration) : svg).call(zoom.transform, transform);
+    return view;
+  }
+
+  // Pan (keeping the zoom) so that a node off screen comes into view, with room on the side
+  // the pass is heading to (right going forward, left going backward).
+  function follow(id, phase) {
+    const box = graph.laid.nodes.get(id);
+    if (!box) return;
+    const t = d3.zoomTransform(svgElement);
+    const { width, height } = svgElement.getBoundingClientRect();
+    const [x0, y0] = t.apply([box.x, box.y]);
+    const [x1, y1] = t.apply([box.x + box.width, box.y + box.height]);
+    if (x0 >= 0 && y0 >= 0 && x1 <= width && y1 <= height) return;
+    const cx = width * (phase === "forward" ? 0.3 : 0.7) - t.k * (box.x + box.width / 2);
+    const cy = height / 2 - t.k * (box.y + box.height / 2);
+    svg.interrupt().call(zoom.transform, d3.zoomIdentity.translate(cx, cy).scale(t.k));
+  }
+
   // The current node, the edges its step runs along, and the pulses of a backward step.
   function showCurrent(frame, pulseMs) {
     const { nodeEls, edgeEls } = graph;
@@ -137,6 +169,7 @@ export function createGraphView(svgElement) {
     svgElement.classList.toggle("phase-backward", frame.phase === "backward");
     if (!frame.node) return;
     nodeEls.get(frame.node)?.classList.add("current");
+    follow(frame.node, frame.phase);
     if (frame.phase === "forward") {
       frame.step.inputs.forEach((_, position) => {
         const el = edgeEls.get(`${frame.node}:${position}`);
