@@ -31,11 +31,9 @@ function renderForward(el, step, node, nodesById) {
   const args = step.inputs.map((id) => nodesById.get(id).expr.latex).join(",\\ ");
   const named = node.name ? `${node.name} = ` : "";
   el.append(math(`${named}\\operatorname{${node.op}}\\left(${args}\\right) = ${value}`, "value"));
-  const inputs = step.inputs.map((id) => {
-    const n = nodesById.get(id);
-    return `${n.name ?? n.expr.plain} = ${formatValue(n.value)}`;
-  });
-  el.append(para(`from ${inputs.join(", ")}`, "value"));
+  const inputs = step.inputs.map((id) => nodesById.get(id)).filter((n) => n.op !== "const")
+    .map((n) => `${n.name ?? n.expr.plain} = ${formatValue(n.value)}`);
+  if (inputs.length) el.append(para(`from ${inputs.join(", ")}`, "value"));
 }
 
 function renderBackward(el, step, node, nodesById) {
