@@ -76,7 +76,7 @@ function showResult(result, cards, laid, valuesText, step) {
   sourceView.setRanSource(result.source).setNodeSpan(null);
   view.draw(result, laid, cards, state.timeline).home();
   view.update(result.nodes.map((n) => n.id), state.player.index, { pulseMs: 0 });
-  el.slider.max = String(state.timeline.total);
+  el.slider.max = String(Math.max(state.timeline.total - 1, 0));
   renderGradients(el.gradients, result);
   renderCheck(el.check, result.check);
   el.warnings.textContent = result.warnings.map((w) => `⚠ ${w.message}`).join(" ");
@@ -106,7 +106,7 @@ function showIndex(previous, { pulse = true } = {}) {
   const { timeline, player, result } = state;
   if (!timeline) return;
   const index = player.index;
-  const ids = changedNodes(timeline, Math.min(previous, timeline.total), index);
+  const ids = changedNodes(timeline, Math.min(previous, timeline.total - 1), index);
   view.update(ids, index, { pulseMs: pulse ? Math.min(700, interval(player) * 0.8) : 0 });
   const frame = frameAt(timeline, index);
   renderStepPanel(el.stepPanel, frame, state.nodesById, timeline.total);
@@ -115,8 +115,8 @@ function showIndex(previous, { pulse = true } = {}) {
   el.phase.textContent = frame.phase === "forward" ? "Forward pass" : "Backward pass";
   el.phase.dataset.phase = frame.phase;
   el.slider.value = String(index);
-  el.slider.setAttribute("aria-valuetext", `step ${index} of ${timeline.total}`);
-  el.count.textContent = `${index} / ${timeline.total}`;
+  el.slider.setAttribute("aria-valuetext", `step ${index + 1} of ${timeline.total}`);
+  el.count.textContent = `${index + 1} / ${timeline.total}`;
   el.prev.disabled = index === 0;
   el.next.disabled = atEnd(player);
   markPendingGradients(el.gradients, (id) => !id || nodeStateAt(timeline, id, index).grad);

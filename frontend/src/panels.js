@@ -16,7 +16,7 @@ export function renderStepPanel(el, frame, nodesById, total) {
     return;
   }
   const node = nodesById.get(frame.node);
-  el.append(heading(`${frame.phase === "forward" ? "Forward" : "Backward"} step ${frame.index} of ${total}`));
+  el.append(heading(`${frame.phase === "forward" ? "Forward" : "Backward"} pass, step ${frame.index + 1} of ${total}`));
   if (frame.phase === "forward") renderForward(el, frame.step, node, nodesById);
   else renderBackward(el, frame.step, node, nodesById);
 }

@@ -1,4 +1,4 @@
-// The step player: a pure state machine over `total` steps (index 0 = nothing computed yet).
+// The step player: a pure state machine over `total` steps, indexes 0 .. total - 1.
 // No DOM and no timers: the caller dispatches actions and runs the clock (see main.js).
 
 /** Speeds offered, in steps per second. */
@@ -22,7 +22,7 @@ const HANDLERS = {
   prev: (s) => ({ ...s, index: clamp(s.index - 1, s.total), playing: false }),
   seek: (s, a) => ({ ...s, index: clamp(a.index, s.total), playing: false }),
   start: (s) => ({ ...s, index: 0, playing: false }),
-  end: (s) => ({ ...s, index: s.total, playing: false }),
+  end: (s) => ({ ...s, index: last(s.total), playing: false }),
   // Playing from the end starts over, as a video player does.
   play: (s) => (s.total === 0 ? s : { ...s, playing: true, index: atEnd(s) ? 0 : s.index }),
   pause: (s) => ({ ...s, playing: false }),
@@ -31,14 +31,14 @@ const HANDLERS = {
   tick: (s) => {
     if (!s.playing) return s;
     const index = clamp(s.index + 1, s.total);
-    return { ...s, index, playing: index < s.total };
+    return { ...s, index, playing: index < last(s.total) };
   },
   speed: (s, a) => ({ ...s, speed: a.speed > 0 ? a.speed : s.speed }),
 };
 
 /** Whether the player stands on its last step. */
 export function atEnd(state) {
-  return state.index >= state.total;
+  return state.index >= last(state.total);
 }
 
 /** Milliseconds between two ticks at the state's speed. */
@@ -46,8 +46,12 @@ export function interval(state) {
   return 1000 / state.speed;
 }
 
+function last(total) {
+  return Math.max(total - 1, 0);
+}
+
 function clamp(index, total) {
   const i = Math.round(Number(index));
   if (!Number.isFinite(i)) return 0;
-  return Math.min(Math.max(i, 0), total);
+  return Math.min(Math.max(i, 0), last(total));
 }

@@ -1,5 +1,5 @@
-// The steps of one API answer as one timeline: index 0 = nothing computed, then one index per
-// forward step, then one per backward step. Pure: the renderer asks it what changed.
+// The steps of one API answer as one timeline: one index per forward step, then one per
+// backward step (index 0 is the first forward step). Pure: the renderer asks it what changed.
 
 /** The timeline of a backprop answer. */
 export function createTimeline(result) {
@@ -9,13 +9,13 @@ export function createTimeline(result) {
   ];
   const valueAt = new Map();
   const gradAt = new Map();
-  steps.forEach(({ phase, node }, i) => (phase === "forward" ? valueAt : gradAt).set(node, i + 1));
+  steps.forEach(({ phase, node }, i) => (phase === "forward" ? valueAt : gradAt).set(node, i));
   return { steps, total: steps.length, forwardCount: result.forward.length, valueAt, gradAt };
 }
 
-/** What the timeline shows at `index`: the phase, the current step and node (null at 0). */
+/** What the timeline shows at `index`: the phase, the current step and node. */
 export function frameAt(timeline, index) {
-  const entry = index > 0 ? timeline.steps[index - 1] : null;
+  const entry = timeline.steps[index];
   if (!entry) return { index: 0, phase: "forward", node: null, step: null };
   return { index, phase: entry.phase, node: entry.node, step: entry.step };
 }
@@ -32,7 +32,7 @@ export function nodeStateAt(timeline, node, index) {
 export function changedNodes(timeline, from, to) {
   const ids = new Set();
   const [lo, hi] = from < to ? [from, to] : [to, from];
-  for (let i = lo + 1; i <= hi; i++) ids.add(timeline.steps[i - 1].node);
+  for (let i = lo + 1; i <= hi; i++) ids.add(timeline.steps[i].node);
   for (const index of [from, to]) for (const id of involvedAt(timeline, index)) ids.add(id);
   return ids;
 }
@@ -45,7 +45,7 @@ export function involvedAt(timeline, index) {
   return [node, ...others];
 }
 
-/** The global index of the first backward step (the seed), or total + 1 if there is none. */
+/** The index of the first backward step (the seed); total if there is none. */
 export function backwardStart(timeline) {
-  return timeline.forwardCount + 1;
+  return timeline.forwardCount;
 }

@@ -2,8 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { atEnd, createPlayer, interval, reduce } from "../src/player.js";
 
-test("next and prev move one step and stay within 0..total", () => {
-  let s = createPlayer(3);
+test("next and prev move one step and stay within 0 .. total - 1", () => {
+  let s = createPlayer(4);
   s = reduce(s, { type: "next" });
   assert.equal(s.index, 1);
   s = reduce(reduce(reduce(s, { type: "next" }), { type: "next" }), { type: "next" });
@@ -15,7 +15,7 @@ test("next and prev move one step and stay within 0..total", () => {
 });
 
 test("seek clamps and rounds, and a bad index goes to the start", () => {
-  const s = createPlayer(10);
+  const s = createPlayer(11);
   assert.equal(reduce(s, { type: "seek", index: 7 }).index, 7);
   assert.equal(reduce(s, { type: "seek", index: 99 }).index, 10);
   assert.equal(reduce(s, { type: "seek", index: -4 }).index, 0);
@@ -26,7 +26,7 @@ test("seek clamps and rounds, and a bad index goes to the start", () => {
 });
 
 test("play ticks forward and stops by itself at the end", () => {
-  let s = reduce(createPlayer(2), { type: "play" });
+  let s = reduce(createPlayer(3), { type: "play" });
   assert.equal(s.playing, true);
   s = reduce(s, { type: "tick" });
   assert.deepEqual([s.index, s.playing], [1, true]);
@@ -45,7 +45,7 @@ test("pause stops, a tick while paused does nothing, and manual steps pause", ()
 });
 
 test("toggle alternates, and playing from the end starts over", () => {
-  let s = createPlayer(4, 4);
+  let s = createPlayer(5, 4);
   s = reduce(s, { type: "toggle" });
   assert.deepEqual([s.index, s.playing], [0, true]);
   assert.equal(reduce(s, { type: "toggle" }).playing, false);
