@@ -70,3 +70,11 @@ def test_unbroadcast_sums_stretched_axes() -> None:
     assert unbroadcast((3,), g).tolist() == [2.0, 2.0, 2.0]
     assert unbroadcast((2, 1), g).tolist() == [[3.0], [3.0]]
     assert unbroadcast((), g) == 6.0
+
+
+def test_power_with_zero_base_or_zero_exponent_has_finite_slopes() -> None:
+    pow_ = OPS["pow"]
+    a, b = np.array([0.0, 0.0, 2.0]), np.array([0.0, 2.0, 0.0])
+    ans, g = a**b, np.ones(3)
+    assert pow_.vjps[0](g, ans, a, b).tolist() == [0.0, 0.0, 0.0]  # d(x**0)/dx = 0, at 0 too
+    assert pow_.vjps[1](g, ans, a, b).tolist() == [0.0, 0.0, np.log(2.0)]  # d(0**y)/dy = 0

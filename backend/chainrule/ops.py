@@ -131,6 +131,16 @@ def _tie_share(x: Array, other: Array, ans: Array) -> Array:
     return (x == ans) / (1.0 + (x == other))
 
 
+def _pow_vjp_base(g: Array, ans: Array, a: Array, b: Array) -> Array:
+    # b * a**(b - 1), with the exponent 0 where b is 0: d(x**0)/dx is 0, also at x = 0.
+    return g * b * a ** np.where(b, b - 1, 1.0)
+
+
+def _pow_vjp_exponent(g: Array, ans: Array, a: Array, b: Array) -> Array:
+    # a**b * log(a), with log(1) where a is 0: 0**b is 0 for b > 0, so its slope in b is 0.
+    return g * ans * np.log(np.where(a, a, 1.0))
+
+
 def _matmul_vjp_a(g: Array, ans: Array, a: Array, b: Array) -> Array:
     if b.ndim == 1:
         return np.multiply.outer(g, b) if a.ndim == 2 else g * b
@@ -212,7 +222,7 @@ OPS: dict[str, Op] = {
            (_f("1/$v", r"\frac{1}{$v}"), _f("-$u/$v^2", r"-\frac{$u}{$v^{2}}")),
            "Quotient.", syntax="infix"),
         Op("pow", 2, _binary(np.power),
-           (lambda g, y, a, b: g * b * a ** (b - 1), lambda g, y, a, b: g * y * np.log(a)),
+           (_pow_vjp_base, _pow_vjp_exponent),
            _broadcast, _f("$u ** $v", "{$u}^{$v}"),
            (_f("$v * $u ** ($v - 1)", r"$v \cdot {$u}^{$v - 1}"),
             _f("$u ** $v * log($u)", r"{$u}^{$v} \ln $u")),
