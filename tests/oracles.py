@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mpmath
 import numpy as np
 import sympy as sp
 from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transformations
@@ -30,8 +31,14 @@ def sympy_gradients(source: str, values: dict[str, float]) -> dict[str, float]:
         if target.strip():
             env[target.strip()] = expr
     assert expr is not None
-    point = {symbols[n]: sp.Float(v, 30) for n, v in values.items()}
-    return {n: float(sp.diff(expr, s).evalf(30, subs=point)) for n, s in symbols.items()}
+    # Exact derivatives, evaluated with 30 digits by mpmath: sympy's own evalf raises its
+    # precision adaptively and can take minutes on terms such as Abs(a - b) near a tie.
+    names = list(symbols)
+    derivatives = [sp.diff(expr, symbols[n]) for n in names]
+    with mpmath.workdps(30):
+        point = [mpmath.mpf(repr(float(values[n]))) for n in names]
+        return {n: float(sp.lambdify([symbols[m] for m in names], d, "mpmath")(*point))
+                for n, d in zip(names, derivatives, strict=True)}
 
 
 def central_difference(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
