@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException
 
 from .api.routes import router
 from .errors import ChainruleError
+from .middleware import BodyLimit
 from .settings import FRONTEND_DIR, LIMITS, MAX_BODY_BYTES
 
 DESCRIPTION = f"""
@@ -55,13 +56,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_error)
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return _error(413, f"the request body is larger than {MAX_BODY_BYTES:,} bytes",
-                          "limit")
-        return await call_next(request)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
