@@ -192,6 +192,8 @@ class _Builder:
             raise ChainruleError(
                 f"{what} has {array.size:,} elements; the limit is "
                 f"{self.limits.max_array_elements:,}", span, "limit")
+        if array.size == 0:  # nothing to differentiate, and softmax or max of nothing fails
+            raise ChainruleError(f"{what} is empty: give it at least one number", span, "value")
         if not np.all(np.isfinite(array)):
             raise ChainruleError(f"{what} contains NaN or Infinity; inputs must be finite",
                                  span, "value")
