@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
+from starlette.routing import Match, Mount
+from starlette.types import Scope
 
 from .api.routes import router
 from .errors import ChainruleError
@@ -24,9 +28,10 @@ in all, brackets nested {LIMITS.max_nesting} deep, request body {MAX_BODY_BYTES:
 """
 
 
-def _error(status: int, message: str, kind: str, span: object = None) -> JSONResponse:
+def _error(status: int, message: str, kind: str, span: object = None,
+           headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": {"message": message, "kind": kind, "span": span}},
-                        status_code=status)
+                        status_code=status, headers=headers)
 
 
 async def _user_error(request: Request, exc: Exception) -> JSONResponse:
@@ -45,7 +50,18 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     kind = "request" if exc.status_code < 500 else "server"
-    return _error(exc.status_code, f"invalid request: {exc.detail}", kind)
+    # Keep the exception's headers: a 405 must say which methods are allowed (`Allow`).
+    return _error(exc.status_code, f"invalid request: {exc.detail}", kind, headers=exc.headers)
+
+
+class _Frontend(Mount):
+    """The static frontend at "/", for GET and HEAD outside /api/. Elsewhere it does not match,
+    so that the router answers its own 404, and its 405 with the right `Allow` header."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope.get("method") not in ("GET", "HEAD") or scope["path"].startswith("/api/"):
+            return Match.NONE, {}
+        return super().matches(scope)
 
 
 def create_app() -> FastAPI:
@@ -64,5 +80,6 @@ def create_app() -> FastAPI:
         return {"status": "ok"}
 
     if FRONTEND_DIR.is_dir():
-        app.mount("/", StaticFiles(directory=FRONTEND_DIR, html=True), name="frontend")
+        app.router.routes.append(
+            _Frontend("/", app=StaticFiles(directory=FRONTEND_DIR, html=True), name="frontend"))
     return app
