@@ -29,7 +29,8 @@ class BackpropRequest(_Model):
         examples=[{"x": 1.5, "y": 2}])
     check: bool = Field(True, description="Also run the finite-difference check.")
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
+    # Strict: a boolean is not a number, nor "1.5" or 0 a boolean; the schema says what it takes.
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
         "examples": [{"source": "sin(x*y) + x**2", "values": {"x": 1.5, "y": 2}}]})
 
 

@@ -10,6 +10,8 @@ from ..schemas import BackpropRequest, BackpropResponse, ErrorResponse, Example,
 router = APIRouter(prefix="/api/v1", tags=["backprop"])
 
 ERRORS: dict[int | str, dict[str, object]] = {
+    400: {"model": ErrorResponse, "description": "The body cannot be read as JSON text (not "
+          "UTF-8, or nested too deep)."},
     422: {"model": ErrorResponse, "description": "The source or the values are invalid; "
           "`error.span` points at the characters."},
     413: {"model": ErrorResponse, "description": "The request is too large."},
