@@ -1,0 +1,300 @@
+"""Untrusted input through the HTTP API: any JSON body, any `values`, any bytes, any content type
+is a 200 or a clear 4xx, never a 500; the classic escapes are refused with the exact status and
+kind; the body limit holds without a Content-Length; oversized input is refused quickly.
+
+The shared TestClient raises any exception the app lets escape, so an uncaught exception fails
+these tests as surely as a 500 does.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from chainrule.settings import LIMITS, MAX_BODY_BYTES
+from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+URL = "/api/v1/backprop"
+JSON = {"content-type": "application/json"}
+
+
+def deterministic(max_examples: int) -> settings:
+    """The same examples on every run, no example database, no per-example deadline."""
+    return settings(max_examples=max_examples, derandomize=True, database=None, deadline=None)
+
+
+def assert_clear(r: Any, allowed: tuple[int, ...] = (200, 400, 413, 422)) -> None:
+    """A 200 with the answer's keys, or a 4xx with a message and a kind."""
+    assert r.status_code in allowed, (r.status_code, r.text[:300])
+    body = r.json()
+    if r.status_code == 200:
+        assert {"output", "gradients", "warnings"} <= body.keys()
+    else:
+        assert body["error"]["message"] and body["error"]["kind"]
+
+
+# ----------------------------------------------------------------- generated bodies and values
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-10**30, max_value=10**30),
+                    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=20))
+json_values = st.recursive(scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=6), st.dictionaries(st.text(max_size=8), inner, max_size=6)),
+    max_leaves=40)
+numbers = st.one_of(st.integers(min_value=-10**20, max_value=10**20),
+                    st.floats(allow_nan=False, allow_infinity=False))
+# Rectangular or ragged nested lists of numbers, and everything JSON holds besides.
+nested_numbers = st.recursive(numbers, lambda inner: st.lists(inner, max_size=5), max_leaves=60)
+any_value = st.one_of(nested_numbers, json_values)
+
+
+@deterministic(300)
+@given(body=json_values)
+def test_any_json_body_is_a_200_or_a_clear_4xx(client: TestClient, body: object) -> None:
+    assert_clear(client.post(URL, json=body))
+
+
+@deterministic(200)
+@given(body=st.dictionaries(st.sampled_from(["source", "values", "check", "extra"]),
+                            json_values, max_size=4))
+def test_any_json_fields_are_a_200_or_a_clear_4xx(client: TestClient, body: object) -> None:
+    assert_clear(client.post(URL, json=body))
+
+
+@deterministic(300)
+@given(source=st.sampled_from(["sum(x)", "x", "sum(x * y)", "sum(x @ y)", "mean(softmax(x))",
+                               "x = [1, 2]\nsum(x*x)", "sum(x) + y"]),
+       values=st.dictionaries(st.sampled_from(["x", "y", "z"]), any_value, max_size=3),
+       check=st.booleans())
+def test_any_values_are_a_200_or_a_clear_4xx(client: TestClient, source: str,
+                                             values: dict[str, object], check: bool) -> None:
+    assert_clear(client.post(URL, json={"source": source, "values": values, "check": check}))
+
+
+@deterministic(50)
+@given(depth=st.integers(min_value=1, max_value=3000), ragged=st.booleans())
+def test_deeply_nested_values_are_a_200_or_a_clear_4xx(client: TestClient, depth: int,
+                                                       ragged: bool) -> None:
+    inner = "[1, [2]]" if ragged else "1"
+    body = '{"source": "sum(x)", "values": {"x": ' + "[" * depth + inner + "]" * depth + "}}"
+    assert_clear(client.post(URL, content=body.encode(), headers=JSON))
+
+
+@deterministic(300)
+@given(raw=st.binary(max_size=200))
+def test_any_bytes_are_a_clear_4xx(client: TestClient, raw: bytes) -> None:
+    r = client.post(URL, content=raw, headers=JSON)
+    assert_clear(r, (400, 422))
+
+
+@deterministic(100)
+@given(prefix=st.sampled_from([b'{"source": "', b'{"source": "x", "values": {"', b""]),
+       junk=st.binary(min_size=1, max_size=20).filter(lambda b: not _is_utf8(b)))
+def test_non_utf8_bytes_anywhere_are_a_clear_4xx(client: TestClient, prefix: bytes,
+                                                 junk: bytes) -> None:
+    r = client.post(URL, content=prefix + junk + b'"}', headers=JSON)
+    assert_clear(r, (400, 422))
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded",
+                                          "multipart/form-data; boundary=x", "application/xml",
+                                          "application/json; charset=latin-1", "*/*"])
+def test_wrong_content_types_are_a_clear_4xx_or_read_as_json(client: TestClient,
+                                                             content_type: str | None) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    r = client.post(URL, content=b'{"source": "x*x", "values": {"x": 3}}', headers=headers)
+    if content_type and content_type.startswith("application/json"):
+        assert r.status_code == 200 and r.json()["gradients"] == {"x": 6.0}
+    else:
+        assert r.status_code == 422
+        assert r.json()["error"]["kind"] == "request"
+
+
+# ------------------------------------------------------------------- the classic escapes
+
+ESCAPES = [
+    ("x.__class__", {"x": 1}, "forbidden"),
+    ("x.__class__.__bases__[0].__subclasses__()", {"x": 1}, "forbidden"),
+    ("__import__('os').system('true')", {}, "forbidden"),
+    ("__import__(x)", {"x": 1}, "unknown_function"),
+    ("__builtins__", {}, "unknown_name"),
+    ("eval(x)", {"x": 1}, "unknown_function"),
+    ("exec(x)", {"x": 1}, "unknown_function"),
+    ("open(x)", {"x": 1}, "unknown_function"),
+    ("getattr(x, x)", {"x": 1}, "unknown_function"),
+    ("globals()", {}, "unknown_function"),
+    ("lambda: x", {"x": 1}, "forbidden"),
+    ("(lambda y: y)(x)", {"x": 1}, "forbidden"),
+    ("sum([x for x in y])", {"x": 1, "y": [1]}, "forbidden"),
+    ("sum({x: 1})", {"x": 1}, "forbidden"),
+    ("import os", {}, "forbidden"),
+    ("x if x else x", {"x": 1}, "forbidden"),
+    ("x[0]", {"x": [1.0]}, "forbidden"),
+    ("sin(x)(x)", {"x": 1}, "forbidden"),
+    ("x; del x", {"x": 1}, "forbidden"),
+    ("f'{x}'", {"x": 1}, "forbidden"),
+    ("x\x00", {"x": 1}, "syntax"),
+]
+
+
+@pytest.mark.parametrize(("source", "values", "kind"), ESCAPES)
+def test_escapes_are_refused_with_a_span(client: TestClient, source: str,
+                                         values: dict[str, object], kind: str) -> None:
+    r = client.post(URL, json={"source": source, "values": values})
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error["kind"] == kind
+    assert error["message"]
+    start, end = error["span"]
+    assert 0 <= start < end <= len(source)
+
+
+def test_a_tower_of_powers_is_infinity_with_a_warning_and_fast(client: TestClient) -> None:
+    start = time.monotonic()
+    r = client.post(URL, json={"source": "9**9**9**9"})
+    assert time.monotonic() - start < 2
+    assert r.status_code == 200
+    assert r.json()["output"]["value"] == "Infinity"
+    r = client.post(URL, json={"source": "x**9**9**9", "values": {"x": 9}})
+    assert r.status_code == 200
+    assert r.json()["output"]["value"] == "Infinity"
+    assert r.json()["warnings"]
+
+
+def test_deeply_nested_parentheses_are_a_limit(client: TestClient) -> None:
+    depth = LIMITS.max_nesting + 1
+    r = client.post(URL, json={"source": "(" * depth + "x" + ")" * depth, "values": {"x": 1}})
+    assert r.status_code == 422
+    assert r.json()["error"]["kind"] == "limit"
+    r = client.post(URL, json={"source": "(" * 100_000, "values": {"x": 1}})
+    assert r.status_code == 422
+    assert r.json()["error"]["kind"] == "limit"
+
+
+def test_a_megabyte_source_is_a_limit_and_fast(client: TestClient) -> None:
+    start = time.monotonic()
+    r = client.post(URL, json={"source": "x+" * 500_000 + "x", "values": {"x": 1}})
+    assert time.monotonic() - start < 2
+    assert r.status_code == 422
+    assert r.json()["error"]["kind"] == "limit"
+
+
+def test_a_hundred_million_element_array_is_a_limit(client: TestClient) -> None:
+    # An outer product that would hold 10^8 numbers, refused from its shape before it exists.
+    row = [[1.0] * 10_000]
+    r = client.post(URL, json={"source": "sum(x.T @ x)", "values": {"x": row}, "check": False})
+    assert r.status_code == 422
+    assert r.json()["error"]["kind"] == "limit"
+    # A value with a million elements (as many as a 4 MiB body can carry).
+    r = client.post(URL, json={"source": "sum(x)", "values": {"x": [0] * 1_000_000}})
+    assert r.status_code == 422
+    assert r.json()["error"]["kind"] == "limit"
+
+
+@pytest.mark.parametrize("values", [{"x": [[1, 2], [3]]}, {"x": [1, [2]]}, {"x": [[1], 2]},
+                                    {"x": [[[1]], [2]]}])
+def test_ragged_arrays_are_a_value_error(client: TestClient, values: dict[str, object]) -> None:
+    r = client.post(URL, json={"source": "sum(x)", "values": values})
+    assert r.status_code == 422
+    assert r.json()["error"]["kind"] == "value"
+
+
+@pytest.mark.parametrize("raw", [b"NaN", b"Infinity", b"-Infinity", b"1e999", b"[1, NaN]"])
+def test_nan_and_infinity_in_values_are_a_value_error(client: TestClient, raw: bytes) -> None:
+    r = client.post(URL, content=b'{"source": "sum(x)", "values": {"x": ' + raw + b"}}",
+                    headers=JSON)
+    assert r.status_code == 422
+    assert r.json()["error"]["kind"] == "value"
+    assert "NaN or Infinity" in r.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("value", [True, "1.5", "NaN", None, {"a": 1}, [True, 1]])
+def test_values_that_are_not_numbers_are_refused(client: TestClient, value: object) -> None:
+    r = client.post(URL, json={"source": "sum(x)", "values": {"x": value}})
+    assert r.status_code == 422
+    assert r.json()["error"]["kind"] == "request"
+
+
+@pytest.mark.parametrize("raw", [b'{"source": "\xff\xfe"}', b"\xff\xfe\x00\x01",
+                                 b'{"source": "x", "values": {"\xc3\x28": 1}}'])
+def test_non_utf8_bodies_are_a_400(client: TestClient, raw: bytes) -> None:
+    r = client.post(URL, content=raw, headers=JSON)
+    assert r.status_code in (400, 422)
+    assert r.json()["error"]["kind"] == "request"
+
+
+# ------------------------------------------------------------------- the body limit
+
+
+def _chunks(total: int, size: int = 65536) -> Iterator[bytes]:
+    for start in range(0, total, size):
+        yield b" " * min(size, total - start)
+
+
+def test_a_chunked_body_over_the_limit_is_413(client: TestClient) -> None:
+    r = client.post(URL, content=_chunks(MAX_BODY_BYTES + 1), headers=JSON)
+    assert "content-length" not in r.request.headers
+    assert r.request.headers["transfer-encoding"] == "chunked"
+    assert r.status_code == 413
+    assert r.json()["error"]["kind"] == "limit"
+
+
+def test_a_chunked_body_under_the_limit_is_answered(client: TestClient) -> None:
+    def body() -> Iterator[bytes]:
+        yield b'{"source": "x*x",'
+        yield b' "values": {"x": 3}}'
+
+    r = client.post(URL, content=body(), headers=JSON)
+    assert r.status_code == 200
+    assert r.json()["gradients"] == {"x": 6.0}
+
+
+def test_a_declared_length_over_the_limit_is_413(client: TestClient) -> None:
+    r = client.post(URL, content=b" " * (MAX_BODY_BYTES + 1), headers=JSON)
+    assert r.status_code == 413
+    assert r.json()["error"]["kind"] == "limit"
+
+
+def test_a_huge_json_number_is_refused_quickly(client: TestClient) -> None:
+    digits = b"9" * (MAX_BODY_BYTES - 100)
+    start = time.monotonic()
+    r = client.post(URL, content=b'{"source": "x", "values": {"x": ' + digits + b"}}",
+                    headers=JSON)
+    assert time.monotonic() - start < 2
+    assert r.status_code == 400
+    r = client.post(URL, content=b'{"source": "x", "values": {"x": 0.' + digits + b"}}",
+                    headers=JSON)
+    assert time.monotonic() - start < 4
+    assert r.status_code == 200  # a long fraction is an ordinary float
+
+
+def test_a_four_megabyte_string_is_refused_quickly(client: TestClient) -> None:
+    start = time.monotonic()
+    over = client.post(URL, content=json.dumps({"source": "x" * MAX_BODY_BYTES}).encode(),
+                       headers=JSON)
+    under = client.post(URL, json={"source": "x" * (MAX_BODY_BYTES - 100)})
+    assert time.monotonic() - start < 2
+    assert over.status_code == 413
+    assert under.status_code == 422 and under.json()["error"]["kind"] == "limit"
+
+
+@pytest.mark.parametrize(("source", "values"), [("mean(softmax(x))", {"x": []}),
+                                                ("logsumexp(x)", {"x": [[]]}),
+                                                ("sum(x)", {"x": []}), ("sum(softmax([]))", {})])
+def test_empty_arrays_are_a_value_error(client: TestClient, source: str,
+                                        values: dict[str, object]) -> None:
+    r = client.post(URL, json={"source": source, "values": values})
+    assert r.status_code == 422
+    assert r.json()["error"]["kind"] == "value"
