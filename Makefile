@@ -5,9 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+WORKERS ?= 2
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test install install-dev chromium lint bench clean
+.PHONY: run serve-prod test install install-dev chromium lint bench clean
 
 $(BIN)/.runtime: backend/requirements.txt backend/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +34,10 @@ chromium:
 
 run: install
 	$(BIN)/uvicorn chainrule.app:create_app --factory --host $(HOST) --port $(PORT)
+
+# The production server (docker-compose.yml runs this): WORKERS uvicorn worker processes.
+serve-prod: install
+	HOST=$(HOST) PORT=$(PORT) CHAINRULE_WORKERS=$(WORKERS) $(BIN)/python -m chainrule.serve
 
 lint: $(BIN)/.dev
 	$(BIN)/ruff check backend tests

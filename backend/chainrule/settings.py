@@ -43,5 +43,7 @@ LIMITS = load_limits()
 HOST = os.environ.get("HOST", "127.0.0.1")
 PORT = _env("PORT", 8000)
 MAX_BODY_BYTES = _env("CHAINRULE_MAX_BODY_BYTES", 4 * 1024 * 1024)
+# Worker processes of `python -m chainrule.serve` (make serve-prod, docker-compose).
+WORKERS = _env("CHAINRULE_WORKERS", 2)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FRONTEND_DIR = Path(os.environ.get("CHAINRULE_FRONTEND_DIR", REPO_ROOT / "frontend"))

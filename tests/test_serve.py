@@ -1,0 +1,156 @@
+"""The production server command, as docker-compose.yml and `make serve-prod` run it: uvicorn
+with two worker processes on a free loopback port; its answers, its body limit on a real socket,
+and a killed worker replaced while the others keep answering."""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from chainrule.settings import MAX_BODY_BYTES
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVE = [sys.executable, "-m", "chainrule.serve"]
+WORKERS = 2
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_healthy(url: str, seconds: float = 60) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url}/healthz did not answer within {seconds} s")
+
+
+def workers_of(pid: int) -> list[int]:
+    """The worker processes uvicorn spawned (children running multiprocessing's spawn_main)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid and b"spawn_main" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    port = free_port()
+    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port),
+           "CHAINRULE_WORKERS": str(WORKERS)}
+    proc = subprocess.Popen(SERVE, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url)
+        yield url, proc
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_compose_and_make_run_this_command() -> None:
+    compose = (ROOT / "docker-compose.yml").read_text()
+    makefile = (ROOT / "Makefile").read_text()
+    assert "make serve-prod" in compose
+    recipe = re.search(r"^serve-prod:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
+    assert recipe and "-m chainrule.serve" in recipe.group(1)
+
+
+def test_server_answers_health_and_backprop_with_its_workers(server) -> None:
+    url, proc = server
+    assert httpx.get(f"{url}/healthz").json() == {"status": "ok"}
+    r = httpx.post(f"{url}/api/v1/backprop", json={"source": "x*y", "values": {"x": 2, "y": 3}})
+    assert r.status_code == 200
+    assert r.json()["gradients"] == {"x": 3.0, "y": 2.0}
+    assert len(workers_of(proc.pid)) == WORKERS
+
+
+def _chunked_post(port: int, chunks: Iterable[bytes]) -> bytes:
+    """POST a chunked body (no Content-Length) on a raw socket, stopping early if the server
+    answers before the body is complete; return the raw response."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(b"POST /api/v1/backprop HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+        try:
+            for chunk in chunks:
+                if select.select([s], [], [], 0)[0]:
+                    break  # answered already
+                s.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            else:
+                s.sendall(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered and closed while the body was still coming
+        response = b""
+        while not response.rstrip().endswith(b"}"):
+            try:
+                data = s.recv(65536)
+            except ConnectionResetError:
+                break
+            if not data:
+                break
+            response += data
+        return response
+
+
+def test_chunked_body_over_the_limit_is_413_on_a_real_socket(server) -> None:
+    url, _ = server
+    port = int(url.rsplit(":", 1)[1])
+    chunk = b" " * 65536
+    start = time.monotonic()
+    response = _chunked_post(port, (chunk for _ in range(2 * MAX_BODY_BYTES // len(chunk))))
+    assert response.startswith(b"HTTP/1.1 413"), response[:200]
+    assert b'"kind": "limit"' in response
+    assert time.monotonic() - start < 10
+
+
+def test_chunked_body_under_the_limit_is_answered(server) -> None:
+    url, _ = server
+    port = int(url.rsplit(":", 1)[1])
+    response = _chunked_post(port, [b'{"source": "x*x", ', b'"values": {"x": 3}}'])
+    assert response.startswith(b"HTTP/1.1 200"), response[:200]
+    assert b'"gradients":{"x":6.0}' in response
+
+
+def test_a_killed_worker_is_replaced_and_the_others_keep_answering(server) -> None:
+    url, proc = server
+    victim = workers_of(proc.pid)[0]
+    os.kill(victim, signal.SIGKILL)
+    for _ in range(20):
+        assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200
+    end = time.monotonic() + 30
+    while time.monotonic() < end:
+        workers = workers_of(proc.pid)
+        if len(workers) == WORKERS and victim not in workers:
+            break
+        time.sleep(0.2)
+    assert len(workers_of(proc.pid)) == WORKERS and victim not in workers_of(proc.pid)
