@@ -13,6 +13,24 @@ export function createTimeline(result) {
   return { steps, total: steps.length, forwardCount: result.forward.length, valueAt, gradAt };
 }
 
+/** The timeline of a forward-mode answer: one index per tangent step (phase "tangent"), in
+ * which the node gets its value and its tangent d node / d wrt together. Nodes without a
+ * step (if the answer leaves some out) count as known from the start. */
+export function createTangentTimeline(result) {
+  const steps = (result.tangent?.steps ?? []).map((step) => ({ phase: "tangent", node: step.node, step }));
+  const known = new Map();
+  for (const n of result.nodes) known.set(n.id, 0);
+  steps.forEach(({ node }, i) => known.set(node, i));
+  return { steps, total: steps.length, forwardCount: steps.length, valueAt: known, gradAt: known };
+}
+
+/** The tangent of every node, by id, from a forward-mode answer (null where none is given). */
+export function tangentsById(result) {
+  const byId = new Map(result.nodes.map((n) => [n.id, null]));
+  for (const step of result.tangent?.steps ?? []) byId.set(step.node, step.tangent);
+  return byId;
+}
+
 /** What the timeline shows at `index`: the phase, the current step and node. */
 export function frameAt(timeline, index) {
   const entry = timeline.steps[index];
@@ -41,7 +59,7 @@ export function changedNodes(timeline, from, to) {
 export function involvedAt(timeline, index) {
   const { node, step, phase } = frameAt(timeline, index);
   if (!node) return [];
-  const others = phase === "backward" ? step.terms.map((t) => t.input) : step.inputs;
+  const others = phase === "forward" ? step.inputs : (step.terms ?? []).map((t) => t.input);
   return [node, ...others];
 }
 

@@ -1,15 +1,24 @@
-// The shareable state in the URL hash: `#source=...&values=...&step=12`. Pure.
+// The shareable state in the URL hash: `#source=...&values=...&step=12&mode=forward&wrt=x`.
+// Pure. The default mode (reverse) is left out, so reverse-mode links read as before.
 
-/** The hash for a state {source, values, step}: URI-encoded fields, empty ones left out. */
-export function encodeHash({ source = "", values = "", step = 0 }) {
+const MODES = new Set(["reverse", "forward"]);
+
+/** The hash for a state {source, values, step, mode, wrt}: URI-encoded fields, empty and
+ * default ones left out. */
+export function encodeHash({ source = "", values = "", step = 0, mode = "reverse", wrt = "" }) {
   const parts = [];
   if (source) parts.push(`source=${encodeURIComponent(source)}`);
   if (values) parts.push(`values=${encodeURIComponent(values)}`);
   if (step) parts.push(`step=${step}`);
+  if (source && mode === "forward") {
+    parts.push("mode=forward");
+    if (wrt) parts.push(`wrt=${encodeURIComponent(wrt)}`);
+  }
   return parts.length ? `#${parts.join("&")}` : "";
 }
 
-/** The state held by a hash ("#..." or "..."); null when it holds no source. */
+/** The state held by a hash ("#..." or "..."); null when it holds no source. `mode` and `wrt`
+ * are there only for a forward-mode link. */
 export function decodeHash(hash) {
   const text = (hash || "").replace(/^#/, "");
   if (!text) return null;
@@ -25,5 +34,10 @@ export function decodeHash(hash) {
   }
   if (!fields.source) return null;
   const step = Number.parseInt(fields.step ?? "0", 10);
-  return { source: fields.source, values: fields.values ?? "", step: step > 0 ? step : 0 };
+  const state = { source: fields.source, values: fields.values ?? "", step: step > 0 ? step : 0 };
+  if (MODES.has(fields.mode) && fields.mode !== "reverse") {
+    state.mode = fields.mode;
+    state.wrt = fields.wrt ?? "";
+  }
+  return state;
 }

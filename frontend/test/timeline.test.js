@@ -40,3 +40,25 @@ test("stepping touches only the nodes of the steps in between and their neighbou
   assert.deepEqual([...changedNodes(t, 4, 5)].sort(), ["n0", "n1", "n2", "n3"]);
   assert.deepEqual([...changedNodes(t, 7, 0)].sort(), ["n0", "n1", "n2", "n3"]);
 });
+
+test("forward mode: one tangent step per node, value and tangent known together", async () => {
+  const { createTangentTimeline, tangentsById } = await import("../src/timeline.js");
+  const answer = {
+    nodes: ["n0", "n1", "n2", "n3"].map((id) => ({ id })),
+    tangent: { wrt: "x", steps: [
+      { node: "n0", tangent: 1, terms: [] },
+      { node: "n1", tangent: 0, terms: [] },
+      { node: "n2", tangent: 2, terms: [{ input: "n0" }, { input: "n1" }] },
+    ] },
+  };
+  const t = createTangentTimeline(answer);
+  assert.equal(t.total, 3);
+  assert.equal(frameAt(t, 2).phase, "tangent");
+  assert.deepEqual(nodeStateAt(t, "n2", 1), { value: false, grad: false });
+  assert.deepEqual(nodeStateAt(t, "n2", 2), { value: true, grad: true });
+  assert.deepEqual(nodeStateAt(t, "n3", 0), { value: true, grad: true }, "no step: known from the start");
+  assert.deepEqual(involvedAt(t, 2), ["n2", "n0", "n1"]);
+  assert.deepEqual([...changedNodes(t, 0, 2)].sort(), ["n0", "n1", "n2"]);
+  assert.equal(tangentsById(answer).get("n2"), 2);
+  assert.equal(tangentsById(answer).get("n3"), null);
+});

@@ -22,3 +22,13 @@ test("a hash without a source, or a malformed one, restores nothing", () => {
   assert.deepEqual(decodeHash("#source=x&step=-2"), { source: "x", values: "", step: 0 });
   assert.equal(encodeHash({ source: "" }), "");
 });
+
+test("forward mode and its wrt round-trip; reverse mode is the default and left out", () => {
+  const state = { source: "sin(x*y) + x**2", values: "x=1.5, y=2", step: 3, mode: "forward", wrt: "x" };
+  const hash = encodeHash(state);
+  assert.match(hash, /&mode=forward&wrt=x$/);
+  assert.deepEqual(decodeHash(hash), state);
+  assert.ok(!encodeHash({ ...state, mode: "reverse" }).includes("mode"));
+  assert.equal(decodeHash("#source=x&mode=sideways").mode, undefined);
+  assert.deepEqual(decodeHash("#source=x&mode=forward"), { source: "x", values: "", step: 0, mode: "forward", wrt: "" });
+});
