@@ -75,8 +75,9 @@ def create_app() -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
 
     @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
-        """Liveness: answers while the server runs."""
+    async def healthz() -> dict[str, str]:
+        """Liveness: answers while the server runs (on the event loop, never queued behind
+        computations in the thread pool)."""
         return {"status": "ok"}
 
     if FRONTEND_DIR.is_dir():

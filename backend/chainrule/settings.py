@@ -43,6 +43,8 @@ LIMITS = load_limits()
 HOST = os.environ.get("HOST", "127.0.0.1")
 PORT = _env("PORT", 8000)
 MAX_BODY_BYTES = _env("CHAINRULE_MAX_BODY_BYTES", 4 * 1024 * 1024)
+# Computations running at once in one worker process (the others wait for their turn).
+COMPUTATIONS_PER_WORKER = _env("CHAINRULE_COMPUTATIONS_PER_WORKER", 2)
 # Worker processes of `python -m chainrule.serve` (make serve-prod, docker-compose).
 WORKERS = _env("CHAINRULE_WORKERS", 2)
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -1,13 +1,19 @@
 from __future__ import annotations
 
+import threading
+
 from fastapi import APIRouter, Response
 
 from ..examples import EXAMPLES
 from ..ops import OPS
 from ..run import backprop
 from ..schemas import BackpropRequest, BackpropResponse, ErrorResponse, Example, OpOut
+from ..settings import COMPUTATIONS_PER_WORKER
 
 router = APIRouter(prefix="/api/v1", tags=["backprop"])
+# Computations at once in this worker; the other requests wait their turn (blocked, not competing
+# for the GIL), which bounds the worker's memory and keeps /healthz answering.
+_COMPUTING = threading.BoundedSemaphore(COMPUTATIONS_PER_WORKER)
 
 ERRORS: dict[int | str, dict[str, object]] = {
     400: {"model": ErrorResponse, "description": "The body cannot be read as JSON text (not "
@@ -22,9 +28,11 @@ ERRORS: dict[int | str, dict[str, object]] = {
 @router.post("/backprop", response_model=BackpropResponse, responses=ERRORS)
 def post_backprop(request: BackpropRequest) -> Response:
     """Parse, build the graph, run the forward and backward sweeps, and check by finite differences."""
-    result = backprop(request.source, request.values, check=request.check)
-    # Validated once by backprop(); serialized directly rather than validated again by FastAPI.
-    return Response(result.model_dump_json(by_alias=True), media_type="application/json")
+    with _COMPUTING:
+        result = backprop(request.source, request.values, check=request.check)
+        # Validated once by backprop(); serialized directly rather than validated again.
+        body = result.model_dump_json(by_alias=True)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/ops", response_model=list[OpOut])
