@@ -8,7 +8,7 @@ PORT ?= 8000
 WORKERS ?= 2
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run serve-prod test install install-dev chromium lint bench clean
+.PHONY: run serve-prod test install install-dev chromium lint bench load clean
 
 $(BIN)/.runtime: backend/requirements.txt backend/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ test: install-dev
 
 bench: install-dev
 	$(BIN)/python bench/run.py
+
+# Load test on loopback, 1 then 2 workers; writes docs/load.md. Not part of `make test`.
+load: install-dev
+	$(BIN)/python bench/load.py --write docs/load.md
 
 clean:
 	rm -rf $(VENV) frontend/node_modules .pytest_cache .hypothesis
