@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
@@ -15,7 +16,7 @@ from starlette.types import Scope
 from .api.routes import router
 from .errors import ChainruleError
 from .middleware import BodyLimit
-from .settings import FRONTEND_DIR, LIMITS, MAX_BODY_BYTES
+from .settings import FRONTEND_DIR, GC_THRESHOLDS, LIMITS, MAX_BODY_BYTES
 
 DESCRIPTION = f"""
 chainrule computes the partial derivatives of a function that is a composition of simpler
@@ -66,6 +67,7 @@ class _Frontend(Mount):
 
 def create_app() -> FastAPI:
     """Build the FastAPI application."""
+    gc.set_threshold(*GC_THRESHOLDS)
     app = FastAPI(title="chainrule", version="0.1.0", description=DESCRIPTION)
     app.include_router(router)
     app.add_exception_handler(ChainruleError, _user_error)
