@@ -26,13 +26,26 @@ async function request(path, options) {
   return body;
 }
 
-/** Every step of one forward and one backward sweep of `source` (see schemas.py). */
-export function backprop(source, values = {}, check = true) {
-  return request("backprop", {
+function post(path, body) {
+  return request(path, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ source, values, check }),
+    body: JSON.stringify(body),
   });
+}
+
+/** Every step of one forward and one backward sweep of `source` (see schemas.py); with
+ * {mode: "forward", wrt}, also forward mode's tangent steps for the input `wrt`. */
+export function backprop(source, values = {}, check = true, { mode = "reverse", wrt = null } = {}) {
+  const body = { source, values, check };
+  if (mode === "forward") Object.assign(body, { mode, wrt });
+  return post("backprop", body);
+}
+
+/** Gradient descent on `source` from `values`: {inputs, method, learning_rate, steps, beta,
+ * beta2, contour} -> {iterations, contour, note, warnings, ...}. */
+export function optimize(source, values, options) {
+  return post("optimize", { source, values, ...options });
 }
 
 /** The gallery: [{title, source, values, description}]. */

@@ -7,12 +7,12 @@ export function costTable(cost, check = null) {
   if (!Number.isInteger(n)) return null;
   const outputs = cost?.outputs ?? 1;
   const rows = [
-    { method: "reverse", name: "Reverse mode (backprop)", formula: "1 forward + 1 backward",
+    { method: "reverse", name: "Reverse mode (backprop)", formula: "1 forward + 1 backward, for all N",
       passes: cost?.reverse?.passes ?? 1,
       note: cost?.reverse?.note ?? "One backward pass gives ∂L/∂input for all N inputs at once." },
-    { method: "forward", name: "Forward mode", formula: "N", passes: cost?.forward?.passes ?? n,
+    { method: "forward", name: "Forward mode", formula: "N: one per input element", passes: cost?.forward?.passes ?? n,
       note: cost?.forward?.note ?? "One pass per input element: each gives one column, ∂L/∂xᵢ." },
-    { method: "finite_differences", name: "Finite differences", formula: "2N",
+    { method: "finite_differences", name: "Finite differences", formula: "2N evaluations",
       passes: cost?.finite_differences?.passes ?? 2 * n,
       note: cost?.finite_differences?.note ?? "Two evaluations per input element (central difference), and only approximate." },
   ];

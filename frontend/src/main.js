@@ -3,14 +3,19 @@
 
 import { ApiError, backprop, examples as fetchExamples } from "./api.js";
 import { cardOf } from "./cards.js";
+import { costTable } from "./cost.js";
 import { download, pngBlob, svgText } from "./exports.js";
 import { layoutGraph } from "./layout.js";
-import { markPendingGradients, renderCheck, renderGradients, renderStepPanel } from "./panels.js";
+import { createOptimizerPanel } from "./optimizer.js";
+import { markPendingGradients, renderCheck, renderCost, renderGradients, renderStepPanel } from "./panels.js";
 import { atEnd, createPlayer, interval, reduce } from "./player.js";
+import * as practice from "./practice.js";
 import { createGraphView } from "./render.js";
 import { createSourceView } from "./source-view.js";
 import { nodesInside } from "./spans.js";
-import { changedNodes, createTimeline, frameAt, nodeStateAt } from "./timeline.js";
+import {
+  changedNodes, createTangentTimeline, createTimeline, frameAt, nodeStateAt, tangentsById,
+} from "./timeline.js";
 import { decodeHash, encodeHash } from "./url-state.js";
 import { formatValues, parseValues } from "./values.js";
 
@@ -22,18 +27,23 @@ const el = {
   count: $("step-count"), phase: $("phase"), narration: $("narration"), stepPanel: $("step-panel"),
   gradients: $("gradients"), check: $("check"), copyLink: $("copy-link"), status: $("share-status"),
   exportSvg: $("export-svg"), exportPng: $("export-png"), exportJson: $("export-json"),
-  warnings: $("warnings"),
+  warnings: $("warnings"), wrt: $("wrt"), wrtField: $("wrt-field"), practice: $("practice"),
+  practiceScore: $("practice-score"), practiceHelp: $("practice-help"), cost: $("cost"),
+  costVerdict: $("cost-verdict"), modes: [...document.querySelectorAll('input[name="mode"]')],
 };
 
 // All the app's state, in one place.
 const state = {
   result: null, timeline: null, nodesById: new Map(), valuesText: "",
   player: createPlayer(0), runToken: 0, loopToken: 0, selectedNode: null, hash: "",
+  mode: "reverse", wrt: "", // forward mode differentiates with respect to the input `wrt`
+  practiceOn: false, practice: practice.createPractice(), questions: [], // per timeline index
 };
 
 const elk = new globalThis.ELK();
 const view = createGraphView(el.graph);
 const sourceView = createSourceView(el.source, el.mirror, selectFromSource);
+const optimizerPanel = createOptimizerPanel(() => ({ source: el.source.value, valuesText: el.values.value }));
 
 /** Run the source with the values: fetch, lay out, draw; then stand at `step`. */
 async function run(step = 0) {
@@ -49,9 +59,15 @@ async function run(step = 0) {
   document.body.dataset.status = "loading";
   el.run.disabled = true;
   try {
-    const result = await backprop(source, values);
+    const mode = state.mode;
+    const wrt = mode === "forward" ? await chooseWrt(source, values) : null;
     if (token !== state.runToken) return;
-    const cards = new Map(result.nodes.map((n) => [n.id, cardOf(n)]));
+    const result = await backprop(source, values, true, { mode, wrt });
+    if (token !== state.runToken) return;
+    if (mode === "forward" && !result.tangent) throw new Error("The server did not answer in forward mode.");
+    const tangents = mode === "forward" ? tangentsById(result) : null;
+    const cards = new Map(result.nodes.map((n) => [n.id,
+      cardOf(tangents ? { ...n, grad: tangents.get(n.id) ?? zerosLike(n.shape) } : n)]));
     const laid = await layoutGraph(result, elk, (n) => cards.get(n.id));
     if (token !== state.runToken) return;
     showResult(result, cards, laid, valuesText, step);
@@ -64,12 +80,38 @@ async function run(step = 0) {
   }
 }
 
+/** Forward mode needs one input to differentiate with respect to: the one chosen if the
+ * source has it, else its first input (learning the inputs with a quick reverse run). */
+async function chooseWrt(source, values) {
+  let inputs = state.result?.source === source ? inputNames(state.result) : null;
+  if (!inputs || !inputs.includes(state.wrt)) inputs = inputNames(await backprop(source, values, false));
+  if (!inputs.length) throw new ApiError({ message: "Forward mode needs an input to differentiate with respect to." });
+  return inputs.includes(state.wrt) ? state.wrt : inputs[0];
+}
+
+function inputNames(result) {
+  return result.nodes.filter((n) => n.op === "input").map((n) => n.name);
+}
+
+function zerosLike(shape) {
+  if (!shape.length) return 0;
+  const [n, ...rest] = shape;
+  return Array.from({ length: n }, () => zerosLike(rest));
+}
+
 function showResult(result, cards, laid, valuesText, step) {
   clearError();
   pause();
   state.result = result;
   state.valuesText = valuesText;
-  state.timeline = createTimeline(result);
+  state.mode = result.tangent ? "forward" : "reverse";
+  if (result.tangent) state.wrt = result.tangent.wrt;
+  state.timeline = result.tangent ? createTangentTimeline(result) : createTimeline(result);
+  state.practice = practice.createPractice();
+  state.questions = state.timeline.steps.map((s) => (s.phase === "backward"
+    ? practice.questionsFor(s.step) : { questions: [], skipped: [] }));
+  showWrtOptions(inputNames(result), state.wrt);
+  optimizerPanel.setInputs(result.nodes.filter((n) => n.op === "input"));
   state.nodesById = new Map(result.nodes.map((n) => [n.id, n]));
   state.selectedNode = null;
   state.player = createPlayer(state.timeline.total, step, state.player.speed);
@@ -79,6 +121,7 @@ function showResult(result, cards, laid, valuesText, step) {
   el.slider.max = String(Math.max(state.timeline.total - 1, 0));
   renderGradients(el.gradients, result);
   renderCheck(el.check, result.check);
+  renderCost(el.cost, el.costVerdict, costTable(result.cost, result.check), state.mode);
   el.warnings.textContent = result.warnings.map((w) => `⚠ ${w.message}`).join(" ");
   showIndex(state.player.index, { pulse: false });
   document.body.dataset.status = "ready";
@@ -109,26 +152,92 @@ function showIndex(previous, { pulse = true } = {}) {
   const ids = changedNodes(timeline, Math.min(previous, timeline.total - 1), index);
   view.update(ids, index, { pulseMs: pulse ? Math.min(700, interval(player) * 0.8) : 0 });
   const frame = frameAt(timeline, index);
-  renderStepPanel(el.stepPanel, frame, state.nodesById, timeline.total);
-  el.narration.textContent = frame.step ? frame.step.text
-    : "Nothing computed yet: press Next step to evaluate the graph forward.";
-  el.phase.textContent = frame.phase === "forward" ? "Forward pass" : "Backward pass";
+  renderPanel(frame);
+  el.narration.textContent = narration(frame);
+  el.phase.textContent = { forward: "Forward pass", backward: "Backward pass", tangent: "Forward mode" }[frame.phase];
   el.phase.dataset.phase = frame.phase;
   el.slider.value = String(index);
   el.slider.setAttribute("aria-valuetext", `step ${index + 1} of ${timeline.total}`);
   el.count.textContent = `${index + 1} / ${timeline.total}`;
   el.prev.disabled = index === 0;
   el.next.disabled = atEnd(player);
-  markPendingGradients(el.gradients, (id) => !id || nodeStateAt(timeline, id, index).grad);
-  el.gradients.classList.toggle("complete", atEnd(player));
+  markPendingGradients(el.gradients, (id) => !id || (result.tangent
+    ? atEnd(player) && state.nodesById.get(id)?.name === result.tangent.wrt
+    : nodeStateAt(timeline, id, index).grad));
+  el.gradients.classList.toggle("complete", atEnd(player) && !result.tangent);
   writeHash(result.source, state.valuesText, index);
+  showScore();
   shownIndex = index;
+}
+
+/** The step panel of `frame`, with practice mode's questions where it asks any. */
+function renderPanel(frame) {
+  const { timeline, result } = state;
+  const options = { tangent: result.tangent, last: frame.index === timeline.total - 1 };
+  const asked = practiceAt(frame.index);
+  if (asked) {
+    const index = frame.index;
+    const update = (record) => {
+      state.practice = record;
+      renderPanel(frame);
+      el.narration.textContent = narration(frame);
+      showScore();
+    };
+    options.practice = {
+      ...asked, entry: practice.entryAt(state.practice, index),
+      onCheck: (typed) => update(practice.check(state.practice, index, asked.questions, typed)),
+      onHint: (typed) => update(practice.hint(state.practice, index, typed)),
+      onReveal: () => update(practice.reveal(state.practice, index, asked.questions)),
+    };
+  }
+  renderStepPanel(el.stepPanel, frame, state.nodesById, timeline.total, options);
+}
+
+/** Practice mode's questions at a timeline index, or null where it asks none. */
+function practiceAt(index) {
+  if (!state.practiceOn || state.result?.tangent) return null;
+  const asked = state.questions[index];
+  return asked && (asked.questions.length || asked.skipped.length) ? asked : null;
+}
+
+function narration(frame) {
+  if (!frame.step) return "Nothing computed yet: press Next step to evaluate the graph forward.";
+  const asked = practiceAt(frame.index);
+  if (asked && !practice.isDone(state.practice, frame.index, asked.questions)) {
+    return "Practice: work out this step's local derivatives and contributions, then Check.";
+  }
+  return frame.step.text;
+}
+
+function showScore() {
+  const on = state.practiceOn && !state.result?.tangent;
+  el.practiceScore.hidden = !on;
+  el.practiceHelp.hidden = !state.practiceOn;
+  document.body.classList.toggle("practice-on", on);
+  if (!on) return;
+  const { correct, attempted } = practice.score(state.practice);
+  const end = state.timeline && atEnd(state.player) ? "Backward pass done. " : "";
+  el.practiceScore.textContent = `${end}Score: ${correct} / ${attempted} correct at the first check.`;
+  el.practiceScore.dataset.correct = String(correct);
+  el.practiceScore.dataset.attempted = String(attempted);
+}
+
+function showWrtOptions(names, chosen) {
+  el.wrt.replaceChildren(...names.map((name) => new Option(name, name, false, name === chosen)));
+  el.wrtField.hidden = state.mode !== "forward";
 }
 
 /** Apply a player action; redraw what changed and keep the clock running while playing. */
 function dispatch(action) {
   const before = state.player;
   state.player = reduce(before, action);
+  if (state.practiceOn && state.timeline && !state.result?.tangent) {
+    // Practice mode: the player does not pass a step whose answers are not in yet.
+    const limit = practice.gate(state.practice, before.index, state.player.index,
+      (i) => practiceAt(i)?.questions ?? []);
+    if (limit < state.player.index) state.player = { ...state.player, index: limit, playing: false };
+    el.slider.value = String(state.player.index);
+  }
   if (state.player.index !== shownIndex) showIndex(shownIndex);
   if (state.player.playing !== before.playing || action.type === "speed") {
     setPlayButton(state.player.playing);
@@ -161,7 +270,7 @@ function setPlayButton(playing) {
 
 // URL state: replace (not push) so stepping does not flood the history.
 function writeHash(source, values, step) {
-  const hash = encodeHash({ source, values, step });
+  const hash = encodeHash({ source, values, step, mode: state.mode, wrt: state.wrt });
   if (hash === state.hash) return;
   state.hash = hash;
   history.replaceState(null, "", hash || location.pathname + location.search);
@@ -173,6 +282,8 @@ function restoreFromHash() {
   state.hash = location.hash;
   el.source.value = saved.source;
   el.values.value = saved.values;
+  setMode(saved.mode ?? "reverse");
+  state.wrt = saved.wrt ?? "";
   sourceView.refresh();
   run(saved.step);
   return true;
@@ -231,8 +342,31 @@ function say(message) {
   el.status.textContent = message;
 }
 
+function setMode(mode) {
+  state.mode = mode;
+  for (const radio of el.modes) radio.checked = radio.value === mode;
+  el.wrtField.hidden = mode !== "forward";
+  el.practice.disabled = mode === "forward";
+}
+
 function bindControls() {
   el.run.addEventListener("click", () => run(0));
+  for (const radio of el.modes) {
+    radio.addEventListener("change", () => {
+      if (!radio.checked) return;
+      setMode(radio.value);
+      run(0);
+    });
+  }
+  el.wrt.addEventListener("change", () => {
+    state.wrt = el.wrt.value;
+    run(0);
+  });
+  el.practice.addEventListener("change", () => {
+    state.practiceOn = el.practice.checked;
+    if (state.timeline) showIndex(state.player.index, { pulse: false });
+    else showScore();
+  });
   for (const field of [el.source, el.values]) {
     field.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {

@@ -1,14 +1,19 @@
 // The panels beside the graph: the chain-rule step (KaTeX), the gradients and the
 // finite-difference check. Each function draws its own element from data.
 
-import katex from "katex";
+import { heading, math, para } from "./dom.js";
 import { formatNumber, formatValue, heatmapGrid } from "./format.js";
+import { renderPracticeStep } from "./practice-panel.js";
 import { texFactor, texPartial, texValue, texWrap as wrapTex } from "./tex.js";
 
 export const SEED_SENTENCE = "This is just the chain rule, applied once per edge.";
 
-/** Fill the step panel for a frame of the timeline (timeline.frameAt). */
-export function renderStepPanel(el, frame, nodesById, total) {
+const PHASE_TITLES = { forward: "Forward pass", backward: "Backward pass", tangent: "Forward mode" };
+
+/** Fill the step panel for a frame of the timeline (timeline.frameAt). Options: `tangent`
+ * (forward mode's {wrt, seed_note, derivative}), `practice` (the questions of a backward
+ * step and their handlers, see practice-panel.js), `last` (the frame is the last one). */
+export function renderStepPanel(el, frame, nodesById, total, options = {}) {
   el.replaceChildren();
   if (!frame.node) {
     el.append(para("Nothing computed yet. Step forward to evaluate the graph node by node, " +
@@ -16,9 +21,59 @@ export function renderStepPanel(el, frame, nodesById, total) {
     return;
   }
   const node = nodesById.get(frame.node);
-  el.append(heading(`${frame.phase === "forward" ? "Forward" : "Backward"} pass, step ${frame.index + 1} of ${total}`));
+  el.append(heading(`${PHASE_TITLES[frame.phase]}, step ${frame.index + 1} of ${total}`));
   if (frame.phase === "forward") renderForward(el, frame.step, node, nodesById);
+  else if (frame.phase === "tangent") renderTangent(el, frame.step, node, nodesById, options);
+  else if (options.practice) renderPracticeStep(el, frame.step, node, nodesById, options.practice);
   else renderBackward(el, frame.step, node, nodesById);
+}
+
+// Forward mode: the node's value, then its tangent as the sum over its operands of
+// local derivative × incoming tangent.
+function renderTangent(el, step, node, nodesById, { tangent, last }) {
+  const wrtNode = [...nodesById.values()].find((n) => n.op === "input" && n.name === tangent.wrt);
+  const wrt = wrtNode ? wrtNode.expr.latex : tangent.wrt;
+  const dot = (latex) => `\\frac{\\partial ${wrapTex(latex)}}{\\partial ${wrt}}`;
+  el.append(math(`${node.expr.latex} = ${texValue(node.value)}`, "value"));
+  if (!step.terms.length) {
+    el.append(para(tangent.seed_note, "seed tangent-seed"));
+    el.append(math(`${dot(node.expr.latex)} = ${texValue(step.tangent)}`, "tangent"));
+    return;
+  }
+  el.append(para("tangent = Σ local derivative × incoming tangent", "legend-line"));
+  const sum = step.terms.map((t) => `\\frac{\\partial ${wrapTex(node.expr.latex)}}{\\partial ` +
+    `${wrapTex(nodesById.get(t.input).expr.latex)}}\\,${dot(nodesById.get(t.input).expr.latex)}`);
+  if (sum.length > 1) el.append(math(`${dot(node.expr.latex)} = ${sum.join(" + ")}`, "tangent"));
+  for (const term of step.terms) {
+    const input = nodesById.get(term.input);
+    const block = document.createElement("div");
+    block.className = "term";
+    block.dataset.input = term.input;
+    block.append(math(term.latex, "formula"));
+    const local = localOf(term);
+    const partial = `\\frac{\\partial ${wrapTex(node.expr.latex)}}{\\partial ${wrapTex(input.expr.latex)}}`;
+    block.append(math(`${partial} \\cdot ${dot(input.expr.latex)} = ` +
+      `${local === null ? "\\cdots" : texFactor(local)} \\times ` +
+      `${texFactor(term.tangent_in)} = ${texValue(term.contribution)}`, "tangent"));
+    el.append(block);
+  }
+  if (step.terms.length > 1) {
+    el.append(math(`${dot(node.expr.latex)} = ${step.terms.map((t) => texFactor(t.contribution))
+      .join(" + ")} = ${texValue(step.tangent)}`, "tangent sum"));
+  }
+  if (last) {
+    const done = para(`d output / d ${tangent.wrt} = ${formatValue(tangent.derivative)}: one forward ` +
+      `pass gave the derivative for ${tangent.wrt} alone; the other inputs need a pass each.`,
+    "derivative");
+    done.dataset.value = JSON.stringify(tangent.derivative);
+    el.append(done);
+  }
+}
+
+// The local derivative as a number: the contribution over the incoming tangent (scalars).
+function localOf(term) {
+  const { contribution: c, tangent_in: t } = term;
+  return typeof c === "number" && typeof t === "number" && t !== 0 ? c / t : null;
 }
 
 function renderForward(el, step, node, nodesById) {
@@ -185,6 +240,28 @@ export function renderCheck(el, check) {
   body.append(para(costSentence(check), "cost"));
 }
 
+/** Fill the "Cost of each method" table from a costTable (cost.js); the verdict below it. */
+export function renderCost(table, verdictEl, cost, mode) {
+  const body = table.tBodies[0];
+  body.replaceChildren();
+  verdictEl.textContent = cost ? cost.sentence : "";
+  if (!cost) return;
+  for (const row of cost.rows) {
+    const tr = body.insertRow();
+    tr.dataset.method = row.method;
+    tr.classList.toggle("current", row.method === mode);
+    const th = document.createElement("th");
+    th.scope = "row";
+    th.textContent = row.name;
+    tr.append(th);
+    cellText(tr, row.formula, "formula");
+    const here = row.method === "reverse" ? `1 + ${row.passes}`
+      : `${row.passes} ${row.method === "finite_differences" ? "evaluations" : "passes"}`;
+    cellText(tr, here, "passes");
+    tr.title = row.note;
+  }
+}
+
 /** The cost of the check against backprop's. */
 export function costSentence(check) {
   const { forward = 1, backward = 1 } = check.backprop_passes ?? {};
@@ -201,24 +278,3 @@ function cellText(row, text, cls) {
   cell.textContent = text;
   cell.className = cls;
 }
-
-function heading(text) {
-  const h = document.createElement("h3");
-  h.textContent = text;
-  return h;
-}
-
-function para(text, cls) {
-  const p = document.createElement("p");
-  p.textContent = text;
-  if (cls) p.className = cls;
-  return p;
-}
-
-function math(tex, cls) {
-  const div = document.createElement("div");
-  div.className = `math ${cls ?? ""}`;
-  katex.render(tex, div, { displayMode: true, throwOnError: false, output: "htmlAndMathml" });
-  return div;
-}
-

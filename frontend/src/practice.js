@@ -95,9 +95,10 @@ export function reveal(practice, index, questions) {
   return withEntry(practice, index, { ...old, first, revealed: true });
 }
 
-/** The record after asking for step `index`'s hint. */
-export function hint(practice, index) {
-  return withEntry(practice, index, { ...entryOf(practice, index), hinted: true });
+/** The record after asking for step `index`'s hint (keeping what was typed so far). */
+export function hint(practice, index, typed = {}) {
+  const old = entryOf(practice, index);
+  return withEntry(practice, index, { ...old, typed: { ...old.typed, ...typed }, hinted: true });
 }
 
 /** What the panel shows of step `index`: outcomes, typed texts, revealed, hinted. */

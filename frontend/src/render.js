@@ -34,6 +34,7 @@ export function createGraphView(svgElement) {
     draw(result, laid, cards, timeline) {
       const nodeEls = new Map();
       const edgeEls = new Map();
+      const incoming = new Map(); // target id -> [{source, el}]
       const line = d3.line().curve(laid.curve === "bump" ? d3.curveBumpX : d3.curveLinear);
       edgeLayer.selectAll("*").remove();
       nodeLayer.selectAll("*").remove();
@@ -45,7 +46,11 @@ export function createGraphView(svgElement) {
         .attr("data-target", (e) => e.target)
         .attr("marker-end", "url(#arrow)")
         .attr("d", (e) => line(laid.edges.get(e.id) ?? []))
-        .each(function (e) { edgeEls.set(`${e.target}:${e.position}`, this); });
+        .each(function (e) {
+          edgeEls.set(`${e.target}:${e.position}`, this);
+          if (!incoming.has(e.target)) incoming.set(e.target, []);
+          incoming.get(e.target).push({ source: e.source, el: this });
+        });
       const outputId = result.output.node;
       const groups = nodeLayer.selectAll("g.node").data(result.nodes).join("g")
         .attr("class", (n) => nodeClass(n, outputId))
@@ -64,7 +69,7 @@ export function createGraphView(svgElement) {
             if (event.key === "Enter") events.call("select", null, n.id);
           });
       }
-      graph = { result, laid, cards, timeline, nodeEls, edgeEls };
+      graph = { result, laid, cards, timeline, nodeEls, edgeEls, incoming };
       shown = { current: null, edges: [] };
       return view;
     },
@@ -153,7 +158,7 @@ export function createGraphView(svgElement) {
     const [x0, y0] = t.apply([box.x, box.y]);
     const [x1, y1] = t.apply([box.x + box.width, box.y + box.height]);
     if (x0 >= 0 && y0 >= 0 && x1 <= width && y1 <= height) return;
-    const cx = width * (phase === "forward" ? 0.3 : 0.7) - t.k * (box.x + box.width / 2);
+    const cx = width * (phase === "backward" ? 0.7 : 0.3) - t.k * (box.x + box.width / 2);
     const cy = height / 2 - t.k * (box.y + box.height / 2);
     svg.interrupt().call(zoom.transform, d3.zoomIdentity.translate(cx, cy).scale(t.k));
   }
@@ -162,11 +167,12 @@ export function createGraphView(svgElement) {
   function showCurrent(frame, pulseMs) {
     const { nodeEls, edgeEls } = graph;
     if (shown.current) nodeEls.get(shown.current)?.classList.remove("current");
-    for (const el of shown.edges) el.classList.remove("active", "active-forward");
+    for (const el of shown.edges) el.classList.remove("active", "active-forward", "active-tangent");
     pulseLayer.selectAll("*").interrupt().remove();
     shown = { current: frame.node, edges: [] };
     svgElement.classList.toggle("phase-forward", frame.phase === "forward");
     svgElement.classList.toggle("phase-backward", frame.phase === "backward");
+    svgElement.classList.toggle("phase-tangent", frame.phase === "tangent");
     if (!frame.node) return;
     nodeEls.get(frame.node)?.classList.add("current");
     follow(frame.node, frame.phase);
@@ -175,6 +181,17 @@ export function createGraphView(svgElement) {
         const el = edgeEls.get(`${frame.node}:${position}`);
         if (el) { el.classList.add("active-forward"); shown.edges.push(el); }
       });
+      return;
+    }
+    if (frame.phase === "tangent") {
+      // Forward mode: tangents flow along the arrows, from the operands into the node.
+      const from = new Set(frame.step.terms.map((t) => t.input));
+      for (const { source, el } of graph.incoming.get(frame.node) ?? []) {
+        if (!from.has(source)) continue;
+        el.classList.add("active-tangent");
+        shown.edges.push(el);
+        if (pulseMs > 0) pulse(el, pulseMs, "tangent");
+      }
       return;
     }
     for (const term of frame.step.terms) {
@@ -186,16 +203,18 @@ export function createGraphView(svgElement) {
     }
   }
 
-  // A dot running along an edge from the node back to its input (against the arrow).
-  function pulse(pathEl, ms) {
+  // A dot running along an edge: from the node back to its input (against the arrow) for a
+  // gradient, from the input to the node (with the arrow) for a tangent.
+  function pulse(pathEl, ms, kind = "grad") {
     const length = pathEl.getTotalLength();
     if (!length) return;
-    const start = pathEl.getPointAtLength(length);
-    pulseLayer.append("circle").attr("class", "pulse").attr("r", 5)
+    const along = kind === "tangent";
+    const start = pathEl.getPointAtLength(along ? 0 : length);
+    pulseLayer.append("circle").attr("class", `pulse ${kind}`).attr("r", 5)
       .attr("cx", start.x).attr("cy", start.y)
       .transition().duration(ms).ease(d3.easeCubicInOut)
       .attrTween("transform", () => (t) => {
-        const p = pathEl.getPointAtLength(length * (1 - t));
+        const p = pathEl.getPointAtLength(length * (along ? t : 1 - t));
         return `translate(${p.x - start.x},${p.y - start.y})`;
       })
       .transition().duration(150).style("opacity", 0).remove();

@@ -12,7 +12,7 @@ test("the API's cost gives one row per method: 1, N and 2N passes", () => {
   const table = costTable(COST);
   assert.equal(table.n, 2);
   assert.deepEqual(table.rows.map((r) => [r.formula, r.passes, r.note]),
-    [["1 forward + 1 backward", 1, "r"], ["N", 2, "f"], ["2N", 4, "d"]]);
+    [["1 forward + 1 backward, for all N", 1, "r"], ["N: one per input element", 2, "f"], ["2N evaluations", 4, "d"]]);
   assert.match(table.sentence, /one output and many inputs/);
 });
 

@@ -1,0 +1,121 @@
+// The optimizer panel's drawings (d3): the output over the iterations, the contours of the
+// output over two inputs with the path the descent took, and the last iteration's values.
+
+import { formatNumber, formatValue } from "./format.js";
+
+const d3 = globalThis.d3; // the UMD bundle, loaded by index.html
+const MARGIN = { top: 22, right: 14, bottom: 34, left: 56 };
+
+/** The size an svg is drawn at: its CSS width, and a height that suits it. */
+function sizeOf(svgEl, aspect) {
+  const width = Math.max(svgEl.getBoundingClientRect().width || 320, 200);
+  return { width, height: Math.round(Math.min(Math.max(width * aspect, 180), 360)) };
+}
+
+/** Draw the output of each iteration as a line over k. */
+export function drawLoss(svgEl, iterations) {
+  const svg = d3.select(svgEl);
+  svg.selectAll("*").remove();
+  const { width, height } = sizeOf(svgEl, 0.62);
+  svg.attr("viewBox", `0 0 ${width} ${height}`).attr("height", height);
+  const points = iterations.filter((it) => Number.isFinite(it.output));
+  if (!points.length) return;
+  const x = d3.scaleLinear().domain(d3.extent(points, (d) => d.k)).range([MARGIN.left, width - MARGIN.right]);
+  if (points.length === 1) x.domain([points[0].k - 1, points[0].k + 1]);
+  const y = d3.scaleLinear().domain(d3.extent(points, (d) => d.output)).nice()
+    .range([height - MARGIN.bottom, MARGIN.top]);
+  axes(svg, x, y, width, height, "iteration k", "output");
+  svg.append("path").attr("class", "loss-line").datum(points)
+    .attr("d", d3.line().x((d) => x(d.k)).y((d) => y(d.output)));
+  const last = points[points.length - 1];
+  svg.append("circle").attr("class", "loss-end").attr("r", 3.5).attr("cx", x(last.k)).attr("cy", y(last.output));
+}
+
+/** Draw the contours of `contour` (z[i][j] at ys[i], xs[j]) and the path of the two inputs. */
+export function drawContour(svgEl, contour, iterations) {
+  const svg = d3.select(svgEl);
+  svg.selectAll("*").remove();
+  const { width, height } = sizeOf(svgEl, 0.8);
+  svg.attr("viewBox", `0 0 ${width} ${height}`).attr("height", height);
+  const { xs, ys, z } = contour;
+  const nx = xs.length;
+  const ny = ys.length;
+  const x = d3.scaleLinear().domain(d3.extent(xs)).range([MARGIN.left, width - MARGIN.right]);
+  const y = d3.scaleLinear().domain(d3.extent(ys)).range([height - MARGIN.bottom, MARGIN.top]);
+  // d3.contours puts value j of a row at grid coordinate j + 0.5.
+  const gx = d3.scaleLinear().domain([0.5, nx - 0.5]).range(d3.extent(xs).map(x));
+  const gy = d3.scaleLinear().domain([0.5, ny - 0.5]).range([y(ys[0]), y(ys[ny - 1])]);
+  const flat = z.flat().map((v) => (Number.isFinite(v) ? v : NaN));
+  const thresholds = levels(flat);
+  const color = d3.scaleSequential(d3.interpolateYlGnBu).domain([thresholds.length, 0]);
+  const path = d3.geoPath(d3.geoTransform({
+    point(px, py) { this.stream.point(gx(px), gy(py)); },
+  }));
+  const clipId = `${svgEl.id}-clip`;
+  svg.append("clipPath").attr("id", clipId).append("rect")
+    .attr("x", MARGIN.left).attr("y", MARGIN.top)
+    .attr("width", width - MARGIN.left - MARGIN.right).attr("height", height - MARGIN.top - MARGIN.bottom);
+  svg.append("g").attr("class", "contours").attr("clip-path", `url(#${clipId})`)
+    .selectAll("path").data(d3.contours().size([nx, ny]).thresholds(thresholds)(flat)).join("path")
+    .attr("d", path).attr("fill", (_, i) => color(i)).attr("data-value", (d) => d.value);
+  axes(svg, x, y, width, height, contour.x, contour.y);
+  const steps = iterations
+    .map((it) => ({ k: it.k, x: it.values[contour.x], y: it.values[contour.y] }))
+    .filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+  const route = svg.append("g").attr("class", "descent-path").attr("clip-path", `url(#${clipId})`);
+  route.append("path").datum(steps).attr("d", d3.line().x((p) => x(p.x)).y((p) => y(p.y)));
+  route.selectAll("circle").data(steps).join("circle")
+    .attr("class", (_, i) => (i === 0 ? "start" : i === steps.length - 1 ? "end" : "step"))
+    .attr("r", (_, i) => (i === 0 || i === steps.length - 1 ? 5 : 2.5))
+    .attr("cx", (p) => x(p.x)).attr("cy", (p) => y(p.y))
+    .attr("data-x", (p) => p.x).attr("data-y", (p) => p.y)
+    .append("title").text((p) => `k = ${p.k}: ${contour.x} = ${formatNumber(p.x)}, ${contour.y} = ${formatNumber(p.y)}`);
+}
+
+// About a dozen levels, denser near the minimum (quantiles of the sampled values).
+function levels(values) {
+  const finite = values.filter(Number.isFinite).sort(d3.ascending);
+  if (!finite.length) return [];
+  // The minimum itself first, so that the lowest region is filled too.
+  const qs = d3.range(0, 14).map((i) => d3.quantileSorted(finite, (i / 14) ** 1.6));
+  return [...new Set(qs)].sort(d3.ascending);
+}
+
+function axes(svg, x, y, width, height, xLabel, yLabel) {
+  const ticksX = Math.max(2, Math.floor((width - MARGIN.left) / 70));
+  svg.append("g").attr("class", "axis").attr("transform", `translate(0,${height - MARGIN.bottom})`)
+    .call(d3.axisBottom(x).ticks(ticksX));
+  svg.append("g").attr("class", "axis").attr("transform", `translate(${MARGIN.left},0)`)
+    .call(d3.axisLeft(y).ticks(5));
+  svg.append("text").attr("class", "axis-label").attr("x", width - MARGIN.right).attr("y", height - 4)
+    .attr("text-anchor", "end").text(xLabel);
+  svg.append("text").attr("class", "axis-label").attr("x", 4).attr("y", 4)
+    .attr("dy", "0.7em").text(yLabel);
+}
+
+/** Fill the table of the inputs: start, last iteration and gradient there. */
+export function renderOptimizerTable(table, result) {
+  const body = table.tBodies[0];
+  body.replaceChildren();
+  const first = result.iterations[0];
+  const last = result.iterations[result.iterations.length - 1];
+  table.hidden = !last;
+  if (!last) return;
+  table.caption.textContent = `After ${last.k} iteration${last.k === 1 ? "" : "s"} of ` +
+    `${result.method}, learning rate ${result.learning_rate}: output ${formatNumber(last.output, 7)}.`;
+  for (const name of Object.keys(last.values)) {
+    const row = body.insertRow();
+    row.dataset.input = name;
+    row.dataset.value = JSON.stringify(last.values[name]);
+    const th = document.createElement("th");
+    th.scope = "row";
+    th.textContent = name;
+    row.append(th);
+    for (const [value, cls] of [[first.values[name], "value"], [last.values[name], "value last"],
+      [last.gradients?.[name], "grad"]]) {
+      const cell = row.insertCell();
+      cell.className = cls;
+      cell.textContent = value === undefined ? "" : formatValue(value);
+    }
+  }
+}
