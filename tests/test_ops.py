@@ -56,10 +56,47 @@ def test_vjps_match_finite_differences(name: str, shapes: tuple[tuple[int, ...],
         np.testing.assert_allclose(vjp, central_difference(f, arg), rtol=1e-5, atol=1e-7)
 
 
+def _args(op: Op, shapes: tuple[tuple[int, ...], ...]) -> list[np.ndarray]:
+    args = [_sample(op, s) for s in shapes]
+    if op.name in ("max", "min") and shapes[0] == shapes[1]:
+        args[1] = args[0] + np.where(np.random.rand(*args[0].shape) < 0.5, 0.3, -0.3)
+    return args
+
+
+@pytest.mark.parametrize(("name", "shapes"), _cases())
+def test_jvps_match_finite_differences(name: str, shapes: tuple[tuple[int, ...], ...]) -> None:
+    op = OPS[name]
+    args = _args(op, shapes)
+    ans = op.forward(*(a[None] for a in args))[0]
+    h = 1e-6
+    for i, arg in enumerate(args):
+        t = np.random.normal(size=arg.shape)
+
+        def along(s: float, i: int = i, t: np.ndarray = t) -> np.ndarray:
+            return op.forward(*((a + s * t if j == i else a)[None] for j, a in enumerate(args)))[0]
+
+        jvp = np.asarray(op.jvps[i](t, ans, *args))
+        assert jvp.shape == ans.shape
+        np.testing.assert_allclose(jvp, (along(h) - along(-h)) / (2 * h), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize(("name", "shapes"), _cases())
+def test_jvps_and_vjps_are_transposes(name: str, shapes: tuple[tuple[int, ...], ...]) -> None:
+    op = OPS[name]
+    args = _args(op, shapes)
+    ans = op.forward(*(a[None] for a in args))[0]
+    g = np.random.normal(size=ans.shape)
+    for i, arg in enumerate(args):
+        t = np.random.normal(size=arg.shape)
+        vjp = unbroadcast(arg.shape, np.asarray(op.vjps[i](g, ans, *args)))
+        np.testing.assert_allclose(np.sum(vjp * t), np.sum(g * op.jvps[i](t, ans, *args)),
+                                   rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.parametrize("name", list(OPS))
 def test_every_entry_is_complete(name: str) -> None:
     op = OPS[name]
-    assert len(op.vjps) == op.arity == len(op.derivs)
+    assert len(op.vjps) == op.arity == len(op.derivs) == len(op.jvps)
     used = {"$" + c for c in string.ascii_letters if "$" + c in op.expr.plain + op.expr.latex}
     assert used <= {"$u", "$v"} and "$u" in op.expr.plain
     assert op.description

@@ -97,6 +97,13 @@ def backward(graph: Graph, order: list[Node], values: Mapping[str, np.ndarray],
     return Sweep(grads, steps)
 
 
+def local_derivative(node: Node, src: Node, pos: int, args: list[np.ndarray],
+                     ans: np.ndarray) -> np.ndarray | None:
+    """d node / d input as numbers where that is the whole Jacobian (scalar or elementwise)."""
+    return _local(node, src, pos, args, ans, np.asarray(
+        OPS[node.op].vjps[pos](np.ones(node.shape), ans, *args)))
+
+
 def _local(node: Node, src: Node, pos: int, args: list[np.ndarray], ans: np.ndarray,
            raw: np.ndarray) -> np.ndarray | None:
     """d node / d input as numbers: the VJP applied to g = 1, where that is the whole Jacobian."""

@@ -1,9 +1,10 @@
 """The table of primitive operations: the heart of chainrule.
 
 Each entry declares one primitive once: its forward function, one vector-Jacobian product (VJP) per
-input, the rule for its output shape, and formula templates (plain text and LaTeX) for the node
-and for its local derivative with respect to each input. The parser, the engine, the API's `/ops`
-and the docs all read this table; nothing else knows op names. Adding an op is adding an entry.
+input, one Jacobian-vector product (JVP) per input for forward mode, the rule for its output shape,
+and formula templates (plain text and LaTeX) for the node and for its local derivative with
+respect to each input. The parser, the engine, the forward-mode stepper, the API's `/ops` and the
+docs all read this table; nothing else knows op names. Adding an op is adding an entry.
 
 Conventions, after HIPS autograd:
 - `forward(*args)` sees every argument with a leading batch axis (row b is one evaluation of the
@@ -11,6 +12,10 @@ Conventions, after HIPS autograd:
 - `vjps[i](g, ans, *args)` gets the upstream gradient `g` (shaped like the output), the op's own
   output `ans` and the inputs, without the batch axis, and returns the contribution to input i
   before broadcasting is undone (`unbroadcast` does that once, for every op).
+- `jvps[i](t, ans, *args)` gets the tangent `t` of input i (shaped like that input) and returns its
+  contribution to the output's tangent, shaped like the output. An elementwise op's Jacobian is
+  diagonal, so its JVP is derived once from its VJP: jvp_i(t) = vjp_i(broadcast_to(t, out_shape));
+  only the other ops (matmul, transpose, sum, mean, softmax, logsumexp) declare their own.
 - Templates use `$u`, `$v` for the inputs and `$y` for the output (`string.Template` syntax).
   For a scalar node, the local derivative shown is the VJP applied to g = 1.
 """
@@ -26,6 +31,7 @@ import numpy as np
 Shape = tuple[int, ...]
 Array = np.ndarray
 Vjp = Callable[..., Array]
+Jvp = Callable[..., Array]
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,13 @@ class Op:
     description: str
     elementwise: bool = True  # output element i depends only on input element i (after broadcast)
     syntax: str = "function"  # function | infix | prefix | postfix
+    jvps: tuple[Jvp, ...] = ()  # forward mode; derived from the VJPs when the op is elementwise
+
+    def __post_init__(self) -> None:
+        if not self.jvps:
+            if not self.elementwise:
+                raise ValueError(f"{self.name} is not elementwise: declare its JVPs")
+            object.__setattr__(self, "jvps", tuple(_diagonal_jvp(v) for v in self.vjps))
 
     @property
     def symbol(self) -> str:
@@ -65,6 +78,14 @@ class Op:
 
 
 # ---------------------------------------------------------------- helpers shared by every entry
+
+
+def _diagonal_jvp(vjp: Vjp) -> Jvp:
+    """An elementwise op's JVP from its VJP: with a diagonal Jacobian, J t = J^T t."""
+    def jvp(t: Array, ans: Array, *args: Array) -> Array:
+        out = np.shape(ans)
+        return np.array(np.broadcast_to(vjp(np.broadcast_to(t, out), ans, *args), out))
+    return jvp
 
 
 def unbroadcast(shape: Shape, g: Array) -> Array:
@@ -230,13 +251,14 @@ OPS: dict[str, Op] = {
         Op("matmul", 2, _bmatmul, (_matmul_vjp_a, _matmul_vjp_b), _matmul_shape,
            _f("$u @ $v", r"$u \, $v"), (_f("$v.T", "{$v}^{\\top}"), _f("$u.T", "{$u}^{\\top}")),
            "Matrix product of vectors and matrices; upstream gradients flow as g @ v.T and u.T @ g.",
-           elementwise=False, syntax="infix"),
+           elementwise=False, syntax="infix",
+           jvps=(lambda t, y, a, b: np.matmul(t, b), lambda t, y, a, b: np.matmul(a, t))),
         Op("neg", 1, np.negative, (lambda g, y, a: -g,), _same, _f("-$u"), (_f("-1"),),
            "Negation.", syntax="prefix"),
         Op("transpose", 1, _transpose, (lambda g, y, a: g.T,), _reversed,
            _f("$u.T", "{$u}^{\\top}"), (_f("transpose", r"\top"),),
            "Transpose (reverses the axes); the gradient is transposed back.",
-           elementwise=False, syntax="postfix"),
+           elementwise=False, syntax="postfix", jvps=(lambda t, y, a: t.T,)),
         _unary("sin", np.sin, lambda g, y, a: g * np.cos(a), _f("cos($u)", r"\cos $u"),
                "Sine.", r"\sin"),
         _unary("cos", np.cos, lambda g, y, a: -g * np.sin(a), _f("-sin($u)", r"-\sin $u"),
@@ -286,19 +308,23 @@ OPS: dict[str, Op] = {
         Op("sum", 1, lambda a: np.sum(a, axis=_core_axes(a)),
            (lambda g, y, a: np.full(a.shape, g),), _reduced, _f("sum($u)", r"\sum $u"),
            (_f("1 (for every element)", r"\mathbf{1}"),),
-           "Sum of all elements; the gradient is copied to every element.", elementwise=False),
+           "Sum of all elements; the gradient is copied to every element.", elementwise=False,
+           jvps=(lambda t, y, a: np.asarray(np.sum(t)),)),
         Op("mean", 1, lambda a: np.mean(a, axis=_core_axes(a)),
            (lambda g, y, a: np.full(a.shape, g / max(a.size, 1)),), _reduced,
            _f("mean($u)", r"\operatorname{mean} $u"), (_f("1/n (for every element)", r"\frac{1}{n}\mathbf{1}"),),
-           "Mean of all elements.", elementwise=False),
+           "Mean of all elements.", elementwise=False,
+           jvps=(lambda t, y, a: np.asarray(np.mean(t)),)),
         Op("softmax", 1, _softmax, (lambda g, y, a: y * (g - np.sum(g * y)),), _same,
            _f("softmax($u)", r"\operatorname{softmax}($u)"),
            (_f("diag(y) - y y.T", r"\operatorname{diag}(y) - y\,y^{\top}"),),
-           "exp(u) / sum(exp(u)) over all elements.", elementwise=False),
+           "exp(u) / sum(exp(u)) over all elements.", elementwise=False,
+           jvps=(lambda t, y, a: y * (t - np.sum(t * y)),)),
         Op("logsumexp", 1, _logsumexp, (lambda g, y, a: g * np.exp(a - y),), _reduced,
            _f("logsumexp($u)", r"\log\sum e^{$u}"),
            (_f("softmax($u)", r"\operatorname{softmax}($u)"),),
-           "log(sum(exp(u))) over all elements, computed stably.", elementwise=False),
+           "log(sum(exp(u))) over all elements, computed stably.", elementwise=False,
+           jvps=(lambda t, y, a: np.sum(t * np.exp(a - y)),)),
     ]
 }
 

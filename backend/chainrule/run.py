@@ -9,7 +9,8 @@ import numpy as np
 
 from .check import finite_difference_check
 from .engine import backward, forward, forward_steps
-from .errors import Deadline
+from .errors import ChainruleError, Deadline
+from .forward_mode import forward_mode
 from .graph import Graph, build_graph
 from .ops import OPS
 from .parsing import parse
@@ -19,20 +20,30 @@ from .values import encode
 
 
 def backprop(source: str, values: Mapping[str, object] | None = None, *, check: bool = True,
-             limits: Limits = LIMITS, **named_values: object) -> BackpropResponse:
+             mode: str = "reverse", wrt: str | None = None, limits: Limits = LIMITS,
+             **named_values: object) -> BackpropResponse:
     """Differentiate the program's output with respect to every input, recording every step.
 
-    `backprop("sin(x*y)", x=1.5, y=2)` returns the same data as `POST /api/v1/backprop`.
+    `backprop("sin(x*y)", x=1.5, y=2)` returns the same data as `POST /api/v1/backprop`;
+    `mode="forward", wrt="x"` adds forward mode's steps for the input x (in `tangent`).
     Raises `ChainruleError` (with a message and a source span) for any mistake in the input.
     """
+    if mode not in ("reverse", "forward"):
+        raise ChainruleError(f"mode must be 'reverse' or 'forward', not {mode!r}", None,
+                             "request")
+    if mode == "forward" and not wrt:
+        raise ChainruleError("forward mode needs `wrt`: the name of the input to differentiate "
+                             "with respect to", None, "request")
     deadline = Deadline(limits.max_seconds)
     graph = build_graph(parse(source, limits), {**(values or {}), **named_values}, limits,
                         deadline)
-    return BackpropResponse.model_validate(trace(graph, check=check, limits=limits))
+    return BackpropResponse.model_validate(
+        trace(graph, check=check, limits=limits, wrt=wrt if mode == "forward" else None))
 
 
-def trace(graph: Graph, *, check: bool = True, limits: Limits = LIMITS) -> dict[str, object]:
-    """Run both sweeps over a built graph and assemble the response's data."""
+def trace(graph: Graph, *, check: bool = True, limits: Limits = LIMITS,
+          wrt: str | None = None) -> dict[str, object]:
+    """Run both sweeps over a built graph (and forward mode for `wrt`), assembling the response."""
     order = graph.order()
     values = forward(graph, order)
     sweep = backward(graph, order, values)
@@ -63,6 +74,21 @@ def trace(graph: Graph, *, check: bool = True, limits: Limits = LIMITS) -> dict[
         "check": finite_difference_check(graph, order, sweep.grads, output_value, limits)
         if check else None,
         "warnings": graph.warnings + _non_finite_warnings(graph, values, sweep.grads),
+        "cost": cost(sum(graph.node(i).size for i in graph.inputs.values())),
+        "tangent": None if wrt is None else forward_mode(graph, order, values, wrt),
+    }
+
+
+def cost(n: int) -> dict[str, object]:
+    """What the whole gradient of one scalar output over N input elements costs, per method."""
+    return {
+        "input_elements": n,
+        "outputs": 1,
+        "reverse": {"passes": 1, "note": "one forward + one backward pass gives the gradient "
+                    "for every input"},
+        "forward": {"passes": n, "note": "one forward-mode pass per input element"},
+        "finite_differences": {"passes": 2 * n, "evaluations": 2 * n, "note": "two evaluations "
+                               "of the function per input element (central differences)"},
     }
 
 

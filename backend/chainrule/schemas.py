@@ -28,6 +28,11 @@ class BackpropRequest(_Model):
         "(float64 arrays); they override literals such as `x = 1.5` in the source.",
         examples=[{"x": 1.5, "y": 2}])
     check: bool = Field(True, description="Also run the finite-difference check.")
+    mode: Literal["reverse", "forward"] = Field(
+        "reverse", description="`reverse` (backprop) always; `forward` adds the forward-mode "
+        "steps for the input named by `wrt`, in `tangent`.")
+    wrt: str | None = Field(None, description="The input forward mode differentiates with "
+                            "respect to (required when `mode` is `forward`).")
 
     # Strict: a boolean is not a number, nor "1.5" or 0 a boolean; the schema says what it takes.
     model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
@@ -159,6 +164,60 @@ class Warning_(_Model):
     span: Span | None = None
 
 
+class MethodCost(_Model):
+    """What one way of computing the derivatives costs."""
+
+    passes: int
+    note: str
+
+
+class FiniteDifferenceCost(MethodCost):
+    """Central differences: `passes` and `evaluations` are both 2N."""
+
+    evaluations: int
+
+
+class Cost(_Model):
+    """Passes over the graph each method needs for the whole gradient of one scalar output."""
+
+    input_elements: int = Field(description="N: input elements in all.")
+    outputs: int
+    reverse: MethodCost = Field(description="Backprop: 1 forward + 1 backward pass.")
+    forward: MethodCost = Field(description="Forward mode: one pass per input element (N).")
+    finite_differences: FiniteDifferenceCost = Field(description="Central differences: 2N "
+                                                     "evaluations.")
+
+
+class TangentTerm(_Model):
+    """The chain rule along one edge in forward mode: local derivative × incoming tangent."""
+
+    input: str = Field(description="The operand whose tangent flows in.")
+    formula: str = Field(description="The local derivative d node / d input, plain text.")
+    latex: str = Field(description="The same formula in LaTeX.")
+    tangent_in: Value = Field(description="d(input)/d(wrt).")
+    contribution: Value = Field(description="The JVP: what this edge adds to d(node)/d(wrt).")
+
+
+class TangentStep(_Model):
+    """One node of the forward-mode sweep, in evaluation order."""
+
+    index: int
+    node: str
+    tangent: Value = Field(description="d(node)/d(wrt) along the seed, shaped like the node.")
+    terms: list[TangentTerm]
+    text: str
+
+
+class Tangent(_Model):
+    """Forward mode: d(node)/d(wrt) carried from the input `wrt` to the output."""
+
+    wrt: str
+    seed_note: str
+    steps: list[TangentStep] = Field(description="One per node that depends on wrt, "
+                                     "in evaluation order; wrt's own step (tangent 1) first.")
+    derivative: Value = Field(description="d output / d wrt along the seed.")
+
+
 class Output(_Model):
     """The output node and its value."""
 
@@ -179,6 +238,8 @@ class BackpropResponse(_Model):
     gradients: dict[str, Value] = Field(description="dL/d(input) for every input, by name.")
     check: Check | None
     warnings: list[Warning_]
+    cost: Cost
+    tangent: Tangent | None = Field(description="Forward mode's steps; null in reverse mode.")
 
 
 class OpOut(_Model):

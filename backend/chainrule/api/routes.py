@@ -29,7 +29,8 @@ ERRORS: dict[int | str, dict[str, object]] = {
 def post_backprop(request: BackpropRequest) -> Response:
     """Parse, build the graph, run the forward and backward sweeps, and check by finite differences."""
     with _COMPUTING:
-        result = backprop(request.source, request.values, check=request.check)
+        result = backprop(request.source, request.values, check=request.check,
+                          mode=request.mode, wrt=request.wrt)
         # Validated once by backprop(); serialized directly rather than validated again.
         body = result.model_dump_json(by_alias=True)
     return Response(body, media_type="application/json")
