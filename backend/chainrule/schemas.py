@@ -242,6 +242,63 @@ class BackpropResponse(_Model):
     tangent: Tangent | None = Field(description="Forward mode's steps; null in reverse mode.")
 
 
+class OptimizeRequest(_Model):
+    """Gradient descent on a program's output: a loop that calls backprop once per iteration."""
+
+    source: str = Field(description="The program whose output is minimized.",
+                        examples=["(x - 1)**2 + 10*(y + 2)**2"])
+    values: dict[str, InputValue] = Field(default_factory=dict, description="Starting values "
+                                          "of inputs (they override literals in the source).")
+    inputs: list[str] | None = Field(None, description="Names of the inputs to optimize; "
+                                     "default all inputs. The others stay fixed.")
+    method: Literal["sgd", "momentum", "adam"] = "sgd"
+    learning_rate: float = Field(0.1, gt=0, allow_inf_nan=False)
+    steps: int = Field(50, ge=1, le=1000, description="Iterations after the start.")
+    beta: float = Field(0.9, ge=0, lt=1, description="Momentum's decay (Adam's beta1).")
+    beta2: float = Field(0.999, ge=0, lt=1, description="Adam's second-moment decay.")
+    contour: bool = Field(True, description="Compute a contour grid when exactly two of the "
+                          "optimized inputs are scalars.")
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
+        "examples": [{"source": "(x - 1)**2 + 10*(y + 2)**2", "values": {"x": 3, "y": 1},
+                      "method": "momentum", "learning_rate": 0.02, "steps": 60}]})
+
+
+class Iteration(_Model):
+    """The point reached after k steps: its output and the gradient there (used for step k+1)."""
+
+    k: int
+    output: Value
+    values: dict[str, Value] = Field(description="The optimized inputs' values, by name.")
+    gradients: dict[str, Value] = Field(description="d output / d input at these values, "
+                                        "computed by one backprop.")
+
+
+class Contour(_Model):
+    """The output over a grid of two scalar inputs, for drawing the path on its landscape."""
+
+    x: str
+    y: str
+    xs: list[float]
+    ys: list[float]
+    z: list[list[float | str]] = Field(description="z[i][j]: the output at ys[i], xs[j] "
+                                       "(NaN and infinities as strings).")
+    note: str
+
+
+class OptimizeResponse(_Model):
+    """Every iteration of the descent, and the landscape when it is two-dimensional."""
+
+    method: str
+    learning_rate: float
+    steps: int
+    inputs: list[str]
+    iterations: list[Iteration] = Field(description="k = 0 .. steps (fewer if stopped early).")
+    contour: Contour | None
+    note: str
+    warnings: list[Warning_]
+
+
 class OpOut(_Model):
     """One primitive operation of the op table."""
 

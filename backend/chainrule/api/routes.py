@@ -6,8 +6,17 @@ from fastapi import APIRouter, Response
 
 from ..examples import EXAMPLES
 from ..ops import OPS
+from ..optimize import optimize
 from ..run import backprop
-from ..schemas import BackpropRequest, BackpropResponse, ErrorResponse, Example, OpOut
+from ..schemas import (
+    BackpropRequest,
+    BackpropResponse,
+    ErrorResponse,
+    Example,
+    OpOut,
+    OptimizeRequest,
+    OptimizeResponse,
+)
 from ..settings import COMPUTATIONS_PER_WORKER
 
 router = APIRouter(prefix="/api/v1", tags=["backprop"])
@@ -32,6 +41,18 @@ def post_backprop(request: BackpropRequest) -> Response:
         result = backprop(request.source, request.values, check=request.check,
                           mode=request.mode, wrt=request.wrt)
         # Validated once by backprop(); serialized directly rather than validated again.
+        body = result.model_dump_json(by_alias=True)
+    return Response(body, media_type="application/json")
+
+
+@router.post("/optimize", response_model=OptimizeResponse, responses=ERRORS)
+def post_optimize(request: OptimizeRequest) -> Response:
+    """Gradient descent, a separate loop: one backprop per iteration, then a step."""
+    with _COMPUTING:
+        result = optimize(request.source, request.values, inputs=request.inputs,
+                          method=request.method, learning_rate=request.learning_rate,
+                          steps=request.steps, beta=request.beta, beta2=request.beta2,
+                          contour=request.contour)
         body = result.model_dump_json(by_alias=True)
     return Response(body, media_type="application/json")
 

@@ -1,0 +1,175 @@
+"""Gradient descent, as a separate loop around backprop: not part of backprop itself.
+
+Each iteration runs the library's own forward and backward sweeps (engine.forward and
+engine.backward) once, on the same built graph with the inputs' new values, to get the gradient;
+then the optimizer moves the inputs. Backprop computes derivatives; this loop uses them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from .engine import backward, evaluate, forward
+from .errors import ChainruleError, Deadline
+from .graph import Graph, Node, build_graph
+from .parsing import parse
+from .schemas import OptimizeResponse
+from .settings import LIMITS, Limits
+from .values import encode
+
+NOTE = ("Gradient descent is a separate loop: each iteration calls backprop once for the "
+        "gradient, then moves the inputs. Backprop itself only computes derivatives.")
+GRID = 40
+ADAM_EPS = 1e-8
+
+
+def optimize(source: str, values: Mapping[str, object] | None = None, *,
+             inputs: Sequence[str] | None = None, method: str = "sgd",
+             learning_rate: float = 0.1, steps: int = 50, beta: float = 0.9,
+             beta2: float = 0.999, contour: bool = True, limits: Limits = LIMITS,
+             ) -> OptimizeResponse:
+    """Minimize the program's output over `inputs` (default: all), one backprop per iteration.
+
+    `method` is `sgd` (x -= lr g), `momentum` (v = beta v + g; x -= lr v) or `adam` (beta and
+    beta2 are its decay rates). Iteration k's gradient is the one used to make step k + 1.
+    """
+    if method not in ("sgd", "momentum", "adam"):
+        raise ChainruleError(f"method must be sgd, momentum or adam, not {method!r}", None,
+                             "request")
+    graph = build_graph(parse(source, limits), values, limits, Deadline(limits.max_seconds))
+    names = _chosen(graph, inputs)
+    order = graph.order()
+    start = {name: _const(graph, name).copy() for name in graph.inputs}
+    state = _State(method, learning_rate, beta, beta2)
+    iterations: list[dict[str, object]] = []
+    warnings: list[dict[str, object]] = []
+    for k in range(steps + 1):
+        current = {name: _const(graph, name) for name in names}
+        node_values = forward(graph, order)
+        grads = backward(graph, order, node_values, record=False).grads
+        output = node_values[graph.output].reshape(())
+        gradients = {n: grads.get(graph.inputs[n], np.zeros(current[n].shape)) for n in names}
+        iterations.append({"k": k, "output": encode(output),
+                           "values": {n: encode(v) for n, v in current.items()},
+                           "gradients": {n: encode(g) for n, g in gradients.items()}})
+        bad = _non_finite(output, current, gradients)
+        if bad:
+            warnings.append({"message": f"stopped at iteration {k}: {bad} is not finite (try a "
+                             "smaller learning rate)", "node": None, "span": None})
+            break
+        if k < steps:
+            for name, new in state.step(current, gradients).items():
+                graph.node(graph.inputs[name]).const = new
+    for name, value in start.items():  # leave the graph as it was built
+        graph.node(graph.inputs[name]).const = value
+    return OptimizeResponse.model_validate({
+        "method": method, "learning_rate": learning_rate, "steps": steps, "inputs": names,
+        "iterations": iterations,
+        "contour": _contour(graph, order, names, iterations, limits, warnings) if contour
+        else None,
+        "note": NOTE, "warnings": warnings})
+
+
+class _State:
+    """The optimizer's memory between steps (momentum's velocity, Adam's moments)."""
+
+    def __init__(self, method: str, lr: float, beta: float, beta2: float) -> None:
+        self.method, self.lr, self.beta, self.beta2 = method, lr, beta, beta2
+        self.m: dict[str, np.ndarray] = {}
+        self.v: dict[str, np.ndarray] = {}
+        self.t = 0
+
+    def step(self, x: Mapping[str, np.ndarray], g: Mapping[str, np.ndarray]
+             ) -> dict[str, np.ndarray]:
+        """The inputs' next values."""
+        self.t += 1
+        out = {}
+        with np.errstate(all="ignore"):
+            for name in x:
+                m = self.m.get(name, np.zeros_like(g[name]))
+                if self.method == "sgd":
+                    move = g[name]
+                elif self.method == "momentum":
+                    move = self.m[name] = self.beta * m + g[name]
+                else:
+                    self.m[name] = self.beta * m + (1 - self.beta) * g[name]
+                    v = self.v[name] = (self.beta2 * self.v.get(name, np.zeros_like(g[name]))
+                                        + (1 - self.beta2) * g[name] ** 2)
+                    m_hat = self.m[name] / (1 - self.beta ** self.t)
+                    v_hat = v / (1 - self.beta2 ** self.t)
+                    move = m_hat / (np.sqrt(v_hat) + ADAM_EPS)
+                out[name] = x[name] - self.lr * move
+        return out
+
+
+def _chosen(graph: Graph, inputs: Sequence[str] | None) -> list[str]:
+    if not graph.inputs:
+        raise ChainruleError("the program has no inputs to optimize: give a value, as in "
+                             "`x = 1.5`", None, "request")
+    if inputs is None:
+        return list(graph.inputs)
+    if not inputs:
+        raise ChainruleError("`inputs` is empty: name at least one input to optimize", None,
+                             "request")
+    for name in inputs:
+        if name not in graph.inputs:
+            raise ChainruleError(f"'{name}' is not an input of the program (its inputs: "
+                                 f"{', '.join(graph.inputs)})", None, "unknown_name")
+    return list(dict.fromkeys(inputs))
+
+
+def _const(graph: Graph, name: str) -> np.ndarray:
+    value = graph.node(graph.inputs[name]).const
+    assert value is not None
+    return value
+
+
+def _non_finite(output: np.ndarray, values: Mapping[str, np.ndarray],
+                grads: Mapping[str, np.ndarray]) -> str | None:
+    if not np.isfinite(output):
+        return "the output"
+    for kind, arrays in (("the value", values), ("the gradient", grads)):
+        for name, array in arrays.items():
+            if not np.all(np.isfinite(array)):
+                return f"{kind} of {name}"
+    return None
+
+
+def _contour(graph: Graph, order: list[Node], names: list[str],
+             iterations: list[dict[str, object]], limits: Limits,
+             warnings: list[dict[str, object]]) -> dict[str, object] | None:
+    """The output over a grid of the two scalar inputs, the others held at their start values."""
+    scalars = [n for n in names if graph.node(graph.inputs[n]).shape == ()]
+    if len(scalars) != 2:
+        return None
+    total = sum(n.size for n in order)
+    if GRID * GRID * total > limits.max_check_work:
+        warnings.append({"message": "the graph is too large for a contour plot", "node": None,
+                         "span": None})
+        return None
+    x, y = scalars
+    xs, ys = (_axis([it["values"][n] for it in iterations]) for n in (x, y))  # type: ignore[index]
+    grid_x, grid_y = np.meshgrid(xs, ys)  # grid_x[i, j] = xs[j], grid_y[i, j] = ys[i]
+    rows = GRID * GRID
+    leaves = {}  # the graph holds the starting values again (optimize() restored them)
+    for name, node_id in graph.inputs.items():
+        base = _const(graph, name)
+        leaves[node_id] = np.broadcast_to(base, (rows, *base.shape))
+    leaves[graph.inputs[x]] = grid_x.reshape(rows)
+    leaves[graph.inputs[y]] = grid_y.reshape(rows)
+    out = evaluate(graph, order, leaves, keep=False)[graph.output]
+    z = np.broadcast_to(out.reshape(-1), (rows,)).reshape(GRID, GRID)
+    return {"x": x, "y": y, "xs": xs.tolist(), "ys": ys.tolist(), "z": encode(z),
+            "note": f"z[i][j] is the output at {y} = ys[i], {x} = xs[j], the other inputs held "
+                    f"at their starting values: a {GRID}×{GRID} grid over the range the path "
+                    "covers, widened by 50 % on each side, computed in one batched forward pass."}
+
+
+def _axis(path: list[object]) -> np.ndarray:
+    points = np.array([p for p in path if isinstance(p, float)])
+    points = points[np.isfinite(points)]
+    lo, hi = (float(points.min()), float(points.max())) if points.size else (0.0, 0.0)
+    pad = 0.5 * (hi - lo) if hi > lo else max(1.0, abs(lo)) * 0.5
+    return np.linspace(lo - pad, hi + pad, GRID)
