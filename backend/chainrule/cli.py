@@ -1,0 +1,177 @@
+"""The command line: `chainrule "sin(x*y) + x**2" x=1.5 y=2` prints every step as tables.
+
+The forward values, the backward sweep's chain-rule products (upstream × local = contribution,
+with the sums where a value fans out), the gradients, the finite-difference check and the cost of
+each method; `--mode forward --wrt x` adds forward mode's tangents; `--json` prints the API's
+JSON instead. A mistake in the input exits with status 2, its message and a caret line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+
+from .errors import ChainruleError
+from .run import backprop
+from .schemas import BackpropResponse, Check, Value
+from .values import decode
+
+CELL = 48  # longest cell before it is cut with "…"
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0, or 2 for a mistake in the input)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    values = {}
+    for item in args.values:
+        name, sep, text = item.partition("=")
+        if not sep or not NAME.fullmatch(name):
+            parser.error(f"values are written name=number or name=[[1,2],[3,4]], not {item!r}")
+        try:
+            values[name] = json.loads(text)
+        except json.JSONDecodeError:
+            parser.error(f"the value of {name} is not a number or a JSON list: {text!r}")
+    if args.mode == "forward" and not args.wrt:
+        parser.error("--mode forward needs --wrt NAME (the input to differentiate by)")
+    try:
+        result = backprop(args.source, values, check=not args.no_check, mode=args.mode,
+                          wrt=args.wrt)
+    except ChainruleError as err:
+        sys.stderr.write(error_text(args.source, err))
+        return 2
+    sys.stdout.write(result.model_dump_json(by_alias=True) + "\n" if args.json else report(result))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chainrule", description="Backpropagation, step by step: the chain rule applied "
+        "node by node from the output back to the inputs.",
+        epilog='example: chainrule "sin(x*y) + x**2" x=1.5 y=2')
+    parser.add_argument("source", help="an expression, or lines `name = expression` "
+                        "(separated by ; or newlines)")
+    parser.add_argument("values", nargs="*", metavar="name=value",
+                        help="input values: x=1.5 or W=[[1,2],[3,4]]")
+    parser.add_argument("--json", action="store_true", help="print the API's JSON answer")
+    parser.add_argument("--mode", choices=["reverse", "forward"], default="reverse",
+                        help="forward adds forward mode's tangents (needs --wrt)")
+    parser.add_argument("--wrt", help="the input forward mode differentiates by")
+    parser.add_argument("--no-check", action="store_true",
+                        help="skip the finite-difference check")
+    return parser
+
+
+def error_text(source: str, err: ChainruleError) -> str:
+    """The message, then the source line at fault with carets under the span."""
+    text = f"error: {err.message}\n"
+    if err.span is None or not source:
+        return text
+    start, end = err.span
+    line_start = source.rfind("\n", 0, start) + 1
+    line_end = source.find("\n", start)
+    line_end = len(source) if line_end < 0 else line_end
+    width = max(1, min(end, line_end) - start)
+    return text + f"  {source[line_start:line_end]}\n  {' ' * (start - line_start)}{'^' * width}\n"
+
+
+def fmt(value: Value | None) -> str:
+    """A number or an array, short enough for a table cell."""
+    if value is None:
+        return "—"
+    if isinstance(value, float | int):
+        return f"{value:.6g}"
+    if isinstance(value, str):
+        return value
+    text = np.array2string(decode(value), precision=4, separator=", ",
+                           max_line_width=10**6).replace("\n", "")
+    return _cut(re.sub(r"\s+", " ", text))
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= CELL else text[: CELL - 1] + "…"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Columns padded to their widest cell, two spaces apart."""
+    widths = [max(len(h), *(len(r[k]) for r in rows)) for k, h in enumerate(headers)]
+    lines = [headers, ["-" * w for w in widths], *rows]
+    return "\n".join("  " + "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True))
+                     .rstrip() for line in lines) + "\n"
+
+
+def report(r: BackpropResponse) -> str:
+    """Every section of the answer as readable text."""
+    expr = {n.id: _cut(n.expr.plain) for n in r.nodes}
+    parts = [f"chainrule: {r.source}\noutput = {fmt(r.output.value)}\n",
+             "\nForward pass: every node once, inputs first\n",
+             table(["#", "node", "expression", "op", "value"],
+                   [[str(s.index), s.node, expr[s.node], s.op, fmt(s.value)] for s in r.forward])]
+    if r.tangent is None:
+        parts += ["\nBackward pass: the chain rule once per edge, from the output back\n",
+                  table(["#", "at", "dL/d(at)", "to input", "local derivative",
+                         "upstream × local = contribution", "dL/d(input) so far"],
+                        _backward_rows(r, expr))]
+    else:
+        t = r.tangent
+        parts += [f"\nForward mode: d(node)/d{t.wrt}, carried from {t.wrt} to the output\n",
+                  f"  {t.seed_note}\n",
+                  table(["#", "node", "from", "local derivative", "tangent in", "contribution",
+                         f"d(node)/d{t.wrt}"], _tangent_rows(r, expr)),
+                  f"  d(output)/d{t.wrt} = {fmt(t.derivative)}\n"]
+    parts += ["\nGradients: dL/d(input)\n",
+              table(["input", "gradient"], [[n, fmt(g)] for n, g in r.gradients.items()])]
+    if r.check is not None:
+        parts.append(_check_section(r.check))
+    n = r.cost
+    parts.append(f"\nCost for N = {n.input_elements} input elements: backprop "
+                 f"{n.reverse.passes} forward + 1 backward pass; forward mode "
+                 f"{n.forward.passes} passes; finite differences "
+                 f"{n.finite_differences.evaluations} evaluations.\n")
+    parts += [f"\nwarning: {w.message}\n" for w in r.warnings]
+    return "".join(parts)
+
+
+def _check_section(c: Check) -> str:
+    rows = [[e.input or e.node, str(e.index) if e.index else "", fmt(e.backprop),
+             fmt(e.numeric), fmt(e.rel_error), "yes" if e.ok else "NO"] for e in c.entries]
+    verdict = "all within tolerance" if c.ok else "SOME ENTRIES DISAGREE"
+    return (f"\nFinite-difference check: {c.method}\n"
+            + table(["input", "index", "backprop", "numeric", "rel. error", "ok"], rows)
+            + f"  {verdict} ({c.tolerance}); {c.evaluations} evaluations for {c.checked} of "
+              f"{c.elements} elements\n")
+
+
+def _backward_rows(r: BackpropResponse, expr: dict[str, str]) -> list[list[str]]:
+    rows = []
+    for s in r.backward:
+        if not s.terms:
+            rows.append([str(s.index), expr[s.node], fmt(s.upstream), "", "", "",
+                         "seed" if s.seed else "complete"])
+        for t in s.terms:
+            product = (f"{fmt(s.upstream)} × {fmt(t.local)} = {fmt(t.contribution)}"
+                       if t.local is not None else f"VJP = {fmt(t.contribution)}")
+            total = (f"{fmt(t.before)} + {fmt(t.contribution)} = {fmt(t.after)} (fan-out)"
+                     if t.accumulated else fmt(t.after))
+            rows.append([str(s.index), expr[s.node], fmt(s.upstream), expr[t.input],
+                         _cut(t.formula.partition(" = ")[2]), product, total])
+    return rows
+
+
+def _tangent_rows(r: BackpropResponse, expr: dict[str, str]) -> list[list[str]]:
+    assert r.tangent is not None
+    rows = []
+    for s in r.tangent.steps:
+        if not s.terms:
+            rows.append([str(s.index), expr[s.node], "seed", "", "", "", fmt(s.tangent)])
+        for k, t in enumerate(s.terms):
+            rows.append([str(s.index), expr[s.node], expr[t.input],
+                         _cut(t.formula.partition(" = ")[2]), fmt(t.tangent_in),
+                         fmt(t.contribution), fmt(s.tangent) if k == len(s.terms) - 1 else ""])
+    return rows

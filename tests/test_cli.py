@@ -1,0 +1,81 @@
+"""The command line, run as a user runs it: the installed `chainrule` script and
+`python -m chainrule`, checked by their output and exit status."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from chainrule import backprop
+
+SCRIPT = shutil.which("chainrule") or str(Path(sys.executable).parent / "chainrule")
+
+
+def run(*args: str, module: bool = False) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "chainrule"] if module else [SCRIPT]
+    return subprocess.run([*command, *args], capture_output=True, text=True, timeout=60,
+                          check=False)
+
+
+@pytest.mark.parametrize("module", [False, True])
+def test_prints_every_section_as_tables(module: bool) -> None:
+    r = run("sin(x*y) + x**2", "x=1.5", "y=2", module=module)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    for heading in ("Forward pass", "Backward pass", "Gradients", "Finite-difference check",
+                    "Cost for N = 2 input elements"):
+        assert heading in out
+    assert "-0.989992 × 2 = -1.97998" in out  # upstream × local = contribution
+    assert "3 + -1.97998 = 1.02002 (fan-out)" in out  # x's two contributions add up
+    assert "all within tolerance" in out
+
+
+def test_json_is_the_apis_answer() -> None:
+    r = run("sin(x*y) + x**2", "x=1.5", "y=2", "--json")
+    assert r.returncode == 0
+    expected = backprop("sin(x*y) + x**2", x=1.5, y=2).model_dump_json(by_alias=True)
+    body, want = json.loads(r.stdout), json.loads(expected)
+    for entries in (body["check"]["entries"], want["check"]["entries"]):
+        for entry in entries:  # the finite differences' last digits are not the point here
+            entry.pop("rel_error"), entry.pop("abs_error")
+    assert body == want
+
+
+def test_forward_mode_shows_tangents() -> None:
+    r = run("sin(x*y) + x**2", "x=1.5", "y=2", "--mode", "forward", "--wrt", "x")
+    assert r.returncode == 0, r.stderr
+    assert "Forward mode: d(node)/dx" in r.stdout
+    assert "d(output)/dx = 1.02002" in r.stdout
+    assert "Backward pass" not in r.stdout
+
+
+def test_array_values_are_json() -> None:
+    r = run("sum(W @ x)", "W=[[1,2],[3,4]]", "x=[1,1]", module=True)
+    assert r.returncode == 0, r.stderr
+    assert "[[1., 1.], [1., 1.]]" in r.stdout and "[4., 6.]" in r.stdout
+
+
+def test_mistake_exits_2_with_a_caret_under_the_span() -> None:
+    r = run("a = x*2; sin(a*z)", "x=1")
+    assert r.returncode == 2
+    lines = r.stderr.splitlines()
+    assert lines[0].startswith("error: unknown name 'z'")
+    assert lines[1] == "  a = x*2; sin(a*z)"
+    assert lines[2] == "  " + " " * 15 + "^"
+    assert r.stdout == ""
+
+
+@pytest.mark.parametrize("args", [
+    ["x**2", "x=oops"],
+    ["x**2", "1x=2"],
+    ["x**2", "x=1", "--mode", "forward"],
+    ["x**2", "x=__import__('os')"],
+])
+def test_bad_arguments_exit_2(args: list[str]) -> None:
+    r = run(*args)
+    assert r.returncode == 2
+    assert "error" in r.stderr
