@@ -71,6 +71,11 @@ def test_contour_is_the_output_at_each_grid_point() -> None:
         assert_close(contour.z[i][j], expected)
 
 
+def test_build_warnings_are_passed_on() -> None:
+    result = optimize("x**2", {"x": 1.0, "unused": 2.0}, steps=2)
+    assert any("unused" in w.message for w in result.warnings)
+
+
 def test_divergence_stops_early_with_a_warning() -> None:
     result = optimize("x**4", {"x": 3.0}, learning_rate=10.0, steps=100)
     assert len(result.iterations) < 101

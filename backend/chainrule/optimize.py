@@ -44,7 +44,7 @@ def optimize(source: str, values: Mapping[str, object] | None = None, *,
     start = {name: _const(graph, name).copy() for name in graph.inputs}
     state = _State(method, learning_rate, beta, beta2)
     iterations: list[dict[str, object]] = []
-    warnings: list[dict[str, object]] = []
+    warnings: list[dict[str, object]] = list(graph.warnings)  # unused values, constant output
     for k in range(steps + 1):
         current = {name: _const(graph, name) for name in names}
         node_values = forward(graph, order)
