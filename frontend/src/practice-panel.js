@@ -15,6 +15,14 @@ export function renderPracticeStep(el, step, node, nodesById, practice) {
   const { questions, skipped, entry } = practice;
   const upstream = texPartial(node.expr.latex);
   el.append(math(`${upstream} = ${texValue(step.upstream)}`, "grad"));
+  if (!questions.length) {
+    el.append(para("Nothing to ask at this step: its terms are arrays, shown in full.", "practice-intro"));
+    step.terms.forEach((term, t) => {
+      const skip = skipped.find((s) => s.term === t);
+      el.append(termBlock(term, t, step, node, nodesById, upstream, { ...practice, skip }));
+    });
+    return;
+  }
   el.append(para(`Your turn: for each term, the local derivative and the contribution ` +
     `(upstream × local). Decimal numbers such as −1.98 or 2e-3; ${TOLERANCE_TEXT}.`, "practice-intro"));
   const form = document.createElement("form");
@@ -62,8 +70,10 @@ function termBlock(term, t, step, node, nodesById, upstream, practice) {
   }
   const shown = entry.revealed || entry.hinted;
   block.append(para(`Into ${name}:`, "term-title"));
-  block.append(math(`${upstream} \\cdot ${local} = ${texFactor(step.upstream)} \\times ` +
-    `${entry.revealed ? texFactor(term.local) : "\\,?\\,"} = ${entry.revealed ? texValue(term.contribution) : "\\,?"}`, "chain"));
+  const answer = entry.revealed ? texValue(term.contribution) : "\\,?";
+  block.append(math(term.local === null ? `${upstream} \\cdot ${local} = ${answer}`
+    : `${upstream} \\cdot ${local} = ${texFactor(step.upstream)} \\times ` +
+      `${entry.revealed ? texFactor(term.local) : "\\,?\\,"} = ${answer}`, "chain"));
   if (shown) block.append(math(term.latex, "formula hint-formula"));
   const fields = document.createElement("div");
   fields.className = "answers";
@@ -76,6 +86,7 @@ function termBlock(term, t, step, node, nodesById, upstream, practice) {
     fields.append(answerField(q, label, entry));
   }
   block.append(fields);
+  if (term.broadcast) block.append(para(term.broadcast.note, "note"));
   if (term.accumulated) {
     block.append(para(`${name} fans out: this contribution adds to what it already has.`, "note"));
   }
