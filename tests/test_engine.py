@@ -158,3 +158,22 @@ def test_ten_thousand_line_program_has_no_recursion_limit() -> None:
 
     h = 1e-6
     assert_close(result.gradients["x"], (f(0.3 + h) - f(0.3 - h)) / (2 * h), rtol=1e-5)
+
+
+def test_latex_keeps_the_brackets_a_power_of_a_sum_needs() -> None:
+    result = backprop("(x - 3)**2 + y**2 + exp(x)**y", x=1.0, y=2.0)
+    by_op = [n.expr.latex for n in result.nodes if n.op == "pow"]
+    assert r"\left(x - 3\right)^{2}" in by_op
+    assert "y^{2}" in by_op
+    latex = [n.expr.latex for n in result.nodes]
+    assert r"\left(x - 3\right)^{2} + y^{2}" in latex
+    assert r"\exp\left(x\right)^{y}" in latex
+    assert any(r"\left(x - 3\right)^{2 - 1}" in t.latex for s in result.backward for t in s.terms)
+
+
+def test_formulas_have_only_the_parentheses_they_need() -> None:
+    result = backprop("a - (b - c) + a*b*c - -a**2 + (a/b)/c + a/(b/c) + (-a)**2",
+                      a=1.0, b=2.0, c=3.0)
+    plain = {n.expr.plain for n in result.nodes}
+    assert {"a - (b - c)", "a * b * c", "-a ** 2", "a / b / c", "a / (b / c)",
+            "(-a) ** 2"} <= plain

@@ -16,7 +16,7 @@ import networkx as nx  # type: ignore[import-untyped]
 import numpy as np
 
 from .errors import ChainruleError, Deadline, Span
-from .ops import OPS, Formula
+from .ops import ATOM, OPS, PRECEDENCE, TIGHT_OPERAND, Formula
 from .parsing import Expr, Program, literal_value
 from .settings import LIMITS, Limits
 
@@ -37,7 +37,7 @@ class Node:
     const: np.ndarray | None = None  # the value of an input or a constant
     requires_grad: bool = False  # depends on some input
     bare: Formula = field(default_factory=lambda: Formula("", ""))  # how formulas refer to it
-    atomic: bool = True  # needs no parentheses inside a larger formula
+    precedence: int = ATOM  # how tightly its formula binds (ops.PRECEDENCE)
 
     @property
     def label(self) -> str:
@@ -55,7 +55,7 @@ class Node:
 
     def ref(self, wrapped: bool) -> tuple[str, str]:
         """(plain, latex) text standing for this node inside a larger formula."""
-        if not wrapped or self.atomic:
+        if not wrapped or self.precedence >= ATOM:
             return self.bare.plain, self.bare.latex
         return f"({self.bare.plain})", rf"\left({self.bare.latex}\right)"
 
@@ -118,18 +118,29 @@ def format_number(value: float) -> str:
 _PLACEHOLDER = re.compile(r"\$([uvy])")
 
 
-def fill(template: Formula, refs: Mapping[str, Node]) -> Formula:
-    """Fill a template's $u, $v (inputs) and $y (output), adding parentheses only if needed."""
-    return Formula(_fill(template.plain, refs, 0), _fill(template.latex, refs, 1))
+def fill(template: Formula, refs: Mapping[str, Node], op: str | None = None) -> Formula:
+    """Fill a template's $u, $v (inputs) and $y (output), adding parentheses only if needed.
+
+    `op` names the operation the template writes (its node's own formula): operands that bind
+    at least as tightly go without parentheses. Without it, every compound operand gets them.
+    """
+    return Formula(_fill(template.plain, refs, 0, op), _fill(template.latex, refs, 1, op))
 
 
-def _fill(text: str, refs: Mapping[str, Node], which: int) -> str:
+def _needs_brackets(node: Node, slot: str, op: str | None) -> bool:
+    if op is None:
+        return node.precedence < ATOM
+    outer = PRECEDENCE.get(op, ATOM)
+    return node.precedence < outer or (node.precedence == outer and TIGHT_OPERAND.get(op) == slot)
+
+
+def _fill(text: str, refs: Mapping[str, Node], which: int, op: str | None) -> str:
     def substitute(m: re.Match[str]) -> str:
         node = refs[m.group(1)]
         before, after = text[: m.start()], text[m.end():]
         enclosed = (before.endswith(("(", "{", ", ")) and after.startswith((")", "}", ","))) or (
             before.endswith(r"\left(") and after.startswith(r"\right)"))
-        return node.ref(wrapped=not enclosed)[which]
+        return node.ref(wrapped=not enclosed and _needs_brackets(node, m.group(1), op))[which]
 
     return _PLACEHOLDER.sub(substitute, text)
 
@@ -226,11 +237,11 @@ class _Builder:
             raise ChainruleError(f"{expr.op}: {err}", expr.span, "shape") from None
         node = self.add(expr.op, [a.id for a in args], expr.span, shape,
                         requires_grad=any(a.requires_grad for a in args))
-        node.bare = fill(op.expr, dict(zip("uv", args)))
-        node.atomic = op.syntax in ("function", "postfix")
+        node.bare = fill(op.expr, dict(zip("uv", args)), op.name)
+        node.precedence = PRECEDENCE.get(op.name, ATOM)
         if len(node.bare.plain) > MAX_REF_CHARS or len(node.bare.latex) > 2 * MAX_REF_CHARS:
             node.bare = Formula(f"v{node.id[1:]}", rf"v_{{{node.id[1:]}}}")
-            node.atomic = True
+            node.precedence = ATOM
         return node
 
     def lookup(self, expr: Expr) -> Node:
@@ -262,7 +273,7 @@ class _Builder:
         if node.name is None and node.op not in ("input", "const"):
             node.name = target
             node.bare = Formula(target, latex_name(target))
-            node.atomic = True
+            node.precedence = ATOM
         self.env[target] = node.id
 
 

@@ -244,19 +244,19 @@ OPS: dict[str, Op] = {
            "Quotient.", syntax="infix"),
         Op("pow", 2, _binary(np.power),
            (_pow_vjp_base, _pow_vjp_exponent),
-           _broadcast, _f("$u ** $v", "{$u}^{$v}"),
-           (_f("$v * $u ** ($v - 1)", r"$v \cdot {$u}^{$v - 1}"),
-            _f("$u ** $v * log($u)", r"{$u}^{$v} \ln $u")),
+           _broadcast, _f("$u ** $v", "$u^{$v}"),
+           (_f("$v * $u ** ($v - 1)", r"$v \cdot $u^{$v - 1}"),
+            _f("$u ** $v * log($u)", r"$u^{$v} \ln $u")),
            "Power (`**`, or `^` as people type it).", syntax="infix"),
         Op("matmul", 2, _bmatmul, (_matmul_vjp_a, _matmul_vjp_b), _matmul_shape,
-           _f("$u @ $v", r"$u \, $v"), (_f("$v.T", "{$v}^{\\top}"), _f("$u.T", "{$u}^{\\top}")),
+           _f("$u @ $v", r"$u \, $v"), (_f("$v.T", "$v^{\\top}"), _f("$u.T", "$u^{\\top}")),
            "Matrix product of vectors and matrices; upstream gradients flow as g @ v.T and u.T @ g.",
            elementwise=False, syntax="infix",
            jvps=(lambda t, y, a, b: np.matmul(t, b), lambda t, y, a, b: np.matmul(a, t))),
         Op("neg", 1, np.negative, (lambda g, y, a: -g,), _same, _f("-$u"), (_f("-1"),),
            "Negation.", syntax="prefix"),
         Op("transpose", 1, _transpose, (lambda g, y, a: g.T,), _reversed,
-           _f("$u.T", "{$u}^{\\top}"), (_f("transpose", r"\top"),),
+           _f("$u.T", "$u^{\\top}"), (_f("transpose", r"\top"),),
            "Transpose (reverses the axes); the gradient is transposed back.",
            elementwise=False, syntax="postfix", jvps=(lambda t, y, a: t.T,)),
         _unary("sin", np.sin, lambda g, y, a: g * np.cos(a), _f("cos($u)", r"\cos $u"),
@@ -266,12 +266,12 @@ OPS: dict[str, Op] = {
         _unary("tan", np.tan, lambda g, y, a: g / np.cos(a) ** 2,
                _f("1/cos($u)^2", r"\frac{1}{\cos^{2} $u}"), "Tangent.", r"\tan"),
         _unary("asin", np.arcsin, lambda g, y, a: g / np.sqrt(1 - a**2),
-               _f("1/sqrt(1 - $u^2)", r"\frac{1}{\sqrt{1 - {$u}^{2}}}"), "Arcsine.", r"\arcsin"),
+               _f("1/sqrt(1 - $u^2)", r"\frac{1}{\sqrt{1 - $u^{2}}}"), "Arcsine.", r"\arcsin"),
         _unary("acos", np.arccos, lambda g, y, a: -g / np.sqrt(1 - a**2),
-               _f("-1/sqrt(1 - $u^2)", r"-\frac{1}{\sqrt{1 - {$u}^{2}}}"), "Arccosine.",
+               _f("-1/sqrt(1 - $u^2)", r"-\frac{1}{\sqrt{1 - $u^{2}}}"), "Arccosine.",
                r"\arccos"),
         _unary("atan", np.arctan, lambda g, y, a: g / (1 + a**2),
-               _f("1/(1 + $u^2)", r"\frac{1}{1 + {$u}^{2}}"), "Arctangent.", r"\arctan"),
+               _f("1/(1 + $u^2)", r"\frac{1}{1 + $u^{2}}"), "Arctangent.", r"\arctan"),
         _unary("sinh", np.sinh, lambda g, y, a: g * np.cosh(a), _f("cosh($u)", r"\cosh $u"),
                "Hyperbolic sine.", r"\sinh"),
         _unary("cosh", np.cosh, lambda g, y, a: g * np.sinh(a), _f("sinh($u)", r"\sinh $u"),
@@ -332,3 +332,9 @@ OPS: dict[str, Op] = {
 BINARY_OPERATORS = {"Add": "add", "Sub": "sub", "Mult": "mul", "Div": "div", "Pow": "pow",
                     "MatMult": "matmul"}
 FUNCTIONS = {name: op for name, op in OPS.items() if op.syntax == "function"}
+# How tightly each operator binds, for writing formulas with only the parentheses they need.
+ATOM = 9  # names, numbers, function calls
+PRECEDENCE = {"add": 1, "sub": 1, "mul": 2, "div": 2, "matmul": 2, "neg": 3, "pow": 4,
+              "transpose": 5}
+# Operands that need parentheses even at equal precedence: a - (b - c), a / (b * c), (a ** b) ** c.
+TIGHT_OPERAND = {"sub": "v", "div": "v", "matmul": "v", "pow": "u"}
