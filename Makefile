@@ -48,7 +48,15 @@ test: install-dev
 	cd frontend && npm test
 	$(BIN)/pytest
 
-bench: install-dev
+# Benchmarks: docs/benchmarks.md and docs/img/*.png. Not part of `make test`. PyTorch is optional:
+# only the pinned version, and the comparison says "not available" when it does not install.
+$(BIN)/.bench: $(BIN)/.dev backend/requirements-bench.txt
+	$(BIN)/pip install --disable-pip-version-check -q -r backend/requirements-bench.txt
+	$(BIN)/pip install --disable-pip-version-check -q torch==2.13.0 \
+		|| echo "torch==2.13.0 not available: the comparison goes on without PyTorch"
+	touch $@
+
+bench: install-dev $(BIN)/.bench
 	$(BIN)/python bench/run.py
 
 # Load test on loopback, 1 then 2 workers; writes docs/load.md. Not part of `make test`.

@@ -11,10 +11,16 @@ Part 2: backprop against finite differences for one vector input of N = 10 ... 1
 one forward and one backward pass against 2N evaluations, vectorized (the check's own batched
 pass) and as a naive loop of 2N forward evaluations.
 
-Everything runs in one process, one after the other, so that ratios hold on a noisy machine;
-each time is the median of a few repeats (time.perf_counter). Writes docs/benchmarks.md.
+Part 3: the same programs through micrograd, HIPS autograd, sympy and PyTorch (bench/compare.py,
+in its own process). Part 4: the HTTP API, a typical expression against /healthz under
+concurrent load, 1 and N workers (bench/api.py, reusing bench/load.py's client). Part 5: the
+browser (bench/browser.py, headless Chromium).
 
-    .venv/bin/python bench/run.py [--quick]
+Everything runs in one `make bench`, one after the other, so that ratios hold on a noisy
+machine; each time is the median of a few repeats (time.perf_counter). Writes
+docs/benchmarks.md, its Targets table first, and the figures in docs/img/.
+
+    .venv/bin/python bench/run.py [--quick] [--skip compare api browser]
 """
 
 from __future__ import annotations
@@ -22,10 +28,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
+import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -33,6 +42,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import plots
+from api import Throughput, measure_api
 from chainrule import ChainruleError, backprop
 from chainrule.app import create_app
 from chainrule.check import finite_difference_check
@@ -43,7 +54,9 @@ from chainrule.settings import LIMITS
 from fastapi.testclient import TestClient
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+BENCH = Path(__file__).resolve().parent
 REPORT = REPO_ROOT / "docs" / "benchmarks.md"
+IMG = REPO_ROOT / "docs" / "img"
 X = 0.3
 
 
@@ -98,6 +111,7 @@ class Row:
     json_bytes: int = 0
     refused: str = ""
     refused_s: float = 0.0
+    status: int = 0  # of the HTTP answer
 
 
 PHASES = ["parse", "graph", "order", "forward", "backward", "backward+records", "check", "rest",
@@ -118,6 +132,7 @@ def measure_graph(shape: str, target: int, client: TestClient, repeats: int) -> 
         elapsed = time.perf_counter() - start
         body = response.json()["error"]
         row.refused_s = elapsed
+        row.status = response.status_code
         row.refused = (f"refused: ChainruleError kind '{err.kind}', \"{err.message}\"; HTTP "
                        f"{response.status_code} ({body['kind']}) in {elapsed * 1000:.0f} ms")
         return row
@@ -138,6 +153,7 @@ def measure_graph(shape: str, target: int, client: TestClient, repeats: int) -> 
         lambda: client.post("/api/v1/backprop", json={"source": source, "values": values}),
         repeats)
     assert response.status_code == 200, response.text[:300]
+    row.status = response.status_code
     row.nodes = len(graph.nodes)
     row.json_bytes = len(response.content)
     timed = [parse_t, graph_t, order_t, forward_t, numeric_t, record_t, check_t, total_t,
@@ -344,14 +360,190 @@ def reading(rows: list[Row], checks: list[CheckRow]) -> str:
         f"`max_check_work` and samples {last.default_checked:,} of the {last.n:,} elements there.")
 
 
-def write_report(rows: list[Row], checks: list[CheckRow], elapsed: float, repeats: str) -> str:
+# ------------------------------------------------------------------ libraries, API, browser
+
+
+@dataclass
+class Extra:
+    """What the other parts measured (None where skipped), and the figures' file names."""
+
+    compare: dict[str, Any] | None = None
+    api: list[Throughput] | None = None
+    api_clients: int = 0
+    api_seconds: float = 0.0
+    browser: str | None = None
+    images: dict[str, str] | None = None
+
+
+def run_compare(quick: bool) -> dict[str, Any]:
+    """bench/compare.py in its own process: a library that overflows the C stack on a deep
+    graph takes that process down, not this one; that is a result too."""
+    command = [sys.executable, str(BENCH / "compare.py")] + (["--quick"] if quick else [])
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+    sys.stderr.write(done.stderr)
+    if done.returncode != 0:
+        return {"rows": [], "versions": {}, "crashed": f"exit status {done.returncode}: "
+                f"{done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ''}"}
+    data: dict[str, Any] = json.loads(done.stdout)
+    return data
+
+
+def run_browser(quick: bool) -> str:
+    """bench/browser.py (headless Chromium) into a temporary report; its table, or why not."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "browser.md"
+        command = [sys.executable, str(BENCH / "browser.py"), "--report", str(report),
+                   "--play-seconds", "2" if quick else "3"]
+        command += ["--sizes", "100", "1000"] if quick else []
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=600,
+                                  check=False)
+        except subprocess.TimeoutExpired:
+            return "bench/browser.py did not finish in 600 s."
+        sys.stderr.write(done.stderr)
+        if done.returncode != 0 or not report.exists():
+            last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
+            return f"bench/browser.py failed (exit status {done.returncode}): `{last}`"
+        text = report.read_text()
+    head = next((line[3:] for line in text.splitlines() if line.startswith("## ")), "")
+    body = [line for line in text.splitlines() if line.startswith(("|", "Failed"))]
+    return f"{head}.\n\n" + "\n".join(body)
+
+
+def ours_vs(compare: dict[str, Any], lib: str, other: str) -> list[tuple[str, int, float]]:
+    """(program, nodes, time of `lib` / time of `other`) wherever both gave a gradient."""
+    rows = compare["rows"]
+    out = []
+    for r in rows:
+        if r["library"] != lib or "seconds" not in r:
+            continue
+        o = next((x for x in rows if x["library"] == other and x["program"] == r["program"]
+                  and x["size"] == r["size"] and "seconds" in x), None)
+        if o:
+            out.append((r["program"], r["nodes"], r["seconds"] / o["seconds"]))
+    return out
+
+
+def compare_section(compare: dict[str, Any]) -> list[str]:
+    rows = compare["rows"]
+    if not rows:
+        return [f"The comparison did not run: {compare.get('crashed', 'no rows')}."]
+    libs = list(dict.fromkeys(r["library"] for r in rows))
+    versions = compare.get("versions", {})
+    head = " | ".join(f"{lib}{' ' + versions[lib] if versions.get(lib) else ''}" for lib in libs)
+    out = [f"| program | nodes | {head} |", "|---|---|" + "---|" * len(libs)]
+    for (program, size) in dict.fromkeys((r["program"], r["size"]) for r in rows):
+        mine = {r["library"]: r for r in rows if r["program"] == program and r["size"] == size}
+        cells = []
+        for lib in libs:
+            r = mine[lib]
+            if "seconds" in r:
+                cells.append(ms(r["seconds"]))
+            elif "skipped" in r:
+                cells.append("skipped")
+            else:
+                cells.append(f"**{r['error'].split(':')[0]}**" if r["error"] != "not installed"
+                             else "not available")
+        nodes = next(iter(mine.values()))["nodes"]
+        out.append(f"| {program} | {nodes:,} | " + " | ".join(cells) + " |")
+    errors = {(r["library"], r["error"]) for r in rows if "error" in r}
+    skipped = [r for r in rows if "skipped" in r]
+    out += [""] + [f"- {lib}: `{error}`" for lib, error in sorted(errors)]
+    out += [f"- {r['library']}, {r['program']}, {r['nodes']:,} nodes: skipped, {r['skipped']}"
+            for r in skipped]
+    worst = max((r.get("max_rel_diff", 0.0) for r in rows), default=0.0)
+    out += ["", (f"Every gradient obtained agrees with chainrule's to a relative {worst:.1e} at "
+                 "worst.")]
+    return out
+
+
+def api_section(rows: list[Throughput], clients: int, seconds: float) -> list[str]:
+    out = [("| workers | endpoint | requests | failed | requests/s | p50 (ms) | p99 (ms) | "
+           "typical / trivial |"), "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        base = next(b for b in rows if b.workers == r.workers and b.endpoint == "/healthz")
+        share = "" if r is base else f"{r.rps / base.rps:.2f}"
+        name = "POST /api/v1/backprop `sin(x*y) + x**2`" if r.endpoint == "typical" else \
+            "GET /healthz"
+        out.append(f"| {r.workers} | {name} | {r.requests:,} | {r.failed} | {r.rps:,.0f} | "
+                   f"{r.p50 * 1000:.1f} | {r.p99 * 1000:.1f} | {share} |")
+    return out
+
+
+def targets(rows: list[Row], extra: Extra) -> list[str]:
+    """The issue's targets: measured value, target, ratio, met or not."""
+    out = ["| target | measured | target value | ratio | met |", "|---|---|---|---|---|"]
+
+    def add(name: str, measured: str, target: str, ratio: str, met: bool | None) -> None:
+        verdict = "n/a" if met is None else ("met" if met else "**not met**")
+        out.append(f"| {name} | {measured} | {target} | {ratio} | {verdict} |")
+
+    if extra.api:
+        for w in sorted({r.workers for r in extra.api}):
+            base = next(r for r in extra.api if r.workers == w and r.endpoint == "/healthz")
+            typ = next(r for r in extra.api if r.workers == w and r.endpoint == "typical")
+            share = typ.rps / base.rps
+            add(f"typical expression vs /healthz throughput, {w} worker{'s' * (w > 1)}",
+                f"{typ.rps:,.0f} vs {base.rps:,.0f} requests/s", "≥ 0.5 of /healthz",
+                f"{share:.2f}", share >= 0.5)
+    big = [r for r in rows if r.times and r.target == 10_000]
+    if big:
+        worst = max(big, key=lambda r: r.times["HTTP"] if r.times else 0.0)
+        t = worst.times["HTTP"] if worst.times else 0.0
+        add("10,000-node graph answered (HTTP, TestClient; slowest shape)",
+            f"{t:.2f} s ({worst.shape}; "
+            + ", ".join(f"{r.shape} {r.times['HTTP']:.2f} s" for r in big if r.times) + ")",
+            "< 1 s", f"{t:.2f}", t < 1.0)
+    huge = [r for r in rows if r.target == 100_000]
+    if huge:
+        statuses = ", ".join(f"{r.shape} {r.status}" for r in huge)
+        ok = all(200 <= r.status < 300 or (400 <= r.status < 500 and r.refused) for r in huge)
+        add("100,000 nodes handled or refused with a clear 4xx, never a crash",
+            f"HTTP {statuses}", "2xx or 4xx", "", ok)
+    done = [r for r in rows if r.times]
+    if done:
+        worst = max(done, key=lambda r: r.times["backward"] / r.times["forward"]
+                    if r.times else 0.0)
+        assert worst.times is not None
+        value = worst.times["backward"] / worst.times["forward"]
+        add("backward / forward (numeric sweep), worst of every shape and size",
+            f"{value:.2f} ({worst.shape}, {worst.nodes:,} nodes)", "≤ 3", f"{value / 3:.2f} "
+            "of the target", value <= 3)
+    if extra.compare and extra.compare["rows"]:
+        for lib, what in [("chainrule engine", "graph + sweeps"),
+                          ("chainrule sweeps", "sweeps alone")]:
+            ratios = ours_vs(extra.compare, lib, "micrograd")
+            if not ratios:
+                continue
+            best = min(ratios, key=lambda x: x[2])
+            worst_c = max(ratios, key=lambda x: x[2])
+            add(f"faster per gradient than micrograd (chainrule {what})",
+                f"{best[2]:.1f}× to {worst_c[2]:.1f}× micrograd's time "
+                f"({best[0]} {best[1]:,} nodes to {worst_c[0]} {worst_c[1]:,})",
+                "< 1× micrograd's time", f"{best[2]:.1f} to {worst_c[2]:.1f}",
+                worst_c[2] < 1)
+    return out
+
+
+def image(extra: Extra, key: str, alt: str) -> list[str]:
+    if not extra.images or key not in extra.images:
+        return [""]
+    return ["", f"![{alt}](img/{extra.images[key]})", ""]
+
+
+def write_report(rows: list[Row], checks: list[CheckRow], elapsed: float, repeats: str,
+                 extra: Extra) -> str:
     lines = [
         "# Backend benchmarks",
         "",
         (f"Measured {dt.date.today().isoformat()} by `make bench` (bench/run.py) in "
         f"{elapsed:.0f} s; {machine()}. Each time is the median of {repeats}, all in one "
-        "process so that the ratios hold on a noisy machine; absolute times vary by tens of "
-        "percent between runs."),
+        "`make bench` so that the ratios hold on a noisy machine; absolute times vary by tens "
+        "of percent between runs."),
+        "",
+        "## Targets",
+        "",
+        *targets(rows, extra),
         "",
         "## Scalar graphs: each phase, 100 to 100,000 nodes",
         "",
@@ -364,8 +556,10 @@ def write_report(rows: list[Row], checks: list[CheckRow], elapsed: float, repeat
         "sentence), the finite-difference check (1 input, so 2 evaluations of the whole graph), "
         "the whole `backprop()` (all of these plus forward records and the pydantic response) "
         "and the whole HTTP answer through TestClient (plus JSON encoding)."),
-        "",
+        *image(extra, "scaling", "Time of each phase against nodes, log-log, per shape"),
         *graph_tables(rows),
+        *image(extra, "ratio", "backward / forward against nodes"),
+        *image(extra, "json", "JSON size against nodes"),
         "",
         "## Backprop against finite differences: one vector input of N elements",
         "",
@@ -377,19 +571,89 @@ def write_report(rows: list[Row], checks: list[CheckRow], elapsed: float, repeat
         "the loop would exceed its time budget). Last column: what the API checks by default."),
         "",
         *check_table(checks),
+        *image(extra, "fd", "Backprop against finite differences, time against N"),
         "",
         "## Reading",
         "",
         reading(rows, checks),
         "",
     ]
+    if extra.compare is not None:
+        lines += [
+            "## Side by side: micrograd, HIPS autograd, sympy, PyTorch (ms per gradient)",
+            "",
+            ("bench/compare.py, in its own process. The same programs, written once and rendered "
+             "for each library with the operations micrograd 0.1.0 has (+, *, ** by a number): "
+             "**typical** `(x*y + 1)**2 + x**2 * y`; **deep chain** "
+             "`a{i} = (a{i-1} * 0.5 + x) ** 2` (depth grows with the size); **fan-out** "
+             "`a{i} = a{i-1} * x + x * x`. Nodes as chainrule counts them (constants included). "
+             "One gradient = from the input values to every partial derivative: micrograd, "
+             "autograd and PyTorch build their graph as they run, so *chainrule engine* "
+             "builds its graph from the parsed program too, then runs both numeric sweeps; "
+             "*chainrule sweeps* is the two sweeps alone on a graph built beforehand; "
+             "*chainrule backprop()* is the whole library call (parse, sweeps with every step "
+             "recorded, finite-difference check). sympy: `diff` by each input of the expression "
+             "built beforehand, then `subs` of the point. PyTorch: float64 scalar tensors, one "
+             "thread. Median of up to 5 runs; **bold** is the exception where a library breaks "
+             f"(Python's recursion limit is {extra.compare.get('recursion_limit', '?')})."),
+            *image(extra, "libraries", "Time per gradient against nodes, per library"),
+            *compare_section(extra.compare),
+            "",
+        ]
+    if extra.api is not None:
+        lines += [
+            "## HTTP API: a typical expression against the trivial endpoint",
+            "",
+            (f"bench/api.py, with bench/load.py's server and client: the production command "
+             f"(`python -m chainrule.serve`) on a free 127.0.0.1 port, {extra.api_clients} "
+             f"concurrent clients in one other process (httpx, asyncio), each sending its next "
+             f"request when the last is answered, {extra.api_seconds:.0f} s per endpoint after "
+             "a 1 s warm-up. Client and server share the 2 cores: the client's own cost per "
+             "request is of the order of /healthz's, so the trivial endpoint's figure is a floor "
+             "of the framework's ceiling and the ratio is flattered. The two endpoints "
+             "alternate in two rounds of half that time each (rates and percentiles averaged), "
+             "so that drift in the "
+             "machine's load touches both alike; docs/load.md has the mix of good and "
+             "malicious requests."),
+            *image(extra, "api", "Requests per second, /healthz and typical"),
+            *api_section(extra.api, extra.api_clients, extra.api_seconds),
+            "",
+        ]
+    if extra.browser is not None:
+        lines += [
+            "## Browser: layout, first draw and playing, headless Chromium",
+            "",
+            ("bench/browser.py: a chain `a{i} = sin(a{i-1}) * x` typed into the UI and run; the "
+             "time from pressing Run to the frame where every node card is in the SVG (the API's "
+             "share apart), then the longest frame (requestAnimationFrame delta) idle and while "
+             "the player plays the steps at its fastest speed. Standalone runs append to "
+             "docs/browser-benchmarks.md."),
+            "",
+            extra.browser,
+            "",
+        ]
     return "\n".join(lines)
+
+
+def make_plots(rows: list[Row], checks: list[CheckRow], extra: Extra) -> dict[str, str]:
+    images = {"scaling": plots.scaling(rows, IMG / "scaling.png"),
+              "ratio": plots.ratio(rows, IMG / "backward-forward.png"),
+              "json": plots.json_size(rows, IMG / "json-size.png"),
+              "fd": plots.finite_differences(checks, IMG / "finite-differences.png")}
+    if extra.compare and extra.compare["rows"]:
+        images["libraries"] = plots.libraries(extra.compare["rows"], IMG / "libraries.png")
+    if extra.api:
+        images["api"] = plots.api(extra.api, IMG / "api.png")
+    return images
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="sizes up to 1,000, one repeat")
+    parser.add_argument("--quick", action="store_true",
+                        help="sizes up to 1,000, one repeat, shorter load and browser runs")
     parser.add_argument("--no-write", action="store_true", help="print, do not write the report")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["compare", "api", "browser"],
+                        help="parts to leave out")
     args = parser.parse_args()
     sizes = [100, 1_000] if args.quick else [100, 1_000, 10_000, 100_000]
     check_sizes = [10, 100, 1_000] if args.quick else [10, 100, 1_000, 10_000]
@@ -411,15 +675,34 @@ def main() -> None:
         checks.append(row_c)
         print(f"check N={n:,}: backprop {ms(row_c.backprop_t)} ms, vectorized "
               f"{ms(row_c.vector_t)} ms, naive {ms(row_c.naive_t or 0)} ms", flush=True)
+    del client
+    gc.collect()
+    extra = Extra()
+    if "compare" not in args.skip:
+        print("libraries side by side (bench/compare.py) ...", flush=True)
+        extra.compare = run_compare(args.quick)
+    if "api" not in args.skip:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2
+        extra.api_clients, extra.api_seconds = 16, (3.0 if args.quick else 8.0)
+        print(f"HTTP API, 1 and {cores} workers ...", flush=True)
+        extra.api = measure_api(sorted({1, cores}), extra.api_clients, extra.api_seconds)
+        for t in extra.api:
+            print(f"  {t}", flush=True)
+    if "browser" not in args.skip:
+        print("browser (bench/browser.py) ...", flush=True)
+        extra.browser = run_browser(args.quick)
     elapsed = time.perf_counter() - start
     repeats = "1 run" if args.quick else ("5 runs (3 from 10,000 nodes, and for the "
                                           "finite-difference table)")
-    report = write_report(rows, checks, elapsed, repeats)
+    if not (args.no_write or args.quick):
+        extra.images = make_plots(rows, checks, extra)
+    report = write_report(rows, checks, elapsed, repeats, extra)
     if args.no_write or args.quick:
         print(report)
     else:
         REPORT.write_text(report)
-        print(f"wrote {REPORT.relative_to(REPO_ROOT)} in {elapsed:.0f} s", file=sys.stderr)
+        print(f"wrote {REPORT.relative_to(REPO_ROOT)} and {len(extra.images or {})} figures "
+              f"in {IMG.relative_to(REPO_ROOT)} in {elapsed:.0f} s", file=sys.stderr)
 
 
 if __name__ == "__main__":
