@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from lark import Lark, Token, Tree
@@ -58,27 +57,9 @@ COMMENT: /#[^\n]*/
 %ignore /\\\r?\n/
 """
 
-_BRACKETS = {"LPAR": 1, "LSQB": 1, "RPAR": -1, "RSQB": -1}
-
-
-class _JoinBracketedLines:
-    """Postlexer: newlines inside brackets join lines, as in Python."""
-
-    always_accept = ("_NL",)
-
-    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
-        depth = 0
-        for token in stream:
-            depth = max(0, depth + _BRACKETS.get(token.type, 0))
-            if token.type == "_NL" and depth > 0:
-                continue
-            yield token
-
-
 # keep_all_tokens: spans are computed from the tokens (brackets included), which is much faster
 # than lark's propagate_positions.
-_PARSER = Lark(GRAMMAR, parser="lalr", keep_all_tokens=True, postlex=_JoinBracketedLines(),
-               maybe_placeholders=False)
+_PARSER = Lark(GRAMMAR, parser="lalr", keep_all_tokens=True, maybe_placeholders=False)
 
 # ------------------------------------------------------------------------- syntax tree
 
@@ -148,10 +129,10 @@ def parse(source: str, limits: Limits = LIMITS) -> Program:
             f"the source has {len(source):,} characters; the limit is {limits.max_source_chars:,}",
             (limits.max_source_chars, len(source)), "limit",
         )
-    _check_forbidden(source)
-    _check_nesting(source, limits.max_nesting)
+    code = _COMMENT_RE.sub(lambda m: " " * len(m.group()), source)
+    _check_forbidden(code)
     try:
-        tree = _PARSER.parse(source)
+        tree = _PARSER.parse(_join_bracketed_lines(code, limits.max_nesting))
     except UnexpectedInput as err:
         raise _syntax_error(source, err) from None
     spans = _spans(tree)
@@ -167,25 +148,41 @@ def parse(source: str, limits: Limits = LIMITS) -> Program:
     return Program(source, statements)
 
 
-def _check_forbidden(source: str) -> None:
-    code = _COMMENT_RE.sub(lambda m: " " * len(m.group()), source)
+def _check_forbidden(code: str) -> None:
     for match in _FORBIDDEN_RE.finditer(code):
         if match.group() == "=":  # assignment; `==` and the like are refused
             continue
         raise ChainruleError(_describe_forbidden(match.group()), match.span(), "forbidden")
 
 
-def _check_nesting(source: str, max_nesting: int) -> None:
+_STRUCTURE_RE = re.compile(r"[()\[\]\n]")
+
+
+def _join_bracketed_lines(code: str, max_nesting: int) -> str:
+    """Newlines inside brackets join lines, as in Python: they become spaces (offsets kept).
+
+    Also refuses brackets nested deeper than `max_nesting`, at the first one too deep.
+    """
     depth = 0
-    for i, ch in enumerate(source):
-        if ch in "([":
+    joins = []
+    for match in _STRUCTURE_RE.finditer(code):
+        char = match.group()
+        if char in "([":
             depth += 1
             if depth > max_nesting:
                 raise ChainruleError(
                     f"brackets are nested more than {max_nesting} deep; split the expression "
-                    "into named lines", (i, i + 1), "limit")
-        elif ch in ")]":
-            depth -= 1
+                    "into named lines", match.span(), "limit")
+        elif char in ")]":
+            depth = max(0, depth - 1)
+        elif depth > 0:
+            joins.append(match.start())
+    if not joins:
+        return code
+    chars = list(code)
+    for i in joins:
+        chars[i] = " "
+    return "".join(chars)
 
 
 def _syntax_error(source: str, err: UnexpectedInput) -> ChainruleError:
