@@ -9,10 +9,13 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from . import ui
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
@@ -105,3 +108,18 @@ def artifacts() -> Path:
     """tests/artifacts/, where screenshots of key states go (git-ignored)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def answer(api: httpx.Client) -> dict[str, Any]:
+    """The API's (reverse-mode) answer for ui.SOURCE and ui.VALUES."""
+    return ui.backprop(api, ui.SOURCE, ui.VALUES)
+
+
+@pytest.fixture
+def ran(page: Page, base_url: str, answer: dict[str, Any]) -> Page:
+    """The page after running ui.SOURCE with ui.VALUES."""
+    ui.open_app(page, base_url)
+    ui.run(page, ui.SOURCE, ui.VALUES_TEXT)
+    ui.expect_graph(page, answer)
+    return page

@@ -13,26 +13,9 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from . import ui
+from .ui import SOURCE, VALUES
 
-SOURCE = "sin(x*y) + x**2"
-VALUES_TEXT = "x=1.5, y=2"
-VALUES = {"x": 1.5, "y": 2.0}
 BOWL = "(x-3)**2 + (y+1)**2"
-
-
-@pytest.fixture
-def answer(api: httpx.Client) -> dict[str, Any]:
-    """The API's reverse-mode answer for SOURCE and VALUES."""
-    return ui.backprop(api, SOURCE, VALUES)
-
-
-@pytest.fixture
-def ran(page: Page, base_url: str, answer: dict[str, Any]) -> Page:
-    """The page after running SOURCE with VALUES in reverse mode."""
-    ui.open_app(page, base_url)
-    ui.run(page, SOURCE, VALUES_TEXT)
-    ui.expect_graph(page, answer)
-    return page
 
 
 def forward_answer(api: httpx.Client, wrt: str) -> dict[str, Any]:

@@ -14,26 +14,9 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, expect
 
 from . import ui
+from .ui import SOURCE, VALUES, VALUES_TEXT
 
-SOURCE = "sin(x*y) + x**2"
-VALUES_TEXT = "x=1.5, y=2"
-VALUES = {"x": 1.5, "y": 2.0}
 SEED_SENTENCE = "This is just the chain rule, applied once per edge."
-
-
-@pytest.fixture
-def answer(api: httpx.Client) -> dict[str, Any]:
-    """The API's answer for SOURCE and VALUES."""
-    return ui.backprop(api, SOURCE, VALUES)
-
-
-@pytest.fixture
-def ran(page: Page, base_url: str, answer: dict[str, Any]) -> Page:
-    """The page after running SOURCE with VALUES."""
-    ui.open_app(page, base_url)
-    ui.run(page, SOURCE, VALUES_TEXT)
-    ui.expect_graph(page, answer)
-    return page
 
 
 def test_gradients_at_the_end_of_the_backward_pass_are_the_apis_and_the_true_ones(

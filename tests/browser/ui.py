@@ -8,6 +8,11 @@ from typing import Any
 import httpx
 from playwright.sync_api import Locator, Page, expect
 
+# The expression most tests start from, as typed into the page and as sent to the API.
+SOURCE = "sin(x*y) + x**2"
+VALUES_TEXT = "x=1.5, y=2"
+VALUES = {"x": 1.5, "y": 2.0}
+
 NUMBER = re.compile(r"[-−]?(?:\d+\.?\d*|\.\d+)(?:e[-−+]?\d+)?")
 
 
