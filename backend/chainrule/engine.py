@@ -14,7 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .graph import Graph, Node, fill
-from .ops import OPS, Formula, unbroadcast
+from .ops import OPS, PRECEDENCE, Formula, unbroadcast
+
+POW = PRECEDENCE["pow"]
 from .values import encode
 
 
@@ -120,8 +122,9 @@ def derivative_formula(graph: Graph, node: Node, src: Node, pos: int) -> Formula
     """The local derivative d node / d input, written with the graph's own names."""
     refs = {**dict(zip("uv", (graph.node(i) for i in node.inputs))), "y": node}
     rhs = fill(OPS[node.op].derivs[pos], refs)
-    y_plain, y_latex = node.ref(wrapped=True)
-    u_plain, u_latex = src.ref(wrapped=True)
+    # After \partial, a power or a function call reads unambiguously without brackets.
+    y_plain, y_latex = node.ref(wrapped=True)[0], node.ref(node.precedence < POW)[1]
+    u_plain, u_latex = src.ref(wrapped=True)[0], src.ref(src.precedence < POW)[1]
     return Formula(
         f"d{y_plain}/d{u_plain} = {rhs.plain}",
         rf"\frac{{\partial {y_latex}}}{{\partial {u_latex}}} = {rhs.latex}",
