@@ -48,6 +48,21 @@ def test_non_finite_numbers_are_strings_and_warned(client: TestClient) -> None:
     assert body["warnings"]
 
 
+@pytest.mark.parametrize("extra", [{}, {"mode": "forward", "wrt": "x"}, {"check": False}])
+def test_http_answer_is_exactly_the_validated_model(client: TestClient, extra) -> None:
+    """The route encodes the plain data without pydantic: it must equal backprop()'s model."""
+    cases = [(e["source"], e["values"]) for e in client.get("/api/v1/examples").json()]
+    cases += [("1/x + log(y)", {"x": 0, "y": 1}), ("sum(x + [[1], [2]])", {"x": [1, 2, 3]}),
+              ("y = x\nz = 2\nw = y*z", {"x": 1, "z": 3, "q": 1}), ("sqrt(x - 2)", {"x": 1})]
+    for source, values in cases:
+        if extra.get("wrt") and "x" not in values and "x =" not in source:
+            continue
+        r = client.post("/api/v1/backprop", json={"source": source, "values": values, **extra})
+        assert r.status_code == 200, (source, r.json())
+        model = backprop(source, values, **extra)
+        assert r.json() == model.model_dump(mode="json", by_alias=True), source
+
+
 def test_ops_lists_the_table_with_formulas(client: TestClient) -> None:
     ops = {op["name"]: op for op in client.get("/api/v1/ops").json()}
     assert {"sin", "matmul", "softmax", "logsumexp", "max"} <= ops.keys()
@@ -134,7 +149,7 @@ def test_a_timeout_is_answered_503(client: TestClient, monkeypatch) -> None:
     def too_slow(*args, **kwargs):
         raise ChainruleError("the computation took longer than 30 s", None, "timeout")
 
-    monkeypatch.setattr(routes, "backprop", too_slow)
+    monkeypatch.setattr(routes, "backprop_data", too_slow)
     r = client.post("/api/v1/backprop", json={"source": "x*x", "values": {"x": 1}})
     assert r.status_code == 503
     assert r.json()["error"]["kind"] == "timeout"

@@ -28,6 +28,16 @@ def backprop(source: str, values: Mapping[str, object] | None = None, *, check: 
     `mode="forward", wrt="x"` adds forward mode's steps for the input x (in `tangent`).
     Raises `ChainruleError` (with a message and a source span) for any mistake in the input.
     """
+    return BackpropResponse.model_validate(
+        backprop_data(source, values, check=check, mode=mode, wrt=wrt, limits=limits,
+                      **named_values))
+
+
+def backprop_data(source: str, values: Mapping[str, object] | None = None, *,
+                  check: bool = True, mode: str = "reverse", wrt: str | None = None,
+                  limits: Limits = LIMITS, **named_values: object) -> dict[str, object]:
+    """What `backprop()` returns, as plain JSON-ready data (not validated: the HTTP route
+    encodes it directly, and the tests check it against `BackpropResponse`)."""
     if mode not in ("reverse", "forward"):
         raise ChainruleError(f"mode must be 'reverse' or 'forward', not {mode!r}", None,
                              "request")
@@ -37,8 +47,7 @@ def backprop(source: str, values: Mapping[str, object] | None = None, *, check: 
     deadline = Deadline(limits.max_seconds)
     graph = build_graph(parse(source, limits), {**(values or {}), **named_values}, limits,
                         deadline)
-    return BackpropResponse.model_validate(
-        trace(graph, check=check, limits=limits, wrt=wrt if mode == "forward" else None))
+    return trace(graph, check=check, limits=limits, wrt=wrt if mode == "forward" else None)
 
 
 def trace(graph: Graph, *, check: bool = True, limits: Limits = LIMITS,
