@@ -135,14 +135,35 @@ def _needs_brackets(node: Node, slot: str, op: str | None) -> bool:
 
 
 def _fill(text: str, refs: Mapping[str, Node], which: int, op: str | None) -> str:
-    def substitute(m: re.Match[str]) -> str:
-        node = refs[m.group(1)]
-        before, after = text[: m.start()], text[m.end():]
-        enclosed = (before.endswith(("(", "{", ", ")) and after.startswith((")", "}", ","))) or (
-            before.endswith(r"\left(") and after.startswith(r"\right)"))
-        return node.ref(wrapped=not enclosed and _needs_brackets(node, m.group(1), op))[which]
+    parts = []
+    for literal, slot, enclosed in _compiled(text):
+        parts.append(literal)
+        if slot:
+            node = refs[slot]
+            parts.append(node.ref(wrapped=not enclosed and _needs_brackets(node, slot, op))[which])
+    return "".join(parts)
 
-    return _PLACEHOLDER.sub(substitute, text)
+
+_COMPILED: dict[str, list[tuple[str, str, bool]]] = {}
+
+
+def _compiled(text: str) -> list[tuple[str, str, bool]]:
+    """A template cut at its placeholders: (text before, slot, already enclosed), once per text.
+
+    A placeholder is enclosed when brackets or a function's argument list already surround it.
+    """
+    parts = _COMPILED.get(text)
+    if parts is None:
+        parts, start = [], 0
+        for m in _PLACEHOLDER.finditer(text):
+            before, after = text[: m.start()], text[m.end():]
+            enclosed = (before.endswith(("(", "{", ", ")) and after.startswith((")", "}", ","))
+                        ) or (before.endswith(r"\left(") and after.startswith(r"\right)"))
+            parts.append((text[start:m.start()], m.group(1), enclosed))
+            start = m.end()
+        parts.append((text[start:], "", False))
+        _COMPILED[text] = parts
+    return parts
 
 
 class _Builder:
