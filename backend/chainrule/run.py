@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Mapping
 
@@ -105,17 +106,17 @@ def _non_finite_warnings(graph: Graph, values: Mapping[str, np.ndarray],
                          grads: Mapping[str, np.ndarray]) -> list[dict[str, object]]:
     """Name each node where a NaN or an infinity first appears, in values and in gradients."""
     warnings: list[dict[str, object]] = []
+    finite = {i: _finite(v) for i, v in values.items()}
     for node in graph.nodes:
         if node.op in ("input", "const"):
             continue
-        bad = not np.all(np.isfinite(values[node.id]))
-        if bad and all(np.all(np.isfinite(values[i])) for i in node.inputs):
+        if not finite[node.id] and all(finite[i] for i in node.inputs):
             warnings.append({
                 "message": f"{OPS[node.op].name} gave a non-finite value "
                            f"({encode(_first_bad(values[node.id]))}) at {node.bare.plain}: "
                            "check its inputs (log or sqrt of a negative? division by zero?)",
                 "node": node.id, "span": node.span})
-    bad_grads = [i for i, g in grads.items() if not np.all(np.isfinite(g))]
+    bad_grads = [i for i, g in grads.items() if not _finite(g)]
     if bad_grads:
         first = graph.node(max(bad_grads, key=lambda i: int(i[1:])))
         warnings.append({
@@ -123,6 +124,11 @@ def _non_finite_warnings(graph: Graph, values: Mapping[str, np.ndarray],
                        "derivative there is infinite or undefined", "node": first.id,
             "span": first.span})
     return warnings
+
+
+def _finite(array: np.ndarray) -> bool:
+    """Whether every element is finite (a scalar without numpy's reduction machinery)."""
+    return math.isfinite(array) if array.ndim == 0 else bool(np.isfinite(array).all())
 
 
 def _first_bad(array: np.ndarray) -> float:
