@@ -1,9 +1,9 @@
 """From source text to a whitelisted syntax tree.
 
-The grammar below is the whole input language: lark's LALR parser (iterative, so a 20,000-term
-line cannot exhaust the stack) turns the text into a tree, and `_convert` turns that tree into
-`Expr` nodes, refusing with a span anything that is not arithmetic on numbers, names and the
-functions of the op table. Nothing the user types is ever executed.
+The grammar below is the whole input language. lark's LALR parser (iterative, so a 20,000-term
+line cannot exhaust the stack) reads the tokens of `_Lexer` and, as it reduces each rule, calls
+`_ToExpr`, which builds `Expr` nodes and refuses, with a span, anything that is not arithmetic
+on numbers, names and the functions of the op table. Nothing the user types is ever executed.
 """
 
 from __future__ import annotations
@@ -425,8 +425,6 @@ def _array_value(items: list[Expr], span: Span) -> list[object]:
         raise ChainruleError("this array mixes numbers and lists: every row must have the "
                              "same shape", span, "shape")
     return values
-
-
 
 
 def literal_value(expr: Expr) -> object | None:
