@@ -368,6 +368,8 @@ function bindControls() {
     else showScore();
   });
   for (const field of [el.source, el.values]) {
+    // Once edited, the text is no longer the example the menu names.
+    field.addEventListener("input", () => { el.examples.value = ""; });
     field.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
         event.preventDefault();
@@ -424,8 +426,17 @@ function inTextField(target) {
   return target.tagName === "INPUT" && TEXT_INPUTS.has(target.type);
 }
 
+// Keys a focused control handles itself: Space presses a button or ticks a box, arrows move
+// between radio buttons.
+function ownKey(target, key) {
+  if (!(target instanceof HTMLElement)) return false;
+  if (key === " ") return ["BUTTON", "INPUT", "A", "SUMMARY"].includes(target.tagName);
+  return target.tagName === "INPUT" && target.type === "radio";
+}
+
 function onKey(event) {
-  if (inTextField(event.target) || event.altKey || event.ctrlKey || event.metaKey) return;
+  if (inTextField(event.target) || ownKey(event.target, event.key)) return;
+  if (event.altKey || event.ctrlKey || event.metaKey) return;
   const action = { ArrowLeft: "prev", ArrowRight: "next", " ": "toggle", Home: "start", End: "end" }[event.key];
   if (!action || !state.timeline) return;
   event.preventDefault();

@@ -152,6 +152,30 @@ def test_arrow_keys_step_and_space_plays_when_focus_is_outside_text_fields(ran: 
     expect(bar).to_have_value(at)
 
 
+def test_space_on_a_focused_button_presses_that_button_not_play(ran: Page) -> None:
+    page = ran
+    bar = ui.slider(page)
+    expect(bar).to_have_value("0")
+    page.get_by_role("button", name="Fit to screen").focus()
+    page.keyboard.press("Space")
+    expect(page.get_by_role("button", name="Play", exact=True)).to_be_visible()
+    page.wait_for_timeout(1200)  # long enough for a started player to have moved on
+    expect(bar).to_have_value("0")
+    page.get_by_role("button", name="Next step").focus()
+    page.keyboard.press("Space")
+    expect(bar).to_have_value("1")
+
+
+def test_editing_the_source_leaves_the_examples_menu(page: Page, base_url: str) -> None:
+    ui.open_app(page, base_url)
+    menu = page.get_by_label("Examples", exact=True)
+    menu.select_option(index=1)
+    expect(menu).not_to_have_value("")
+    page.get_by_label("Expression", exact=True).press("End")
+    page.get_by_label("Expression", exact=True).press_sequentially(" + 1")
+    expect(menu).to_have_value("")
+
+
 def test_ctrl_enter_in_the_editor_runs(
         page: Page, base_url: str, answer: dict[str, Any]) -> None:
     ui.open_app(page, base_url)
