@@ -133,11 +133,13 @@ function showError(message, span) {
   p.textContent = message;
   el.error.append(p);
   el.error.hidden = false;
+  el.graph.classList.add("stale"); // the graph shown is the last good run's, not this source's
   sourceView.setError(span);
   document.body.dataset.status = "error";
 }
 
 function clearError() {
+  el.graph.classList.remove("stale");
   el.error.replaceChildren();
   el.error.hidden = true;
   sourceView.setError(null);

@@ -104,6 +104,15 @@ def test_fixing_the_source_clears_the_error(
     expect(shown_error).to_have_count(0)
 
 
+def test_an_error_marks_the_last_good_graph_as_stale(ran: Page) -> None:
+    graph = ran.locator("svg#graph")
+    expect(graph).not_to_have_class(re.compile(r"\bstale\b"))
+    ui.run(ran, "x + foo(y)", VALUES_TEXT)
+    expect(graph).to_have_class(re.compile(r"\bstale\b"))
+    ui.run(ran, SOURCE, VALUES_TEXT)
+    expect(graph).not_to_have_class(re.compile(r"\bstale\b"))
+
+
 def test_a_shared_link_reopens_the_same_graph_and_step(
         ran: Page, browser: Browser, answer: dict[str, Any]) -> None:
     page = ran
