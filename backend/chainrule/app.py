@@ -7,7 +7,8 @@ from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.routing import Match, Mount
@@ -65,16 +66,29 @@ class _Frontend(Mount):
         return super().matches(scope)
 
 
+SWAGGER_UI = "/node_modules/swagger-ui-dist"  # installed from npm with the frontend
+
+
 def create_app() -> FastAPI:
     """Build the FastAPI application."""
     gc.set_threshold(*GC_THRESHOLDS)
-    app = FastAPI(title="chainrule", version="0.1.0", description=DESCRIPTION)
+    # The docs page is served from our own copy of Swagger UI (npm), never from a CDN.
+    app = FastAPI(title="chainrule", version="0.1.0", description=DESCRIPTION,
+                  docs_url=None, redoc_url=None)
     app.include_router(router)
     app.add_exception_handler(ChainruleError, _user_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_error)
 
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json", title="chainrule API",
+            swagger_js_url=f"{SWAGGER_UI}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER_UI}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER_UI}/favicon-32x32.png")
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

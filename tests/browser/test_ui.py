@@ -271,6 +271,17 @@ def test_the_page_stays_on_127_0_0_1_and_logs_no_errors(
     assert errors == []
 
 
+def test_the_api_docs_render_from_our_own_server(page: Page, base_url: str) -> None:
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(_url(request)))
+    page.goto(f"{base_url}/docs")
+    expect(page.get_by_text("/api/v1/backprop").first).to_be_visible()
+    expect(page.get_by_text("/api/v1/optimize").first).to_be_visible()
+    outside = [u for u in requests
+               if urlparse(u).scheme not in ("data", "blob") and urlparse(u).hostname != "127.0.0.1"]
+    assert outside == []
+
+
 def test_a_phone_screen_shows_graph_and_controls_without_horizontal_overflow(
         browser: Browser, base_url: str, answer: dict[str, Any], artifacts: Path) -> None:
     phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
