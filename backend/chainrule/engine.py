@@ -139,9 +139,14 @@ def _term(graph: Graph, node: Node, g: np.ndarray, src: Node, pos: int, args: li
     formula = derivative_formula(graph, node, src, pos)
     raw_shape = list(np.shape(raw))
     src_name = src.ref(wrapped=True)[0]
-    text = (f"dL/d{src_name} += {short(g)} × {short(local)} = {short(contribution)}"
-            if local is not None else
-            f"dL/d{src_name} += the vector-Jacobian product of {node.op} = {short(contribution)}")
+    if local is not None:
+        text = f"dL/d{src_name} += {short(g)} × {short(local)} = {short(contribution)}"
+    elif raw_shape != list(src.shape) and OPS[node.op].elementwise:
+        text = (f"dL/d{src_name} += {short(g)} × {formula.plain.split(' = ')[-1]}, summed over "
+                f"the axes broadcasting added = {short(contribution)}")
+    else:
+        text = (f"dL/d{src_name} += the vector-Jacobian product of {node.op} = "
+                f"{short(contribution)}")
     if before is not None:
         text += f"; fan-out, so it adds up: {short(before)} + {short(contribution)} = {short(after)}"
     return {
@@ -164,11 +169,16 @@ def _term(graph: Graph, node: Node, g: np.ndarray, src: Node, pos: int, args: li
     }
 
 
+SHORT_VECTOR = 4  # vectors up to this length are written out in sentences
+
+
 def short(value: np.ndarray) -> str:
-    """A number for a sentence: 4 significant digits, or an array's shape."""
+    """A number for a sentence: 4 significant digits; a short vector written out; else a shape."""
     array = np.asarray(value)
     if array.size == 1:
         return f"{float(array.reshape(())):.4g}"
+    if array.ndim == 1 and array.size <= SHORT_VECTOR:
+        return "[" + ", ".join(f"{float(x):.4g}" for x in array) + "]"
     return "an array of shape " + "×".join(map(str, array.shape))
 
 
