@@ -16,7 +16,8 @@ Conventions, after HIPS autograd:
   contribution to the output's tangent, shaped like the output. An elementwise op's Jacobian is
   diagonal, so its JVP is derived once from its VJP: jvp_i(t) = vjp_i(broadcast_to(t, out_shape));
   only the other ops (matmul, transpose, sum, mean, softmax, logsumexp) declare their own.
-- Templates use `$u`, `$v` for the inputs and `$y` for the output (`string.Template` syntax).
+- Templates use `$u`, `$v` for the inputs and `$y` for the output (filled by graph.fill, which adds
+  only the parentheses precedence needs).
   For a scalar node, the local derivative shown is the VJP applied to g = 1.
 """
 
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from string import Template
 
 import numpy as np
 
@@ -40,13 +40,6 @@ class Formula:
 
     plain: str
     latex: str
-
-    def fill(self, **refs: tuple[str, str]) -> Formula:
-        """Substitute each `$name` with the (plain, latex) pair given for it."""
-        return Formula(
-            Template(self.plain).safe_substitute({k: p for k, (p, _) in refs.items()}),
-            Template(self.latex).safe_substitute({k: t for k, (_, t) in refs.items()}),
-        )
 
 
 @dataclass(frozen=True)
