@@ -15,9 +15,9 @@ import numpy as np
 
 from .graph import Graph, Node, fill
 from .ops import OPS, PRECEDENCE, Formula, unbroadcast
+from .values import encode
 
 POW = PRECEDENCE["pow"]
-from .values import encode
 
 
 def evaluate(graph: Graph, order: list[Node], leaves: Mapping[str, np.ndarray],
@@ -101,19 +101,13 @@ def backward(graph: Graph, order: list[Node], values: Mapping[str, np.ndarray],
 
 def local_derivative(node: Node, src: Node, pos: int, args: list[np.ndarray],
                      ans: np.ndarray) -> np.ndarray | None:
-    """d node / d input as numbers where that is the whole Jacobian (scalar or elementwise)."""
-    return _local(node, src, pos, args, ans, np.asarray(
-        OPS[node.op].vjps[pos](np.ones(node.shape), ans, *args)))
-
-
-def _local(node: Node, src: Node, pos: int, args: list[np.ndarray], ans: np.ndarray,
-           raw: np.ndarray) -> np.ndarray | None:
-    """d node / d input as numbers: the VJP applied to g = 1, where that is the whole Jacobian."""
+    """d node / d input as numbers: the VJP applied to g = 1, where that is the whole Jacobian
+    (a scalar node, or an elementwise op whose input was not broadcast); else None."""
     op = OPS[node.op]
     if node.size == 1:
         return unbroadcast(src.shape, np.asarray(
             op.vjps[pos](np.ones(node.shape), ans, *args))).reshape(src.shape)
-    if op.elementwise and np.shape(raw) == src.shape:
+    if op.elementwise and node.shape == src.shape:
         return np.asarray(op.vjps[pos](np.ones(node.shape), ans, *args))
     return None  # a full Jacobian: only its product with the upstream gradient is shown
 
@@ -135,7 +129,7 @@ def _term(graph: Graph, node: Node, g: np.ndarray, src: Node, pos: int, args: li
           values: Mapping[str, np.ndarray], raw: np.ndarray, contribution: np.ndarray,
           before: np.ndarray | None, after: np.ndarray, nth: int, consumers: int,
           ) -> dict[str, object]:
-    local = _local(node, src, pos, args, values[node.id], raw)
+    local = local_derivative(node, src, pos, args, values[node.id])
     formula = derivative_formula(graph, node, src, pos)
     raw_shape = list(np.shape(raw))
     src_name = src.ref(wrapped=True)[0]
