@@ -19,6 +19,7 @@ from .errors import ChainruleError, Deadline, Span
 from .ops import ATOM, OPS, PRECEDENCE, TIGHT_OPERAND, Formula
 from .parsing import Expr, Program, literal_value
 from .settings import LIMITS, Limits
+from .values import all_finite
 
 Shape = tuple[int, ...]
 MAX_REF_CHARS = 40  # longer sub-expressions are referred to by node id in formulas
@@ -226,7 +227,7 @@ class _Builder:
                 f"{self.limits.max_array_elements:,}", span, "limit")
         if array.size == 0:  # nothing to differentiate, and softmax or max of nothing fails
             raise ChainruleError(f"{what} is empty: give it at least one number", span, "value")
-        if not np.all(np.isfinite(array)):
+        if not all_finite(array):
             raise ChainruleError(f"{what} contains NaN or Infinity; inputs must be finite",
                                  span, "value")
         return array

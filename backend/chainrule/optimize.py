@@ -17,7 +17,7 @@ from .graph import Graph, Node, build_graph
 from .parsing import parse
 from .schemas import OptimizeResponse
 from .settings import LIMITS, Limits
-from .values import encode
+from .values import all_finite, encode
 
 NOTE = ("Gradient descent is a separate loop: each iteration calls backprop once for the "
         "gradient, then moves the inputs. Backprop itself only computes derivatives.")
@@ -128,11 +128,11 @@ def _const(graph: Graph, name: str) -> np.ndarray:
 
 def _non_finite(output: np.ndarray, values: Mapping[str, np.ndarray],
                 grads: Mapping[str, np.ndarray]) -> str | None:
-    if not np.isfinite(output):
+    if not all_finite(output):
         return "the output"
     for kind, arrays in (("the value", values), ("the gradient", grads)):
         for name, array in arrays.items():
-            if not np.all(np.isfinite(array)):
+            if not all_finite(array):
                 return f"{kind} of {name}"
     return None
 

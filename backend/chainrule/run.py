@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Mapping
 
@@ -17,7 +16,7 @@ from .ops import OPS
 from .parsing import parse
 from .schemas import BackpropResponse
 from .settings import LIMITS, Limits
-from .values import encode
+from .values import all_finite, encode
 
 
 def backprop(source: str, values: Mapping[str, object] | None = None, *, check: bool = True,
@@ -106,7 +105,7 @@ def _non_finite_warnings(graph: Graph, values: Mapping[str, np.ndarray],
                          grads: Mapping[str, np.ndarray]) -> list[dict[str, object]]:
     """Name each node where a NaN or an infinity first appears, in values and in gradients."""
     warnings: list[dict[str, object]] = []
-    finite = {i: _finite(v) for i, v in values.items()}
+    finite = {i: all_finite(v) for i, v in values.items()}
     for node in graph.nodes:
         if node.op in ("input", "const"):
             continue
@@ -116,7 +115,7 @@ def _non_finite_warnings(graph: Graph, values: Mapping[str, np.ndarray],
                            f"({encode(_first_bad(values[node.id]))}) at {node.bare.plain}: "
                            "check its inputs (log or sqrt of a negative? division by zero?)",
                 "node": node.id, "span": node.span})
-    bad_grads = [i for i, g in grads.items() if not _finite(g)]
+    bad_grads = [i for i, g in grads.items() if not all_finite(g)]
     if bad_grads:
         first = graph.node(max(bad_grads, key=lambda i: int(i[1:])))
         warnings.append({
@@ -124,11 +123,6 @@ def _non_finite_warnings(graph: Graph, values: Mapping[str, np.ndarray],
                        "derivative there is infinite or undefined", "node": first.id,
             "span": first.span})
     return warnings
-
-
-def _finite(array: np.ndarray) -> bool:
-    """Whether every element is finite (a scalar without numpy's reduction machinery)."""
-    return math.isfinite(array) if array.ndim == 0 else bool(np.isfinite(array).all())
 
 
 def _first_bad(array: np.ndarray) -> float:

@@ -22,13 +22,20 @@ def _scalar(x: float) -> float | str:
     return x
 
 
+def all_finite(array: np.ndarray | float) -> bool:
+    """Whether every element is finite (a scalar without numpy's reduction machinery)."""
+    if np.ndim(array) == 0:
+        return math.isfinite(float(array))
+    return bool(np.isfinite(array).all())
+
+
 def encode(array: np.ndarray | float) -> JSONValue:
     """A float for a 0-d array, nested lists otherwise; NaN and infinities as strings."""
     if np.ndim(array) == 0:
         x = float(array)
         return x if math.isfinite(x) else _scalar(x)
     array = np.asarray(array, dtype=np.float64)
-    if np.all(np.isfinite(array)):
+    if all_finite(array):
         return array.tolist()  # type: ignore[no-any-return]
     if array.ndim == 0:
         return _scalar(float(array))
