@@ -103,10 +103,7 @@ export function createGraphView(svgElement) {
     /** Zoom and pan so the whole graph fits the view. */
     fit(duration = 0) {
       if (!graph) return view;
-      const { width, height } = svgElement.getBoundingClientRect();
-      const gw = Math.max(graph.laid.width, 1);
-      const gh = Math.max(graph.laid.height, 1);
-      const k = Math.min((width - 24) / gw, (height - 24) / gh, 1.6);
+      const { width, height, gw, gh, k } = fitting();
       return moveTo(d3.zoomIdentity.translate((width - gw * k) / 2, (height - gh * k) / 2).scale(k), duration);
     },
 
@@ -114,10 +111,7 @@ export function createGraphView(svgElement) {
      * inputs) at a readable scale; stepping then follows the current node. */
     home() {
       if (!graph) return view;
-      const { width, height } = svgElement.getBoundingClientRect();
-      const gw = Math.max(graph.laid.width, 1);
-      const gh = Math.max(graph.laid.height, 1);
-      const k = Math.min((width - 24) / gw, (height - 24) / gh, 1.6);
+      const { height, gh, k } = fitting();
       if (k >= READABLE) return view.fit();
       const kr = Math.max(READABLE, Math.min(1, (height - 24) / gh));
       return moveTo(d3.zoomIdentity.translate(12, Math.max(12, (height - gh * kr) / 2)).scale(kr), 0);
@@ -142,6 +136,14 @@ export function createGraphView(svgElement) {
       return view;
     },
   };
+
+  // The view's size, the graph's, and the scale at which all of the graph fits the view.
+  function fitting() {
+    const { width, height } = svgElement.getBoundingClientRect();
+    const gw = Math.max(graph.laid.width, 1);
+    const gh = Math.max(graph.laid.height, 1);
+    return { width, height, gw, gh, k: Math.min((width - 24) / gw, (height - 24) / gh, 1.6) };
+  }
 
   function moveTo(transform, duration) {
     (duration ? svg.transition().duration(duration) : svg).call(zoom.transform, transform);
