@@ -34,3 +34,11 @@ export function button(text, onClick, cls) {
   b.addEventListener("click", onClick);
   return b;
 }
+
+/** The <div class="term"> of one edge of a step, tagged with the input it feeds. */
+export function termElement(term) {
+  const div = document.createElement("div");
+  div.className = "term";
+  div.dataset.input = term.input;
+  return div;
+}

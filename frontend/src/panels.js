@@ -1,10 +1,10 @@
 // The panels beside the graph: the chain-rule step (KaTeX), the gradients and the
 // finite-difference check. Each function draws its own element from data.
 
-import { heading, math, para } from "./dom.js";
+import { heading, math, para, termElement } from "./dom.js";
 import { formatNumber, formatValue, heatmapGrid } from "./format.js";
 import { renderPracticeStep } from "./practice-panel.js";
-import { texFactor, texPartial, texValue, texWrap as wrapTex } from "./tex.js";
+import { localPartial, texFactor, texPartial, texValue, texWrap as wrapTex } from "./tex.js";
 
 export const SEED_SENTENCE = "This is just the chain rule, applied once per edge.";
 
@@ -41,18 +41,15 @@ function renderTangent(el, step, node, nodesById, { tangent, last }) {
     return;
   }
   el.append(para("tangent = Σ local derivative × incoming tangent", "legend-line"));
-  const sum = step.terms.map((t) => `\\frac{\\partial ${wrapTex(node.expr.latex)}}{\\partial ` +
-    `${wrapTex(nodesById.get(t.input).expr.latex)}}\\,${dot(nodesById.get(t.input).expr.latex)}`);
+  const sum = step.terms.map((t) => `${localPartial(node, nodesById.get(t.input))}\\,` +
+    `${dot(nodesById.get(t.input).expr.latex)}`);
   if (sum.length > 1) el.append(math(`${dot(node.expr.latex)} = ${sum.join(" + ")}`, "tangent"));
   for (const term of step.terms) {
     const input = nodesById.get(term.input);
-    const block = document.createElement("div");
-    block.className = "term";
-    block.dataset.input = term.input;
+    const block = termElement(term);
     block.append(math(term.latex, "formula"));
     const local = localOf(term);
-    const partial = `\\frac{\\partial ${wrapTex(node.expr.latex)}}{\\partial ${wrapTex(input.expr.latex)}}`;
-    block.append(math(`${partial} \\cdot ${dot(input.expr.latex)} = ` +
+    block.append(math(`${localPartial(node, input)} \\cdot ${dot(input.expr.latex)} = ` +
       `${local === null ? "\\cdots" : texFactor(local)} \\times ` +
       `${texFactor(term.tangent_in)} = ${texValue(term.contribution)}`, "tangent"));
     el.append(block);
@@ -111,11 +108,9 @@ function renderBackward(el, step, node, nodesById) {
 
 function termBlock(term, node, upstream, upstreamValue, nodesById) {
   const input = nodesById.get(term.input);
-  const block = document.createElement("div");
-  block.className = "term";
-  block.dataset.input = term.input;
+  const block = termElement(term);
   block.append(math(term.latex, "formula"));
-  const local = `\\frac{\\partial ${wrapTex(node.expr.latex)}}{\\partial ${wrapTex(input.expr.latex)}}`;
+  const local = localPartial(node, input);
   block.append(math(`${upstream} \\cdot ${local} = ${texFactor(upstreamValue)} \\times ` +
     `${texFactor(term.local)} = ${texValue(term.contribution)}`, "chain"));
   if (term.broadcast) block.append(para(term.broadcast.note, "note"));

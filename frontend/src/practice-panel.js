@@ -1,10 +1,10 @@
 // Practice mode's step panel: a backward step with the local derivatives and contributions
 // left for the learner to type. Draws from data; what the buttons do is the caller's.
 
-import { button, math, para } from "./dom.js";
+import { button, math, para, termElement } from "./dom.js";
 import { formatNumber } from "./format.js";
 import { TOLERANCE_TEXT, termStatus } from "./practice.js";
-import { texFactor, texPartial, texValue, texWrap } from "./tex.js";
+import { localPartial, texFactor, texPartial, texValue } from "./tex.js";
 
 const FIELDS = [["local", "Local derivative"], ["contribution", "Contribution"]];
 const MARKS = { correct: "✓ right", wrong: "✗ wrong", invalid: "type a decimal number" };
@@ -54,13 +54,11 @@ export function renderPracticeStep(el, step, node, nodesById, practice) {
 function termBlock(term, t, step, node, nodesById, upstream, practice) {
   const { entry, questions, skip } = practice;
   const input = nodesById.get(term.input);
-  const block = document.createElement("div");
-  block.className = "term";
-  block.dataset.input = term.input;
+  const block = termElement(term);
   block.dataset.term = String(t);
   const status = termStatus(entry, questions, t);
   if (status) block.dataset.status = status;
-  const local = `\\frac{\\partial ${texWrap(node.expr.latex)}}{\\partial ${texWrap(input.expr.latex)}}`;
+  const local = localPartial(node, input);
   const name = input.name ?? input.expr.plain;
   if (skip) {
     block.append(math(term.latex, "formula"));

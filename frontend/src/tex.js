@@ -36,6 +36,11 @@ export function texPartial(exprLatex, of = "L") {
   return `\\frac{\\partial ${of}}{\\partial ${texWrap(exprLatex)}}`;
 }
 
+/** The local derivative ∂node/∂input of a step, from the two nodes' LaTeX. */
+export function localPartial(node, input) {
+  return texPartial(input.expr.latex, texWrap(node.expr.latex));
+}
+
 // One symbol: x, x_{1}, \alpha, \mathrm{err}, W_{1}, 2.5.
 const SYMBOL = /^(?:[A-Za-z]|\\[a-zA-Z]+|\\mathrm\{\w+\}|[\d.]+)(?:_\{?\w+\}?)?$/;
 
