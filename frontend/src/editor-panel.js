@@ -1,0 +1,136 @@
+// The editor panel: the examples menu, the source (with its mirror of marked spans), the
+// values, the mode, practice mode's switch, Run, and the error and warnings of the last run.
+
+import { examples as fetchExamples } from "./api.js";
+import { createSourceView } from "./source-view.js";
+import { formatValues } from "./values.js";
+
+/** The editor on its elements `el` ({source, mirror, values, examples, run, error, warnings,
+ * modes, wrt, wrtField, practice}); callbacks: onRun(), onMode(mode), onWrt(name),
+ * onPractice(on), onSelectSource(start, end). */
+export function createEditorPanel(el, callbacks) {
+  const sourceView = createSourceView(el.source, el.mirror, callbacks.onSelectSource);
+
+  for (const radio of el.modes) {
+    radio.addEventListener("change", () => {
+      if (!radio.checked) return;
+      panel.setMode(radio.value);
+      callbacks.onMode(radio.value);
+    });
+  }
+  el.run.addEventListener("click", () => callbacks.onRun());
+  el.wrt.addEventListener("change", () => callbacks.onWrt(el.wrt.value));
+  el.practice.addEventListener("change", () => callbacks.onPractice(el.practice.checked));
+  for (const field of [el.source, el.values]) {
+    // Once edited, the text is no longer the example the menu names.
+    field.addEventListener("input", () => { el.examples.value = ""; });
+    field.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        callbacks.onRun();
+      }
+    });
+  }
+  el.values.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.ctrlKey && !event.metaKey) callbacks.onRun();
+  });
+
+  const panel = {
+    /** The text typed: {source, valuesText}. */
+    input() {
+      return { source: el.source.value, valuesText: el.values.value };
+    },
+
+    /** Put a source and values into the fields (from a link or an example). */
+    setInput(source, valuesText) {
+      el.source.value = source;
+      el.values.value = valuesText;
+      sourceView.refresh();
+      return panel;
+    },
+
+    /** Check the mode's radio button; forward mode shows its input menu and has no practice. */
+    setMode(mode) {
+      for (const radio of el.modes) radio.checked = radio.value === mode;
+      el.wrtField.hidden = mode !== "forward";
+      el.practice.disabled = mode === "forward";
+      return panel;
+    },
+
+    /** The inputs forward mode can differentiate with respect to, `chosen` selected. */
+    setWrtOptions(names, chosen, shown) {
+      el.wrt.replaceChildren(...names.map((name) => new Option(name, name, false, name === chosen)));
+      el.wrtField.hidden = !shown;
+      return panel;
+    },
+
+    /** While a run is under way, Run is disabled. */
+    setBusy(busy) {
+      el.run.disabled = busy;
+      return panel;
+    },
+
+    /** Show an error, its characters underlined in the source (span null: none). */
+    showError(message, span) {
+      const p = document.createElement("p");
+      p.textContent = message;
+      el.error.replaceChildren(p);
+      el.error.hidden = false;
+      sourceView.setError(span);
+      return panel;
+    },
+
+    clearError() {
+      el.error.replaceChildren();
+      el.error.hidden = true;
+      sourceView.setError(null);
+      return panel;
+    },
+
+    /** The answer's warnings under Run. */
+    setWarnings(warnings) {
+      el.warnings.textContent = warnings.map((w) => `⚠ ${w.message}`).join(" ");
+      return panel;
+    },
+
+    /** The source the graph's node spans refer to. */
+    setRanSource(source) {
+      sourceView.setRanSource(source);
+      return panel;
+    },
+
+    /** Highlight a node's characters in the source (null: none). */
+    highlight(span) {
+      sourceView.setNodeSpan(span);
+      return panel;
+    },
+
+    /** Fill the Examples menu from the API; choosing one puts it in the fields and runs it.
+     * Resolves to the list; rejects if it could not be loaded. */
+    async loadExamples() {
+      const list = await fetchExamples();
+      for (const [i, example] of list.entries()) {
+        const option = new Option(example.title, String(i));
+        option.title = example.description;
+        el.examples.append(option);
+      }
+      el.examples.onchange = () => {
+        const example = list[Number(el.examples.value)];
+        if (!example) return;
+        panel.setInput(example.source, formatValues(example.values));
+        el.examples.title = example.description;
+        callbacks.onRun();
+      };
+      return list;
+    },
+
+    /** Choose the first example, as a user would (when nothing else is in the editor). */
+    chooseFirstExample() {
+      if (el.source.value || el.examples.options.length < 2) return panel;
+      el.examples.value = "0";
+      el.examples.dispatchEvent(new Event("change"));
+      return panel;
+    },
+  };
+  return panel;
+}

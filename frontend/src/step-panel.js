@@ -1,0 +1,106 @@
+// The step panel: "This step" (the chain rule typeset with KaTeX, panels.js), the narration
+// line read by screen readers, and practice mode, which asks the learner for each backward
+// step's local derivatives and contributions and holds the player until they are in.
+
+import { renderStepPanel } from "./panels.js";
+import * as practice from "./practice.js";
+
+/** The panel on its elements `el` ({stepPanel, narration, practiceScore, practiceHelp}). */
+export function createStepPanel(el) {
+  let result = null;
+  let timeline = null;
+  let nodesById = new Map();
+  let practiceOn = false;
+  let record = practice.createPractice();
+  let questions = []; // per timeline index
+  let shown = null; // {frame, atEnd}
+
+  // Practice mode's questions at a timeline index, or null where it asks none.
+  function askedAt(index) {
+    if (!practiceOn || !result || result.tangent) return null;
+    const asked = questions[index];
+    return asked && (asked.questions.length || asked.skipped.length) ? asked : null;
+  }
+
+  function narration(frame) {
+    if (!frame.step) return "Nothing computed yet: press Next step to evaluate the graph forward.";
+    const asked = askedAt(frame.index);
+    if (asked && !practice.isDone(record, frame.index, asked.questions)) {
+      return "Practice: work out this step's local derivatives and contributions, then Check.";
+    }
+    return frame.step.text;
+  }
+
+  function render(frame) {
+    const options = { tangent: result.tangent, last: frame.index === timeline.total - 1 };
+    const asked = askedAt(frame.index);
+    if (asked) {
+      const index = frame.index;
+      const update = (next) => {
+        record = next;
+        render(frame);
+        el.narration.textContent = narration(frame);
+        showScore();
+      };
+      options.practice = {
+        ...asked, entry: practice.entryAt(record, index),
+        onCheck: (typed) => update(practice.check(record, index, asked.questions, typed)),
+        onHint: (typed) => update(practice.hint(record, index, typed)),
+        onReveal: () => update(practice.reveal(record, index, asked.questions)),
+      };
+    }
+    renderStepPanel(el.stepPanel, frame, nodesById, timeline.total, options);
+  }
+
+  function showScore() {
+    const on = practiceOn && !result?.tangent;
+    el.practiceScore.hidden = !on;
+    el.practiceHelp.hidden = !practiceOn;
+    document.body.classList.toggle("practice-on", on);
+    if (!on) return;
+    const { correct, attempted } = practice.score(record);
+    const end = shown?.atEnd ? "Backward pass done. " : "";
+    el.practiceScore.textContent = `${end}Score: ${correct} / ${attempted} correct at the first check.`;
+    el.practiceScore.dataset.correct = String(correct);
+    el.practiceScore.dataset.attempted = String(attempted);
+  }
+
+  const panel = {
+    /** A new answer and its timeline: practice starts over. */
+    reset(answer, steps, byId) {
+      result = answer;
+      timeline = steps;
+      nodesById = byId;
+      record = practice.createPractice();
+      questions = steps.steps.map((s) => (s.phase === "backward"
+        ? practice.questionsFor(s.step) : { questions: [], skipped: [] }));
+      shown = null;
+      return panel;
+    },
+
+    /** Show a frame of the timeline (timeline.frameAt); `atEnd` whether it is the last. */
+    show(frame, { atEnd }) {
+      shown = { frame, atEnd };
+      render(frame);
+      el.narration.textContent = narration(frame);
+      showScore();
+      return panel;
+    },
+
+    /** Switch practice mode on or off, redrawing the frame shown. */
+    setPractice(on) {
+      practiceOn = on;
+      if (shown) panel.show(shown.frame, { atEnd: shown.atEnd });
+      else showScore();
+      return panel;
+    },
+
+    /** How far the player may go from `from` towards `to`: in practice mode it stops at the
+     * first step whose answers are not in yet. */
+    limit(from, to) {
+      if (!practiceOn || !timeline || result?.tangent) return to;
+      return practice.gate(record, from, to, (i) => askedAt(i)?.questions ?? []);
+    },
+  };
+  return panel;
+}
