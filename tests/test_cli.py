@@ -79,3 +79,27 @@ def test_bad_arguments_exit_2(args: list[str]) -> None:
     r = run(*args)
     assert r.returncode == 2
     assert "error" in r.stderr
+
+
+def test_paths_lists_each_path_and_the_sum() -> None:
+    r = run("a = x*y; b = a + x; b*a", "x=2", "y=3", "--paths", "--wrt", "x")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "3 paths from x to the output; every path" in out
+    assert "x → a → b → b * a" in out and "3 × 1 × 6" in out
+    # d/dx of (x*y + x) * x*y = 2*x*y^2 + 2*x*y at x = 2, y = 3.
+    assert f"sum of the listed products = {2 * 2 * 9 + 2 * 2 * 3:g}" in out
+    assert f"backprop's gradient         = {2 * 2 * 9 + 2 * 2 * 3:g}" in out
+
+
+def test_paths_with_a_limit_say_what_the_rest_adds() -> None:
+    r = run("a = x*y; b = a + x; b*a", "x=2", "y=3", "--paths", "--wrt", "x", "--limit", "1")
+    assert r.returncode == 0, r.stderr
+    assert "the 1 largest by |product|" in r.stdout
+    assert "the other paths add" in r.stdout
+
+
+def test_paths_need_wrt() -> None:
+    r = run("x*y", "x=1", "y=2", "--paths")
+    assert r.returncode == 2
+    assert "--paths needs --wrt" in r.stderr

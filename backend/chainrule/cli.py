@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from .errors import ChainruleError
-from .run import backprop
-from .schemas import BackpropResponse, Check, Value
+from .run import backprop, paths_data
+from .schemas import BackpropResponse, Check, PathsResponse, Value
 from .values import decode
 
 CELL = 48  # longest cell before it is cut with "…"
@@ -40,14 +40,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"the value of {name} is not a number or a JSON list: {text!r}")
     if args.mode == "forward" and not args.wrt:
         parser.error("--mode forward needs --wrt NAME (the input to differentiate by)")
+    if args.paths and not args.wrt:
+        parser.error("--paths needs --wrt NAME (the input whose paths to the output are listed)")
     try:
-        result = backprop(args.source, values, check=not args.no_check, mode=args.mode,
-                          wrt=args.wrt)
+        text = _answer(args, values)
     except ChainruleError as err:
         sys.stderr.write(error_text(args.source, err))
         return 2
-    sys.stdout.write(result.model_dump_json(by_alias=True) + "\n" if args.json else report(result))
+    sys.stdout.write(text)
     return 0
+
+
+def _answer(args: argparse.Namespace, values: dict[str, object]) -> str:
+    if args.paths:
+        paths = PathsResponse.model_validate(
+            paths_data(args.source, values, wrt=args.wrt, limit=args.limit))
+        return paths.model_dump_json() + "\n" if args.json else paths_report(paths)
+    result = backprop(args.source, values, check=not args.no_check, mode=args.mode,
+                      wrt=args.wrt)
+    return result.model_dump_json(by_alias=True) + "\n" if args.json else report(result)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,7 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print the API's JSON answer")
     parser.add_argument("--mode", choices=["reverse", "forward"], default="reverse",
                         help="forward adds forward mode's tangents (needs --wrt)")
-    parser.add_argument("--wrt", help="the input forward mode differentiates by")
+    parser.add_argument("--wrt", help="the input forward mode (or --paths) differentiates by")
+    parser.add_argument("--paths", action="store_true", help="the derivative by --wrt as a sum "
+                        "over paths: their exact count and the largest ones")
+    parser.add_argument("--limit", type=int, default=20, metavar="N",
+                        help="--paths lists at most N paths (default 20)")
     parser.add_argument("--no-check", action="store_true",
                         help="skip the finite-difference check")
     return parser
@@ -175,3 +190,17 @@ def _tangent_rows(r: BackpropResponse, expr: dict[str, str]) -> list[list[str]]:
                          _cut(t.formula.partition(" = ")[2]), fmt(t.tangent_in),
                          fmt(t.contribution), fmt(s.tangent) if k == len(s.terms) - 1 else ""])
     return rows
+
+
+def paths_report(p: PathsResponse) -> str:
+    """The sum over paths: the count, each listed path with its factors, and the sums."""
+    rows = [[str(k + 1), _cut(" → ".join(p.labels[i] for i in path.nodes)),
+             _cut(" × ".join(fmt(f) for f in path.factors)), fmt(path.product)]
+            for k, path in enumerate(p.paths)]
+    listed = "every path" if p.complete else f"the {len(p.paths)} largest by |product|"
+    return (f"chainrule: {p.source}\n\nd(output)/d{p.wrt} as a sum over paths: "
+            f"{p.count_text} paths from {p.wrt} to the output; {listed}:\n"
+            + table(["#", "path", "local derivatives", "product"], rows)
+            + f"\n  sum of the listed products = {fmt(p.listed_sum)}"
+            + ("" if p.complete else f"; the other paths add {fmt(p.rest_sum)}")
+            + f"\n  backprop's gradient         = {fmt(p.gradient)}\n  {p.note}\n")

@@ -81,6 +81,11 @@ class Graph:
         """Nodes in a topological order computed by networkx (inputs first, output last)."""
         return [self.node(i) for i in nx.lexicographical_topological_sort(self.nx, key=_id_key)]
 
+    def edges(self) -> list[tuple[str, str, str, int]]:
+        """Every edge as (id, source, target, position): the ids the answers share."""
+        return [(f"e{k}", src, dst, pos)
+                for k, (src, dst, pos) in enumerate(self.nx.edges(keys=True))]
+
     def generations(self) -> dict[str, int]:
         """Each node's layer: 0 for nodes without inputs, then 1 + the deepest input's layer."""
         return {n: depth for depth, layer in enumerate(nx.topological_generations(self.nx))

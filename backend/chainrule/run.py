@@ -14,6 +14,7 @@ from .forward_mode import forward_mode
 from .graph import Graph, build_graph
 from .ops import OPS
 from .parsing import parse
+from .paths import find_paths
 from .schemas import BackpropResponse
 from .settings import LIMITS, Limits
 from .values import all_finite, encode
@@ -50,6 +51,19 @@ def backprop_data(source: str, values: Mapping[str, object] | None = None, *,
     return trace(graph, check=check, limits=limits, wrt=wrt if mode == "forward" else None)
 
 
+def paths_data(source: str, values: Mapping[str, object] | None = None, *, wrt: str,
+               limit: int = 20, limits: Limits = LIMITS) -> dict[str, object]:
+    """The sum over paths from input `wrt` to the output: the exact number of paths, the
+    `limit` largest by |product| (each with its nodes and local factors) and backprop's gradient,
+    as plain JSON-ready data (`POST /api/v1/paths`)."""
+    graph = build_graph(parse(source, limits), values or {}, limits, Deadline(limits.max_seconds))
+    order = graph.order()
+    node_values = forward(graph, order)
+    grads = backward(graph, order, node_values, record=False).grads
+    return {"source": graph.source, **find_paths(graph, order, node_values, grads, wrt, limit,
+                                                 limits)}
+
+
 def trace(graph: Graph, *, check: bool = True, limits: Limits = LIMITS,
           wrt: str | None = None) -> dict[str, object]:
     """Run both sweeps over a built graph (and forward mode for `wrt`), assembling the response."""
@@ -68,8 +82,8 @@ def trace(graph: Graph, *, check: bool = True, limits: Limits = LIMITS,
         "requires_grad": n.requires_grad, "generation": generations[n.id],
         "consumers": consumers[n.id],
     } for n in graph.nodes]
-    edges = [{"id": f"e{k}", "source": src, "target": dst, "position": pos}
-             for k, (src, dst, pos) in enumerate(graph.nx.edges(keys=True))]
+    edges = [{"id": k, "source": src, "target": dst, "position": pos}
+             for k, src, dst, pos in graph.edges()]
     gradients = {name: encode(sweep.grads.get(i, np.zeros(graph.node(i).shape)))
                  for name, i in graph.inputs.items()}
     return {

@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
 
+from .settings import LIMITS
+
 # A value: a number, or nested lists of numbers. Non-finite numbers travel as the strings
 # "NaN", "Infinity" and "-Infinity" (JSON has no literal for them).
 Value = TypeAliasType("Value", float | str | list["Value"])  # type: ignore[misc]
@@ -240,6 +242,65 @@ class BackpropResponse(_Model):
     warnings: list[Warning_]
     cost: Cost
     tangent: Tangent | None = Field(description="Forward mode's steps; null in reverse mode.")
+
+
+class PathsRequest(_Model):
+    """The sum over paths from one input to the output."""
+
+    source: str = Field(description="The program (scalar nodes between `wrt` and the output).",
+                        examples=["a = x*y; b = a + x; b*a"])
+    values: dict[str, InputValue] = Field(default_factory=dict, description="Values of inputs.")
+    wrt: str = Field(description="The input whose paths to the output are counted and listed.")
+    limit: int = Field(20, ge=1, le=LIMITS.max_paths, description="Paths listed at most, "
+                       f"largest |product| first (at most {LIMITS.max_paths}).")
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
+        "examples": [{"source": "a = x*y; b = a + x; b*a", "values": {"x": 2, "y": 3},
+                      "wrt": "x", "limit": 10}]})
+
+
+class PathEdge(_Model):
+    """An edge on some path from `wrt` to the output, with its local derivative."""
+
+    id: str = Field(description="The edge's id, as in the backprop answer's `edges`.")
+    source: str
+    target: str
+    position: int = Field(description="Which operand of the target this edge feeds.")
+    factor: Value = Field(description="The local derivative d target / d source at the point.")
+
+
+class Path(_Model):
+    """One path from `wrt` to the output, and the product of the local derivatives along it."""
+
+    nodes: list[str] = Field(description="Node ids from `wrt` to the output.")
+    edges: list[str] = Field(description="Edge ids along the path (one fewer than nodes).")
+    positions: list[int] = Field(description="Which operand each edge feeds.")
+    factors: list[Value] = Field(description="The local derivative along each edge.")
+    product: Value = Field(description="The product of the factors: this path's share of the "
+                           "derivative.")
+
+
+class PathsResponse(_Model):
+    """d output / d wrt as a sum over paths, next to backprop's value."""
+
+    source: str
+    wrt: str
+    output: str = Field(description="The output node's id.")
+    count: int | None = Field(description="The exact number of paths from `wrt` to the output "
+                              "(a JSON integer of any size; JavaScript's numbers lose digits "
+                              "past 2^53, so read `count_text` there). Null past about 4,000 "
+                              "digits.")
+    count_text: str = Field(description="The same count as decimal digits, exact at any size.")
+    gradient: Value = Field(description="d output / d wrt by backprop: the sum over all paths.")
+    listed_sum: Value = Field(description="The sum of the listed paths' products.")
+    rest_sum: Value = Field(description="gradient - listed_sum: what the paths not listed add.")
+    complete: bool = Field(description="Whether every path is listed (then listed_sum is the "
+                           "gradient, up to rounding).")
+    labels: dict[str, str] = Field(description="How formulas refer to each node on the paths, "
+                                   "by id.")
+    edges: list[PathEdge] = Field(description="The edges on some path from `wrt` to the output.")
+    paths: list[Path] = Field(description="Up to `limit` paths, largest |product| first.")
+    note: str
 
 
 class OptimizeRequest(_Model):

@@ -26,6 +26,9 @@ class Limits:
     max_check_work: int = 50_000_000
     # Element-evaluations computed at once in the vectorized finite-difference pass.
     check_chunk_elements: int = 4_000_000
+    # Sum over paths: paths listed at most, and node ids over all listed paths (answer size).
+    max_paths: int = 1000
+    max_path_entries: int = 200_000
     # Wall-clock seconds one computation may take before it is abandoned with a 503.
     max_seconds: float = 30.0
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from ..examples import EXAMPLES
 from ..ops import OPS
 from ..optimize import optimize
-from ..run import backprop_data
+from ..run import backprop_data, paths_data
 from ..schemas import (
     BackpropRequest,
     BackpropResponse,
@@ -17,6 +17,8 @@ from ..schemas import (
     OpOut,
     OptimizeRequest,
     OptimizeResponse,
+    PathsRequest,
+    PathsResponse,
 )
 from ..settings import COMPUTATIONS_PER_WORKER
 
@@ -43,6 +45,15 @@ def post_backprop(request: BackpropRequest) -> Response:
                              mode=request.mode, wrt=request.wrt)
         # The plain data is encoded as it is: validating a 10,000-node answer with pydantic
         # took a tenth of the request. tests/test_api.py checks that the two agree.
+        body = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return Response(body, media_type="application/json")
+
+
+@router.post("/paths", response_model=PathsResponse, responses=ERRORS)
+def post_paths(request: PathsRequest) -> Response:
+    """The derivative as a sum over paths: their exact count and the largest ones."""
+    with _COMPUTING:
+        data = paths_data(request.source, request.values, wrt=request.wrt, limit=request.limit)
         body = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     return Response(body, media_type="application/json")
 
