@@ -57,3 +57,40 @@ def assert_close(actual, expected, rtol: float = 1e-6, atol: float = 1e-9) -> No
     """Relative error within rtol (atol guards exact zeros)."""
     np.testing.assert_allclose(np.asarray(actual, dtype=float), np.asarray(expected, dtype=float),
                                rtol=rtol, atol=atol)
+
+
+# micrograd's own test_more_ops (karpathy/micrograd, test/test_engine.py), as a user pastes it
+# into chainrule: the program unchanged but for its Value(...) wrappers.
+MORE_OPS_SOURCE = """a = -4.0
+b = 2.0
+c = a + b
+d = a * b + b**3
+c += c + 1
+c += 1 + c + (-a)
+d += d * 2 + (b + a).relu()
+d += 3 * d + (b - a).relu()
+e = c - d
+f = e**2
+g = f / 2.0
+g += 10.0 / f
+"""
+
+
+def more_ops_by_micrograd() -> tuple[float, dict[str, float]]:
+    """test_more_ops run by micrograd itself: the output g and the gradients of a and b."""
+    from micrograd.engine import Value
+
+    a = Value(-4.0)
+    b = Value(2.0)
+    c = a + b
+    d = a * b + b**3
+    c += c + 1
+    c += 1 + c + (-a)
+    d += d * 2 + (b + a).relu()
+    d += 3 * d + (b - a).relu()
+    e = c - d
+    f = e**2
+    g = f / 2.0
+    g += 10.0 / f
+    g.backward()
+    return g.data, {"a": a.grad, "b": b.grad}

@@ -11,7 +11,7 @@ from chainrule.api import routes
 from chainrule.settings import LIMITS
 from fastapi.testclient import TestClient
 
-from .oracles import assert_close
+from .oracles import MORE_OPS_SOURCE, assert_close, more_ops_by_micrograd
 
 KEYS = {"output", "nodes", "edges", "forward", "backward", "gradients", "check", "warnings"}
 
@@ -153,3 +153,22 @@ def test_a_timeout_is_answered_503(client: TestClient, monkeypatch) -> None:
     r = client.post("/api/v1/backprop", json={"source": "x*x", "values": {"x": 1}})
     assert r.status_code == 503
     assert r.json()["error"]["kind"] == "timeout"
+
+
+def test_micrograds_test_more_ops_pasted_as_typed_gives_micrograds_gradients(
+        client: TestClient) -> None:
+    r = client.post("/api/v1/backprop", json={"source": MORE_OPS_SOURCE, "values": {}})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    output, gradients = more_ops_by_micrograd()
+    assert_close(body["output"]["value"], output)
+    assert_close(body["gradients"]["a"], gradients["a"])
+    assert_close(body["gradients"]["b"], gradients["b"])
+    assert body["output"]["label"] == "g"
+    # `d += 3 * d + (b - a).relu()`: one node for the whole line, spanning it.
+    last_d = next(n for n in reversed(body["nodes"]) if n["name"] == "d")
+    start, end = last_d["span"]
+    assert MORE_OPS_SOURCE[start:end] == "d += 3 * d + (b - a).relu()"
+    relus = [n for n in body["nodes"] if n["op"] == "relu"]
+    assert [MORE_OPS_SOURCE[slice(*n["span"])] for n in relus] == ["(b + a).relu()",
+                                                                    "(b - a).relu()"]

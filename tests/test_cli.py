@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from chainrule import backprop
 
+from .oracles import MORE_OPS_SOURCE, assert_close, more_ops_by_micrograd
+
 SCRIPT = shutil.which("chainrule") or str(Path(sys.executable).parent / "chainrule")
 
 
@@ -103,3 +105,13 @@ def test_paths_need_wrt() -> None:
     r = run("x*y", "x=1", "y=2", "--paths")
     assert r.returncode == 2
     assert "--paths needs --wrt" in r.stderr
+
+
+def test_micrograds_test_more_ops_runs_from_the_command_line() -> None:
+    r = run(MORE_OPS_SOURCE, "--json")
+    assert r.returncode == 0, r.stderr
+    output, gradients = more_ops_by_micrograd()
+    body = json.loads(r.stdout)
+    assert_close(body["output"]["value"], output)
+    assert_close(body["gradients"]["a"], gradients["a"])
+    assert_close(body["gradients"]["b"], gradients["b"])

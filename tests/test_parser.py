@@ -40,6 +40,40 @@ def test_twenty_thousand_term_line_parses_without_recursion() -> None:
     assert program.statements[0].expr.op == "add"
 
 
+def _text(source: str, span: tuple[int, int]) -> str:
+    return source[span[0]:span[1]]
+
+
+@pytest.mark.parametrize(("operator", "op"), [("+=", "add"), ("-=", "sub"), ("*=", "mul"),
+                                              ("/=", "div"), ("**=", "pow"), ("@=", "matmul")])
+def test_augmented_assignment_applies_its_operator_to_the_name_and_the_whole_right_side(
+        operator: str, op: str) -> None:
+    source = f"c = 2\nc {operator} c + 1"
+    stmt = parse(source).statements[1]
+    assert stmt.target == "c" and _text(source, stmt.target_span or (0, 0)) == "c"
+    assert stmt.expr.op == op and _text(source, stmt.expr.span) == f"c {operator} c + 1"
+    read, rhs = stmt.expr.args
+    assert read.kind == "name" and read.name == "c" and read.span == (6, 7)
+    assert rhs.op == "add" and _text(source, rhs.span) == "c + 1"
+
+
+def test_method_call_applies_the_function_to_the_value_before_the_dot() -> None:
+    source = "y = (b + a).relu() * n.tanh()"
+    mul = parse(source).statements[0].expr
+    relu, tanh = mul.args
+    assert (relu.op, _text(source, relu.span)) == ("relu", "(b + a).relu()")
+    assert relu.args[0].op == "add" and _text(source, relu.args[0].span) == "b + a"
+    assert (tanh.op, _text(source, tanh.span)) == ("tanh", "n.tanh()")
+    assert tanh.args[0].name == "n" and _text(source, tanh.args[0].span) == "n"
+
+
+def test_method_calls_chain_and_mix_with_transpose() -> None:
+    source = "x.exp().log().T.sum()"
+    total = parse(source).statements[0].expr
+    assert [total.op, total.args[0].op, total.args[0].args[0].op] == ["sum", "transpose", "log"]
+    assert _text(source, total.args[0].args[0].span) == "x.exp().log()"
+
+
 @pytest.mark.parametrize(
     ("source", "bad", "kind"),
     [
@@ -61,6 +95,18 @@ def test_twenty_thousand_term_line_parses_without_recursion() -> None:
         ("1e999 * x", "1e999", "limit"),
         ("[1, [2]]", "[1, [2]]", "shape"),
         ("x\ny", "x", "syntax"),
+        ("x.foo()", ".foo", "unknown_function"),
+        ("x.__class__()", ".__class__", "unknown_function"),
+        ("x.max(y)", ".max", "unknown_function"),
+        ("x.relu(y, z)", "y, z", "arity"),
+        ("x.relu", ".relu", "forbidden"),
+        ("x.__class__.relu()", ".__class__", "forbidden"),
+        ("x.eval().relu()", ".eval", "unknown_function"),
+        ("c = 1\nc %= 2", "%=", "forbidden"),
+        ("c = 1\nc += ", "=", "syntax"),
+        ("c += += 1", "+=", "syntax"),
+        ("(c) += 1", "+=", "syntax"),
+        ("c = 1\nc += c.__class__", ".__class__", "forbidden"),
     ],
 )
 def test_refusals_name_the_problem_and_point_at_it(source: str, bad: str, kind: str) -> None:

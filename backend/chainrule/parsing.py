@@ -23,10 +23,13 @@ from .errors import ChainruleError, Span
 from .ops import FUNCTIONS, OPS
 from .settings import LIMITS, Limits
 
+# `u.relu()` reads as one method call: at `u.relu` followed by `(`, lark's LALR table shifts (its
+# rule for a shift/reduce choice), so the attribute is never reduced on its own there.
 GRAMMAR = r"""
 start: (_sep | stmt _sep)* stmt?
 _sep: _NL | ";"
 stmt: NAME "=" expr -> assign
+    | NAME AUGASSIGN expr -> augassign
     | expr         -> output
 
 ?expr: sum
@@ -44,6 +47,7 @@ stmt: NAME "=" expr -> assign
     | postfix POW unary -> pow
 ?postfix: atom
     | postfix "." NAME -> attribute
+    | postfix "." NAME "(" [expr ("," expr)* [","]] ")" -> method
     | postfix "(" [expr ("," expr)* [","]] ")" -> call
     | postfix "[" [expr ("," expr)* [","]] "]" -> index
 ?atom: NUMBER -> number
@@ -52,6 +56,7 @@ stmt: NAME "=" expr -> assign
     | "[" [expr ("," expr)* [","]] "]" -> array
 
 POW: "**" | "^"
+AUGASSIGN: "+=" | "-=" | "*=" | "/=" | "**=" | "@="
 NAME: /[^\W\d]\w*/
 NUMBER: /(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?/
 _NL: /(\r?\n)+/
@@ -302,6 +307,13 @@ class _ToExpr(Transformer[Token, Any]):
         name, _, item = children
         return Statement(str(name), _token_span(name), _expr(item), _outer(children))
 
+    def augassign(self, children: list[Any]) -> Statement:
+        """`c += e` is `c = c + (e)`: the name read back, then the operator, over the line."""
+        name, operator, item = children
+        span, read = _outer(children), Expr("name", _token_span(name), name=str(name))
+        op = Expr("op", span, op=AUGMENTED_ASSIGNMENTS[str(operator)], args=[read, _expr(item)])
+        return Statement(str(name), _token_span(name), _first_error(op.args, span) or op, span)
+
     def output(self, children: list[Any]) -> Statement:
         return Statement(None, None, _expr(children[0]), _outer(children))
 
@@ -357,10 +369,21 @@ class _ToExpr(Transformer[Token, Any]):
         if arg.kind == "error":
             return _refused(arg.value, span)  # type: ignore[arg-type]
         if str(attr) != "T":
+            call = f"; to apply {attr}, call it: .{attr}()" if str(attr) in FUNCTIONS else ""
             return _refused(ChainruleError(
-                f"attributes other than .T (transpose) are not allowed: found .{attr}",
+                f"attributes other than .T (transpose) are not allowed: found .{attr}{call}",
                 (_token_span(dot)[0], _token_span(attr)[1]), "forbidden"), span)
         return Expr("op", span, op="transpose", args=[arg])
+
+    def method(self, children: list[Any]) -> Expr:
+        """`u.relu()`, as micrograd writes it: a one-argument function of the table, on u."""
+        span, (arg, *extra) = _outer(children), _operands(children)
+        dot, attr = children[1], children[2]
+        try:
+            return _first_error([arg, *extra], span) or _method(
+                arg, str(attr), (_token_span(dot)[0], _token_span(attr)[1]), extra, span)
+        except ChainruleError as err:
+            return _refused(err, span)
 
     def index(self, children: list[Any]) -> Expr:
         span = _outer(children)
@@ -374,6 +397,11 @@ class _ToExpr(Transformer[Token, Any]):
             return _first_error(args, span) or _call(callee, args, span)
         except ChainruleError as err:
             return _refused(err, span)
+
+
+# Augmented assignment, as Python writes it: `c += e` assigns `c + (e)` to c.
+AUGMENTED_ASSIGNMENTS = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div", "**=": "pow",
+                         "@=": "matmul"}
 
 
 def _call(callee: Expr | _Grouped, args: list[Expr], span: Span) -> Expr:
@@ -393,6 +421,24 @@ def _call(callee: Expr | _Grouped, args: list[Expr], span: Span) -> Expr:
             f"{fname} takes {op.arity} argument{'s' if op.arity > 1 else ''}, "
             f"got {len(args)}", span, "arity")
     return Expr("op", span, op=fname, args=args)
+
+
+def _method(arg: Expr, name: str, name_span: Span, extra: list[Expr], span: Span) -> Expr:
+    op = FUNCTIONS.get(name)
+    if op is None or op.arity != 1:
+        unary = [f for f, o in FUNCTIONS.items() if o.arity == 1]
+        if op is not None:
+            hint = f"; {name} takes {op.arity} arguments: write {name}(a, b)"
+        else:
+            close = difflib.get_close_matches(name, unary, n=1)
+            hint = f"; did you mean .{close[0]}()?" if close else f"; known: {', '.join(unary)}"
+        raise ChainruleError(f"unknown method '.{name}()': only the one-argument functions of "
+                             f"the op table can be called as methods{hint}", name_span,
+                             "unknown_function")
+    if extra:
+        raise ChainruleError(f".{name}() takes no arguments: it applies {name} to the value "
+                             "before the dot", (extra[0].span[0], extra[-1].span[1]), "arity")
+    return Expr("op", span, op=name, args=[arg])
 
 
 # keep_all_tokens: spans are computed from the tokens (brackets included), which is much faster
