@@ -67,6 +67,37 @@ def test_ops_lists_the_table_with_formulas(client: TestClient) -> None:
     ops = {op["name"]: op for op in client.get("/api/v1/ops").json()}
     assert {"sin", "matmul", "softmax", "logsumexp", "max"} <= ops.keys()
     assert ops["sin"]["derivatives"][0]["plain"] == "cos($u)"
+    assert {name: ops[name]["symbol"] for name in ("add", "mul", "max", "sigmoid", "sum")} == {
+        "add": "+", "mul": "×", "max": "max", "sigmoid": "σ", "sum": "Σ"}
+    assert all(op["symbol"] and "$" not in op["symbol"] for op in ops.values())
+
+
+def test_nodes_carry_their_ops_symbol_not_a_piece_of_a_formula(client: TestClient) -> None:
+    r = client.post("/api/v1/backprop", json={"source": "h = max(x, y)\nmin(h, y) * sigmoid(x)",
+                                              "values": {"x": 1.5, "y": 2}})
+    assert r.status_code == 200
+    ops = {op["name"]: op["symbol"] for op in client.get("/api/v1/ops").json()}
+    nodes = {n["id"]: n for n in r.json()["nodes"]}
+    for node in nodes.values():
+        if node["op"] in ops:
+            assert node["symbol"] == ops[node["op"]]
+            assert node["label"] == (node["name"] or ops[node["op"]])
+    assert {n["label"] for n in nodes.values() if n["op"] not in ("input", "const")} == \
+        {"h", "min", "σ", "×"}
+
+
+def test_each_term_carries_its_derivative_in_parts(client: TestClient) -> None:
+    r = client.post("/api/v1/backprop", json={"source": "max(x, y) * y", "values": {"x": 3, "y": 2},
+                                              "mode": "forward", "wrt": "x"})
+    body = r.json()
+    nodes = {n["id"]: n for n in body["nodes"]}
+    terms = [t for s in body["backward"] for t in s["terms"]] + \
+        [t for s in body["tangent"]["steps"] for t in s["terms"]]
+    rules = {(nodes[t["input"]]["expr"]["plain"], t["rule"]["plain"]) for t in terms}
+    assert ("x", "1 if x > y else 0") in rules and ("y", "1 if y > x else 0") in rules
+    for t in terms:
+        assert t["formula"] == f"{t['partial']['plain']} = {t['rule']['plain']}"
+        assert t["latex"] == f"{t['partial']['latex']} = {t['rule']['latex']}"
 
 
 def test_every_example_runs_and_passes_its_check(client: TestClient) -> None:

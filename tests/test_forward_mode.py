@@ -81,8 +81,8 @@ def test_api_forward_mode(client: TestClient) -> None:
     assert r.status_code == 200
     body = r.json()
     assert set(body["tangent"]) == {"wrt", "seed_note", "steps", "derivative"}
-    assert set(body["tangent"]["steps"][1]["terms"][0]) == {"input", "formula", "latex",
-                                                            "tangent_in", "contribution"}
+    assert set(body["tangent"]["steps"][1]["terms"][0]) == {
+        "input", "formula", "latex", "partial", "rule", "tangent_in", "contribution"}
     assert_close(body["tangent"]["derivative"], body["gradients"]["y"])
     assert body["cost"]["finite_differences"] == {
         "passes": 4, "evaluations": 4, "note": body["cost"]["finite_differences"]["note"]}

@@ -175,7 +175,7 @@ def _backward_rows(r: BackpropResponse, expr: dict[str, str]) -> list[list[str]]
             total = (f"{fmt(t.before)} + {fmt(t.contribution)} = {fmt(t.after)} (fan-out)"
                      if t.accumulated else fmt(t.after))
             rows.append([str(s.index), expr[s.node], fmt(s.upstream), expr[t.input],
-                         _cut(t.formula.partition(" = ")[2]), product, total])
+                         _cut(t.rule.plain), product, total])
     return rows
 
 
@@ -187,7 +187,7 @@ def _tangent_rows(r: BackpropResponse, expr: dict[str, str]) -> list[list[str]]:
             rows.append([str(s.index), expr[s.node], "seed", "", "", "", fmt(s.tangent)])
         for k, t in enumerate(s.terms):
             rows.append([str(s.index), expr[s.node], expr[t.input],
-                         _cut(t.formula.partition(" = ")[2]), fmt(t.tangent_in),
+                         _cut(t.rule.plain), fmt(t.tangent_in),
                          fmt(t.contribution), fmt(s.tangent) if k == len(s.terms) - 1 else ""])
     return rows
 

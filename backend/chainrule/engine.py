@@ -112,17 +112,37 @@ def local_derivative(node: Node, src: Node, pos: int, args: list[np.ndarray],
     return None  # a full Jacobian: only its product with the upstream gradient is shown
 
 
-def derivative_formula(graph: Graph, node: Node, src: Node, pos: int) -> Formula:
+@dataclass(frozen=True)
+class Derivative:
+    """A local derivative in its parts: the partial d node / d input, and the rule it equals."""
+
+    partial: Formula
+    rule: Formula
+
+    @property
+    def equation(self) -> Formula:
+        """`partial = rule`, in both notations."""
+        return Formula(f"{self.partial.plain} = {self.rule.plain}",
+                       f"{self.partial.latex} = {self.rule.latex}")
+
+    def data(self) -> dict[str, object]:
+        """The fields a term of the answer carries (schemas.Term, schemas.TangentTerm)."""
+        equation = self.equation
+        return {"formula": equation.plain, "latex": equation.latex,
+                "partial": {"plain": self.partial.plain, "latex": self.partial.latex},
+                "rule": {"plain": self.rule.plain, "latex": self.rule.latex}}
+
+
+def derivative_formula(graph: Graph, node: Node, src: Node, pos: int) -> Derivative:
     """The local derivative d node / d input, written with the graph's own names."""
     refs = {**dict(zip("uv", (graph.node(i) for i in node.inputs))), "y": node}
-    rhs = fill(OPS[node.op].derivs[pos], refs)
+    rule = fill(OPS[node.op].derivs[pos], refs)
     # After \partial, a power or a function call reads unambiguously without brackets.
     y_plain, y_latex = node.ref(wrapped=True)[0], node.ref(node.precedence < POW)[1]
     u_plain, u_latex = src.ref(wrapped=True)[0], src.ref(src.precedence < POW)[1]
-    return Formula(
-        f"d{y_plain}/d{u_plain} = {rhs.plain}",
-        rf"\frac{{\partial {y_latex}}}{{\partial {u_latex}}} = {rhs.latex}",
-    )
+    partial = Formula(f"d{y_plain}/d{u_plain}",
+                      rf"\frac{{\partial {y_latex}}}{{\partial {u_latex}}}")
+    return Derivative(partial, rule)
 
 
 def _term(graph: Graph, node: Node, g: np.ndarray, src: Node, pos: int, args: list[np.ndarray],
@@ -130,13 +150,13 @@ def _term(graph: Graph, node: Node, g: np.ndarray, src: Node, pos: int, args: li
           before: np.ndarray | None, after: np.ndarray, nth: int, consumers: int,
           ) -> dict[str, object]:
     local = local_derivative(node, src, pos, args, values[node.id])
-    formula = derivative_formula(graph, node, src, pos)
+    derivative = derivative_formula(graph, node, src, pos)
     raw_shape = list(np.shape(raw))
     src_name = src.ref(wrapped=True)[0]
     if local is not None:
         text = f"dL/d{src_name} += {short(g)} × {short(local)} = {short(contribution)}"
     elif raw_shape != list(src.shape) and OPS[node.op].elementwise:
-        text = (f"dL/d{src_name} += {short(g)} × {formula.plain.split(' = ')[-1]}, summed over "
+        text = (f"dL/d{src_name} += {short(g)} × {derivative.rule.plain}, summed over "
                 f"the axes broadcasting added = {short(contribution)}")
     else:
         text = (f"dL/d{src_name} += the vector-Jacobian product of {node.op} = "
@@ -146,8 +166,7 @@ def _term(graph: Graph, node: Node, g: np.ndarray, src: Node, pos: int, args: li
     return {
         "input": src.id,
         "position": pos,
-        "formula": formula.plain,
-        "latex": formula.latex,
+        **derivative.data(),
         "local": None if local is None else encode(local),
         "contribution": encode(contribution),
         "before": encode(np.zeros(src.shape) if before is None else before),

@@ -45,6 +45,14 @@ class Node:
         """What the node's card shows: its name, its number, or its op."""
         if self.name:
             return self.name
+        return self.symbol
+
+    @property
+    def symbol(self) -> str:
+        """Its shortest mark: the op table's symbol (`+`, `max`, `σ`); an input's name; a
+        constant's number."""
+        if self.op == "input":
+            return self.name or self.bare.plain
         if self.op == "const":
             return self.bare.plain
         return OPS[self.op].symbol

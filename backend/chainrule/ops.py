@@ -2,9 +2,11 @@
 
 Each entry declares one primitive once: its forward function, one vector-Jacobian product (VJP) per
 input, one Jacobian-vector product (JVP) per input for forward mode, the rule for its output shape,
-and formula templates (plain text and LaTeX) for the node and for its local derivative with
-respect to each input. The parser, the engine, the forward-mode stepper, the API's `/ops` and the
-docs all read this table; nothing else knows op names. Adding an op is adding an entry.
+formula templates (plain text and LaTeX) for the node and for its local derivative with respect
+to each input, and the texts a reader sees, as data: the node's short symbol (`+`, `×`, `max`,
+`σ`) and a one-line description. The parser, the engine, the forward-mode stepper, the API's
+`/ops` and the docs all read this table; nothing else knows op names (nor cuts their formulas
+into pieces). Adding an op is adding an entry.
 
 Conventions, after HIPS autograd:
 - `forward(*args)` sees every argument with a leading batch axis (row b is one evaluation of the
@@ -54,6 +56,7 @@ class Op:
     expr: Formula  # the node itself, e.g. sin($u)
     derivs: tuple[Formula, ...]  # local derivative d y / d input, one per input
     description: str
+    symbol: str  # the short label of a node of this op: `+`, `×`, `max`, `σ`
     elementwise: bool = True  # output element i depends only on input element i (after broadcast)
     syntax: str = "function"  # function | infix | prefix | postfix
     jvps: tuple[Jvp, ...] = ()  # forward mode; derived from the VJPs when the op is elementwise
@@ -63,11 +66,6 @@ class Op:
             if not self.elementwise:
                 raise ValueError(f"{self.name} is not elementwise: declare its JVPs")
             object.__setattr__(self, "jvps", tuple(_diagonal_jvp(v) for v in self.vjps))
-
-    @property
-    def symbol(self) -> str:
-        """The short label of a node of this op, as the user would write it."""
-        return self.expr.plain.replace("$u", "").replace("$v", "").replace("$y", "").strip("() ")
 
 
 # ---------------------------------------------------------------- helpers shared by every entry
@@ -213,44 +211,44 @@ def _f(plain: str, latex: str | None = None) -> Formula:
 
 def _unary(
     name: str, forward: Callable[[Array], Array], vjp: Vjp, deriv: Formula, description: str,
-    latex_name: str | None = None,
+    latex_name: str | None = None, symbol: str | None = None,
 ) -> Op:
     fn = latex_name or rf"\operatorname{{{name}}}"
     return Op(name, 1, forward, (vjp,), _same, _f(f"{name}($u)", rf"{fn}\left($u\right)"),
-              (deriv,), description)
+              (deriv,), description, symbol or name)
 
 
 OPS: dict[str, Op] = {
     op.name: op
     for op in [
         Op("add", 2, _binary(np.add), (lambda g, y, a, b: g, lambda g, y, a, b: g), _broadcast,
-           _f("$u + $v"), (_f("1"), _f("1")), "Sum of two values.", syntax="infix"),
+           _f("$u + $v"), (_f("1"), _f("1")), "Sum of two values.", "+", syntax="infix"),
         Op("sub", 2, _binary(np.subtract), (lambda g, y, a, b: g, lambda g, y, a, b: -g),
-           _broadcast, _f("$u - $v"), (_f("1"), _f("-1")), "Difference.", syntax="infix"),
+           _broadcast, _f("$u - $v"), (_f("1"), _f("-1")), "Difference.", "−", syntax="infix"),
         Op("mul", 2, _binary(np.multiply), (lambda g, y, a, b: g * b, lambda g, y, a, b: g * a),
            _broadcast, _f("$u * $v", r"$u \cdot $v"), (_f("$v"), _f("$u")),
-           "Product (elementwise for arrays).", syntax="infix"),
+           "Product (elementwise for arrays).", "×", syntax="infix"),
         Op("div", 2, _binary(np.divide),
            (lambda g, y, a, b: g / b, lambda g, y, a, b: -g * a / b**2), _broadcast,
            _f("$u / $v", r"\frac{$u}{$v}"),
            (_f("1/$v", r"\frac{1}{$v}"), _f("-$u/$v^2", r"-\frac{$u}{$v^{2}}")),
-           "Quotient.", syntax="infix"),
+           "Quotient.", "÷", syntax="infix"),
         Op("pow", 2, _binary(np.power),
            (_pow_vjp_base, _pow_vjp_exponent),
            _broadcast, _f("$u ** $v", "$u^{$v}"),
            (_f("$v * $u ** ($v - 1)", r"$v \cdot $u^{$v - 1}"),
             _f("$u ** $v * log($u)", r"$u^{$v} \ln $u")),
-           "Power (`**`, or `^` as people type it).", syntax="infix"),
+           "Power (`**`, or `^` as people type it).", "^", syntax="infix"),
         Op("matmul", 2, _bmatmul, (_matmul_vjp_a, _matmul_vjp_b), _matmul_shape,
            _f("$u @ $v", r"$u \, $v"), (_f("$v.T", "$v^{\\top}"), _f("$u.T", "$u^{\\top}")),
            "Matrix product of vectors and matrices; upstream gradients flow as g @ v.T and u.T @ g.",
-           elementwise=False, syntax="infix",
+           "@", elementwise=False, syntax="infix",
            jvps=(lambda t, y, a, b: np.matmul(t, b), lambda t, y, a, b: np.matmul(a, t))),
         Op("neg", 1, np.negative, (lambda g, y, a: -g,), _same, _f("-$u"), (_f("-1"),),
-           "Negation.", syntax="prefix"),
+           "Negation.", "−", syntax="prefix"),
         Op("transpose", 1, _transpose, (lambda g, y, a: g.T,), _reversed,
            _f("$u.T", "$u^{\\top}"), (_f("transpose", r"\top"),),
-           "Transpose (reverses the axes); the gradient is transposed back.",
+           "Transpose (reverses the axes); the gradient is transposed back.", "ᵀ",
            elementwise=False, syntax="postfix", jvps=(lambda t, y, a: t.T,)),
         _unary("sin", np.sin, lambda g, y, a: g * np.cos(a), _f("cos($u)", r"\cos $u"),
                "Sine.", r"\sin"),
@@ -278,12 +276,12 @@ OPS: dict[str, Op] = {
         _unary("log1p", np.log1p, lambda g, y, a: g / (1 + a),
                _f("1/(1 + $u)", r"\frac{1}{1 + $u}"), "log(1 + u), accurate near 0."),
         _unary("sqrt", np.sqrt, lambda g, y, a: g / (2 * y),
-               _f("1/(2*sqrt($u))", r"\frac{1}{2\sqrt{$u}}"), "Square root."),
+               _f("1/(2*sqrt($u))", r"\frac{1}{2\sqrt{$u}}"), "Square root.", symbol="√"),
         _unary("abs", np.abs, lambda g, y, a: g * np.sign(a), _f("sign($u)", r"\operatorname{sign} $u"),
                "Absolute value (derivative 0 at 0)."),
         _unary("sigmoid", _sigmoid, lambda g, y, a: g * y * (1 - y),
                _f("sigmoid($u) * (1 - sigmoid($u))", r"\sigma($u)\,(1 - \sigma($u))"),
-               "Logistic sigmoid 1/(1 + exp(-u)).", r"\sigma"),
+               "Logistic sigmoid 1/(1 + exp(-u)).", r"\sigma", "σ"),
         _unary("relu", lambda a: np.maximum(a, 0.0), lambda g, y, a: g * (a > 0),
                _f("1 if $u > 0 else 0", r"[\,$u > 0\,]"), "max(u, 0) (derivative 0 at 0)."),
         _unary("softplus", lambda a: np.logaddexp(0.0, a), lambda g, y, a: g * _sigmoid(a),
@@ -292,31 +290,32 @@ OPS: dict[str, Op] = {
            (lambda g, y, a, b: g * _tie_share(a, b, y), lambda g, y, a, b: g * _tie_share(b, a, y)),
            _broadcast, _f("max($u, $v)", r"\max($u, $v)"),
            (_f("1 if $u > $v else 0", r"[\,$u > $v\,]"), _f("1 if $v > $u else 0", r"[\,$v > $u\,]")),
-           "Elementwise maximum; a tie splits the gradient in half."),
+           "Elementwise maximum; a tie splits the gradient in half.", "max"),
         Op("min", 2, _binary(np.minimum),
            (lambda g, y, a, b: g * _tie_share(a, b, y), lambda g, y, a, b: g * _tie_share(b, a, y)),
            _broadcast, _f("min($u, $v)", r"\min($u, $v)"),
            (_f("1 if $u < $v else 0", r"[\,$u < $v\,]"), _f("1 if $v < $u else 0", r"[\,$v < $u\,]")),
-           "Elementwise minimum; a tie splits the gradient in half."),
+           "Elementwise minimum; a tie splits the gradient in half.", "min"),
         Op("sum", 1, lambda a: np.sum(a, axis=_core_axes(a)),
            (lambda g, y, a: np.full(a.shape, g),), _reduced, _f("sum($u)", r"\sum $u"),
            (_f("1 (for every element)", r"\mathbf{1}"),),
-           "Sum of all elements; the gradient is copied to every element.", elementwise=False,
+           "Sum of all elements; the gradient is copied to every element.", "Σ", elementwise=False,
            jvps=(lambda t, y, a: np.asarray(np.sum(t)),)),
         Op("mean", 1, lambda a: np.mean(a, axis=_core_axes(a)),
            (lambda g, y, a: np.full(a.shape, g / max(a.size, 1)),), _reduced,
            _f("mean($u)", r"\operatorname{mean} $u"), (_f("1/n (for every element)", r"\frac{1}{n}\mathbf{1}"),),
-           "Mean of all elements.", elementwise=False,
+           "Mean of all elements.", "mean", elementwise=False,
            jvps=(lambda t, y, a: np.asarray(np.mean(t)),)),
         Op("softmax", 1, _softmax, (lambda g, y, a: y * (g - np.sum(g * y)),), _same,
            _f("softmax($u)", r"\operatorname{softmax}($u)"),
            (_f("diag(y) - y y.T", r"\operatorname{diag}(y) - y\,y^{\top}"),),
-           "exp(u) / sum(exp(u)) over all elements.", elementwise=False,
+           "exp(u) / sum(exp(u)) over all elements.", "softmax", elementwise=False,
            jvps=(lambda t, y, a: y * (t - np.sum(t * y)),)),
         Op("logsumexp", 1, _logsumexp, (lambda g, y, a: g * np.exp(a - y),), _reduced,
            _f("logsumexp($u)", r"\log\sum e^{$u}"),
            (_f("softmax($u)", r"\operatorname{softmax}($u)"),),
-           "log(sum(exp(u))) over all elements, computed stably.", elementwise=False,
+           "log(sum(exp(u))) over all elements, computed stably.", "logsumexp",
+           elementwise=False,
            jvps=(lambda t, y, a: np.sum(t * np.exp(a - y)),)),
     ]
 }

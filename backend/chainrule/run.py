@@ -75,7 +75,7 @@ def trace(graph: Graph, *, check: bool = True, limits: Limits = LIMITS,
     generations = graph.generations()
     consumers = Counter(src for node in order for src in node.inputs)
     nodes = [{
-        "id": n.id, "op": n.op, "label": n.label, "name": n.name, "inputs": n.inputs,
+        "id": n.id, "op": n.op, "label": n.label, "symbol": n.symbol, "name": n.name, "inputs": n.inputs,
         "expr": {"plain": n.bare.plain, "latex": n.bare.latex}, "span": n.span,
         "shape": list(n.shape), "value": encode(values[n.id]),
         "grad": encode(sweep.grads[n.id]) if n.id in sweep.grads else None,

@@ -53,7 +53,11 @@ class NodeOut(_Model):
 
     id: str = Field(description="Stable id, n0, n1, ... in creation order.")
     op: str = Field(description="`input`, `const`, or an operation of `/api/v1/ops`.")
-    label: str = Field(description="What the node's card shows: name, number or op symbol.")
+    label: str = Field(description="What the node's card shows: its name, its number, or "
+                       "else its op's `symbol`.")
+    symbol: str = Field(description="Its shortest mark, for a far-out view of the graph: the "
+                        "op's symbol from `/api/v1/ops` (`+`, `×`, `max`, `σ`) even when the "
+                        "node is named; an input's name; a constant's number.")
     name: str | None = Field(description="The name given in the source, if any.")
     inputs: list[str] = Field(description="Ids of the operands, in order (may repeat: x*x).")
     expr: Formula = Field(description="How formulas refer to this node.")
@@ -102,8 +106,12 @@ class Term(_Model):
 
     input: str = Field(description="The operand receiving the contribution.")
     position: int
-    formula: str = Field(description="The local derivative d node / d input, plain text.")
+    formula: str = Field(description="The local derivative d node / d input, plain text: "
+                         "`partial = rule`.")
     latex: str = Field(description="The same formula in LaTeX.")
+    partial: Formula = Field(description="The left side alone: d node / d input.")
+    rule: Formula = Field(description="The right side alone: the op table's rule for this "
+                          "input, written with the graph's names.")
     local: Value | None = Field(description="The local derivative as numbers (the VJP applied "
                                 "to 1); null where it is a full Jacobian.")
     contribution: Value = Field(description="The VJP: what this edge adds to dL/d(input).")
@@ -194,8 +202,12 @@ class TangentTerm(_Model):
     """The chain rule along one edge in forward mode: local derivative × incoming tangent."""
 
     input: str = Field(description="The operand whose tangent flows in.")
-    formula: str = Field(description="The local derivative d node / d input, plain text.")
+    formula: str = Field(description="The local derivative d node / d input, plain text: "
+                         "`partial = rule`.")
     latex: str = Field(description="The same formula in LaTeX.")
+    partial: Formula = Field(description="The left side alone: d node / d input.")
+    rule: Formula = Field(description="The right side alone: the op table's rule for this "
+                          "input, written with the graph's names.")
     tangent_in: Value = Field(description="d(input)/d(wrt).")
     contribution: Value = Field(description="The JVP: what this edge adds to d(node)/d(wrt).")
 
@@ -365,6 +377,7 @@ class OpOut(_Model):
 
     name: str
     arity: int
+    symbol: str = Field(description="The short label of its nodes: `+`, `×`, `max`, `σ`.")
     syntax: Literal["function", "infix", "prefix", "postfix"]
     expr: Formula
     derivatives: list[Formula] = Field(description="d y / d input for each input.")

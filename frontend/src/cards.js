@@ -13,7 +13,8 @@ const LINE = 18;
 /** The card of an API node: its texts, heatmap grids and size. */
 export function cardOf(node) {
   const title = node.name ?? node.label;
-  const sub = node.name && node.op !== "input" ? node.op : node.op === "const" ? "const" : "";
+  // A named operation shows its op's symbol beside the name (h  relu, z  ×).
+  const sub = node.name && node.op !== "input" ? node.symbol : node.op === "const" ? "const" : "";
   const isArray = node.shape.length > 0;
   const valueText = formatShort(node.value);
   const gradText = node.grad === null ? "" : formatShort(node.grad);

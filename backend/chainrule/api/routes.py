@@ -73,7 +73,7 @@ def post_optimize(request: OptimizeRequest) -> Response:
 @router.get("/ops", response_model=list[OpOut])
 def get_ops() -> list[OpOut]:
     """The primitive operations, each with its local derivative formulas."""
-    return [OpOut(name=op.name, arity=op.arity, syntax=op.syntax,  # type: ignore[arg-type]
+    return [OpOut(name=op.name, arity=op.arity, symbol=op.symbol, syntax=op.syntax,  # type: ignore[arg-type]
                   expr={"plain": op.expr.plain, "latex": op.expr.latex},  # type: ignore[arg-type]
                   derivatives=[{"plain": d.plain, "latex": d.latex} for d in op.derivs],  # type: ignore[misc]
                   elementwise=op.elementwise, description=op.description)
