@@ -7,6 +7,7 @@
 """
 
 from .errors import ChainruleError
+from .micrograd_graph import from_micrograd
 from .run import backprop
 
-__all__ = ["ChainruleError", "backprop"]
+__all__ = ["ChainruleError", "backprop", "from_micrograd"]

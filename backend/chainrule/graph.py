@@ -180,11 +180,18 @@ def _compiled(text: str) -> list[tuple[str, str, bool]]:
     return parts
 
 
-class _Builder:
-    def __init__(self, program: Program, values: Mapping[str, object], limits: Limits,
-                 deadline: Deadline) -> None:
-        self.program = program
-        self.deadline = deadline
+class GraphBuilder:
+    """Adds nodes one at a time, each checked against the limits, then `finish()`es the graph.
+
+    The parser path feeds it statements (`build_graph`); micrograd's graphs and traced Python
+    functions feed it inputs, constants and ops directly, so every entry point builds the same
+    structure, with the same shapes, formulas and limits.
+    """
+
+    def __init__(self, source: str, values: Mapping[str, object], limits: Limits = LIMITS,
+                 deadline: Deadline | None = None) -> None:
+        self.source = source
+        self.deadline = deadline or Deadline(limits.max_seconds)
         self.values = dict(values)
         self.limits = limits
         self.nodes: list[Node] = []
@@ -214,6 +221,7 @@ class _Builder:
         return node
 
     def leaf(self, op: str, value: object, span: Span, name: str | None = None) -> Node:
+        """An input (`op="input"`, named) or a constant (`op="const"`) holding `value`."""
         array = self.to_array(value, span, name)
         node = self.add(op, [], span, array.shape, name=name, const=array,
                         requires_grad=op == "input")
@@ -265,12 +273,16 @@ class _Builder:
             return self.leaf("const", expr.value, expr.span)
         if expr.kind == "name":
             return self.lookup(expr)
-        op = OPS[expr.op]
+        return self.apply(expr.op, args, expr.span)
+
+    def apply(self, op_name: str, args: list[Node], span: Span) -> Node:
+        """A node applying the op-table entry `op_name` to `args`, its shape checked first."""
+        op = OPS[op_name]
         try:
             shape = op.shape(*(a.shape for a in args))
         except ValueError as err:
-            raise ChainruleError(f"{expr.op}: {err}", expr.span, "shape") from None
-        node = self.add(expr.op, [a.id for a in args], expr.span, shape,
+            raise ChainruleError(f"{op_name}: {err}", span, "shape") from None
+        node = self.add(op_name, [a.id for a in args], span, shape,
                         requires_grad=any(a.requires_grad for a in args))
         node.bare = fill(op.expr, dict(zip("uv", args)), op.name)
         node.precedence = PRECEDENCE.get(op.name, ATOM)
@@ -305,18 +317,41 @@ class _Builder:
             self.warnings.append({"message": f"{target} is computed by the program, so the "
                                   "value given for it was ignored", "node": None, "span": span})
         node = self.expression(expr)
-        if node.name is None and node.op not in ("input", "const"):
-            node.name = target
-            node.bare = Formula(target, latex_name(target))
-            node.precedence = ATOM
+        self.name_node(node, target)
         self.env[target] = node.id
+
+    @staticmethod
+    def name_node(node: Node, name: str) -> None:
+        """Give a computed node a name (its card and formulas then use it), unless it has one."""
+        if node.name is None and node.op not in ("input", "const"):
+            node.name = name
+            node.bare = Formula(name, latex_name(name))
+            node.precedence = ATOM
+
+    def finish(self, out: Node, out_span: Span) -> Graph:
+        """The graph with `out` as its output, which must be a scalar; warnings added."""
+        if out.size != 1 or out.shape:
+            raise ChainruleError(
+                f"the output must be a scalar (a single number), but this line gives shape "
+                f"{list(out.shape)}: reduce it with sum(...) or mean(...)", out_span, "shape")
+        for name in self.values:
+            self.warnings.append({"message": f"a value was given for '{name}', which the "
+                                  "program does not use", "node": None, "span": None})
+        if not out.requires_grad:
+            self.warnings.append({"message": "the output does not depend on any input, so "
+                                  "there is nothing to differentiate", "node": out.id,
+                                  "span": list(out.span)})
+        g = nx.MultiDiGraph()
+        g.add_nodes_from(n.id for n in self.nodes)
+        g.add_edges_from((src, n.id, pos) for n in self.nodes for pos, src in enumerate(n.inputs))
+        return Graph(self.source, self.nodes, out.id, self.inputs, self.warnings, g,
+                     self.deadline)
 
 
 def build_graph(program: Program, values: Mapping[str, object] | None = None,
                 limits: Limits = LIMITS, deadline: Deadline | None = None) -> Graph:
     """Build the computation graph of a parsed program, with `values` overriding literals."""
-    deadline = deadline or Deadline(limits.max_seconds)
-    builder = _Builder(program, values or {}, limits, deadline)
+    builder = GraphBuilder(program.source, values or {}, limits, deadline)
     for stmt in program.statements[:-1]:
         assert stmt.target is not None and stmt.target_span is not None
         builder.statement_target(stmt.target, stmt.target_span, stmt.expr)
@@ -326,19 +361,4 @@ def build_graph(program: Program, values: Mapping[str, object] | None = None,
         out = builder.nodes[int(builder.env[last.target][1:])]
     else:
         out = builder.expression(last.expr)
-    if out.size != 1 or out.shape:
-        raise ChainruleError(
-            f"the output must be a scalar (a single number), but this line gives shape "
-            f"{list(out.shape)}: reduce it with sum(...) or mean(...)", last.span, "shape")
-    for name in builder.values:
-        builder.warnings.append({"message": f"a value was given for '{name}', which the "
-                                 "program does not use", "node": None, "span": None})
-    if not out.requires_grad:
-        builder.warnings.append({"message": "the output does not depend on any input, so "
-                                 "there is nothing to differentiate", "node": out.id,
-                                 "span": list(out.span)})
-    g = nx.MultiDiGraph()
-    g.add_nodes_from(n.id for n in builder.nodes)
-    g.add_edges_from((src, n.id, pos) for n in builder.nodes for pos, src in enumerate(n.inputs))
-    return Graph(program.source, builder.nodes, out.id, builder.inputs, builder.warnings, g,
-                 deadline)
+    return builder.finish(out, last.span)

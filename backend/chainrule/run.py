@@ -64,6 +64,12 @@ def paths_data(source: str, values: Mapping[str, object] | None = None, *, wrt: 
                                                  limits)}
 
 
+def backprop_graph(graph: Graph, *, check: bool = True,
+                   limits: Limits = LIMITS) -> BackpropResponse:
+    """`backprop`'s result model for a graph built from objects, not text (micrograd, tracing)."""
+    return BackpropResponse.model_validate(trace(graph, check=check, limits=limits))
+
+
 def trace(graph: Graph, *, check: bool = True, limits: Limits = LIMITS,
           wrt: str | None = None) -> dict[str, object]:
     """Run both sweeps over a built graph (and forward mode for `wrt`), assembling the response."""

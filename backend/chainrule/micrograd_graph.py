@@ -1,0 +1,201 @@
+"""micrograd's graphs in chainrule: a `Value` graph read into our graph, then our engine runs it.
+
+micrograd (karpathy/micrograd) records each `Value`'s operands in `_prev` (a set), the op in
+`_op` and the number in `data`. The walk below is iterative, so a chain 5,000 deep is read
+where micrograd's own recursive `backward()` stops at Python's recursion limit. The graph has
+no source text, so a listing is written as it is read, one line a node (`v7 = v3 * v5`): it is
+the result's `source`, every node's span points into it, and it parses back as a program.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .errors import ChainruleError, Span
+from .graph import Graph, GraphBuilder, Node
+from .ops import OPS
+from .run import backprop_graph
+from .schemas import BackpropResponse
+from .settings import LIMITS, Limits
+
+# micrograd's `_op` strings and the op-table entries they are. `**k` (a power by the number k)
+# is read apart, since k sits in the string. micrograd 0.1.0 (PyPI) builds +, *, **k and ReLU;
+# the lecture's Value (nn-zero-to-hero) adds tanh and exp. Negation (`* -1`), subtraction
+# (`+ (-b)`) and division (`* b**-1`) arrive as micrograd builds them, from those.
+MICROGRAD_OPS = {"+": "add", "*": "mul", "ReLU": "relu", "tanh": "tanh", "exp": "exp"}
+POWER_PREFIX = "**"
+_GENERATED_NAME = re.compile(r"v\d+")
+
+
+def from_micrograd(loss: Any, inputs: Mapping[str, Any] | Iterable[Any] | None = None, *,
+                   check: bool = True, limits: Limits = LIMITS) -> BackpropResponse:
+    """Read a micrograd `Value` graph ending in `loss`, and backpropagate through it.
+
+    `inputs` names the Values to differentiate with respect to: a mapping `{"w": w, ...}`, or a
+    sequence such as `model.parameters()` (named p0, p1, ...); the other leaves become
+    constants. Without it, every leaf is an input, named by its `label` (micrograd's lecture
+    Value has one) or `v<k>`. Returns the same result model as `chainrule.backprop`.
+    """
+    names = _input_names(inputs)
+    reader = _Reader(names, inputs is None, limits)
+    for value in _topological(loss, limits):
+        reader.read(value)
+    missing = [name for key, name in names.items() if key not in reader.nodes]
+    graph = reader.finish(loss)
+    graph.warnings.extend({"message": f"the input {name} is not part of the loss's graph",
+                           "node": None, "span": None} for name in missing)
+    return backprop_graph(graph, check=check, limits=limits)
+
+
+def _input_names(inputs: Mapping[str, Any] | Iterable[Any] | None) -> dict[int, str]:
+    """id(Value) -> the name of the input it is."""
+    if inputs is None:
+        return {}
+    pairs = inputs.items() if isinstance(inputs, Mapping) else (
+        (f"p{k}", value) for k, value in enumerate(inputs))
+    names: dict[int, str] = {}
+    for name, value in pairs:
+        if not str(name).isidentifier() or _GENERATED_NAME.fullmatch(str(name)):
+            raise ChainruleError(f"the input name {name!r} is not a name chainrule can use: "
+                                 "letters, digits and _, and not v<number>", None, "request")
+        names[id(_checked(value))] = str(name)
+    return names
+
+
+def _checked(value: Any) -> Any:
+    if not all(hasattr(value, attr) for attr in ("data", "_prev", "_op")):
+        raise ChainruleError(f"from_micrograd reads micrograd Values (with data, _prev and _op), "
+                             f"not {type(value).__name__}", None, "request")
+    return value
+
+
+def _topological(root: Any, limits: Limits) -> list[Any]:
+    """The Values of root's graph, operands before their results, by an iterative DFS."""
+    order: list[Any] = []
+    seen: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(_checked(root), False)]
+    while stack:
+        value, done = stack.pop()
+        if done:
+            order.append(value)
+            continue
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if len(seen) > limits.max_nodes:
+            raise ChainruleError(f"the micrograd graph has more than {limits.max_nodes:,} "
+                                 "Values; the limit is the node limit", None, "limit")
+        stack.append((value, True))
+        stack.extend((_checked(child), False) for child in value._prev)
+    return order
+
+
+class _Reader:
+    """Adds one node per Value to a GraphBuilder, writing the listing as it goes."""
+
+    def __init__(self, names: dict[int, str], every_leaf: bool, limits: Limits) -> None:
+        self.builder = GraphBuilder("", {}, limits)
+        self.names = names
+        self.every_leaf = every_leaf
+        self.nodes: dict[int, Node] = {}
+        self.unplaced: set[str] = set()  # constants whose span waits for their first use
+        self.lines: list[str] = []
+        self.length = 0
+        self.used = set(names.values())
+
+    def read(self, value: Any) -> None:
+        """The node of one Value, whose operands have their nodes already."""
+        op = str(value._op)
+        if not op:
+            self.nodes[id(value)] = self.leaf(value)
+            return
+        operands = [self.nodes[id(child)] for child in value._prev]
+        if op.startswith(POWER_PREFIX):
+            exponent = self.constant(_number(op[len(POWER_PREFIX):], op))
+            self.nodes[id(value)] = self.operation("pow", [*operands, exponent])
+        elif op in MICROGRAD_OPS:
+            name = MICROGRAD_OPS[op]
+            if OPS[name].arity == 2 and len(operands) == 1:  # `a + a`: one Value in the set
+                operands *= 2
+            self.nodes[id(value)] = self.operation(name, operands)
+        else:
+            known = ", ".join([*MICROGRAD_OPS, POWER_PREFIX + "k"])
+            raise ChainruleError(f"micrograd's op {op!r} is not in chainrule's op table "
+                                 f"(known: {known})", None, "unknown_function")
+
+    def leaf(self, value: Any) -> Node:
+        name = self.names.get(id(value))
+        if name is None and not self.every_leaf:
+            return self.constant(value.data)
+        name = name or self.leaf_name(value)
+        self.write(f"{name} = ")
+        span = self.write(_text(value.data))
+        self.write("\n")
+        node = self.builder.leaf("input", float(value.data), span, name)
+        self.builder.inputs[name] = node.id
+        return node
+
+    def leaf_name(self, value: Any) -> str:
+        label = str(getattr(value, "label", "") or "")
+        if label.isidentifier() and label not in self.used and not _GENERATED_NAME.fullmatch(
+                label):
+            self.used.add(label)
+            return label
+        return f"v{len(self.builder.nodes)}"
+
+    def constant(self, number: object) -> Node:
+        node = self.builder.leaf("const", number, (0, 0))
+        self.unplaced.add(node.id)
+        return node
+
+    def operation(self, op_name: str, operands: list[Node]) -> Node:
+        """Write `v<k> = <operands in the op's notation>`, then add the node over that text."""
+        self.write(f"v{len(self.builder.nodes)} = ")
+        start = self.length
+        refs = dict(zip("uv", operands))
+        for piece in re.split(r"(\$[uv])", OPS[op_name].expr.plain):
+            node = refs.get(piece[1:]) if piece.startswith("$") else None
+            if node is None:
+                self.write(piece)
+                continue
+            span = self.write(self.ref(node))
+            if node.id in self.unplaced:
+                node.span = span
+                self.unplaced.discard(node.id)
+        span = (start, self.length)
+        self.write("\n")
+        return self.builder.apply(op_name, operands, span)
+
+    def ref(self, node: Node) -> str:
+        if node.op == "const":
+            text = _text(float(node.const)) if node.const is not None else ""
+            return f"({text})" if text.startswith("-") else text
+        return node.name or f"v{node.id[1:]}"
+
+    def write(self, text: str) -> Span:
+        """Append text to the listing; the span it takes there."""
+        start = self.length
+        self.lines.append(text)
+        self.length += len(text)
+        return (start, self.length)
+
+    def finish(self, loss: Any) -> Graph:
+        out = self.nodes[id(loss)]
+        self.builder.source = "".join(self.lines)
+        return self.builder.finish(out, out.span)
+
+
+def _number(text: str, op: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ChainruleError(f"micrograd's op {op!r} raises to {text!r}, which is not a number",
+                             None, "unknown_function") from None
+
+
+def _text(number: object) -> str:
+    """A number as the listing writes it: exact (repr), without a trailing .0."""
+    text = repr(float(number))  # type: ignore[arg-type]
+    return text.removesuffix(".0")
