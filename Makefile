@@ -8,7 +8,7 @@ PORT ?= 8000
 WORKERS ?= 2
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run serve-prod test install install-dev chromium lint bench load clean
+.PHONY: run serve-prod wheel test install install-dev chromium lint bench load clean
 
 $(BIN)/.runtime: backend/requirements.txt backend/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ run: install
 serve-prod: install
 	HOST=$(HOST) PORT=$(PORT) CHAINRULE_WORKERS=$(WORKERS) $(BIN)/python -m chainrule.serve
 
+# dist/chainrule-<version>-py3-none-any.whl, the built UI and its npm files inside: installed
+# anywhere, `chainrule serve` needs neither Node nor the network.
+wheel: $(BIN)/.dev frontend/node_modules/.installed
+	$(BIN)/python tools/build_wheel.py --out dist
+
 lint: $(BIN)/.dev
 	$(BIN)/ruff check backend tests
 	$(BIN)/mypy backend/chainrule
@@ -64,4 +69,4 @@ load: install-dev
 	$(BIN)/python bench/load.py --write docs/load.md
 
 clean:
-	rm -rf $(VENV) frontend/node_modules .pytest_cache .hypothesis
+	rm -rf $(VENV) frontend/node_modules frontend/dist dist .pytest_cache .hypothesis

@@ -4,6 +4,8 @@ The forward values, the backward sweep's chain-rule products (upstream × local 
 with the sums where a value fans out), the gradients, the finite-difference check and the cost of
 each method; `--mode forward --wrt x` adds forward mode's tangents; `--json` prints the API's
 JSON instead. A mistake in the input exits with status 2, its message and a caret line.
+
+`chainrule serve [--host H] [--port P] [--workers N]` serves the UI and the API.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 from .errors import ChainruleError
 from .run import backprop, paths_data
 from .schemas import BackpropResponse, Check, PathsResponse, Value
+from .settings import HOST, PORT
 from .values import decode
 
 CELL = 48  # longest cell before it is cut with "…"
@@ -27,17 +30,12 @@ NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0, or 2 for a mistake in the input)."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] in COMMANDS:
+        return COMMANDS[args_list[0]](args_list[1:])
     parser = _parser()
-    args = parser.parse_args(argv)
-    values = {}
-    for item in args.values:
-        name, sep, text = item.partition("=")
-        if not sep or not NAME.fullmatch(name):
-            parser.error(f"values are written name=number or name=[[1,2],[3,4]], not {item!r}")
-        try:
-            values[name] = json.loads(text)
-        except json.JSONDecodeError:
-            parser.error(f"the value of {name} is not a number or a JSON list: {text!r}")
+    args = parser.parse_args(args_list)
+    values = _values(parser, args.values)
     if args.mode == "forward" and not args.wrt:
         parser.error("--mode forward needs --wrt NAME (the input to differentiate by)")
     if args.paths and not args.wrt:
@@ -61,11 +59,44 @@ def _answer(args: argparse.Namespace, values: dict[str, object]) -> str:
     return result.model_dump_json(by_alias=True) + "\n" if args.json else report(result)
 
 
+def _values(parser: argparse.ArgumentParser, items: Sequence[str]) -> dict[str, object]:
+    """`name=value` arguments as a dict; a malformed one stops with a usage error."""
+    values = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not NAME.fullmatch(name):
+            parser.error(f"values are written name=number or name=[[1,2],[3,4]], not {item!r}")
+        try:
+            values[name] = json.loads(text)
+        except json.JSONDecodeError:
+            parser.error(f"the value of {name} is not a number or a JSON list: {text!r}")
+    return values
+
+
+def serve_command(argv: Sequence[str]) -> int:
+    """`chainrule serve`: the UI, the API and /docs on one port, until interrupted."""
+    parser = argparse.ArgumentParser(
+        prog="chainrule serve", description="Serve the chainrule UI and API.")
+    parser.add_argument("--host", default=HOST, help=f"address to listen on (default {HOST})")
+    parser.add_argument("--port", type=int, default=PORT, help=f"port (default {PORT})")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes (default 1; the Docker image runs 2)")
+    args = parser.parse_args(argv)
+    from .serve import serve  # uvicorn is needed only here
+
+    serve(args.host, args.port, args.workers)
+    return 0
+
+
+COMMANDS = {"serve": serve_command}
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chainrule", description="Backpropagation, step by step: the chain rule applied "
         "node by node from the output back to the inputs.",
-        epilog='example: chainrule "sin(x*y) + x**2" x=1.5 y=2')
+        epilog='example: chainrule "sin(x*y) + x**2" x=1.5 y=2; '
+               '`chainrule serve --port 8000` serves the UI')
     parser.add_argument("source", help="an expression, or lines `name = expression` "
                         "(separated by ; or newlines)")
     parser.add_argument("values", nargs="*", metavar="name=value",

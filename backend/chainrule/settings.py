@@ -55,4 +55,9 @@ GC_THRESHOLDS = (100_000, 50, 100)
 # Worker processes of `python -m chainrule.serve` (make serve-prod, docker-compose).
 WORKERS = _env("CHAINRULE_WORKERS", 2)
 REPO_ROOT = Path(__file__).resolve().parents[2]
-FRONTEND_DIR = Path(os.environ.get("CHAINRULE_FRONTEND_DIR", REPO_ROOT / "frontend"))
+# The UI: inside the installed package (the wheel carries the built frontend and the npm files
+# it serves, see tools/build_wheel.py), else the checkout's frontend/ directory.
+PACKAGED_FRONTEND = Path(__file__).resolve().parent / "frontend"
+FRONTEND_DIR = Path(os.environ.get(
+    "CHAINRULE_FRONTEND_DIR",
+    PACKAGED_FRONTEND if PACKAGED_FRONTEND.is_dir() else REPO_ROOT / "frontend"))

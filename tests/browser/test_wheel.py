@@ -1,0 +1,170 @@
+"""The wheel, as a learner installs it: `make wheel`'s file installed into a fresh venv, then
+served by `chainrule serve` with no Node on the PATH, opened in Chromium with every request
+that is not to that server blocked, and the command line run from it.
+
+The fresh venv gets its dependencies (fastapi, numpy, ...) from the test's own environment by a
+.pth file, and chainrule from the wheel alone (`pip install --no-index --no-deps`), so the test
+needs no network and checks that the wheel, not the checkout, is what runs."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import sysconfig
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, Route, expect
+
+from . import ui
+from .conftest import _free_port, _wait_healthy
+
+ROOT = Path(__file__).resolve().parents[2]
+X, Y = 1.5, 2.0
+
+
+def true_gradients(x: float, y: float) -> dict[str, float]:
+    """d/dx and d/dy of sin(x*y) + x**2, by hand: the oracle."""
+    return {"x": y * math.cos(x * y) + 2 * x, "y": x * math.cos(x * y)}
+
+
+class Venv:
+    """A fresh virtual environment with the wheel installed in it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.bin = path / "bin"
+        self.env = {"PATH": str(self.bin), "HOME": str(path), "LANG": "C.UTF-8"}  # no node
+
+    def run(self, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+        """Run a command of the venv's bin/ in `cwd`, with the venv's environment only."""
+        return subprocess.run([str(self.bin / args[0]), *args[1:]], cwd=cwd, env=self.env,
+                              capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`make wheel`'s file, built into a scratch directory."""
+    out = tmp_path_factory.mktemp("dist")
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "build_wheel.py"), "--out",
+                           str(out)], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    path = Path(done.stdout.strip().splitlines()[-1])
+    assert path.name == "chainrule-0.1.0-py3-none-any.whl"
+    return path
+
+
+@pytest.fixture(scope="session")
+def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Venv:
+    """A fresh venv (no pip of its own) with only the wheel installed into it."""
+    path = tmp_path_factory.mktemp("venv")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
+    env = Venv(path)
+    site = Path(subprocess.run([str(env.bin / "python"), "-c",
+                                "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               capture_output=True, text=True, check=True).stdout.strip())
+    deps = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    (site / "test-dependencies.pth").write_text("\n".join(sorted(deps)) + "\n")
+    done = subprocess.run([sys.executable, "-m", "pip", "--python", str(env.bin / "python"),
+                           "install", "--no-index", "--no-deps", "--disable-pip-version-check",
+                           "--quiet", str(wheel)], capture_output=True, text=True, check=False,
+                          env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    assert done.returncode == 0, done.stderr
+    return env
+
+
+@pytest.fixture(scope="session")
+def wheel_server(venv: Venv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`chainrule serve --port P` from the venv, in an empty directory."""
+    port = _free_port()
+    process = subprocess.Popen([str(venv.bin / "chainrule"), "serve", "--port", str(port)],
+                               cwd=tmp_path_factory.mktemp("empty"), env=venv.env,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_the_venv_runs_the_wheels_chainrule_not_the_checkouts(venv: Venv, tmp_path: Path) -> None:
+    done = venv.run("python", "-c", "import chainrule, chainrule.settings as s; "
+                    "print(chainrule.__file__); print(s.FRONTEND_DIR)", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    module, frontend = done.stdout.split()
+    assert Path(module).is_relative_to(venv.path) and Path(frontend).is_relative_to(venv.path)
+    assert (Path(frontend) / "index.html").is_file()
+
+
+def test_the_command_line_from_the_wheel_gives_the_true_gradients(venv: Venv,
+                                                                   tmp_path: Path) -> None:
+    done = venv.run("chainrule", "sin(x*y) + x**2", f"x={X}", f"y={Y}", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    gradients = json.loads(done.stdout)["gradients"]
+    for name, exact in true_gradients(X, Y).items():
+        assert gradients[name] == pytest.approx(exact, rel=1e-12)
+
+
+def test_the_wheel_serves_the_api_and_its_docs(wheel_server: str) -> None:
+    with httpx.Client(base_url=wheel_server, timeout=30) as http:
+        answer = http.post("/api/v1/backprop", json={"source": "sin(x*y) + x**2",
+                                                     "values": {"x": X, "y": Y}})
+        assert answer.status_code == 200
+        for name, exact in true_gradients(X, Y).items():
+            assert answer.json()["gradients"][name] == pytest.approx(exact, rel=1e-12)
+        docs = http.get("/docs")
+        assert docs.status_code == 200
+        for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+            assert http.get(f"/node_modules/swagger-ui-dist/{asset}").status_code == 200
+            assert asset in docs.text
+
+
+def blocking_all_but(origin: str, page: Page) -> list[str]:
+    """Abort every request of `page` that does not go to `origin`; returns the list of the
+    aborted ones, filled as the page runs."""
+    blocked: list[str] = []
+
+    def route(r: Route) -> None:
+        if r.request.url.startswith(origin):
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    return blocked
+
+
+def test_the_page_served_from_the_wheel_runs_and_steps_to_the_gradients(
+        wheel_server: str, browser: Browser) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    blocked = blocking_all_but(wheel_server, page)
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400
+            else None)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    with httpx.Client(base_url=wheel_server, timeout=30) as http:
+        answer: dict[str, Any] = ui.backprop(http, ui.SOURCE, ui.VALUES)
+    ui.open_app(page, wheel_server)
+    ui.run(page, ui.SOURCE, ui.VALUES_TEXT)
+    ui.expect_graph(page, answer)
+    expect(page.locator("#step-panel .katex").first).to_be_attached()  # KaTeX from the wheel
+    page.keyboard.press("End")
+    expect(page.locator("#gradients")).to_have_class(re.compile(r"\bcomplete\b"))
+    for name, exact in true_gradients(X, Y).items():
+        cell = page.locator(f'#gradients tr[data-input="{name}"] td.grad')
+        assert ui.close(ui.shown_number(cell.text_content()), exact)
+    context.close()
+    assert not blocked and not failed and not errors, (blocked, failed, errors)
