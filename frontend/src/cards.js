@@ -32,3 +32,11 @@ export function cardOf(node) {
   return { id: node.id, title, sub, isArray, shape: node.shape, valueText, gradText, heat,
     width: Math.ceil(width), height: Math.ceil(height) };
 }
+
+/** What a node is when zoomed far out: its op symbol (the op table's short symbol where the
+ * answer carries one, else the op's name), an input's name, a constant's value. */
+export function glyphOf(node) {
+  if (node.op === "input") return node.name ?? node.label;
+  if (node.op === "const") return node.label;
+  return node.symbol ?? node.op;
+}

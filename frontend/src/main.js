@@ -45,7 +45,9 @@ const controls = createPlayerPanel({
   prev: $("prev"), next: $("next"), play: $("play"), speed: $("speed"), slider: $("step-slider"),
   count: $("step-count"), phase: $("phase"),
 }, { onAction: (action) => { if (state.timeline) dispatch(action); } });
-const graph = createGraphPanel({ graph: $("graph"), fit: $("fit") },
+const graph = createGraphPanel({
+  graph: $("graph"), far: $("graph-far"), minimap: $("minimap"), fit: $("fit"), follow: $("follow"),
+},
   { onHover: highlightNode, onSelect: selectNode });
 const stepPanel = createStepPanel({
   stepPanel: $("step-panel"), narration: $("narration"), practiceScore: $("practice-score"),
@@ -128,8 +130,7 @@ function showResult(result, cards, laid, valuesText, step) {
   editor.setWrtOptions(inputNames(result), state.wrt, state.mode === "forward")
     .setRanSource(result.source).highlight(null).setWarnings(result.warnings);
   optimizerPanel.setInputs(result.nodes.filter((n) => n.op === "input"));
-  graph.show(result, laid, cards, state.timeline)
-    .update(result.nodes.map((n) => n.id), state.player.index, { pulseMs: 0 });
+  graph.show(result, laid, cards, state.timeline, state.player.index);
   results.show(result, state.mode);
   showIndex(state.player.index, { pulse: false });
   document.body.dataset.status = "ready";

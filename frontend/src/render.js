@@ -1,18 +1,33 @@
-// The SVG renderer (d3): draws the laid-out graph once, then on each step updates the classes
-// and texts of the few nodes that changed. Zoom, pan and "fit to screen".
+// The graph renderer (d3 + a canvas): draws a laid-out graph, then on each step updates only
+// what changed. Up to WHOLE_SVG nodes every card is an SVG element; beyond, only the cards in
+// view are (created and dropped as the view moves), and when many nodes are in view or the
+// zoom is far out they are drawn on a canvas as op symbols and colours (far-layer.js).
+// Zoom and pan (d3-zoom), "fit to screen", following the current step, and the overview.
 
-import { CELL, PAD } from "./cards.js";
-import { frameAt, nodeStateAt } from "./timeline.js";
+import { CELL, PAD, glyphOf } from "./cards.js";
+import { clearFar, drawFar } from "./far-layer.js";
+import { createMinimap } from "./minimap.js";
+import { frameAt, involvedAt, nodeStateAt } from "./timeline.js";
+import {
+  FAR_SCALE, fitScale, followTransform, homeTransform, intersects, visibleRect,
+} from "./viewport.js";
 
 const d3 = globalThis.d3; // the UMD bundle, loaded by index.html
 const LINE_1 = 17;
-const READABLE = 0.35; // the smallest zoom at which a card can be read
 const LINE_2 = 36;
+/** Graphs up to this many nodes have every card in the SVG. */
+export const WHOLE_SVG = 800;
+/** More nodes than this in view: the canvas draws them. */
+const MAX_SVG_CARDS = 500;
+const VIEW_MARGIN = 160; // screen px around the view where cards are drawn ahead of a pan
+const MOVE_MS = 320;
 
-/** A graph view on an <svg>; emits "hover" (id or null) and "select" (id or null). */
-export function createGraphView(svgElement) {
+/** A graph view on an <svg>, with `canvas` (far-out drawing) and `minimap` canvases beside
+ * it; emits "hover" (id or null), "select" (id or null) and "view" ({overview}: whether the
+ * overview is worth showing). */
+export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) {
   const svg = d3.select(svgElement);
-  const events = d3.dispatch("hover", "select");
+  const events = d3.dispatch("hover", "select", "view");
   svg.selectAll("*").remove();
   svg.append("defs").html(`
     <marker id="arrow" viewBox="0 0 8 8" refX="7.5" refY="4" markerWidth="7" markerHeight="7"
@@ -21,107 +36,111 @@ export function createGraphView(svgElement) {
   const edgeLayer = viewport.append("g").attr("class", "edges");
   const nodeLayer = viewport.append("g").attr("class", "nodes");
   const pulseLayer = viewport.append("g").attr("class", "pulses");
-  const zoom = d3.zoom().scaleExtent([0.0001, 4])
-    .on("zoom", (event) => viewport.attr("transform", event.transform));
+  const zoom = d3.zoom().scaleExtent([0.0001, 4]).on("zoom", (event) => {
+    viewport.attr("transform", event.transform);
+    schedule();
+  });
   svg.call(zoom).on("dblclick.zoom", null);
   svg.on("click", (event) => { if (event.target === svgElement) events.call("select", null, null); });
+  const minimap = createMinimap(minimapCanvas, { onPan: (x, y) => {
+    svg.interrupt().call(zoom.translateTo, x, y);
+  } });
 
-  let graph = null; // {result, laid, cards, timeline, nodeEls: Map, edgeEls: Map}
+  let graph = null;
+  let following = true;
+  let selected = new Set();
   let shown = { current: null, edges: [] };
+  let scheduled = 0;
 
   const view = {
     /** Draw a whole graph: nodes at their laid-out places, nothing computed yet. */
     draw(result, laid, cards, timeline) {
-      const nodeEls = new Map();
-      const edgeEls = new Map();
-      const incoming = new Map(); // target id -> [{source, el}]
-      const line = d3.line().curve(laid.curve === "bump" ? d3.curveBumpX : d3.curveLinear);
-      edgeLayer.selectAll("*").remove();
-      nodeLayer.selectAll("*").remove();
-      pulseLayer.selectAll("*").remove();
-      edgeLayer.selectAll("path").data(result.edges).join("path")
-        .attr("class", "edge")
-        .attr("data-id", (e) => e.id)
-        .attr("data-source", (e) => e.source)
-        .attr("data-target", (e) => e.target)
-        .attr("marker-end", "url(#arrow)")
-        .attr("d", (e) => line(laid.edges.get(e.id) ?? []))
-        .each(function (e) {
-          edgeEls.set(`${e.target}:${e.position}`, this);
-          if (!incoming.has(e.target)) incoming.set(e.target, []);
-          incoming.get(e.target).push({ source: e.source, el: this });
-        });
-      const outputId = result.output.node;
-      const groups = nodeLayer.selectAll("g.node").data(result.nodes).join("g")
-        .attr("class", (n) => nodeClass(n, outputId))
-        .attr("data-id", (n) => n.id)
-        .attr("transform", (n) => { const p = laid.nodes.get(n.id); return `translate(${p.x},${p.y})`; })
-        .each(function (n) { nodeEls.set(n.id, this); drawCard(d3.select(this), cards.get(n.id)); })
-        .on("mouseenter", (_, n) => events.call("hover", null, n.id))
-        .on("mouseleave", () => events.call("hover", null, null))
-        .on("click", (event, n) => { event.stopPropagation(); events.call("select", null, n.id); });
-      if (result.nodes.length <= 300) {
-        groups.attr("tabindex", 0).attr("role", "button")
-          .attr("aria-label", (n) => `node ${cards.get(n.id).title}`)
-          .on("focus", (_, n) => events.call("hover", null, n.id))
-          .on("blur", () => events.call("hover", null, null))
-          .on("keydown", (event, n) => {
-            if (event.key === "Enter") events.call("select", null, n.id);
-          });
+      clearLayers();
+      const edges = result.edges.filter((e) => laid.edges.has(e.id)).map((e) => {
+        const points = laid.edges.get(e.id);
+        return { ...e, points, bbox: bboxOf(points) };
+      });
+      const edgeByKey = new Map(edges.map((e) => [`${e.target}:${e.position}`, e]));
+      const incoming = new Map();
+      for (const e of edges) {
+        if (!incoming.has(e.target)) incoming.set(e.target, []);
+        incoming.get(e.target).push(e);
       }
-      graph = { result, laid, cards, timeline, nodeEls, edgeEls, incoming };
+      graph = {
+        result, laid, cards, timeline, edges, edgeByKey, incoming, index: 0, frame: frameAt(timeline, 0),
+        nodes: result.nodes.filter((n) => laid.nodes.has(n.id)),
+        byId: new Map(result.nodes.map((n) => [n.id, n])),
+        whole: result.nodes.length <= WHOLE_SVG, focusable: result.nodes.length <= 300,
+        line: d3.line().curve(laid.curve === "bump" ? d3.curveBumpX : d3.curveLinear),
+        nodeEls: new Map(), edgeEls: new Map(), far: false,
+      };
       shown = { current: null, edges: [] };
+      selected = new Set();
+      svgElement.dataset.nodes = String(graph.nodes.length);
+      if (graph.whole) {
+        for (const e of edges) edgeEl(e);
+        for (const n of graph.nodes) nodeEl(n);
+      }
+      minimap.setGraph({ boxes: laid.nodes.values(), width: laid.width, height: laid.height },
+        cssVar("--border"));
       return view;
     },
 
-    /** Show the graph at step `index`, touching only the nodes in `ids`. */
+    /** Show the graph at step `index`, touching only the nodes in `ids` that are drawn. */
     update(ids, index, { pulseMs = 600 } = {}) {
       if (!graph) return view;
-      const { timeline, cards, nodeEls } = graph;
+      graph.index = index;
+      graph.frame = frameAt(graph.timeline, index);
       for (const id of ids) {
-        const el = nodeEls.get(id);
-        if (!el) continue;
-        const state = nodeStateAt(timeline, id, index);
-        const card = cards.get(id);
-        el.classList.toggle("has-value", state.value);
-        el.classList.toggle("has-grad", state.grad);
-        setText(el.querySelector(".node-value"), state.value ? card.valueText : "");
-        setText(el.querySelector(".node-grad"), state.grad ? card.gradText : "");
+        const el = graph.nodeEls.get(id);
+        if (el) applyState(el, id);
       }
-      showCurrent(frameAt(timeline, index), pulseMs);
+      showCurrent(graph.frame, reducedMotion() ? 0 : pulseMs);
+      schedule();
       return view;
     },
 
     /** Mark the nodes in `ids` as selected (and only those). */
     select(ids) {
       if (!graph) return view;
-      const wanted = new Set(ids);
-      for (const [id, el] of graph.nodeEls) el.classList.toggle("selected", wanted.has(id));
+      for (const id of selected) graph.nodeEls.get(id)?.classList.remove("selected");
+      selected = new Set(ids);
+      for (const id of selected) {
+        const n = graph.byId.get(id);
+        const el = n && graph.laid.nodes.has(id) ? nodeEl(n) : null;
+        el?.classList.add("selected");
+      }
       return view;
     },
 
     /** Zoom and pan so the whole graph fits the view. */
     fit(duration = 0) {
       if (!graph) return view;
-      const { width, height, gw, gh, k } = fitting();
-      return moveTo(d3.zoomIdentity.translate((width - gw * k) / 2, (height - gh * k) / 2).scale(k), duration);
+      const { width, height } = size();
+      const { width: gw, height: gh } = graph.laid;
+      const k = fitScale(width, height, gw, gh);
+      return moveTo({ x: (width - gw * k) / 2, y: (height - gh * k) / 2, k }, duration);
     },
 
-    /** The first view of a graph: all of it if that is readable, else its left end (the
-     * inputs) at a readable scale; stepping then follows the current node. */
-    home() {
+    /** The first view of a graph: all of it where that is readable, else a readable scale
+     * around node `focus` (or the graph's start), with the overview to find the rest. */
+    home(focus = null) {
       if (!graph) return view;
-      const { height, gh, k } = fitting();
-      if (k >= READABLE) return view.fit();
-      const kr = Math.max(READABLE, Math.min(1, (height - 24) / gh));
-      return moveTo(d3.zoomIdentity.translate(12, Math.max(12, (height - gh * kr) / 2)).scale(kr), 0);
+      const { width, height } = size();
+      const box = focus ? graph.laid.nodes.get(focus) : null;
+      return moveTo(homeTransform(width, height, graph.laid.width, graph.laid.height, box ?? null), 0);
+    },
+
+    /** Whether the view follows the current step (on by default). */
+    setFollow(on) {
+      following = on;
+      if (on && graph?.frame.node) follow(graph.frame.node, graph.frame.phase, MOVE_MS);
+      return view;
     },
 
     /** Forget the graph. */
     clear() {
-      edgeLayer.selectAll("*").remove();
-      nodeLayer.selectAll("*").remove();
-      pulseLayer.selectAll("*").remove();
+      clearLayers();
       graph = null;
       return view;
     },
@@ -137,77 +156,195 @@ export function createGraphView(svgElement) {
     },
   };
 
-  // The view's size, the graph's, and the scale at which all of the graph fits the view.
-  function fitting() {
-    const { width, height } = svgElement.getBoundingClientRect();
-    const gw = Math.max(graph.laid.width, 1);
-    const gh = Math.max(graph.laid.height, 1);
-    return { width, height, gw, gh, k: Math.min((width - 24) / gw, (height - 24) / gh, 1.6) };
+  function clearLayers() {
+    svg.interrupt();
+    edgeLayer.selectAll("*").remove();
+    nodeLayer.selectAll("*").remove();
+    pulseLayer.selectAll("*").remove();
+    clearFar(canvas);
   }
 
-  function moveTo(transform, duration) {
-    (duration ? svg.transition().duration(duration) : svg).call(zoom.transform, transform);
+  function size() {
+    const { width, height } = svgElement.getBoundingClientRect();
+    return { width, height };
+  }
+
+  function moveTo({ x, y, k }, duration) {
+    const t = d3.zoomIdentity.translate(x, y).scale(k);
+    svg.interrupt();
+    (duration ? svg.transition().duration(duration).ease(d3.easeCubicOut) : svg).call(zoom.transform, t);
     return view;
   }
 
-  // Pan (keeping the zoom) so that a node off screen comes into view, with room on the side
-  // the pass is heading to (right going forward, left going backward).
-  function follow(id, phase) {
+  // The card of node `n`, created if it is not drawn yet.
+  function nodeEl(n) {
+    const existing = graph.nodeEls.get(n.id);
+    if (existing) return existing;
+    const box = graph.laid.nodes.get(n.id);
+    const card = graph.cards.get(n.id);
+    const g = nodeLayer.append("g")
+      .attr("class", nodeClass(n, graph.result.output.node))
+      .attr("data-id", n.id)
+      .attr("transform", `translate(${box.x},${box.y})`)
+      .on("mouseenter", () => events.call("hover", null, n.id))
+      .on("mouseleave", () => events.call("hover", null, null))
+      .on("click", (event) => { event.stopPropagation(); events.call("select", null, n.id); });
+    drawCard(g, card, glyphOf(n));
+    if (graph.focusable) {
+      g.attr("tabindex", 0).attr("role", "button").attr("aria-label", `node ${card.title}`)
+        .on("focus", () => events.call("hover", null, n.id))
+        .on("blur", () => events.call("hover", null, null))
+        .on("keydown", (event) => { if (event.key === "Enter") events.call("select", null, n.id); });
+    }
+    const el = g.node();
+    graph.nodeEls.set(n.id, el);
+    applyState(el, n.id);
+    if (selected.has(n.id)) el.classList.add("selected");
+    return el;
+  }
+
+  function edgeEl(e) {
+    const existing = graph.edgeEls.get(e.id);
+    if (existing) return existing;
+    const el = edgeLayer.append("path").attr("class", "edge").attr("data-id", e.id)
+      .attr("data-source", e.source).attr("data-target", e.target)
+      .attr("marker-end", "url(#arrow)").attr("d", graph.line(e.points)).node();
+    graph.edgeEls.set(e.id, el);
+    return el;
+  }
+
+  function applyState(el, id) {
+    const state = nodeStateAt(graph.timeline, id, graph.index);
+    const card = graph.cards.get(id);
+    el.classList.toggle("has-value", state.value);
+    el.classList.toggle("has-grad", state.grad);
+    setText(el.querySelector(".node-value"), state.value ? card.valueText : "");
+    setText(el.querySelector(".node-grad"), state.grad ? card.gradText : "");
+  }
+
+  // Redraw what depends on the view, once per frame at most.
+  function schedule() {
+    if (!scheduled) scheduled = requestAnimationFrame(() => { scheduled = 0; sync(); });
+  }
+
+  function sync() {
+    if (!graph) return;
+    const t = d3.zoomTransform(svgElement);
+    const { width, height } = size();
+    const far = t.k < FAR_SCALE;
+    svgElement.classList.toggle("lod-far", far);
+    svgElement.style.setProperty("--glyph-size", `${(13 / t.k).toFixed(1)}px`);
+    if (!graph.whole) syncCards(t, width, height, far);
+    const seen = visibleRect(t, width, height);
+    const all = seen.x0 <= 0 && seen.y0 <= 0 && seen.x1 >= graph.laid.width && seen.y1 >= graph.laid.height;
+    const current = graph.frame.node ? graph.laid.nodes.get(graph.frame.node) : null;
+    minimap.show(seen, current, { view: cssVar("--select"), current: phaseColour() });
+    events.call("view", null, { overview: !all });
+  }
+
+  // Big graphs: SVG cards for the nodes in view, or the canvas when there are too many.
+  function syncCards(t, width, height, far) {
+    const rect = visibleRect(t, width, height, VIEW_MARGIN);
+    const inView = graph.nodes.filter((n) => intersects(graph.laid.nodes.get(n.id), rect));
+    const pinned = pinnedIds();
+    const useCanvas = far || inView.length > MAX_SVG_CARDS;
+    const wanted = new Set(useCanvas ? pinned : [...inView.map((n) => n.id), ...pinned]);
+    for (const [id, el] of graph.nodeEls) {
+      if (!wanted.has(id)) { el.remove(); graph.nodeEls.delete(id); }
+    }
+    for (const id of wanted) nodeEl(graph.byId.get(id));
+    const edgesWanted = new Set(shown.edges.map((el) => el.dataset.id));
+    if (!useCanvas) for (const e of graph.edges) if (intersects(e.bbox, rect)) edgesWanted.add(e.id);
+    for (const [id, el] of graph.edgeEls) {
+      if (!edgesWanted.has(id)) { el.remove(); graph.edgeEls.delete(id); }
+    }
+    for (const e of graph.edges) if (edgesWanted.has(e.id)) edgeEl(e);
+    graph.far = useCanvas;
+    if (!useCanvas) return clearFar(canvas);
+    const visibleEdges = graph.edges.filter((e) => intersects(e.bbox, rect)).map((e) => e.points);
+    drawFar(canvas, t, inView.map((n) => farNode(n)), visibleEdges, canvasColours());
+  }
+
+  function farNode(n) {
+    const state = nodeStateAt(graph.timeline, n.id, graph.index);
+    return { box: graph.laid.nodes.get(n.id), glyph: glyphOf(n), current: n.id === graph.frame.node,
+      state: state.grad ? "grad" : state.value ? "value" : "none" };
+  }
+
+  // Nodes always drawn as SVG cards: the current step's and the selected ones.
+  function pinnedIds() {
+    const ids = new Set(selected);
+    for (const id of involvedAt(graph.timeline, graph.index)) if (graph.laid.nodes.has(id)) ids.add(id);
+    return ids;
+  }
+
+  function canvasColours() {
+    return {
+      edge: cssVar("--edge"), panel: cssVar("--panel"), border: cssVar("--border"),
+      value: cssVar("--value"), grad: cssVar("--grad"), valueSoft: cssVar("--value-soft"),
+      gradSoft: cssVar("--grad-soft"), fg: cssVar("--fg"), currentStroke: phaseColour(),
+      font: getComputedStyle(document.body).fontFamily,
+    };
+  }
+
+  function phaseColour() {
+    return cssVar({ backward: "--grad", tangent: "--tangent" }[graph.frame.phase] ?? "--value");
+  }
+
+  function cssVar(name) {
+    return getComputedStyle(svgElement).getPropertyValue(name).trim() || "#888";
+  }
+
+  // Pan (keeping the zoom) so that the current node comes into view.
+  function follow(id, phase, duration) {
     const box = graph.laid.nodes.get(id);
     if (!box) return;
+    const { width, height } = size();
     const t = d3.zoomTransform(svgElement);
-    const { width, height } = svgElement.getBoundingClientRect();
-    const [x0, y0] = t.apply([box.x, box.y]);
-    const [x1, y1] = t.apply([box.x + box.width, box.y + box.height]);
-    if (x0 >= 0 && y0 >= 0 && x1 <= width && y1 <= height) return;
-    const cx = width * (phase === "backward" ? 0.7 : 0.3) - t.k * (box.x + box.width / 2);
-    const cy = height / 2 - t.k * (box.y + box.height / 2);
-    svg.interrupt().call(zoom.transform, d3.zoomIdentity.translate(cx, cy).scale(t.k));
+    const next = followTransform(box, t, width, height, graph.laid.width, graph.laid.height, phase);
+    if (next) moveTo(next, reducedMotion() ? 0 : duration);
   }
 
   // The current node, the edges its step runs along, and the pulses of a backward step.
   function showCurrent(frame, pulseMs) {
-    const { nodeEls, edgeEls } = graph;
-    if (shown.current) nodeEls.get(shown.current)?.classList.remove("current");
+    const { nodeEls } = graph;
+    if (shown.current) {
+      const old = nodeEls.get(shown.current);
+      old?.classList.remove("current");
+      old?.removeAttribute("aria-current");
+    }
     for (const el of shown.edges) el.classList.remove("active", "active-forward", "active-tangent");
     pulseLayer.selectAll("*").interrupt().remove();
     shown = { current: frame.node, edges: [] };
     svgElement.classList.toggle("phase-forward", frame.phase === "forward");
     svgElement.classList.toggle("phase-backward", frame.phase === "backward");
     svgElement.classList.toggle("phase-tangent", frame.phase === "tangent");
-    if (!frame.node) return;
-    nodeEls.get(frame.node)?.classList.add("current");
-    follow(frame.node, frame.phase);
+    if (!frame.node || !graph.laid.nodes.has(frame.node)) return;
+    const el = nodeEl(graph.byId.get(frame.node));
+    el.classList.add("current");
+    el.setAttribute("aria-current", "step");
+    if (following) follow(frame.node, frame.phase, Math.min(MOVE_MS, pulseMs || MOVE_MS));
+    const mark = (edge, cls, kind) => {
+      if (!edge) return;
+      const path = edgeEl(edge);
+      path.classList.add(cls);
+      shown.edges.push(path);
+      if (kind && pulseMs > 0) pulse(path, pulseMs, kind);
+    };
     if (frame.phase === "forward") {
-      frame.step.inputs.forEach((_, position) => {
-        const el = edgeEls.get(`${frame.node}:${position}`);
-        if (el) { el.classList.add("active-forward"); shown.edges.push(el); }
-      });
-      return;
-    }
-    if (frame.phase === "tangent") {
+      frame.step.inputs.forEach((_, position) => mark(graph.edgeByKey.get(`${frame.node}:${position}`), "active-forward"));
+    } else if (frame.phase === "tangent") {
       // Forward mode: tangents flow along the arrows, from the operands into the node.
       const from = new Set(frame.step.terms.map((t) => t.input));
-      for (const { source, el } of graph.incoming.get(frame.node) ?? []) {
-        if (!from.has(source)) continue;
-        el.classList.add("active-tangent");
-        shown.edges.push(el);
-        if (pulseMs > 0) pulse(el, pulseMs, "tangent");
-      }
-      return;
-    }
-    for (const term of frame.step.terms) {
-      const el = edgeEls.get(`${frame.node}:${term.position}`);
-      if (!el) continue;
-      el.classList.add("active");
-      shown.edges.push(el);
-      if (pulseMs > 0) pulse(el, pulseMs);
+      for (const e of graph.incoming.get(frame.node) ?? []) if (from.has(e.source)) mark(e, "active-tangent", "tangent");
+    } else {
+      for (const term of frame.step.terms) mark(graph.edgeByKey.get(`${frame.node}:${term.position}`), "active", "grad");
     }
   }
 
   // A dot running along an edge: from the node back to its input (against the arrow) for a
   // gradient, from the input to the node (with the arrow) for a tangent.
-  function pulse(pathEl, ms, kind = "grad") {
+  function pulse(pathEl, ms, kind) {
     const length = pathEl.getTotalLength();
     if (!length) return;
     const along = kind === "tangent";
@@ -215,14 +352,26 @@ export function createGraphView(svgElement) {
     pulseLayer.append("circle").attr("class", `pulse ${kind}`).attr("r", 5)
       .attr("cx", start.x).attr("cy", start.y)
       .transition().duration(ms).ease(d3.easeCubicInOut)
-      .attrTween("transform", () => (t) => {
-        const p = pathEl.getPointAtLength(length * (along ? t : 1 - t));
+      .attrTween("transform", () => (u) => {
+        const p = pathEl.getPointAtLength(length * (along ? u : 1 - u));
         return `translate(${p.x - start.x},${p.y - start.y})`;
       })
       .transition().duration(150).style("opacity", 0).remove();
   }
 
   return view;
+}
+
+function reducedMotion() {
+  return window.matchMedia?.("(prefers-reduced-motion: reduce)").matches ?? false;
+}
+
+function bboxOf(points) {
+  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  for (const [x, y] of points) {
+    x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x); y1 = Math.max(y1, y);
+  }
+  return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
 }
 
 function nodeClass(node, outputId) {
@@ -235,10 +384,12 @@ function nodeClass(node, outputId) {
   return classes.join(" ");
 }
 
-function drawCard(g, card) {
+function drawCard(g, card, glyph) {
   const mid = card.width / 2;
   g.append("rect").attr("class", "card").attr("width", card.width).attr("height", card.height)
     .attr("rx", 6);
+  g.append("text").attr("class", "node-glyph").attr("x", mid).attr("y", card.height / 2)
+    .attr("text-anchor", "middle").attr("dominant-baseline", "central").text(glyph);
   g.append("line").attr("class", "divider").attr("x1", 0).attr("x2", card.width)
     .attr("y1", LINE_1 + 5).attr("y2", LINE_1 + 5);
   const label = g.append("text").attr("class", "node-label").attr("x", PAD).attr("y", LINE_1)

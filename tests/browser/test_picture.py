@@ -1,0 +1,161 @@
+"""The picture at every size, on real Chromium: readable text at the default view, a view that
+follows the step, the overview, and (big programs) folding."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterator
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from . import ui
+
+TWO_LAYER = "Two-layer network"
+SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
+
+# Every piece of node text drawn and not hidden: its size on screen in CSS pixels (font size
+# times the zoom of the graph), and whether it lies inside the graph view.
+TEXT_ON_SCREEN = """() => {
+  const view = document.querySelector('svg#graph').getBoundingClientRect();
+  return [...document.querySelectorAll('svg#graph g.node text')]
+    .filter((t) => t.textContent.trim() && getComputedStyle(t).display !== 'none')
+    .map((t) => {
+      const box = t.getBoundingClientRect();
+      const inside = box.right > view.left && box.left < view.right &&
+        box.bottom > view.top && box.top < view.bottom;
+      return { px: parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a, inside };
+    });
+}"""
+
+# Where the current step's card is, against the graph view (CSS pixels).
+CURRENT_BOX = """() => {
+  const marked = document.querySelectorAll('svg#graph [aria-current="step"]');
+  if (marked.length !== 1) return { count: marked.length };
+  const box = marked[0].getBoundingClientRect();
+  const view = document.querySelector('svg#graph').getBoundingClientRect();
+  return { count: 1, id: marked[0].dataset.id, inside: box.left >= view.left - 0.5 &&
+    box.right <= view.right + 0.5 && box.top >= view.top - 0.5 && box.bottom <= view.bottom + 0.5,
+    fits: box.width <= view.width && box.height <= view.height,
+    centred: box.left <= view.left + view.width / 2 && box.right >= view.left + view.width / 2 };
+}"""
+
+
+def long_program(lines: int) -> str:
+    """A program of `lines` statements, each using the one before and the first."""
+    body = ["x0 = 0.5"]
+    body += [f"x{i} = tanh(x{i - 1}) * 1.01 + x0 * 0.1" for i in range(1, lines)]
+    return "\n".join(body)
+
+
+@pytest.fixture
+def sized(browser: Browser, request: pytest.FixtureRequest) -> Iterator[BrowserContext]:
+    """A context of the size named by the test's parameter, reduced motion (pans are instant)."""
+    width, height = SIZES[request.param]
+    ctx = browser.new_context(viewport={"width": width, "height": height},
+                              reduced_motion="reduce")
+    ctx.set_default_timeout(15_000)
+    yield ctx
+    ctx.close()
+
+
+def choose_example(page: Page, title: str) -> None:
+    """Pick an example from the menu (it runs) and wait until it is drawn."""
+    page.get_by_label("Examples", exact=True).select_option(label=title)
+    expect(page.locator("body")).to_have_attribute("data-status", "ready")
+    expect(page.get_by_label("Expression", exact=True)).not_to_have_value("")
+
+
+def current_box(page: Page) -> dict[str, Any]:
+    """The current step's card against the view, once the view has settled."""
+    page.wait_for_function("() => new Promise((r) => requestAnimationFrame(() => r(true)))")
+    box: dict[str, Any] = page.evaluate(CURRENT_BOX)
+    return box
+
+
+@pytest.mark.parametrize("sized", ["desktop", "phone"], indirect=True)
+def test_the_two_layer_example_opens_with_node_text_of_11_px_or_more(
+        sized: BrowserContext, base_url: str, artifacts: Path, request: pytest.FixtureRequest) -> None:
+    page = sized.new_page()
+    ui.open_app(page, base_url)
+    choose_example(page, TWO_LAYER)
+    texts = [t for t in page.evaluate(TEXT_ON_SCREEN) if t["inside"]]
+    assert len(texts) >= 3, "the default view shows hardly any node text"
+    sizes = sorted(t["px"] for t in texts)
+    assert statistics.median(sizes) >= 11, sizes
+    assert sizes[0] >= 11 - 0.01, f"text below 11 px at the default view: {sizes[:5]}"
+    box = current_box(page)
+    # A card wider than a phone's view cannot be all in it: then it must cross the middle.
+    assert box["count"] == 1 and (box["inside"] or not box["fits"] and box["centred"]), box
+    page.screenshot(path=artifacts / f"two-layer-{request.node.callspec.id}.png")
+
+
+def test_a_graph_bigger_than_the_view_gets_an_overview_that_moves_the_view(
+        page: Page, base_url: str) -> None:
+    ui.open_app(page, base_url)
+    choose_example(page, TWO_LAYER)
+    overview = page.get_by_role("img", name="Overview of the whole graph", exact=False)
+    expect(overview).to_be_visible()
+    viewport = page.locator("svg#graph g.viewport")
+    before = viewport.get_attribute("transform")
+    box = overview.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] - 4, box["y"] + box["height"] / 2)
+    expect(viewport).not_to_have_attribute("transform", before or "")
+    page.get_by_role("button", name="Fit to screen", exact=True).click()
+    expect(overview).to_be_hidden()
+
+
+@pytest.mark.parametrize("sized", ["desktop"], indirect=True)
+def test_the_current_node_stays_in_view_over_50_steps_of_a_2000_line_program(
+        sized: BrowserContext, base_url: str, artifacts: Path) -> None:
+    page = sized.new_page()
+    ui.open_app(page, base_url)
+    ui.run(page, long_program(2000), "")
+    expect(page.locator("body")).to_have_attribute("data-status", "ready", timeout=60_000)
+    seen: list[str] = []
+    for press in range(50):
+        name = "Next step" if press < 25 else "Previous step"
+        if press == 25:
+            page.keyboard.press("End")  # then back from the end of the backward pass
+            expect(page.locator("#phase")).to_have_text("Backward pass")
+        page.get_by_role("button", name=name, exact=True).click()
+        box = current_box(page)
+        assert box["count"] == 1, f"press {press}: {box['count']} nodes marked current"
+        assert box["inside"], f"press {press}: the current node {box['id']} is out of view"
+        seen.append(box["id"])
+    assert all(a != b for a, b in pairwise(seen)), "the current node moves at every step"
+    page.screenshot(path=artifacts / "long-program-backward.png")
+
+
+def test_with_follow_off_the_view_stays_where_the_user_put_it(
+        browser: Browser, base_url: str) -> None:
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800}, reduced_motion="reduce")
+    try:
+        page = ctx.new_page()
+        ui.open_app(page, base_url)
+        ui.run(page, long_program(40), "")
+        expect(page.locator("body")).to_have_attribute("data-status", "ready")
+        follow = page.get_by_role("button", name="Follow", exact=True)
+        expect(follow).to_have_attribute("aria-pressed", "true")
+        follow.click()
+        expect(follow).to_have_attribute("aria-pressed", "false")
+        overview = page.get_by_role("img", name="Overview of the whole graph", exact=False)
+        box = overview.bounding_box()
+        assert box is not None
+        page.mouse.click(box["x"] + box["width"] - 3, box["y"] + box["height"] - 3)  # explore
+        assert current_box(page)["inside"] is False, "the view should have moved away"
+        viewport = page.locator("svg#graph g.viewport")
+        before = viewport.get_attribute("transform")
+        for _ in range(3):
+            page.get_by_role("button", name="Next step", exact=True).click()
+        assert current_box(page)["inside"] is False
+        assert viewport.get_attribute("transform") == before
+        follow.click()
+        expect(follow).to_have_attribute("aria-pressed", "true")
+        assert current_box(page)["inside"] is True
+    finally:
+        ctx.close()
