@@ -9,5 +9,6 @@
 from .errors import ChainruleError
 from .micrograd_graph import from_micrograd
 from .run import backprop
+from .tracing import trace
 
-__all__ = ["ChainruleError", "backprop", "from_micrograd"]
+__all__ = ["ChainruleError", "backprop", "from_micrograd", "trace"]

@@ -60,12 +60,17 @@ class Op:
     elementwise: bool = True  # output element i depends only on input element i (after broadcast)
     syntax: str = "function"  # function | infix | prefix | postfix
     jvps: tuple[Jvp, ...] = ()  # forward mode; derived from the VJPs when the op is elementwise
+    # The numpy functions that compute this op, for tracing a user's Python function (np.sin,
+    # np.maximum, ...); by default the forward's own name when the forward is a numpy ufunc.
+    numpy: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.jvps:
             if not self.elementwise:
                 raise ValueError(f"{self.name} is not elementwise: declare its JVPs")
             object.__setattr__(self, "jvps", tuple(_diagonal_jvp(v) for v in self.vjps))
+        if not self.numpy and isinstance(self.forward, np.ufunc):
+            object.__setattr__(self, "numpy", (self.forward.__name__,))
 
 
 # ---------------------------------------------------------------- helpers shared by every entry
@@ -222,34 +227,37 @@ OPS: dict[str, Op] = {
     op.name: op
     for op in [
         Op("add", 2, _binary(np.add), (lambda g, y, a, b: g, lambda g, y, a, b: g), _broadcast,
-           _f("$u + $v"), (_f("1"), _f("1")), "Sum of two values.", "+", syntax="infix"),
+           _f("$u + $v"), (_f("1"), _f("1")), "Sum of two values.", "+", syntax="infix",
+           numpy=("add",)),
         Op("sub", 2, _binary(np.subtract), (lambda g, y, a, b: g, lambda g, y, a, b: -g),
-           _broadcast, _f("$u - $v"), (_f("1"), _f("-1")), "Difference.", "−", syntax="infix"),
+           _broadcast, _f("$u - $v"), (_f("1"), _f("-1")), "Difference.", "−", syntax="infix",
+           numpy=("subtract",)),
         Op("mul", 2, _binary(np.multiply), (lambda g, y, a, b: g * b, lambda g, y, a, b: g * a),
            _broadcast, _f("$u * $v", r"$u \cdot $v"), (_f("$v"), _f("$u")),
-           "Product (elementwise for arrays).", "×", syntax="infix"),
+           "Product (elementwise for arrays).", "×", syntax="infix", numpy=("multiply",)),
         Op("div", 2, _binary(np.divide),
            (lambda g, y, a, b: g / b, lambda g, y, a, b: -g * a / b**2), _broadcast,
            _f("$u / $v", r"\frac{$u}{$v}"),
            (_f("1/$v", r"\frac{1}{$v}"), _f("-$u/$v^2", r"-\frac{$u}{$v^{2}}")),
-           "Quotient.", "÷", syntax="infix"),
+           "Quotient.", "÷", syntax="infix", numpy=("divide",)),
         Op("pow", 2, _binary(np.power),
            (_pow_vjp_base, _pow_vjp_exponent),
            _broadcast, _f("$u ** $v", "$u^{$v}"),
            (_f("$v * $u ** ($v - 1)", r"$v \cdot $u^{$v - 1}"),
             _f("$u ** $v * log($u)", r"$u^{$v} \ln $u")),
-           "Power (`**`, or `^` as people type it).", "^", syntax="infix"),
+           "Power (`**`, or `^` as people type it).", "^", syntax="infix",
+           numpy=("power",)),
         Op("matmul", 2, _bmatmul, (_matmul_vjp_a, _matmul_vjp_b), _matmul_shape,
            _f("$u @ $v", r"$u \, $v"), (_f("$v.T", "$v^{\\top}"), _f("$u.T", "$u^{\\top}")),
            "Matrix product of vectors and matrices; upstream gradients flow as g @ v.T and u.T @ g.",
-           "@", elementwise=False, syntax="infix",
+           "@", elementwise=False, syntax="infix", numpy=("matmul", "dot"),
            jvps=(lambda t, y, a, b: np.matmul(t, b), lambda t, y, a, b: np.matmul(a, t))),
         Op("neg", 1, np.negative, (lambda g, y, a: -g,), _same, _f("-$u"), (_f("-1"),),
            "Negation.", "−", syntax="prefix"),
         Op("transpose", 1, _transpose, (lambda g, y, a: g.T,), _reversed,
            _f("$u.T", "$u^{\\top}"), (_f("transpose", r"\top"),),
            "Transpose (reverses the axes); the gradient is transposed back.", "ᵀ",
-           elementwise=False, syntax="postfix", jvps=(lambda t, y, a: t.T,)),
+           elementwise=False, syntax="postfix", numpy=("transpose",), jvps=(lambda t, y, a: t.T,)),
         _unary("sin", np.sin, lambda g, y, a: g * np.cos(a), _f("cos($u)", r"\cos $u"),
                "Sine.", r"\sin"),
         _unary("cos", np.cos, lambda g, y, a: -g * np.sin(a), _f("-sin($u)", r"-\sin $u"),
@@ -290,21 +298,22 @@ OPS: dict[str, Op] = {
            (lambda g, y, a, b: g * _tie_share(a, b, y), lambda g, y, a, b: g * _tie_share(b, a, y)),
            _broadcast, _f("max($u, $v)", r"\max($u, $v)"),
            (_f("1 if $u > $v else 0", r"[\,$u > $v\,]"), _f("1 if $v > $u else 0", r"[\,$v > $u\,]")),
-           "Elementwise maximum; a tie splits the gradient in half.", "max"),
+           "Elementwise maximum; a tie splits the gradient in half.", "max", numpy=("maximum",)),
         Op("min", 2, _binary(np.minimum),
            (lambda g, y, a, b: g * _tie_share(a, b, y), lambda g, y, a, b: g * _tie_share(b, a, y)),
            _broadcast, _f("min($u, $v)", r"\min($u, $v)"),
            (_f("1 if $u < $v else 0", r"[\,$u < $v\,]"), _f("1 if $v < $u else 0", r"[\,$v < $u\,]")),
-           "Elementwise minimum; a tie splits the gradient in half.", "min"),
+           "Elementwise minimum; a tie splits the gradient in half.", "min", numpy=("minimum",)),
         Op("sum", 1, lambda a: np.sum(a, axis=_core_axes(a)),
            (lambda g, y, a: np.full(a.shape, g),), _reduced, _f("sum($u)", r"\sum $u"),
            (_f("1 (for every element)", r"\mathbf{1}"),),
            "Sum of all elements; the gradient is copied to every element.", "Σ", elementwise=False,
+           numpy=("sum",),
            jvps=(lambda t, y, a: np.asarray(np.sum(t)),)),
         Op("mean", 1, lambda a: np.mean(a, axis=_core_axes(a)),
            (lambda g, y, a: np.full(a.shape, g / max(a.size, 1)),), _reduced,
            _f("mean($u)", r"\operatorname{mean} $u"), (_f("1/n (for every element)", r"\frac{1}{n}\mathbf{1}"),),
-           "Mean of all elements.", "mean", elementwise=False,
+           "Mean of all elements.", "mean", elementwise=False, numpy=("mean",),
            jvps=(lambda t, y, a: np.asarray(np.mean(t)),)),
         Op("softmax", 1, _softmax, (lambda g, y, a: y * (g - np.sum(g * y)),), _same,
            _f("softmax($u)", r"\operatorname{softmax}($u)"),

@@ -1,0 +1,385 @@
+"""Tracing: a user's own Python function, written with numpy, run on tracer values.
+
+`trace(f, x=1.5, y=2.0)` calls `f(x=<tracer>, y=<tracer>)`. Each tracer stands for one node of
+the graph; numpy hands every ufunc (`np.sin`, `np.maximum`, `@`, ...) and every function
+(`np.sum`, `np.dot`, ...) called on it to the tracer (numpy's `__array_ufunc__` and
+`__array_function__` protocols), and Python's operators call its methods, so each call adds one
+node through the op table's `numpy` field. Nothing is computed while tracing, only shapes: the
+engine then runs the graph as it runs a parsed program. Each node's span points into the
+function's own source (`inspect.getsource`), at the expression the call frame was executing.
+
+This is the Python API only: it runs the caller's own function, never text from the network.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import CodeType, FrameType
+from typing import Any
+
+import numpy as np
+
+from .errors import ChainruleError, Span
+from .graph import GraphBuilder, Node
+from .ops import OPS
+from .run import backprop_graph
+from .schemas import BackpropResponse
+from .settings import LIMITS, Limits
+
+# numpy's function name -> the op-table entry that computes it, read from the table.
+NUMPY_OPS = {numpy_name: op.name for op in OPS.values() for numpy_name in op.numpy}
+KNOWN = ", ".join(f"np.{name}" for name in NUMPY_OPS)
+
+
+def trace(f: Callable[..., Any], values: Mapping[str, object] | None = None, *,
+          check: bool = True, limits: Limits = LIMITS, **named_values: object) -> BackpropResponse:
+    """Call `f` with a tracer for each named value, and backpropagate through what it computed.
+
+    `trace(f, x=1.5, y=2.0)` traces `f(x=..., y=...)`; `f` uses numpy (`np.sin`, `np.exp`,
+    `np.tanh`, `@`, `**`, `np.sum`, `np.maximum`, broadcasting, ...) as usual and returns a
+    scalar. Returns the same result model as `chainrule.backprop`, its source being `f`'s own
+    lines. A numpy function outside the op table raises `ChainruleError` naming it.
+    """
+    inputs = {**(values or {}), **named_values}
+    try:
+        inspect.signature(f).bind(**inputs)
+    except TypeError as err:
+        given = ", ".join(inputs) or "no values"
+        raise ChainruleError(f"{_name(f)} cannot be called with {given}: {err}", None,
+                             "request") from None
+    except ValueError:  # no signature to check (a builtin?): the call itself will tell
+        pass
+    source = _Source.of(f)
+    tracer = _Tracing(GraphBuilder(source.text, {}, limits), source)
+    arguments = {name: tracer.input(name, value) for name, value in inputs.items()}
+    out = f(**arguments)
+    if not isinstance(out, Tracer):
+        raise ChainruleError(
+            f"{_name(f)} returned {type(out).__name__}, not a value computed from its inputs: "
+            "return one number computed from them (reduce arrays with np.sum or np.mean)",
+            None, "request")
+    graph = tracer.builder.finish(out.node, out.node.span)
+    graph.warnings.extend(source.warnings)
+    return backprop_graph(graph, check=check, limits=limits)
+
+
+def _name(f: Callable[..., Any]) -> str:
+    return getattr(f, "__qualname__", None) or type(f).__name__
+
+
+# -------------------------------------------------------------- the function's own source
+
+
+@dataclass
+class _Source:
+    """The traced function's source text, and what maps a running frame into it."""
+
+    text: str
+    filename: str
+    first_line: int
+    line_starts: list[int]
+    names: dict[tuple[int, int, int, int], str]  # an assignment's value position -> its target
+    parameters: dict[str, Span]
+    warnings: list[dict[str, object]]
+
+    @classmethod
+    def of(cls, f: Callable[..., Any]) -> _Source:
+        """Read `f`'s source; without one (defined in a REPL?), spans are empty."""
+        code = getattr(inspect.unwrap(f), "__code__", None)
+        try:
+            lines, first = inspect.getsourcelines(f)
+        except (OSError, TypeError):
+            warning: dict[str, object] = {
+                "message": f"the source of {_name(f)} is not available (typed into an "
+                "interactive prompt?), so no node points into it", "node": None, "span": None}
+            return cls("", "", 0, [0], {}, {}, [warning])
+        starts = [0]
+        for line in lines:
+            starts.append(starts[-1] + len(line))
+        filename = code.co_filename if isinstance(code, CodeType) else ""
+        source = cls("".join(lines), filename, max(first, 1), starts, {}, {}, [])
+        source.read_assignments()
+        return source
+
+    def read_assignments(self) -> None:
+        """Names of assignments (`h = ...`, `c += ...`) and spans of the parameters, by ast.
+
+        Only parsed, never run; an indented method or a lambda inside a longer line may not
+        parse alone, and then nodes keep their spans but not their names.
+        """
+        text, shift = self.text, 0
+        if text[:1].isspace():
+            text, shift = "if 1:\n" + text, 1
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            return
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
+                    node.targets[0], ast.Name):
+                self.names[self.position(node.value, shift)] = node.targets[0].id
+            elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+                self.names[self.position(node, shift)] = node.target.id
+            elif isinstance(node, ast.arg) and node.arg not in self.parameters:
+                line, col, _, _ = self.position(node, shift)
+                start = self.offset(line, col)
+                self.parameters[node.arg] = (start, start + len(node.arg))
+
+    def position(self, node: ast.expr | ast.stmt | ast.arg, shift: int
+                 ) -> tuple[int, int, int, int]:
+        """An ast node's position in the file: (line, column, end line, end column)."""
+        line = self.first_line + node.lineno - 1 - shift
+        end_line = self.first_line + (node.end_lineno or node.lineno) - 1 - shift
+        return (line, node.col_offset, end_line, node.end_col_offset or node.col_offset)
+
+    def span(self, line: int, col: int, end_line: int, end_col: int) -> Span:
+        """A source position (1-based lines of the file, UTF-8 byte columns) as a span."""
+        return (self.offset(line, col), self.offset(end_line, end_col))
+
+    def offset(self, line: int, col: int) -> int:
+        index = min(max(line - self.first_line, 0), len(self.line_starts) - 2)
+        if index < 0:
+            return 0
+        start, end = self.line_starts[index], self.line_starts[index + 1]
+        chars = len(self.text[start:end].encode()[:col].decode(errors="ignore"))
+        return start + chars
+
+    def contains(self, code: CodeType) -> bool:
+        """Whether a frame running `code` runs lines of the traced function (or its closures)."""
+        last = self.first_line + len(self.line_starts) - 2
+        return code.co_filename == self.filename and self.first_line <= code.co_firstlineno <= last
+
+
+def _caller_position(source: _Source) -> tuple[int, int, int, int] | None:
+    """The position of the expression the traced function is executing now."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and not source.contains(frame.f_code):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    positions = list(frame.f_code.co_positions())
+    index = frame.f_lasti // 2
+    if not 0 <= index < len(positions):
+        return None
+    line, end_line, col, end_col = positions[index]
+    if line is None or col is None:
+        return (frame.f_lineno, 0, frame.f_lineno + 1, 0)
+    return (line, col, end_line or line, end_col if end_col is not None else col)
+
+
+# ------------------------------------------------------------------------- the tracer
+
+
+class _Tracing:
+    """One tracing run: the builder its tracers add nodes to, and the source they point into."""
+
+    def __init__(self, builder: GraphBuilder, source: _Source) -> None:
+        self.builder = builder
+        self.source = source
+
+    def input(self, name: str, value: object) -> Tracer:
+        span = self.source.parameters.get(name, (0, 0))
+        node = self.builder.leaf("input", value, span, name)
+        self.builder.inputs[name] = node.id
+        return Tracer(self, node)
+
+    def apply(self, op_name: str, operands: tuple[object, ...]) -> Tracer:
+        position = _caller_position(self.source)
+        span = self.source.span(*position) if position else (0, 0)
+        args = [self.node(operand, span) for operand in operands]
+        node = self.builder.apply(op_name, args, span)
+        name = self.source.names.get(position) if position else None
+        if name:
+            self.builder.name_node(node, name)
+        return Tracer(self, node)
+
+    def node(self, operand: object, span: Span) -> Node:
+        if isinstance(operand, Tracer):
+            if operand.tracing is not self:
+                raise ChainruleError("a traced value from another trace() call was used here",
+                                     span, "request")
+            return operand.node
+        if isinstance(operand, (bool, np.bool_)) or not isinstance(
+                operand, (int, float, np.number, np.ndarray, list, tuple)):
+            raise ChainruleError(f"a {type(operand).__name__} cannot be part of the traced "
+                                 "computation: use numbers and numpy arrays", span, "value")
+        return self.builder.leaf("const", operand, span)
+
+
+class Tracer:
+    """A value of the traced function: a graph node, with numpy's and Python's arithmetic."""
+
+    __array_priority__ = 1000
+
+    def __init__(self, tracing: _Tracing, node: Node) -> None:
+        self.tracing = tracing
+        self.node = node
+
+    def __repr__(self) -> str:
+        return f"Tracer({self.node.bare.plain}, shape={self.shape})"
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape of the value (known while tracing; the numbers are not)."""
+        return self.node.shape
+
+    @property
+    def ndim(self) -> int:
+        """The number of axes."""
+        return len(self.node.shape)
+
+    @property
+    def size(self) -> int:
+        """The number of elements."""
+        return self.node.size
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise self._refuse("len()", "a scalar has no length")
+        return self.shape[0]
+
+    def _op(self, op_name: str, *operands: object) -> Tracer:
+        return self.tracing.apply(op_name, operands)
+
+    def _error(self, message: str, kind: str) -> ChainruleError:
+        """A refusal pointing at the expression of the traced function that asked for it."""
+        position = _caller_position(self.tracing.source)
+        span = self.tracing.source.span(*position) if position else None
+        return ChainruleError(message, span, kind)
+
+    def _refuse(self, what: str, hint: str) -> ChainruleError:
+        return self._error(f"{what} is not possible on a traced value: {hint}", "forbidden")
+
+    def _unknown(self, what: str, why: str) -> ChainruleError:
+        reason = f" ({why})" if why else ""
+        return self._error(
+            f"{what} is not in chainrule's op table{reason}; a traced function may use "
+            f"+ - * / ** @, .T, .sum(), .mean(), abs() and {KNOWN}", "unknown_function")
+
+    # numpy's protocols
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: object,
+                        **kwargs: object) -> Tracer:
+        name = f"np.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
+        if method != "__call__" or kwargs:
+            extra = f" with {', '.join(kwargs)}=" if kwargs else ""
+            raise self._unknown(f"{name}{extra}", "only plain calls of the op table's functions")
+        return self._numpy(ufunc.__name__, inputs)
+
+    def __array_function__(self, func: Callable[..., Any], types: object,
+                           args: tuple[object, ...], kwargs: dict[str, object]) -> Tracer:
+        name = getattr(func, "__name__", str(func))
+        if kwargs:
+            raise self._unknown(f"np.{name} with {', '.join(kwargs)}=",
+                           f"chainrule's {name} takes the whole array, with no options")
+        return self._numpy(name, args)
+
+    def _numpy(self, name: str, operands: tuple[object, ...]) -> Tracer:
+        op_name = NUMPY_OPS.get(name)
+        if op_name is None:
+            raise self._unknown(f"np.{name}", "")
+        if len(operands) != OPS[op_name].arity:
+            raise self._error(f"np.{name} takes {OPS[op_name].arity} argument(s) here, got "
+                              f"{len(operands)}", "arity")
+        return self._op(op_name, *operands)
+
+    def __array__(self, *args: object, **kwargs: object) -> np.ndarray:
+        raise self._refuse("np.asarray / np.array", "the numbers are computed after tracing; keep "
+                      "using the value in numpy operations")
+
+    # Python's operators
+    def __add__(self, other: object) -> Tracer:
+        return self._op("add", self, other)
+
+    def __radd__(self, other: object) -> Tracer:
+        return self._op("add", other, self)
+
+    def __sub__(self, other: object) -> Tracer:
+        return self._op("sub", self, other)
+
+    def __rsub__(self, other: object) -> Tracer:
+        return self._op("sub", other, self)
+
+    def __mul__(self, other: object) -> Tracer:
+        return self._op("mul", self, other)
+
+    def __rmul__(self, other: object) -> Tracer:
+        return self._op("mul", other, self)
+
+    def __truediv__(self, other: object) -> Tracer:
+        return self._op("div", self, other)
+
+    def __rtruediv__(self, other: object) -> Tracer:
+        return self._op("div", other, self)
+
+    def __pow__(self, other: object) -> Tracer:
+        return self._op("pow", self, other)
+
+    def __rpow__(self, other: object) -> Tracer:
+        return self._op("pow", other, self)
+
+    def __matmul__(self, other: object) -> Tracer:
+        return self._op("matmul", self, other)
+
+    def __rmatmul__(self, other: object) -> Tracer:
+        return self._op("matmul", other, self)
+
+    def __neg__(self) -> Tracer:
+        return self._op("neg", self)
+
+    def __pos__(self) -> Tracer:
+        return self
+
+    def __abs__(self) -> Tracer:
+        return self._op("abs", self)
+
+    # ndarray's methods that are ops
+    @property
+    def T(self) -> Tracer:
+        """The transpose."""
+        return self._op("transpose", self)
+
+    def transpose(self) -> Tracer:
+        """The transpose (all axes reversed)."""
+        return self._op("transpose", self)
+
+    def sum(self, axis: None = None) -> Tracer:
+        """The sum of all elements."""
+        if axis is not None:
+            raise self._unknown(f"sum(axis={axis})", "chainrule's sum adds all elements")
+        return self._op("sum", self)
+
+    def mean(self, axis: None = None) -> Tracer:
+        """The mean of all elements."""
+        if axis is not None:
+            raise self._unknown(f"mean(axis={axis})", "chainrule's mean averages all elements")
+        return self._op("mean", self)
+
+    # what needs the numbers, which tracing does not have
+    def __bool__(self) -> bool:
+        raise self._refuse("if / while / and / or / comparison", "the graph is traced once, for "
+                      "all values; use np.maximum, np.minimum or np.abs instead of branching")
+
+    def __float__(self) -> float:
+        raise self._refuse("float()", "the numbers are computed after tracing")
+
+    def __int__(self) -> int:
+        raise self._refuse("int()", "the numbers are computed after tracing")
+
+    def __index__(self) -> int:
+        raise self._refuse("using it as an index", "the numbers are computed after tracing")
+
+    def __getitem__(self, key: object) -> Tracer:
+        raise self._refuse("indexing", "use whole arrays with np.sum, np.mean, @ and elementwise ops")
+
+    def __iter__(self) -> Any:
+        raise self._refuse("iterating", "use whole arrays with np.sum, np.mean, @ and elementwise ops")
+
+    def __lt__(self, other: object) -> bool:
+        raise self._refuse("comparing (< <= > >=)", "the graph is traced once, for all "
+                           "values; use np.maximum, np.minimum or np.abs")
+
+    __le__ = __gt__ = __ge__ = __lt__
