@@ -114,6 +114,21 @@ def test_an_op_outside_the_table_is_named() -> None:
         from_micrograd(odd * 2)
 
 
+def test_an_input_that_is_not_a_leaf_is_refused() -> None:
+    a = Value(1.0)
+    hidden = a * 3
+    with pytest.raises(ChainruleError, match="not a leaf"):
+        from_micrograd(hidden + 1, {"hidden": hidden})
+
+
+def test_a_value_class_that_computes_an_op_differently_is_warned_about() -> None:
+    a = Value(2.0)
+    odd = Value(5.0, (a, a), "+")  # says a + a, holds 5
+    result = from_micrograd(odd * 1.0)
+    assert_close(result.output.value, 4.0)
+    assert any("micrograd's data is 5" in warning.message for warning in result.warnings)
+
+
 def test_something_else_than_a_value_is_refused() -> None:
     with pytest.raises(ChainruleError, match="micrograd Values"):
         from_micrograd(1.5)

@@ -100,6 +100,10 @@ def uses_cumsum(x):
     return np.sum(total)
 
 
+def uses_math(x):
+    return math.exp(x)
+
+
 def branches(x):
     if x > 0:
         return x
@@ -117,6 +121,7 @@ def indexes(x):
 @pytest.mark.parametrize(("f", "named", "kind", "at"), [
     (uses_cumsum, "np.cumsum", "unknown_function", "np.cumsum(x)"),
     (branches, "comparing", "forbidden", "x > 0"),
+    (uses_math, "np.exp", "forbidden", "math.exp(x)"),
     (sums_an_axis, "axis", "unknown_function", "np.sum(x, axis=0)"),
     (indexes, "indexing", "forbidden", "x[0]"),
 ])

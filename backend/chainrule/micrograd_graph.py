@@ -9,6 +9,7 @@ the result's `source`, every node's span points into it, and it parses back as a
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -17,7 +18,7 @@ from .errors import ChainruleError, Span
 from .graph import Graph, GraphBuilder, Node
 from .ops import OPS
 from .run import backprop_graph
-from .schemas import BackpropResponse
+from .schemas import BackpropResponse, Warning_
 from .settings import LIMITS, Limits
 
 # micrograd's `_op` strings and the op-table entries they are. `**k` (a power by the number k)
@@ -46,7 +47,15 @@ def from_micrograd(loss: Any, inputs: Mapping[str, Any] | Iterable[Any] | None =
     graph = reader.finish(loss)
     graph.warnings.extend({"message": f"the input {name} is not part of the loss's graph",
                            "node": None, "span": None} for name in missing)
-    return backprop_graph(graph, check=check, limits=limits)
+    result = backprop_graph(graph, check=check, limits=limits)
+    ours = result.output.value
+    if isinstance(ours, float) and not math.isclose(ours, float(loss.data), rel_tol=1e-9,
+                                                    abs_tol=1e-12):
+        result.warnings.append(Warning_(
+            message=f"chainrule computes the output as {ours:.17g} but micrograd's data is "
+                    f"{float(loss.data):.17g}: does a Value class here compute an op "
+                    "differently from micrograd?", node=result.output.node))
+    return result
 
 
 def _input_names(inputs: Mapping[str, Any] | Iterable[Any] | None) -> dict[int, str]:
@@ -111,6 +120,10 @@ class _Reader:
         if not op:
             self.nodes[id(value)] = self.leaf(value)
             return
+        if id(value) in self.names:
+            raise ChainruleError(f"the input {self.names[id(value)]} is computed by micrograd "
+                                 f"(op {op!r}), not a leaf: inputs are leaf Values",
+                                 None, "request")
         operands = [self.nodes[id(child)] for child in value._prev]
         if op.startswith(POWER_PREFIX):
             exponent = self.constant(_number(op[len(POWER_PREFIX):], op))

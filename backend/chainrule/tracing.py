@@ -364,7 +364,8 @@ class Tracer:
                       "all values; use np.maximum, np.minimum or np.abs instead of branching")
 
     def __float__(self) -> float:
-        raise self._refuse("float()", "the numbers are computed after tracing")
+        raise self._refuse("float() (which math.sin, math.exp and the like call)",
+                           "the numbers are computed after tracing; use numpy's np.sin, np.exp")
 
     def __int__(self) -> int:
         raise self._refuse("int()", "the numbers are computed after tracing")
