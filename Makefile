@@ -24,7 +24,13 @@ frontend/node_modules/.installed: frontend/package.json frontend/package-lock.js
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(BIN)/.runtime frontend/node_modules/.installed
+# The bundles of the player (the offline page, the notebook widget's module): frontend/build.mjs.
+frontend/dist/.built: frontend/node_modules/.installed frontend/build.mjs frontend/*.css \
+		frontend/src/*.js
+	cd frontend && npm run --silent build
+	touch $@
+
+install: $(BIN)/.runtime frontend/node_modules/.installed frontend/dist/.built
 
 install-dev: install $(BIN)/.dev chromium
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.routing import Match, Mount
@@ -89,6 +89,11 @@ def create_app() -> FastAPI:
             swagger_js_url=f"{SWAGGER_UI}/swagger-ui-bundle.js",
             swagger_css_url=f"{SWAGGER_UI}/swagger-ui.css",
             swagger_favicon_url=f"{SWAGGER_UI}/favicon-32x32.png")
+
+    @app.get("/embed", include_in_schema=False)
+    async def embed() -> FileResponse:
+        """The player alone, for an iframe: /embed#source=...&values=... (as the page's links)."""
+        return FileResponse(FRONTEND_DIR / "embed.html")
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

@@ -5,7 +5,8 @@ with the sums where a value fans out), the gradients, the finite-difference chec
 each method; `--mode forward --wrt x` adds forward mode's tangents; `--json` prints the API's
 JSON instead. A mistake in the input exits with status 2, its message and a caret line.
 
-`chainrule serve [--host H] [--port P] [--workers N]` serves the UI and the API.
+`chainrule serve [--host H] [--port P] [--workers N]` serves the UI and the API;
+`chainrule export-html "sin(x*y)" x=1.5 y=2 -o steps.html` writes the offline file.
 """
 
 from __future__ import annotations
@@ -88,7 +89,41 @@ def serve_command(argv: Sequence[str]) -> int:
     return 0
 
 
-COMMANDS = {"serve": serve_command}
+def export_html_command(argv: Sequence[str]) -> int:
+    """`chainrule export-html`: one HTML file that plays the steps offline."""
+    parser = argparse.ArgumentParser(
+        prog="chainrule export-html",
+        description="Write one self-contained HTML file that plays every step of the "
+        "computation, from file:// and with no network.",
+        epilog='example: chainrule export-html "sin(x*y) + x**2" x=1.5 y=2 -o steps.html')
+    parser.add_argument("source", help="an expression, or lines `name = expression`")
+    parser.add_argument("values", nargs="*", metavar="name=value",
+                        help="input values: x=1.5 or W=[[1,2],[3,4]]")
+    parser.add_argument("-o", "--output", default="chainrule-steps.html",
+                        help="the file to write (default chainrule-steps.html)")
+    parser.add_argument("--mode", choices=["reverse", "forward"], default="reverse",
+                        help="forward plays forward mode's tangents (needs --wrt)")
+    parser.add_argument("--wrt", help="the input forward mode differentiates by")
+    args = parser.parse_args(argv)
+    values = _values(parser, args.values)
+    if args.mode == "forward" and not args.wrt:
+        parser.error("--mode forward needs --wrt NAME (the input to differentiate by)")
+    try:
+        result = backprop(args.source, values, mode=args.mode, wrt=args.wrt)
+    except ChainruleError as err:
+        sys.stderr.write(error_text(args.source, err))
+        return 2
+    from .export import offline_html
+
+    html = offline_html(result)
+    with open(args.output, "w", encoding="utf-8") as out:
+        out.write(html)
+    sys.stdout.write(f"wrote {args.output} ({len(html.encode()) // 1024:,} KB): open it in a "
+                     "browser; it plays offline\n")
+    return 0
+
+
+COMMANDS = {"serve": serve_command, "export-html": export_html_command}
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -3,6 +3,7 @@
 // `value | grad`.
 
 import { formatShort, heatmapGrid } from "./format.js";
+import { tangentsById } from "./timeline.js";
 
 export const CHAR = 7.3; // px per character of the 12px monospace font
 export const LABEL_CHAR = 8; // px per character of the 13px label font
@@ -39,4 +40,18 @@ export function glyphOf(node) {
   if (node.op === "input") return node.name ?? node.label;
   if (node.op === "const") return node.label;
   return node.symbol ?? node.op;
+}
+
+/** The cards of an answer's nodes, by id. In forward mode a card's second number is the
+ * node's tangent d node / d wrt instead of its gradient. */
+export function cardsOf(result) {
+  const tangents = result.tangent ? tangentsById(result) : null;
+  return new Map(result.nodes.map((n) => [n.id,
+    cardOf(tangents ? { ...n, grad: tangents.get(n.id) ?? zerosLike(n.shape) } : n)]));
+}
+
+function zerosLike(shape) {
+  if (!shape.length) return 0;
+  const [n, ...rest] = shape;
+  return Array.from({ length: n }, () => zerosLike(rest));
 }

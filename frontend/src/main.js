@@ -3,7 +3,7 @@
 // only passes data between them.
 
 import { ApiError, backprop } from "./api.js";
-import { cardOf } from "./cards.js";
+import { cardsOf } from "./cards.js";
 import { createEditorPanel } from "./editor-panel.js";
 import { createGraphPanel } from "./graph-panel.js";
 import { layoutGraph } from "./layout.js";
@@ -15,7 +15,7 @@ import { createSharePanel } from "./share-panel.js";
 import { nodesInside } from "./spans.js";
 import { createStepPanel } from "./step-panel.js";
 import {
-  changedNodes, createTangentTimeline, createTimeline, frameAt, nodeStateAt, tangentsById,
+  changedNodes, createTangentTimeline, createTimeline, frameAt, nodeStateAt,
 } from "./timeline.js";
 import { decodeHash, encodeHash } from "./url-state.js";
 import { parseValues } from "./values.js";
@@ -58,7 +58,8 @@ const results = createResultsPanel({
 });
 createSharePanel({
   copyLink: $("copy-link"), exportSvg: $("export-svg"), exportPng: $("export-png"),
-  exportJson: $("export-json"), status: $("share-status"), graph: $("graph"),
+  exportJson: $("export-json"), exportHtml: $("export-html"), status: $("share-status"),
+  graph: $("graph"),
 }, { bounds: () => graph.bounds(), result: () => state.result, step: () => state.player.index });
 const optimizerPanel = createOptimizerPanel(() => editor.input());
 
@@ -81,9 +82,7 @@ async function run(step = 0) {
     const result = await backprop(source, values, true, { mode, wrt });
     if (token !== state.runToken) return;
     if (mode === "forward" && !result.tangent) throw new Error("The server did not answer in forward mode.");
-    const tangents = mode === "forward" ? tangentsById(result) : null;
-    const cards = new Map(result.nodes.map((n) => [n.id,
-      cardOf(tangents ? { ...n, grad: tangents.get(n.id) ?? zerosLike(n.shape) } : n)]));
+    const cards = cardsOf(result);
     const laid = await layoutGraph(result, elk, (n) => cards.get(n.id));
     if (token !== state.runToken) return;
     showResult(result, cards, laid, valuesText, step);
@@ -107,12 +106,6 @@ async function chooseWrt(source, values) {
 
 function inputNames(result) {
   return result.nodes.filter((n) => n.op === "input").map((n) => n.name);
-}
-
-function zerosLike(shape) {
-  if (!shape.length) return 0;
-  const [n, ...rest] = shape;
-  return Array.from({ length: n }, () => zerosLike(rest));
 }
 
 function showResult(result, cards, laid, valuesText, step) {

@@ -5,15 +5,16 @@
 const PHASE_NAMES = { forward: "Forward pass", backward: "Backward pass", tangent: "Forward mode" };
 
 /** The controls on their elements `el` ({prev, next, play, speed, slider, count, phase});
- * `onAction(action)` receives {type, index?, speed?} as player.reduce takes them. */
-export function createPlayerPanel(el, { onAction }) {
+ * `onAction(action)` receives {type, index?, speed?} as player.reduce takes them; the keys
+ * are listened to on `keyTarget` (the whole page by default). */
+export function createPlayerPanel(el, { onAction, keyTarget = document }) {
   el.prev.addEventListener("click", () => onAction({ type: "prev" }));
   el.next.addEventListener("click", () => onAction({ type: "next" }));
   el.play.addEventListener("click", () => onAction({ type: "toggle" }));
   el.speed.addEventListener("change", () => onAction({ type: "speed", speed: Number(el.speed.value) }));
   el.slider.addEventListener("input", () => onAction({ type: "seek", index: Number(el.slider.value) }));
   let shownTotal = 0;
-  document.addEventListener("keydown", (event) => {
+  keyTarget.addEventListener("keydown", (event) => {
     const type = keyAction(event);
     if (!type || !shownTotal) return; // nothing to step through before the first run
     event.preventDefault();

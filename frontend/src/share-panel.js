@@ -1,9 +1,13 @@
-// The share and export panel: Copy link, and the graph as SVG or PNG, the answer as JSON.
+// The share and export panel: Copy link, and the graph as SVG or PNG, the answer as JSON,
+// and the steps as one HTML file that plays offline (offline.js).
 
 import { download, pngBlob, svgText } from "./exports.js";
+import { offlineHtml } from "./offline.js";
 
-/** The panel on its elements `el` ({copyLink, exportSvg, exportPng, exportJson, status,
- * graph}); callbacks: bounds() (the graph's laid-out size or null), result() (the last
+const OFFLINE_TEMPLATE = "dist/offline.html"; // built by build.mjs
+
+/** The panel on its elements `el` ({copyLink, exportSvg, exportPng, exportJson, exportHtml,
+ * status, graph}); callbacks: bounds() (the graph's laid-out size or null), result() (the last
  * answer or null), step() (the index shown). */
 export function createSharePanel(el, callbacks) {
   const say = (message) => { el.status.textContent = message; };
@@ -41,6 +45,19 @@ export function createSharePanel(el, callbacks) {
     if (!result) return say("Run an expression first.");
     download("chainrule.json", new Blob([JSON.stringify(result, null, 2)], { type: "application/json" }));
     say("JSON exported.");
+  });
+  el.exportHtml.addEventListener("click", async () => {
+    const result = callbacks.result();
+    if (!result) return say("Run an expression first.");
+    try {
+      const response = await fetch(OFFLINE_TEMPLATE);
+      if (!response.ok) throw new Error(`the offline page is not built (${response.status})`);
+      const html = offlineHtml(await response.text(), result);
+      download("chainrule-steps.html", new Blob([html], { type: "text/html" }));
+      say("HTML exported: one file that plays the steps offline.");
+    } catch (err) {
+      say(`HTML export failed: ${err.message}`);
+    }
   });
   return {};
 }

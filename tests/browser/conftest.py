@@ -71,6 +71,15 @@ def base_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def built_frontend() -> Path:
+    """frontend/dist/ built from the tree under test (`npm run build`): the offline page and
+    the notebook widget's module."""
+    subprocess.run(["npm", "run", "--silent", "build"], cwd=REPO_ROOT / "frontend", check=True,
+                   stdout=subprocess.DEVNULL)
+    return REPO_ROOT / "frontend" / "dist"
+
+
+@pytest.fixture(scope="session")
 def api(base_url: str) -> Iterator[httpx.Client]:
     """An HTTP client of the same server, for the answers the UI should show."""
     with httpx.Client(base_url=base_url, timeout=30.0) as client:

@@ -9,9 +9,7 @@ needs no network and checks that the wheel, not the checkout, is what runs."""
 from __future__ import annotations
 
 import json
-import math
 import os
-import re
 import subprocess
 import sys
 import sysconfig
@@ -21,18 +19,15 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Route, expect
+from playwright.sync_api import Browser, expect
 
+from ..oracles import sympy_gradients
 from . import ui
 from .conftest import _free_port, _wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
-X, Y = 1.5, 2.0
-
-
-def true_gradients(x: float, y: float) -> dict[str, float]:
-    """d/dx and d/dy of sin(x*y) + x**2, by hand: the oracle."""
-    return {"x": y * math.cos(x * y) + 2 * x, "y": x * math.cos(x * y)}
+SOURCE, VALUES = ui.SOURCE, ui.VALUES
+TRUE_GRADIENTS = sympy_gradients(SOURCE, VALUES)  # the oracle
 
 
 class Venv:
@@ -108,19 +103,19 @@ def test_the_venv_runs_the_wheels_chainrule_not_the_checkouts(venv: Venv, tmp_pa
 
 def test_the_command_line_from_the_wheel_gives_the_true_gradients(venv: Venv,
                                                                    tmp_path: Path) -> None:
-    done = venv.run("chainrule", "sin(x*y) + x**2", f"x={X}", f"y={Y}", "--json", cwd=tmp_path)
+    done = venv.run("chainrule", SOURCE, *(f"{k}={v}" for k, v in VALUES.items()), "--json",
+                    cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     gradients = json.loads(done.stdout)["gradients"]
-    for name, exact in true_gradients(X, Y).items():
+    for name, exact in TRUE_GRADIENTS.items():
         assert gradients[name] == pytest.approx(exact, rel=1e-12)
 
 
 def test_the_wheel_serves_the_api_and_its_docs(wheel_server: str) -> None:
     with httpx.Client(base_url=wheel_server, timeout=30) as http:
-        answer = http.post("/api/v1/backprop", json={"source": "sin(x*y) + x**2",
-                                                     "values": {"x": X, "y": Y}})
+        answer = http.post("/api/v1/backprop", json={"source": SOURCE, "values": VALUES})
         assert answer.status_code == 200
-        for name, exact in true_gradients(X, Y).items():
+        for name, exact in TRUE_GRADIENTS.items():
             assert answer.json()["gradients"][name] == pytest.approx(exact, rel=1e-12)
         docs = http.get("/docs")
         assert docs.status_code == 200
@@ -129,27 +124,11 @@ def test_the_wheel_serves_the_api_and_its_docs(wheel_server: str) -> None:
             assert asset in docs.text
 
 
-def blocking_all_but(origin: str, page: Page) -> list[str]:
-    """Abort every request of `page` that does not go to `origin`; returns the list of the
-    aborted ones, filled as the page runs."""
-    blocked: list[str] = []
-
-    def route(r: Route) -> None:
-        if r.request.url.startswith(origin):
-            r.continue_()
-        else:
-            blocked.append(r.request.url)
-            r.abort()
-
-    page.route("**/*", route)
-    return blocked
-
-
 def test_the_page_served_from_the_wheel_runs_and_steps_to_the_gradients(
         wheel_server: str, browser: Browser) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    blocked = blocking_all_but(wheel_server, page)
+    blocked = ui.block_all_but(wheel_server, page)
     failed: list[str] = []
     page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400
             else None)
@@ -162,9 +141,18 @@ def test_the_page_served_from_the_wheel_runs_and_steps_to_the_gradients(
     ui.expect_graph(page, answer)
     expect(page.locator("#step-panel .katex").first).to_be_attached()  # KaTeX from the wheel
     page.keyboard.press("End")
-    expect(page.locator("#gradients")).to_have_class(re.compile(r"\bcomplete\b"))
-    for name, exact in true_gradients(X, Y).items():
-        cell = page.locator(f'#gradients tr[data-input="{name}"] td.grad')
-        assert ui.close(ui.shown_number(cell.text_content()), exact)
+    ui.expect_gradients(page, TRUE_GRADIENTS)
     context.close()
     assert not blocked and not failed and not errors, (blocked, failed, errors)
+
+
+def test_export_html_from_the_wheel_plays_offline_to_the_true_gradients(
+        venv: Venv, browser: Browser, tmp_path: Path) -> None:
+    done = venv.run("chainrule", "export-html", SOURCE,
+                    *(f"{k}={v}" for k, v in VALUES.items()), "-o", "steps.html", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    page, blocked, errors = ui.open_offline(browser, tmp_path / "steps.html")
+    page.keyboard.press("End")
+    ui.expect_gradients(page, TRUE_GRADIENTS)
+    page.context.close()
+    assert not blocked and not errors, (blocked, errors)

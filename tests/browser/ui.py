@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, Route, expect
 
 # The expression most tests start from, as typed into the page and as sent to the API.
 SOURCE = "sin(x*y) + x**2"
@@ -104,3 +105,43 @@ def numbers_in(text: str) -> list[float]:
 def close(shown: float, exact: float, rel: float = 1e-3) -> bool:
     """Whether a number shown with 4 significant digits stands for `exact`."""
     return abs(shown - exact) <= rel * max(abs(exact), 1e-12)
+
+
+def block_all_but(prefix: str, page: Page) -> list[str]:
+    """Abort every request of `page` whose URL does not start with `prefix` ("file://" for an
+    offline file, a server's origin); returns the aborted URLs, filled as the page runs."""
+    blocked: list[str] = []
+
+    def route(r: Route) -> None:
+        if r.request.url.startswith(prefix):
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    return blocked
+
+
+def gradient_shown(page: Page, name: str) -> float:
+    """The gradient the Gradients table shows for input `name`."""
+    return shown_number(page.locator(f'#gradients tr[data-input="{name}"] td.grad').text_content())
+
+
+def open_offline(browser: Browser, path: Path) -> tuple[Page, list[str], list[str]]:
+    """An offline file opened from file:// with every other request aborted; returns the page,
+    the aborted requests and the page's errors (both filled as it runs)."""
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    blocked = block_all_but("file://", page)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(path.as_uri())
+    expect(page.locator("#player-root")).to_have_attribute("data-status", "ready")
+    return page, blocked, errors
+
+
+def expect_gradients(page: Page, exact: dict[str, float]) -> None:
+    """The Gradients table is complete and shows `exact` (by input name)."""
+    expect(page.locator("#gradients")).to_have_class(re.compile(r"\bcomplete\b"))
+    for name, value in exact.items():
+        assert close(gradient_shown(page, name), value), name

@@ -1,0 +1,206 @@
+// The player alone: the step controls, the graph, the narration, the step panel and the
+// results of one answer, without the editor. The embed view, the offline file and the
+// notebook widget each make one on their own root element; it is drawn by the same panels
+// (player-panel, graph-panel, step-panel, results-panel) as the page.
+
+import { cardsOf } from "./cards.js";
+import { createGraphPanel } from "./graph-panel.js";
+import { layoutGraph } from "./layout.js";
+import { atEnd, createPlayer, interval, reduce } from "./player.js";
+import { createPlayerPanel } from "./player-panel.js";
+import { createResultsPanel } from "./results-panel.js";
+import { createStepPanel } from "./step-panel.js";
+import {
+  changedNodes, createTangentTimeline, createTimeline, frameAt, nodeStateAt,
+} from "./timeline.js";
+
+// The same ids and classes as the page's (index.html), so that style.css draws both alike.
+const MARKUP = `
+  <header class="pv-head">
+    <p class="pv-title"><span class="pv-brand">chainrule</span> <code class="pv-source"></code></p>
+    <a class="pv-open" target="_blank" rel="noopener" hidden>Open in chainrule ↗</a>
+  </header>
+  <p class="pv-message" role="alert" hidden></p>
+  <div class="player" role="group" aria-label="Step player">
+    <div class="buttons">
+      <button id="prev" type="button"><span class="icon" aria-hidden="true">‹</span> Previous step</button>
+      <button id="play" type="button" aria-label="Play"><span class="icon" aria-hidden="true">▶</span> <span class="text">Play</span></button>
+      <button id="next" type="button">Next step <span class="icon" aria-hidden="true">›</span></button>
+    </div>
+    <div class="slider">
+      <label for="step-slider">Step</label>
+      <input id="step-slider" type="range" min="0" max="0" value="0" step="1">
+      <output id="step-count" for="step-slider">0 / 0</output>
+    </div>
+    <div class="speed">
+      <label for="speed">Speed</label>
+      <select id="speed">${[0.5, 1, 2, 4, 8, 16].map((s) =>
+        `<option value="${s}">${s} step${s === 1 ? "" : "s"}/s</option>`).join("")}</select>
+    </div>
+    <p id="phase" data-phase="forward">Forward pass</p>
+  </div>
+  <div class="graph-wrap">
+    <canvas id="graph-far" aria-hidden="true"></canvas>
+    <svg id="graph" role="img" aria-label="Computation graph: inputs on the left, output on the right"></svg>
+    <div class="graph-tools">
+      <button id="follow" type="button" aria-pressed="true"
+        title="Keep the current step in view; off: explore freely"><span class="tick" aria-hidden="true">✓</span> Follow</button>
+      <button id="fit" type="button">Fit to screen</button>
+    </div>
+    <canvas id="minimap" class="minimap" role="img" hidden
+      aria-label="Overview of the whole graph; the part in view is framed. Press to move there."></canvas>
+  </div>
+  <div id="narration" aria-live="polite"></div>
+  <div class="pv-panels">
+    <section class="panel step" aria-label="This step">
+      <h2>This step</h2>
+      <div id="step-panel"></div>
+      <p id="practice-score" hidden></p><p id="practice-help" hidden></p>
+    </section>
+    <section class="panel" aria-label="Gradients">
+      <h2>Gradients</h2>
+      <div class="table-scroll">
+        <table id="gradients">
+          <thead><tr><th scope="col">input</th><th scope="col">value</th><th scope="col">∂L/∂input</th></tr></thead>
+          <tbody></tbody>
+        </table>
+      </div>
+      <details class="pv-more">
+        <summary>Gradient check and cost</summary>
+        <section id="check"></section>
+        <div class="table-scroll">
+          <table id="cost">
+            <thead><tr><th scope="col">method</th><th scope="col">passes</th><th scope="col">here</th></tr></thead>
+            <tbody></tbody>
+          </table>
+        </div>
+        <p id="cost-verdict" class="cost-verdict"></p>
+      </details>
+    </section>
+  </div>`;
+
+/** A player on `root` (an element or a shadow root's container). Options: `elk` (an ELK
+ * instance), `keyTarget` (where ← → Space Home End step it; default `root`), `onStep(index)`
+ * (called when the step shown changes). */
+export function createPlayerView(root, { elk, keyTarget = root, onStep = () => {} }) {
+  root.classList.add("player-view");
+  root.innerHTML = MARKUP;
+  const $ = (id) => root.querySelector(`#${id}`);
+  const controls = createPlayerPanel({
+    prev: $("prev"), next: $("next"), play: $("play"), speed: $("speed"), slider: $("step-slider"),
+    count: $("step-count"), phase: $("phase"),
+  }, { onAction: (action) => { if (timeline) dispatch(action); }, keyTarget });
+  const graph = createGraphPanel({
+    graph: $("graph"), far: $("graph-far"), minimap: $("minimap"), fit: $("fit"), follow: $("follow"),
+  },
+    { onHover: () => {}, onSelect: (id) => graph.select(id ? [id] : []) });
+  const stepPanel = createStepPanel({
+    stepPanel: $("step-panel"), narration: $("narration"), practiceScore: $("practice-score"),
+    practiceHelp: $("practice-help"),
+  });
+  const results = createResultsPanel({
+    gradients: $("gradients"), check: $("check"), cost: $("cost"), costVerdict: $("cost-verdict"),
+  });
+  let result = null;
+  let timeline = null;
+  let player = createPlayer(0);
+  let shownIndex = 0;
+  let loopToken = 0;
+  controls.setSpeed(player.speed).setPlaying(false);
+
+  function showIndex(previous, { pulse = true } = {}) {
+    const index = player.index;
+    const ids = changedNodes(timeline, Math.min(previous, timeline.total - 1), index);
+    graph.update(ids, index, { pulseMs: pulse ? Math.min(700, interval(player) * 0.8) : 0 });
+    const frame = frameAt(timeline, index);
+    stepPanel.show(frame, { atEnd: atEnd(player) });
+    controls.show(index, timeline.total, frame.phase);
+    results.showProgress((id) => !id || (result.tangent
+      ? atEnd(player) && result.nodes.find((n) => n.id === id)?.name === result.tangent.wrt
+      : nodeStateAt(timeline, id, index).grad), atEnd(player) && !result.tangent);
+    shownIndex = index;
+    onStep(index);
+  }
+
+  function dispatch(action) {
+    const before = player;
+    player = reduce(before, action);
+    if (player.index !== shownIndex) showIndex(shownIndex);
+    if (player.playing !== before.playing || action.type === "speed") {
+      controls.setPlaying(player.playing);
+      if (player.playing) startClock();
+    }
+  }
+
+  // A stale loop sees that the token moved on and stops by itself (as main.js's does).
+  function startClock() {
+    const token = ++loopToken;
+    const tick = () => {
+      if (token !== loopToken || !player.playing) return;
+      dispatch({ type: "tick" });
+      if (player.playing) setTimeout(tick, interval(player));
+    };
+    setTimeout(tick, interval(player));
+  }
+
+  const view = {
+    /** Lay out and draw an answer (the API's backprop answer), standing at `step`; `link`
+     * is where "Open in chainrule" goes (hidden without one). */
+    async show(answer, step = 0, { link = null } = {}) {
+      loopToken++;
+      const cards = cardsOf(answer);
+      const laid = await layoutGraph(answer, elk, (n) => cards.get(n.id));
+      await sized($("graph"));
+      result = answer;
+      timeline = answer.tangent ? createTangentTimeline(answer) : createTimeline(answer);
+      player = createPlayer(timeline.total, step, player.speed);
+      const nodesById = new Map(answer.nodes.map((n) => [n.id, n]));
+      stepPanel.reset(answer, timeline, nodesById);
+      graph.show(answer, laid, cards, timeline, player.index);
+      results.show(answer, answer.tangent ? "forward" : "reverse");
+      root.querySelector(".pv-source").textContent = answer.source;
+      const open = root.querySelector(".pv-open");
+      open.hidden = !link;
+      if (link) open.href = link;
+      view.showMessage(null);
+      controls.setPlaying(false);
+      showIndex(player.index, { pulse: false });
+      root.dataset.status = "ready";
+      return view;
+    },
+
+    /** A message instead of (or above) the player: an error, or null to hide it. */
+    showMessage(message) {
+      const el = root.querySelector(".pv-message");
+      el.hidden = !message;
+      el.textContent = message ?? "";
+      if (message) root.dataset.status = "error";
+      return view;
+    },
+
+    /** Apply a player action ({type: "next" | "prev" | "seek" | ..., index?}). */
+    dispatch(action) {
+      if (timeline) dispatch(action);
+      return view;
+    },
+
+    /** The step shown. */
+    get index() {
+      return player.index;
+    },
+  };
+  return view;
+}
+
+// Resolves once the element has a size (a notebook may draw a widget before showing it).
+function sized(el) {
+  if (el.getBoundingClientRect().width > 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const observer = new ResizeObserver(() => {
+      if (el.getBoundingClientRect().width <= 0) return;
+      observer.disconnect();
+      resolve();
+    });
+    observer.observe(el);
+  });
+}

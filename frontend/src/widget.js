@@ -1,0 +1,54 @@
+// The notebook widget's ES module (anywidget): chainrule.show(...) in Jupyter or VS Code. The
+// player is player-view.js, as on the page; it lives in a shadow root so that the page's
+// styles and the notebook's do not meet. The model holds `answer` (the API's backprop
+// answer) and `step` (the step shown), kept in step both ways. Built by build.mjs, which
+// defines __CHAINRULE_CSS__ and __CHAINRULE_FONTS__.
+
+import { createPlayerView } from "./player-view.js";
+
+const FONTS_ID = "chainrule-katex-fonts";
+
+// Chromium ignores @font-face inside a shadow root: KaTeX's fonts go on the document, once.
+function declareFonts(doc) {
+  if (doc.getElementById(FONTS_ID)) return;
+  const style = doc.createElement("style");
+  style.id = FONTS_ID;
+  style.textContent = __CHAINRULE_FONTS__;
+  doc.head.append(style);
+}
+
+/** anywidget's render: draw the model's answer into `el`, follow and report its step. */
+function render({ model, el }) {
+  declareFonts(el.ownerDocument);
+  const shadow = el.attachShadow({ mode: "open" });
+  const style = document.createElement("style");
+  style.textContent = __CHAINRULE_CSS__;
+  const root = document.createElement("div");
+  root.tabIndex = 0; // focus it, then ← → Space Home End step the player
+  shadow.append(style, root);
+  let syncing = false;
+  const view = createPlayerView(root, {
+    elk: new globalThis.ELK(),
+    onStep: (index) => {
+      if (syncing || model.get("step") === index) return;
+      model.set("step", index);
+      model.save_changes();
+    },
+  });
+  const showAnswer = () => view.show(model.get("answer"), model.get("step"))
+    .catch((err) => view.showMessage(`The steps cannot be shown: ${err.message}`));
+  const followStep = () => {
+    syncing = true;
+    view.dispatch({ type: "seek", index: model.get("step") });
+    syncing = false;
+  };
+  model.on("change:answer", showAnswer);
+  model.on("change:step", followStep);
+  showAnswer();
+  return () => {
+    model.off("change:answer", showAnswer);
+    model.off("change:step", followStep);
+  };
+}
+
+export default { render };
