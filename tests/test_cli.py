@@ -115,3 +115,24 @@ def test_micrograds_test_more_ops_runs_from_the_command_line() -> None:
     assert_close(body["output"]["value"], output)
     assert_close(body["gradients"]["a"], gradients["a"])
     assert_close(body["gradients"]["b"], gradients["b"])
+
+
+def test_jacobian_prints_a_row_per_output_element() -> None:
+    r = run("x * y", "x=[1,2]", "y=3", "--jacobian", "--no-check")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "Jacobian d(output)/d(inputs): 2 × 3" in out
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()
+            if line.strip().startswith("out[")}
+    # d(x_i * y)/d(x_j) = y [i == j], d(x_i * y)/dy = x_i
+    assert [float(v) for v in rows["out[0]"]] == [3, 0, 1]
+    assert [float(v) for v in rows["out[1]"]] == [0, 3, 2]
+    assert "M = 2 output elements: backprop 1 forward + 2 backward passes" in out
+
+
+def test_seed_starts_the_backward_pass() -> None:
+    r = run("x * y", "x=[1,2]", "y=3", "--seed", "[1,-1]", "--json")
+    assert r.returncode == 0, r.stderr
+    body = json.loads(r.stdout)
+    assert body["seed"]["value"] == [1.0, -1.0]
+    assert body["gradients"] == {"x": [3.0, -3.0], "y": 1.0 * 1 - 2.0}

@@ -33,8 +33,9 @@ def _sample(items: list[tuple[Node, int]], budget: int) -> list[tuple[Node, int]
 
 
 def _perturbed_output(graph: Graph, order: list[Node], chunk: list[tuple[Node, int]],
-                      steps: np.ndarray) -> np.ndarray:
-    """f at x + h e_k and x - h e_k for each element k of the chunk: 2 rows per element."""
+                      steps: np.ndarray, seed: np.ndarray) -> np.ndarray:
+    """L = sum(seed * f) at x + h e_k and x - h e_k for each element k of the chunk: 2 rows per
+    element (for a scalar output the seed is 1, so L is f)."""
     rows = 2 * len(chunk)
     leaves = {}
     for node_id in graph.inputs.values():
@@ -46,12 +47,18 @@ def _perturbed_output(graph: Graph, order: list[Node], chunk: list[tuple[Node, i
         leaves[node.id][2 * r + 1, k] -= h
     shaped = {i: v.reshape((rows, *graph.node(i).shape)) for i, v in leaves.items()}
     out = evaluate(graph, order, shaped, keep=False)[graph.output]
-    return np.broadcast_to(out.reshape(out.shape[0]), (rows,))
+    return np.broadcast_to(out.reshape(out.shape[0], -1) @ seed.reshape(-1), (rows,))
 
 
 def finite_difference_check(graph: Graph, order: list[Node], grads: Mapping[str, np.ndarray],
-                            output: float, limits: Limits = LIMITS) -> dict[str, object]:
-    """Compare backprop's gradient with a central difference for every input element."""
+                            output: float, limits: Limits = LIMITS,
+                            seed: np.ndarray | None = None) -> dict[str, object]:
+    """Compare backprop's gradient with a central difference for every input element.
+
+    `output` is L, the number differentiated: the output, or sum(seed * output) for an array
+    output swept backward from the cotangent `seed`.
+    """
+    seed = np.ones(1) if seed is None else seed
     elements = _elements(graph, order)
     total = sum(n.size for n in order)
     budget = max(1, limits.max_check_work // max(1, 2 * total))
@@ -63,7 +70,7 @@ def finite_difference_check(graph: Graph, order: list[Node], grads: Mapping[str,
         base = np.array([float(n.const.reshape(-1)[k]) for n, k in chunk])  # type: ignore[union-attr]
         steps = RELATIVE_STEP * np.maximum(1.0, np.abs(base))
         with np.errstate(all="ignore"):
-            out = _perturbed_output(graph, order, chunk, steps)
+            out = _perturbed_output(graph, order, chunk, steps, seed)
             numeric = (out[0::2] - out[1::2]) / (2 * steps)
         for (node, k), fd in zip(chunk, numeric, strict=True):
             entries.append(_entry(node, k, grads.get(node.id), float(fd), output))

@@ -21,7 +21,7 @@ import numpy as np
 
 from .errors import ChainruleError
 from .run import backprop, paths_data
-from .schemas import BackpropResponse, Check, PathsResponse, Value
+from .schemas import BackpropResponse, Check, Jacobian, PathsResponse, Value
 from .settings import HOST, PORT
 from .values import decode
 
@@ -56,7 +56,7 @@ def _answer(args: argparse.Namespace, values: dict[str, object]) -> str:
             paths_data(args.source, values, wrt=args.wrt, limit=args.limit))
         return paths.model_dump_json() + "\n" if args.json else paths_report(paths)
     result = backprop(args.source, values, check=not args.no_check, mode=args.mode,
-                      wrt=args.wrt)
+                      wrt=args.wrt, seed=args.seed, jacobian=args.jacobian)
     return result.model_dump_json(by_alias=True) + "\n" if args.json else report(result)
 
 
@@ -140,6 +140,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--mode", choices=["reverse", "forward"], default="reverse",
                         help="forward adds forward mode's tangents (needs --wrt)")
     parser.add_argument("--wrt", help="the input forward mode (or --paths) differentiates by")
+    parser.add_argument("--jacobian", action="store_true", help="print the Jacobian (an array "
+                        "output always has it; this asks for it with a scalar output too)")
+    parser.add_argument("--seed", type=_json_value, metavar="JSON", help="the cotangent the "
+                        "backward pass starts from, shaped like the output (default ones)")
     parser.add_argument("--paths", action="store_true", help="the derivative by --wrt as a sum "
                         "over paths: their exact count and the largest ones")
     parser.add_argument("--limit", type=int, default=20, metavar="N",
@@ -147,6 +151,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-check", action="store_true",
                         help="skip the finite-difference check")
     return parser
+
+
+def _json_value(text: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise argparse.ArgumentTypeError(f"not a number or a JSON list: {text!r}") from None
 
 
 def error_text(source: str, err: ChainruleError) -> str:
@@ -210,13 +221,29 @@ def report(r: BackpropResponse) -> str:
               table(["input", "gradient"], [[n, fmt(g)] for n, g in r.gradients.items()])]
     if r.check is not None:
         parts.append(_check_section(r.check))
+    if r.jacobian is not None:
+        parts.append(jacobian_section(r.jacobian))
     n = r.cost
-    parts.append(f"\nCost for N = {n.input_elements} input elements: backprop "
-                 f"{n.reverse.passes} forward + 1 backward pass; forward mode "
+    parts.append(f"\nCost for N = {n.input_elements} input elements and M = {n.outputs} output "
+                 f"elements: backprop 1 forward + {n.reverse.passes} backward "
+                 f"pass{'es' if n.reverse.passes > 1 else ''}; forward mode "
                  f"{n.forward.passes} passes; finite differences "
                  f"{n.finite_differences.evaluations} evaluations.\n")
     parts += [f"\nwarning: {w.message}\n" for w in r.warnings]
     return "".join(parts)
+
+
+def jacobian_section(j: Jacobian) -> str:
+    """The Jacobian as a table: a row per output element, a column per input element."""
+    columns = [f"{i.name}{list(k) if i.shape else ''}" for i in j.inputs
+               for k in (np.ndindex(*i.shape) if i.shape else [()])]
+    outputs = [f"out{list(k)}" if j.output_shape else "out"
+               for k in (np.ndindex(*j.output_shape) if j.output_shape else [()])]
+    matrix = decode(j.matrix).reshape(j.rows, j.columns)
+    rows = [[name, *(fmt(float(x)) for x in row)] for name, row in zip(outputs, matrix,
+                                                                        strict=True)]
+    return (f"\nJacobian d(output)/d(inputs): {j.rows} × {j.columns}\n"
+            + table(["", *columns], rows) + f"  {j.cost.note}\n")
 
 
 def _check_section(c: Check) -> str:

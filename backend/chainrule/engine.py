@@ -64,12 +64,16 @@ class Sweep:
 
 
 def backward(graph: Graph, order: list[Node], values: Mapping[str, np.ndarray],
-             record: bool = True) -> Sweep:
+             record: bool = True, seed: np.ndarray | None = None) -> Sweep:
     """The reverse sweep: seed dL/dL = 1, then the chain rule once per edge, in reverse order.
 
+    For an array output, `seed` is the cotangent s (ones by default, shaped like the output):
+    the sweep then differentiates L = sum(s * output), giving s^T J for the Jacobian J.
     With `record=False` only the gradients are computed (the benchmark's numeric sweep).
     """
-    grads: dict[str, np.ndarray] = {graph.output: np.ones(graph.node(graph.output).shape)}
+    out_shape = graph.node(graph.output).shape
+    grads: dict[str, np.ndarray] = {
+        graph.output: np.ones(out_shape) if seed is None else np.asarray(seed).reshape(out_shape)}
     fan_out = Counter(src for node in order for src in node.inputs)
     received: Counter[str] = Counter()
     steps: list[dict[str, object]] = []
@@ -199,7 +203,11 @@ def _step(graph: Graph, node: Node, g: np.ndarray, terms: list[dict[str, object]
           index: int) -> dict[str, object]:
     seed = node.id == graph.output
     name = node.ref(wrapped=True)[0]
-    if seed:
+    if seed and node.shape:
+        text = (f"Seed: the cotangent {short(g)} at the output {name}, an array: backprop "
+                f"differentiates L = sum(seed * {name}), so each input's gradient is seed^T "
+                "times the Jacobian, one row of it for a one-hot seed.")
+    elif seed:
         text = (f"Seed: dL/dL = 1 at the output {name}. Backprop starts here and applies the "
                 "chain rule once per edge, from the output back to the inputs.")
     elif node.op == "input":

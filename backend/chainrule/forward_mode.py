@@ -57,9 +57,10 @@ def forward_mode(graph: Graph, order: list[Node], values: Mapping[str, np.ndarra
             text = f"d{name}/d{wrt} = {' + '.join(parts)} = {short(tangent)}."
             steps.append({"index": len(steps), "node": node.id, "tangent": encode(tangent),
                           "terms": terms, "text": text})
-    out = tangents.get(graph.output, np.zeros(()))
+    shape = graph.node(graph.output).shape
+    out = tangents.get(graph.output, np.zeros(shape))
     return {"wrt": wrt, "seed_note": _seed_note(wrt, seed), "steps": steps,
-            "derivative": encode(np.asarray(out).reshape(()))}
+            "derivative": encode(np.asarray(out).reshape(shape))}
 
 
 def _product(node: Node, local: np.ndarray | None, t_in: np.ndarray) -> str:

@@ -89,6 +89,14 @@ class Graph:
         """Nodes in a topological order computed by networkx (inputs first, output last)."""
         return [self.node(i) for i in nx.lexicographical_topological_sort(self.nx, key=_id_key)]
 
+    def require_scalar_output(self, what: str) -> None:
+        """Refuse an array output where `what` (a sentence's subject) needs a single number."""
+        out = self.node(self.output)
+        if out.shape:
+            raise ChainruleError(
+                f"{what} needs the output to be a scalar (a single number), but it has shape "
+                f"{list(out.shape)}: reduce it with sum(...) or mean(...)", out.span, "shape")
+
     def edges(self) -> list[tuple[str, str, str, int]]:
         """Every edge as (id, source, target, position): the ids the answers share."""
         return [(f"e{k}", src, dst, pos)
@@ -328,12 +336,8 @@ class GraphBuilder:
             node.bare = Formula(name, latex_name(name))
             node.precedence = ATOM
 
-    def finish(self, out: Node, out_span: Span) -> Graph:
-        """The graph with `out` as its output, which must be a scalar; warnings added."""
-        if out.size != 1 or out.shape:
-            raise ChainruleError(
-                f"the output must be a scalar (a single number), but this line gives shape "
-                f"{list(out.shape)}: reduce it with sum(...) or mean(...)", out_span, "shape")
+    def finish(self, out: Node) -> Graph:
+        """The graph with `out` (a scalar or an array) as its output; warnings added."""
         for name in self.values:
             self.warnings.append({"message": f"a value was given for '{name}', which the "
                                   "program does not use", "node": None, "span": None})
@@ -361,4 +365,4 @@ def build_graph(program: Program, values: Mapping[str, object] | None = None,
         out = builder.nodes[int(builder.env[last.target][1:])]
     else:
         out = builder.expression(last.expr)
-    return builder.finish(out, last.span)
+    return builder.finish(out)

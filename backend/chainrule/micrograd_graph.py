@@ -197,7 +197,7 @@ class _Reader:
     def finish(self, loss: Any) -> Graph:
         out = self.nodes[id(loss)]
         self.builder.source = "".join(self.lines)
-        return self.builder.finish(out, out.span)
+        return self.builder.finish(out)
 
 
 def _number(text: str, op: str) -> float:

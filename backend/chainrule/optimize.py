@@ -39,6 +39,7 @@ def optimize(source: str, values: Mapping[str, object] | None = None, *,
         raise ChainruleError(f"method must be sgd, momentum or adam, not {method!r}", None,
                              "request")
     graph = build_graph(parse(source, limits), values, limits, Deadline(limits.max_seconds))
+    graph.require_scalar_output("gradient descent minimizes one number, so it")
     names = _chosen(graph, inputs)
     order = graph.order()
     start = {name: _const(graph, name).copy() for name in graph.inputs}

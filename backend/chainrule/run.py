@@ -11,7 +11,8 @@ from .check import finite_difference_check
 from .engine import backward, forward, forward_steps
 from .errors import ChainruleError, Deadline
 from .forward_mode import forward_mode
-from .graph import Graph, build_graph
+from .graph import Graph, Node, build_graph
+from .jacobian import jacobian as jacobian_of
 from .ops import OPS
 from .parsing import parse
 from .paths import find_paths
@@ -21,22 +22,26 @@ from .values import all_finite, encode
 
 
 def backprop(source: str, values: Mapping[str, object] | None = None, *, check: bool = True,
-             mode: str = "reverse", wrt: str | None = None, limits: Limits = LIMITS,
+             mode: str = "reverse", wrt: str | None = None, seed: object = None,
+             jacobian: bool = False, limits: Limits = LIMITS,
              **named_values: object) -> BackpropResponse:
     """Differentiate the program's output with respect to every input, recording every step.
 
     `backprop("sin(x*y)", x=1.5, y=2)` returns the same data as `POST /api/v1/backprop`;
     `mode="forward", wrt="x"` adds forward mode's steps for the input x (in `tangent`).
+    An array output is swept backward from the cotangent `seed` (ones by default) and answers
+    its Jacobian (`jacobian=True` asks for it with a scalar output too: one row).
     Raises `ChainruleError` (with a message and a source span) for any mistake in the input.
     """
     return BackpropResponse.model_validate(
-        backprop_data(source, values, check=check, mode=mode, wrt=wrt, limits=limits,
-                      **named_values))
+        backprop_data(source, values, check=check, mode=mode, wrt=wrt, seed=seed,
+                      jacobian=jacobian, limits=limits, **named_values))
 
 
 def backprop_data(source: str, values: Mapping[str, object] | None = None, *,
                   check: bool = True, mode: str = "reverse", wrt: str | None = None,
-                  limits: Limits = LIMITS, **named_values: object) -> dict[str, object]:
+                  seed: object = None, jacobian: bool = False, limits: Limits = LIMITS,
+                  **named_values: object) -> dict[str, object]:
     """What `backprop()` returns, as plain JSON-ready data (not validated: the HTTP route
     encodes it directly, and the tests check it against `BackpropResponse`)."""
     if mode not in ("reverse", "forward"):
@@ -48,7 +53,8 @@ def backprop_data(source: str, values: Mapping[str, object] | None = None, *,
     deadline = Deadline(limits.max_seconds)
     graph = build_graph(parse(source, limits), {**(values or {}), **named_values}, limits,
                         deadline)
-    return trace(graph, check=check, limits=limits, wrt=wrt if mode == "forward" else None)
+    return trace(graph, check=check, limits=limits, wrt=wrt if mode == "forward" else None,
+                 seed=seed, jacobian=jacobian)
 
 
 def paths_data(source: str, values: Mapping[str, object] | None = None, *, wrt: str,
@@ -71,13 +77,18 @@ def backprop_graph(graph: Graph, *, check: bool = True,
 
 
 def trace(graph: Graph, *, check: bool = True, limits: Limits = LIMITS,
-          wrt: str | None = None) -> dict[str, object]:
-    """Run both sweeps over a built graph (and forward mode for `wrt`), assembling the response."""
+          wrt: str | None = None, seed: object = None, jacobian: bool = False,
+          ) -> dict[str, object]:
+    """Run both sweeps over a built graph (and forward mode for `wrt`), assembling the response.
+
+    An array output is swept backward from the cotangent `seed` and answers its Jacobian."""
     order = graph.order()
-    values = forward(graph, order)
-    sweep = backward(graph, order, values)
     out = graph.node(graph.output)
-    output_value = float(values[out.id].reshape(()))
+    cotangent = cotangent_seed(out, seed)
+    values = forward(graph, order)
+    sweep = backward(graph, order, values, seed=cotangent)
+    output_value = values[out.id]
+    loss = float(np.sum(cotangent * output_value))
     generations = graph.generations()
     consumers = Counter(src for node in order for src in node.inputs)
     nodes = [{
@@ -94,28 +105,65 @@ def trace(graph: Graph, *, check: bool = True, limits: Limits = LIMITS,
                  for name, i in graph.inputs.items()}
     return {
         "source": graph.source,
-        "output": {"node": out.id, "label": out.label, "value": encode(output_value)},
+        "output": {"node": out.id, "label": out.label, "value": encode(output_value),
+                   "shape": list(out.shape)},
+        "seed": {"value": encode(cotangent), "note": _seed_note(out, seed is None)},
         "nodes": nodes,
         "edges": edges,
         "forward": forward_steps(graph, order, values),
         "backward": sweep.steps,
         "gradients": gradients,
-        "check": finite_difference_check(graph, order, sweep.grads, output_value, limits)
+        "check": finite_difference_check(graph, order, sweep.grads, loss, limits, cotangent)
         if check else None,
         "warnings": graph.warnings + _non_finite_warnings(graph, values, sweep.grads),
-        "cost": cost(sum(graph.node(i).size for i in graph.inputs.values())),
+        "cost": cost(sum(graph.node(i).size for i in graph.inputs.values()), out.size),
         "tangent": None if wrt is None else forward_mode(graph, order, values, wrt),
+        "jacobian": jacobian_of(graph, order, values, limits)
+        if jacobian or out.shape else None,
     }
 
 
-def cost(n: int) -> dict[str, object]:
-    """What the whole gradient of one scalar output over N input elements costs, per method."""
+def cotangent_seed(out: Node, seed: object) -> np.ndarray:
+    """The backward sweep's seed: the given cotangent (shaped like the output), or ones."""
+    if seed is None:
+        return np.ones(out.shape)
+    try:
+        array = np.asarray(seed, dtype=np.float64)
+    except (ValueError, TypeError):
+        raise ChainruleError("`seed` is not a number or a rectangular array of numbers", None,
+                             "value") from None
+    if array.shape != out.shape:
+        raise ChainruleError(f"`seed` has shape {list(array.shape)}, but the output has shape "
+                             f"{list(out.shape)}: the seed is a cotangent of the output",
+                             out.span, "shape")
+    if not all_finite(array):
+        raise ChainruleError("`seed` contains NaN or Infinity", None, "value")
+    return array
+
+
+def _seed_note(out: Node, default: bool) -> str:
+    if not out.shape:
+        return ("The backward sweep starts from dL/dL = 1 at the output." if default else
+                "The backward sweep starts from the given seed at the output: every gradient "
+                "is scaled by it.")
+    which = "ones (the default)" if default else "the given cotangent"
+    return (f"The output is an array of shape {list(out.shape)}: the backward sweep starts "
+            f"from the cotangent seed s = {which}, so it differentiates L = sum(s * output) "
+            "and each input's gradient is s^T J. The Jacobian J itself takes one such pass per "
+            "output element, each seeded with a one at that element.")
+
+
+def cost(n: int, m: int = 1) -> dict[str, object]:
+    """What the whole derivative of M output elements over N input elements costs, per
+    method (M = 1 for a scalar output: the gradient)."""
     return {
         "input_elements": n,
-        "outputs": 1,
-        "reverse": {"passes": 1, "note": "one forward + one backward pass gives the gradient "
-                    "for every input"},
-        "forward": {"passes": n, "note": "one forward-mode pass per input element"},
+        "outputs": m,
+        "reverse": {"passes": m, "note": "one forward + one backward pass gives the gradient "
+                    "for every input" if m == 1 else "one backward pass per output element "
+                    "(after one forward pass) gives the Jacobian, a row each"},
+        "forward": {"passes": n, "note": "one forward-mode pass per input element"
+                    + ("" if m == 1 else ", a column of the Jacobian each")},
         "finite_differences": {"passes": 2 * n, "evaluations": 2 * n, "note": "two evaluations "
                                "of the function per input element (central differences)"},
     }

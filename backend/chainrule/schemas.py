@@ -35,6 +35,11 @@ class BackpropRequest(_Model):
         "steps for the input named by `wrt`, in `tangent`.")
     wrt: str | None = Field(None, description="The input forward mode differentiates with "
                             "respect to (required when `mode` is `forward`).")
+    seed: InputValue | None = Field(None, description="The cotangent the backward sweep starts "
+                                    "from, shaped like the output; default ones (dL/dL = 1 for "
+                                    "a scalar output).", examples=[[1, 0]])
+    jacobian: bool = Field(False, description="Also answer the Jacobian for a scalar output "
+                           "(one row); an array output always answers it.")
 
     # Strict: a boolean is not a number, nor "1.5" or 0 a boolean; the schema says what it takes.
     model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
@@ -188,11 +193,11 @@ class FiniteDifferenceCost(MethodCost):
 
 
 class Cost(_Model):
-    """Passes over the graph each method needs for the whole gradient of one scalar output."""
+    """Passes over the graph each method needs for every derivative of the output."""
 
     input_elements: int = Field(description="N: input elements in all.")
-    outputs: int
-    reverse: MethodCost = Field(description="Backprop: 1 forward + 1 backward pass.")
+    outputs: int = Field(description="M: output elements (1 for a scalar).")
+    reverse: MethodCost = Field(description="Backprop: 1 forward + M backward passes.")
     forward: MethodCost = Field(description="Forward mode: one pass per input element (N).")
     finite_differences: FiniteDifferenceCost = Field(description="Central differences: 2N "
                                                      "evaluations.")
@@ -238,6 +243,44 @@ class Output(_Model):
     node: str
     label: str
     value: Value
+    shape: list[int] = Field(description="[] for a scalar output.")
+
+
+class Seed(_Model):
+    """Where the backward sweep starts: the cotangent of the output."""
+
+    value: Value = Field(description="1 for a scalar output; for an array output the request's "
+                         "`seed` or ones, shaped like the output.")
+    note: str
+
+
+class JacobianInput(_Model):
+    """One input's block of columns in the Jacobian."""
+
+    name: str | None
+    shape: list[int]
+    offset: int = Field(description="Its first column: its elements, flattened row-major, are "
+                        "columns offset .. offset + size - 1.")
+
+
+class JacobianCost(_Model):
+    """The passes the Jacobian takes each way."""
+
+    reverse_passes: int = Field(description="M: one backward pass per output element (a row).")
+    forward_passes: int = Field(description="N: one forward-mode pass per input element "
+                                "(a column).")
+    note: str
+
+
+class Jacobian(_Model):
+    """d output / d inputs: output elements × input elements, computed a row per reverse pass."""
+
+    inputs: list[JacobianInput]
+    output_shape: list[int]
+    rows: int = Field(description="M: output elements (row-major).")
+    columns: int = Field(description="N: input elements, the inputs one after the other.")
+    matrix: Value = Field(description="M × N: matrix[i][j] = d output_i / d input element j.")
+    cost: JacobianCost
 
 
 class BackpropResponse(_Model):
@@ -254,6 +297,9 @@ class BackpropResponse(_Model):
     warnings: list[Warning_]
     cost: Cost
     tangent: Tangent | None = Field(description="Forward mode's steps; null in reverse mode.")
+    seed: Seed = Field(description="The cotangent the backward sweep started from.")
+    jacobian: Jacobian | None = Field(description="The Jacobian of an array output (or of a "
+                                      "scalar output when asked); null otherwise.")
 
 
 class PathsRequest(_Model):

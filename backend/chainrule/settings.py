@@ -29,6 +29,9 @@ class Limits:
     # Sum over paths: paths listed at most, and node ids over all listed paths (answer size).
     max_paths: int = 1000
     max_path_entries: int = 200_000
+    # Jacobians: entries of the matrix, and node visits over its reverse passes (M x nodes).
+    max_jacobian_entries: int = 250_000
+    max_jacobian_work: int = 1_000_000
     # Wall-clock seconds one computation may take before it is abandoned with a 503.
     max_seconds: float = 30.0
 

@@ -62,7 +62,8 @@ def trace(f: Callable[..., Any], values: Mapping[str, object] | None = None, *,
             f"{_name(f)} returned {type(out).__name__}, not a value computed from its inputs: "
             "return one number computed from them (reduce arrays with np.sum or np.mean)",
             None, "request")
-    graph = tracer.builder.finish(out.node, out.node.span)
+    graph = tracer.builder.finish(out.node)
+    graph.require_scalar_output(f"tracing {_name(f)}")
     graph.warnings.extend(source.warnings)
     return backprop_graph(graph, check=check, limits=limits)
 

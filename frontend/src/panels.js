@@ -92,7 +92,13 @@ function renderBackward(el, step, node, nodesById) {
   const upstream = texPartial(node.expr.latex);
   if (step.seed) {
     el.append(para(SEED_SENTENCE, "seed"));
-    el.append(math(`\\frac{\\partial L}{\\partial L} = 1 \\qquad L = ${node.expr.latex}`, "grad"));
+    el.append(math(node.shape.length
+      ? `\\bar{s} = ${texValue(step.upstream)} \\qquad L = \\textstyle\\sum \\bar{s} \\odot ${wrapTex(node.expr.latex)}`
+      : `\\frac{\\partial L}{\\partial L} = 1 \\qquad L = ${node.expr.latex}`, "grad"));
+    if (node.shape.length) {
+      el.append(para("The output is an array: the backward pass starts from this cotangent " +
+        "seed (ones unless the request gives one), and each input's gradient is seedᵀ J.", "note"));
+    }
   } else {
     el.append(math(`${upstream} = ${texValue(step.upstream)}`, "grad"));
   }

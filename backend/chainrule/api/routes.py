@@ -42,7 +42,8 @@ def post_backprop(request: BackpropRequest) -> Response:
     """Parse, build the graph, run the forward and backward sweeps, and check by finite differences."""
     with _COMPUTING:
         data = backprop_data(request.source, request.values, check=request.check,
-                             mode=request.mode, wrt=request.wrt)
+                             mode=request.mode, wrt=request.wrt, seed=request.seed,
+                             jacobian=request.jacobian)
         # The plain data is encoded as it is: validating a 10,000-node answer with pydantic
         # took a tenth of the request. tests/test_api.py checks that the two agree.
         body = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
