@@ -28,7 +28,7 @@ def layer_loss(x, W, b):
     z = np.maximum(h, 0.1) ** 2
     z += np.exp(-h) / 3
     scale = np.sqrt(np.dot(x, x)) * np.ones((2, 1))  # broadcasts to (2, 2)
-    return np.sum(z) + np.mean(W.T @ h) + abs(b).sum() + np.mean(scale * h)
+    return np.sum(z) + np.mean(W.T @ h) + abs(b).sum() + np.mean(scale * h) + h.dot(b)
 
 
 def _text(result: BackpropResponse, span: Any) -> str:

@@ -259,7 +259,7 @@ class Tracer:
         reason = f" ({why})" if why else ""
         return self._error(
             f"{what} is not in chainrule's op table{reason}; a traced function may use "
-            f"+ - * / ** @, .T, .sum(), .mean(), abs() and {KNOWN}", "unknown_function")
+            f"+ - * / ** @, .T, .dot(), .sum(), .mean(), abs() and {KNOWN}", "unknown_function")
 
     # numpy's protocols
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: object,
@@ -346,6 +346,10 @@ class Tracer:
     def transpose(self) -> Tracer:
         """The transpose (all axes reversed)."""
         return self._op("transpose", self)
+
+    def dot(self, other: object) -> Tracer:
+        """The matrix product, as `x.dot(y)` writes it."""
+        return self._op("matmul", self, other)
 
     def sum(self, axis: None = None) -> Tracer:
         """The sum of all elements."""
