@@ -11,4 +11,13 @@ from .micrograd_graph import from_micrograd
 from .run import backprop
 from .tracing import trace
 
-__all__ = ["ChainruleError", "backprop", "from_micrograd", "trace"]
+__all__ = ["ChainruleError", "backprop", "from_micrograd", "show", "trace"]
+
+
+def __getattr__(name: str) -> object:
+    # `show` (the notebook widget) imports anywidget, so only when it is asked for.
+    if name == "show":
+        from .widget import show
+
+        return show
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")

@@ -156,3 +156,16 @@ def test_export_html_from_the_wheel_plays_offline_to_the_true_gradients(
     ui.expect_gradients(page, TRUE_GRADIENTS)
     page.context.close()
     assert not blocked and not errors, (blocked, errors)
+
+
+def test_the_notebook_widget_from_the_wheel_carries_its_module(venv: Venv,
+                                                               tmp_path: Path) -> None:
+    done = venv.run("python", "-c", "import chainrule, chainrule.widget as w; "
+                    f"s = chainrule.show({SOURCE!r}, x=1.5, y=2); "
+                    "print(w.esm_path()); print(len(s._esm)); print(s.answer['gradients'])",
+                    cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    path, size, gradients = done.stdout.strip().splitlines()
+    assert Path(path).is_relative_to(venv.path) and int(size) > 100_000
+    for name, exact in TRUE_GRADIENTS.items():
+        assert json.loads(gradients.replace("'", '"'))[name] == pytest.approx(exact, rel=1e-12)

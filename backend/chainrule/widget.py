@@ -1,0 +1,66 @@
+"""The notebook widget: `chainrule.show("sin(x*y)", x=1.5, y=2)` plays the steps inline in
+Jupyter and VS Code.
+
+An anywidget whose module is the frontend's built `dist/widget.js` (`npm run build`, or the
+copy inside the wheel): the page's own player (player-view.js) and panels bundled with their
+styles and KaTeX's fonts, so nothing is fetched at run time. The widget's `answer` is the
+same result model as `backprop()` (as the API writes it); `step` is the step shown, kept in
+step both ways.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+from .run import backprop
+from .schemas import BackpropResponse
+from .settings import FRONTEND_DIR
+
+
+def esm_path() -> Path:
+    """Where the widget's built ES module is."""
+    return FRONTEND_DIR / "dist" / "widget.js"
+
+
+@functools.cache
+def esm_text() -> str:
+    """The widget's ES module, read once."""
+    path = esm_path()
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is not built: run `npm run build` in frontend/ "
+                                "(make run and make wheel do)")
+    return path.read_text(encoding="utf-8")
+
+
+class StepsWidget(anywidget.AnyWidget):  # type: ignore[misc]
+    """Every forward and backward step of one answer, played in the notebook."""
+
+    answer = traitlets.Dict().tag(sync=True)
+    step = traitlets.Int(0).tag(sync=True)
+
+    @property
+    def _esm(self) -> str:
+        # Read when the first widget is made (anywidget reads it then), not on import.
+        return esm_text()
+
+
+def show(source_or_result: str | BackpropResponse, /, **values: Any) -> StepsWidget:
+    """A widget that plays the steps: of a source with its values (`show("sin(x*y)", x=1.5,
+    y=2)`, and `mode="forward", wrt="x"` as for `backprop`), or of a result already computed
+    (`show(backprop(...))`, `show(trace(f, ...))`, `show(from_micrograd(loss))`)."""
+    if isinstance(source_or_result, BackpropResponse):
+        if values:
+            raise TypeError("show(result) takes no values: they are in the result already")
+        result = source_or_result
+    elif isinstance(source_or_result, str):
+        result = backprop(source_or_result, **values)
+    else:
+        raise TypeError("show() takes a source (str) or a result of backprop(), trace() or "
+                        f"from_micrograd(), not {type(source_or_result).__name__}")
+    return StepsWidget(answer=json.loads(result.model_dump_json(by_alias=True)))

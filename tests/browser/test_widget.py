@@ -1,0 +1,151 @@
+"""The notebook widget: `chainrule.show(...)` is an anywidget whose ES module, loaded in real
+Chromium with a minimal stand-in for anywidget's `model` (get, set, on, off, save_changes) and
+every network request blocked, draws the answer and steps it to the true gradients, keeping
+the model's `step` in step both ways."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import pytest
+from chainrule import ChainruleError, backprop, from_micrograd, show
+from chainrule.widget import esm_path
+from micrograd.engine import Value
+from playwright.sync_api import Browser, Page, Route, expect
+
+from ..oracles import sympy_gradients
+from . import ui
+
+ORIGIN = "http://notebook.test"  # no server: the test answers every request itself
+TRUE_GRADIENTS = sympy_gradients(ui.SOURCE, ui.VALUES)  # the oracle
+
+# What a notebook does with an anywidget module, reduced to what anywidget's front end
+# promises it: `render({model, el})`, with a model that has get, set, on, off, save_changes.
+HARNESS = """<!doctype html><html><head><meta charset="utf-8"></head><body>
+<p>A notebook cell's output:</p><div id="output"></div>
+<script type="module">
+  const listeners = new Map();
+  const state = JSON.parse(document.getElementById("state").textContent);
+  window.saved = [];
+  window.model = {
+    get: (key) => state[key],
+    set(key, value) {
+      state[key] = value;
+      for (const f of listeners.get(`change:${key}`) ?? []) f();
+    },
+    on: (name, f) => listeners.set(name, [...(listeners.get(name) ?? []), f]),
+    off: (name, f) => listeners.set(name, (listeners.get(name) ?? []).filter((g) => g !== f)),
+    save_changes() { window.saved.push({ step: state.step }); },
+  };
+  const { default: widget } = await import("./widget.js");
+  window.cleanup = widget.render({ model: window.model, el: document.getElementById("output") });
+</script>
+<script type="application/json" id="state">STATE</script>
+</body></html>"""
+
+
+def open_widget(browser: Browser, widget: anywidget.AnyWidget) -> tuple[Page, list[str]]:
+    """The widget's module (`widget._esm`, as the notebook gets it) rendered in a page whose
+    every other request is aborted; returns the page and the aborted requests."""
+    state = json.dumps({"answer": widget.answer, "step": widget.step}).replace("<", "\\u003c")
+    page = browser.new_context(viewport={"width": 1100, "height": 1000}).new_page()
+    blocked: list[str] = []
+
+    def route(r: Route) -> None:
+        if r.request.url == f"{ORIGIN}/":
+            r.fulfill(body=HARNESS.replace("STATE", state), content_type="text/html")
+        elif r.request.url == f"{ORIGIN}/widget.js":
+            r.fulfill(body=widget._esm, content_type="text/javascript")
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.goto(f"{ORIGIN}/")
+    return page, blocked
+
+
+@pytest.fixture
+def shown(browser: Browser) -> Iterator[tuple[Page, list[str], dict[str, Any]]]:
+    widget = show(ui.SOURCE, **ui.VALUES)
+    page, blocked = open_widget(browser, widget)
+    yield page, blocked, widget.answer
+    page.context.close()
+
+
+def test_show_is_an_anywidget_holding_backprops_answer(built_frontend: Path) -> None:
+    widget = show(ui.SOURCE, **ui.VALUES)
+    assert isinstance(widget, anywidget.AnyWidget)
+    assert widget.answer == json.loads(backprop(ui.SOURCE, ui.VALUES).model_dump_json(by_alias=True))
+    assert widget.step == 0
+    assert widget._esm == esm_path().read_text(), "the module is the built dist/widget.js"
+
+
+def test_show_takes_a_result_already_computed() -> None:
+    result = backprop(ui.SOURCE, ui.VALUES, mode="forward", wrt="x")
+    assert show(result).answer["tangent"]["wrt"] == "x"
+    a, b = Value(1.5), Value(2.0)
+    loss = (a * b).relu() + a**2
+    assert show(from_micrograd(loss)).answer["gradients"]
+
+
+def test_show_refuses_a_mistake_and_what_it_cannot_show() -> None:
+    with pytest.raises(ChainruleError) as err:
+        show("sin(x*) + 1", x=1)
+    assert err.value.span is not None
+    with pytest.raises(TypeError):
+        show(backprop(ui.SOURCE, ui.VALUES), x=2)
+    with pytest.raises(TypeError):
+        show(42)  # type: ignore[arg-type]
+
+
+def test_the_widgets_module_draws_and_steps_to_the_true_gradients_offline(
+        shown: tuple[Page, list[str], dict[str, Any]], artifacts: Path) -> None:
+    page, blocked, answer = shown
+    root = page.locator("#output .player-view")  # inside the widget's shadow root
+    expect(root).to_have_attribute("data-status", "ready")
+    expect(ui.nodes(page)).to_have_count(len(answer["nodes"]))
+    expect(page.locator("#narration")).to_have_text(answer["forward"][0]["text"])
+
+    page.get_by_role("button", name="Next step", exact=True).click()
+    expect(page.locator("#narration")).to_have_text(answer["forward"][1]["text"])
+    assert page.evaluate("window.model.get('step')") == 1, "the step goes back to the model"
+    assert page.evaluate("window.saved") == [{"step": 1}]
+
+    last = len(answer["forward"]) + len(answer["backward"]) - 1
+    page.evaluate(f"window.model.set('step', {last})")  # as Python's `widget.step = last`
+    expect(ui.slider(page)).to_have_value(str(last))
+    expect(page.locator("#phase")).to_have_text("Backward pass")
+    ui.expect_gradients(page, TRUE_GRADIENTS)
+    expect(page.locator("#step-panel .katex").first).to_be_visible()
+    fonts = page.evaluate("""() => [...document.fonts].filter((f) => f.status === "loaded")
+        .map((f) => f.family)""")
+    assert "KaTeX_Main" in fonts, "KaTeX's fonts come from the module itself"
+    page.screenshot(path=artifacts / "widget-end.png")
+    assert not blocked, blocked
+
+
+def test_the_widget_keeps_its_styles_to_itself(
+        shown: tuple[Page, list[str], dict[str, Any]]) -> None:
+    page, _, _ = shown
+    expect(page.locator("#output .player-view")).to_have_attribute("data-status", "ready")
+    notebook_text = page.locator("p").first
+    assert notebook_text.evaluate("(p) => getComputedStyle(document.body).margin") == "8px", \
+        "the page's body rules must not reach the notebook"
+    value_colour = page.locator(".node-value").first.evaluate("(t) => getComputedStyle(t).fill")
+    assert value_colour != "rgb(0, 0, 0)", "the widget's own palette applies inside it"
+
+
+def test_the_widgets_keys_step_it_when_it_has_focus(
+        shown: tuple[Page, list[str], dict[str, Any]]) -> None:
+    page, _, answer = shown
+    expect(page.locator("#output .player-view")).to_have_attribute("data-status", "ready")
+    page.keyboard.press("ArrowRight")  # the notebook has the focus: the widget does not move
+    expect(ui.slider(page)).to_have_value("0")
+    page.locator("#output .player-view").focus()
+    page.keyboard.press("End")
+    expect(ui.slider(page)).to_have_value(str(len(answer["forward"]) + len(answer["backward"]) - 1))
