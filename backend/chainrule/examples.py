@@ -11,6 +11,12 @@ EXAMPLES: list[dict[str, object]] = [
         "x1 = 2.0\nx2 = 0.0\nw1 = -3.0\nw2 = 1.0\nb = 6.8813735870195432\n"
         "n = x1*w1 + x2*w2 + b\no = tanh(n)", "values": {},
      "description": "The neuron of Karpathy's micrograd lecture: o = tanh(x1 w1 + x2 w2 + b)."},
+    {"title": "micrograd's test, pasted as typed", "source":
+        "a = -4.0\nb = 2.0\nc = a + b\nd = a * b + b**3\nc += c + 1\nc += 1 + c + (-a)\n"
+        "d += d * 2 + (b + a).relu()\nd += 3 * d + (b - a).relu()\ne = c - d\nf = e**2\n"
+        "g = f / 2.0\ng += 10.0 / f", "values": {},
+     "description": "micrograd's own test_more_ops without its Value(...) wrappers: += and "
+                    ".relu() as micrograd writes them; a and b fan out everywhere."},
     {"title": "Sigmoid by hand", "source": "1 / (1 + exp(-(w*x + b)))",
      "values": {"w": 2.0, "x": -1.0, "b": -3.0},
      "description": "The CS231n staged computation: each node's derivative is simple."},
