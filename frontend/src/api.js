@@ -42,6 +42,12 @@ export function backprop(source, values = {}, check = true, { mode = "reverse", 
   return post("backprop", body);
 }
 
+/** The sum over paths from input `wrt` to the output: {count_text, gradient, complete,
+ * paths: [{nodes, edges, factors, product}], labels, ...}, the `limit` largest paths. */
+export function paths(source, values, wrt, limit = 20) {
+  return post("paths", { source, values, wrt, limit });
+}
+
 /** Gradient descent on `source` from `values`: {inputs, method, learning_rate, steps, beta,
  * beta2, contour} -> {iterations, contour, note, warnings, ...}. */
 export function optimize(source, values, options) {

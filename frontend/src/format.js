@@ -73,3 +73,10 @@ export function formatShort(value, digits = 4) {
   }
   return formatValue(value, digits);
 }
+
+/** An exact integer's decimal digits grouped by thousands: "1099511627776" ->
+ * "1,099,511,627,776"; past 40 digits, the first six and the number of digits. */
+export function groupDigits(text) {
+  if (text.length > 40) return `${text.slice(0, 6)}… (${text.length} digits)`;
+  return text.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}

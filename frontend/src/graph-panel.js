@@ -39,6 +39,12 @@ export function createGraphPanel(el, callbacks) {
       return panel;
     },
 
+    /** Highlight a path of ids {nodes, edges} on the graph, or none (null). */
+    highlightPath(path) {
+      view.highlightPath(path);
+      return panel;
+    },
+
     /** Dim the graph: it is the last good run's, not the source's. */
     setStale(stale) {
       el.graph.classList.toggle("stale", stale);

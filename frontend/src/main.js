@@ -8,6 +8,7 @@ import { createEditorPanel } from "./editor-panel.js";
 import { createGraphPanel } from "./graph-panel.js";
 import { layoutGraph } from "./layout.js";
 import { createOptimizerPanel } from "./optimizer.js";
+import { createPathsPanel } from "./paths-panel.js";
 import { atEnd, createPlayer, interval, reduce } from "./player.js";
 import { createPlayerPanel } from "./player-panel.js";
 import { createResultsPanel } from "./results-panel.js";
@@ -62,6 +63,10 @@ createSharePanel({
   graph: $("graph"),
 }, { bounds: () => graph.bounds(), result: () => state.result, step: () => state.player.index });
 const optimizerPanel = createOptimizerPanel(() => editor.input());
+const pathsPanel = createPathsPanel({
+  wrt: $("paths-wrt"), list: $("paths-list"), summary: $("paths-summary"), more: $("paths-run"),
+  error: $("paths-error"),
+}, { onHighlight: (path) => graph.highlightPath(path) });
 
 /** Run the source with the values: fetch, lay out, draw; then stand at `step`. */
 async function run(step = 0) {
@@ -125,6 +130,7 @@ function showResult(result, cards, laid, valuesText, step) {
   optimizerPanel.setInputs(result.nodes.filter((n) => n.op === "input"));
   graph.show(result, laid, cards, state.timeline, state.player.index);
   results.show(result, state.mode);
+  pathsPanel.show(result, parseValues(valuesText));
   showIndex(state.player.index, { pulse: false });
   document.body.dataset.status = "ready";
 }

@@ -49,6 +49,7 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
   let graph = null;
   let following = true;
   let selected = new Set();
+  let onPath = { nodes: new Set(), edges: new Set() }; // a path highlighted (the Paths panel)
   let shown = { current: null, edges: [] };
   let scheduled = 0;
 
@@ -76,6 +77,8 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
       };
       shown = { current: null, edges: [] };
       selected = new Set();
+      onPath = { nodes: new Set(), edges: new Set() };
+      svgElement.classList.remove("has-path");
       svgElement.dataset.nodes = String(graph.nodes.length);
       if (graph.whole) {
         for (const e of edges) edgeEl(e);
@@ -110,6 +113,23 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
         const el = n && graph.laid.nodes.has(id) ? nodeEl(n) : null;
         el?.classList.add("selected");
       }
+      return view;
+    },
+
+    /** Highlight one path ({nodes, edges}: ids from an input to the output), dimming the
+     * rest of the graph; null clears it. */
+    highlightPath(path) {
+      if (!graph) return view;
+      for (const id of onPath.nodes) graph.nodeEls.get(id)?.classList.remove("on-path");
+      for (const id of onPath.edges) graph.edgeEls.get(id)?.classList.remove("on-path");
+      onPath = { nodes: new Set(path?.nodes ?? []), edges: new Set(path?.edges ?? []) };
+      svgElement.classList.toggle("has-path", Boolean(path));
+      for (const id of onPath.nodes) {
+        const n = graph.byId.get(id);
+        if (n && graph.laid.nodes.has(id)) nodeEl(n).classList.add("on-path");
+      }
+      for (const e of graph.edges) if (onPath.edges.has(e.id)) edgeEl(e).classList.add("on-path");
+      schedule();
       return view;
     },
 
@@ -200,6 +220,7 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
     graph.nodeEls.set(n.id, el);
     applyState(el, n.id);
     if (selected.has(n.id)) el.classList.add("selected");
+    if (onPath.nodes.has(n.id)) el.classList.add("on-path");
     return el;
   }
 
@@ -209,6 +230,7 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
     const el = edgeLayer.append("path").attr("class", "edge").attr("data-id", e.id)
       .attr("data-source", e.source).attr("data-target", e.target)
       .attr("marker-end", "url(#arrow)").attr("d", graph.line(e.points)).node();
+    if (onPath.edges.has(e.id)) el.classList.add("on-path");
     graph.edgeEls.set(e.id, el);
     return el;
   }
@@ -253,7 +275,7 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
       if (!wanted.has(id)) { el.remove(); graph.nodeEls.delete(id); }
     }
     for (const id of wanted) nodeEl(graph.byId.get(id));
-    const edgesWanted = new Set(shown.edges.map((el) => el.dataset.id));
+    const edgesWanted = new Set([...shown.edges.map((el) => el.dataset.id), ...onPath.edges]);
     if (!useCanvas) for (const e of graph.edges) if (intersects(e.bbox, rect)) edgesWanted.add(e.id);
     for (const [id, el] of graph.edgeEls) {
       if (!edgesWanted.has(id)) { el.remove(); graph.edgeEls.delete(id); }
@@ -273,7 +295,7 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
 
   // Nodes always drawn as SVG cards: the current step's and the selected ones.
   function pinnedIds() {
-    const ids = new Set(selected);
+    const ids = new Set([...selected, ...onPath.nodes].filter((id) => graph.laid.nodes.has(id)));
     for (const id of involvedAt(graph.timeline, graph.index)) if (graph.laid.nodes.has(id)) ids.add(id);
     return ids;
   }

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { decode, formatNumber, formatValue, shapeOf } from "../src/format.js";
+import { decode, formatNumber, formatValue, groupDigits, shapeOf } from "../src/format.js";
 
 test("formatNumber keeps four significant digits and drops trailing zeros", () => {
   assert.equal(formatNumber(0.5), "0.5");
@@ -60,4 +60,12 @@ test("cards write short vectors out and give bigger arrays their shape", async (
   assert.equal(formatShort([1, -2.5, 0.33333]), "[1, −2.5, 0.333]");
   assert.equal(formatShort([1, 2, 3, 4]), "4 array");
   assert.equal(formatShort([[1], [2]]), "2×1 array");
+});
+
+test("groupDigits keeps every digit of a count past 2^53, grouped by thousands", () => {
+  assert.equal(groupDigits("1099511627776"), "1,099,511,627,776");
+  assert.equal(groupDigits(String(2n ** 64n)), "18,446,744,073,709,551,616");
+  assert.equal(groupDigits("7"), "7");
+  const huge = "9".repeat(120);
+  assert.equal(groupDigits(huge), "999999… (120 digits)");
 });
