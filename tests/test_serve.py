@@ -4,6 +4,7 @@ and a killed worker replaced while the others keep answering."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import select
@@ -12,11 +13,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import requests
 from chainrule.settings import MAX_BODY_BYTES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -139,6 +143,50 @@ def test_chunked_body_under_the_limit_is_answered(server) -> None:
     response = _chunked_post(port, [b'{"source": "x*x", ', b'"values": {"x": 3}}'])
     assert response.startswith(b"HTTP/1.1 200"), response[:200]
     assert b'"gradients":{"x":6.0}' in response
+
+
+BIG_BODY = b'{"source": "x", "values": {"x": 1}, "padding": "' + b" " * (15 << 20) + b'"}'
+JSON_TYPE = {"content-type": "application/json"}
+
+
+def _in_chunks(body: bytes, size: int = 65536) -> Iterator[bytes]:
+    for start in range(0, len(body), size):
+        yield body[start:start + size]
+
+
+def _urllib(url: str, body: bytes | Iterable[bytes]) -> tuple[int, bytes]:
+    # An iterable body without a length is sent chunked by urllib.
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=body, headers=JSON_TYPE),
+                                    timeout=60) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+def _requests(url: str, body: bytes | Iterable[bytes]) -> tuple[int, bytes]:
+    response = requests.post(url, data=body, headers=JSON_TYPE, timeout=60)
+    return response.status_code, response.content
+
+
+def _httpx(url: str, body: bytes | Iterable[bytes]) -> tuple[int, bytes]:
+    response = httpx.post(url, content=body, headers=JSON_TYPE, timeout=60)
+    return response.status_code, response.content
+
+
+CLIENTS: dict[str, Callable[[str, bytes | Iterable[bytes]], tuple[int, bytes]]] = {
+    "urllib.request": _urllib, "requests": _requests, "httpx": _httpx}
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+@pytest.mark.parametrize("client", CLIENTS.values(), ids=CLIENTS.keys())
+def test_python_clients_read_the_413_of_a_15_mb_body(server, client, chunked: bool) -> None:
+    url, _ = server
+    status, body = client(f"{url}/api/v1/backprop",
+                          _in_chunks(BIG_BODY) if chunked else BIG_BODY)
+    assert status == 413
+    error = json.loads(body)["error"]
+    assert error["kind"] == "limit" and f"{MAX_BODY_BYTES:,} bytes" in error["message"]
 
 
 def test_a_killed_worker_is_replaced_and_the_others_keep_answering(server) -> None:
