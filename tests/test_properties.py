@@ -9,14 +9,19 @@ Every test is derandomized and database-free, so CI runs the same examples each 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import autograd.numpy as anp
 import numpy as np
+import pytest
 from autograd import grad
 from chainrule import ChainruleError, backprop
+from chainrule.graph import build_graph
+from chainrule.parsing import parse
+from chainrule.settings import LIMITS
 from chainrule.values import decode
 from fastapi.testclient import TestClient
 from hypothesis import assume, given, settings
@@ -229,6 +234,29 @@ def test_scalar_gradients_match_sympy_and_finite_differences(program, point) -> 
         # The finite difference loses ~eps * (largest value) / h to rounding.
         fd_tol = 1e-5 * abs(exact[name]) + 1e-8 * (1 + max(seen))
         assert abs(ours[name] - fd[k]) <= fd_tol, (source, name, fd[k])
+
+
+# Literals in every place they can be: array literals (not nodes element by element), negative
+# literals of an input line, exponents, `.T`, calls, unary minus on a name and on a number.
+LITERAL_PROGRAMS = [
+    "x = -1.5\nW = [[1, -2.5e-3], [3, 4]]\nv = [1, -2]\nsum(W @ v * x) + -x + 2**-1 + max(x, -2)",
+    "W = [[1, 2], [3, 4]]\nsum(W.T @ [1, 2]) + sum(-W.T) - -1",
+    "a = x * 2; b = a ** -0.5e1; c = -(a + b); sum([1, 2, 3]) * c + 1e-3",
+]
+
+
+@deterministic(200)
+@given(st.one_of(scalar_programs().map(lambda program: program[0]),
+                 st.sampled_from(LITERAL_PROGRAMS)))
+def test_counting_nodes_before_parsing_never_refuses_an_admitted_program(source: str) -> None:
+    values = {"x": 1.5, "y": -2.0, "z": 0.5}
+    nodes = len(build_graph(parse(source), values).nodes)
+    # Admitted at a node limit of exactly its size: the count from the tokens is not above it.
+    at_its_size = dataclasses.replace(LIMITS, max_nodes=nodes)
+    assert len(build_graph(parse(source, at_its_size), values, at_its_size).nodes) == nodes
+    with pytest.raises(ChainruleError, match="nodes"):
+        smaller = dataclasses.replace(LIMITS, max_nodes=nodes - 1)
+        build_graph(parse(source, smaller), values, smaller)
 
 
 # ---------------------------------------------------------------- array expressions vs autograd

@@ -132,7 +132,7 @@ class Program:
 _FORBIDDEN_RE = re.compile(
     r"\b(lambda|for|in|if|else|elif|import|def|class|return|and|or|not|is|while|yield|await|"
     r"async|with|from|global|nonlocal|pass|del|try|except|raise|assert|True|False|None)\b"
-    r"|[\"'`]|[{}<>!&|~%:=]=?|\$|\?"
+    r"|[\"'`]|[{}<>!&|~%:]=?|==|\$|\?"  # a lone `=` (assignment) is allowed
 )
 _COMMENT_RE = re.compile(r"#[^\n]*")
 
@@ -164,10 +164,12 @@ def parse(source: str, limits: Limits = LIMITS) -> Program:
             (limits.max_source_chars, len(source)), "limit",
         )
     code = _COMMENT_RE.sub(lambda m: " " * len(m.group()), source)
+    if _most_nodes(code) > limits.max_nodes:  # counted before parsing, which takes far longer
+        _check_node_count(code, limits.max_nodes)
     _check_forbidden(code)
+    code = _join_bracketed_lines(code, limits.max_nesting)
     try:
-        statements = cast("list[Statement]",
-                          _PARSER.parse(_join_bracketed_lines(code, limits.max_nesting)))
+        statements = cast("list[Statement]", _PARSER.parse(code))
     except UnexpectedInput as err:
         raise _syntax_error(source, err) from None
     for stmt in statements:  # the first refusal, in source order, once the syntax is known good
@@ -185,10 +187,73 @@ def parse(source: str, limits: Limits = LIMITS) -> Program:
 
 
 def _check_forbidden(code: str) -> None:
-    for match in _FORBIDDEN_RE.finditer(code):
-        if match.group() == "=":  # assignment; `==` and the like are refused
-            continue
+    match = _FORBIDDEN_RE.search(code)
+    if match:
         raise ChainruleError(_describe_forbidden(match.group()), match.span(), "forbidden")
+
+
+def _most_nodes(code: str) -> int:
+    """A bound from above on the graph's nodes, from a few character counts (microseconds).
+
+    Each operation comes from an operator, a call's bracket or `.T`; each leaf (number, array,
+    input) is an argument of an operation (at most two each), or a whole line of its own.
+    """
+    operations = sum(code.count(char) for char in "+-*/@^(.")
+    return 3 * operations + code.count("\n") + code.count(";") + 1
+
+
+_NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+# The tokens that each make at least one node of the graph (numbers, operators, calls, `.T`,
+# array literals), and those that tell a binary operator or a call from the rest.
+_COUNT_RE = re.compile(rf"(?P<number>{_NUMBER})|(?P<name>[^\W\d]\w*)|(?P<op>\*\*|[-+*/@^])"
+                       r"|(?P<transpose>\.\s*T\b)|(?P<other>[^\s\w]|\n)")
+
+
+def _check_node_count(code: str, max_nodes: int) -> None:
+    """Refuse, before parsing, a program whose graph would have more than `max_nodes` nodes.
+
+    The count is a lower bound, read from the tokens in one scan: every number outside an
+    array literal, every array literal, binary operator, call, `.T` and unary minus (but the
+    sign of a number) makes a node of its own. So it never refuses a program the graph builder
+    would admit, and refuses most of those it would not in a small fraction of parsing time.
+    """
+    count = square = 0
+    operand = minus = False  # the last token ends an operand; a unary minus waits for its operand
+    for match in _COUNT_RE.finditer(code):
+        kind, text = match.lastgroup, match.group()
+        if minus and kind != "number":
+            count += 1  # a unary minus on anything but a number is a neg node
+        minus = False
+        if kind == "number":
+            count += square == 0
+            operand = True
+        elif kind == "op":
+            if operand:
+                count += 1
+            elif text == "-" and square == 0:
+                minus = True
+            operand = False
+        elif kind == "transpose":
+            count += 1
+            operand = True
+        elif kind == "name":
+            operand = True
+            continue
+        elif text in "([":
+            call = text == "(" and operand
+            count += call or (text == "[" and square == 0)
+            square += text == "["
+            operand = False
+        elif text in ")]":
+            square = max(0, square - (text == "]"))
+            operand = True
+        else:
+            operand = False
+        if count > max_nodes:
+            raise ChainruleError(
+                f"the graph would have more than {max_nodes:,} nodes: counted from the source "
+                "before parsing, the count passes the limit here; split the program or "
+                "simplify it", (match.start(), len(code)), "limit")
 
 
 _STRUCTURE_RE = re.compile(r"[()\[\]\n]")
