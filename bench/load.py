@@ -117,9 +117,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(workers: int) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(workers: int, backend: Path | None = None) -> tuple[subprocess.Popen[bytes], int]:
+    """The production command on a free port, from this checkout or `backend` (a directory)."""
     port = free_port()
     env = {**os.environ, "HOST": HOST, "PORT": str(port), "CHAINRULE_WORKERS": str(workers)}
+    if backend is not None:
+        env["PYTHONPATH"] = str(backend)
     proc = subprocess.Popen([sys.executable, "-m", "chainrule.serve"], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     end = time.monotonic() + 60
@@ -323,6 +326,22 @@ def report(results: list[dict[str, Any]], clients: int, seconds: float) -> str:
     return "\n".join(out) + "\n"
 
 
+# docs/load.md ends with this section, written by bench/bounds.py and kept by `make load`.
+BOUNDS_HEADING = "## Bounded answers and refusals"
+
+
+def section_of(text: str) -> str:
+    """The section under BOUNDS_HEADING at the end of `text`, or ""."""
+    return text[text.find(BOUNDS_HEADING):] if BOUNDS_HEADING in text else ""
+
+
+def replace_section(path: Path, section: str) -> None:
+    """Put `section` in place of the file's section under BOUNDS_HEADING (or at its end)."""
+    old = path.read_text() if path.exists() else ""
+    before = old[:len(old) - len(section_of(old))]
+    path.write_text(before.rstrip("\n") + "\n\n" + section)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
@@ -340,8 +359,9 @@ def main() -> None:
                                args.max_requests))
     text = report(results, args.clients, args.seconds)
     print(text)
-    if args.write:
-        args.write.write_text(text)
+    if args.write:  # keep bench/bounds.py's section, the file's last
+        old = args.write.read_text() if args.write.exists() else ""
+        args.write.write_text(text + ("\n" + section_of(old) if section_of(old) else ""))
     failed = any(r["tally"].count(lambda s: s >= 500) or sum(r["tally"].dropped.values())
                  for r in results)
     sys.exit(1 if failed else 0)

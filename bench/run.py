@@ -52,38 +52,13 @@ from chainrule.graph import build_graph
 from chainrule.parsing import parse
 from chainrule.settings import LIMITS
 from fastapi.testclient import TestClient
+from programs import SHAPES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
 REPORT = REPO_ROOT / "docs" / "benchmarks.md"
 IMG = REPO_ROOT / "docs" / "img"
 X = 0.3
-
-
-# ------------------------------------------------------------------------------ the programs
-
-
-def chain(nodes: int) -> str:
-    """`a1 = sin(x)`, `a2 = sin(a1)`, ...: one node a line, depth = size."""
-    lines = ["a1 = sin(x)"] + [f"a{i} = sin(a{i - 1})" for i in range(2, nodes)]
-    return "\n".join(lines)
-
-
-def wide_sum(nodes: int) -> str:
-    """One line `sin(0.001*x) + sin(0.002*x) + ...`: 4 nodes a term (constant, *, sin, +)."""
-    terms = max(1, nodes // 4)
-    return " + ".join(f"sin({(k + 1) / terms:.6g}*x)" for k in range(terms))
-
-
-def fan_out(nodes: int) -> str:
-    """`a{i} = sin(a{i-1} * x) + cos(x) * x`: every line uses x three times (5 nodes a line)."""
-    lines = ["a0 = x"] + [f"a{i} = sin(a{i - 1} * x) + cos(x) * x"
-                          for i in range(1, max(2, nodes // 5))]
-    return "\n".join(lines)
-
-
-SHAPES: dict[str, Callable[[int], str]] = {"chain": chain, "wide sum": wide_sum,
-                                           "fan-out": fan_out}
 
 
 # ---------------------------------------------------------------------------------- timing

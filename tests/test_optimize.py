@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from chainrule import backprop
 from chainrule.optimize import optimize
+from chainrule.schemas import OptimizeResponse
 from chainrule.values import decode
 from fastapi.testclient import TestClient
 
@@ -87,11 +88,13 @@ def test_api_optimize(client: TestClient) -> None:
                                               "method": "adam", "steps": 30})
     assert r.status_code == 200
     body = r.json()
-    assert {"method", "learning_rate", "steps", "inputs", "iterations", "contour", "note",
-            "warnings"} <= body.keys()
+    assert {"method", "learning_rate", "steps", "inputs", "losses", "iterations", "thinned",
+            "contour", "note", "warnings"} <= body.keys()
     assert set(body["iterations"][0]) == {"k", "output", "values", "gradients"}
     assert set(body["contour"]) == {"x", "y", "xs", "ys", "z", "note"}
     assert np.shape(body["contour"]["z"]) == (40, 40)
+    # The route encodes plain data; it is exactly what the documented model describes.
+    assert OptimizeResponse.model_validate(body).model_dump(mode="json", by_alias=True) == body
 
 
 @pytest.mark.parametrize(("body", "kind"), [

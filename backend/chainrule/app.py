@@ -26,7 +26,10 @@ backpropagation. Not an optimizer, not training: one forward and one backward pa
 also holds a finite-difference check, which needs 2N evaluations for N inputs.
 
 Limits: source {LIMITS.max_source_chars:,} characters, {LIMITS.max_nodes:,} nodes, {LIMITS.max_array_elements:,} elements per array, {LIMITS.max_total_elements:,} elements
-in all, brackets nested {LIMITS.max_nesting} deep, request body {MAX_BODY_BYTES:,} bytes.
+in all, brackets nested {LIMITS.max_nesting} deep, request body {MAX_BODY_BYTES:,} bytes. Every answer
+is at most {LIMITS.max_answer_bytes:,} bytes as sent (gzip-compressed when the request accepts it)
+and computed and encoded within {LIMITS.max_seconds:g} s; gradient descent is refused beyond
+{LIMITS.optimize_element_budget:,} numbers × iterations or {LIMITS.optimize_node_budget:,} nodes × iterations.
 """
 
 

@@ -34,17 +34,38 @@ def optimize(source: str, values: Mapping[str, object] | None = None, *,
 
     `method` is `sgd` (x -= lr g), `momentum` (v = beta v + g; x -= lr v) or `adam` (beta and
     beta2 are its decay rates). Iteration k's gradient is the one used to make step k + 1.
+    `losses` holds the output at every iteration; `iterations` the values and gradients of
+    every iteration, or of an even sample of them when the inputs are large (`thinned` says so).
+    """
+    return OptimizeResponse.model_validate(optimize_data(
+        source, values, inputs=inputs, method=method, learning_rate=learning_rate, steps=steps,
+        beta=beta, beta2=beta2, contour=contour, limits=limits))
+
+
+def optimize_data(source: str, values: Mapping[str, object] | None = None, *,
+                  inputs: Sequence[str] | None = None, method: str = "sgd",
+                  learning_rate: float = 0.1, steps: int = 50, beta: float = 0.9,
+                  beta2: float = 0.999, contour: bool = True, limits: Limits = LIMITS,
+                  deadline: Deadline | None = None) -> dict[str, object]:
+    """What `optimize()` returns, as plain JSON-ready data (the HTTP route encodes it as is).
+
+    Refused with a `limit` ChainruleError before the first iteration when the descent would
+    compute more than the budgets allow (elements x iterations, nodes x iterations).
     """
     if method not in ("sgd", "momentum", "adam"):
         raise ChainruleError(f"method must be sgd, momentum or adam, not {method!r}", None,
                              "request")
-    graph = build_graph(parse(source, limits), values, limits, Deadline(limits.max_seconds))
+    graph = build_graph(parse(source, limits), values, limits,
+                        deadline or Deadline(limits.max_seconds))
     graph.require_scalar_output("gradient descent minimizes one number, so it")
     names = _chosen(graph, inputs)
     order = graph.order()
+    check_budget(order, steps, limits)
+    recorded = _recorded(sum(_const(graph, n).size for n in names), steps, limits)
     start = {name: _const(graph, name).copy() for name in graph.inputs}
     state = _State(method, learning_rate, beta, beta2)
     iterations: list[dict[str, object]] = []
+    losses: list[object] = []
     warnings: list[dict[str, object]] = list(graph.warnings)  # unused values, constant output
     for k in range(steps + 1):
         current = {name: _const(graph, name) for name in names}
@@ -52,10 +73,12 @@ def optimize(source: str, values: Mapping[str, object] | None = None, *,
         grads = backward(graph, order, node_values, record=False).grads
         output = node_values[graph.output].reshape(())
         gradients = {n: grads.get(graph.inputs[n], np.zeros(current[n].shape)) for n in names}
-        iterations.append({"k": k, "output": encode(output),
-                           "values": {n: encode(v) for n, v in current.items()},
-                           "gradients": {n: encode(g) for n, g in gradients.items()}})
+        losses.append(encode(output))
         bad = _non_finite(output, current, gradients)
+        if k in recorded or bad or k == steps:
+            iterations.append({"k": k, "output": encode(output),
+                               "values": {n: encode(v) for n, v in current.items()},
+                               "gradients": {n: encode(g) for n, g in gradients.items()}})
         if bad:
             warnings.append({"message": f"stopped at iteration {k}: {bad} is not finite (try a "
                              "smaller learning rate)", "node": None, "span": None})
@@ -65,12 +88,51 @@ def optimize(source: str, values: Mapping[str, object] | None = None, *,
                 graph.node(graph.inputs[name]).const = new
     for name, value in start.items():  # leave the graph as it was built
         graph.node(graph.inputs[name]).const = value
-    return OptimizeResponse.model_validate({
+    return {
         "method": method, "learning_rate": learning_rate, "steps": steps, "inputs": names,
-        "iterations": iterations,
+        "losses": losses, "iterations": iterations,
+        "thinned": _thinned_note(iterations, len(losses), names, graph, limits)
+        if len(iterations) < len(losses) else None,
         "contour": _contour(graph, order, names, iterations, limits, warnings) if contour
         else None,
-        "note": NOTE, "warnings": warnings})
+        "note": NOTE, "warnings": warnings}
+
+
+def check_budget(order: Sequence[Node], steps: int, limits: Limits = LIMITS) -> None:
+    """Refuse, with a `limit` ChainruleError naming the products, a descent over its budgets."""
+    iterations = steps + 1
+    elements = sum(node.size for node in order)
+    for count, what, budget in ((elements, "numbers", limits.optimize_element_budget),
+                                (len(order), "nodes", limits.optimize_node_budget)):
+        if count * iterations > budget:
+            raise ChainruleError(
+                f"gradient descent on this program would compute {count:,} {what} × "
+                f"{iterations:,} iterations = {count * iterations:,}; the budget is "
+                f"{budget:,} ({what} × iterations): ask for at most "
+                f"{max(0, budget // count - 1):,} steps, or a smaller program", None, "limit")
+
+
+def _recorded(elements: int, steps: int, limits: Limits) -> set[int]:
+    """The iterations whose values and gradients are kept: all of them while they hold at most
+    `optimize_record_numbers` numbers, else as many as fit, evenly spaced from first to last."""
+    per_iteration = 2 * elements  # values and gradients
+    fit = max(1, limits.optimize_record_numbers // per_iteration)
+    if fit >= steps + 1:
+        return set(range(steps + 1))
+    if fit == 1:
+        return {steps}
+    return {int(k) for k in np.linspace(0, steps, fit).round()}
+
+
+def _thinned_note(iterations: list[dict[str, object]], count: int, names: list[str],
+                  graph: Graph, limits: Limits) -> str:
+    numbers = 2 * sum(_const(graph, n).size for n in names)
+    ks = [str(it["k"]) for it in iterations]
+    shown = ", ".join(ks) if len(ks) <= 6 else f"{', '.join(ks[:3])}, …, {ks[-1]}"
+    return (f"Values and gradients recorded for {len(iterations)} of the {count} iterations "
+            f"(k = {shown}): each iteration's are {numbers:,} numbers, and an answer holds at "
+            f"most {limits.optimize_record_numbers:,} of them. The output of every iteration is "
+            "kept (the loss curve).")
 
 
 class _State:

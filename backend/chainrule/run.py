@@ -34,35 +34,38 @@ def backprop(source: str, values: Mapping[str, object] | None = None, *, check: 
     Raises `ChainruleError` (with a message and a source span) for any mistake in the input.
     """
     return BackpropResponse.model_validate(
-        backprop_data(source, values, check=check, mode=mode, wrt=wrt, seed=seed,
-                      jacobian=jacobian, limits=limits, **named_values))
+        backprop_data(source, {**(values or {}), **named_values}, check=check, mode=mode,
+                      wrt=wrt, seed=seed, jacobian=jacobian, limits=limits))
 
 
 def backprop_data(source: str, values: Mapping[str, object] | None = None, *,
                   check: bool = True, mode: str = "reverse", wrt: str | None = None,
                   seed: object = None, jacobian: bool = False, limits: Limits = LIMITS,
+                  deadline: Deadline | None = None,
                   **named_values: object) -> dict[str, object]:
     """What `backprop()` returns, as plain JSON-ready data (not validated: the HTTP route
-    encodes it directly, and the tests check it against `BackpropResponse`)."""
+    encodes it directly, and the tests check it against `BackpropResponse`). `deadline`
+    defaults to a new one of `limits.max_seconds`."""
     if mode not in ("reverse", "forward"):
         raise ChainruleError(f"mode must be 'reverse' or 'forward', not {mode!r}", None,
                              "request")
     if mode == "forward" and not wrt:
         raise ChainruleError("forward mode needs `wrt`: the name of the input to differentiate "
                              "with respect to", None, "request")
-    deadline = Deadline(limits.max_seconds)
     graph = build_graph(parse(source, limits), {**(values or {}), **named_values}, limits,
-                        deadline)
+                        deadline or Deadline(limits.max_seconds))
     return trace(graph, check=check, limits=limits, wrt=wrt if mode == "forward" else None,
                  seed=seed, jacobian=jacobian)
 
 
 def paths_data(source: str, values: Mapping[str, object] | None = None, *, wrt: str,
-               limit: int = 20, limits: Limits = LIMITS) -> dict[str, object]:
+               limit: int = 20, limits: Limits = LIMITS,
+               deadline: Deadline | None = None) -> dict[str, object]:
     """The sum over paths from input `wrt` to the output: the exact number of paths, the
     `limit` largest by |product| (each with its nodes and local factors) and backprop's gradient,
     as plain JSON-ready data (`POST /api/v1/paths`)."""
-    graph = build_graph(parse(source, limits), values or {}, limits, Deadline(limits.max_seconds))
+    graph = build_graph(parse(source, limits), values or {}, limits,
+                        deadline or Deadline(limits.max_seconds))
     order = graph.order()
     node_values = forward(graph, order)
     grads = backward(graph, order, node_values, record=False).grads

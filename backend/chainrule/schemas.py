@@ -406,13 +406,19 @@ class Contour(_Model):
 
 
 class OptimizeResponse(_Model):
-    """Every iteration of the descent, and the landscape when it is two-dimensional."""
+    """The descent's loss curve, its iterations, and the landscape when it is two-dimensional."""
 
     method: str
     learning_rate: float
     steps: int
     inputs: list[str]
-    iterations: list[Iteration] = Field(description="k = 0 .. steps (fewer if stopped early).")
+    losses: list[Value] = Field(description="The output at every iteration k = 0 .. steps "
+                                "(fewer if stopped early): the loss curve.")
+    iterations: list[Iteration] = Field(description="k = 0 .. steps (fewer if stopped early); "
+                                        "when the optimized inputs are large, an even sample "
+                                        "of them, first and last included (see `thinned`).")
+    thinned: str | None = Field(description="Null when `iterations` holds every iteration; "
+                                "otherwise which ones it holds, and why.")
     contour: Contour | None
     note: str
     warnings: list[Warning_]

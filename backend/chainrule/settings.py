@@ -32,8 +32,19 @@ class Limits:
     # Jacobians: entries of the matrix, and node visits over its reverse passes (M x nodes).
     max_jacobian_entries: int = 250_000
     max_jacobian_work: int = 1_000_000
-    # Wall-clock seconds one computation may take before it is abandoned with a 503.
+    # Wall-clock seconds one request may compute and encode its answer before it is abandoned
+    # with a 503 (every endpoint: see api/answers.py).
     max_seconds: float = 30.0
+    # Bytes of any answer as sent (compressed when the client accepts gzip); beyond, 422 `limit`.
+    max_answer_bytes: int = 16 * 1024 * 1024
+    # Gradient descent, refused before it starts when either product is over its budget:
+    # numbers computed (the graph's elements) x iterations, and nodes x iterations (each node
+    # costs a few microseconds a sweep whatever its size). Both keep /optimize to a few seconds.
+    optimize_element_budget: int = 50_000_000
+    optimize_node_budget: int = 1_000_000
+    # Numbers (values and gradients of the optimized inputs) recorded over all the iterations
+    # of one descent; beyond it an even sample of iterations is kept (the output of every one is).
+    optimize_record_numbers: int = 500_000
 
 
 def load_limits() -> Limits:

@@ -49,7 +49,7 @@ export function paths(source, values, wrt, limit = 20) {
 }
 
 /** Gradient descent on `source` from `values`: {inputs, method, learning_rate, steps, beta,
- * beta2, contour} -> {iterations, contour, note, warnings, ...}. */
+ * beta2, contour} -> {losses, iterations, thinned, contour, note, warnings, ...}. */
 export function optimize(source, values, options) {
   return post("optimize", { source, values, ...options });
 }

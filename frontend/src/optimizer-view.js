@@ -12,7 +12,7 @@ function sizeOf(svgEl, aspect) {
   return { width, height: Math.round(Math.min(Math.max(width * aspect, 180), 360)) };
 }
 
-/** Draw the output of each iteration as a line over k. */
+/** Draw the output of each iteration ({k, output}) as a line over k. */
 export function drawLoss(svgEl, iterations) {
   const svg = d3.select(svgEl);
   svg.selectAll("*").remove();
@@ -97,7 +97,7 @@ function axes(svg, x, y, width, height, xLabel, yLabel) {
 export function renderOptimizerTable(table, result) {
   const body = table.tBodies[0];
   body.replaceChildren();
-  const first = result.iterations[0];
+  const first = result.iterations[0]?.k === 0 ? result.iterations[0] : null; // kept when thinned
   const last = result.iterations[result.iterations.length - 1];
   table.hidden = !last;
   if (!last) return;
@@ -111,7 +111,7 @@ export function renderOptimizerTable(table, result) {
     th.scope = "row";
     th.textContent = name;
     row.append(th);
-    for (const [value, cls] of [[first.values[name], "value"], [last.values[name], "value last"],
+    for (const [value, cls] of [[first?.values[name], "value"], [last.values[name], "value last"],
       [last.gradients?.[name], "grad"]]) {
       const cell = row.insertCell();
       cell.className = cls;

@@ -78,7 +78,7 @@ export function createOptimizerPanel(currentInput) {
   }
 
   function draw(result) {
-    drawLoss(el.loss, result.iterations);
+    drawLoss(el.loss, result.losses.map((output, k) => ({ k, output })));
     el.contourFigure.hidden = !result.contour;
     if (result.contour) {
       drawContour(el.contour, result.contour, result.iterations);
@@ -87,7 +87,7 @@ export function createOptimizerPanel(currentInput) {
     }
     renderOptimizerTable(el.table, result);
     const warnings = (result.warnings ?? []).map((w) => `⚠ ${w.message ?? w}`);
-    el.note.textContent = [result.note, ...warnings].filter(Boolean).join(" ");
+    el.note.textContent = [result.note, result.thinned, ...warnings].filter(Boolean).join(" ");
   }
 
   el.method.addEventListener("change", showMethodFields);

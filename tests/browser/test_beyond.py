@@ -128,6 +128,23 @@ def test_gradient_descent_draws_the_loss_and_the_path_to_the_minimum(
     panel.screenshot(path=artifacts / "optimizer.png")
 
 
+def test_a_big_array_descent_draws_every_iteration_and_says_it_was_thinned(
+        page: Page, base_url: str, artifacts: Path) -> None:
+    ui.open_app(page, base_url)
+    x = [round(0.001 * k, 3) for k in range(5_000)]  # 2 x 5,000 numbers an iteration
+    ui.run(page, "sum((x - 1)**2)", json.dumps({"x": x}))
+    expect(page.locator("#optimizer-inputs input[type=checkbox]")).to_have_count(1)
+    panel = page.locator("#optimizer")
+    panel.get_by_label("Iterations", exact=True).fill("60")
+    panel.get_by_role("button", name="Run gradient descent", exact=True).click()
+    expect(panel.locator("#optimizer-note")).to_contain_text("of the 61 iterations")
+    line = page.locator("svg#loss-plot path.loss-line")
+    expect(line).to_have_count(1)
+    assert (line.get_attribute("d") or "").count("L") == 60  # the whole curve, k = 0 .. 60
+    expect(page.locator('#optimizer-values tr[data-input="x"] td.value').first).not_to_be_empty()
+    panel.screenshot(path=artifacts / "optimizer-thinned.png")
+
+
 def test_an_optimizer_error_shows_in_its_panel(page: Page, base_url: str) -> None:
     ui.open_app(page, base_url)
     ui.run(page, BOWL, "x=0, y=0")

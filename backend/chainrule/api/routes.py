@@ -1,13 +1,10 @@
 from __future__ import annotations
 
-import json
-import threading
-
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from ..examples import EXAMPLES
 from ..ops import OPS
-from ..optimize import optimize
+from ..optimize import optimize_data
 from ..run import backprop_data, paths_data
 from ..schemas import (
     BackpropRequest,
@@ -20,55 +17,45 @@ from ..schemas import (
     PathsRequest,
     PathsResponse,
 )
-from ..settings import COMPUTATIONS_PER_WORKER
+from .answers import computed
 
 router = APIRouter(prefix="/api/v1", tags=["backprop"])
-# Computations at once in this worker; the other requests wait their turn (blocked, not competing
-# for the GIL), which bounds the worker's memory and keeps /healthz answering.
-_COMPUTING = threading.BoundedSemaphore(COMPUTATIONS_PER_WORKER)
 
 ERRORS: dict[int | str, dict[str, object]] = {
     400: {"model": ErrorResponse, "description": "The body cannot be read as JSON text (not "
           "UTF-8, or nested too deep)."},
-    422: {"model": ErrorResponse, "description": "The source or the values are invalid; "
-          "`error.span` points at the characters."},
+    422: {"model": ErrorResponse, "description": "The source or the values are invalid "
+          "(`error.span` points at the characters), or the request is over a limit (`kind` "
+          "`limit`: the answer's size, or the work it would take)."},
     413: {"model": ErrorResponse, "description": "The request is too large."},
     503: {"model": ErrorResponse, "description": "The computation ran out of its time budget."},
 }
 
 
 @router.post("/backprop", response_model=BackpropResponse, responses=ERRORS)
-def post_backprop(request: BackpropRequest) -> Response:
+def post_backprop(body: BackpropRequest, request: Request) -> Response:
     """Parse, build the graph, run the forward and backward sweeps, and check by finite differences."""
-    with _COMPUTING:
-        data = backprop_data(request.source, request.values, check=request.check,
-                             mode=request.mode, wrt=request.wrt, seed=request.seed,
-                             jacobian=request.jacobian)
-        # The plain data is encoded as it is: validating a 10,000-node answer with pydantic
-        # took a tenth of the request. tests/test_api.py checks that the two agree.
-        body = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    return Response(body, media_type="application/json")
+    # The plain data is encoded as it is: validating a 10,000-node answer with pydantic took a
+    # tenth of the request. tests/test_api.py checks that the two agree.
+    return computed(request, lambda deadline: backprop_data(
+        body.source, body.values, check=body.check, mode=body.mode, wrt=body.wrt,
+        seed=body.seed, jacobian=body.jacobian, deadline=deadline))
 
 
 @router.post("/paths", response_model=PathsResponse, responses=ERRORS)
-def post_paths(request: PathsRequest) -> Response:
+def post_paths(body: PathsRequest, request: Request) -> Response:
     """The derivative as a sum over paths: their exact count and the largest ones."""
-    with _COMPUTING:
-        data = paths_data(request.source, request.values, wrt=request.wrt, limit=request.limit)
-        body = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    return Response(body, media_type="application/json")
+    return computed(request, lambda deadline: paths_data(
+        body.source, body.values, wrt=body.wrt, limit=body.limit, deadline=deadline))
 
 
 @router.post("/optimize", response_model=OptimizeResponse, responses=ERRORS)
-def post_optimize(request: OptimizeRequest) -> Response:
+def post_optimize(body: OptimizeRequest, request: Request) -> Response:
     """Gradient descent, a separate loop: one backprop per iteration, then a step."""
-    with _COMPUTING:
-        result = optimize(request.source, request.values, inputs=request.inputs,
-                          method=request.method, learning_rate=request.learning_rate,
-                          steps=request.steps, beta=request.beta, beta2=request.beta2,
-                          contour=request.contour)
-        body = result.model_dump_json(by_alias=True)
-    return Response(body, media_type="application/json")
+    return computed(request, lambda deadline: optimize_data(
+        body.source, body.values, inputs=body.inputs, method=body.method,
+        learning_rate=body.learning_rate, steps=body.steps, beta=body.beta, beta2=body.beta2,
+        contour=body.contour, deadline=deadline))
 
 
 @router.get("/ops", response_model=list[OpOut])

@@ -1,0 +1,29 @@
+"""The benchmark programs, in three shapes (bench/run.py measures them; tests/test_bounds.py
+checks that the largest admitted ones still answer)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+
+def chain(nodes: int) -> str:
+    """`a1 = sin(x)`, `a2 = sin(a1)`, ...: one node a line, depth = size."""
+    lines = ["a1 = sin(x)"] + [f"a{i} = sin(a{i - 1})" for i in range(2, nodes)]
+    return "\n".join(lines)
+
+
+def wide_sum(nodes: int) -> str:
+    """One line `sin(0.001*x) + sin(0.002*x) + ...`: 4 nodes a term (constant, *, sin, +)."""
+    terms = max(1, nodes // 4)
+    return " + ".join(f"sin({(k + 1) / terms:.6g}*x)" for k in range(terms))
+
+
+def fan_out(nodes: int) -> str:
+    """`a{i} = sin(a{i-1} * x) + cos(x) * x`: every line uses x three times (5 nodes a line)."""
+    lines = ["a0 = x"] + [f"a{i} = sin(a{i - 1} * x) + cos(x) * x"
+                          for i in range(1, max(2, nodes // 5))]
+    return "\n".join(lines)
+
+
+SHAPES: dict[str, Callable[[int], str]] = {"chain": chain, "wide sum": wide_sum,
+                                           "fan-out": fan_out}

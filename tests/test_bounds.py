@@ -1,0 +1,140 @@
+"""Bounded answers and quick refusals, through the HTTP API: a small request never buys a huge
+answer or a long-busy worker, and what cannot be answered is refused before the work.
+(The 413 read by urllib, requests and httpx is in test_serve.py, on a real server.)"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from chainrule.errors import Deadline
+from chainrule.settings import LIMITS
+from fastapi.testclient import TestClient
+
+from .oracles import assert_close
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from programs import fan_out, wide_sum  # the benchmarks' own programs
+
+BACKPROP, OPTIMIZE = "/api/v1/backprop", "/api/v1/optimize"
+GZIP, PLAIN = {"accept-encoding": "gzip"}, {"accept-encoding": "identity"}
+
+
+def timed(client: TestClient, url: str, body: dict[str, object],
+          headers: dict[str, str] | None = None) -> tuple[float, object]:
+    start = time.monotonic()
+    response = client.post(url, json=body, headers=headers)
+    return time.monotonic() - start, response
+
+
+# ---------------------------------------------------------------- /optimize: amplification
+
+
+def test_a_big_array_descent_answers_its_loss_curve_and_a_thinned_record(
+        client: TestClient) -> None:
+    x = np.random.rand(100_000)
+    lr, steps = 0.1, 100
+    for headers in (GZIP, PLAIN):
+        seconds, r = timed(client, OPTIMIZE, {"source": "sum(x*x)", "values": {"x": x.tolist()},
+                                              "steps": steps, "learning_rate": lr}, headers)
+        assert r.status_code == 200
+        assert r.num_bytes_downloaded <= LIMITS.max_answer_bytes  # was 374 MB
+        assert seconds < LIMITS.max_seconds  # was 8.7 s, encoding included
+        body = r.json()
+        # sgd on sum(x^2): x_k = x_0 (1 - 2 lr)^k, so the output is sum(x_0^2) (1 - 2 lr)^(2k)
+        assert_close(body["losses"], [float(np.sum(x * x)) * (1 - 2 * lr) ** (2 * k)
+                                      for k in range(steps + 1)], rtol=1e-9)
+        kept = [it["k"] for it in body["iterations"]]
+        assert kept[0] == 0 and kept[-1] == steps and len(kept) < steps + 1
+        assert body["thinned"] and f"{len(kept)} of the {steps + 1} iterations" in body["thinned"]
+        assert_close(body["iterations"][-1]["values"]["x"], x * (1 - 2 * lr) ** steps)
+        assert_close(body["iterations"][-1]["gradients"]["x"], 2 * x * (1 - 2 * lr) ** steps)
+
+
+def test_a_descent_over_its_budget_is_refused_before_any_work(client: TestClient) -> None:
+    x = [0.5] * 100_000
+    body = {"source": "sum(x*x)", "values": {"x": x}, "steps": 1000}
+    seconds, r = timed(client, OPTIMIZE, body)
+    assert r.status_code == 422
+    error = r.json()["error"]
+    assert error["kind"] == "limit"
+    numbers = 2 * len(x) + 1  # x, x*x and the sum
+    assert f"{numbers:,} numbers × 1,001 iterations = {numbers * 1001:,}" in error["message"]
+    assert f"{LIMITS.optimize_element_budget:,}" in error["message"]
+    assert seconds < 1  # was 88 s and 4.26 GB; most of this is the 1.3 MB request itself
+
+
+def test_a_big_graph_descent_is_refused_by_its_node_budget(client: TestClient) -> None:
+    source = fan_out(5_000)  # nodes x 1,001 iterations is over the node budget
+    r = client.post(OPTIMIZE, json={"source": source, "values": {"x": 0.3}, "steps": 1000})
+    assert r.status_code == 422 and r.json()["error"]["kind"] == "limit"
+    assert "nodes × 1,001 iterations" in r.json()["error"]["message"]
+
+
+def test_a_two_input_descent_keeps_its_whole_path(client: TestClient) -> None:
+    r = client.post(OPTIMIZE, json={"source": "(x - 1)**2 + 10*(y + 2)**2",
+                                    "values": {"x": 3, "y": 1}, "learning_rate": 0.01,
+                                    "steps": 1000})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["thinned"] is None
+    assert [it["k"] for it in body["iterations"]] == list(range(1001))
+    assert body["losses"] == [it["output"] for it in body["iterations"]]
+    assert body["contour"] is not None
+
+
+# ---------------------------------------------------------------- every answer: size, time
+
+
+def test_gzip_answers_decode_to_the_same_data_as_plain_ones(client: TestClient) -> None:
+    body = {"source": "sum(W @ x) + sum(sin(x*y)) + y**2", "values": {
+        "W": [[1, 2], [3, 4]], "x": [1.5, -2], "y": 2}}
+    plain = client.post(BACKPROP, json=body, headers=PLAIN)
+    packed = client.post(BACKPROP, json=body, headers=GZIP)
+    assert plain.status_code == packed.status_code == 200
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.headers["vary"] == "Accept-Encoding"
+    assert packed.num_bytes_downloaded < plain.num_bytes_downloaded / 3
+    assert packed.json() == plain.json()
+
+
+def test_an_answer_over_the_ceiling_is_refused_unless_it_fits_compressed(
+        client: TestClient) -> None:
+    # About 30 MB of JSON plain (the array five times over), about 13 MB gzip-compressed.
+    body = {"source": "sum(x*x)", "values": {"x": np.random.rand(100_000).tolist()}}
+    plain = client.post(BACKPROP, json=body, headers=PLAIN)
+    assert plain.status_code == 422 and plain.json()["error"]["kind"] == "limit"
+    assert f"{LIMITS.max_answer_bytes:,} bytes" in plain.json()["error"]["message"]
+    assert "Accept-Encoding: gzip" in plain.json()["error"]["message"]
+    packed = client.post(BACKPROP, json=body, headers=GZIP)
+    assert packed.status_code == 200
+    assert packed.num_bytes_downloaded <= LIMITS.max_answer_bytes
+    assert_close(packed.json()["gradients"]["x"], 2 * np.asarray(body["values"]["x"]))
+
+
+def test_the_deadline_covers_the_encoding(client: TestClient, monkeypatch) -> None:
+    from chainrule.api import routes
+
+    real = routes.backprop_data
+
+    def spends_the_deadline(*args: object, deadline: Deadline, **kwargs: object) -> object:
+        data = real(*args, deadline=deadline, **kwargs)
+        deadline.end = time.monotonic()  # the computation took the whole budget
+        return data
+
+    monkeypatch.setattr(routes, "backprop_data", spends_the_deadline)
+    r = client.post(BACKPROP, json={"source": "sum(x*x)", "values": {"x": [1.0] * 1000}})
+    assert r.status_code == 503 and r.json()["error"]["kind"] == "timeout"
+
+
+@pytest.mark.parametrize("program", [wide_sum, fan_out], ids=["wide sum", "fan-out"])
+def test_the_benchmarks_50000_node_programs_still_answer(client: TestClient, program) -> None:
+    r = client.post(BACKPROP, json={"source": program(50_000), "values": {"x": 0.3}},
+                    headers=GZIP)
+    assert r.status_code == 200
+    assert LIMITS.max_nodes - 10 <= len(r.json()["nodes"]) <= LIMITS.max_nodes
+    assert r.num_bytes_downloaded <= LIMITS.max_answer_bytes
