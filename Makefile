@@ -46,8 +46,13 @@ serve-prod: install
 	HOST=$(HOST) PORT=$(PORT) CHAINRULE_WORKERS=$(WORKERS) $(BIN)/python -m chainrule.serve
 
 # dist/chainrule-<version>-py3-none-any.whl, the built UI and its npm files inside: installed
-# anywhere, `chainrule serve` needs neither Node nor the network.
-wheel: $(BIN)/.dev frontend/node_modules/.installed
+# anywhere, `chainrule serve` needs neither Node nor the network. (The Dockerfile's build stage.)
+$(BIN)/.build: backend/requirements-build.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -r backend/requirements-build.txt
+	touch $@
+
+wheel: $(BIN)/.build frontend/node_modules/.installed
 	$(BIN)/python tools/build_wheel.py --out dist
 
 lint: $(BIN)/.dev

@@ -84,10 +84,22 @@ def server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
 
 def test_compose_and_make_run_this_command() -> None:
     compose = (ROOT / "docker-compose.yml").read_text()
+    dockerfile = (ROOT / "Dockerfile").read_text()
     makefile = (ROOT / "Makefile").read_text()
-    assert "make serve-prod" in compose
+    assert "build: ." in compose  # the image of the Dockerfile, whose command is chainrule serve
+    assert 'CMD ["chainrule", "serve"]' in dockerfile
     recipe = re.search(r"^serve-prod:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
     assert recipe and "-m chainrule.serve" in recipe.group(1)
+
+
+def test_chainrule_serve_is_this_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chainrule import cli, serve, settings
+
+    calls: list[tuple[object, ...]] = []
+    monkeypatch.setattr(serve, "serve", lambda *args: calls.append(args))
+    assert cli.main(["serve"]) == 0
+    assert cli.main(["serve", "--host", "0.0.0.0", "--port", "8123", "--workers", "3"]) == 0
+    assert calls == [(settings.HOST, settings.PORT, settings.WORKERS), ("0.0.0.0", 8123, 3)]
 
 
 def test_server_answers_health_and_backprop_with_its_workers(server) -> None:

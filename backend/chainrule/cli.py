@@ -22,7 +22,7 @@ import numpy as np
 from .errors import ChainruleError
 from .run import backprop, paths_data
 from .schemas import BackpropResponse, Check, Jacobian, PathsResponse, Value
-from .settings import HOST, PORT
+from .settings import HOST, PORT, WORKERS
 from .values import decode
 
 CELL = 48  # longest cell before it is cut with "…"
@@ -80,8 +80,8 @@ def serve_command(argv: Sequence[str]) -> int:
         prog="chainrule serve", description="Serve the chainrule UI and API.")
     parser.add_argument("--host", default=HOST, help=f"address to listen on (default {HOST})")
     parser.add_argument("--port", type=int, default=PORT, help=f"port (default {PORT})")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="worker processes (default 1; the Docker image runs 2)")
+    parser.add_argument("--workers", type=int, default=WORKERS,
+                        help=f"worker processes (default {WORKERS}, from CHAINRULE_WORKERS)")
     args = parser.parse_args(argv)
     from .serve import serve  # uvicorn is needed only here
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -169,3 +172,68 @@ def test_the_notebook_widget_from_the_wheel_carries_its_module(venv: Venv,
     assert Path(path).is_relative_to(venv.path) and int(size) > 100_000
     for name, exact in TRUE_GRADIENTS.items():
         assert json.loads(gradients.replace("'", '"'))[name] == pytest.approx(exact, rel=1e-12)
+
+
+def dockerfile_stages() -> list[list[tuple[str, str]]]:
+    """The Dockerfile's instructions (name, arguments), continuation lines joined, by stage."""
+    text = re.sub(r"\\\n\s*", " ", (ROOT / "Dockerfile").read_text())
+    stages: list[list[tuple[str, str]]] = []
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, _, args = line.strip().partition(" ")
+        if name == "FROM":
+            stages.append([])
+        stages[-1].append((name, args.strip()))
+    return stages
+
+
+def arguments(stage: list[tuple[str, str]], name: str) -> list[str]:
+    return [args for n, args in stage if n == name]
+
+
+def test_the_image_builds_the_wheel_then_runs_only_it_as_a_user_without_privileges() -> None:
+    build, runtime = dockerfile_stages()
+    assert arguments(build, "FROM") == ["python:3.11-slim AS build"]
+    assert any("make wheel" in run for run in arguments(build, "RUN"))
+    assert arguments(runtime, "FROM") == ["python:3.11-slim"]
+    runs = " ".join(arguments(runtime, "RUN"))
+    assert not re.search(r"apt-get|npm|node|curl|wget|git ", runs), "the runtime installs no tools"
+    installs = [i for run in arguments(runtime, "RUN") for i in re.findall(r"pip install ([^&]*)", run)]
+    assert [i.split()[-1] for i in installs] == ["/tmp/requirements.txt",
+                                                 "/tmp/dist/chainrule-*.whl"]
+    assert "--no-deps" in installs[1]
+    user = arguments(runtime, "USER")
+    assert user == ["chainrule"] and "useradd --create-home --uid 10001" in runs
+    assert [n for n, _ in runtime].index("USER") < [n for n, _ in runtime].index("CMD")
+    compose = (ROOT / "docker-compose.yml").read_text()
+    assert "build: ." in compose
+    assert not re.search(r"^\s*(command|volumes):|apt-get|npm", compose, re.MULTILINE), \
+        "the service runs the image as built: nothing installed or mounted at start"
+
+
+def test_the_images_command_and_health_check_run_from_the_wheel_with_no_network(
+        venv: Venv, tmp_path: Path) -> None:
+    _, runtime = dockerfile_stages()
+    env = dict(kv.split("=", 1) for kv in " ".join(arguments(runtime, "ENV")).split())
+    command = json.loads(arguments(runtime, "CMD")[0])
+    health = arguments(runtime, "HEALTHCHECK")[0]
+    check = json.loads(health[health.index("CMD ") + 4:])
+    # In a network namespace of its own (loopback only): nothing can be fetched at start.
+    tools = {name: shutil.which(name, path="/usr/sbin:/usr/bin:/sbin:/bin") or name
+             for name in ("unshare", "ip", "sh")}
+    script = "\n".join([
+        f"{tools['ip']} link set lo up",
+        f"{shlex.join(check)} 2>/dev/null && exit 3  # no server yet: the check must fail",
+        f"{shlex.join(command)} >server.log 2>&1 & server=$!",
+        "status=1; i=0",
+        f"while [ $i -lt 300 ]; do {shlex.join(check)} 2>/dev/null && status=0 && break",
+        "i=$((i+1)); done",
+        "kill $server; wait $server",
+        "exit $status"])
+    done = subprocess.run([tools["unshare"], "--net", tools["sh"], "-c", script], cwd=tmp_path,
+                          env={**venv.env, **env, "PORT": str(_free_port()), "HOME": str(tmp_path)},
+                          capture_output=True, text=True, timeout=120, check=False)
+    log = (tmp_path / "server.log").read_text() if (tmp_path / "server.log").exists() else ""
+    assert done.returncode == 0, (done.returncode, done.stderr, log)
+    assert "Started parent process" in log or "Uvicorn running" in log, log
