@@ -146,6 +146,12 @@ ESCAPES = [
     ("x; del x", {"x": 1}, "forbidden"),
     ("f'{x}'", {"x": 1}, "forbidden"),
     ("x\x00", {"x": 1}, "syntax"),
+    ("x.__class__()", {"x": 1}, "unknown_function"),
+    ("x.relu().__globals__", {"x": 1}, "forbidden"),
+    ("x.__init__.__globals__.relu()", {"x": 1}, "forbidden"),
+    ("x.exp(__import__)", {"x": 1}, "arity"),
+    ("y = 1\ny += x.__dict__", {"x": 1}, "forbidden"),
+    ("y = 1\ny |= x", {"x": 1}, "forbidden"),
 ]
 
 

@@ -146,26 +146,32 @@ LEVEL = {"add": 1, "sub": 1, "mul": 2, "div": 2, "neg": 3, "pow": 4}
 SYMBOL = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
 
 
-def render(tree: Tree, pow_symbol: str = "**", parens: bool = False, space: bool = True) -> str:
-    """Source text for a tree, with minimal parentheses (or with every operand parenthesized)."""
-    return _render(tree, pow_symbol, parens, " " if space else "")[0]
+def render(tree: Tree, pow_symbol: str = "**", parens: bool = False, space: bool = True,
+           methods: bool = False) -> str:
+    """Source text for a tree, with minimal parentheses (or with every operand parenthesized);
+    with `methods`, functions are called as micrograd calls them: `(x + y).tanh()`."""
+    return _render(tree, pow_symbol, parens, " " if space else "", methods)[0]
 
 
-def _render(tree: Tree, pw: str, parens: bool, sp: str) -> tuple[str, int]:
+def _render(tree: Tree, pw: str, parens: bool, sp: str, methods: bool = False
+            ) -> tuple[str, int]:
     kind = tree[0]
 
     def operand(t: Tree, minimum: int) -> str:
-        text, level = _render(t, pw, parens, sp)
+        text, level = _render(t, pw, parens, sp, methods)
         return f"({text})" if level < minimum or (parens and level < 5) else text
 
     if kind == "var":
         return tree[1], 5
     if kind == "num":
         return str(tree[1]), 5
+    if kind == "fn" and methods:  # a number needs brackets: `2.tanh()` is not Python either
+        text = operand(tree[2], 5)
+        return f"({text}).{tree[1]}()" if tree[2][0] == "num" else f"{text}.{tree[1]}()", 5
     if kind == "fn":
-        return f"{tree[1]}({_render(tree[2], pw, parens, sp)[0]})", 5
+        return f"{tree[1]}({_render(tree[2], pw, parens, sp, methods)[0]})", 5
     if kind in ("max", "min"):
-        a, b = (_render(t, pw, parens, sp)[0] for t in tree[1:])
+        a, b = (_render(t, pw, parens, sp, methods)[0] for t in tree[1:])
         return f"{kind}({a},{sp}{b})", 5
     if kind == "neg":
         return "-" + operand(tree[1], 3), 3
@@ -175,9 +181,23 @@ def _render(tree: Tree, pw: str, parens: bool, sp: str) -> tuple[str, int]:
     return f"{operand(tree[1], level)}{sp}{SYMBOL[kind]}{sp}{operand(tree[2], level + 1)}", level
 
 
+AUGMENTED = {"add": "+=", "sub": "-=", "mul": "*=", "div": "/="}
+
+
+def _line(name: str, tree: Tree, pw: str, parens: bool, space: bool, micrograd: bool,
+          sep: str) -> str:
+    """`name = expr`; in micrograd's notation `h = a` then `h += b` where the tree allows it."""
+    if micrograd and tree[0] in AUGMENTED and tree[1][0] not in ("num", "neg"):
+        first, rest = (render(t, pw, parens, space, methods=True) for t in tree[1:])
+        return f"{name} = {first}{sep}{name} {AUGMENTED[tree[0]]} {rest}"
+    return f"{name} = {render(tree, pw, parens, space, methods=micrograd)}"
+
+
 @st.composite
-def scalar_programs(draw: st.DrawFn) -> tuple[str, Callable[[Mapping[str, float]], float]]:
-    """A one-line expression or a program of named lines (with fan-out), and its evaluator."""
+def scalar_programs(draw: st.DrawFn, micrograd: bool = False
+                    ) -> tuple[str, Callable[[Mapping[str, float]], float]]:
+    """A one-line expression or a program of named lines (with fan-out), and its evaluator;
+    with `micrograd`, written as micrograd code is typed (`.tanh()`, `h += ...`)."""
     pw = draw(st.sampled_from(("**", "^")))
     parens, space = draw(st.booleans()), draw(st.booleans())
     n_lines = draw(st.sampled_from((0, 0, 1, 2, 3)))
@@ -190,8 +210,8 @@ def scalar_programs(draw: st.DrawFn) -> tuple[str, Callable[[Mapping[str, float]
     # The output reads the named lines, several times when there are any: fan-out.
     out = draw(_scalar_trees(_leaves(tuple(names[3:] * 3 + names) if lines else tuple(names))))
     sep = draw(st.sampled_from(("\n", "; "))) if lines else "\n"
-    text = sep.join(f"{name} = {render(t, pw, parens, space)}" for name, t in lines)
-    text = (text + sep if text else "") + render(out, pw, parens, space)
+    text = sep.join(_line(name, t, pw, parens, space, micrograd, sep) for name, t in lines)
+    text = (text + sep if text else "") + render(out, pw, parens, space, methods=micrograd)
 
     def f(env: Mapping[str, float], seen: list[float] | None = None) -> float:
         env = dict(env)
@@ -257,6 +277,24 @@ def test_counting_nodes_before_parsing_never_refuses_an_admitted_program(source:
     with pytest.raises(ChainruleError, match="nodes"):
         smaller = dataclasses.replace(LIMITS, max_nodes=nodes - 1)
         build_graph(parse(source, smaller), values, smaller)
+
+
+@deterministic(150)
+@given(scalar_programs(micrograd=True), points)
+def test_micrograd_notation_gives_the_finite_difference_gradients(program, point) -> None:
+    source, f = program
+    seen: list[float] = []
+    try:
+        expected_value = f(point, seen)
+        fd = central_difference(lambda p: f(dict(zip(VARS, p))), np.array([point[v] for v in VARS]))
+    except Skip:
+        assume(False)
+    result = backprop(source, point)
+    assert math.isclose(float(decode(result.output.value)), expected_value, rel_tol=1e-9,
+                        abs_tol=1e-12 * (1 + max(seen))), source
+    for k, name in enumerate(VARS):
+        ours = _gradient(result.gradients, name)
+        assert abs(ours - fd[k]) <= 1e-5 * abs(fd[k]) + 1e-7 * (1 + max(seen)), (source, name)
 
 
 # ---------------------------------------------------------------- array expressions vs autograd
