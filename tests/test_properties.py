@@ -28,7 +28,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from .oracles import central_difference, sympy_gradients
+from .oracles import MORE_OPS_SOURCE, central_difference, sympy_gradients
 
 Tree = tuple[Any, ...]
 VARS = ("x", "y", "z")
@@ -267,7 +267,8 @@ LITERAL_PROGRAMS = [
 
 @deterministic(200)
 @given(st.one_of(scalar_programs().map(lambda program: program[0]),
-                 st.sampled_from(LITERAL_PROGRAMS)))
+                 scalar_programs(micrograd=True).map(lambda program: program[0]),
+                 st.sampled_from([*LITERAL_PROGRAMS, MORE_OPS_SOURCE])))
 def test_counting_nodes_before_parsing_never_refuses_an_admitted_program(source: str) -> None:
     values = {"x": 1.5, "y": -2.0, "z": 0.5}
     nodes = len(build_graph(parse(source), values).nodes)
