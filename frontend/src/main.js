@@ -58,9 +58,9 @@ const results = createResultsPanel({
   gradients: $("gradients"), check: $("check"), cost: $("cost"), costVerdict: $("cost-verdict"),
 });
 createSharePanel({
-  copyLink: $("copy-link"), exportSvg: $("export-svg"), exportPng: $("export-png"),
-  exportJson: $("export-json"), exportHtml: $("export-html"), status: $("share-status"),
-  graph: $("graph"),
+  copyLink: $("copy-link"), copyEmbed: $("copy-embed"), exportSvg: $("export-svg"),
+  exportPng: $("export-png"), exportJson: $("export-json"), exportHtml: $("export-html"),
+  status: $("share-status"), graph: $("graph"),
 }, { bounds: () => graph.bounds(), result: () => state.result, step: () => state.player.index });
 const optimizerPanel = createOptimizerPanel(() => editor.input());
 const pathsPanel = createPathsPanel({

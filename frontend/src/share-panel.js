@@ -1,27 +1,33 @@
-// The share and export panel: Copy link, and the graph as SVG or PNG, the answer as JSON,
+// The share and export panel: Copy link, Copy embed code (an iframe of /embed), and the graph as SVG or PNG, the answer as JSON,
 // and the steps as one HTML file that plays offline (offline.js).
 
 import { download, pngBlob, svgText } from "./exports.js";
 import { offlineHtml } from "./offline.js";
+import { embedCode } from "./url-state.js";
 
 const OFFLINE_TEMPLATE = "dist/offline.html"; // built by build.mjs
 
-/** The panel on its elements `el` ({copyLink, exportSvg, exportPng, exportJson, exportHtml,
- * status, graph}); callbacks: bounds() (the graph's laid-out size or null), result() (the last
+/** The panel on its elements `el` ({copyLink, copyEmbed, exportSvg, exportPng, exportJson,
+ * exportHtml, status, graph}); callbacks: bounds() (the graph's laid-out size or null), result() (the last
  * answer or null), step() (the index shown). */
 export function createSharePanel(el, callbacks) {
   const say = (message) => { el.status.textContent = message; };
   const name = (ext) => `chainrule-step-${callbacks.step()}.${ext}`;
   const background = () => getComputedStyle(document.body).getPropertyValue("--bg").trim() || "#ffffff";
 
-  el.copyLink.addEventListener("click", async () => {
-    const url = location.href;
+  const copy = async (text, done, what) => {
     try {
-      await navigator.clipboard.writeText(url);
-      say("Link copied.");
+      await navigator.clipboard.writeText(text);
+      say(done);
     } catch {
-      say(`Copy this link: ${url}`);
+      say(`Copy this ${what}: ${text}`);
     }
+  };
+  el.copyLink.addEventListener("click", () => copy(location.href, "Link copied.", "link"));
+  el.copyEmbed.addEventListener("click", () => {
+    if (!callbacks.result()) return say("Run an expression first.");
+    copy(embedCode(location.href, location.hash), "Embed code copied: an iframe of the player, for course notes.",
+      "embed code");
   });
   el.exportSvg.addEventListener("click", () => {
     const bounds = callbacks.bounds();

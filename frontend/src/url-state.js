@@ -41,3 +41,10 @@ export function decodeHash(hash) {
   }
   return state;
 }
+
+/** An <iframe> of the embed view (/embed: the player alone) at the state in `hash`, for the
+ * page at `href`. */
+export function embedCode(href, hash) {
+  const src = new URL(`embed${hash}`, href).href.replaceAll('"', "%22");
+  return `<iframe src="${src}" title="chainrule" width="900" height="720" style="border: 0"></iframe>`;
+}

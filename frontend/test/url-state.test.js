@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { decodeHash, encodeHash } from "../src/url-state.js";
+import { decodeHash, embedCode, encodeHash } from "../src/url-state.js";
 
 test("source, values and step round-trip through the hash", () => {
   const state = { source: "a = x*y\nb = a + x & 1 # %\nsin(b)", values: "x=1.5, y=2", step: 12 };
@@ -31,4 +31,13 @@ test("forward mode and its wrt round-trip; reverse mode is the default and left 
   assert.ok(!encodeHash({ ...state, mode: "reverse" }).includes("mode"));
   assert.equal(decodeHash("#source=x&mode=sideways").mode, undefined);
   assert.deepEqual(decodeHash("#source=x&mode=forward"), { source: "x", values: "", step: 0, mode: "forward", wrt: "" });
+});
+
+test("the embed code is an iframe of /embed beside the page, at the same state", () => {
+  const hash = encodeHash({ source: "sin(x*y)", values: "x=1.5, y=2", step: 3 });
+  const code = embedCode("https://example.org/course/chainrule/#old", hash);
+  const src = code.match(/src="([^"]*)"/)[1];
+  assert.equal(new URL(src).pathname, "/course/chainrule/embed");
+  assert.deepEqual(decodeHash(new URL(src).hash), { source: "sin(x*y)", values: "x=1.5, y=2", step: 3 });
+  assert.match(code, /^<iframe [^>]*><\/iframe>$/);
 });

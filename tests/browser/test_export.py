@@ -139,3 +139,24 @@ def test_the_embed_view_says_what_is_wrong(page: Page, base_url: str, api: Any, 
     if expected is None:
         expected = ui.api_error(api, source, {"x": 1})["message"]
     expect(message).to_contain_text(expected)
+
+
+def test_copy_embed_code_gives_an_iframe_of_the_player_at_the_pages_step(
+        browser: Browser, base_url: str, answer: dict[str, Any]) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url)
+    page = context.new_page()
+    ui.open_app(page, base_url)
+    ui.run(page, ui.SOURCE, ui.VALUES_TEXT)
+    ui.expect_graph(page, answer)
+    ui.step_to(page, 4)
+    page.get_by_role("button", name="Copy embed code", exact=True).click()
+    expect(page.locator("#share-status")).to_contain_text("Embed code copied")
+    code = page.evaluate("navigator.clipboard.readText()")
+    assert re.fullmatch(r'<iframe src="[^"]+" title="chainrule" [^>]*></iframe>', code), code
+    page.set_content(code)
+    frame = page.frame_locator("iframe")
+    expect(frame.locator("#player-root")).to_have_attribute("data-status", "ready")
+    expect(frame.get_by_role("slider", name="Step")).to_have_value("4")
+    expect(frame.locator(".pv-source")).to_have_text(ui.SOURCE)
+    context.close()

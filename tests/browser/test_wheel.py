@@ -237,3 +237,39 @@ def test_the_images_command_and_health_check_run_from_the_wheel_with_no_network(
     log = (tmp_path / "server.log").read_text() if (tmp_path / "server.log").exists() else ""
     assert done.returncode == 0, (done.returncode, done.stderr, log)
     assert "Started parent process" in log or "Uvicorn running" in log, log
+
+
+WHEEL_PYTHON_API = """
+import json, random
+import numpy as np
+import chainrule
+from micrograd.nn import MLP
+
+def f(x, y):
+    return np.sin(x * y) + x ** 2
+
+traced = chainrule.trace(f, x=1.5, y=2.0)
+random.seed(0)
+model = MLP(3, [4, 1])
+loss = (model([1.0, -2.0, 0.5]) - 1.0) ** 2
+converted = chainrule.from_micrograd(loss, model.parameters())
+model.zero_grad()
+loss.backward()
+widget = chainrule.show(converted)
+print(json.dumps({"module": chainrule.__file__, "traced": traced.gradients,
+                  "ours": [converted.gradients[f"p{k}"] for k in range(len(model.parameters()))],
+                  "micrograd": [p.grad for p in model.parameters()],
+                  "widget": widget.answer["gradients"] == converted.gradients}))
+"""
+
+
+def test_the_wheels_python_api_traces_converts_an_mlp_and_shows_it(venv: Venv,
+                                                                   tmp_path: Path) -> None:
+    done = venv.run("python", "-c", WHEEL_PYTHON_API, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert Path(out["module"]).is_relative_to(venv.path)
+    for name, exact in TRUE_GRADIENTS.items():
+        assert out["traced"][name] == pytest.approx(exact, rel=1e-12)
+    assert out["ours"] == pytest.approx(out["micrograd"], rel=1e-9, abs=1e-12)
+    assert out["widget"]
