@@ -7,6 +7,7 @@ import { cardsOf } from "./cards.js";
 import { createEditorPanel } from "./editor-panel.js";
 import { createGraphPanel } from "./graph-panel.js";
 import { layoutGraph } from "./layout.js";
+import { createJacobianPanel } from "./jacobian-panel.js";
 import { createOptimizerPanel } from "./optimizer.js";
 import { createPathsPanel } from "./paths-panel.js";
 import { atEnd, createPlayer, interval, reduce } from "./player.js";
@@ -63,6 +64,10 @@ createSharePanel({
   status: $("share-status"), graph: $("graph"),
 }, { bounds: () => graph.bounds(), result: () => state.result, step: () => state.player.index });
 const optimizerPanel = createOptimizerPanel(() => editor.input());
+const jacobianPanel = createJacobianPanel({
+  section: $("jacobian"), figure: $("jacobian-figure"), caption: $("jacobian-caption"),
+  replay: $("jacobian-replay"), orders: [...document.querySelectorAll('input[name="jacobian-order"]')],
+});
 const pathsPanel = createPathsPanel({
   wrt: $("paths-wrt"), list: $("paths-list"), summary: $("paths-summary"), more: $("paths-run"),
   error: $("paths-error"),
@@ -131,6 +136,7 @@ function showResult(result, cards, laid, valuesText, step) {
   graph.show(result, laid, cards, state.timeline, state.player.index);
   results.show(result, state.mode);
   pathsPanel.show(result, parseValues(valuesText));
+  jacobianPanel.show(result);
   showIndex(state.player.index, { pulse: false });
   document.body.dataset.status = "ready";
 }

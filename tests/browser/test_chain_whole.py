@@ -3,10 +3,12 @@ the graph) and the Jacobian panel (a heatmap filled row by row or column by colu
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
 import httpx
+import numpy as np
 from playwright.sync_api import Page, expect
 
 from . import ui
@@ -70,3 +72,71 @@ def test_an_array_node_on_the_way_says_why_there_are_no_paths(page: Page,
     ui.run(page, "sum(W * x)", '{"x": 2, "W": [1, 2]}')
     expect(page.locator("#paths-error")).to_contain_text("paths multiply scalar local derivatives")
     expect(page.locator("#paths-list button.path")).to_have_count(0)
+
+
+W = [[1.0, -2.0], [3.0, 4.0], [-5.0, 6.0]]
+X = [0.1, 0.2]
+
+# Records, in order, the (row, column) of each heatmap cell as it fills in.
+RECORD_FILL = """() => {
+  window.__filled = [];
+  window.__observer?.disconnect();
+  const figure = document.querySelector('#jacobian-figure');
+  window.__observer = new MutationObserver((records) => {
+    for (const r of records) {
+      const cell = r.target;
+      if (r.attributeName === 'class' && cell.classList.contains('filled')) {
+        window.__filled.push([Number(cell.dataset.row), Number(cell.dataset.col)]);
+      }
+    }
+  });
+  window.__observer.observe(figure, { attributes: true, subtree: true, attributeFilter: ['class'] });
+}"""
+
+
+def numeric_jacobian() -> list[list[float]]:
+    """d(W @ sin(x)) / d(W, x) by central differences, columns W's elements then x's."""
+    w, x, h = np.array(W), np.array(X), 1e-6
+    flat = np.concatenate([w.ravel(), x])
+
+    def f(v: np.ndarray) -> np.ndarray:
+        return v[:6].reshape(3, 2) @ np.sin(v[6:])
+    columns = []
+    for k in range(flat.size):
+        e = np.zeros(flat.size)
+        e[k] = h
+        columns.append((f(flat + e) - f(flat - e)) / (2 * h))
+    return np.array(columns).T.tolist()
+
+
+def test_the_jacobian_fills_row_by_row_then_column_by_column(page: Page,
+                                                            base_url: str) -> None:
+    ui.open_app(page, base_url)
+    panel = page.locator("#jacobian")
+    expect(panel).to_be_hidden()  # the starting example's output is a scalar
+    ui.run(page, "W @ sin(x)", json.dumps({"W": W, "x": X}))
+    expect(panel).to_be_visible()
+    figure = page.locator("#jacobian-figure")
+    expect(figure).to_have_attribute("data-done", "true")
+    cells = figure.locator("g.cell")
+    expect(cells).to_have_count(3 * 8)
+    shown = np.zeros((3, 8))
+    for cell in cells.evaluate_all(
+            "els => els.map(e => [+e.dataset.row, +e.dataset.col, +e.dataset.value])"):
+        shown[int(cell[0]), int(cell[1])] = cell[2]
+    np.testing.assert_allclose(shown, numeric_jacobian(), rtol=1e-6, atol=1e-9)
+    expect(page.locator("#jacobian-caption")).to_contain_text("3 backward passes")
+
+    page.evaluate(RECORD_FILL)
+    page.get_by_role("button", name="Replay").click()
+    expect(figure).to_have_attribute("data-done", "true")
+    rows = [r for r, _ in page.evaluate("window.__filled")]
+    assert len(rows) == 24 and rows == sorted(rows)  # a row per backward pass, in order
+
+    page.evaluate(RECORD_FILL)
+    page.get_by_label("Forward mode (a column per pass)").check()
+    expect(figure).to_have_attribute("data-order", "forward")
+    expect(figure).to_have_attribute("data-done", "true")
+    columns = [c for _, c in page.evaluate("window.__filled")]
+    assert len(columns) == 24 and columns == sorted(columns)  # a column per forward pass
+    expect(page.locator("#jacobian-caption")).to_contain_text("8 passes")
