@@ -102,6 +102,16 @@ def test_gzip_answers_decode_to_the_same_data_as_plain_ones(client: TestClient) 
     assert packed.json() == plain.json()
 
 
+@pytest.mark.parametrize("path", ["/", "/src/main.js", "/api/v1/ops", "/openapi.json"])
+def test_the_page_and_fixed_answers_are_gzipped_too(client: TestClient, path: str) -> None:
+    plain = client.get(path, headers=PLAIN)
+    packed = client.get(path, headers=GZIP)
+    assert plain.status_code == packed.status_code == 200
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.num_bytes_downloaded < plain.num_bytes_downloaded / 2
+    assert packed.content == plain.content
+
+
 def test_an_answer_over_the_ceiling_is_refused_unless_it_fits_compressed(
         client: TestClient) -> None:
     # About 30 MB of JSON plain (the array five times over), about 13 MB gzip-compressed.

@@ -11,6 +11,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import Match, Mount
 from starlette.types import Scope
 
@@ -83,6 +84,9 @@ def create_app() -> FastAPI:
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_error)
 
+    # The frontend's files and the other answers, gzip-compressed when the client accepts it;
+    # the computed answers come compressed already (api/answers.py), so this one leaves them.
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
 
     @app.get("/docs", include_in_schema=False)

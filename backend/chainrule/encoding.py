@@ -5,7 +5,9 @@ seconds, past any deadline, and its size was known only at the end. So the answe
 pieces (each key of an object, a few hundred items of a list at a time), and between pieces the
 running size is compared with the ceiling and the clock with the deadline: an answer too large or
 too late is abandoned as soon as that is known, with a `limit` or `timeout` ChainruleError.
-The bytes are the same as `json.dumps(data, separators=(",", ":"), ensure_ascii=False)`.
+The pieces are encoded by orjson (5-10 times faster than the standard library's json): compact
+UTF-8 JSON, floats in their shortest form. The data holds no NaN or infinite float (values.encode
+writes them as strings), so nothing is lost.
 """
 
 from __future__ import annotations
@@ -15,15 +17,25 @@ import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+import orjson
 from pydantic import BaseModel
 
 from .errors import ChainruleError, Deadline
 
-ITEMS_PER_PIECE = 256  # list items encoded by one json.dumps call
+ITEMS_PER_PIECE = 256  # list items encoded by one call of the encoder
 FLUSH_BYTES = 256 * 1024  # plain bytes handed to the compressor at once
 GZIP_LEVEL = 1  # numbers compress about 2-7x at level 1; higher levels cost far more time
 GZIP_MIN_BYTES = 1024  # smaller answers are sent as they are
-_dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
+
+def _dumps(value: object) -> bytes:
+    """Compact JSON bytes by orjson, or by the standard library for what orjson refuses:
+    integers past 64 bits (the exact path counts of /paths)."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False,
+                          separators=(",", ":")).encode()
 
 
 @dataclass(frozen=True)
@@ -44,7 +56,7 @@ def encode_answer(data: object, *, max_bytes: int, deadline: Deadline | None = N
         data = data.model_dump(mode="json", by_alias=True)
     sink = _Sink(max_bytes, gzip)
     for piece in _pieces(data):
-        sink.add(piece.encode())
+        sink.add(piece)
         if deadline is not None:
             deadline.check()
     return sink.finish()
@@ -96,27 +108,27 @@ class _Sink:
         return Encoded(b"".join(self.out), self.compressor is not None, self.plain_bytes)
 
 
-def _pieces(value: object) -> Iterator[str]:
+def _pieces(value: object) -> Iterator[bytes]:
     """The JSON text of `value` in pieces, none holding more than ITEMS_PER_PIECE list items."""
     if isinstance(value, Mapping):
-        yield "{"
+        yield b"{"
         for k, (key, item) in enumerate(value.items()):
-            yield ("," if k else "") + _dumps(key) + ":"
+            yield (b"," if k else b"") + _dumps(key) + b":"
             yield from _pieces(item)
-        yield "}"
+        yield b"}"
     elif isinstance(value, list) and len(value) <= ITEMS_PER_PIECE and value and isinstance(
             value[0], Mapping | list):  # a few items, each maybe large: one at a time
-        yield "["
+        yield b"["
         for k, item in enumerate(value):
             if k:
-                yield ","
+                yield b","
             yield from _pieces(item)
-        yield "]"
+        yield b"]"
     elif isinstance(value, list) and len(value) > ITEMS_PER_PIECE:
-        yield "["
+        yield b"["
         for start in range(0, len(value), ITEMS_PER_PIECE):
             part = _dumps(value[start:start + ITEMS_PER_PIECE])[1:-1]
-            yield ("," if start else "") + part
-        yield "]"
+            yield (b"," if start else b"") + part
+        yield b"]"
     else:
         yield _dumps(value)
