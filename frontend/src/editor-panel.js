@@ -99,6 +99,12 @@ export function createEditorPanel(el, callbacks) {
       return panel;
     },
 
+    /** Shade the statements folded in the graph ([start, end) spans). */
+    setFolded(spans) {
+      sourceView.setFolded(spans);
+      return panel;
+    },
+
     /** Highlight a node's characters in the source (null: none). */
     highlight(span) {
       sourceView.setNodeSpan(span);

@@ -1,14 +1,26 @@
-// The graph panel: the graph view (render.js) and the controls drawn over it (Follow, Fit to
-// screen, the overview), and the dimming of a graph that no longer matches the source.
+// The graph panel: lays the answer out (layout.js) with its statements folded or not
+// (statements.js), draws it (render.js) with the controls over it (Follow, Fit to screen, the
+// overview), and dims a graph that no longer matches the source. Programs of more than
+// FOLD_ABOVE nodes open folded, except the statement of the current step, which unfolds as the
+// player reaches it; a click on a statement's fold button folds or unfolds it for good.
 
+import { layoutGraph } from "./layout.js";
 import { createGraphView } from "./render.js";
+import { foldGraph, foldable, statementsOf } from "./statements.js";
+import { READABLE_SCALE } from "./viewport.js";
+
+/** Programs with more nodes than this open with their statements folded. */
+export const FOLD_ABOVE = 300;
+const FOLD_BUTTON = 22; // px added to a statement's card for its fold button
 
 /** The panel on its elements `el` ({graph, far, minimap, fit, follow}); callbacks:
- * onHover(id or null), onSelect(id or null). */
-export function createGraphPanel(el, callbacks) {
+ * onHover(id or null), onSelect(id or null), onFold(spans of the folded statements; optional).
+ * Options: `elk` (an ELK instance; default: one of the page's global ELK). */
+export function createGraphPanel(el, callbacks, { elk = new globalThis.ELK() } = {}) {
   const view = createGraphView(el.graph, { canvas: el.far, minimap: el.minimap });
   view.on("hover", callbacks.onHover).on("select", callbacks.onSelect)
-    .on("view", ({ overview }) => { el.minimap.hidden = !overview; });
+    .on("view", ({ overview }) => { el.minimap.hidden = !overview; })
+    .on("fold", (root) => toggle(root));
   el.fit.addEventListener("click", () => view.fit(300));
   el.follow.addEventListener("click", () => {
     const on = el.follow.getAttribute("aria-pressed") !== "true";
@@ -16,20 +28,124 @@ export function createGraphPanel(el, callbacks) {
     view.setFollow(on);
   });
 
+  let shown = null; // {result, cards, statements, folded, auto, user, timeline, index, big}
+  let token = 0;
+
+  // The layout of the graph with `folded` statements folded.
+  async function lay(plan, folded) {
+    const graph = foldGraph(plan.result, plan.statements, folded);
+    const wrapWidth = Math.max(360, el.graph.getBoundingClientRect().width / READABLE_SCALE - 24);
+    const sizeOf = (n) => plan.cards.get(n.id);
+    // Big programs re-lay out as the player unfolds statements: the linear flow layout keeps
+    // that well under a frame's budget, where ELK could take a long task.
+    const laid = await layoutGraph(graph, elk, sizeOf, { wrapWidth, flow: plan.big });
+    laid.hidden = graph.hidden;
+    laid.edgeList = graph.edges;
+    return laid;
+  }
+
+  // Draw the plan's current layout, keeping the view where it is (or at its home); the step
+  // is shown with `options` (pulses).
+  function draw(plan, laid, home, options = { pulseMs: 0 }) {
+    plan.laid = laid;
+    view.draw(plan.result, laid, plan.cards, plan.timeline);
+    if (home) view.home(plan.timeline.steps[plan.index]?.node ?? null);
+    view.update(plan.result.nodes.map((n) => n.id), plan.index, options);
+    callbacks.onFold?.([...plan.folded].map((i) => plan.statements.list[i].span));
+  }
+
+  // The folded statements once the player stands at `index`: the statement of its step
+  // unfolded (unless the user folded it), the one the player unfolded before folded again
+  // (unless the user unfolded it). Null if nothing changes. Updates plan.auto.
+  function foldsAt(plan, index) {
+    if (!plan.big) return null;
+    const node = plan.timeline.steps[index]?.node;
+    const s = node === undefined ? undefined : plan.statements.of.get(node);
+    const folded = new Set(plan.folded);
+    let auto = plan.auto;
+    if (auto !== null && auto !== s && !plan.user.has(auto)) folded.add(auto);
+    if (auto !== s) auto = null;
+    if (s !== undefined && folded.has(s) && !plan.userClosed.has(s)) {
+      folded.delete(s);
+      auto = s;
+    }
+    plan.auto = auto;
+    return sameSet(folded, plan.folded) ? null : folded;
+  }
+
+  // Lay the plan out again with `folded`, then draw it (the newest request wins).
+  async function relayout(plan, folded, options) {
+    plan.folded = folded;
+    const mine = ++token;
+    const laid = await lay(plan, folded);
+    if (mine !== token || shown !== plan) return;
+    draw(plan, laid, false, options);
+  }
+
+  function toggle(root) {
+    const plan = shown;
+    const s = plan?.statements.of.get(root);
+    if (s === undefined) return;
+    const folded = new Set(plan.folded);
+    if (folded.has(s)) {
+      folded.delete(s);
+      plan.user.add(s);
+      plan.userClosed.delete(s);
+    } else {
+      folded.add(s);
+      plan.user.delete(s);
+      plan.userClosed.add(s);
+    }
+    if (plan.auto === s) plan.auto = null;
+    relayout(plan, folded, { pulseMs: 0 });
+  }
+
   const panel = {
-    /** Draw a new answer laid out (layout.js) with its cards and timeline, and show it at
-     * step `index`: all of it where readable, else a readable part around that step. */
-    show(result, laid, cards, timeline, index) {
+    /** Lay a new answer out with its cards (Map id -> cards.cardOf), the statement of
+     * `currentNode` unfolded; resolves to the plan that show() draws. */
+    async prepare(result, cards, currentNode = null) {
+      const statements = statementsOf(result);
+      const canFold = new Set(foldable(statements));
+      const roots = new Map(statements.list.filter((s) => canFold.has(s.index)).map((s) => [s.root, s]));
+      const withButtons = new Map(cards);
+      for (const [id, s] of roots) {
+        withButtons.set(id, { ...cards.get(id), width: cards.get(id).width + FOLD_BUTTON,
+          fold: { count: s.nodes.length, name: s.name ?? "the output" } });
+      }
+      const big = result.nodes.length > FOLD_ABOVE && statements.list.length > 1;
+      const plan = { result, cards: withButtons, statements, big, rootsOf: roots,
+        folded: big ? canFold : new Set(), auto: null, user: new Set(), userClosed: new Set(),
+        timeline: null, index: 0 };
+      const current = statements.of.get(currentNode);
+      if (big && current !== undefined && plan.folded.has(current)) {
+        plan.folded = new Set(canFold);
+        plan.folded.delete(current);
+        plan.auto = current;
+      }
+      plan.laid = await lay(plan, plan.folded);
+      return plan;
+    },
+
+    /** Draw a prepared answer with its timeline, at step `index`: all of it where readable,
+     * else a readable part around that step. */
+    show(plan, timeline, index) {
+      token++;
       el.graph.classList.remove("stale");
-      view.draw(result, laid, cards, timeline);
-      view.home(timeline.steps[index]?.node ?? null);
-      view.update(result.nodes.map((n) => n.id), index, { pulseMs: 0 });
+      shown = plan;
+      plan.timeline = timeline;
+      plan.index = index;
+      draw(plan, plan.laid, true);
       return panel;
     },
 
-    /** Show step `index`, redrawing the nodes in `ids` (timeline.changedNodes). */
+    /** Show step `index`, redrawing the nodes in `ids` (timeline.changedNodes); unfolds the
+     * statement the step is in if it was folded. */
     update(ids, index, options) {
-      view.update(ids, index, options);
+      if (!shown) return panel;
+      shown.index = index;
+      const folded = foldsAt(shown, index);
+      if (folded) relayout(shown, folded, options);
+      else view.update(ids, index, options);
       return panel;
     },
 
@@ -57,4 +173,10 @@ export function createGraphPanel(el, callbacks) {
     },
   };
   return panel;
+}
+
+function sameSet(a, b) {
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
 }

@@ -52,11 +52,12 @@ export function fromElkGraph(graph) {
   return { nodes, edges, width: graph.width ?? 0, height: graph.height ?? 0 };
 }
 
-/** Lay an answer out: with `elk` (an ELK instance) when it is small enough for ELK to be
- * quick, else by columns (columnLayout). Resolves to fromElkGraph's shape. */
-export async function layoutGraph(result, elk, sizeOf) {
-  if (!useElk(result)) return columnLayout(result, sizeOf);
-  return fromElkGraph(await elk.layout(toElkGraph(result, sizeOf)));
+/** Lay a graph ({nodes, edges}: an answer, or statements.foldGraph's) out: with `elk` (an
+ * ELK instance) when it is small enough for ELK to be quick, else by columns that wrap at
+ * `wrapWidth` (flowLayout; always with `flow`). Resolves to fromElkGraph's shape. */
+export async function layoutGraph(graph, elk, sizeOf, { wrapWidth = Infinity, flow = false } = {}) {
+  if (flow || !useElk(graph)) return flowLayout(graph, sizeOf, { wrapWidth });
+  return fromElkGraph(await elk.layout(toElkGraph(graph, sizeOf)));
 }
 
 // ELK's layered algorithm adds a dummy node per layer an edge crosses: a chain that reuses
@@ -64,64 +65,158 @@ export async function layoutGraph(result, elk, sizeOf) {
 export const MAX_ELK_DUMMIES = 1500;
 
 /** Whether ELK will lay this graph out quickly. */
-export function useElk(result) {
-  if (result.nodes.length > LARGE_GRAPH) return false;
-  const generation = new Map(result.nodes.map((n) => [n.id, n.generation]));
+export function useElk(graph) {
+  if (graph.nodes.length > LARGE_GRAPH) return false;
+  const layer = layersOf(graph);
   let dummies = 0;
-  for (const e of result.edges) {
-    dummies += Math.max(0, generation.get(e.target) - generation.get(e.source) - 1);
-  }
+  for (const e of graph.edges) dummies += Math.max(0, layer.get(e.target) - layer.get(e.source) - 1);
   return dummies <= MAX_ELK_DUMMIES;
+}
+
+/** Each node's layer: one more than its inputs' deepest, then moved as late as its first
+ * consumer allows, so that a constant, an input or a side computation (`x0 * 0.1`) stands
+ * beside where it is used rather than at the start. */
+export function layersOf({ nodes, edges }) {
+  const incoming = new Map();
+  const outgoing = new Map();
+  for (const e of edges) {
+    (incoming.get(e.target) ?? incoming.set(e.target, []).get(e.target)).push(e.source);
+    (outgoing.get(e.source) ?? outgoing.set(e.source, []).get(e.source)).push(e.target);
+  }
+  const layer = new Map();
+  for (const n of nodes) { // nodes come in topological order
+    let deepest = -1;
+    for (const source of incoming.get(n.id) ?? []) deepest = Math.max(deepest, layer.get(source) ?? 0);
+    layer.set(n.id, deepest + 1);
+  }
+  for (let i = nodes.length - 1; i >= 0; i--) { // as late as its first consumer allows
+    const id = nodes[i].id;
+    if (!outgoing.has(id)) continue;
+    let first = Infinity;
+    for (const target of outgoing.get(id)) first = Math.min(first, layer.get(target));
+    layer.set(id, Math.max(layer.get(id), first - 1));
+  }
+  return layer;
 }
 
 const COLUMN_GAP = 44;
 const ROW_GAP = 16;
-const BUS_GAP = 36;
+const BAND_GAP = 48; // between two bands of a wrapped layout: room for the edges crossing it
+const BUS = 18; // above a band: edges that skip columns run along it
+const REF = 34; // length of the stub that stands for an edge from a far band
 
-/** A linear-time layered layout for big graphs: one column per generation (inputs left), each
- * column ordered by its inputs' places; edges that skip columns run along a bus above. */
-export function columnLayout(result, sizeOf) {
+/** A linear-time layered layout for big graphs: one column per layer (layersOf), each column
+ * ordered by its inputs' places, a node without inputs beside the other input of its consumer;
+ * the columns wrap into bands `wrapWidth` wide, read left to right then down, as text is.
+ * Edges between neighbouring columns are curves; an edge that skips columns runs along the
+ * band's bus; an edge from a band before the previous one is a short stub from the gap above
+ * its target, labelled with its source (`ref`), instead of a line across the page. */
+export function flowLayout(graph, sizeOf, { wrapWidth = Infinity } = {}) {
+  const layer = layersOf(graph);
   const columns = [];
-  for (const node of result.nodes) (columns[node.generation] ??= []).push(node);
+  for (const node of graph.nodes) (columns[layer.get(node.id)] ??= []).push(node);
+  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+  const consumers = new Map();
+  for (const e of graph.edges) {
+    if (!consumers.has(e.source)) consumers.set(e.source, []);
+    consumers.get(e.source).push(e.target);
+  }
+  const inputsOf = new Map();
+  for (const e of graph.edges) {
+    if (!inputsOf.has(e.target)) inputsOf.set(e.target, []);
+    inputsOf.get(e.target).push(e.source);
+  }
   const rank = new Map();
   const boxes = new Map();
+  const bandOf = new Map();
+  const columnOf = new Map();
+  const bands = []; // {top, height}
   let x = 0;
-  let height = 0;
-  for (const column of columns.filter(Boolean)) {
-    const order = column.map((n, i) => [barycenter(n, rank, i), n]).sort((a, b) => a[0] - b[0]);
+  let band = { top: BUS, height: 0 };
+  bands.push(band);
+  let width = 0;
+  columns.forEach((column, c) => {
+    if (!column) return;
+    const order = orderColumn(column, rank, inputsOf, consumers);
+    const sizes = order.map((n) => sizeOf(byId.get(n.id) ?? n));
+    const columnWidth = Math.max(...sizes.map((z) => z.width));
+    if (x > 0 && x + columnWidth > wrapWidth) {
+      band = { top: band.top + band.height + BAND_GAP + BUS, height: 0 };
+      bands.push(band);
+      x = 0;
+    }
     let y = 0;
-    let width = 0;
-    order.forEach(([, node], i) => {
-      const { width: w, height: h } = sizeOf(node);
-      boxes.set(node.id, { x, y, width: w, height: h });
+    order.forEach((node, i) => {
+      boxes.set(node.id, { x, y, width: sizes[i].width, height: sizes[i].height });
       rank.set(node.id, i);
-      y += h + ROW_GAP;
-      width = Math.max(width, w);
+      bandOf.set(node.id, bands.length - 1);
+      columnOf.set(node.id, c);
+      y += sizes[i].height + ROW_GAP;
     });
-    height = Math.max(height, y - ROW_GAP);
-    x += width + COLUMN_GAP;
-  }
-  const column = new Map(result.nodes.map((n) => [n.id, n.generation]));
-  const long = result.edges.some((e) => column.get(e.target) - column.get(e.source) > 1);
-  const top = long ? BUS_GAP : 0;
-  for (const box of boxes.values()) box.y += top;
+    band.height = Math.max(band.height, y - ROW_GAP);
+    for (const node of order) boxes.get(node.id).y += band.top;
+    x += columnWidth + COLUMN_GAP;
+    width = Math.max(width, x - COLUMN_GAP);
+  });
   const edges = new Map();
-  for (const e of result.edges) {
+  const refs = new Map();
+  for (const e of graph.edges) {
     const s = boxes.get(e.source);
     const t = boxes.get(e.target);
+    if (!s || !t) continue;
     const start = [s.x + s.width, s.y + s.height / 2];
     const end = [t.x, t.y + t.height / 2];
-    const skips = column.get(e.target) - column.get(e.source) > 1;
-    edges.set(e.id, skips ? [start, [start[0] + COLUMN_GAP / 2, top / 2],
-      [end[0] - COLUMN_GAP / 2, top / 2], end] : [start, end]);
+    const sb = bandOf.get(e.source);
+    const tb = bandOf.get(e.target);
+    const inBus = bands[tb].top - BUS / 2;
+    if (sb === tb && columnOf.get(e.target) - columnOf.get(e.source) <= 1) {
+      edges.set(e.id, curve(start, end));
+    } else if (sb === tb) {
+      edges.set(e.id, [start, [start[0] + COLUMN_GAP / 3, start[1]], [start[0] + COLUMN_GAP / 3, inBus],
+        [end[0] - COLUMN_GAP / 3, inBus], [end[0] - COLUMN_GAP / 3, end[1]], end]);
+    } else if (tb - sb === 1) {
+      const gap = bands[tb].top - BUS - BAND_GAP / 2;
+      edges.set(e.id, [start, [start[0] + COLUMN_GAP / 3, start[1]], [start[0] + COLUMN_GAP / 3, gap],
+        [end[0] - COLUMN_GAP / 3, gap], [end[0] - COLUMN_GAP / 3, end[1]], end]);
+    } else {
+      const from = [Math.max(0, end[0] - COLUMN_GAP / 3 - REF), inBus];
+      edges.set(e.id, [from, [end[0] - COLUMN_GAP / 3, inBus], [end[0] - COLUMN_GAP / 3, end[1]], end]);
+      refs.set(e.id, from);
+    }
   }
-  return { nodes: boxes, edges, width: Math.max(0, x - COLUMN_GAP), height: height + top,
-    curve: "bump" };
+  const last = bands[bands.length - 1];
+  return { nodes: boxes, edges, refs, width, height: last.top + last.height, curve: "linear" };
 }
 
-// The mean place of a node's inputs in their columns; leaves keep their order.
-function barycenter(node, rank, fallback) {
-  const places = node.inputs.map((id) => rank.get(id)).filter((r) => r !== undefined);
-  if (!places.length) return fallback;
-  return places.reduce((a, b) => a + b, 0) / places.length + fallback * 1e-6;
+// A smooth S from `start` to `end` as a polyline (drawn with straight segments).
+function curve(start, end) {
+  if (Math.abs(start[1] - end[1]) < 1) return [start, end];
+  return Array.from({ length: 9 }, (_, i) => {
+    const u = i / 8;
+    return [start[0] + (end[0] - start[0]) * u, start[1] + (end[1] - start[1]) * u * u * (3 - 2 * u)];
+  });
+}
+
+// A column in the order of its inputs' places (barycentre); a node without inputs goes just
+// after the other inputs of its first consumer, so that a constant sits beside its sibling.
+function orderColumn(column, rank, inputsOf, consumers) {
+  const keyed = [];
+  const leaves = [];
+  column.forEach((n, i) => {
+    const inputs = inputsOf.get(n.id) ?? [];
+    if (!inputs.length) { leaves.push([n, i]); return; }
+    const places = inputs.map((id) => rank.get(id)).filter((r) => r !== undefined);
+    keyed.push([places.length ? places.reduce((a, b) => a + b, 0) / places.length + i * 1e-6 : i, n]);
+  });
+  keyed.sort((a, b) => a[0] - b[0]);
+  const order = keyed.map(([, n]) => n);
+  const at = new Map(order.map((n, i) => [n.id, i]));
+  const placed = [];
+  for (const [leaf, i] of leaves) {
+    const consumer = (consumers.get(leaf.id) ?? [])[0];
+    const sibling = (inputsOf.get(consumer) ?? []).find((id) => at.has(id));
+    placed.push([sibling !== undefined ? at.get(sibling) + 0.5 : order.length + i, leaf]);
+  }
+  const merged = order.map((n, i) => [i, n]).concat(placed).sort((a, b) => a[0] - b[0]);
+  return merged.map(([, n]) => n);
 }

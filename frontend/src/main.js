@@ -6,7 +6,6 @@ import { ApiError, backprop } from "./api.js";
 import { cardsOf } from "./cards.js";
 import { createEditorPanel } from "./editor-panel.js";
 import { createGraphPanel } from "./graph-panel.js";
-import { layoutGraph } from "./layout.js";
 import { createJacobianPanel } from "./jacobian-panel.js";
 import { createOptimizerPanel } from "./optimizer.js";
 import { createPathsPanel } from "./paths-panel.js";
@@ -31,7 +30,6 @@ const state = {
   mode: "reverse", wrt: "", // forward mode differentiates with respect to the input `wrt`
 };
 
-const elk = new globalThis.ELK();
 const editor = createEditorPanel({
   source: $("source"), mirror: $("source-mirror"), values: $("values"), examples: $("examples"),
   run: $("run"), error: $("error"), warnings: $("warnings"), wrt: $("wrt"), wrtField: $("wrt-field"),
@@ -50,7 +48,7 @@ const controls = createPlayerPanel({
 const graph = createGraphPanel({
   graph: $("graph"), far: $("graph-far"), minimap: $("minimap"), fit: $("fit"), follow: $("follow"),
 },
-  { onHover: highlightNode, onSelect: selectNode });
+  { onHover: highlightNode, onSelect: selectNode, onFold: (spans) => editor.setFolded(spans) });
 const stepPanel = createStepPanel({
   stepPanel: $("step-panel"), narration: $("narration"), practiceScore: $("practice-score"),
   practiceHelp: $("practice-help"),
@@ -93,9 +91,10 @@ async function run(step = 0) {
     if (token !== state.runToken) return;
     if (mode === "forward" && !result.tangent) throw new Error("The server did not answer in forward mode.");
     const cards = cardsOf(result);
-    const laid = await layoutGraph(result, elk, (n) => cards.get(n.id));
+    const timeline = result.tangent ? createTangentTimeline(result) : createTimeline(result);
+    const plan = await graph.prepare(result, cards, timeline.steps[step]?.node ?? null);
     if (token !== state.runToken) return;
-    showResult(result, cards, laid, valuesText, step);
+    showResult(result, timeline, plan, valuesText, step);
   } catch (err) {
     if (token !== state.runToken) return;
     if (!(err instanceof ApiError)) console.error(err);
@@ -118,14 +117,14 @@ function inputNames(result) {
   return result.nodes.filter((n) => n.op === "input").map((n) => n.name);
 }
 
-function showResult(result, cards, laid, valuesText, step) {
+function showResult(result, timeline, plan, valuesText, step) {
   editor.clearError();
   pause();
   state.result = result;
   state.valuesText = valuesText;
   state.mode = result.tangent ? "forward" : "reverse";
   if (result.tangent) state.wrt = result.tangent.wrt;
-  state.timeline = result.tangent ? createTangentTimeline(result) : createTimeline(result);
+  state.timeline = timeline;
   state.nodesById = new Map(result.nodes.map((n) => [n.id, n]));
   state.selectedNode = null;
   state.player = createPlayer(state.timeline.total, step, state.player.speed);
@@ -133,7 +132,7 @@ function showResult(result, cards, laid, valuesText, step) {
   editor.setWrtOptions(inputNames(result), state.wrt, state.mode === "forward")
     .setRanSource(result.source).highlight(null).setWarnings(result.warnings);
   optimizerPanel.setInputs(result.nodes.filter((n) => n.op === "input"));
-  graph.show(result, laid, cards, state.timeline, state.player.index);
+  graph.show(plan, timeline, state.player.index);
   results.show(result, state.mode);
   pathsPanel.show(result, parseValues(valuesText));
   jacobianPanel.show(result);

@@ -5,7 +5,6 @@
 
 import { cardsOf } from "./cards.js";
 import { createGraphPanel } from "./graph-panel.js";
-import { layoutGraph } from "./layout.js";
 import { atEnd, createPlayer, interval, reduce } from "./player.js";
 import { createPlayerPanel } from "./player-panel.js";
 import { createResultsPanel } from "./results-panel.js";
@@ -93,7 +92,7 @@ export function createPlayerView(root, { elk, keyTarget = root, onStep = () => {
   const graph = createGraphPanel({
     graph: $("graph"), far: $("graph-far"), minimap: $("minimap"), fit: $("fit"), follow: $("follow"),
   },
-    { onHover: () => {}, onSelect: (id) => graph.select(id ? [id] : []) });
+    { onHover: () => {}, onSelect: (id) => graph.select(id ? [id] : []) }, { elk });
   const stepPanel = createStepPanel({
     stepPanel: $("step-panel"), narration: $("narration"), practiceScore: $("practice-score"),
     practiceHelp: $("practice-help"),
@@ -149,14 +148,15 @@ export function createPlayerView(root, { elk, keyTarget = root, onStep = () => {
     async show(answer, step = 0, { link = null } = {}) {
       loopToken++;
       const cards = cardsOf(answer);
-      const laid = await layoutGraph(answer, elk, (n) => cards.get(n.id));
       await sized($("graph"));
+      const steps = answer.tangent ? createTangentTimeline(answer) : createTimeline(answer);
+      const plan = await graph.prepare(answer, cards, steps.steps[step]?.node ?? null);
       result = answer;
-      timeline = answer.tangent ? createTangentTimeline(answer) : createTimeline(answer);
+      timeline = steps;
       player = createPlayer(timeline.total, step, player.speed);
       const nodesById = new Map(answer.nodes.map((n) => [n.id, n]));
       stepPanel.reset(answer, timeline, nodesById);
-      graph.show(answer, laid, cards, timeline, player.index);
+      graph.show(plan, timeline, player.index);
       results.show(answer, answer.tangent ? "forward" : "reverse");
       root.querySelector(".pv-source").textContent = answer.source;
       const open = root.querySelector(".pv-open");

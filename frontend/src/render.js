@@ -23,11 +23,13 @@ const VIEW_MARGIN = 160; // screen px around the view where cards are drawn ahea
 const MOVE_MS = 320;
 
 /** A graph view on an <svg>, with `canvas` (far-out drawing) and `minimap` canvases beside
- * it; emits "hover" (id or null), "select" (id or null) and "view" ({overview}: whether the
- * overview is worth showing). */
+ * it; emits "hover" (id or null), "select" (id or null), "fold" (the root of the statement
+ * whose fold button was pressed) and "view" ({overview}: whether the overview is worth
+ * showing). `laid` may stand folded statements for their roots: laid.hidden maps a hidden node
+ * to its root, laid.edgeList gives the edges drawn, laid.refs the far edges' stubs. */
 export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) {
   const svg = d3.select(svgElement);
-  const events = d3.dispatch("hover", "select", "view");
+  const events = d3.dispatch("hover", "select", "view", "fold");
   svg.selectAll("*").remove();
   svg.append("defs").html(`
     <marker id="arrow" viewBox="0 0 8 8" refX="7.5" refY="4" markerWidth="7" markerHeight="7"
@@ -57,24 +59,29 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
     /** Draw a whole graph: nodes at their laid-out places, nothing computed yet. */
     draw(result, laid, cards, timeline) {
       clearLayers();
-      const edges = result.edges.filter((e) => laid.edges.has(e.id)).map((e) => {
+      const edges = (laid.edgeList ?? result.edges).filter((e) => laid.edges.has(e.id)).map((e) => {
         const points = laid.edges.get(e.id);
-        return { ...e, points, bbox: bboxOf(points) };
+        const ref = laid.refs?.get(e.id);
+        return { ...e, points, bbox: bboxOf(ref ? [...points, [ref[0] - 40, ref[1] - 12]] : points), ref };
       });
-      const edgeByKey = new Map(edges.map((e) => [`${e.target}:${e.position}`, e]));
+      // Keyed by the edge's own target, which a folded statement may hide behind its root.
+      const edgeByKey = new Map(edges.map((e) => [`${e.to ?? e.target}:${e.position}`, e]));
       const incoming = new Map();
       for (const e of edges) {
-        if (!incoming.has(e.target)) incoming.set(e.target, []);
-        incoming.get(e.target).push(e);
+        const target = e.to ?? e.target;
+        if (!incoming.has(target)) incoming.set(target, []);
+        incoming.get(target).push(e);
       }
       graph = {
         result, laid, cards, timeline, edges, edgeByKey, incoming, index: 0, frame: frameAt(timeline, 0),
         nodes: result.nodes.filter((n) => laid.nodes.has(n.id)),
         byId: new Map(result.nodes.map((n) => [n.id, n])),
-        whole: result.nodes.length <= WHOLE_SVG, focusable: result.nodes.length <= 300,
+        whole: false, focusable: laid.nodes.size <= 300,
         line: d3.line().curve(laid.curve === "bump" ? d3.curveBumpX : d3.curveLinear),
         nodeEls: new Map(), edgeEls: new Map(), far: false,
+        hidden: laid.hidden ?? new Map(), foldedRoots: new Set((laid.hidden ?? new Map()).values()),
       };
+      graph.whole = graph.nodes.length <= WHOLE_SVG;
       shown = { current: null, edges: [] };
       selected = new Set();
       onPath = { nodes: new Set(), edges: new Set() };
@@ -95,8 +102,8 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
       graph.index = index;
       graph.frame = frameAt(graph.timeline, index);
       for (const id of ids) {
-        const el = graph.nodeEls.get(id);
-        if (el) applyState(el, id);
+        const el = graph.nodeEls.get(shownAs(id));
+        if (el) applyState(el, shownAs(id));
       }
       showCurrent(graph.frame, reducedMotion() ? 0 : pulseMs);
       schedule();
@@ -182,6 +189,7 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
     nodeLayer.selectAll("*").remove();
     pulseLayer.selectAll("*").remove();
     clearFar(canvas);
+    if (graph) { graph.nodeEls.clear(); graph.edgeEls.clear(); }
   }
 
   function size() {
@@ -210,6 +218,7 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
       .on("mouseleave", () => events.call("hover", null, null))
       .on("click", (event) => { event.stopPropagation(); events.call("select", null, n.id); });
     drawCard(g, card, glyphOf(n));
+    if (card.fold) foldButton(g, n, card, graph.foldedRoots.has(n.id));
     if (graph.focusable) {
       g.attr("tabindex", 0).attr("role", "button").attr("aria-label", `node ${card.title}`)
         .on("focus", () => events.call("hover", null, n.id))
@@ -227,12 +236,47 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
   function edgeEl(e) {
     const existing = graph.edgeEls.get(e.id);
     if (existing) return existing;
-    const el = edgeLayer.append("path").attr("class", "edge").attr("data-id", e.id)
-      .attr("data-source", e.source).attr("data-target", e.target)
+    const el = edgeLayer.append("path").attr("class", e.ref ? "edge ref" : "edge").attr("data-id", e.id)
+      .attr("data-source", e.from ?? e.source).attr("data-target", e.to ?? e.target)
       .attr("marker-end", "url(#arrow)").attr("d", graph.line(e.points)).node();
     if (onPath.edges.has(e.id)) el.classList.add("on-path");
+    if (e.ref) {
+      // An edge from far away: a stub labelled with where it comes from.
+      const label = document.createElementNS("http://www.w3.org/2000/svg", "text");
+      label.setAttribute("class", "edge-ref");
+      label.setAttribute("x", e.ref[0] - 3);
+      label.setAttribute("y", e.ref[1] + 4);
+      label.setAttribute("text-anchor", "end");
+      label.textContent = graph.cards.get(e.source)?.title ?? "";
+      el.refLabel = label;
+      edgeLayer.node().append(label);
+    }
     graph.edgeEls.set(e.id, el);
     return el;
+  }
+
+  // The button that folds or unfolds a statement, at the top right of its card.
+  function foldButton(g, n, card, folded) {
+    const { name, count } = card.fold;
+    g.classed("folded", folded);
+    const b = g.append("g").attr("class", "fold-toggle").attr("role", "button").attr("tabindex", 0)
+      .attr("aria-expanded", String(!folded))
+      .attr("aria-label", `${folded ? "Unfold" : "Fold"} ${name} (${count} nodes)`)
+      .attr("transform", `translate(${card.width - 20},4)`)
+      .on("click", (event) => { event.stopPropagation(); events.call("fold", null, n.id); })
+      .on("keydown", (event) => {
+        if (event.key !== "Enter" && event.key !== " ") return;
+        event.preventDefault();
+        event.stopPropagation();
+        events.call("fold", null, n.id);
+      });
+    b.append("title").text(folded ? `Unfold ${name}: ${count} nodes` : `Fold ${name} into one box`);
+    b.append("rect").attr("width", 16).attr("height", 16).attr("rx", 3);
+    b.append("text").attr("x", 8).attr("y", 12).attr("text-anchor", "middle").text(folded ? "+" : "−");
+  }
+
+  function shownAs(id) {
+    return graph.hidden.get(id) ?? id;
   }
 
   function applyState(el, id) {
@@ -259,7 +303,7 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
     if (!graph.whole) syncCards(t, width, height, far);
     const seen = visibleRect(t, width, height);
     const all = seen.x0 <= 0 && seen.y0 <= 0 && seen.x1 >= graph.laid.width && seen.y1 >= graph.laid.height;
-    const current = graph.frame.node ? graph.laid.nodes.get(graph.frame.node) : null;
+    const current = graph.frame.node ? graph.laid.nodes.get(shownAs(graph.frame.node)) : null;
     minimap.show(seen, current, { view: cssVar("--select"), current: phaseColour() });
     events.call("view", null, { overview: !all });
   }
@@ -278,7 +322,7 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
     const edgesWanted = new Set([...shown.edges.map((el) => el.dataset.id), ...onPath.edges]);
     if (!useCanvas) for (const e of graph.edges) if (intersects(e.bbox, rect)) edgesWanted.add(e.id);
     for (const [id, el] of graph.edgeEls) {
-      if (!edgesWanted.has(id)) { el.remove(); graph.edgeEls.delete(id); }
+      if (!edgesWanted.has(id)) { el.remove(); el.refLabel?.remove(); graph.edgeEls.delete(id); }
     }
     for (const e of graph.edges) if (edgesWanted.has(e.id)) edgeEl(e);
     graph.far = useCanvas;
@@ -289,14 +333,14 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
 
   function farNode(n) {
     const state = nodeStateAt(graph.timeline, n.id, graph.index);
-    return { box: graph.laid.nodes.get(n.id), glyph: glyphOf(n), current: n.id === graph.frame.node,
+    return { box: graph.laid.nodes.get(n.id), glyph: glyphOf(n), current: n.id === shownAs(graph.frame.node),
       state: state.grad ? "grad" : state.value ? "value" : "none" };
   }
 
   // Nodes always drawn as SVG cards: the current step's and the selected ones.
   function pinnedIds() {
     const ids = new Set([...selected, ...onPath.nodes].filter((id) => graph.laid.nodes.has(id)));
-    for (const id of involvedAt(graph.timeline, graph.index)) if (graph.laid.nodes.has(id)) ids.add(id);
+    for (const id of involvedAt(graph.timeline, graph.index)) ids.add(shownAs(id));
     return ids;
   }
 
@@ -319,7 +363,7 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
 
   // Pan (keeping the zoom) so that the current node comes into view.
   function follow(id, phase, duration) {
-    const box = graph.laid.nodes.get(id);
+    const box = graph.laid.nodes.get(shownAs(id));
     if (!box) return;
     const { width, height } = size();
     const t = d3.zoomTransform(svgElement);
@@ -341,11 +385,13 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
     svgElement.classList.toggle("phase-forward", frame.phase === "forward");
     svgElement.classList.toggle("phase-backward", frame.phase === "backward");
     svgElement.classList.toggle("phase-tangent", frame.phase === "tangent");
-    if (!frame.node || !graph.laid.nodes.has(frame.node)) return;
-    const el = nodeEl(graph.byId.get(frame.node));
+    if (!frame.node) return;
+    const here = shownAs(frame.node); // a folded statement's box stands for its nodes
+    const el = nodeEl(graph.byId.get(here));
     el.classList.add("current");
     el.setAttribute("aria-current", "step");
-    if (following) follow(frame.node, frame.phase, Math.min(MOVE_MS, pulseMs || MOVE_MS));
+    shown.current = here;
+    if (following) follow(here, frame.phase, Math.min(MOVE_MS, pulseMs || MOVE_MS));
     const mark = (edge, cls, kind) => {
       if (!edge) return;
       const path = edgeEl(edge);
@@ -358,7 +404,7 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
     } else if (frame.phase === "tangent") {
       // Forward mode: tangents flow along the arrows, from the operands into the node.
       const from = new Set(frame.step.terms.map((t) => t.input));
-      for (const e of graph.incoming.get(frame.node) ?? []) if (from.has(e.source)) mark(e, "active-tangent", "tangent");
+      for (const e of graph.incoming.get(frame.node) ?? []) if (from.has(e.from ?? e.source)) mark(e, "active-tangent", "tangent");
     } else {
       for (const term of frame.step.terms) mark(graph.edgeByKey.get(`${frame.node}:${term.position}`), "active", "grad");
     }

@@ -1,14 +1,16 @@
 // The source editor's mirror: a copy of the text behind the <textarea> in which spans are
 // wrapped in <mark>: the error's characters (class "error-span") and the hovered node's
-// source (class "node-span"). It owns the textarea's selection events too.
+// source (class "node-span"), and shading the statements folded in the graph (class
+// "folded-span"). It owns the textarea's selection events too.
 
-import { markSegments } from "./spans.js";
+import { markSegments, outside } from "./spans.js";
 
 /** A mirror for `textarea` drawn into `mirror`; `onSelect(start, end)` on selection changes. */
 export function createSourceView(textarea, mirror, onSelect) {
   let errorSpan = null;
   let nodeSpan = null;
   let ranSource = null; // the source node spans refer to
+  let foldedSpans = []; // statements folded in the graph, shaded
 
   function render() {
     if (pending) pending = (cancelAnimationFrame(pending), 0);
@@ -16,6 +18,10 @@ export function createSourceView(textarea, mirror, onSelect) {
     const marks = [];
     if (errorSpan) marks.push({ start: errorSpan[0], end: errorSpan[1], cls: "error-span" });
     if (nodeSpan && text === ranSource) marks.push({ start: nodeSpan[0], end: nodeSpan[1], cls: "node-span" });
+    if (text === ranSource) {
+      const shades = foldedSpans.map(([start, end]) => ({ start, end, cls: "folded-span" }));
+      marks.push(...outside(shades, marks));
+    }
     const pieces = markSegments(text, marks);
     mirror.replaceChildren(...pieces.map(({ text: t, cls }) => {
       if (!cls) return document.createTextNode(t);
@@ -59,6 +65,8 @@ export function createSourceView(textarea, mirror, onSelect) {
     setError(span) { errorSpan = span; render(); return view; },
     /** Highlight a node's span (null: none); only while the text is the one that ran. */
     setNodeSpan(span) { nodeSpan = span; render(); return view; },
+    /** Shade the statements folded in the graph ([start, end) spans of the source that ran). */
+    setFolded(spans) { foldedSpans = spans; render(); return view; },
     /** Remember which source the graph was computed from. */
     setRanSource(source) { ranSource = source; return view; },
     /** Redraw after the text was set from code. */

@@ -25,3 +25,19 @@ export function nodesInside(nodes, start, end) {
   return nodes.filter((n) => n.span[0] >= start && n.span[1] <= end && n.span[1] > n.span[0])
     .map((n) => n.id);
 }
+
+/** The parts of `marks` that lie outside every mark of `cover` (so that they never overlap). */
+export function outside(marks, cover) {
+  const blocks = cover.filter((c) => c && c.end > c.start).sort((a, b) => a.start - b.start);
+  const parts = [];
+  for (const mark of marks) {
+    let at = mark.start;
+    for (const block of blocks) {
+      if (block.end <= at || block.start >= mark.end) continue;
+      if (block.start > at) parts.push({ ...mark, start: at, end: block.start });
+      at = Math.max(at, block.end);
+    }
+    if (at < mark.end) parts.push({ ...mark, start: at });
+  }
+  return parts;
+}

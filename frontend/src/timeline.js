@@ -1,16 +1,19 @@
 // The steps of one API answer as one timeline: one index per forward step, then one per
 // backward step (index 0 is the first forward step). Pure: the renderer asks it what changed.
 
-/** The timeline of a backprop answer. */
+/** The timeline of a backprop answer. A constant is not a step: its value is known from the
+ * start, shown on its card beside the node that uses it. */
 export function createTimeline(result) {
+  const constants = new Set(result.nodes.filter((n) => n.op === "const").map((n) => n.id));
+  const forward = result.forward.filter((step) => !constants.has(step.node));
   const steps = [
-    ...result.forward.map((step) => ({ phase: "forward", node: step.node, step })),
+    ...forward.map((step) => ({ phase: "forward", node: step.node, step })),
     ...result.backward.map((step) => ({ phase: "backward", node: step.node, step })),
   ];
-  const valueAt = new Map();
+  const valueAt = new Map([...constants].map((id) => [id, -1]));
   const gradAt = new Map();
   steps.forEach(({ phase, node }, i) => (phase === "forward" ? valueAt : gradAt).set(node, i));
-  return { steps, total: steps.length, forwardCount: result.forward.length, valueAt, gradAt };
+  return { steps, total: steps.length, forwardCount: forward.length, valueAt, gradAt };
 }
 
 /** The timeline of a forward-mode answer: one index per tangent step (phase "tangent"), in

@@ -21,3 +21,11 @@ test("the nodes inside a selection are those whose whole span it covers", () => 
   assert.deepEqual(nodesInside(nodes, 0, 3), ["n0", "n1", "n2"]);
   assert.deepEqual(nodesInside(nodes, 1, 1), []);
 });
+
+test("a shade keeps only the parts outside the marks over it", async () => {
+  const { outside } = await import("../src/spans.js");
+  const shade = [{ start: 0, end: 10, cls: "folded-span" }];
+  assert.deepEqual(outside(shade, [{ start: 2, end: 4 }, { start: 8, end: 12 }]).map((m) => [m.start, m.end]),
+    [[0, 2], [4, 8]]);
+  assert.deepEqual(outside(shade, []).map((m) => [m.start, m.end]), [[0, 10]]);
+});

@@ -5,6 +5,7 @@ import { changedNodes, createTimeline, frameAt, involvedAt, nodeStateAt } from "
 // a = x*y; sin(a): forward n0 n1 n2 n3, backward n3 (seed) n2 n1 n0.
 const term = (input) => ({ input });
 const result = {
+  nodes: ["x", "y", "mul", "sin"].map((op, i) => ({ id: `n${i}`, op: i < 2 ? "input" : op })),
   forward: ["n0", "n1", "n2", "n3"].map((node, index) => ({
     index, node, inputs: node === "n2" ? ["n0", "n1"] : node === "n3" ? ["n2"] : [] })),
   backward: [
@@ -31,6 +32,19 @@ test("a node has its value from its forward step and its gradient from its backw
   assert.deepEqual(nodeStateAt(t, "n2", 2), { value: true, grad: false });
   assert.deepEqual(nodeStateAt(t, "n2", 5), { value: true, grad: true });
   assert.deepEqual(nodeStateAt(t, "n9", 7), { value: false, grad: false });
+});
+
+test("a constant is not a step: its value is known from the start", () => {
+  // 2 * x: n0 the constant 2, n1 the input x, n2 the product.
+  const answer = {
+    nodes: [{ id: "n0", op: "const" }, { id: "n1", op: "input" }, { id: "n2", op: "mul" }],
+    forward: ["n0", "n1", "n2"].map((node, index) => ({ index, node, inputs: node === "n2" ? ["n0", "n1"] : [] })),
+    backward: [{ index: 0, node: "n2", seed: true, terms: [term("n1")] }, { index: 1, node: "n1", terms: [] }],
+  };
+  const t = createTimeline(answer);
+  assert.deepEqual(t.steps.map((s) => s.node), ["n1", "n2", "n2", "n1"]);
+  assert.equal(t.forwardCount, 2);
+  assert.deepEqual(nodeStateAt(t, "n0", 0), { value: true, grad: false });
 });
 
 test("stepping touches only the nodes of the steps in between and their neighbours", () => {

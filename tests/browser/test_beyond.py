@@ -165,7 +165,7 @@ def test_practice_mode_checks_the_answers_and_keeps_the_score(
         ran: Page, answer: dict[str, Any], artifacts: Path) -> None:
     page = ran
     page.get_by_label("Practice mode", exact=True).check()
-    forward, backward = answer["forward"], answer["backward"]
+    forward, backward = ui.forward_steps(answer), answer["backward"]
     position, step = next((i, s) for i, s in enumerate(backward)
                           if not s["seed"] and len(s["terms"]) == 2)
     first_asked = next(i for i, s in enumerate(backward) if not s["seed"] and s["terms"])

@@ -25,7 +25,7 @@ def test_pasting_micrograds_test_more_ops_runs_to_micrograds_gradients(
     expect(page.locator("mark.error-span")).to_have_count(0)
 
     page.keyboard.press("End")
-    expect(ui.slider(page)).to_have_value(str(len(answer["forward"]) + len(answer["backward"]) - 1))
+    expect(ui.slider(page)).to_have_value(str(len(ui.forward_steps(answer)) + len(answer["backward"]) - 1))
     _, micrograd = more_ops_by_micrograd()
     for name in ("a", "b"):
         shown = ui.shown_number(

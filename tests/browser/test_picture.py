@@ -3,12 +3,14 @@ follows the step, the overview, and (big programs) folding."""
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
@@ -157,5 +159,93 @@ def test_with_follow_off_the_view_stays_where_the_user_put_it(
         follow.click()
         expect(follow).to_have_attribute("aria-pressed", "true")
         assert current_box(page)["inside"] is True
+    finally:
+        ctx.close()
+
+
+def statement_roots(answer: dict[str, Any]) -> dict[str, str]:
+    """The node each statement `x{i} = ...` assigns, by name."""
+    return {n["name"]: n["id"] for n in answer["nodes"] if n["name"] and n["op"] != "input"}
+
+
+def seek(page: Page, index: int) -> None:
+    """Drag the Step slider to `index` (as the range input reports a drag: input events)."""
+    ui.slider(page).evaluate(
+        "(el, v) => { el.value = String(v); el.dispatchEvent(new Event('input', {bubbles: true})); }",
+        index)
+    expect(ui.slider(page)).to_have_value(str(index))
+
+
+def test_a_long_program_opens_folded_and_folds_and_unfolds_with_the_source(
+        page: Page, base_url: str, api: httpx.Client, artifacts: Path) -> None:
+    source = long_program(60)
+    answer = ui.backprop(api, source, {})
+    assert len(answer["nodes"]) > 300
+    roots = statement_roots(answer)
+    ui.open_app(page, base_url)
+    ui.run(page, source, "")
+    expect(page.locator("body")).to_have_attribute("data-status", "ready")
+    # Folded: one box per statement (the player stands on the input x0, in no statement).
+    folded = page.locator("svg#graph g.node.folded")
+    expect(folded).to_have_count(59)
+    expect(page.locator("#source-mirror mark.folded-span")).to_have_count(59)
+    x5 = ui.node(page, roots["x5"])
+    expect(x5).to_have_class(re.compile(r"\bfolded\b"))
+    # Edges between folded statements stay drawn: x4 -> x5 (through x5's tanh, hidden).
+    expect(page.locator(f'svg#graph .edge[data-source="{roots["x4"]}"]')).not_to_have_count(0)
+    unfold = page.get_by_role("button", name=re.compile(r"^Unfold x5 \("))
+    expect(unfold).to_have_attribute("aria-expanded", "false")
+    unfold.click()
+    expect(folded).to_have_count(58)
+    expect(page.locator("#source-mirror mark.folded-span")).to_have_count(58)
+    x5_span = next(n["span"] for n in answer["nodes"] if n["id"] == roots["x5"])
+    x5_nodes = [n["id"] for n in answer["nodes"]
+                if n["op"] != "input" and x5_span[0] <= n["span"][0] and n["span"][1] <= x5_span[1]]
+    assert len(x5_nodes) == 6  # tanh, 1.01, ×, 0.1, ×, +
+    for node_id in x5_nodes:
+        expect(ui.node(page, node_id)).to_have_count(1)
+    page.screenshot(path=artifacts / "folding-unfolded-x5.png")
+    fold = page.get_by_role("button", name=re.compile(r"^Fold x5 \("))
+    expect(fold).to_have_attribute("aria-expanded", "true")
+    fold.click()
+    expect(folded).to_have_count(59)
+    expect(x5).to_have_class(re.compile(r"\bfolded\b"))
+
+
+def test_the_player_unfolds_the_statement_it_reaches_and_the_gradient_flows_between_folded_boxes(
+        browser: Browser, base_url: str, api: httpx.Client) -> None:
+    source = long_program(60)
+    answer = ui.backprop(api, source, {})
+    roots = statement_roots(answer)
+    by_id = {n["id"]: n for n in answer["nodes"]}
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = ctx.new_page()
+        ui.open_app(page, base_url)
+        ui.run(page, source, "")
+        expect(page.locator("body")).to_have_attribute("data-status", "ready")
+        forward = ui.forward_steps(answer)
+        # The forward pass reads the source statement by statement; a constant is no step.
+        starts = [by_id[s["node"]]["span"][0] for s in forward]
+        assert all(by_id[s["node"]]["op"] != "const" for s in forward)
+        lines = [source.count("\n", 0, start) for start in starts]
+        assert lines == sorted(lines), "forward steps out of the source's order"
+        tanh3 = next(i for i, s in enumerate(forward)
+                     if by_id[s["node"]]["op"] == "tanh" and lines[i] == 3)
+        seek(page, tanh3)
+        current = page.locator('svg#graph [aria-current="step"]')
+        expect(current).to_have_attribute("data-id", forward[tanh3]["node"])
+        expect(page.get_by_role("button", name=re.compile(r"^Fold x3 \("))).to_have_count(1)
+        expect(ui.node(page, roots["x2"])).to_have_class(re.compile(r"\bfolded\b"))
+        # Backward, at the tanh of x7: its gradient goes to x6, a folded box, along the edge.
+        backward = answer["backward"]
+        j = next(i for i, s in enumerate(backward)
+                 if by_id[s["node"]]["op"] == "tanh" and by_id[s["node"]]["inputs"] == [roots["x6"]])
+        seek(page, len(forward) + j)
+        expect(current).to_have_attribute("data-id", backward[j]["node"])
+        expect(ui.node(page, roots["x6"])).to_have_class(re.compile(r"\bfolded\b"))
+        active = page.locator(f'svg#graph .edge.active[data-source="{roots["x6"]}"]')
+        expect(active).to_have_count(1)
+        expect(page.locator("svg#graph circle.pulse.grad")).to_have_count(1)
     finally:
         ctx.close()

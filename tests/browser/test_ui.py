@@ -23,7 +23,7 @@ def test_gradients_at_the_end_of_the_backward_pass_are_the_apis_and_the_true_one
         ran: Page, answer: dict[str, Any], artifacts: Path) -> None:
     page = ran
     page.screenshot(path=artifacts / "after-run.png")
-    forward, backward = answer["forward"], answer["backward"]
+    forward, backward = ui.forward_steps(answer), answer["backward"]
     bar = ui.slider(page)
     expect(bar).to_have_attribute("id", "step-slider")
     expect(bar).to_have_value("0")
@@ -116,7 +116,7 @@ def test_an_error_marks_the_last_good_graph_as_stale(ran: Page) -> None:
 def test_a_shared_link_reopens_the_same_graph_and_step(
         ran: Page, browser: Browser, answer: dict[str, Any]) -> None:
     page = ran
-    index = len(answer["forward"]) + 2
+    index = len(ui.forward_steps(answer)) + 2
     ui.step_to(page, index)
     expect(page).to_have_url(re.compile(rf"[#&]step={index}(&|$)"))
     url = page.url
@@ -217,7 +217,7 @@ def test_an_example_runs_and_its_fan_out_step_shows_the_running_sum(
     position, term = next((i, t) for i, step in enumerate(answer["backward"])
                           for t in step["terms"] if t["accumulated"])
     assert math.isclose(term["before"] + term["contribution"], term["after"])
-    ui.step_to(page, len(answer["forward"]) + position)
+    ui.step_to(page, len(ui.forward_steps(answer)) + position)
     expect(page.locator("#narration")).to_have_text(answer["backward"][position]["text"])
     panel = page.locator("#step-panel")
     expect(panel).to_contain_text(re.compile(r"\d"))
@@ -259,7 +259,7 @@ def test_the_page_stays_on_127_0_0_1_and_logs_no_errors(
     ui.open_app(page, base_url)
     ui.run(page, SOURCE, VALUES_TEXT)
     ui.expect_graph(page, answer)
-    ui.step_to(page, len(answer["forward"]) + 1)
+    ui.step_to(page, len(ui.forward_steps(answer)) + 1)
     page.get_by_role("button", name="Fit to screen", exact=True).click()
     ui.node(page, answer["output"]["node"]).hover()
     expect(page.locator("#gradients tr[data-input]")).to_have_count(len(answer["gradients"]))

@@ -25,6 +25,13 @@ def backprop(api: httpx.Client, source: str, values: dict[str, Any]) -> dict[str
     return answer
 
 
+def forward_steps(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    """The forward steps the player shows: the API's, without the constants (a constant is not
+    a step: its value is on its card from the start)."""
+    constants = {n["id"] for n in answer["nodes"] if n["op"] == "const"}
+    return [step for step in answer["forward"] if step["node"] not in constants]
+
+
 def api_error(api: httpx.Client, source: str, values: dict[str, Any]) -> dict[str, Any]:
     """The API's error for a bad source."""
     response = api.post("/api/v1/backprop", json={"source": source, "values": values})
