@@ -38,6 +38,9 @@ function render({ model, el }) {
   const showAnswer = () => view.show(model.get("answer"), model.get("step"))
     .catch((err) => view.showMessage(`The steps cannot be shown: ${err.message}`));
   const followStep = () => {
+    // Its own report comes back as a change too (anywidget's model.set fires it): ignore it,
+    // or the seek would stop a playing player after one step.
+    if (model.get("step") === view.index) return;
     syncing = true;
     view.dispatch({ type: "seek", index: model.get("step") });
     syncing = false;
@@ -45,7 +48,8 @@ function render({ model, el }) {
   model.on("change:answer", showAnswer);
   model.on("change:step", followStep);
   showAnswer();
-  return () => {
+  return () => { // the view is removed: stop its clock and its listeners
+    view.dispatch({ type: "pause" });
     model.off("change:answer", showAnswer);
     model.off("change:step", followStep);
   };

@@ -149,3 +149,16 @@ def test_the_widgets_keys_step_it_when_it_has_focus(
     page.locator("#output .player-view").focus()
     page.keyboard.press("End")
     expect(ui.slider(page)).to_have_value(str(len(ui.forward_steps(answer)) + len(answer["backward"]) - 1))
+
+
+def test_the_widget_plays_and_removing_its_view_stops_its_clock(
+        shown: tuple[Page, list[str], dict[str, Any]]) -> None:
+    page, _, _ = shown
+    expect(page.locator("#output .player-view")).to_have_attribute("data-status", "ready")
+    page.get_by_role("button", name="Play", exact=True).click()
+    expect(ui.slider(page)).to_have_value("3")  # it plays on, reporting each step
+    assert page.evaluate("window.model.get('step')") >= 3
+    page.evaluate("window.cleanup()")  # what anywidget calls when the output is cleared
+    at = ui.slider(page).input_value()
+    page.wait_for_timeout(1500)  # three ticks at 2 steps/s, had the clock gone on
+    assert ui.slider(page).input_value() == at
