@@ -42,4 +42,15 @@ EXAMPLES: list[dict[str, object]] = [
      "values": {},
      "description": "A hidden layer of 4 tanh units and a softmax output: backprop through "
                     "matrices, the same chain rule."},
+    {"title": "Paths that double: a ladder", "source":
+        "a0 = 1.0\nx = 0.5\n" + "".join(f"a{i} = a{i - 1} * x + a{i - 1}\n" for i in range(1, 9))
+        + "a8", "values": {},
+     "description": "Each rung doubles the paths from a0 to the output: 2^8 = 256 paths, whose "
+                    "products add up to the gradient (see Sum over paths); backprop sums them "
+                    "in one pass over its 32 edges."},
+    {"title": "A layer's Jacobian", "source":
+        "W = [[1, -2], [3, 4], [-5, 6]]\nx = [0.1, 0.2]\ny = tanh(W @ x)", "values": {},
+     "description": "An array output has a Jacobian, 3 × 8 here: a reverse pass per output "
+                    "element gives a row (see the Jacobian panel); the backward steps start "
+                    "from the seed ones."},
 ]
