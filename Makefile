@@ -16,7 +16,7 @@ $(BIN)/.runtime: backend/requirements.txt backend/pyproject.toml
 	$(BIN)/pip install --disable-pip-version-check -q --no-deps -e backend
 	touch $@
 
-$(BIN)/.dev: $(BIN)/.runtime backend/requirements-dev.txt
+$(BIN)/.dev: $(BIN)/.runtime backend/requirements-dev.txt backend/requirements-build.txt
 	$(BIN)/pip install --disable-pip-version-check -q -r backend/requirements-dev.txt
 	touch $@
 
