@@ -299,12 +299,18 @@ class GraphBuilder:
             node.precedence = ATOM
         return node
 
+    def input(self, name: str, value: object, span: Span) -> Node:
+        """An input named `name` holding `value`: a leaf the gradients are answered for."""
+        node = self.leaf("input", value, span, name)
+        self.inputs[name] = node.id
+        return node
+
     def lookup(self, expr: Expr) -> Node:
         if expr.name in self.env:
             return self.nodes[int(self.env[expr.name][1:])]
         if expr.name in self.values:
-            node = self.leaf("input", self.values.pop(expr.name), expr.span, expr.name)
-            self.env[expr.name] = self.inputs[expr.name] = node.id
+            node = self.input(expr.name, self.values.pop(expr.name), expr.span)
+            self.env[expr.name] = node.id
             return node
         hint = f" (a function: call it, as in {expr.name}(x))" if expr.name in OPS else (
             f": give it a value, with a line `{expr.name} = 1.5` or in `values`")
@@ -317,8 +323,7 @@ class GraphBuilder:
         literal = literal_value(expr)
         if literal is not None:
             value = self.values.pop(target, literal)
-            node = self.leaf("input", value, expr.span, target)
-            self.env[target] = self.inputs[target] = node.id
+            self.env[target] = self.input(target, value, expr.span).id
             return
         if target in self.values:
             self.values.pop(target)

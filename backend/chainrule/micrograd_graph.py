@@ -9,6 +9,7 @@ the result's `source`, every node's span points into it, and it parses back as a
 
 from __future__ import annotations
 
+import keyword
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -146,14 +147,12 @@ class _Reader:
         self.write(f"{name} = ")
         span = self.write(_text(value.data))
         self.write("\n")
-        node = self.builder.leaf("input", float(value.data), span, name)
-        self.builder.inputs[name] = node.id
-        return node
+        return self.builder.input(name, float(value.data), span)
 
     def leaf_name(self, value: Any) -> str:
         label = str(getattr(value, "label", "") or "")
-        if label.isidentifier() and label not in self.used and not _GENERATED_NAME.fullmatch(
-                label):
+        if label.isidentifier() and not keyword.iskeyword(label) and label not in self.used \
+                and not _GENERATED_NAME.fullmatch(label):
             self.used.add(label)
             return label
         return f"v{len(self.builder.nodes)}"

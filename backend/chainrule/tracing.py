@@ -184,9 +184,7 @@ class _Tracing:
 
     def input(self, name: str, value: object) -> Tracer:
         span = self.source.parameters.get(name, (0, 0))
-        node = self.builder.leaf("input", value, span, name)
-        self.builder.inputs[name] = node.id
-        return Tracer(self, node)
+        return Tracer(self, self.builder.input(name, value, span))
 
     def apply(self, op_name: str, operands: tuple[object, ...]) -> Tracer:
         position = _caller_position(self.source)
