@@ -21,7 +21,7 @@ import numpy as np
 
 from .errors import ChainruleError
 from .run import backprop, paths_data
-from .schemas import BackpropResponse, Check, Jacobian, PathsResponse, Value
+from .schemas import BackpropResponse, Check, Jacobian, NodeOut, PathsResponse, Value
 from .settings import HOST, PORT, WORKERS
 from .values import decode
 
@@ -201,10 +201,12 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def report(r: BackpropResponse) -> str:
     """Every section of the answer as readable text."""
     expr = {n.id: _cut(n.expr.plain) for n in r.nodes}
+    op_text = {n.id: _op_text(n) for n in r.nodes}
     parts = [f"chainrule: {r.source}\noutput = {fmt(r.output.value)}\n",
              "\nForward pass: every node once, inputs first\n",
              table(["#", "node", "expression", "op", "value"],
-                   [[str(s.index), s.node, expr[s.node], s.op, fmt(s.value)] for s in r.forward])]
+                   [[str(s.index), s.node, expr[s.node], op_text[s.node], fmt(s.value)]
+                    for s in r.forward])]
     if r.tangent is None:
         parts += ["\nBackward pass: the chain rule once per edge, from the output back\n",
                   table(["#", "at", "dL/d(at)", "to input", "local derivative",
@@ -244,6 +246,13 @@ def jacobian_section(j: Jacobian) -> str:
                                                                         strict=True)]
     return (f"\nJacobian d(output)/d(inputs): {j.rows} × {j.columns}\n"
             + table(["", *columns], rows) + f"  {j.cost.note}\n")
+
+
+def _op_text(node: NodeOut) -> str:
+    """The op column: the op, and for an input whose literal was overridden, which one."""
+    if node.literal is not None and node.literal.overridden:
+        return f"input, overriding {node.literal.text} (line {node.literal.line})"
+    return node.op
 
 
 def _check_section(c: Check) -> str:

@@ -226,7 +226,7 @@ def forward_steps(graph: Graph, order: list[Node], values: Mapping[str, np.ndarr
     for index, node in enumerate(order):
         name = node.ref(wrapped=False)[0]
         if node.op == "input":
-            text = f"Input {name} = {short(values[node.id])}."
+            text = f"Input {name} = {short(values[node.id])}{_override_note(node)}."
         elif node.op == "const":
             text = f"Constant {name}."
         else:
@@ -234,3 +234,10 @@ def forward_steps(graph: Graph, order: list[Node], values: Mapping[str, np.ndarr
         steps.append({"index": index, "node": node.id, "op": node.op, "inputs": node.inputs,
                       "value": encode(values[node.id]), "text": text})
     return steps
+
+
+def _override_note(node: Node) -> str:
+    """`, overriding the literal -2.0 of line 2` where a given value overrode one."""
+    if node.literal is None or not node.literal.overridden:
+        return ""
+    return f", overriding the literal {node.literal.text} of line {node.literal.line}"

@@ -34,3 +34,11 @@ class Deadline:
             raise ChainruleError(
                 f"the computation took longer than {self.seconds:g} s and was stopped; "
                 "try a smaller graph or skip the finite-difference check", None, "timeout")
+
+
+def warning(kind: str, message: str, node: str | None = None,
+            span: Span | list[int] | None = None) -> dict[str, object]:
+    """Something worth knowing that did not stop the computation, as the answer's `warnings`
+    hold it. `kind` is a short machine-readable name (`override`, `non_finite`, `kink`, ...)."""
+    return {"kind": kind, "message": message, "node": node,
+            "span": None if span is None else list(span)}

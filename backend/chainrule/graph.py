@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 import networkx as nx  # type: ignore[import-untyped]
 import numpy as np
 
-from .errors import ChainruleError, Deadline, Span
+from .errors import ChainruleError, Deadline, Span, warning
 from .ops import ATOM, OPS, PRECEDENCE, TIGHT_OPERAND, Formula
 from .parsing import Expr, Program, literal_value
 from .settings import LIMITS, Limits
@@ -23,6 +23,17 @@ from .values import all_finite
 
 Shape = tuple[int, ...]
 MAX_REF_CHARS = 40  # longer sub-expressions are referred to by node id in formulas
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A value the source assigns to an input (`y = -2.0`), and whether `values` overrode it."""
+
+    text: str  # as typed in the source
+    line: int  # 1-based
+    span: Span
+    given: np.ndarray | None  # the value given for the same name in `values`, if any
+    overridden: bool  # the given value is in force (else the literal is)
 
 
 @dataclass
@@ -39,6 +50,7 @@ class Node:
     requires_grad: bool = False  # depends on some input
     bare: Formula = field(default_factory=lambda: Formula("", ""))  # how formulas refer to it
     precedence: int = ATOM  # how tightly its formula binds (ops.PRECEDENCE)
+    literal: Literal | None = None  # for an input assigned a literal in the source
 
     @property
     def label(self) -> str:
@@ -193,12 +205,15 @@ class GraphBuilder:
 
     The parser path feeds it statements (`build_graph`); micrograd's graphs and traced Python
     functions feed it inputs, constants and ops directly, so every entry point builds the same
-    structure, with the same shapes, formulas and limits.
+    structure, with the same shapes, formulas and limits. A value given for an input the source
+    assigns a literal to overrides it where `overrides` is None or names it (`literal_input`).
     """
 
     def __init__(self, source: str, values: Mapping[str, object], limits: Limits = LIMITS,
-                 deadline: Deadline | None = None) -> None:
+                 deadline: Deadline | None = None,
+                 overrides: Collection[str] | None = None) -> None:
         self.source = source
+        self.overrides = overrides
         self.deadline = deadline or Deadline(limits.max_seconds)
         self.values = dict(values)
         self.limits = limits
@@ -316,19 +331,45 @@ class GraphBuilder:
             f": give it a value, with a line `{expr.name} = 1.5` or in `values`")
         raise ChainruleError(f"unknown name '{expr.name}'{hint}", expr.span, "unknown_name")
 
+    def literal_input(self, target: str, span: Span, literal: object) -> None:
+        """An input the source assigns a literal to. A value given for it in `values` is in
+        force only where `overrides` allows it (None: every value may override); either way
+        the answer says which, so that values and literals never disagree silently."""
+        given = self.to_array(self.values.pop(target), span, target) \
+            if target in self.values else None
+        agrees = given is not None and np.array_equal(given, np.asarray(literal, np.float64))
+        overridden = given is not None and not agrees and (
+            self.overrides is None or target in self.overrides)
+        node = self.input(target, given if overridden else literal, span)
+        source = self.source
+        node.literal = Literal(source[span[0]:span[1]], source.count("\n", 0, span[0]) + 1,
+                               span, given, overridden)
+        self.env[target] = node.id
+        if given is None or agrees:
+            return
+        where = f"the literal {node.literal.text} of line {node.literal.line}"
+        if overridden:
+            self.warnings.append(warning(
+                "override", f"{target} = {_short(given)} from the values overrides {where}",
+                node.id, span))
+        else:
+            self.warnings.append(warning(
+                "set_aside", f"the value {_short(given)} given for {target} was set aside: "
+                f"{where} stands (`overrides` does not name {target})", node.id, span))
+
     def statement_target(self, target: str, span: Span, expr: Expr) -> None:
         if target in self.inputs:
             raise ChainruleError(f"{target} is an input already; pick another name", span,
                                  "duplicate")
         literal = literal_value(expr)
         if literal is not None:
-            value = self.values.pop(target, literal)
-            self.env[target] = self.input(target, value, expr.span).id
+            self.literal_input(target, expr.span, literal)
             return
         if target in self.values:
             self.values.pop(target)
-            self.warnings.append({"message": f"{target} is computed by the program, so the "
-                                  "value given for it was ignored", "node": None, "span": span})
+            self.warnings.append(warning("ignored_value", f"{target} is computed by the "
+                                         "program, so the value given for it was ignored",
+                                         span=span))
         node = self.expression(expr)
         self.name_node(node, target)
         self.env[target] = node.id
@@ -344,12 +385,12 @@ class GraphBuilder:
     def finish(self, out: Node) -> Graph:
         """The graph with `out` (a scalar or an array) as its output; warnings added."""
         for name in self.values:
-            self.warnings.append({"message": f"a value was given for '{name}', which the "
-                                  "program does not use", "node": None, "span": None})
+            self.warnings.append(warning("unused_value", f"a value was given for '{name}', "
+                                         "which the program does not use"))
         if not out.requires_grad:
-            self.warnings.append({"message": "the output does not depend on any input, so "
-                                  "there is nothing to differentiate", "node": out.id,
-                                  "span": list(out.span)})
+            self.warnings.append(warning("constant_output", "the output does not depend on any "
+                                         "input, so there is nothing to differentiate", out.id,
+                                         out.span))
         g = nx.MultiDiGraph()
         g.add_nodes_from(n.id for n in self.nodes)
         g.add_edges_from((src, n.id, pos) for n in self.nodes for pos, src in enumerate(n.inputs))
@@ -357,10 +398,21 @@ class GraphBuilder:
                      self.deadline)
 
 
+def _short(value: np.ndarray) -> str:
+    if value.size == 1:
+        return format_number(float(value.reshape(())))
+    return "an array of shape " + "×".join(map(str, value.shape))
+
+
 def build_graph(program: Program, values: Mapping[str, object] | None = None,
-                limits: Limits = LIMITS, deadline: Deadline | None = None) -> Graph:
-    """Build the computation graph of a parsed program, with `values` overriding literals."""
-    builder = GraphBuilder(program.source, values or {}, limits, deadline)
+                limits: Limits = LIMITS, deadline: Deadline | None = None,
+                overrides: Collection[str] | None = None) -> Graph:
+    """Build the computation graph of a parsed program, with `values` giving the inputs.
+
+    A value for an input the source assigns a literal to overrides that literal when
+    `overrides` is None or names it; otherwise it is set aside (and reported).
+    """
+    builder = GraphBuilder(program.source, values or {}, limits, deadline, overrides)
     for stmt in program.statements[:-1]:
         assert stmt.target is not None and stmt.target_span is not None
         builder.statement_target(stmt.target, stmt.target_span, stmt.expr)

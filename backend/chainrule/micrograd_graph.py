@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .errors import ChainruleError, Span
+from .errors import ChainruleError, Span, warning
 from .graph import Graph, GraphBuilder, Node
 from .ops import OPS
 from .run import backprop_graph
@@ -46,13 +46,14 @@ def from_micrograd(loss: Any, inputs: Mapping[str, Any] | Iterable[Any] | None =
         reader.read(value)
     missing = [name for key, name in names.items() if key not in reader.nodes]
     graph = reader.finish(loss)
-    graph.warnings.extend({"message": f"the input {name} is not part of the loss's graph",
-                           "node": None, "span": None} for name in missing)
+    graph.warnings.extend(warning("unused_value", f"the input {name} is not part of the "
+                                  "loss's graph") for name in missing)
     result = backprop_graph(graph, check=check, limits=limits)
     ours = result.output.value
     if isinstance(ours, float) and not math.isclose(ours, float(loss.data), rel_tol=1e-9,
                                                     abs_tol=1e-12):
         result.warnings.append(Warning_(
+            kind="micrograd_mismatch",
             message=f"chainrule computes the output as {ours:.17g} but micrograd's data is "
                     f"{float(loss.data):.17g}: does a Value class here compute an op "
                     "differently from micrograd?", node=result.output.node))

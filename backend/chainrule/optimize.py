@@ -7,12 +7,12 @@ then the optimizer moves the inputs. Backprop computes derivatives; this loop us
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 
 from .engine import backward, evaluate, forward
-from .errors import ChainruleError, Deadline
+from .errors import ChainruleError, Deadline, warning
 from .graph import Graph, Node, build_graph
 from .parsing import parse
 from .schemas import OptimizeResponse
@@ -29,7 +29,7 @@ def optimize(source: str, values: Mapping[str, object] | None = None, *,
              inputs: Sequence[str] | None = None, method: str = "sgd",
              learning_rate: float = 0.1, steps: int = 50, beta: float = 0.9,
              beta2: float = 0.999, contour: bool = True, limits: Limits = LIMITS,
-             ) -> OptimizeResponse:
+             overrides: Collection[str] | None = None) -> OptimizeResponse:
     """Minimize the program's output over `inputs` (default: all), one backprop per iteration.
 
     `method` is `sgd` (x -= lr g), `momentum` (v = beta v + g; x -= lr v) or `adam` (beta and
@@ -39,14 +39,15 @@ def optimize(source: str, values: Mapping[str, object] | None = None, *,
     """
     return OptimizeResponse.model_validate(optimize_data(
         source, values, inputs=inputs, method=method, learning_rate=learning_rate, steps=steps,
-        beta=beta, beta2=beta2, contour=contour, limits=limits))
+        beta=beta, beta2=beta2, contour=contour, limits=limits, overrides=overrides))
 
 
 def optimize_data(source: str, values: Mapping[str, object] | None = None, *,
                   inputs: Sequence[str] | None = None, method: str = "sgd",
                   learning_rate: float = 0.1, steps: int = 50, beta: float = 0.9,
                   beta2: float = 0.999, contour: bool = True, limits: Limits = LIMITS,
-                  deadline: Deadline | None = None) -> dict[str, object]:
+                  deadline: Deadline | None = None, overrides: Collection[str] | None = None,
+                  ) -> dict[str, object]:
     """What `optimize()` returns, as plain JSON-ready data (the HTTP route encodes it as is).
 
     Refused with a `limit` ChainruleError before the first iteration when the descent would
@@ -56,7 +57,7 @@ def optimize_data(source: str, values: Mapping[str, object] | None = None, *,
         raise ChainruleError(f"method must be sgd, momentum or adam, not {method!r}", None,
                              "request")
     graph = build_graph(parse(source, limits), values, limits,
-                        deadline or Deadline(limits.max_seconds))
+                        deadline or Deadline(limits.max_seconds), overrides)
     graph.require_scalar_output("gradient descent minimizes one number, so it")
     names = _chosen(graph, inputs)
     order = graph.order()
@@ -80,8 +81,8 @@ def optimize_data(source: str, values: Mapping[str, object] | None = None, *,
                                "values": {n: encode(v) for n, v in current.items()},
                                "gradients": {n: encode(g) for n, g in gradients.items()}})
         if bad:
-            warnings.append({"message": f"stopped at iteration {k}: {bad} is not finite (try a "
-                             "smaller learning rate)", "node": None, "span": None})
+            warnings.append(warning("non_finite", f"stopped at iteration {k}: {bad} is not "
+                                    "finite (try a smaller learning rate)"))
             break
         if k < steps:
             for name, new in state.step(current, gradients).items():
@@ -209,8 +210,7 @@ def _contour(graph: Graph, order: list[Node], names: list[str],
         return None
     total = sum(n.size for n in order)
     if GRID * GRID * total > limits.max_check_work:
-        warnings.append({"message": "the graph is too large for a contour plot", "node": None,
-                         "span": None})
+        warnings.append(warning("limit", "the graph is too large for a contour plot"))
         return None
     x, y = scalars
     xs, ys = (_axis([it["values"][n] for it in iterations]) for n in (x, y))  # type: ignore[index]

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import numpy as np
 
 from .check import finite_difference_check
 from .engine import backward, forward, forward_steps
-from .errors import ChainruleError, Deadline
+from .errors import ChainruleError, Deadline, warning
 from .forward_mode import forward_mode
-from .graph import Graph, Node, build_graph
+from .graph import Graph, Literal, Node, build_graph
 from .jacobian import jacobian as jacobian_of
 from .ops import OPS
 from .parsing import parse
@@ -24,24 +24,28 @@ from .values import all_finite, encode
 def backprop(source: str, values: Mapping[str, object] | None = None, *, check: bool = True,
              mode: str = "reverse", wrt: str | None = None, seed: object = None,
              jacobian: bool = False, limits: Limits = LIMITS,
-             **named_values: object) -> BackpropResponse:
+             overrides: Collection[str] | None = None, **named_values: object
+             ) -> BackpropResponse:
     """Differentiate the program's output with respect to every input, recording every step.
 
     `backprop("sin(x*y)", x=1.5, y=2)` returns the same data as `POST /api/v1/backprop`;
     `mode="forward", wrt="x"` adds forward mode's steps for the input x (in `tangent`).
     An array output is swept backward from the cotangent `seed` (ones by default) and answers
     its Jacobian (`jacobian=True` asks for it with a scalar output too: one row).
+    A value overrides a literal of the source unless `overrides` is given and omits its name.
     Raises `ChainruleError` (with a message and a source span) for any mistake in the input.
     """
     return BackpropResponse.model_validate(
         backprop_data(source, {**(values or {}), **named_values}, check=check, mode=mode,
-                      wrt=wrt, seed=seed, jacobian=jacobian, limits=limits))
+                      wrt=wrt, seed=seed, jacobian=jacobian, limits=limits,
+                      overrides=overrides))
 
 
 def backprop_data(source: str, values: Mapping[str, object] | None = None, *,
                   check: bool = True, mode: str = "reverse", wrt: str | None = None,
                   seed: object = None, jacobian: bool = False, limits: Limits = LIMITS,
                   deadline: Deadline | None = None,
+                  overrides: Collection[str] | None = None,
                   **named_values: object) -> dict[str, object]:
     """What `backprop()` returns, as plain JSON-ready data (not validated: the HTTP route
     encodes it directly, and the tests check it against `BackpropResponse`). `deadline`
@@ -53,7 +57,7 @@ def backprop_data(source: str, values: Mapping[str, object] | None = None, *,
         raise ChainruleError("forward mode needs `wrt`: the name of the input to differentiate "
                              "with respect to", None, "request")
     graph = build_graph(parse(source, limits), {**(values or {}), **named_values}, limits,
-                        deadline or Deadline(limits.max_seconds))
+                        deadline or Deadline(limits.max_seconds), overrides)
     return trace(graph, check=check, limits=limits, wrt=wrt if mode == "forward" else None,
                  seed=seed, jacobian=jacobian)
 
@@ -100,7 +104,7 @@ def trace(graph: Graph, *, check: bool = True, limits: Limits = LIMITS,
         "shape": list(n.shape), "value": encode(values[n.id]),
         "grad": encode(sweep.grads[n.id]) if n.id in sweep.grads else None,
         "requires_grad": n.requires_grad, "generation": generations[n.id],
-        "consumers": consumers[n.id],
+        "consumers": consumers[n.id], "literal": _literal(n.literal),
     } for n in graph.nodes]
     edges = [{"id": k, "source": src, "target": dst, "position": pos}
              for k, src, dst, pos in graph.edges()]
@@ -124,6 +128,14 @@ def trace(graph: Graph, *, check: bool = True, limits: Limits = LIMITS,
         "jacobian": jacobian_of(graph, order, values, limits)
         if jacobian or out.shape else None,
     }
+
+
+def _literal(literal: Literal | None) -> dict[str, object] | None:
+    if literal is None:
+        return None
+    return {"text": literal.text, "line": literal.line, "span": literal.span,
+            "given": None if literal.given is None else encode(literal.given),
+            "overridden": literal.overridden}
 
 
 def cotangent_seed(out: Node, seed: object) -> np.ndarray:
@@ -181,18 +193,17 @@ def _non_finite_warnings(graph: Graph, values: Mapping[str, np.ndarray],
         if node.op in ("input", "const"):
             continue
         if not finite[node.id] and all(finite[i] for i in node.inputs):
-            warnings.append({
-                "message": f"{OPS[node.op].name} gave a non-finite value "
-                           f"({encode(_first_bad(values[node.id]))}) at {node.bare.plain}: "
-                           "check its inputs (log or sqrt of a negative? division by zero?)",
-                "node": node.id, "span": node.span})
+            warnings.append(warning(
+                "non_finite", f"{OPS[node.op].name} gave a non-finite value "
+                f"({encode(_first_bad(values[node.id]))}) at {node.bare.plain}: check its "
+                "inputs (log or sqrt of a negative? division by zero?)", node.id, node.span))
     bad_grads = [i for i, g in grads.items() if not all_finite(g)]
     if bad_grads:
         first = graph.node(max(bad_grads, key=lambda i: int(i[1:])))
-        warnings.append({
-            "message": f"the gradient is not finite from {first.bare.plain} backwards: a local "
-                       "derivative there is infinite or undefined", "node": first.id,
-            "span": first.span})
+        warnings.append(warning(
+            "non_finite_gradient", f"the gradient is not finite from {first.bare.plain} "
+            "backwards: a local derivative there is infinite or undefined", first.id,
+            first.span))
     return warnings
 
 

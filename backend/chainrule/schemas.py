@@ -20,6 +20,12 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+OVERRIDES = ("Names whose value in `values` may override a literal the source assigns "
+             "(`y = -2.0`). Null (the default): every value may. A value for a literal-assigned "
+             "input whose name is not listed is set aside, the literal stands, and the answer "
+             "says so (the node's `literal`, a `set_aside` warning).")
+
+
 class BackpropRequest(_Model):
     """An expression or a multi-line program, and optional values for its inputs."""
 
@@ -40,6 +46,7 @@ class BackpropRequest(_Model):
                                     "a scalar output).", examples=[[1, 0]])
     jacobian: bool = Field(False, description="Also answer the Jacobian for a scalar output "
                            "(one row); an array output always answers it.")
+    overrides: list[str] | None = Field(None, description=OVERRIDES)
 
     # Strict: a boolean is not a number, nor "1.5" or 0 a boolean; the schema says what it takes.
     model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
@@ -51,6 +58,18 @@ class Formula(_Model):
 
     plain: str
     latex: str
+
+
+class LiteralOut(_Model):
+    """A literal the source assigns to an input, and whether a given value overrode it."""
+
+    text: str = Field(description="The literal as typed in the source, e.g. `-2.0`.")
+    line: int = Field(description="Its line in the source (1 is the first).")
+    span: Span = Field(description="Its character range [start, end) in the source.")
+    given: Value | None = Field(description="The value given for the same name in `values`; "
+                                "null if none was.")
+    overridden: bool = Field(description="True when `given` is in force (the node's value), "
+                             "false when the literal is (a given value was then set aside).")
 
 
 class NodeOut(_Model):
@@ -74,6 +93,9 @@ class NodeOut(_Model):
     requires_grad: bool = Field(description="Whether the node depends on some input.")
     generation: int = Field(description="Layer for drawing: 0 for leaves, 1 + deepest input.")
     consumers: int = Field(description="Outgoing edges (fan-out when above 1).")
+    literal: LiteralOut | None = Field(description="For an input the source assigns a "
+                                       "literal to: that literal and whether `values` "
+                                       "overrode it; null otherwise.")
 
 
 class EdgeOut(_Model):
@@ -174,6 +196,10 @@ class Check(_Model):
 class Warning_(_Model):
     """Something worth knowing that did not stop the computation (NaN, unused values...)."""
 
+    kind: str = Field("note", description="What it is about: `override` (a value overrode a "
+                      "literal), `set_aside` (a literal stood against a given value), "
+                      "`ignored_value`, `unused_value`, `constant_output`, `non_finite`, "
+                      "`non_finite_gradient`, `limit`, ...")
     message: str
     node: str | None = None
     span: Span | None = None
@@ -367,7 +393,9 @@ class OptimizeRequest(_Model):
     source: str = Field(description="The program whose output is minimized.",
                         examples=["(x - 1)**2 + 10*(y + 2)**2"])
     values: dict[str, InputValue] = Field(default_factory=dict, description="Starting values "
-                                          "of inputs (they override literals in the source).")
+                                          "of inputs (they override literals in the source, "
+                                          "as `overrides` allows).")
+    overrides: list[str] | None = Field(None, description=OVERRIDES)
     inputs: list[str] | None = Field(None, description="Names of the inputs to optimize; "
                                      "default all inputs. The others stay fixed.")
     method: Literal["sgd", "momentum", "adam"] = "sgd"

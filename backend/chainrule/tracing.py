@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ChainruleError, Span
+from .errors import ChainruleError, Span, warning
 from .graph import GraphBuilder, Node
 from .ops import OPS
 from .run import backprop_graph
@@ -94,10 +94,9 @@ class _Source:
         try:
             lines, first = inspect.getsourcelines(f)
         except (OSError, TypeError):
-            warning: dict[str, object] = {
-                "message": f"the source of {_name(f)} is not available (typed into an "
-                "interactive prompt?), so no node points into it", "node": None, "span": None}
-            return cls("", "", 0, [0], {}, {}, [warning])
+            missing = warning("no_source", f"the source of {_name(f)} is not available (typed "
+                              "into an interactive prompt?), so no node points into it")
+            return cls("", "", 0, [0], {}, {}, [missing])
         starts = [0]
         for line in lines:
             starts.append(starts[-1] + len(line))

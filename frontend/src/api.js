@@ -35,10 +35,13 @@ function post(path, body) {
 }
 
 /** Every step of one forward and one backward sweep of `source` (see schemas.py); with
- * {mode: "forward", wrt}, also forward mode's tangent steps for the input `wrt`. */
-export function backprop(source, values = {}, check = true, { mode = "reverse", wrt = null } = {}) {
+ * {mode: "forward", wrt}, also forward mode's tangent steps for the input `wrt`; with
+ * {overrides: [names]}, only those values may override a literal of the source. */
+export function backprop(source, values = {}, check = true,
+  { mode = "reverse", wrt = null, overrides = null } = {}) {
   const body = { source, values, check };
   if (mode === "forward") Object.assign(body, { mode, wrt });
+  if (overrides) body.overrides = overrides;
   return post("backprop", body);
 }
 

@@ -14,8 +14,13 @@ const LINE = 18;
 /** The card of an API node: its texts, heatmap grids and size. */
 export function cardOf(node) {
   const title = node.name ?? node.label;
-  // A named operation shows its op's symbol beside the name (h  relu, z  ×).
-  const sub = node.name && node.op !== "input" ? node.symbol : node.op === "const" ? "const" : "";
+  // A named operation shows its op's symbol beside the name (h  relu, z  ×); an input whose
+  // literal a typed value overrode says so (y  overrides -2.0).
+  const overridden = node.literal?.overridden ? node.literal : null;
+  const sub = overridden ? `overrides ${overridden.text}`
+    : node.name && node.op !== "input" ? node.symbol : node.op === "const" ? "const" : "";
+  const note = overridden ? `${title} = ${formatShort(node.value)} from Values, overriding the ` +
+    `literal ${overridden.text} of line ${overridden.line}` : "";
   const isArray = node.shape.length > 0;
   const valueText = formatShort(node.value);
   const gradText = node.grad === null ? "" : formatShort(node.grad);
@@ -30,7 +35,7 @@ export function cardOf(node) {
     width = Math.max(width, 2 * heat.width + 3 * PAD);
     height += heat.height + PAD / 2;
   }
-  return { id: node.id, title, sub, isArray, shape: node.shape, valueText, gradText, heat,
+  return { id: node.id, title, sub, note, isArray, shape: node.shape, valueText, gradText, heat,
     width: Math.ceil(width), height: Math.ceil(height) };
 }
 

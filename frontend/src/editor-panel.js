@@ -2,14 +2,23 @@
 // values, the mode, practice mode's switch, Run, and the error and warnings of the last run.
 
 import { examples as fetchExamples } from "./api.js";
+import { formatValue } from "./format.js";
 import { createSourceView } from "./source-view.js";
-import { formatValues } from "./values.js";
+import { claimValues, formatValues, overridesFor, ownValues, withoutValues } from "./values.js";
 
-/** The editor on its elements `el` ({source, mirror, values, examples, run, error, warnings,
- * modes, wrt, wrtField, practice}); callbacks: onRun(), onMode(mode), onWrt(name),
+/** The editor on its elements `el` ({source, mirror, values, valuesNote, examples, run, error,
+ * warnings, modes, wrt, wrtField, practice}); callbacks: onRun(), onMode(mode), onWrt(name),
  * onPractice(on), onSelectSource(start, end). */
 export function createEditorPanel(el, callbacks) {
   const sourceView = createSourceView(el.source, el.mirror, callbacks.onSelectSource);
+  // Which source each value was typed for (values.js): only those typed for the source in
+  // the editor may override its literals.
+  let owners = new Map();
+  let valuesText = el.values.value;
+  el.values.addEventListener("input", () => {
+    owners = claimValues(owners, valuesText, el.values.value, el.source.value);
+    valuesText = el.values.value;
+  });
 
   for (const radio of el.modes) {
     radio.addEventListener("change", () => {
@@ -36,16 +45,35 @@ export function createEditorPanel(el, callbacks) {
   });
 
   const panel = {
-    /** The text typed: {source, valuesText}. */
+    /** The text typed: {source, valuesText, overrides}, `overrides` naming the values typed
+     * for this source (the only ones that may override a literal it assigns). */
     input() {
-      return { source: el.source.value, valuesText: el.values.value };
+      const source = el.source.value;
+      return { source, valuesText: el.values.value, overrides: overridesFor(owners, source) };
     },
 
-    /** Put a source and values into the fields (from a link or an example). */
-    setInput(source, valuesText) {
+    /** Put a source and values into the fields (from a link or an example): the values are
+     * the source's own. */
+    setInput(source, text) {
       el.source.value = source;
-      el.values.value = valuesText;
+      el.values.value = valuesText = text;
+      owners = ownValues(text, source);
       sourceView.refresh();
+      return panel;
+    },
+
+    /** Take values the last run set aside out of the Values field (they were not typed for
+     * this source, whose literals stand), and say so: `setAside` lists {name, given, literal,
+     * agrees}. */
+    setAside(setAside) {
+      const names = setAside.map((s) => s.name);
+      el.values.value = valuesText = withoutValues(el.values.value, names);
+      owners = new Map([...owners].filter(([name]) => !names.includes(name)));
+      const told = setAside.filter((s) => !s.agrees); // one equal to its literal goes quietly
+      el.valuesNote.textContent = told.length ? `${told.map(({ name, given, literal }) =>
+        `${name}=${formatValue(given)} left Values: line ${literal.line} of the source assigns ` +
+        `${name} = ${literal.text}, which stands`).join("; ")}. To override a literal, type ` +
+        "its value in Values for this source." : "";
       return panel;
     },
 
@@ -87,9 +115,10 @@ export function createEditorPanel(el, callbacks) {
       return panel;
     },
 
-    /** The answer's warnings under Run. */
+    /** The answer's warnings under Run (a value set aside is said by setAside instead). */
     setWarnings(warnings) {
-      el.warnings.textContent = warnings.map((w) => `⚠ ${w.message}`).join(" ");
+      el.warnings.textContent = warnings.filter((w) => w.kind !== "set_aside")
+        .map((w) => `⚠ ${w.message}`).join(" ");
       return panel;
     },
 

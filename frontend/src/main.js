@@ -31,7 +31,8 @@ const state = {
 };
 
 const editor = createEditorPanel({
-  source: $("source"), mirror: $("source-mirror"), values: $("values"), examples: $("examples"),
+  source: $("source"), mirror: $("source-mirror"), values: $("values"), valuesNote: $("values-note"),
+  examples: $("examples"),
   run: $("run"), error: $("error"), warnings: $("warnings"), wrt: $("wrt"), wrtField: $("wrt-field"),
   practice: $("practice"), modes: [...document.querySelectorAll('input[name="mode"]')],
 }, {
@@ -74,7 +75,7 @@ const pathsPanel = createPathsPanel({
 /** Run the source with the values: fetch, lay out, draw; then stand at `step`. */
 async function run(step = 0) {
   const token = ++state.runToken;
-  const { source, valuesText } = editor.input();
+  const { source, valuesText, overrides } = editor.input();
   let values;
   try {
     values = parseValues(valuesText);
@@ -85,16 +86,17 @@ async function run(step = 0) {
   editor.setBusy(true);
   try {
     const mode = state.mode;
-    const wrt = mode === "forward" ? await chooseWrt(source, values) : null;
+    const wrt = mode === "forward" ? await chooseWrt(source, values, overrides) : null;
     if (token !== state.runToken) return;
-    const result = await backprop(source, values, true, { mode, wrt });
+    const result = await backprop(source, values, true, { mode, wrt, overrides });
     if (token !== state.runToken) return;
     if (mode === "forward" && !result.tangent) throw new Error("The server did not answer in forward mode.");
     const cards = cardsOf(result);
     const timeline = result.tangent ? createTangentTimeline(result) : createTimeline(result);
     const plan = await graph.prepare(result, cards, timeline.steps[step]?.node ?? null);
     if (token !== state.runToken) return;
-    showResult(result, timeline, plan, valuesText, step);
+    editor.setAside(setAside(result, overrides));
+    showResult(result, timeline, plan, editor.input().valuesText, step);
   } catch (err) {
     if (token !== state.runToken) return;
     if (!(err instanceof ApiError)) console.error(err);
@@ -106,11 +108,22 @@ async function run(step = 0) {
 
 /** Forward mode needs one input to differentiate with respect to: the one chosen if the
  * source has it, else its first input (learning the inputs with a quick reverse run). */
-async function chooseWrt(source, values) {
+async function chooseWrt(source, values, overrides) {
   let inputs = state.result?.source === source ? inputNames(state.result) : null;
-  if (!inputs || !inputs.includes(state.wrt)) inputs = inputNames(await backprop(source, values, false));
+  if (!inputs || !inputs.includes(state.wrt)) {
+    inputs = inputNames(await backprop(source, values, false, { overrides }));
+  }
   if (!inputs.length) throw new ApiError({ message: "Forward mode needs an input to differentiate with respect to." });
   return inputs.includes(state.wrt) ? state.wrt : inputs[0];
+}
+
+/** The values the answer set aside because they were not typed for this source (the
+ * source's literals stood): {name, given, literal}, those equal to their literal included. */
+function setAside(result, overrides) {
+  return result.nodes.filter((n) => n.literal && n.literal.given !== null && !n.literal.overridden
+    && !overrides.includes(n.name))
+    .map((n) => ({ name: n.name, given: n.literal.given, literal: n.literal,
+      agrees: JSON.stringify(n.literal.given) === JSON.stringify(n.value) }));
 }
 
 function inputNames(result) {

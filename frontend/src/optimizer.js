@@ -7,8 +7,8 @@ import { parseValues } from "./values.js";
 
 const $ = (id) => document.getElementById(id);
 
-/** The panel, wired to its elements; `currentInput()` gives {source, valuesText} to start
- * from. setInputs(nodes) lists the inputs to optimize (the last run's). */
+/** The panel, wired to its elements; `currentInput()` gives {source, valuesText, overrides}
+ * to start from. setInputs(nodes) lists the inputs to optimize (the last run's). */
 export function createOptimizerPanel(currentInput) {
   const el = {
     inputs: $("optimizer-inputs"), method: $("opt-method"), lr: $("opt-lr"), steps: $("opt-steps"),
@@ -37,7 +37,7 @@ export function createOptimizerPanel(currentInput) {
 
   async function runDescent() {
     const mine = ++token;
-    const { source, valuesText } = currentInput();
+    const { source, valuesText, overrides } = currentInput();
     const learningRate = Number(el.lr.value);
     const steps = Number(el.steps.value);
     const inputs = checkedInputs();
@@ -55,6 +55,7 @@ export function createOptimizerPanel(currentInput) {
       return showError(err.message);
     }
     const options = { method: el.method.value, learning_rate: learningRate, steps, contour: true };
+    if (overrides) options.overrides = overrides;
     if (inputs.length) options.inputs = inputs;
     if (!el.betaField.hidden) options.beta = Number(el.beta.value);
     if (!el.beta2Field.hidden) options.beta2 = Number(el.beta2.value);

@@ -77,7 +77,7 @@ function renderForward(el, step, node, nodesById) {
   const value = texValue(step.value);
   if (!step.inputs.length) {
     el.append(math(`${node.expr.latex} = ${value}`, "value"));
-    el.append(para(node.op === "input" ? "An input: its value is given." : "A constant."));
+    el.append(node.op === "input" ? inputOrigin(node) : para("A constant."));
     return;
   }
   const args = step.inputs.map((id) => nodesById.get(id).expr.latex).join(",\\ ");
@@ -86,6 +86,15 @@ function renderForward(el, step, node, nodesById) {
   const inputs = step.inputs.map((id) => nodesById.get(id)).filter((n) => n.op !== "const")
     .map((n) => `${n.name ?? n.expr.plain} = ${formatValue(n.value)}`);
   if (inputs.length) el.append(para(`from ${inputs.join(", ")}`, "value"));
+}
+
+// Where an input's value comes from: Values, or the source's literal, or Values over it.
+function inputOrigin(node) {
+  const literal = node.literal;
+  if (!literal) return para("An input: its value is given in Values.");
+  if (!literal.overridden) return para(`An input: line ${literal.line} of the source assigns it.`);
+  return para(`An input: its value comes from Values, overriding the literal ${literal.text} ` +
+    `of line ${literal.line} of the source.`, "override");
 }
 
 function renderBackward(el, step, node, nodesById) {

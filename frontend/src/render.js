@@ -220,7 +220,7 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
     drawCard(g, card, glyphOf(n));
     if (card.fold) foldButton(g, n, card, graph.foldedRoots.has(n.id));
     if (graph.focusable) {
-      g.attr("tabindex", 0).attr("role", "button").attr("aria-label", `node ${card.title}`)
+      g.attr("tabindex", 0).attr("role", "button").attr("aria-label", `node ${card.note || card.title}`)
         .on("focus", () => events.call("hover", null, n.id))
         .on("blur", () => events.call("hover", null, null))
         .on("keydown", (event) => { if (event.key === "Enter") events.call("select", null, n.id); });
@@ -449,6 +449,7 @@ function nodeClass(node, outputId) {
   if (node.id === outputId) classes.push("output");
   if (!node.requires_grad) classes.push("no-grad");
   if (node.shape.length) classes.push("array");
+  if (node.literal?.overridden) classes.push("overridden");
   return classes.join(" ");
 }
 
@@ -463,6 +464,7 @@ function drawCard(g, card, glyph) {
   const label = g.append("text").attr("class", "node-label").attr("x", PAD).attr("y", LINE_1)
     .text(card.title);
   if (card.sub) label.append("tspan").attr("class", "node-sub").attr("dx", 6).text(card.sub);
+  if (card.note) g.append("title").text(card.note);
   if (card.isArray) {
     g.append("text").attr("class", "node-shape").attr("x", card.width - PAD).attr("y", LINE_1)
       .attr("text-anchor", "end").text(card.shape.join("×"));

@@ -66,3 +66,47 @@ function checkValue(value, name) {
   if (!ok) throw new Error(`Values: ${name} must be a number or nested lists of numbers`);
   return value;
 }
+
+// Which source each value was typed for. A value overrides a literal of the source (`y = -2.0`)
+// only when the user typed it for that very source: values left over from an example or from
+// before the source was edited never override one silently.
+
+/** Owners for a Values text that came with its source (an example, a shared link): every
+ * name belongs to `source`. Unreadable text owns nothing. */
+export function ownValues(text, source) {
+  return new Map(Object.keys(readable(text) ?? {}).map((name) => [name, source]));
+}
+
+/** The owners after the Values text went from `before` to `after` while the editor held
+ * `source`: a name whose value changed, or that is new, now belongs to `source`; the others
+ * keep their owner; names gone are dropped. While the text is unreadable, nothing changes. */
+export function claimValues(owners, before, after, source) {
+  const next = readable(after);
+  if (next === null) return owners;
+  const previous = readable(before) ?? {};
+  return new Map(Object.keys(next).map((name) => [name,
+    name in previous && JSON.stringify(previous[name]) === JSON.stringify(next[name])
+      ? owners.get(name) ?? null : source]));
+}
+
+/** The names whose values were typed for `source`: the ones that may override its literals. */
+export function overridesFor(owners, source) {
+  return [...owners].filter(([, owner]) => owner === source).map(([name]) => name).sort();
+}
+
+/** The Values text without `names` (written again as `name=value`, or as JSON if it was). */
+export function withoutValues(text, names) {
+  const values = readable(text);
+  if (values === null) return text;
+  const kept = Object.fromEntries(Object.entries(values).filter(([name]) => !names.includes(name)));
+  if (!Object.keys(kept).length) return "";
+  return text.trim().startsWith("{") ? JSON.stringify(kept) : formatValues(kept);
+}
+
+function readable(text) {
+  try {
+    return parseValues(text);
+  } catch {
+    return null;
+  }
+}

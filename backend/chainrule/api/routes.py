@@ -39,7 +39,7 @@ def post_backprop(body: BackpropRequest, request: Request) -> Response:
     # tenth of the request. tests/test_api.py checks that the two agree.
     return computed(request, lambda deadline: backprop_data(
         body.source, body.values, check=body.check, mode=body.mode, wrt=body.wrt,
-        seed=body.seed, jacobian=body.jacobian, deadline=deadline))
+        seed=body.seed, jacobian=body.jacobian, overrides=body.overrides, deadline=deadline))
 
 
 @router.post("/paths", response_model=PathsResponse, responses=ERRORS)
@@ -55,7 +55,7 @@ def post_optimize(body: OptimizeRequest, request: Request) -> Response:
     return computed(request, lambda deadline: optimize_data(
         body.source, body.values, inputs=body.inputs, method=body.method,
         learning_rate=body.learning_rate, steps=body.steps, beta=body.beta, beta2=body.beta2,
-        contour=body.contour, deadline=deadline))
+        contour=body.contour, overrides=body.overrides, deadline=deadline))
 
 
 @router.get("/ops", response_model=list[OpOut])
