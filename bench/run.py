@@ -88,7 +88,7 @@ class Row:
     json_bytes: int = 0
     wire_bytes: int = 0  # the HTTP answer as sent (gzip: TestClient accepts it)
     encode_before: float = 0.0  # json.dumps of the whole answer, as the route did before
-    encode_now: float = 0.0  # encoding.encode_answer: orjson pieces, gzip, ceiling, deadline
+    encode_now: float = 0.0  # encoding.encode_answer: orjson, gzip, ceiling, deadline
     refused: str = ""
     refused_s: float = 0.0
     status: int = 0  # of the HTTP answer
@@ -245,7 +245,7 @@ def graph_tables(rows: list[Row]) -> list[str]:
             "layers, the pydantic response); *no GC*: `backprop()` with the cyclic garbage collector "
             "disabled; *HTTP* adds JSON encoding and the ASGI round trip. *Encode before / now*: the "
             "same answer encoded as the route did before (json.dumps of the whole, then sent "
-            "plain) and as it does now (orjson in pieces, bounded, gzip level 1).")]
+            "plain) and as it does now (orjson, then gzip level 1 in chunks, bounded).")]
     out += ["", "### Per node (µs), and backward / forward", "",
             ("| shape | nodes | parse | graph | forward | backward | backward+records | check | "
             "backprop() | HTTP | backward / forward | backward+records / forward |"),
@@ -520,7 +520,7 @@ def targets(rows: list[Row], extra: Extra) -> list[str]:
             f"{per_node:,.0f} ({worst.shape}; plain {worst.json_bytes / worst.nodes:,.0f})",
             "≤ 250", f"{per_node / 250:.2f} of the target", per_node <= 250)
         slow = max(ten, key=lambda r: r.encode_now)
-        add("encoding a 10,000-node answer: now (orjson pieces + gzip) / before (json.dumps)",
+        add("encoding a 10,000-node answer: now (orjson + gzip) / before (json.dumps)",
             f"{ms(slow.encode_now)} ms vs {ms(slow.encode_before)} ms ({slow.shape})",
             "faster", f"{slow.encode_now / slow.encode_before:.2f}",
             slow.encode_now < slow.encode_before)
