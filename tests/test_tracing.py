@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 from typing import Any
 
 import numpy as np
 import pytest
 from chainrule import ChainruleError, backprop, trace
 from chainrule.schemas import BackpropResponse
+from hypothesis import assume, given
 
 from .oracles import assert_close, central_difference
+from .test_properties import (
+    VARS,
+    Skip,
+    _leaves,
+    _scalar_trees,
+    deterministic,
+    evaluate,
+    points,
+    render,
+)
 
 W = np.array([[0.2, -0.4, 0.1], [0.7, 0.3, -0.5]])
 X = np.array([0.5, -1.2, 0.3])
@@ -159,3 +171,46 @@ def test_a_loop_of_1500_steps_traces_past_pythons_recursion_limit() -> None:
         slope *= (1 - t * t) * 1.001
         value = t * 1.001
     assert_close(result.gradients["x"], slope)
+
+
+# ------------------------------------------------- random numpy functions, against finite differences
+
+NUMPY_NAMES = {"sin": "np.sin", "cos": "np.cos", "tanh": "np.tanh", "exp": "np.exp",
+               "atan": "np.arctan", "sqrt": "np.sqrt", "log": "np.log", "max": "np.maximum",
+               "min": "np.minimum", "sigmoid": "sigmoid", "softplus": "softplus"}
+HELPERS = {"np": np, "sigmoid": lambda u: 1 / (1 + np.exp(-u)),
+           "softplus": lambda u: np.log(1 + np.exp(u))}
+
+
+def _floats(tree: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Constants as floats, so that numpy never meets an integer to a negative power."""
+    if tree[0] == "num":
+        return ("num", float(tree[1]))
+    return tuple(_floats(t) if isinstance(t, tuple) else t for t in tree)
+
+
+def _numpy_function(tree: tuple[Any, ...]) -> Any:
+    """The tree as a Python function of x, y, z written with numpy (our own test text)."""
+    body = re.sub(r"\b(\w+)\(", lambda m: NUMPY_NAMES.get(m.group(1), m.group(1)) + "(",
+                  render(_floats(tree)))
+    namespace: dict[str, Any] = dict(HELPERS)
+    exec(f"def f(x, y, z):\n    return {body}\n", namespace)  # noqa: S102 (generated in the test)
+    return namespace["f"], body
+
+
+@deterministic(120)
+@given(_scalar_trees(_leaves(VARS)).filter(lambda t: "var" in repr(t)), points)
+def test_traced_numpy_functions_match_finite_differences(tree: tuple[Any, ...],
+                                                         point: dict[str, float]) -> None:
+    seen: list[float] = []
+    try:
+        evaluate(tree, point, seen)
+        fd = central_difference(lambda p: evaluate(tree, dict(zip(VARS, p))),
+                                np.array([point[v] for v in VARS]))
+    except Skip:
+        assume(False)
+    f, body = _numpy_function(tree)
+    result = trace(f, point, check=False)
+    for k, name in enumerate(VARS):
+        ours = float(result.gradients[name])  # type: ignore[arg-type]
+        assert abs(ours - fd[k]) <= 1e-5 * abs(fd[k]) + 1e-7 * (1 + max(seen)), (body, name)
