@@ -128,7 +128,7 @@ export function createEditorPanel(el, callbacks) {
       return panel;
     },
 
-    /** Shade the statements folded in the graph ([start, end) spans). */
+    /** Shade the statements folded in the graph ({folded, open}: [start, end) spans). */
     setFolded(spans) {
       sourceView.setFolded(spans);
       return panel;

@@ -14,7 +14,8 @@ export const FOLD_ABOVE = 300;
 const FOLD_BUTTON = 22; // px added to a statement's card for its fold button
 
 /** The panel on its elements `el` ({graph, far, minimap, fit, follow}); callbacks:
- * onHover(id or null), onSelect(id or null), onFold(spans of the folded statements; optional).
+ * onHover(id or null), onSelect(id or null), onFold({folded, open}: the [start, end) spans of
+ * the folded and the unfolded statements; optional).
  * Options: `elk` (an ELK instance; default: one of the page's global ELK). */
 export function createGraphPanel(el, callbacks, { elk = new globalThis.ELK() } = {}) {
   const view = createGraphView(el.graph, { canvas: el.far, minimap: el.minimap });
@@ -51,7 +52,12 @@ export function createGraphPanel(el, callbacks, { elk = new globalThis.ELK() } =
     view.draw(plan.result, laid, plan.cards, plan.timeline);
     if (home) view.home(plan.timeline.steps[plan.index]?.node ?? null);
     view.update(plan.result.nodes.map((n) => n.id), plan.index, options);
-    callbacks.onFold?.([...plan.folded].map((i) => plan.statements.list[i].span));
+    const spans = (indexes) => indexes.map((i) => plan.statements.list[i].span);
+    const open = plan.statements.list.map((t) => t.index).filter((i) => !plan.folded.has(i));
+    const key = `${plan.folded.size}:${open.join(",")}`;
+    if (key === plan.foldKey) return;
+    plan.foldKey = key;
+    callbacks.onFold?.({ folded: spans([...plan.folded]), open: spans(open) });
   }
 
   // The folded statements once the player stands at `index`: the statement of its step

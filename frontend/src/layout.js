@@ -185,16 +185,13 @@ export function flowLayout(graph, sizeOf, { wrapWidth = Infinity } = {}) {
     }
   }
   const last = bands[bands.length - 1];
-  return { nodes: boxes, edges, refs, width, height: last.top + last.height, curve: "linear" };
+  // d3's bump curve: an S between neighbours, straight along the buses' orthogonal segments.
+  return { nodes: boxes, edges, refs, width, height: last.top + last.height, curve: "bump" };
 }
 
-// A smooth S from `start` to `end` as a polyline (drawn with straight segments).
+// Neighbouring columns: a straight segment, drawn as a smooth S (curve "bump").
 function curve(start, end) {
-  if (Math.abs(start[1] - end[1]) < 1) return [start, end];
-  return Array.from({ length: 9 }, (_, i) => {
-    const u = i / 8;
-    return [start[0] + (end[0] - start[0]) * u, start[1] + (end[1] - start[1]) * u * u * (3 - 2 * u)];
-  });
+  return [start, end];
 }
 
 // A column in the order of its inputs' places (barycentre); a node without inputs goes just

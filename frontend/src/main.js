@@ -61,7 +61,9 @@ createSharePanel({
   copyLink: $("copy-link"), copyEmbed: $("copy-embed"), exportSvg: $("export-svg"),
   exportPng: $("export-png"), exportJson: $("export-json"), exportHtml: $("export-html"),
   status: $("share-status"), graph: $("graph"),
-}, { bounds: () => graph.bounds(), result: () => state.result, step: () => state.player.index });
+}, { bounds: () => graph.bounds(), result: () => state.result, step: () => state.player.index,
+  syncLink: flushHash });
+addEventListener("pagehide", flushHash);
 const optimizerPanel = createOptimizerPanel(() => editor.input());
 const jacobianPanel = createJacobianPanel({
   section: $("jacobian"), figure: $("jacobian-figure"), caption: $("jacobian-caption"),
@@ -210,8 +212,19 @@ function pause() {
 }
 
 // URL state: replace (not push) so stepping does not flood the history.
+// A long source makes a long URL, too slow to replace at every step (a long task): then the
+// URL is written when a link is asked for (Copy link, Copy embed code) or the page is left.
+const LONG_SOURCE = 4000;
+let pendingHash = null;
 function writeHash(source, values, step) {
-  const hash = encodeHash({ source, values, step, mode: state.mode, wrt: state.wrt });
+  pendingHash = { source, values, step, mode: state.mode, wrt: state.wrt };
+  if (source.length <= LONG_SOURCE) flushHash();
+}
+
+function flushHash() {
+  if (!pendingHash) return;
+  const hash = encodeHash(pendingHash);
+  pendingHash = null;
   if (hash === state.hash) return;
   state.hash = hash;
   history.replaceState(null, "", hash || location.pathname + location.search);

@@ -8,12 +8,20 @@ export function createMinimap(canvas, { onPan }) {
   let scale = 1;
   let offset = { x: 0, y: 0 };
   let graph = null;
-  let last = null; // {rect, current}
+  let last = null; // {rect, current, colours}
+  let colour = "#888";
 
+  // The canvas's CSS size, kept by a ResizeObserver (no layout forced while stepping).
+  let cssSize = { w: 0, h: 0 };
+  new ResizeObserver(([entry]) => {
+    cssSize = { w: entry.contentRect.width, h: entry.contentRect.height };
+    if (graph && entry.contentRect.width) minimap.setGraph(graph, colour);
+    if (last) minimap.show(last.rect, last.current, last.colours);
+  }).observe(canvas);
   function size() {
     const dpr = window.devicePixelRatio || 1;
-    const w = canvas.clientWidth || 160;
-    const h = canvas.clientHeight || 100;
+    const w = cssSize.w || 160;
+    const h = cssSize.h || 100;
     if (canvas.width !== Math.round(w * dpr)) canvas.width = Math.round(w * dpr);
     if (canvas.height !== Math.round(h * dpr)) canvas.height = Math.round(h * dpr);
     return { w: canvas.width, h: canvas.height, dpr };
@@ -40,8 +48,10 @@ export function createMinimap(canvas, { onPan }) {
 
   const minimap = {
     /** A new layout: {boxes: iterable of {x, y, width, height}, width, height}; `colour`. */
-    setGraph(laid, colour) {
-      graph = laid;
+    setGraph(laid, boxColour) {
+      graph = { ...laid, boxes: [...laid.boxes] };
+      colour = boxColour;
+      laid = graph;
       const { w, h } = size();
       const pad = 4;
       scale = Math.min((w - 2 * pad) / Math.max(laid.width, 1), (h - 2 * pad) / Math.max(laid.height, 1));
@@ -61,7 +71,7 @@ export function createMinimap(canvas, { onPan }) {
     /** Draw the part in view (a graph rectangle {x0, y0, x1, y1}) and the current box. */
     show(rect, current, colours) {
       if (!base) return minimap;
-      last = { rect, current };
+      last = { rect, current, colours };
       const { w, h } = size();
       ctx.clearRect(0, 0, w, h);
       ctx.drawImage(base, 0, 0);

@@ -16,7 +16,7 @@ const d3 = globalThis.d3; // the UMD bundle, loaded by index.html
 const LINE_1 = 17;
 const LINE_2 = 36;
 /** Graphs up to this many nodes have every card in the SVG. */
-export const WHOLE_SVG = 800;
+export const WHOLE_SVG = 300;
 /** More nodes than this in view: the canvas draws them. */
 const MAX_SVG_CARDS = 500;
 const VIEW_MARGIN = 160; // screen px around the view where cards are drawn ahead of a pan
@@ -59,6 +59,7 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
     /** Draw a whole graph: nodes at their laid-out places, nothing computed yet. */
     draw(result, laid, cards, timeline) {
       clearLayers();
+      palette = new Map();
       const edges = (laid.edgeList ?? result.edges).filter((e) => laid.edges.has(e.id)).map((e) => {
         const points = laid.edges.get(e.id);
         const ref = laid.refs?.get(e.id);
@@ -192,9 +193,18 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
     if (graph) { graph.nodeEls.clear(); graph.edgeEls.clear(); }
   }
 
+  // The view's size, kept by a ResizeObserver: reading it never forces a layout.
+  let viewSize = null;
+  new ResizeObserver(([entry]) => {
+    viewSize = { width: entry.contentRect.width, height: entry.contentRect.height };
+    schedule();
+  }).observe(svgElement);
   function size() {
-    const { width, height } = svgElement.getBoundingClientRect();
-    return { width, height };
+    if (!viewSize) {
+      const { width, height } = svgElement.getBoundingClientRect();
+      viewSize = { width, height };
+    }
+    return viewSize;
   }
 
   function moveTo({ x, y, k }, duration) {
@@ -349,7 +359,7 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
       edge: cssVar("--edge"), panel: cssVar("--panel"), border: cssVar("--border"),
       value: cssVar("--value"), grad: cssVar("--grad"), valueSoft: cssVar("--value-soft"),
       gradSoft: cssVar("--grad-soft"), fg: cssVar("--fg"), currentStroke: phaseColour(),
-      font: getComputedStyle(document.body).fontFamily,
+      font: "system-ui, sans-serif",
     };
   }
 
@@ -357,8 +367,13 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
     return cssVar({ backward: "--grad", tangent: "--tangent" }[graph.frame.phase] ?? "--value");
   }
 
+  // The palette, read once per drawing (reading computed styles forces a style pass).
+  let palette = new Map();
   function cssVar(name) {
-    return getComputedStyle(svgElement).getPropertyValue(name).trim() || "#888";
+    if (!palette.has(name)) {
+      palette.set(name, getComputedStyle(svgElement).getPropertyValue(name).trim() || "#888");
+    }
+    return palette.get(name);
   }
 
   // Pan (keeping the zoom) so that the current node comes into view.

@@ -23,9 +23,13 @@ export function createSharePanel(el, callbacks) {
       say(`Copy this ${what}: ${text}`);
     }
   };
-  el.copyLink.addEventListener("click", () => copy(location.href, "Link copied.", "link"));
+  el.copyLink.addEventListener("click", () => {
+    callbacks.syncLink?.();
+    copy(location.href, "Link copied.", "link");
+  });
   el.copyEmbed.addEventListener("click", () => {
     if (!callbacks.result()) return say("Run an expression first.");
+    callbacks.syncLink?.();
     copy(embedCode(location.href, location.hash), "Embed code copied: an iframe of the player, for course notes.",
       "embed code");
   });

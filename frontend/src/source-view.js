@@ -5,12 +5,14 @@
 
 import { markSegments, outside } from "./spans.js";
 
+const MANY_FOLDS = 200; // more folded statements than this: shade all, clear the open ones
+
 /** A mirror for `textarea` drawn into `mirror`; `onSelect(start, end)` on selection changes. */
 export function createSourceView(textarea, mirror, onSelect) {
   let errorSpan = null;
   let nodeSpan = null;
   let ranSource = null; // the source node spans refer to
-  let foldedSpans = []; // statements folded in the graph, shaded
+  let folds = { folded: [], open: [] }; // spans of the statements folded and not, in the graph
 
   function render() {
     if (pending) pending = (cancelAnimationFrame(pending), 0);
@@ -18,8 +20,13 @@ export function createSourceView(textarea, mirror, onSelect) {
     const marks = [];
     if (errorSpan) marks.push({ start: errorSpan[0], end: errorSpan[1], cls: "error-span" });
     if (nodeSpan && text === ranSource) marks.push({ start: nodeSpan[0], end: nodeSpan[1], cls: "node-span" });
+    // Folded statements shaded; where most are folded (a long program), the whole text is
+    // shaded and the few unfolded ones marked clear, so that the marks stay few.
+    const mostly = text === ranSource && folds.folded.length > MANY_FOLDS;
+    mirror.classList.toggle("mostly-folded", mostly);
     if (text === ranSource) {
-      const shades = foldedSpans.map(([start, end]) => ({ start, end, cls: "folded-span" }));
+      const shades = (mostly ? folds.open : folds.folded)
+        .map(([start, end]) => ({ start, end, cls: mostly ? "open-span" : "folded-span" }));
       marks.push(...outside(shades, marks));
     }
     const pieces = markSegments(text, marks);
@@ -65,8 +72,13 @@ export function createSourceView(textarea, mirror, onSelect) {
     setError(span) { errorSpan = span; render(); return view; },
     /** Highlight a node's span (null: none); only while the text is the one that ran. */
     setNodeSpan(span) { nodeSpan = span; render(); return view; },
-    /** Shade the statements folded in the graph ([start, end) spans of the source that ran). */
-    setFolded(spans) { foldedSpans = spans; render(); return view; },
+    /** Shade the statements folded in the graph ({folded, open}: [start, end) spans of the
+     * source that ran); redrawn at the next frame. */
+    setFolded(spans) {
+      folds = spans;
+      if (!pending) pending = requestAnimationFrame(() => { pending = 0; render(); });
+      return view;
+    },
     /** Remember which source the graph was computed from. */
     setRanSource(source) { ranSource = source; return view; },
     /** Redraw after the text was set from code. */
