@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .graph import Graph, Node, fill
+from .kinks import all_at_kink, kink_mask, sentence
 from .ops import OPS, PRECEDENCE, Formula, unbroadcast
 from .values import encode
 
@@ -137,10 +138,14 @@ class Derivative:
                 "rule": {"plain": self.rule.plain, "latex": self.rule.latex}}
 
 
-def derivative_formula(graph: Graph, node: Node, src: Node, pos: int) -> Derivative:
-    """The local derivative d node / d input, written with the graph's own names."""
+def derivative_formula(graph: Graph, node: Node, src: Node, pos: int,
+                       values: Mapping[str, np.ndarray] | None = None) -> Derivative:
+    """The local derivative d node / d input, written with the graph's own names: the rule
+    actually used at these `values`, which on a kink (relu(0), a tie of max) is the kink's."""
     refs = {**dict(zip("uv", (graph.node(i) for i in node.inputs))), "y": node}
-    rule = fill(OPS[node.op].derivs[pos], refs)
+    op = OPS[node.op]
+    on_kink = values is not None and op.kink is not None and all_at_kink(node, values)
+    rule = fill(op.kink.rules[pos] if on_kink and op.kink else op.derivs[pos], refs)
     # After \partial, a power or a function call reads unambiguously without brackets.
     y_plain, y_latex = node.ref(wrapped=True)[0], node.ref(node.precedence < POW)[1]
     u_plain, u_latex = src.ref(wrapped=True)[0], src.ref(src.precedence < POW)[1]
@@ -154,7 +159,7 @@ def _term(graph: Graph, node: Node, g: np.ndarray, src: Node, pos: int, args: li
           before: np.ndarray | None, after: np.ndarray, nth: int, consumers: int,
           ) -> dict[str, object]:
     local = local_derivative(node, src, pos, args, values[node.id])
-    derivative = derivative_formula(graph, node, src, pos)
+    derivative = derivative_formula(graph, node, src, pos, values)
     raw_shape = list(np.shape(raw))
     src_name = src.ref(wrapped=True)[0]
     if local is not None:
@@ -165,6 +170,8 @@ def _term(graph: Graph, node: Node, g: np.ndarray, src: Node, pos: int, args: li
     else:
         text = (f"dL/d{src_name} += the vector-Jacobian product of {node.op} = "
                 f"{short(contribution)}")
+    if kink_mask(node, values) is not None:
+        text += f"; on a kink: {sentence(node, pos, graph, values)}"
     if before is not None:
         text += f"; fan-out, so it adds up: {short(before)} + {short(contribution)} = {short(after)}"
     return {

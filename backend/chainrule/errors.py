@@ -37,8 +37,10 @@ class Deadline:
 
 
 def warning(kind: str, message: str, node: str | None = None,
-            span: Span | list[int] | None = None) -> dict[str, object]:
+            span: Span | list[int] | None = None,
+            kink: dict[str, object] | None = None) -> dict[str, object]:
     """Something worth knowing that did not stop the computation, as the answer's `warnings`
-    hold it. `kind` is a short machine-readable name (`override`, `non_finite`, `kink`, ...)."""
+    hold it. `kind` is a short machine-readable name (`override`, `non_finite`, `kink`, ...);
+    a `kink` warning also carries the convention's numbers (schemas.KinkOut)."""
     return {"kind": kind, "message": message, "node": node,
-            "span": None if span is None else list(span)}
+            "span": None if span is None else list(span), "kink": kink}

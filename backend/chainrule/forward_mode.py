@@ -47,7 +47,7 @@ def forward_mode(graph: Graph, order: list[Node], values: Mapping[str, np.ndarra
                 contribution = np.asarray(
                     OPS[node.op].jvps[pos](t_in, values[node.id], *args)).reshape(node.shape)
                 tangent = tangent + contribution
-                derivative = derivative_formula(graph, node, src, pos)
+                derivative = derivative_formula(graph, node, src, pos, values)
                 local = local_derivative(node, src, pos, args, values[node.id])
                 parts.append(_product(node, local, t_in))
                 terms.append({"input": src_id, **derivative.data(),

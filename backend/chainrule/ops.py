@@ -45,6 +45,24 @@ class Formula:
 
 
 @dataclass(frozen=True)
+class Kink:
+    """Where an op is not differentiable, and the convention its VJPs follow there.
+
+    `where(ans, *args)` marks the elements at the kink. Per input: `rules`, the local
+    derivative the VJP takes there, as a formula; `taken`, its value; `left` and `right`, the
+    one-sided derivatives it sits between (the input decreasing to, or increasing from, the
+    point). `point` says where the kink is, in words.
+    """
+
+    where: Callable[..., Array]
+    rules: tuple[Formula, ...]
+    taken: tuple[float, ...]
+    left: tuple[float, ...]
+    right: tuple[float, ...]
+    point: str
+
+
+@dataclass(frozen=True)
 class Op:
     """One primitive operation: what it computes, how it differentiates, how it is written."""
 
@@ -63,6 +81,7 @@ class Op:
     # The numpy functions that compute this op, for tracing a user's Python function (np.sin,
     # np.maximum, ...); by default the forward's own name when the forward is a numpy ufunc.
     numpy: tuple[str, ...] = ()
+    kink: Kink | None = None  # where the derivative is undefined, and the convention there
 
     def __post_init__(self) -> None:
         if not self.jvps:
@@ -216,11 +235,27 @@ def _f(plain: str, latex: str | None = None) -> Formula:
 
 def _unary(
     name: str, forward: Callable[[Array], Array], vjp: Vjp, deriv: Formula, description: str,
-    latex_name: str | None = None, symbol: str | None = None,
+    latex_name: str | None = None, symbol: str | None = None, kink: Kink | None = None,
 ) -> Op:
     fn = latex_name or rf"\operatorname{{{name}}}"
     return Op(name, 1, forward, (vjp,), _same, _f(f"{name}($u)", rf"{fn}\left($u\right)"),
-              (deriv,), description, symbol or name)
+              (deriv,), description, symbol or name, kink=kink)
+
+
+def _kink_at_zero(taken: float, left: float, right: float) -> Kink:
+    """A one-input op whose derivative jumps at 0 (abs, relu)."""
+    return Kink(lambda ans, a: a == 0, (_f(format(taken, "g")),), (taken,), (left,), (right,),
+                "at 0")
+
+
+# max and min at a tie u = v: the gradient is split in half (what a central difference sees).
+# For max, raising one input from the tie makes it the maximum (slope 1), lowering it leaves
+# the other (slope 0); min the other way round.
+_HALF = _f("1/2", r"\tfrac{1}{2}")
+_MAX_TIE = Kink(lambda ans, a, b: np.broadcast_to(a == b, np.shape(ans)), (_HALF, _HALF),
+                (0.5, 0.5), (0.0, 0.0), (1.0, 1.0), "at a tie")
+_MIN_TIE = Kink(lambda ans, a, b: np.broadcast_to(a == b, np.shape(ans)), (_HALF, _HALF),
+                (0.5, 0.5), (1.0, 1.0), (0.0, 0.0), "at a tie")
 
 
 OPS: dict[str, Op] = {
@@ -286,24 +321,27 @@ OPS: dict[str, Op] = {
         _unary("sqrt", np.sqrt, lambda g, y, a: g / (2 * y),
                _f("1/(2*sqrt($u))", r"\frac{1}{2\sqrt{$u}}"), "Square root.", symbol="√"),
         _unary("abs", np.abs, lambda g, y, a: g * np.sign(a), _f("sign($u)", r"\operatorname{sign} $u"),
-               "Absolute value (derivative 0 at 0)."),
+               "Absolute value (derivative 0 at 0).", kink=_kink_at_zero(0.0, -1.0, 1.0)),
         _unary("sigmoid", _sigmoid, lambda g, y, a: g * y * (1 - y),
                _f("sigmoid($u) * (1 - sigmoid($u))", r"\sigma($u)\,(1 - \sigma($u))"),
                "Logistic sigmoid 1/(1 + exp(-u)).", r"\sigma", "σ"),
         _unary("relu", lambda a: np.maximum(a, 0.0), lambda g, y, a: g * (a > 0),
-               _f("1 if $u > 0 else 0", r"[\,$u > 0\,]"), "max(u, 0) (derivative 0 at 0)."),
+               _f("1 if $u > 0 else 0", r"[\,$u > 0\,]"), "max(u, 0) (derivative 0 at 0).",
+               kink=_kink_at_zero(0.0, 0.0, 1.0)),
         _unary("softplus", lambda a: np.logaddexp(0.0, a), lambda g, y, a: g * _sigmoid(a),
                _f("sigmoid($u)", r"\sigma($u)"), "log(1 + exp(u)), a smooth relu."),
         Op("max", 2, _binary(np.maximum),
            (lambda g, y, a, b: g * _tie_share(a, b, y), lambda g, y, a, b: g * _tie_share(b, a, y)),
            _broadcast, _f("max($u, $v)", r"\max($u, $v)"),
            (_f("1 if $u > $v else 0", r"[\,$u > $v\,]"), _f("1 if $v > $u else 0", r"[\,$v > $u\,]")),
-           "Elementwise maximum; a tie splits the gradient in half.", "max", numpy=("maximum",)),
+           "Elementwise maximum; a tie splits the gradient in half.", "max", numpy=("maximum",),
+           kink=_MAX_TIE),
         Op("min", 2, _binary(np.minimum),
            (lambda g, y, a, b: g * _tie_share(a, b, y), lambda g, y, a, b: g * _tie_share(b, a, y)),
            _broadcast, _f("min($u, $v)", r"\min($u, $v)"),
            (_f("1 if $u < $v else 0", r"[\,$u < $v\,]"), _f("1 if $v < $u else 0", r"[\,$v < $u\,]")),
-           "Elementwise minimum; a tie splits the gradient in half.", "min", numpy=("minimum",)),
+           "Elementwise minimum; a tie splits the gradient in half.", "min", numpy=("minimum",),
+           kink=_MIN_TIE),
         Op("sum", 1, lambda a: np.sum(a, axis=_core_axes(a)),
            (lambda g, y, a: np.full(a.shape, g),), _reduced, _f("sum($u)", r"\sum $u"),
            (_f("1 (for every element)", r"\mathbf{1}"),),

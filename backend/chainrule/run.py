@@ -13,6 +13,7 @@ from .errors import ChainruleError, Deadline, warning
 from .forward_mode import forward_mode
 from .graph import Graph, Literal, Node, build_graph
 from .jacobian import jacobian as jacobian_of
+from .kinks import kink_warnings
 from .ops import OPS
 from .parsing import parse
 from .paths import find_paths
@@ -122,7 +123,8 @@ def trace(graph: Graph, *, check: bool = True, limits: Limits = LIMITS,
         "gradients": gradients,
         "check": finite_difference_check(graph, order, sweep.grads, loss, limits, cotangent)
         if check else None,
-        "warnings": graph.warnings + _non_finite_warnings(graph, values, sweep.grads),
+        "warnings": graph.warnings + kink_warnings(graph, values, sweep.grads)
+        + _non_finite_warnings(graph, values, sweep.grads),
         "cost": cost(sum(graph.node(i).size for i in graph.inputs.values()), out.size),
         "tangent": None if wrt is None else forward_mode(graph, order, values, wrt),
         "jacobian": jacobian_of(graph, order, values, limits)

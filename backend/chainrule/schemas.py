@@ -193,16 +193,37 @@ class Check(_Model):
     entries: list[CheckEntry]
 
 
+class KinkSide(_Model):
+    """One input of a node on a kink: the derivative taken, between the one-sided ones."""
+
+    input: str = Field(description="The operand's node id.")
+    taken: float = Field(description="The local derivative the backward sweep used there.")
+    left: float = Field(description="The one-sided derivative as this input decreases to the "
+                        "point.")
+    right: float = Field(description="The one-sided derivative as it increases from the point.")
+
+
+class KinkOut(_Model):
+    """Where an op is not differentiable at the point, and the convention used (op table)."""
+
+    point: str = Field(description="Where the kink is, in words: `at 0`, `at a tie`.")
+    elements: int = Field(description="How many of the node's elements sit on it.")
+    inputs: list[KinkSide]
+
+
 class Warning_(_Model):
     """Something worth knowing that did not stop the computation (NaN, unused values...)."""
 
     kind: str = Field("note", description="What it is about: `override` (a value overrode a "
                       "literal), `set_aside` (a literal stood against a given value), "
                       "`ignored_value`, `unused_value`, `constant_output`, `non_finite`, "
-                      "`non_finite_gradient`, `limit`, ...")
+                      "`non_finite_gradient`, `kink` (a derivative taken by convention "
+                      "where the op is not differentiable), `limit`, ...")
     message: str
     node: str | None = None
     span: Span | None = None
+    kink: KinkOut | None = Field(default=None, description="For a `kink` warning: the "
+                                 "convention and the one-sided derivatives, per input.")
 
 
 class MethodCost(_Model):
@@ -452,6 +473,16 @@ class OptimizeResponse(_Model):
     warnings: list[Warning_]
 
 
+class OpKink(_Model):
+    """Where an op is not differentiable, and the convention its VJPs follow there."""
+
+    point: str = Field(description="Where, in words: `at 0`, `at a tie`.")
+    rules: list[Formula] = Field(description="Per input: the local derivative taken there.")
+    taken: list[float] = Field(description="Per input: its value.")
+    left: list[float] = Field(description="Per input: the one-sided derivative from the left.")
+    right: list[float] = Field(description="Per input: the one-sided derivative from the right.")
+
+
 class OpOut(_Model):
     """One primitive operation of the op table."""
 
@@ -463,6 +494,8 @@ class OpOut(_Model):
     derivatives: list[Formula] = Field(description="d y / d input for each input.")
     elementwise: bool
     description: str
+    kink: OpKink | None = Field(description="Where its derivative is undefined (abs, relu at "
+                                "0; max, min at a tie) and the convention there; null if none.")
 
 
 class Example(_Model):

@@ -51,8 +51,19 @@ export function glyphOf(node) {
  * node's tangent d node / d wrt instead of its gradient. */
 export function cardsOf(result) {
   const tangents = result.tangent ? tangentsById(result) : null;
-  return new Map(result.nodes.map((n) => [n.id,
-    cardOf(tangents ? { ...n, grad: tangents.get(n.id) ?? zerosLike(n.shape) } : n)]));
+  const kinks = new Map(result.warnings.filter((w) => w.kind === "kink").map((w) => [w.node, w]));
+  return new Map(result.nodes.map((n) => [n.id, withKink(
+    cardOf(tangents ? { ...n, grad: tangents.get(n.id) ?? zerosLike(n.shape) } : n),
+    kinks.get(n.id))]));
+}
+
+// A node on a kink (relu(0), a tie of max) says so on its card: the derivative there is a
+// convention, which the warning's message states with the one-sided derivatives.
+function withKink(card, warning) {
+  if (!warning) return card;
+  const sub = card.sub ? `${card.sub} · kink` : "kink";
+  const width = Math.max(card.width, Math.ceil((card.title.length + sub.length + 1) * LABEL_CHAR + 2 * PAD));
+  return { ...card, sub, kink: warning.message, note: card.note || warning.message, width };
 }
 
 function zerosLike(shape) {

@@ -480,6 +480,7 @@ function drawCard(g, card, glyph) {
     .text(card.title);
   if (card.sub) label.append("tspan").attr("class", "node-sub").attr("dx", 6).text(card.sub);
   if (card.note) g.append("title").text(card.note);
+  if (card.kink) g.classed("kink", true);
   if (card.isArray) {
     g.append("text").attr("class", "node-shape").attr("x", card.width - PAD).attr("y", LINE_1)
       .attr("text-anchor", "end").text(card.shape.join("×"));
