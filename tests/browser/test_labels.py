@@ -10,7 +10,7 @@ from . import ui
 
 def test_a_max_node_is_labelled_max_and_a_named_one_shows_its_symbol(
         page: Page, base_url: str, api: httpx.Client) -> None:
-    source = "m = max(x, y)\nmax(m, x) * sigmoid(y)"
+    source = "m = max(x, y)\nmax(m, y) * sigmoid(y)"
     answer = ui.backprop(api, source, {"x": 3.0, "y": 2.0})
     symbols = {op["name"]: op["symbol"] for op in api.get("/api/v1/ops").json()}
     ui.open_app(page, base_url)
