@@ -20,8 +20,17 @@ from collections.abc import Sequence
 import numpy as np
 
 from .errors import ChainruleError
+from .methods import methods_data
 from .run import backprop, paths_data
-from .schemas import BackpropResponse, Check, Jacobian, NodeOut, PathsResponse, Value
+from .schemas import (
+    BackpropResponse,
+    Check,
+    Jacobian,
+    MethodsResponse,
+    NodeOut,
+    PathsResponse,
+    Value,
+)
 from .settings import HOST, PORT, WORKERS
 from .values import decode
 
@@ -51,6 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _answer(args: argparse.Namespace, values: dict[str, object]) -> str:
+    if args.methods:
+        methods = MethodsResponse.model_validate(methods_data(args.source, values))
+        return methods.model_dump_json() + "\n" if args.json else methods_report(methods)
     if args.paths:
         paths = PathsResponse.model_validate(
             paths_data(args.source, values, wrt=args.wrt, limit=args.limit))
@@ -146,11 +158,35 @@ def _parser() -> argparse.ArgumentParser:
                         "backward pass starts from, shaped like the output (default ones)")
     parser.add_argument("--paths", action="store_true", help="the derivative by --wrt as a sum "
                         "over paths: their exact count and the largest ones")
+    parser.add_argument("--methods", action="store_true", help="three ways to differentiate: "
+                        "symbolic (sympy, with its size), finite differences over h, backprop")
     parser.add_argument("--limit", type=int, default=20, metavar="N",
                         help="--paths lists at most N paths (default 20)")
     parser.add_argument("--no-check", action="store_true",
                         help="skip the finite-difference check")
     return parser
+
+
+def methods_report(m: MethodsResponse) -> str:
+    """The three ways side by side: per input the three numbers, the formula's swell, and the
+    finite differences' errors over h (the V of truncation against rounding)."""
+    parts = [f"chainrule --methods: {m.source}\noutput = {fmt(m.output)}\n",
+             f"\nThree ways to the derivatives ({m.graph_operations} operations in the graph)\n",
+             table(["input", "backprop", "symbolic (sympy)", "formula size", "with cse"],
+                   [[i.name, fmt(i.backprop), fmt(i.symbolic.value), str(i.symbolic.size),
+                     str(i.symbolic.size_cse)] for i in m.inputs])]
+    for i in m.inputs:
+        fd = i.finite_differences
+        parts += [f"\nd output/d{i.name} = {i.symbolic.derivative}\n",
+                  f"Finite differences for {i.name}: error against backprop\n",
+                  table(["h", "forward", "central"],
+                        [[f"{h:.0e}", fmt(f), fmt(c)] for h, f, c in
+                         zip(fd.h, fd.forward_error, fd.central_error, strict=True)])]
+    c = m.cost
+    parts.append(f"\nCost: backprop {c.backprop.note}; finite differences "
+                 f"{c.finite_differences.evaluations} evaluations per h; symbolic: "
+                 f"{c.symbolic.note}.\n")
+    return "".join(parts)
 
 
 def _json_value(text: str) -> object:

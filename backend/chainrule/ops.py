@@ -82,6 +82,9 @@ class Op:
     # np.maximum, ...); by default the forward's own name when the forward is a numpy ufunc.
     numpy: tuple[str, ...] = ()
     kink: Kink | None = None  # where the derivative is undefined, and the convention there
+    # Its symbolic counterpart for the three-ways comparison (methods.py): a function of the
+    # sympy module and the operands, or None where it has none (array ops).
+    sympy: Callable[..., object] | None = None
 
     def __post_init__(self) -> None:
         if not self.jvps:
@@ -236,10 +239,12 @@ def _f(plain: str, latex: str | None = None) -> Formula:
 def _unary(
     name: str, forward: Callable[[Array], Array], vjp: Vjp, deriv: Formula, description: str,
     latex_name: str | None = None, symbol: str | None = None, kink: Kink | None = None,
+    sympy: Callable[..., object] | None = None,
 ) -> Op:
     fn = latex_name or rf"\operatorname{{{name}}}"
     return Op(name, 1, forward, (vjp,), _same, _f(f"{name}($u)", rf"{fn}\left($u\right)"),
-              (deriv,), description, symbol or name, kink=kink)
+              (deriv,), description, symbol or name, kink=kink,
+              sympy=sympy or (lambda sp, a: getattr(sp, name)(a)))
 
 
 def _kink_at_zero(taken: float, left: float, right: float) -> Kink:
@@ -263,24 +268,29 @@ OPS: dict[str, Op] = {
     for op in [
         Op("add", 2, _binary(np.add), (lambda g, y, a, b: g, lambda g, y, a, b: g), _broadcast,
            _f("$u + $v"), (_f("1"), _f("1")), "Sum of two values.", "+", syntax="infix",
+           sympy=lambda sp, a, b: a + b,
            numpy=("add",)),
         Op("sub", 2, _binary(np.subtract), (lambda g, y, a, b: g, lambda g, y, a, b: -g),
            _broadcast, _f("$u - $v"), (_f("1"), _f("-1")), "Difference.", "−", syntax="infix",
+           sympy=lambda sp, a, b: a - b,
            numpy=("subtract",)),
         Op("mul", 2, _binary(np.multiply), (lambda g, y, a, b: g * b, lambda g, y, a, b: g * a),
            _broadcast, _f("$u * $v", r"$u \cdot $v"), (_f("$v"), _f("$u")),
-           "Product (elementwise for arrays).", "×", syntax="infix", numpy=("multiply",)),
+           "Product (elementwise for arrays).", "×", syntax="infix",
+           sympy=lambda sp, a, b: a * b, numpy=("multiply",)),
         Op("div", 2, _binary(np.divide),
            (lambda g, y, a, b: g / b, lambda g, y, a, b: -g * a / b**2), _broadcast,
            _f("$u / $v", r"\frac{$u}{$v}"),
            (_f("1/$v", r"\frac{1}{$v}"), _f("-$u/$v^2", r"-\frac{$u}{$v^{2}}")),
-           "Quotient.", "÷", syntax="infix", numpy=("divide",)),
+           "Quotient.", "÷", syntax="infix",
+           sympy=lambda sp, a, b: a / b, numpy=("divide",)),
         Op("pow", 2, _binary(np.power),
            (_pow_vjp_base, _pow_vjp_exponent),
            _broadcast, _f("$u ** $v", "$u^{$v}"),
            (_f("$v * $u ** ($v - 1)", r"$v \cdot $u^{$v - 1}"),
             _f("$u ** $v * log($u)", r"$u^{$v} \ln $u")),
            "Power (`**`, or `^` as people type it).", "^", syntax="infix",
+           sympy=lambda sp, a, b: a**b,
            numpy=("power",)),
         Op("matmul", 2, _bmatmul, (_matmul_vjp_a, _matmul_vjp_b), _matmul_shape,
            _f("$u @ $v", r"$u \, $v"), (_f("$v.T", "$v^{\\top}"), _f("$u.T", "$u^{\\top}")),
@@ -288,7 +298,8 @@ OPS: dict[str, Op] = {
            "@", elementwise=False, syntax="infix", numpy=("matmul", "dot"),
            jvps=(lambda t, y, a, b: np.matmul(t, b), lambda t, y, a, b: np.matmul(a, t))),
         Op("neg", 1, np.negative, (lambda g, y, a: -g,), _same, _f("-$u"), (_f("-1"),),
-           "Negation.", "−", syntax="prefix"),
+           "Negation.", "−", syntax="prefix",
+           sympy=lambda sp, a: -a),
         Op("transpose", 1, _transpose, (lambda g, y, a: g.T,), _reversed,
            _f("$u.T", "$u^{\\top}"), (_f("transpose", r"\top"),),
            "Transpose (reverses the axes); the gradient is transposed back.", "ᵀ",
@@ -317,31 +328,35 @@ OPS: dict[str, Op] = {
         _unary("log", np.log, lambda g, y, a: g / a, _f("1/$u", r"\frac{1}{$u}"),
                "Natural logarithm.", r"\ln"),
         _unary("log1p", np.log1p, lambda g, y, a: g / (1 + a),
-               _f("1/(1 + $u)", r"\frac{1}{1 + $u}"), "log(1 + u), accurate near 0."),
+               _f("1/(1 + $u)", r"\frac{1}{1 + $u}"), "log(1 + u), accurate near 0.",
+               sympy=lambda sp, a: sp.log(1 + a)),
         _unary("sqrt", np.sqrt, lambda g, y, a: g / (2 * y),
                _f("1/(2*sqrt($u))", r"\frac{1}{2\sqrt{$u}}"), "Square root.", symbol="√"),
         _unary("abs", np.abs, lambda g, y, a: g * np.sign(a), _f("sign($u)", r"\operatorname{sign} $u"),
-               "Absolute value (derivative 0 at 0).", kink=_kink_at_zero(0.0, -1.0, 1.0)),
+               "Absolute value (derivative 0 at 0).", kink=_kink_at_zero(0.0, -1.0, 1.0),
+               sympy=lambda sp, a: sp.Abs(a)),
         _unary("sigmoid", _sigmoid, lambda g, y, a: g * y * (1 - y),
                _f("sigmoid($u) * (1 - sigmoid($u))", r"\sigma($u)\,(1 - \sigma($u))"),
-               "Logistic sigmoid 1/(1 + exp(-u)).", r"\sigma", "σ"),
+               "Logistic sigmoid 1/(1 + exp(-u)).", r"\sigma", "σ",
+               sympy=lambda sp, a: 1 / (1 + sp.exp(-a))),
         _unary("relu", lambda a: np.maximum(a, 0.0), lambda g, y, a: g * (a > 0),
                _f("1 if $u > 0 else 0", r"[\,$u > 0\,]"), "max(u, 0) (derivative 0 at 0).",
-               kink=_kink_at_zero(0.0, 0.0, 1.0)),
+               kink=_kink_at_zero(0.0, 0.0, 1.0), sympy=lambda sp, a: sp.Max(a, 0)),
         _unary("softplus", lambda a: np.logaddexp(0.0, a), lambda g, y, a: g * _sigmoid(a),
-               _f("sigmoid($u)", r"\sigma($u)"), "log(1 + exp(u)), a smooth relu."),
+               _f("sigmoid($u)", r"\sigma($u)"), "log(1 + exp(u)), a smooth relu.",
+               sympy=lambda sp, a: sp.log(1 + sp.exp(a))),
         Op("max", 2, _binary(np.maximum),
            (lambda g, y, a, b: g * _tie_share(a, b, y), lambda g, y, a, b: g * _tie_share(b, a, y)),
            _broadcast, _f("max($u, $v)", r"\max($u, $v)"),
            (_f("1 if $u > $v else 0", r"[\,$u > $v\,]"), _f("1 if $v > $u else 0", r"[\,$v > $u\,]")),
            "Elementwise maximum; a tie splits the gradient in half.", "max", numpy=("maximum",),
-           kink=_MAX_TIE),
+           kink=_MAX_TIE, sympy=lambda sp, a, b: sp.Max(a, b)),
         Op("min", 2, _binary(np.minimum),
            (lambda g, y, a, b: g * _tie_share(a, b, y), lambda g, y, a, b: g * _tie_share(b, a, y)),
            _broadcast, _f("min($u, $v)", r"\min($u, $v)"),
            (_f("1 if $u < $v else 0", r"[\,$u < $v\,]"), _f("1 if $v < $u else 0", r"[\,$v < $u\,]")),
            "Elementwise minimum; a tie splits the gradient in half.", "min", numpy=("minimum",),
-           kink=_MIN_TIE),
+           kink=_MIN_TIE, sympy=lambda sp, a, b: sp.Min(a, b)),
         Op("sum", 1, lambda a: np.sum(a, axis=_core_axes(a)),
            (lambda g, y, a: np.full(a.shape, g),), _reduced, _f("sum($u)", r"\sum $u"),
            (_f("1 (for every element)", r"\mathbf{1}"),),

@@ -520,3 +520,59 @@ class ErrorResponse(_Model):
     """The body of every 4xx answer."""
 
     error: ErrorDetail
+
+
+class MethodsRequest(_Model):
+    """A small scalar program, and values for its inputs: the three ways to differentiate it."""
+
+    source: str = Field(examples=["x = 1.5\ny = -2.0\nz = 0.5\nf = (x*y + sin(x)) * exp(z*x)"])
+    values: dict[str, InputValue] = Field(default_factory=dict)
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class SymbolicOut(_Model):
+    """The derivative by sympy: the formula, its size written out, and its value."""
+
+    derivative: str = Field(description="sympy's formula (cut past 400 characters).")
+    size: int = Field(description="Nodes of the formula written out as a tree: the swell.")
+    size_cse: int | None = Field(description="The same after common subexpressions are "
+                                 "shared (sympy's cse); null when too large to try.")
+    value: Value | None = Field(description="The formula at the point; null where sympy "
+                                "leaves it undefined (a kink).")
+
+
+class FiniteDifferencesOut(_Model):
+    """Forward and central differences over step sizes h, errors against backprop."""
+
+    h: list[float] = Field(description="Step sizes, 1e-1 down to 1e-13.")
+    forward_error: list[Value] = Field(description="|(f(x + h) - f(x)) / h - backprop|.")
+    central_error: list[Value] = Field(description="|(f(x + h) - f(x - h)) / 2h - backprop|.")
+
+
+class MethodInput(_Model):
+    """The three ways, for one input."""
+
+    name: str
+    backprop: Value = Field(description="d output / d input by backprop.")
+    symbolic: SymbolicOut
+    finite_differences: FiniteDifferencesOut
+
+
+class MethodsCost(_Model):
+    """What each way costs for all the inputs."""
+
+    backprop: FiniteDifferenceCost
+    finite_differences: FiniteDifferenceCost
+    symbolic: FiniteDifferenceCost
+
+
+class MethodsResponse(_Model):
+    """Symbolic, finite differences and backprop, side by side."""
+
+    source: str
+    output: Value
+    graph_operations: int = Field(description="Operations in the graph: backprop's one pass "
+                                  "visits each once, to compare with the formulas' sizes.")
+    inputs: list[MethodInput]
+    cost: MethodsCost

@@ -24,6 +24,8 @@ class Limits:
     max_nesting: int = 150  # nested parentheses, brackets and calls
     # Finite-difference check: element-evaluations (batch rows x graph elements) per request.
     max_check_work: int = 50_000_000
+    # Nodes of a program /methods differentiates symbolically (sympy's formulas can swell).
+    max_methods_nodes: int = 60
     # Element-evaluations computed at once in the vectorized finite-difference pass.
     check_chunk_elements: int = 4_000_000
     # Sum over paths: paths listed at most, and node ids over all listed paths (answer size).

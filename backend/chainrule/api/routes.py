@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from ..examples import EXAMPLES
+from ..methods import methods_data
 from ..ops import OPS
 from ..optimize import optimize_data
 from ..run import backprop_data, paths_data
@@ -11,6 +12,8 @@ from ..schemas import (
     BackpropResponse,
     ErrorResponse,
     Example,
+    MethodsRequest,
+    MethodsResponse,
     OpOut,
     OptimizeRequest,
     OptimizeResponse,
@@ -47,6 +50,13 @@ def post_paths(body: PathsRequest, request: Request) -> Response:
     """The derivative as a sum over paths: their exact count and the largest ones."""
     return computed(request, lambda deadline: paths_data(
         body.source, body.values, wrt=body.wrt, limit=body.limit, deadline=deadline))
+
+
+@router.post("/methods", response_model=MethodsResponse, responses=ERRORS)
+def post_methods(body: MethodsRequest, request: Request) -> Response:
+    """Three ways to differentiate: symbolic (with its swell), finite differences over h, backprop."""
+    return computed(request, lambda deadline: methods_data(body.source, body.values,
+                                                           deadline=deadline))
 
 
 @router.post("/optimize", response_model=OptimizeResponse, responses=ERRORS)
