@@ -61,3 +61,9 @@ export function optimize(source, values, options) {
 export function examples() {
   return request("examples");
 }
+
+/** Three ways to differentiate `source` at `values`: {inputs: [{name, backprop, symbolic,
+ * finite_differences}], graph_operations, cost}. */
+export function methods(source, values) {
+  return post("methods", { source, values });
+}

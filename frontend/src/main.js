@@ -8,6 +8,7 @@ import { createEditorPanel } from "./editor-panel.js";
 import { createGraphPanel } from "./graph-panel.js";
 import { createJacobianPanel } from "./jacobian-panel.js";
 import { createOptimizerPanel } from "./optimizer.js";
+import { createMethodsPanel } from "./methods-panel.js";
 import { createPathsPanel } from "./paths-panel.js";
 import { atEnd, createPlayer, interval, reduce } from "./player.js";
 import { createPlayerPanel } from "./player-panel.js";
@@ -73,6 +74,11 @@ const pathsPanel = createPathsPanel({
   wrt: $("paths-wrt"), list: $("paths-list"), summary: $("paths-summary"), more: $("paths-run"),
   error: $("paths-error"),
 }, { onHighlight: (path) => graph.highlightPath(path) });
+
+const methodsPanel = createMethodsPanel({
+  run: $("methods-run"), wrt: $("methods-wrt"), figure: $("methods-figure"),
+  table: $("methods-table"), summary: $("methods-summary"), error: $("methods-error"),
+});
 
 /** Run the source with the values: fetch, lay out, draw; then stand at `step`. */
 async function run(step = 0) {
@@ -150,6 +156,7 @@ function showResult(result, timeline, plan, valuesText, step) {
   graph.show(plan, timeline, state.player.index);
   results.show(result, state.mode);
   pathsPanel.show(result, parseValues(valuesText));
+  methodsPanel.show(result, parseValues(valuesText));
   jacobianPanel.show(result);
   showIndex(state.player.index, { pulse: false });
   document.body.dataset.status = "ready";
