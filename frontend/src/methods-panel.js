@@ -7,7 +7,7 @@ import { ApiError, methods as fetchMethods } from "./api.js";
 import { formatNumber } from "./format.js";
 
 const d3 = globalThis.d3;
-const WIDTH = 360;
+const MAX_WIDTH = 520; // drawn at the figure's own width, so its text keeps its size
 const HEIGHT = 220;
 const MARGIN = { top: 10, right: 12, bottom: 36, left: 52 };
 
@@ -98,6 +98,7 @@ function renderTable(table, body) {
 // Error against h on log-log axes: forward differences and central differences.
 function plotV(figure, input) {
   figure.replaceChildren();
+  const WIDTH = Math.max(280, Math.min(MAX_WIDTH, figure.clientWidth || MAX_WIDTH));
   const fd = input.finite_differences;
   const series = [["forward", fd.forward_error], ["central", fd.central_error]].map(([name, errors]) =>
     ({ name, points: fd.h.map((h, k) => [h, Math.max(Number(errors[k]), 1e-17)]) }));
