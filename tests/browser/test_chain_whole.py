@@ -59,7 +59,7 @@ def test_the_paths_panel_follows_the_chosen_input(page: Page, base_url: str,
                                                   api: httpx.Client) -> None:
     ui.open_app(page, base_url)
     ui.run(page, DIAMOND, "x=0.7, y=-1.3")
-    page.get_by_label("Input", exact=True).select_option("y")
+    page.get_by_label("Paths from", exact=True).select_option("y")
     expected = paths_answer(api, "y")
     panel = page.locator("#paths")
     expect(panel.locator(".paths-count")).to_contain_text("from y to the output")
