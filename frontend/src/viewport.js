@@ -9,6 +9,8 @@ export const READABLE_SCALE = 1;
  * symbol and its colour instead (level of detail). */
 export const FAR_SCALE = 0.5;
 const MARGIN = 12;
+/** Room left above a graph taller than the view, for the Follow and Fit buttons over its top. */
+const TOP = 48;
 
 /** The graph rectangle {x0, y0, x1, y1} seen through transform `t` in a view of `width` ×
  * `height`, grown by `margin` screen pixels on every side. */
@@ -39,14 +41,15 @@ export function fitScale(width, height, gw, gh) {
 }
 
 /** A translation that keeps the graph on screen: where the graph is wider (or taller) than
- * the view, no empty band wider than the margin on either side; where it is smaller, centred. */
+ * the view, no empty band wider than the margin on either side (above, room for the buttons);
+ * where it is smaller, centred. */
 export function clampTranslate({ x, y, k }, width, height, gw, gh) {
-  const clampAxis = (t, view, size) => {
+  const clampAxis = (t, view, size, lead) => {
     const extent = size * k;
     if (extent + 2 * MARGIN <= view) return (view - extent) / 2;
-    return Math.min(MARGIN, Math.max(view - MARGIN - extent, t));
+    return Math.min(lead, Math.max(view - MARGIN - extent, t));
   };
-  return { x: clampAxis(x, width, gw), y: clampAxis(y, height, gh), k };
+  return { x: clampAxis(x, width, gw, MARGIN), y: clampAxis(y, height, gh, TOP), k };
 }
 
 /** The first view of a graph: all of it if it fits at a readable scale, else the readable
@@ -54,7 +57,7 @@ export function clampTranslate({ x, y, k }, width, height, gw, gh) {
 export function homeTransform(width, height, gw, gh, focus) {
   const k = fitScale(width, height, gw, gh);
   if (k >= READABLE_SCALE) return { x: (width - gw * k) / 2, y: (height - gh * k) / 2, k };
-  if (!focus) return clampTranslate({ x: MARGIN, y: MARGIN, k: READABLE_SCALE }, width, height, gw, gh);
+  if (!focus) return clampTranslate({ x: MARGIN, y: TOP, k: READABLE_SCALE }, width, height, gw, gh);
   return centreOn(focus, { k: READABLE_SCALE }, width, height, gw, gh, "forward");
 }
 

@@ -39,3 +39,9 @@ test("clamping keeps a big graph filling the view and centres a small one", () =
   assert.deepEqual(clampTranslate({ x: 500, y: -9000, k: 1 }, 800, 600, 2000, 2000), { x: 12, y: -1412, k: 1 });
   assert.deepEqual(clampTranslate({ x: 500, y: 0, k: 1 }, 800, 600, 200, 100), { x: 300, y: 250, k: 1 });
 });
+
+test("a graph taller than the view starts below the Follow and Fit buttons", () => {
+  const home = homeTransform(800, 600, 5000, 3000, null);
+  assert.ok(home.y >= 40, `first card at ${home.y} px from the top, under the buttons`);
+  assert.equal(clampTranslate({ x: 0, y: 500, k: 1 }, 800, 600, 2000, 2000).y, home.y);
+});
