@@ -10,15 +10,14 @@ import { createJacobianPanel } from "./jacobian-panel.js";
 import { createOptimizerPanel } from "./optimizer.js";
 import { createMethodsPanel } from "./methods-panel.js";
 import { createPathsPanel } from "./paths-panel.js";
-import { atEnd, createPlayer, interval, reduce } from "./player.js";
+import { createPlayer, interval, reduce } from "./player.js";
 import { createPlayerPanel } from "./player-panel.js";
 import { createResultsPanel } from "./results-panel.js";
 import { createSharePanel } from "./share-panel.js";
 import { nodesInside } from "./spans.js";
 import { createStepPanel } from "./step-panel.js";
-import {
-  changedNodes, createTangentTimeline, createTimeline, frameAt, nodeStateAt,
-} from "./timeline.js";
+import { showStep } from "./stage.js";
+import { createTangentTimeline, createTimeline } from "./timeline.js";
 import { decodeHash, encodeHash } from "./url-state.js";
 import { parseValues } from "./values.js";
 
@@ -172,17 +171,9 @@ function showError(message, span) {
 function showIndex(previous, { pulse = true } = {}) {
   const { timeline, player, result } = state;
   if (!timeline) return;
-  const index = player.index;
-  const ids = changedNodes(timeline, Math.min(previous, timeline.total - 1), index);
-  graph.update(ids, index, { pulseMs: pulse ? Math.min(700, interval(player) * 0.8) : 0 });
-  const frame = frameAt(timeline, index);
-  stepPanel.show(frame, { atEnd: atEnd(player) });
-  controls.show(index, timeline.total, frame.phase);
-  results.showProgress((id) => !id || (result.tangent
-    ? atEnd(player) && state.nodesById.get(id)?.name === result.tangent.wrt
-    : nodeStateAt(timeline, id, index).grad), atEnd(player) && !result.tangent);
-  writeHash(result.source, state.valuesText, index);
-  state.shownIndex = index;
+  showStep({ graph, stepPanel, controls, results }, state, previous, { pulse });
+  writeHash(result.source, state.valuesText, player.index);
+  state.shownIndex = player.index;
 }
 
 /** Apply a player action; redraw what changed and keep the clock running while playing. */

@@ -5,13 +5,12 @@
 
 import { cardsOf } from "./cards.js";
 import { createGraphPanel } from "./graph-panel.js";
-import { atEnd, createPlayer, interval, reduce } from "./player.js";
+import { createPlayer, interval, reduce } from "./player.js";
 import { createPlayerPanel } from "./player-panel.js";
 import { createResultsPanel } from "./results-panel.js";
 import { createStepPanel } from "./step-panel.js";
-import {
-  changedNodes, createTangentTimeline, createTimeline, frameAt, nodeStateAt,
-} from "./timeline.js";
+import { showStep } from "./stage.js";
+import { createTangentTimeline, createTimeline } from "./timeline.js";
 
 // The same ids and classes as the page's (index.html), so that style.css draws both alike.
 const MARKUP = `
@@ -108,17 +107,9 @@ export function createPlayerView(root, { elk, keyTarget = root, onStep = () => {
   controls.setSpeed(player.speed).setPlaying(false);
 
   function showIndex(previous, { pulse = true } = {}) {
-    const index = player.index;
-    const ids = changedNodes(timeline, Math.min(previous, timeline.total - 1), index);
-    graph.update(ids, index, { pulseMs: pulse ? Math.min(700, interval(player) * 0.8) : 0 });
-    const frame = frameAt(timeline, index);
-    stepPanel.show(frame, { atEnd: atEnd(player) });
-    controls.show(index, timeline.total, frame.phase);
-    results.showProgress((id) => !id || (result.tangent
-      ? atEnd(player) && result.nodes.find((n) => n.id === id)?.name === result.tangent.wrt
-      : nodeStateAt(timeline, id, index).grad), atEnd(player) && !result.tangent);
-    shownIndex = index;
-    onStep(index);
+    showStep({ graph, stepPanel, controls, results }, { result, timeline, player }, previous, { pulse });
+    shownIndex = player.index;
+    onStep(player.index);
   }
 
   function dispatch(action) {
