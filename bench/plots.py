@@ -14,7 +14,7 @@ from matplotlib.axes import Axes
 
 DPI = 100
 SHAPE_COLORS = {"chain": "tab:blue", "wide sum": "tab:orange", "fan-out": "tab:green",
-                "deep chain": "tab:blue"}
+                "issue 11": "tab:red", "deep chain": "tab:blue"}
 
 
 def _save(fig: Any, path: Path) -> str:
@@ -42,7 +42,7 @@ def _linear_guide(ax: Axes, xs: Sequence[float], y0: float, label: str = "linear
 def scaling(rows: list[Any], path: Path) -> str:
     """Time of forward, backward, backprop() and HTTP against nodes, one panel a shape."""
     shapes = list(dict.fromkeys(r.shape for r in rows if r.times))
-    fig, axes = plt.subplots(1, len(shapes), figsize=(11, 3.6), sharey=True)
+    fig, axes = plt.subplots(1, len(shapes), figsize=(3.2 * len(shapes), 3.6), sharey=True)
     phases = [("forward", "tab:blue"), ("backward", "tab:red"),
               ("backward+records", "tab:purple"), ("backprop()", "tab:gray"),
               ("HTTP", "black")]

@@ -1,4 +1,4 @@
-"""The benchmark programs, in three shapes (bench/run.py measures them; tests/test_bounds.py
+"""The benchmark programs, in four shapes (bench/run.py measures them; tests/test_bounds.py
 checks that the largest admitted ones still answer)."""
 
 from __future__ import annotations
@@ -25,5 +25,18 @@ def fan_out(nodes: int) -> str:
     return "\n".join(lines)
 
 
+def issue_11(nodes: int) -> str:
+    """Issue 11's own program, `x{i} = tanh(x{i-1}) * 0.9 + x0 * 0.1` (6 nodes a line: tanh,
+    two constants, two products, a sum; the input x0 used once a line): 1,667 lines for 10,000."""
+    return "\n".join(f"x{i} = tanh(x{i - 1}) * 0.9 + x0 * 0.1"
+                     for i in range(1, max(2, round(nodes / 6)) + 1))
+
+
 SHAPES: dict[str, Callable[[int], str]] = {"chain": chain, "wide sum": wide_sum,
-                                           "fan-out": fan_out}
+                                           "fan-out": fan_out, "issue 11": issue_11}
+INPUTS: dict[str, str] = {"issue 11": "x0"}  # each shape's one input, where it is not x
+
+
+def values(shape: str, x: float = 0.3) -> dict[str, float]:
+    """The values a shape's program is run with: its one input set to `x`."""
+    return {INPUTS.get(shape, "x"): x}

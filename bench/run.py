@@ -54,7 +54,10 @@ from chainrule.parsing import parse
 from chainrule.run import backprop_data
 from chainrule.settings import LIMITS
 from fastapi.testclient import TestClient
-from programs import SHAPES
+from phases import BEFORE_REV, before_and_now
+from phases import PHASES as PHASES_EXPLAINED
+from phases import tables as phase_tables
+from programs import SHAPES, values
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
@@ -92,6 +95,7 @@ class Row:
     refused: str = ""
     refused_s: float = 0.0
     status: int = 0  # of the HTTP answer
+    content_encoding: str = ""  # of the HTTP answer ("identity" when none)
 
 
 PHASES = ["parse", "graph", "order", "forward", "backward", "backward+records", "check", "rest",
@@ -100,15 +104,14 @@ PHASES = ["parse", "graph", "order", "forward", "backward", "backward+records", 
 
 def measure_graph(shape: str, target: int, client: TestClient, repeats: int) -> Row:
     """Every phase of one graph, each timed on its own, then the whole pipeline twice."""
-    source = SHAPES[shape](target)
-    values = {"x": X}
+    source, inputs = SHAPES[shape](target), values(shape, X)
     row = Row(shape, target, lines=source.count("\n") + 1, chars=len(source))
     try:
         parse_t, program = median_time(lambda: parse(source), repeats)
-        graph_t, graph = median_time(lambda: build_graph(program, values), repeats)
+        graph_t, graph = median_time(lambda: build_graph(program, inputs), repeats)
     except ChainruleError as err:
         start = time.perf_counter()
-        response = client.post("/api/v1/backprop", json={"source": source, "values": values})
+        response = client.post("/api/v1/backprop", json={"source": source, "values": inputs})
         elapsed = time.perf_counter() - start
         body = response.json()["error"]
         row.refused_s = elapsed
@@ -123,21 +126,22 @@ def measure_graph(shape: str, target: int, client: TestClient, repeats: int) -> 
     out = float(vals[graph.output].reshape(()))
     check_t, _ = median_time(lambda: finite_difference_check(graph, order, sweep.grads, out),
                              repeats)
-    total_t, _ = median_time(lambda: backprop(source, values), repeats)
+    total_t, _ = median_time(lambda: backprop(source, inputs), repeats)
     gc.disable()  # how much of backprop() is Python's cyclic garbage collector
     try:
-        no_gc_t, _ = median_time(lambda: backprop(source, values), repeats)
+        no_gc_t, _ = median_time(lambda: backprop(source, inputs), repeats)
     finally:
         gc.enable()
     http_t, response = median_time(
-        lambda: client.post("/api/v1/backprop", json={"source": source, "values": values}),
+        lambda: client.post("/api/v1/backprop", json={"source": source, "values": inputs}),
         repeats)
     assert response.status_code == 200, response.text[:300]
     row.status = response.status_code
+    row.content_encoding = response.headers.get("content-encoding", "identity")
     row.nodes = len(graph.nodes)
     row.json_bytes = len(response.content)
     row.wire_bytes = response.num_bytes_downloaded
-    data = backprop_data(source, values)
+    data = backprop_data(source, inputs)
     row.encode_before, _ = median_time(lambda: json.dumps(
         data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode(), repeats)
     row.encode_now, _ = median_time(lambda: encode_answer(
@@ -161,6 +165,17 @@ class CheckRow:
     naive_t: float | None  # 2N separate forward evaluations
     naive_sampled: int  # how many of the 2N were timed (extrapolated when fewer)
     max_error: float
+
+
+def offered_encodings(client: TestClient, nodes: int) -> dict[str, str]:
+    """Which Content-Encoding answers issue 11's program when the client asks for brotli, for
+    zstd, or for any of them."""
+    body = {"source": SHAPES["issue 11"](nodes), "values": values("issue 11", X)}
+    out = {}
+    for asked in ("br", "zstd", "zstd, br, gzip"):
+        response = client.post("/api/v1/backprop", json=body, headers={"accept-encoding": asked})
+        out[asked] = response.headers.get("content-encoding", "identity")
+    return out
 
 
 def measure_check(n: int, repeats: int, naive_budget_s: float) -> CheckRow:
@@ -365,6 +380,9 @@ class Extra:
     api_seconds: float = 0.0
     browser: str | None = None
     images: dict[str, str] | None = None
+    phases: dict[str, Any] | None = None  # bench/phases.py: before and now, phase by phase
+    phases_failed: str = ""
+    offers: dict[str, str] | None = None  # Accept-Encoding asked: Content-Encoding answered
 
 
 def run_compare(quick: bool) -> dict[str, Any]:
@@ -472,87 +490,208 @@ def api_section(rows: list[Throughput], clients: int, seconds: float) -> list[st
     return out
 
 
-def targets(rows: list[Row], extra: Extra) -> list[str]:
-    """The issue's targets: measured value, target, ratio, met or not."""
-    out = ["| target | measured | target value | ratio | met |", "|---|---|---|---|---|"]
+TORCH_SIZE = 10_000  # issue 11: "per gradient, not slower than PyTorch's CPU autograd at 10k"
 
-    def add(name: str, measured: str, target: str, ratio: str, met: bool | None) -> None:
-        verdict = "n/a" if met is None else ("met" if met else "**not met**")
-        out.append(f"| {name} | {measured} | {target} | {ratio} | {verdict} |")
 
-    if extra.api:
-        for w in sorted({r.workers for r in extra.api}):
-            base = next(r for r in extra.api if r.workers == w and r.endpoint == "/healthz")
-            typ = next(r for r in extra.api if r.workers == w and r.endpoint == "typical")
-            share = typ.rps / base.rps
-            add(f"typical expression vs /healthz throughput, {w} worker{'s' * (w > 1)}",
-                f"{typ.rps:,.0f} vs {base.rps:,.0f} requests/s", "≥ 0.5 of /healthz",
-                f"{share:.2f}", share >= 0.5)
-            latency = typ.p50 / base.p50
-            add(f"typical expression vs /healthz latency (p50), {w} worker{'s' * (w > 1)}",
-                f"{typ.p50 * 1000:.1f} vs {base.p50 * 1000:.1f} ms", "≤ 1.5× /healthz",
-                f"{latency:.2f}", latency <= 1.5)
+class Targets:
+    """A markdown table of targets: what was measured, the target, the ratio, met or not."""
+
+    def __init__(self) -> None:
+        self.lines = ["| target | measured | target value | ratio | met |",
+                      "|---|---|---|---|---|"]
+
+    def add(self, name: str, measured: str, target: str, ratio: str,
+            met: bool | str | None) -> None:
+        """One row; `met` is True, False (said in bold), None (n/a) or a word of its own."""
+        verdict = ("n/a" if met is None else met if isinstance(met, str)
+                   else "met" if met else "**not met**")
+        self.lines.append(f"| {name} | {measured} | {target} | {ratio} | {verdict} |")
+
+
+def _http(r: Row) -> float:
+    return r.times["HTTP"] if r.times else 0.0
+
+
+def answer_targets(rows: list[Row], extra: Extra, table: Targets) -> None:
+    """Issue 11's targets 1 and 2: time of the big answers, flat per node, before and after per
+    phase, bytes on the wire, compression, encoding."""
+    before = (extra.phases or {}).get("before", {})
+
+    def was(r: Row) -> str:
+        """The same program's HTTP time before, where bench/phases.py measured it."""
+        old = before.get(r.shape, {}).get("seconds", {}).get("HTTP")
+        same = extra.phases is not None and extra.phases["nodes"] == r.target
+        return f" (before {old:.2f})" if same and old else ""
+
     for size, limit in ((10_000, 0.5), (20_000, 1.0)):
         big = [r for r in rows if r.times and r.target == size]
         if big:
-            worst = max(big, key=lambda r: r.times["HTTP"] if r.times else 0.0)
-            t = worst.times["HTTP"] if worst.times else 0.0
-            add(f"{size:,}-node graph answered (HTTP, TestClient; slowest shape)",
-                f"{t:.2f} s ({worst.shape}; "
-                + ", ".join(f"{r.shape} {r.times['HTTP']:.2f} s" for r in big if r.times)
-                + ")", f"< {limit:g} s", f"{t / limit:.2f} of the target", t < limit)
+            worst = max(big, key=_http)
+            table.add(f"{size:,}-node program answered (HTTP, TestClient, gzip; slowest shape)",
+                      f"{_http(worst):.2f} s ({worst.shape}; " + ", ".join(
+                          f"{r.shape} {_http(r):.2f} s{was(r)}" for r in big) + ")",
+                      f"< {limit:g} s", f"{_http(worst) / limit:.2f} of the target",
+                      _http(worst) < limit)
     flat = [r for r in rows if r.times and 1_000 <= r.target <= 50_000]
     spreads = []
     for shape in SHAPES:
-        per = [r.times["HTTP"] / r.nodes for r in flat if r.shape == shape and r.times]
+        per = [_http(r) / r.nodes for r in flat if r.shape == shape]
         if len(per) > 1:
             spreads.append((shape, max(per) / min(per)))
     if spreads:
         worst_shape, spread = max(spreads, key=lambda x: x[1])
-        add("time per node flat from 1,000 to 50,000 nodes (HTTP, max / min per shape)",
-            ", ".join(f"{shape} {x:.2f}" for shape, x in spreads), "≤ 1.5",
-            f"{spread:.2f} ({worst_shape})", spread <= 1.5)
+        table.add("time per node flat from 1,000 to 50,000 nodes (HTTP, max / min per shape)",
+                  ", ".join(f"{shape} {x:.2f}" for shape, x in spreads), "≤ 1.5",
+                  f"{spread:.2f} ({worst_shape})", spread <= 1.5)
+    if extra.phases:
+        ratios = {shape: now["seconds"]["HTTP"] / before[shape]["seconds"]["HTTP"]
+                  for shape, now in extra.phases["now"].items()
+                  if "HTTP" in now["seconds"] and "HTTP" in before.get(shape, {}).get("seconds", {})}
+        table.add(f"where the time goes per phase, before ({extra.phases['rev']}) and now, "
+                  f"{extra.phases['nodes']:,} nodes",
+                  "HTTP now / before: " + ", ".join(f"{s} {x:.2f}" for s, x in ratios.items()),
+                  "shown, each phase", f"{min(ratios.values()):.2f} to {max(ratios.values()):.2f}"
+                  if ratios else "", "shown below" if ratios else False)
+    elif extra.phases_failed:
+        table.add("where the time goes per phase, before and now", extra.phases_failed,
+                  "shown, each phase", "", False)
     ten = [r for r in rows if r.times and r.target == 10_000]
     if ten:
+        issue = next((r for r in ten if r.shape == "issue 11"), None)
         worst = max(ten, key=lambda r: r.wire_bytes / r.nodes)
-        per_node = worst.wire_bytes / worst.nodes
-        add("bytes on the wire a node, 10,000 nodes (gzip; largest shape)",
-            f"{per_node:,.0f} ({worst.shape}; plain {worst.json_bytes / worst.nodes:,.0f})",
-            "≤ 250", f"{per_node / 250:.2f} of the target", per_node <= 250)
+        table.add("bytes on the wire a node, 10,000 nodes (gzip; issue 11's program, and the "
+                  "largest shape)", "; ".join(
+                      f"{r.shape} {r.wire_bytes / r.nodes:,.0f} (plain {r.json_bytes / r.nodes:,.0f})"
+                      for r in dict.fromkeys(x for x in (issue, worst) if x)),
+                  "≤ 250", f"{worst.wire_bytes / worst.nodes / 250:.2f} of the target",
+                  worst.wire_bytes / worst.nodes <= 250)
+        encodings = sorted({r.content_encoding for r in ten})
+        table.add("answer compressed when the client accepts gzip (10,000 nodes)",
+                  "Content-Encoding: " + ", ".join(encodings), "gzip", "",
+                  encodings == ["gzip"])
+        if extra.offers:
+            table.add("brotli or zstd where the client asks for it and it pays",
+                      "; ".join(f"asked `{asked}`: {got}" for asked, got in extra.offers.items()),
+                      "br or zstd answered", "",
+                      any(got in ("br", "zstd") for got in extra.offers.values()))
         slow = max(ten, key=lambda r: r.encode_now)
-        add("encoding a 10,000-node answer: now (orjson + gzip) / before (json.dumps)",
-            f"{ms(slow.encode_now)} ms vs {ms(slow.encode_before)} ms ({slow.shape})",
-            "faster", f"{slow.encode_now / slow.encode_before:.2f}",
-            slow.encode_now < slow.encode_before)
+        table.add("encoding a 10,000-node answer: now (orjson + gzip) / before (json.dumps)",
+                  f"{ms(slow.encode_now)} ms vs {ms(slow.encode_before)} ms ({slow.shape})",
+                  "faster", f"{slow.encode_now / slow.encode_before:.2f}",
+                  slow.encode_now < slow.encode_before)
+
+
+def api_targets(extra: Extra, table: Targets, latency: bool) -> None:
+    """Issue 11's target 3 (`latency`: p50 against /healthz) or the earlier throughput one."""
+    for w in sorted({r.workers for r in extra.api or []}):
+        base = next(r for r in extra.api or [] if r.workers == w and r.endpoint == "/healthz")
+        typ = next(r for r in extra.api or [] if r.workers == w and r.endpoint == "typical")
+        workers = f"{w} worker{'s' * (w > 1)}"
+        if latency:
+            value = typ.p50 / base.p50
+            table.add(f"typical expression vs /healthz latency (p50), {workers}",
+                      f"{typ.p50 * 1000:.1f} vs {base.p50 * 1000:.1f} ms", "≤ 1.5× /healthz",
+                      f"{value:.2f}", value <= 1.5)
+        else:
+            share = typ.rps / base.rps
+            table.add(f"typical expression vs /healthz throughput, {workers}",
+                      f"{typ.rps:,.0f} vs {base.rps:,.0f} requests/s", "≥ 0.5 of /healthz",
+                      f"{share:.2f}", share >= 0.5)
+
+
+def torch_targets(compare: dict[str, Any], table: Targets) -> None:
+    """Issue 11's target 4: per gradient against PyTorch at 10k scalar nodes, and how close the
+    numeric sweeps come to micrograd per node where micrograd works."""
+    for lib, what in [("chainrule sweeps", "numeric sweeps: forward + backward, no records"),
+                      ("chainrule engine", "graph built + numeric sweeps"),
+                      ("chainrule backprop()",
+                       "the whole backprop(): parse, sweeps with records, check")]:
+        ratios = [r for r in ours_vs(compare, lib, "PyTorch CPU")
+                  if r[1] >= TORCH_SIZE * 0.99]
+        if not ratios:
+            continue
+        worst = max(ratios, key=lambda x: x[2])
+        table.add(f"per gradient vs PyTorch CPU autograd at {TORCH_SIZE:,} scalar nodes "
+                  f"({what})", ", ".join(f"{p} {x:.2f}×" for p, _, x in ratios)
+                  + " PyTorch's time", "≤ 1× PyTorch's time", f"{worst[2]:.2f} ({worst[0]})",
+                  worst[2] <= 1)
+    sweeps = ours_vs(compare, "chainrule sweeps", "micrograd")
+    if sweeps:
+        per_node = {(r["program"], r["nodes"]): r["seconds"] / r["nodes"]
+                    for r in compare["rows"] if r["library"] == "micrograd" and "seconds" in r}
+        low, high = min(sweeps, key=lambda x: x[2]), max(sweeps, key=lambda x: x[2])
+        mg = [us(t) for t in (min(per_node.values()), max(per_node.values()))]
+        table.add("numeric sweeps per node against micrograd, where micrograd works",
+                  f"{low[2]:.1f}× ({low[0]}, {low[1]:,} nodes) to {high[2]:.1f}× ({high[0]}, "
+                  f"{high[1]:,}) micrograd's time a node (micrograd {mg[0]} to {mg[1]} µs a node)",
+                  "stated", f"{low[2]:.1f} to {high[2]:.1f}", "stated")
+
+
+def earlier_targets(rows: list[Row], extra: Extra, table: Targets) -> None:
+    """Targets of earlier issues, still measured: throughput, refusals, backward / forward,
+    faster than micrograd."""
+    api_targets(extra, table, latency=False)
     huge = [r for r in rows if r.target == 100_000]
     if huge:
         statuses = ", ".join(f"{r.shape} {r.status}" for r in huge)
         ok = all(200 <= r.status < 300 or (400 <= r.status < 500 and r.refused) for r in huge)
-        add("100,000 nodes handled or refused with a clear 4xx, never a crash",
-            f"HTTP {statuses}", "2xx or 4xx", "", ok)
+        table.add("100,000 nodes handled or refused with a clear 4xx, never a crash",
+                  f"HTTP {statuses}", "2xx or 4xx", "", ok)
     done = [r for r in rows if r.times]
     if done:
         worst = max(done, key=lambda r: r.times["backward"] / r.times["forward"]
                     if r.times else 0.0)
         assert worst.times is not None
         value = worst.times["backward"] / worst.times["forward"]
-        add("backward / forward (numeric sweep), worst of every shape and size",
-            f"{value:.2f} ({worst.shape}, {worst.nodes:,} nodes)", "≤ 3", f"{value / 3:.2f} "
-            "of the target", value <= 3)
+        table.add("backward / forward (numeric sweep), worst of every shape and size",
+                  f"{value:.2f} ({worst.shape}, {worst.nodes:,} nodes)", "≤ 3",
+                  f"{value / 3:.2f} of the target", value <= 3)
     if extra.compare and extra.compare["rows"]:
         for lib, what in [("chainrule engine", "graph + sweeps"),
                           ("chainrule sweeps", "sweeps alone")]:
             ratios = ours_vs(extra.compare, lib, "micrograd")
             if not ratios:
                 continue
-            best = min(ratios, key=lambda x: x[2])
-            worst_c = max(ratios, key=lambda x: x[2])
-            add(f"faster per gradient than micrograd (chainrule {what})",
-                f"{best[2]:.1f}× to {worst_c[2]:.1f}× micrograd's time "
-                f"({best[0]} {best[1]:,} nodes to {worst_c[0]} {worst_c[1]:,})",
-                "< 1× micrograd's time", f"{best[2]:.1f} to {worst_c[2]:.1f}",
-                worst_c[2] < 1)
-    return out
+            best, worst_c = min(ratios, key=lambda x: x[2]), max(ratios, key=lambda x: x[2])
+            table.add(f"faster per gradient than micrograd (chainrule {what})",
+                      f"{best[2]:.1f}× to {worst_c[2]:.1f}× micrograd's time "
+                      f"({best[0]} {best[1]:,} nodes to {worst_c[0]} {worst_c[1]:,})",
+                      "< 1× micrograd's time", f"{best[2]:.1f} to {worst_c[2]:.1f}",
+                      worst_c[2] < 1)
+
+
+def targets(rows: list[Row], extra: Extra) -> list[str]:
+    """Issue 11's targets, in its order, then the earlier issues' still measured."""
+    issue = Targets()
+    answer_targets(rows, extra, issue)
+    api_targets(extra, issue, latency=True)
+    if extra.compare and extra.compare["rows"]:
+        torch_targets(extra.compare, issue)
+    earlier = Targets()
+    earlier_targets(rows, extra, earlier)
+    return ["Issue 11 (from Run to picture), in its order:", "", *issue.lines, "",
+            "Earlier issues' targets, still measured:", "", *earlier.lines]
+
+
+def phases_section(extra: Extra) -> list[str]:
+    """Where the time goes, phase by phase, in the backend before and now (bench/phases.py)."""
+    if extra.phases is None:
+        return (["## Where the time goes, before and now", "",
+                 f"bench/phases.py did not run: {extra.phases_failed}", ""]
+                if extra.phases_failed else [])
+    p = extra.phases
+    phases = "; ".join(f"*{name}*: {what}" for name, what in PHASES_EXPLAINED.items())
+    return [
+        f"## Where the time goes at {p['nodes']:,} nodes: before ({p['rev']}) and now", "",
+        (f"bench/phases.py: the backend of {p['rev']} (the round's start, where issue 11 "
+         "measured its figures; taken out with `git archive`), then this one, each in its own "
+         f"process one after the other; median of {p['repeats']} run"
+         f"{'s' * (p['repeats'] > 1)}. Phases are timed through functions both backends have: "
+         f"{phases}. *trace* contains the five phases from *order* to *check* plus *assembly*; "
+         "*backprop_data* is *parse* + *graph* + *trace*; *HTTP* is *backprop_data* + *encode* "
+         "+ the ASGI round trip. Shares are of now's HTTP time. A phase a backend cannot run "
+         "says *fails*, with its error."), "",
+        *phase_tables(p)]
 
 
 def image(extra: Extra, key: str, alt: str) -> list[str]:
@@ -575,11 +714,14 @@ def write_report(rows: list[Row], checks: list[CheckRow], elapsed: float, repeat
         "",
         *targets(rows, extra),
         "",
+        *phases_section(extra),
         "## Scalar graphs: each phase, 100 to 100,000 nodes",
         "",
         ("Shapes: **chain** `a1 = sin(x)`, `a2 = sin(a1)`, ... (one node a line); **wide sum** "
         "one line `sin(c1*x) + sin(c2*x) + ...` (4 nodes a term); **fan-out** "
-        "`a{i} = sin(a{i-1} * x) + cos(x) * x` (5 nodes a line, x used three times). Phases: "
+        "`a{i} = sin(a{i-1} * x) + cos(x) * x` (5 nodes a line, x used three times); **issue 11** "
+        "the issue's own program `x{i} = tanh(x{i-1}) * 0.9 + x0 * 0.1` (6 nodes a line, input "
+        "x0; 1,667 lines for 10,000 nodes). Phases: "
         "parse (text to syntax tree), graph (syntax tree to graph, with shapes and formulas), "
         "order (networkx topological sort), forward sweep, backward sweep without records "
         "(`record=False`: gradients only) and with records (every term's formula, numbers and "
@@ -682,8 +824,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true",
                         help="sizes up to 1,000, one repeat, shorter load and browser runs")
     parser.add_argument("--no-write", action="store_true", help="print, do not write the report")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["compare", "api", "browser"],
-                        help="parts to leave out")
+    parser.add_argument("--skip", nargs="*", default=[],
+                        choices=["compare", "api", "browser", "before"], help="parts to leave out")
+    parser.add_argument("--before", default=BEFORE_REV, metavar="REV",
+                        help=f"the git revision measured before, phase by phase "
+                        f"(default {BEFORE_REV}, where issue 11's figures were measured)")
     args = parser.parse_args()
     sizes = [100, 1_000] if args.quick else [100, 1_000, 10_000, 20_000, 50_000, 100_000]
     check_sizes = [10, 100, 1_000] if args.quick else [10, 100, 1_000, 10_000]
@@ -705,9 +850,18 @@ def main() -> None:
         checks.append(row_c)
         print(f"check N={n:,}: backprop {ms(row_c.backprop_t)} ms, vectorized "
               f"{ms(row_c.vector_t)} ms, naive {ms(row_c.naive_t or 0)} ms", flush=True)
+    extra = Extra(offers=offered_encodings(client, 1_000 if args.quick else 10_000))
     del client
     gc.collect()
-    extra = Extra()
+    if "before" not in args.skip:
+        nodes = 1_000 if args.quick else 10_000
+        print(f"phases at {nodes:,} nodes, before ({args.before}) and now (bench/phases.py) ...",
+              flush=True)
+        try:
+            extra.phases = before_and_now(args.before, nodes, 1 if args.quick else 3)
+        except (OSError, RuntimeError, subprocess.SubprocessError) as err:
+            extra.phases_failed = f"{type(err).__name__}: {err}"
+            print(f"  failed: {extra.phases_failed}", flush=True)
     if "compare" not in args.skip:
         print("libraries side by side (bench/compare.py) ...", flush=True)
         extra.compare = run_compare(args.quick)
