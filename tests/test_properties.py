@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import autograd.numpy as anp
+import networkx as nx
 import numpy as np
 import pytest
 from autograd import grad
@@ -278,6 +279,22 @@ def test_counting_nodes_before_parsing_never_refuses_an_admitted_program(source:
     with pytest.raises(ChainruleError, match="nodes"):
         smaller = dataclasses.replace(LIMITS, max_nodes=nodes - 1)
         build_graph(parse(source, smaller), values, smaller)
+
+
+@deterministic(150)
+@given(st.one_of(scalar_programs().map(lambda program: program[0]),
+                 scalar_programs(micrograd=True).map(lambda program: program[0]),
+                 st.sampled_from([*LITERAL_PROGRAMS, MORE_OPS_SOURCE])))
+def test_order_edges_and_layers_are_networkx_s(source: str) -> None:
+    """The creation order, edge ids and layers the answers carry are those networkx computes."""
+    graph = build_graph(parse(source), {"x": 1.5, "y": -2.0, "z": 0.5})
+    g = graph.to_networkx()
+    by_id = nx.lexicographical_topological_sort(g, key=lambda node_id: int(node_id[1:]))
+    assert [n.id for n in graph.order()] == list(by_id)
+    assert [(src, dst, pos) for _, src, dst, pos in graph.edges()] == list(g.edges(keys=True))
+    assert [e[0] for e in graph.edges()] == [f"e{k}" for k in range(g.number_of_edges())]
+    layers = {n: depth for depth, layer in enumerate(nx.topological_generations(g)) for n in layer}
+    assert graph.generations() == layers
 
 
 @deterministic(150)

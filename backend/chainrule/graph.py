@@ -83,14 +83,20 @@ class Node:
 
 @dataclass
 class Graph:
-    """The computation graph: nodes in topological (creation) order, and a networkx view."""
+    """The computation graph: nodes in topological (creation) order.
+
+    A node is created after every node it reads (`GraphBuilder` builds each expression children
+    first, and a name refers to a node already built), so its id `n<k>` is its place in a
+    topological order, and the edges and layers follow from one pass over the nodes. That is
+    the order networkx's `lexicographical_topological_sort` gives, keyed by id; the tests check
+    it against networkx on `to_networkx()`, the graph for anyone who wants its algorithms.
+    """
 
     source: str
     nodes: list[Node]
     output: str
     inputs: dict[str, str]  # input name -> node id
     warnings: list[dict[str, object]]
-    nx: nx.MultiDiGraph
     deadline: Deadline  # checked between nodes by every sweep over the graph
 
     def node(self, node_id: str) -> Node:
@@ -98,8 +104,15 @@ class Graph:
         return self.nodes[int(node_id[1:])]
 
     def order(self) -> list[Node]:
-        """Nodes in a topological order computed by networkx (inputs first, output last)."""
-        return [self.node(i) for i in nx.lexicographical_topological_sort(self.nx, key=_id_key)]
+        """Nodes in topological order (inputs first, output last): the creation order."""
+        return list(self.nodes)
+
+    def to_networkx(self) -> nx.MultiDiGraph:
+        """The graph for networkx: a node per id, an edge per input keyed by its position."""
+        g = nx.MultiDiGraph()
+        g.add_nodes_from(n.id for n in self.nodes)
+        g.add_edges_from((src, n.id, pos) for n in self.nodes for pos, src in enumerate(n.inputs))
+        return g
 
     def require_scalar_output(self, what: str) -> None:
         """Refuse an array output where `what` (a sentence's subject) needs a single number."""
@@ -110,18 +123,22 @@ class Graph:
                 f"{list(out.shape)}: reduce it with sum(...) or mean(...)", out.span, "shape")
 
     def edges(self) -> list[tuple[str, str, str, int]]:
-        """Every edge as (id, source, target, position): the ids the answers share."""
-        return [(f"e{k}", src, dst, pos)
-                for k, (src, dst, pos) in enumerate(self.nx.edges(keys=True))]
+        """Every edge as (id, source, target, position), grouped by source node in order, then
+        by target and position (networkx's order of `edges(keys=True)`): the ids the answers
+        share."""
+        outgoing: list[list[tuple[str, int]]] = [[] for _ in self.nodes]
+        for node in self.nodes:
+            for pos, src in enumerate(node.inputs):
+                outgoing[int(src[1:])].append((node.id, pos))
+        return [(f"e{k}", src, dst, pos) for k, (src, dst, pos) in enumerate(
+            (src.id, dst, pos) for src, out in zip(self.nodes, outgoing) for dst, pos in out)]
 
     def generations(self) -> dict[str, int]:
         """Each node's layer: 0 for nodes without inputs, then 1 + the deepest input's layer."""
-        return {n: depth for depth, layer in enumerate(nx.topological_generations(self.nx))
-                for n in layer}
-
-
-def _id_key(node_id: str) -> int:
-    return int(node_id[1:])
+        layer: dict[str, int] = {}
+        for node in self.nodes:
+            layer[node.id] = 1 + max((layer[i] for i in node.inputs), default=-1)
+        return layer
 
 
 _GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "theta", "lambda_", "mu", "sigma", "tau",
@@ -391,11 +408,7 @@ class GraphBuilder:
             self.warnings.append(warning("constant_output", "the output does not depend on any "
                                          "input, so there is nothing to differentiate", out.id,
                                          out.span))
-        g = nx.MultiDiGraph()
-        g.add_nodes_from(n.id for n in self.nodes)
-        g.add_edges_from((src, n.id, pos) for n in self.nodes for pos, src in enumerate(n.inputs))
-        return Graph(self.source, self.nodes, out.id, self.inputs, self.warnings, g,
-                     self.deadline)
+        return Graph(self.source, self.nodes, out.id, self.inputs, self.warnings, self.deadline)
 
 
 def _short(value: np.ndarray) -> str:
