@@ -4,24 +4,35 @@ The grammar below is the whole input language. lark's LALR parser (iterative, so
 line cannot exhaust the stack) reads the tokens of `_Lexer` and, as it reduces each rule, calls
 `_ToExpr`, which builds `Expr` nodes and refuses, with a span, anything that is not arithmetic
 on numbers, names and the functions of the op table. Nothing the user types is ever executed.
+
+Speed (see `_replayed_statements`): lark's table decides each shift and reduction from the token
+TYPES alone, and programs repeat a handful of line shapes (`a7 = sin(a6)` is NAME EQUAL NAME LPAR
+NAME RPAR). So each line is lexed into `re.Match` objects, its type string looked up in a bounded
+cache of the actions lark's own table takes on it, and those actions replayed, calling lark's own
+callbacks (the `_ToExpr` methods): the same trees, about three times faster. Any line the table
+rejects sends the whole source through lark's plain parse, which raises the error as always.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from lark import Lark, Token, Transformer
 from lark.common import LexerConf
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.grammar import Rule
 from lark.lexer import Lexer
+from lark.parse_tree_builder import ExpandSingleChild
+from lark.parsers.lalr_analysis import Shift
 
 from .errors import ChainruleError, Span
 from .ops import FUNCTIONS, OPS
-from .settings import LIMITS, Limits
+from .settings import LIMITS, PARSE_CACHE_SHAPES, Limits
 
 # `u.relu()` reads as one method call: at `u.relu` followed by `(`, lark's LALR table shifts (its
 # rule for a shift/reduce choice), so the attribute is never reduced on its own there.
@@ -67,6 +78,9 @@ COMMENT: /#[^\n]*/
 """
 
 
+_BAD = "BAD_CHARACTER"  # not a terminal of the grammar
+
+
 class _Lexer(Lexer):
     """The grammar's terminals in one regular expression, scanned with `finditer`.
 
@@ -78,21 +92,19 @@ class _Lexer(Lexer):
         terminals = sorted(conf.terminals, key=lambda t: (
             -t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name))
         self.ignore = frozenset(conf.ignore)
-        self.regex = re.compile("|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})"
-                                         for t in terminals))
+        # Last, any one character no terminal matches: so the matches tile the text.
+        self.regex = re.compile("|".join([f"(?P<{t.name}>{t.pattern.to_regexp()})"
+                                          for t in terminals] + [rf"(?P<{_BAD}>[\s\S])"]))
 
     def lex(self, data: str) -> Iterator[Token]:  # type: ignore[override]
-        pos, ignore = 0, self.ignore
+        ignore = self.ignore
         for match in self.regex.finditer(data):
-            start, end = match.span()
-            if start != pos:
-                raise UnexpectedCharacters(data, pos, 0, 0)
-            pos = end
             kind = match.lastgroup or ""
+            if kind == _BAD:
+                raise UnexpectedCharacters(data, match.start(), 0, 0)
             if kind not in ignore:
+                start, end = match.span()
                 yield Token(kind, match.group(), start, None, None, None, None, end)
-        if pos != len(data):
-            raise UnexpectedCharacters(data, pos, 0, 0)
 
 
 # ------------------------------------------------------------------------- syntax tree
@@ -158,6 +170,13 @@ def _describe_forbidden(text: str) -> str:
 
 def parse(source: str, limits: Limits = LIMITS) -> Program:
     """Parse a program into statements of whitelisted expressions, or raise ChainruleError."""
+    return _parse(source, limits, _replayed_statements)
+
+
+def _parse(source: str, limits: Limits, statements_of: Callable[[str], list[Statement]]
+           ) -> Program:
+    """`parse`, reading the statements with `statements_of` (the replay, or lark's plain parse:
+    both give the same statements, or raise the same lark error)."""
     if len(source) > limits.max_source_chars:
         raise ChainruleError(
             f"the source has {len(source):,} characters; the limit is {limits.max_source_chars:,}",
@@ -169,7 +188,7 @@ def parse(source: str, limits: Limits = LIMITS) -> Program:
     _check_forbidden(code)
     code = _join_bracketed_lines(code, limits.max_nesting)
     try:
-        statements = cast("list[Statement]", _PARSER.parse(code))
+        statements = statements_of(code)
     except UnexpectedInput as err:
         raise _syntax_error(source, err) from None
     for stmt in statements:  # the first refusal, in source order, once the syntax is known good
@@ -324,8 +343,14 @@ class _Grouped:
     span: Span
 
 
-def _span_of(item: Expr | _Grouped | Token) -> Span:
-    if isinstance(item, Token):
+# A token reaches the callbacks as a lark `Token` (lark's plain parse) or as the `re.Match` it
+# was lexed from (the replay): these read either.
+_AnyToken = Token | re.Match[str]
+_TOKEN_TYPES = (Token, re.Match)
+
+
+def _span_of(item: Expr | _Grouped | _AnyToken) -> Span:
+    if isinstance(item, _TOKEN_TYPES):
         return _token_span(item)
     return item.span
 
@@ -334,8 +359,14 @@ def _outer(children: list[Any]) -> Span:
     return (_span_of(children[0])[0], _span_of(children[-1])[1])
 
 
-def _token_span(token: Token) -> Span:
+def _token_span(token: _AnyToken) -> Span:
+    if isinstance(token, re.Match):
+        return token.span()
     return (token.start_pos or 0, token.end_pos or 0)
+
+
+def _text(token: _AnyToken) -> str:
+    return token.group() if isinstance(token, re.Match) else str(token)
 
 
 def _expr(item: Expr | _Grouped) -> Expr:
@@ -343,7 +374,7 @@ def _expr(item: Expr | _Grouped) -> Expr:
 
 
 def _operands(children: list[Any]) -> list[Expr]:
-    return [_expr(c) for c in children if not isinstance(c, Token)]
+    return [_expr(c) for c in children if not isinstance(c, _TOKEN_TYPES)]
 
 
 def _refused(err: ChainruleError, span: Span) -> Expr:
@@ -362,7 +393,7 @@ def _arithmetic(op: str, children: list[Any]) -> Expr:
     return _first_error(args, span) or Expr("op", span, op=op, args=args)
 
 
-class _ToExpr(Transformer[Token, Any]):
+class _ToExpr(Transformer[_AnyToken, Any]):
     """One method per rule of the grammar: its children (tokens included) to an Expr."""
 
     def start(self, children: list[Any]) -> list[Statement]:
@@ -370,14 +401,14 @@ class _ToExpr(Transformer[Token, Any]):
 
     def assign(self, children: list[Any]) -> Statement:
         name, _, item = children
-        return Statement(str(name), _token_span(name), _expr(item), _outer(children))
+        return Statement(_text(name), _token_span(name), _expr(item), _outer(children))
 
     def augassign(self, children: list[Any]) -> Statement:
         """`c += e` is `c = c + (e)`: the name read back, then the operator, over the line."""
         name, operator, item = children
-        span, read = _outer(children), Expr("name", _token_span(name), name=str(name))
-        op = Expr("op", span, op=AUGMENTED_ASSIGNMENTS[str(operator)], args=[read, _expr(item)])
-        return Statement(str(name), _token_span(name), _first_error(op.args, span) or op, span)
+        span, read = _outer(children), Expr("name", _token_span(name), name=_text(name))
+        op = Expr("op", span, op=AUGMENTED_ASSIGNMENTS[_text(operator)], args=[read, _expr(item)])
+        return Statement(_text(name), _token_span(name), _first_error(op.args, span) or op, span)
 
     def output(self, children: list[Any]) -> Statement:
         return Statement(None, None, _expr(children[0]), _outer(children))
@@ -390,7 +421,7 @@ class _ToExpr(Transformer[Token, Any]):
             return _refused(err, span)
 
     def name(self, children: list[Any]) -> Expr:
-        return Expr("name", _outer(children), name=str(children[0]))
+        return Expr("name", _outer(children), name=_text(children[0]))
 
     def add(self, children: list[Any]) -> Expr:
         return _arithmetic("add", children)
@@ -430,14 +461,14 @@ class _ToExpr(Transformer[Token, Any]):
 
     def attribute(self, children: list[Any]) -> Expr:
         span, (arg,) = _outer(children), _operands(children)
-        dot, attr = children[1], children[2]
+        dot, attr = children[1], _text(children[2])
         if arg.kind == "error":
             return _refused(arg.value, span)  # type: ignore[arg-type]
-        if str(attr) != "T":
-            call = f"; to apply {attr}, call it: .{attr}()" if str(attr) in FUNCTIONS else ""
+        if attr != "T":
+            call = f"; to apply {attr}, call it: .{attr}()" if attr in FUNCTIONS else ""
             return _refused(ChainruleError(
                 f"attributes other than .T (transpose) are not allowed: found .{attr}{call}",
-                (_token_span(dot)[0], _token_span(attr)[1]), "forbidden"), span)
+                (_token_span(dot)[0], _token_span(children[2])[1]), "forbidden"), span)
         return Expr("op", span, op="transpose", args=[arg])
 
     def method(self, children: list[Any]) -> Expr:
@@ -446,7 +477,7 @@ class _ToExpr(Transformer[Token, Any]):
         dot, attr = children[1], children[2]
         try:
             return _first_error([arg, *extra], span) or _method(
-                arg, str(attr), (_token_span(dot)[0], _token_span(attr)[1]), extra, span)
+                arg, _text(attr), (_token_span(dot)[0], _token_span(attr)[1]), extra, span)
         except ChainruleError as err:
             return _refused(err, span)
 
@@ -512,10 +543,148 @@ _PARSER = Lark(GRAMMAR, parser="lalr", lexer=_Lexer, transformer=_ToExpr(), keep
                maybe_placeholders=False)
 
 
-def _number(token: Token) -> float:
-    value = float(str(token))
+def _lark_statements(code: str) -> list[Statement]:
+    """lark's plain parse of the whole source: its lexer, its parser loop, the callbacks."""
+    return cast("list[Statement]", _PARSER.parse(code))
+
+
+# ------------------------------------------------------- the replay of lark's actions
+#
+# A statement is parsed alone (its tokens, then the end), as the grammar allows: the source is
+# statements between separators, so it parses exactly when each statement does, and each one's
+# reductions are the same alone as in the whole. The actions lark's table takes on a statement
+# depend only on its token types, so they are found once per shape (`_plan`, cached) and
+# replayed on the statement's own tokens (`_replay`).
+
+# Longer statements (a 60,000-number array, a 20,000-term sum) are planned each time, uncached:
+# such shapes rarely repeat, and the cache's memory stays under about 2,048 x 2 KB.
+_CACHED_SHAPE_TOKENS = 256
+
+# An action of a plan: shift `count` tokens, (count, None); or reduce `size` values with
+# `callback`, (size, callback).
+_Action = tuple[int, Callable[[list[Any]], Any] | None]
+# A reduction in the table: the rule's size, its callback (None when lark's callback returns
+# the rule's one child as it is: `?expr: sum`), and the state after it, by the state it uncovers.
+_Reduce = tuple[int, Callable[[list[Any]], Any] | None, dict[int, int]]
+
+
+@dataclass(frozen=True)
+class _Table:
+    """lark's LALR table, keyed by a letter for each terminal (a statement's shape is the string
+    of its tokens' letters): in each state, a letter's action is the state to shift to, or a
+    reduction."""
+
+    actions: list[dict[str, int | _Reduce]]  # by state
+    start: int
+    end: int
+    letters: dict[str, str]  # terminal -> letter; "\n" for the separators (newline and ";")
+    regex: re.Pattern[str]  # _Lexer's
+    ignore: frozenset[str]
+
+
+def _read_table(parser: Lark) -> _Table:
+    lalr = parser.parser.parser  # lark's LALR_Parser, and its _Parser
+    table, callbacks = lalr._parse_table, lalr.parser.callbacks
+    separators = {sym.name for rule in callbacks if rule.origin.name == "_sep"
+                  for sym in rule.expansion}
+    names = [t.name for t in parser.terminals if t.name not in parser.lexer_conf.ignore]
+    letters = {name: "\n" if name in separators else chr(ord("A") + i)
+               for i, name in enumerate([*names, _BAD, "$END"])}
+    reductions = {rule: _reduction(rule, callback, table.states)
+                  for rule, callback in callbacks.items()}
+    actions: list[dict[str, int | _Reduce]] = [{} for _ in range(max(table.states) + 1)]
+    for state, row in table.states.items():
+        for kind, (action, arg) in row.items():
+            if kind in letters:
+                actions[state][letters[kind]] = arg if action is Shift else reductions[arg]
+    lexer = _Lexer(parser.lexer_conf)
+    return _Table(actions, table.start_states["start"], table.end_states["start"], letters,
+                  lexer.regex, lexer.ignore)
+
+
+def _reduction(rule: Rule, callback: Callable[[list[Any]], Any],
+               states: dict[int, dict[str, tuple[Any, Any]]]) -> _Reduce:
+    size = len(rule.expansion)
+    identity = isinstance(callback, ExpandSingleChild) and size == 1
+    goto = {state: row[rule.origin.name][1] for state, row in states.items()
+            if rule.origin.name in row}
+    return size, None if identity else callback, goto
+
+
+_TABLE = _read_table(_PARSER)
+_STATEMENT_RE = re.compile(r"[^\n]+")
+
+
+def _replayed_statements(code: str) -> list[Statement]:
+    """The statements of the source, as `_lark_statements` reads them, by replaying each
+    statement shape's actions; a statement the table rejects sends the whole source to lark."""
+    ignore, letters = _TABLE.ignore, _TABLE.letters
+    tokens = [m for m in _TABLE.regex.finditer(code) if m.lastgroup not in ignore]
+    shape = "".join([letters[m.lastgroup] for m in tokens])  # type: ignore[index]
+    statements: list[Statement] = []
+    for statement in _STATEMENT_RE.finditer(shape):
+        kinds = statement.group()
+        actions = _cached_plan(kinds) if len(kinds) <= _CACHED_SHAPE_TOKENS else _plan(kinds)
+        if actions is None:
+            return _lark_statements(code)  # raises lark's syntax error
+        statements += _replay(actions, tokens, statement.start())
+    return statements
+
+
+def _plan(shape: str) -> tuple[_Action, ...] | None:
+    """The actions lark's table takes on a statement of this shape, then the end (the loop of
+    lark's `feed_token`), or None if the table rejects it."""
+    table, end = _TABLE.actions, _TABLE.letters["$END"]
+    stack, shifts = [_TABLE.start], 0
+    plan: list[_Action] = []
+    for letter in shape + end:
+        while True:
+            action = table[stack[-1]].get(letter)
+            if action.__class__ is int and letter != end:
+                stack.append(action)  # type: ignore[arg-type]
+                shifts += 1
+                break
+            if action is None or action.__class__ is int:
+                return None
+            if shifts:
+                plan.append((shifts, None))
+                shifts = 0
+            size, callback, goto = action  # type: ignore[misc]
+            if size:
+                del stack[-size:]
+            if callback is not None:
+                plan.append((size, callback))
+            stack.append(goto[stack[-1]])
+            if letter == end and stack[-1] == _TABLE.end:
+                return tuple(plan)
+    return None
+
+
+_cached_plan = functools.lru_cache(maxsize=PARSE_CACHE_SHAPES)(_plan)
+
+
+def _replay(actions: Sequence[_Action], tokens: list[re.Match[str]], pos: int
+            ) -> list[Statement]:
+    """Run the actions on the tokens from `pos`: shifts push tokens, reductions call lark's
+    callbacks on the values they pop; the last, the grammar's `start`, gives the statement."""
+    stack: list[Any] = []
+    for size, callback in actions:
+        if callback is None:
+            stack += tokens[pos:pos + size]
+            pos += size
+        else:
+            cut = len(stack) - size
+            children = stack[cut:]
+            del stack[cut:]
+            stack.append(callback(children))
+    return cast("list[Statement]", stack[0])
+
+
+def _number(token: _AnyToken) -> float:
+    text = _text(token)
+    value = float(text)
     if value == float("inf"):
-        raise ChainruleError(f"the number {str(token)[:20]} is too large for float64",
+        raise ChainruleError(f"the number {text[:20]} is too large for float64",
                              _token_span(token), "limit")
     return value
 

@@ -68,6 +68,9 @@ COMPUTATIONS_PER_WORKER = _env("CHAINRULE_COMPUTATIONS_PER_WORKER", 2)
 # short-lived objects; with Python's defaults the collector runs over and over and costs a
 # third of the request (measured in bench/run.py), so the server collects less often.
 GC_THRESHOLDS = (100_000, 50, 100)
+# Statement shapes (strings of token types) whose LALR actions the parser keeps, least recently
+# used dropped first (see parsing.py): generated and real programs repeat a handful.
+PARSE_CACHE_SHAPES = _env("CHAINRULE_PARSE_CACHE_SHAPES", 2048)
 # Worker processes of `python -m chainrule.serve` (make serve-prod, docker-compose).
 WORKERS = _env("CHAINRULE_WORKERS", 2)
 REPO_ROOT = Path(__file__).resolve().parents[2]
