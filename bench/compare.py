@@ -1,15 +1,17 @@
 """chainrule side by side with micrograd, HIPS autograd, sympy's diff and PyTorch (`make bench`).
 
-The same programs, written once as a list of lines `name = a * b`, `a + b`, `a ** k`, rendered
-for each library (micrograd 0.1.0 knows only +, *, ** by a number and relu, so the programs use
-those): a typical small expression of two inputs, a deep chain `a{i} = (a{i-1} * 0.5 + x) ** 2`
-and heavy fan-out `a{i} = a{i-1} * x + x * x`, of about 10, 100, 1,000 and 10,000 nodes.
+The same programs, written once as a list of lines `name = a * b`, `a + b`, `a ** k`,
+`tanh(a)`, `sin(a)`, rendered for each library: a typical small expression of two inputs, a deep
+chain `a{i} = (a{i-1} * 0.5 + x) ** 2` and heavy fan-out `a{i} = a{i-1} * x + x * x` (with only
+the +, *, ** by a number that micrograd 0.1.0 knows), and bench/programs.py's chain
+`a{i} = sin(a{i-1})` and issue 11's program `x{i} = tanh(x{i-1}) * 0.9 + x0 * 0.1` (micrograd
+has neither sin nor tanh), of about 10, 100, 1,000 and 10,000 nodes.
 For each library, the time of one gradient from the input values (define-by-run libraries
 rebuild their graph each time, so ours rebuilds its graph too), or the exception where it breaks.
 Every gradient is compared with ours. Run by bench/run.py in its own process (a library that
 overflows the C stack takes only this process down); prints JSON.
 
-    .venv/bin/python bench/compare.py [--quick] [--budget 20]
+    .venv/bin/python bench/compare.py [--quick] [--budget 20] [--programs chain ...] [--sizes 10000]
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import signal
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from chainrule import backprop
@@ -29,7 +33,10 @@ from chainrule.graph import build_graph
 from chainrule.parsing import parse
 
 VALUES = {"x": 0.3, "y": 0.7}
-Line = tuple[str, str, str, str | float]  # name, op (+, *, **), left, right (a name or a number)
+# name, op (+, *, ** or a function of one argument: tanh, sin), left, right (a name, a number,
+# or None after a function)
+Line = tuple[str, str, str, str | float | None]
+FUNCTIONS = ("tanh", "sin")
 
 
 # ---------------------------------------------------------------------------- the programs
@@ -63,9 +70,27 @@ def fan_out(lines: int) -> list[Line]:
     return out
 
 
+def chain(lines: int) -> list[Line]:
+    """bench/programs.py's chain `a{i} = sin(a{i-1})`: one node a line, depth = size."""
+    return [(f"a{i}", "sin", f"a{i - 1}" if i else "x", None) for i in range(lines)]
+
+
+def issue_11(lines: int) -> list[Line]:
+    """Issue 11's program `x{i} = tanh(x{i-1}) * 0.9 + x0 * 0.1`, x0 named x here (6 nodes a
+    line: tanh, two constants, two products, a sum)."""
+    out: list[Line] = []
+    prev = "x"
+    for i in range(lines):
+        out += [(f"t{i}", "tanh", prev, None), (f"m{i}", "*", f"t{i}", 0.9),
+                (f"n{i}", "*", "x", 0.1), (f"a{i}", "+", f"m{i}", f"n{i}")]
+        prev = f"a{i}"
+    return out
+
+
 PROGRAMS: dict[str, tuple[Callable[[int], list[Line]], int]] = {
     # name: (generator, chainrule nodes a line, to turn a node count into lines)
-    "typical": (typical, 0), "deep chain": (deep_chain, 5), "fan-out": (fan_out, 3)}
+    "typical": (typical, 0), "deep chain": (deep_chain, 5), "fan-out": (fan_out, 3),
+    "chain": (chain, 1), "issue 11": (issue_11, 6)}
 
 
 def inputs(program: list[Line]) -> list[str]:
@@ -73,18 +98,28 @@ def inputs(program: list[Line]) -> list[str]:
     return [name for name in VALUES if name in used]
 
 
+def functions(program: list[Line]) -> set[str]:
+    """The functions of one argument the program calls."""
+    return {op for _, op, _, _ in program if op in FUNCTIONS}
+
+
 def source(program: list[Line]) -> str:
     """chainrule's text: one assignment a line, the last one the output."""
-    def arg(a: str | float) -> str:
+    def arg(a: str | float | None) -> str:
         return a if isinstance(a, str) else repr(a)
-    return "\n".join(f"{name} = {arg(a)} {op} {arg(b)}" for name, op, a, b in program)
+    return "\n".join(f"{name} = {op}({a})" if op in FUNCTIONS else
+                     f"{name} = {arg(a)} {op} {arg(b)}" for name, op, a, b in program)
 
 
-def run_program(program: list[Line], env: dict[str, Any], power: Callable[[Any, Any], Any]
-                ) -> Any:
-    """Evaluate the lines with whatever numbers `env` holds (Values, tensors, sympy, boxes)."""
+def run_program(program: list[Line], env: dict[str, Any], power: Callable[[Any, Any], Any],
+                calls: dict[str, Callable[[Any], Any]] | None = None) -> Any:
+    """Evaluate the lines with whatever numbers `env` holds (Values, tensors, sympy, boxes);
+    `calls` gives the library's own tanh and sin."""
     for name, op, a, b in program:
         left = env[a] if isinstance(a, str) else a
+        if op in FUNCTIONS:
+            env[name] = (calls or {})[op](left)
+            continue
         right = env[b] if isinstance(b, str) else b
         env[name] = left + right if op == "+" else left * right if op == "*" else power(left, right)
     return env[program[-1][0]]
@@ -140,11 +175,12 @@ def micrograd(program: list[Line]) -> Callable[[], dict[str, float]]:
 
 
 def hips_autograd(program: list[Line]) -> Callable[[], dict[str, float]]:
+    import autograd.numpy as anp
     from autograd import grad
 
     names = inputs(program)
     df = grad(lambda args: run_program(program, dict(zip(names, args, strict=True)),
-                                       lambda a, k: a ** k))
+                                       lambda a, k: a ** k, {"tanh": anp.tanh, "sin": anp.sin}))
 
     def gradient() -> dict[str, float]:
         return {k: float(g) for k, g in zip(names, df(tuple(VALUES[k] for k in names)),
@@ -161,7 +197,8 @@ def torch_cpu(program: list[Line]) -> Callable[[], dict[str, float]]:
     def gradient() -> dict[str, float]:
         leaves = {k: torch.tensor(VALUES[k], dtype=torch.float64, requires_grad=True)
                   for k in names}
-        out = run_program(program, dict(leaves), lambda a, k: a ** k)
+        out = run_program(program, dict(leaves), lambda a, k: a ** k,
+                          {"tanh": torch.tanh, "sin": torch.sin})
         out.backward()
         return {k: float(v.grad) for k, v in leaves.items()}  # type: ignore[arg-type]
     return gradient
@@ -174,7 +211,8 @@ def sympy_diff(program: list[Line]) -> Callable[[], dict[str, float]]:
 
     names = inputs(program)
     symbols = {k: sympy.Symbol(k) for k in names}
-    expr = run_program(program, dict(symbols), lambda a, k: a ** k)
+    expr = run_program(program, dict(symbols), lambda a, k: a ** k,
+                       {"tanh": sympy.tanh, "sin": sympy.sin})
     point = {symbols[k]: sympy.Float(VALUES[k]) for k in names}
 
     def gradient() -> dict[str, float]:
@@ -187,6 +225,10 @@ LIBRARIES: dict[str, Callable[[list[Line]], Callable[[], dict[str, float]]]] = {
     "chainrule backprop()": ours_backprop,
     "micrograd": micrograd, "HIPS autograd": hips_autograd, "sympy diff": sympy_diff,
     "PyTorch CPU": torch_cpu}
+
+
+# The functions of one argument a library has (every other library has tanh and sin).
+KNOWS: dict[str, set[str]] = {"micrograd": set()}
 
 
 def versions() -> dict[str, str]:
@@ -205,6 +247,22 @@ def versions() -> dict[str, str]:
 # --------------------------------------------------------------------------------- timing
 
 
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise TimeoutError in this (main) thread once `seconds` have passed: sympy's `diff` of a
+    deep program can swell for minutes, and that is a result, not a reason to wait."""
+    def expired(*_: object) -> None:
+        raise TimeoutError(f"one gradient took over {seconds:.0f} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def time_gradient(fn: Callable[[], dict[str, float]], budget: float) -> tuple[float, dict[str, float]]:
     """Median of up to 5 runs, fewer when one run is long (at most about `budget` seconds)."""
     times: list[float] = []
@@ -217,11 +275,15 @@ def time_gradient(fn: Callable[[], dict[str, float]], budget: float) -> tuple[fl
     return statistics.median(times), result
 
 
-def measure(sizes: list[int], budget: float) -> list[dict[str, Any]]:
-    """Every program, size and library: seconds per gradient, or the error, or why skipped."""
+def measure(sizes: list[int], budget: float, programs: list[str] | None = None
+            ) -> list[dict[str, Any]]:
+    """Every program (or those named), size and library: seconds per gradient, or the error,
+    or why skipped, or what the library lacks."""
     rows: list[dict[str, Any]] = []
     available = versions()
     for name, (generator, per_line) in PROGRAMS.items():
+        if programs and name not in programs:
+            continue
         for size in ([10] if name == "typical" else sizes):
             program = generator(max(1, size // per_line) if per_line else 0)
             nodes = len(build_graph(parse(source(program)), {k: VALUES[k] for k in
@@ -234,14 +296,22 @@ def measure(sizes: list[int], budget: float) -> list[dict[str, Any]]:
                 if lib in available and not available[lib]:
                     row["error"] = "not installed"
                     continue
+                missing = functions(program) - KNOWS.get(lib, set(FUNCTIONS))
+                if missing:
+                    row["unsupported"] = f"has no {', '.join(sorted(missing))}"
+                    continue
                 before = [r for r in rows[:-1] if r["library"] == lib and r["program"] == name]
                 last = before[-1] if before else None
                 if last and last.get("seconds", 0) * 10 > budget:
                     row["skipped"] = (f"{last['nodes']:,} nodes took {last['seconds']:.1f} s; "
                                       f"10 times more would exceed {budget:.0f} s")
                     continue
+                if last and last.get("error", "").startswith("TimeoutError"):
+                    row["skipped"] = f"{last['nodes']:,} nodes took over {budget:.0f} s"
+                    continue
                 try:
-                    seconds, grads = time_gradient(make(program), budget)
+                    with time_limit(budget):
+                        seconds, grads = time_gradient(make(program), budget)
                 except Exception as exc:  # noqa: BLE001 (where a library breaks is the result)
                     first = (str(exc).splitlines() or [""])[0][:80]
                     row["error"] = f"{type(exc).__name__}: {first}"
@@ -265,9 +335,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="up to 1,000 nodes")
     parser.add_argument("--budget", type=float, default=20.0,
                         help="seconds one (library, size) may take, about")
+    parser.add_argument("--programs", nargs="*", choices=list(PROGRAMS),
+                        help="only these programs (all by default)")
+    parser.add_argument("--sizes", nargs="*", type=int, help="nodes, about (overrides --quick)")
     args = parser.parse_args()
-    sizes = [10, 100, 1_000] if args.quick else [10, 100, 1_000, 10_000]
-    rows = measure(sizes, args.budget)
+    sizes = args.sizes or ([10, 100, 1_000] if args.quick else [10, 100, 1_000, 10_000])
+    rows = measure(sizes, args.budget, args.programs)
     json.dump({"rows": rows, "versions": versions(),
                "recursion_limit": sys.getrecursionlimit()}, sys.stdout)
 

@@ -145,9 +145,10 @@ def measure(nodes: int, repeats: int) -> dict[str, Any]:
     client.post("/api/v1/backprop", json={"source": "sin(x*y)", "values": {"x": 1, "y": 2}})
     shapes = {shape: measure_shape(shape, nodes, repeats, client) for shape in SHAPES}
     package = Path(chainrule.__file__).resolve().parent
-    strays = sorted(name for name, module in sys.modules.items()
-                    if name.startswith("chainrule.") and getattr(module, "__file__", None)
-                    and package not in Path(module.__file__).resolve().parents)
+    files = {name: getattr(module, "__file__", None) for name, module in sys.modules.items()
+             if name.startswith("chainrule.")}
+    strays = sorted(name for name, file in files.items()
+                    if file and package not in Path(file).resolve().parents)
     if strays:  # an editable install's import hook found a module another backend has
         raise RuntimeError(f"imported from outside {package}: {', '.join(strays)}")
     return {"backend": str(package.parent), "shapes": shapes}

@@ -119,7 +119,8 @@ def libraries(rows: list[dict[str, Any]], path: Path) -> str:
     styles = dict(zip(libs, ["o-", "o:", "o--", "s-", "^-", "D-", "v-"], strict=False))
     colors = dict(zip(libs, ["tab:red", "tab:red", "tab:pink", "black", "tab:blue",
                              "tab:green", "tab:orange"], strict=False))
-    fig, axes = plt.subplots(1, len(programs), figsize=(10, 3.8), sharey=True)
+    fig, axes = plt.subplots(1, len(programs), figsize=(2.6 * len(programs) + 0.6, 3.8),
+                             sharey=True)
     for ax, program in zip(axes, programs, strict=True):
         for lib in libs:
             mine = [r for r in rows if r["program"] == program and r["library"] == lib]

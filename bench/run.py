@@ -451,6 +451,8 @@ def compare_section(compare: dict[str, Any]) -> list[str]:
                 cells.append(ms(r["seconds"]))
             elif "skipped" in r:
                 cells.append("skipped")
+            elif "unsupported" in r:
+                cells.append(r["unsupported"])
             else:
                 cells.append(f"**{r['error'].split(':')[0]}**" if r["error"] != "not installed"
                              else "not available")
@@ -755,18 +757,24 @@ def write_report(rows: list[Row], checks: list[CheckRow], elapsed: float, repeat
             "## Side by side: micrograd, HIPS autograd, sympy, PyTorch (ms per gradient)",
             "",
             ("bench/compare.py, in its own process. The same programs, written once and rendered "
-             "for each library with the operations micrograd 0.1.0 has (+, *, ** by a number): "
+             "for each library; the first three with only the operations micrograd 0.1.0 has "
+             "(+, *, ** by a number): "
              "**typical** `(x*y + 1)**2 + x**2 * y`; **deep chain** "
              "`a{i} = (a{i-1} * 0.5 + x) ** 2` (depth grows with the size); **fan-out** "
-             "`a{i} = a{i-1} * x + x * x`. Nodes as chainrule counts them (constants included). "
+             "`a{i} = a{i-1} * x + x * x`; then the scalar graphs' **chain** `a{i} = sin(a{i-1})` "
+             "and **issue 11**'s program `x{i} = tanh(x{i-1}) * 0.9 + x0 * 0.1`, which micrograd "
+             "cannot write (it has neither sin nor tanh). "
+             "Nodes as chainrule counts them (constants included). "
              "One gradient = from the input values to every partial derivative: micrograd, "
              "autograd and PyTorch build their graph as they run, so *chainrule engine* "
              "builds its graph from the parsed program too, then runs both numeric sweeps; "
              "*chainrule sweeps* is the two sweeps alone on a graph built beforehand; "
              "*chainrule backprop()* is the whole library call (parse, sweeps with every step "
              "recorded, finite-difference check). sympy: `diff` by each input of the expression "
-             "built beforehand, then `subs` of the point. PyTorch: float64 scalar tensors, one "
-             "thread. Median of up to 5 runs; **bold** is the exception where a library breaks "
+             "built beforehand, then `subs` of the point, stopped after 20 s (its derivative of "
+             "nested tanh swells). PyTorch: float64 scalar tensors, "
+             "`torch.set_num_threads(1)`, forward and `backward()`. Median of up to 5 runs; "
+             "**bold** is the exception where a library breaks "
              f"(Python's recursion limit is {extra.compare.get('recursion_limit', '?')})."),
             *image(extra, "libraries", "Time per gradient against nodes, per library"),
             *compare_section(extra.compare),
@@ -876,11 +884,11 @@ def main() -> None:
         print("browser (bench/browser.py) ...", flush=True)
         extra.browser = run_browser(args.quick)
     elapsed = time.perf_counter() - start
-    repeats = "1 run" if args.quick else ("5 runs (3 from 10,000 nodes, and for the "
-                                          "finite-difference table)")
+    runs = "1 run" if args.quick else ("5 runs (3 from 10,000 nodes, and for the "
+                                       "finite-difference table)")
     if not (args.no_write or args.quick):
         extra.images = make_plots(rows, checks, extra)
-    report = write_report(rows, checks, elapsed, repeats, extra)
+    report = write_report(rows, checks, elapsed, runs, extra)
     if args.no_write or args.quick:
         print(report)
     else:
