@@ -19,6 +19,7 @@ from .ops import OPS, PRECEDENCE, Formula, unbroadcast
 from .values import encode
 
 POW = PRECEDENCE["pow"]
+ONE = np.float64(1.0)  # the upstream gradient 1 of a scalar node: a numpy scalar, not an array
 
 
 def evaluate(graph: Graph, order: list[Node], leaves: Mapping[str, np.ndarray],
@@ -85,20 +86,24 @@ def backward(graph: Graph, order: list[Node], values: Mapping[str, np.ndarray],
                 continue
             g = grads[node.id]
             terms = []
+            if node.inputs:  # once per node: its op's rules, its value and its inputs' values
+                vjps, ans = OPS[node.op].vjps, values[node.id]
+                args = [values[i] for i in node.inputs]
+                kink = kink_mask(node, values) if record else None
             for pos, src_id in enumerate(node.inputs):
                 src = graph.node(src_id)
                 if not src.requires_grad:
                     continue
-                args = [values[i] for i in node.inputs]
-                raw = OPS[node.op].vjps[pos](g, values[node.id], *args)
-                contribution = unbroadcast(src.shape, np.asarray(raw)).reshape(src.shape)
+                raw = np.asarray(vjps[pos](g, ans, *args))
+                contribution = unbroadcast(src.shape, raw).reshape(src.shape)
                 before = grads.get(src_id)
                 after = contribution if before is None else before + contribution
                 grads[src_id] = after
                 received[src_id] += 1
                 if record:
-                    terms.append(_term(graph, node, g, src, pos, args, values, raw, contribution,
-                                       before, after, received[src_id], fan_out[src_id]))
+                    terms.append(_term(graph, node, g, src, pos, args, ans, raw, contribution,
+                                       before, after, received[src_id], fan_out[src_id],
+                                       kink, values))
             if record:
                 steps.append(_step(graph, node, g, terms, len(steps)))
     return Sweep(grads, steps)
@@ -110,8 +115,9 @@ def local_derivative(node: Node, src: Node, pos: int, args: list[np.ndarray],
     (a scalar node, or an elementwise op whose input was not broadcast); else None."""
     op = OPS[node.op]
     if node.size == 1:
+        one = np.ones(node.shape) if node.shape else ONE
         return unbroadcast(src.shape, np.asarray(
-            op.vjps[pos](np.ones(node.shape), ans, *args))).reshape(src.shape)
+            op.vjps[pos](one, ans, *args))).reshape(src.shape)
     if op.elementwise and node.shape == src.shape:
         return np.asarray(op.vjps[pos](np.ones(node.shape), ans, *args))
     return None  # a full Jacobian: only its product with the upstream gradient is shown
@@ -139,12 +145,17 @@ class Derivative:
 
 
 def derivative_formula(graph: Graph, node: Node, src: Node, pos: int,
-                       values: Mapping[str, np.ndarray] | None = None) -> Derivative:
+                       values: Mapping[str, np.ndarray] | None = None,
+                       on_kink: bool | None = None) -> Derivative:
     """The local derivative d node / d input, written with the graph's own names: the rule
-    actually used at these `values`, which on a kink (relu(0), a tie of max) is the kink's."""
-    refs = {**dict(zip("uv", (graph.node(i) for i in node.inputs))), "y": node}
+    actually used at these `values`, which on a kink (relu(0), a tie of max) is the kink's
+    (`on_kink`, when the caller knows already whether every element sits on it)."""
+    refs = {"y": node}
+    for slot, input_id in zip("uv", node.inputs):
+        refs[slot] = graph.node(input_id)
     op = OPS[node.op]
-    on_kink = values is not None and op.kink is not None and all_at_kink(node, values)
+    if on_kink is None:
+        on_kink = values is not None and op.kink is not None and all_at_kink(node, values)
     rule = fill(op.kink.rules[pos] if on_kink and op.kink else op.derivs[pos], refs)
     # After \partial, a power or a function call reads unambiguously without brackets.
     y_plain, y_latex = node.ref(wrapped=True)[0], node.ref(node.precedence < POW)[1]
@@ -155,22 +166,25 @@ def derivative_formula(graph: Graph, node: Node, src: Node, pos: int,
 
 
 def _term(graph: Graph, node: Node, g: np.ndarray, src: Node, pos: int, args: list[np.ndarray],
-          values: Mapping[str, np.ndarray], raw: np.ndarray, contribution: np.ndarray,
+          ans: np.ndarray, raw: np.ndarray, contribution: np.ndarray,
           before: np.ndarray | None, after: np.ndarray, nth: int, consumers: int,
-          ) -> dict[str, object]:
-    local = local_derivative(node, src, pos, args, values[node.id])
-    derivative = derivative_formula(graph, node, src, pos, values)
-    raw_shape = list(np.shape(raw))
+          kink: np.ndarray | None, values: Mapping[str, np.ndarray]) -> dict[str, object]:
+    """One edge's record: the local derivative (formula and number), the contribution and the
+    input's gradient before and after it; `kink` is kink_mask's answer for the node."""
+    local = local_derivative(node, src, pos, args, ans)
+    derivative = derivative_formula(graph, node, src, pos, values,
+                                    on_kink=kink is not None and bool(kink.all()))
+    raw_shape, src_shape = list(raw.shape), list(src.shape)
     src_name = src.ref(wrapped=True)[0]
     if local is not None:
         text = f"dL/d{src_name} += {short(g)} × {short(local)} = {short(contribution)}"
-    elif raw_shape != list(src.shape) and OPS[node.op].elementwise:
+    elif raw_shape != src_shape and OPS[node.op].elementwise:
         text = (f"dL/d{src_name} += {short(g)} × {derivative.rule.plain}, summed over "
                 f"the axes broadcasting added = {short(contribution)}")
     else:
         text = (f"dL/d{src_name} += the vector-Jacobian product of {node.op} = "
                 f"{short(contribution)}")
-    if kink_mask(node, values) is not None:
+    if kink is not None:
         text += f"; on a kink: {sentence(node, pos, graph, values)}"
     if before is not None:
         text += f"; fan-out, so it adds up: {short(before)} + {short(contribution)} = {short(after)}"
@@ -180,15 +194,16 @@ def _term(graph: Graph, node: Node, g: np.ndarray, src: Node, pos: int, args: li
         **derivative.data(),
         "local": None if local is None else encode(local),
         "contribution": encode(contribution),
-        "before": encode(np.zeros(src.shape) if before is None else before),
+        "before": (0.0 if not src_shape else encode(np.zeros(src.shape))) if before is None
+        else encode(before),
         "after": encode(after),
         "accumulated": before is not None,
         "contribution_index": nth,
         "consumers": consumers,
-        "broadcast": None if raw_shape == list(src.shape) else {
-            "from": raw_shape, "to": list(src.shape),
+        "broadcast": None if raw_shape == src_shape else {
+            "from": raw_shape, "to": src_shape,
             "note": f"summed over the broadcast axes, from shape {raw_shape} back to "
-                    f"{list(src.shape)}"},
+                    f"{src_shape}"},
         "text": text + ".",
     }
 
@@ -196,8 +211,10 @@ def _term(graph: Graph, node: Node, g: np.ndarray, src: Node, pos: int, args: li
 SHORT_VECTOR = 4  # vectors up to this length are written out in sentences
 
 
-def short(value: np.ndarray) -> str:
+def short(value: np.ndarray | float) -> str:
     """A number for a sentence: 4 significant digits; a short vector written out; else a shape."""
+    if isinstance(value, float) or isinstance(value, np.ndarray | np.generic) and not value.ndim:
+        return f"{float(value):.4g}"
     array = np.asarray(value)
     if array.size == 1:
         return f"{float(array.reshape(())):.4g}"

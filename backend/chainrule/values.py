@@ -31,7 +31,8 @@ def all_finite(array: np.ndarray | float) -> bool:
 
 def encode(array: np.ndarray | float) -> JSONValue:
     """A float for a 0-d array, nested lists otherwise; NaN and infinities as strings."""
-    if np.ndim(array) == 0:
+    if isinstance(array, float) or isinstance(array, np.ndarray | np.generic) and not array.ndim \
+            or np.ndim(array) == 0:  # a number, the common case: without numpy's dispatch
         x = float(array)
         return x if math.isfinite(x) else _scalar(x)
     array = np.asarray(array, dtype=np.float64)
