@@ -79,7 +79,7 @@ def _encoder() -> Callable[[object], bytes]:
     from chainrule.encoding import encode_answer
     from chainrule.settings import LIMITS
 
-    return lambda data: encode_answer(data, max_bytes=LIMITS.max_answer_bytes, gzip=True).body
+    return lambda data: encode_answer(data, max_bytes=LIMITS.max_answer_bytes, coding="gzip").body
 
 
 def measure_shape(shape: str, nodes: int, repeats: int, client: Any) -> dict[str, Any]:

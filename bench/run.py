@@ -145,7 +145,7 @@ def measure_graph(shape: str, target: int, client: TestClient, repeats: int) -> 
     row.encode_before, _ = median_time(lambda: json.dumps(
         data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode(), repeats)
     row.encode_now, _ = median_time(lambda: encode_answer(
-        data, max_bytes=LIMITS.max_answer_bytes, gzip=True), repeats)
+        data, max_bytes=LIMITS.max_answer_bytes, coding="gzip"), repeats)
     timed = [parse_t, graph_t, order_t, forward_t, numeric_t, record_t, check_t, total_t,
              no_gc_t, http_t]
     row.times = dict(zip([p for p in PHASES if p != "rest"], timed, strict=True))

@@ -89,17 +89,40 @@ def test_a_two_input_descent_keeps_its_whole_path(client: TestClient) -> None:
 # ---------------------------------------------------------------- every answer: size, time
 
 
-def test_gzip_answers_decode_to_the_same_data_as_plain_ones(client: TestClient) -> None:
+@pytest.mark.parametrize("coding", ["gzip", "zstd"])
+def test_compressed_answers_decode_to_the_same_data_as_plain_ones(client: TestClient,
+                                                                  coding: str) -> None:
     body = {"source": "sum(W @ x) + sum(sin(x*y)) + y**2", "values": {
         "W": [[1, 2], [3, 4]], "x": [1.5, -2], "y": 2}}
     plain = client.post(BACKPROP, json=body, headers=PLAIN)
-    packed = client.post(BACKPROP, json=body, headers=GZIP)
+    packed = client.post(BACKPROP, json=body, headers={"accept-encoding": coding})
     assert plain.status_code == packed.status_code == 200
     assert "content-encoding" not in plain.headers
-    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.headers["content-encoding"] == coding
     assert packed.headers["vary"] == "Accept-Encoding"
     assert packed.num_bytes_downloaded < plain.num_bytes_downloaded / 3
     assert packed.json() == plain.json()
+
+
+@pytest.mark.parametrize(("accept", "coding"), [
+    ("gzip, deflate, br, zstd", "zstd"),  # what Chrome and Firefox send
+    ("gzip, deflate, br", "gzip"),  # what Safari sends
+    ("gzip;q=1.0, zstd;q=0.5", "gzip"),
+    ("zstd;q=0, gzip", "gzip"),
+    ("*", "zstd"),
+    ("x-gzip", "gzip"),
+    ("br", None),
+    ("*;q=0", None),
+])
+def test_the_answer_is_compressed_in_the_best_coding_the_client_accepts(
+        client: TestClient, accept: str, coding: str | None) -> None:
+    answer = client.post(BACKPROP, json={"source": "sum(sin(x) * x)",
+                                         "values": {"x": np.linspace(0, 1, 64).tolist()}},
+                         headers={"accept-encoding": accept})
+    assert answer.status_code == 200
+    assert answer.headers.get("content-encoding") == coding
+    assert_close(answer.json()["gradients"]["x"], [
+        np.sin(v) + v * np.cos(v) for v in np.linspace(0, 1, 64)])
 
 
 @pytest.mark.parametrize("path", ["/", "/src/main.js", "/api/v1/ops", "/openapi.json"])

@@ -28,7 +28,7 @@ also holds a finite-difference check, which needs 2N evaluations for N inputs.
 
 Limits: source {LIMITS.max_source_chars:,} characters, {LIMITS.max_nodes:,} nodes, {LIMITS.max_array_elements:,} elements per array, {LIMITS.max_total_elements:,} elements
 in all, brackets nested {LIMITS.max_nesting} deep, request body {MAX_BODY_BYTES:,} bytes. Every answer
-is at most {LIMITS.max_answer_bytes:,} bytes as sent (gzip-compressed when the request accepts it)
+is at most {LIMITS.max_answer_bytes:,} bytes as sent (zstd- or gzip-compressed when the request accepts it)
 and computed and encoded within {LIMITS.max_seconds:g} s; gradient descent is refused beyond
 {LIMITS.optimize_element_budget:,} numbers × iterations or {LIMITS.optimize_node_budget:,} nodes × iterations.
 """
@@ -85,7 +85,8 @@ def create_app() -> FastAPI:
     app.add_exception_handler(HTTPException, _http_error)
 
     # The frontend's files and the other answers, gzip-compressed when the client accepts it;
-    # the computed answers come compressed already (api/answers.py), so this one leaves them.
+    # the computed answers come compressed already, in zstd or gzip (api/answers.py), so this
+    # one leaves them.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
 

@@ -4,8 +4,8 @@ A route calls `computed(request, lambda deadline: library_call(..., deadline=dea
 - it waits for one of the worker's computation slots (the others wait their turn, blocked, not
   competing for the GIL, which bounds the worker's memory and keeps /healthz answering);
 - the deadline (LIMITS.max_seconds) starts once it computes, and covers the encoding too;
-- the answer is encoded by `encoding.encode_answer`, gzip-compressed when the client accepts
-  it, and refused with 422 `limit` once its bytes pass LIMITS.max_answer_bytes.
+- the answer is encoded by `encoding.encode_answer`, zstd- or gzip-compressed when the client
+  accepts it, and refused with 422 `limit` once its bytes pass LIMITS.max_answer_bytes.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from fastapi import Request, Response
 
-from ..encoding import encode_answer
+from ..encoding import encode_answer, negotiate
 from ..errors import Deadline
 from ..settings import COMPUTATIONS_PER_WORKER, LIMITS, Limits
 
@@ -29,22 +29,8 @@ def computed(request: Request, compute: Callable[[Deadline], object],
         deadline = Deadline(limits.max_seconds)
         data = compute(deadline)
         encoded = encode_answer(data, max_bytes=limits.max_answer_bytes, deadline=deadline,
-                                gzip=accepts_gzip(request.headers.get("accept-encoding", "")))
+                                coding=negotiate(request.headers.get("accept-encoding", "")))
     headers = {"vary": "Accept-Encoding"}
-    if encoded.gzip:
-        headers["content-encoding"] = "gzip"
+    if encoded.coding:
+        headers["content-encoding"] = encoded.coding
     return Response(encoded.body, media_type="application/json", headers=headers)
-
-
-def accepts_gzip(accept_encoding: str) -> bool:
-    """Whether an Accept-Encoding header admits gzip (`gzip`, `x-gzip` or `*`, with q > 0)."""
-    for item in accept_encoding.lower().split(","):
-        coding, _, params = item.partition(";")
-        if coding.strip() not in ("gzip", "x-gzip", "*"):
-            continue
-        quality = params.strip().removeprefix("q=")
-        try:
-            return not params.strip() or float(quality) > 0
-        except ValueError:
-            return False
-    return False
