@@ -16,7 +16,7 @@ import numpy as np
 from .graph import Graph, Node, fill
 from .kinks import all_at_kink, kink_mask, sentence
 from .ops import OPS, PRECEDENCE, Formula, unbroadcast
-from .values import encode
+from .values import encode, is_number
 
 POW = PRECEDENCE["pow"]
 ONE = np.float64(1.0)  # the upstream gradient 1 of a scalar node: a numpy scalar, not an array
@@ -213,7 +213,7 @@ SHORT_VECTOR = 4  # vectors up to this length are written out in sentences
 
 def short(value: np.ndarray | float) -> str:
     """A number for a sentence: 4 significant digits; a short vector written out; else a shape."""
-    if isinstance(value, float) or isinstance(value, np.ndarray | np.generic) and not value.ndim:
+    if is_number(value):
         return f"{float(value):.4g}"
     array = np.asarray(value)
     if array.size == 1:

@@ -22,17 +22,23 @@ def _scalar(x: float) -> float | str:
     return x
 
 
+def is_number(array: object) -> bool:
+    """Whether `array` holds one number: a float, a numpy scalar or a 0-d array (asked without
+    numpy's function dispatch, which costs more than the rest of a scalar's encoding)."""
+    return isinstance(array, float) or isinstance(array, (np.ndarray, np.generic)) and \
+        not array.ndim or np.ndim(array) == 0
+
+
 def all_finite(array: np.ndarray | float) -> bool:
     """Whether every element is finite (a scalar without numpy's reduction machinery)."""
-    if np.ndim(array) == 0:
-        return math.isfinite(float(array))
+    if is_number(array):
+        return math.isfinite(float(array))  # type: ignore[arg-type]
     return bool(np.isfinite(array).all())
 
 
 def encode(array: np.ndarray | float) -> JSONValue:
     """A float for a 0-d array, nested lists otherwise; NaN and infinities as strings."""
-    if isinstance(array, float) or isinstance(array, np.ndarray | np.generic) and not array.ndim \
-            or np.ndim(array) == 0:  # a number, the common case: without numpy's dispatch
+    if is_number(array):
         x = float(array)
         return x if math.isfinite(x) else _scalar(x)
     array = np.asarray(array, dtype=np.float64)
