@@ -22,7 +22,7 @@ def _scalar(x: float) -> float | str:
     return x
 
 
-def is_number(array: object) -> bool:
+def is_number(array: np.ndarray | float) -> bool:
     """Whether `array` holds one number: a float, a numpy scalar or a 0-d array (asked without
     numpy's function dispatch, which costs more than the rest of a scalar's encoding)."""
     return isinstance(array, float) or isinstance(array, (np.ndarray, np.generic)) and \
