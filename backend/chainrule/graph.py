@@ -130,8 +130,11 @@ class Graph:
         for node in self.nodes:
             for pos, src in enumerate(node.inputs):
                 outgoing[int(src[1:])].append((node.id, pos))
-        return [(f"e{k}", src, dst, pos) for k, (src, dst, pos) in enumerate(
-            (src.id, dst, pos) for src, out in zip(self.nodes, outgoing) for dst, pos in out)]
+        edges = []
+        for src, out in zip(self.nodes, outgoing):
+            for dst, pos in out:
+                edges.append((f"e{len(edges)}", src.id, dst, pos))
+        return edges
 
     def generations(self) -> dict[str, int]:
         """Each node's layer: 0 for nodes without inputs, then 1 + the deepest input's layer."""
