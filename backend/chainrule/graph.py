@@ -128,12 +128,12 @@ class Graph:
         share."""
         outgoing: list[list[tuple[str, int]]] = [[] for _ in self.nodes]
         for node in self.nodes:
-            for pos, src in enumerate(node.inputs):
-                outgoing[int(src[1:])].append((node.id, pos))
-        edges = []
-        for src, out in zip(self.nodes, outgoing):
+            for pos, input_id in enumerate(node.inputs):
+                outgoing[int(input_id[1:])].append((node.id, pos))
+        edges: list[tuple[str, str, str, int]] = []
+        for source, out in zip(self.nodes, outgoing):
             for dst, pos in out:
-                edges.append((f"e{len(edges)}", src.id, dst, pos))
+                edges.append((f"e{len(edges)}", source.id, dst, pos))
         return edges
 
     def generations(self) -> dict[str, int]:
