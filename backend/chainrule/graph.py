@@ -148,13 +148,16 @@ _GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "theta", "lambda_", "mu"
           "phi", "omega", "eta", "rho", "xi", "pi", "psi", "chi", "kappa", "nu", "zeta"}
 
 
+_TRAILING_DIGITS = re.compile(r"(.*?[^\d])(\d+)")
+
+
 def latex_name(name: str) -> str:
     """A name as LaTeX: `W1` -> `W_{1}`, `x_in` -> `x_{in}`, `theta` -> `\\theta`."""
     base, sub = name, ""
     if "_" in name.strip("_"):
         base, sub = name.split("_", 1)
     else:
-        match = re.fullmatch(r"(.*?[^\d])(\d+)", name)
+        match = _TRAILING_DIGITS.fullmatch(name)
         if match:
             base, sub = match.groups()
     base = "\\" + base if base in _GREEK else base.replace("_", r"\_")

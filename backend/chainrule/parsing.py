@@ -690,12 +690,11 @@ def _number(token: _AnyToken) -> float:
 
 
 def _literal(expr: Expr) -> object:
-    if expr.kind in ("number", "array"):
-        return expr.value
-    if expr.kind == "op" and expr.op == "neg" and expr.args[0].kind == "number":
-        return -float(expr.args[0].value)  # type: ignore[arg-type]
-    raise ChainruleError("array literals hold numbers only; name the array and pass its "
-                         "value, or build it from numbers", expr.span, "forbidden")
+    value = literal_value(expr)
+    if value is None:
+        raise ChainruleError("array literals hold numbers only; name the array and pass its "
+                             "value, or build it from numbers", expr.span, "forbidden")
+    return value
 
 
 def _array_value(items: list[Expr], span: Span) -> list[object]:
@@ -709,7 +708,8 @@ def _array_value(items: list[Expr], span: Span) -> list[object]:
 
 def literal_value(expr: Expr) -> object | None:
     """The value of a literal (a number, a negated number or an array), or None if not literal."""
-    try:
-        return _literal(expr)
-    except ChainruleError:
-        return None
+    if expr.kind in ("number", "array"):
+        return expr.value
+    if expr.kind == "op" and expr.op == "neg" and expr.args[0].kind == "number":
+        return -float(expr.args[0].value)  # type: ignore[arg-type]
+    return None
