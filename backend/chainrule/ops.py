@@ -127,7 +127,7 @@ def _core_axes(x: Array) -> tuple[int, ...]:
 
 
 def _binary(f: Callable[[Array, Array], Array]) -> Callable[[Array, Array], Array]:
-    return lambda a, b: f(*_align(a, b))
+    return lambda a, b: f(a, b) if a.ndim == b.ndim else f(*_align(a, b))
 
 
 def _bmatmul(a: Array, b: Array) -> Array:
