@@ -116,6 +116,9 @@ def test_replay_gives_lark_programs_on_the_gallery_and_micrograd(source: str) ->
     "x = sin(x.foo)\ny = 2 3",  # a refusal before a syntax error: the syntax error comes first
     "x = y.relu(1)\ny = sinn(x)\nz = [1, [2]]\nz",  # the first refusal in source order
     "x = 1 \\\n + 2\nx",  # an escaped newline
+    "x = 1\r\n\ty = x \f* 2  \r\n\r\n  y  # the end  ",  # blanks of every kind, at the end
+    "x = 1 \\\r\n+ 2\r\rx\r",
+    "x = 1 # a comment\n\\",
     "",
     "\n;\n",
 ])

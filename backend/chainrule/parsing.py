@@ -78,33 +78,36 @@ COMMENT: /#[^\n]*/
 """
 
 
-_BAD = "BAD_CHARACTER"  # not a terminal of the grammar
+_BAD, _END = "BAD_CHARACTER", "END_OF_TEXT"  # not terminals of the grammar
 
 
 class _Lexer(Lexer):
     """The grammar's terminals in one regular expression, scanned with `finditer`.
 
-    lark's own lexers cost about 2.5 µs a token; this one about a third of that. Terminals are
-    tried in lark's order (priority, then longest pattern), so the tokens are the same.
+    lark's own lexers cost about 2.5 µs a token; this one about a fifth of that. Terminals are
+    tried in lark's order (priority, then longest pattern), so the tokens are the same. Each
+    match is one token, with the blanks before it (the ignored terminals, none of which a
+    terminal tried before it can start with): the token is the match's last group.
     """
 
     def __init__(self, conf: LexerConf) -> None:
         terminals = sorted(conf.terminals, key=lambda t: (
             -t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name))
-        self.ignore = frozenset(conf.ignore)
-        # Last, any one character no terminal matches: so the matches tile the text.
-        self.regex = re.compile("|".join([f"(?P<{t.name}>{t.pattern.to_regexp()})"
-                                          for t in terminals] + [rf"(?P<{_BAD}>[\s\S])"]))
+        blanks = "|".join(t.pattern.to_regexp() for t in terminals if t.name in conf.ignore)
+        # Last, any one character no terminal matches (so the matches tile the text), and the
+        # end of the text (so blanks at the end are matched too).
+        tokens = [f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terminals
+                  if t.name not in conf.ignore] + [rf"(?P<{_BAD}>[\s\S])", rf"(?P<{_END}>\Z)"]
+        self.regex = re.compile(f"(?:{blanks})*(?:{'|'.join(tokens)})")
 
     def lex(self, data: str) -> Iterator[Token]:  # type: ignore[override]
-        ignore = self.ignore
         for match in self.regex.finditer(data):
             kind = match.lastgroup or ""
             if kind == _BAD:
-                raise UnexpectedCharacters(data, match.start(), 0, 0)
-            if kind not in ignore:
-                start, end = match.span()
-                yield Token(kind, match.group(), start, None, None, None, None, end)
+                raise UnexpectedCharacters(data, match.start(kind), 0, 0)
+            if kind != _END:
+                start, end = match.span(kind)
+                yield Token(kind, match.group(kind), start, None, None, None, None, end)
 
 
 # ------------------------------------------------------------------------- syntax tree
@@ -350,8 +353,10 @@ _TOKEN_TYPES = (Token, re.Match)
 
 
 def _span_of(item: Expr | _Grouped | _AnyToken) -> Span:
-    if isinstance(item, _TOKEN_TYPES):
-        return _token_span(item)
+    if isinstance(item, re.Match):  # the token is its last group (see _Lexer)
+        return item.span(item.lastindex or 0)
+    if isinstance(item, Token):
+        return (item.start_pos or 0, item.end_pos or 0)
     return item.span
 
 
@@ -360,13 +365,13 @@ def _outer(children: list[Any]) -> Span:
 
 
 def _token_span(token: _AnyToken) -> Span:
-    if isinstance(token, re.Match):
-        return token.span()
-    return (token.start_pos or 0, token.end_pos or 0)
+    return _span_of(token)
 
 
 def _text(token: _AnyToken) -> str:
-    return token.group() if isinstance(token, re.Match) else str(token)
+    if isinstance(token, re.Match):
+        return token.group(token.lastindex or 0)
+    return str(token)
 
 
 def _expr(item: Expr | _Grouped) -> Expr:
@@ -374,7 +379,8 @@ def _expr(item: Expr | _Grouped) -> Expr:
 
 
 def _operands(children: list[Any]) -> list[Expr]:
-    return [_expr(c) for c in children if not isinstance(c, _TOKEN_TYPES)]
+    return [c.expr if c.__class__ is _Grouped else c for c in children
+            if not isinstance(c, _TOKEN_TYPES)]
 
 
 def _refused(err: ChainruleError, span: Span) -> Expr:
@@ -579,7 +585,6 @@ class _Table:
     end: int
     letters: dict[str, str]  # terminal -> letter; "\n" for the separators (newline and ";")
     regex: re.Pattern[str]  # _Lexer's
-    ignore: frozenset[str]
 
 
 def _read_table(parser: Lark) -> _Table:
@@ -599,7 +604,7 @@ def _read_table(parser: Lark) -> _Table:
                 actions[state][letters[kind]] = arg if action is Shift else reductions[arg]
     lexer = _Lexer(parser.lexer_conf)
     return _Table(actions, table.start_states["start"], table.end_states["start"], letters,
-                  lexer.regex, lexer.ignore)
+                  lexer.regex)
 
 
 def _reduction(rule: Rule, callback: Callable[[list[Any]], Any],
@@ -618,8 +623,10 @@ _STATEMENT_RE = re.compile(r"[^\n]+")
 def _replayed_statements(code: str) -> list[Statement]:
     """The statements of the source, as `_lark_statements` reads them, by replaying each
     statement shape's actions; a statement the table rejects sends the whole source to lark."""
-    ignore, letters = _TABLE.ignore, _TABLE.letters
-    tokens = [m for m in _TABLE.regex.finditer(code) if m.lastgroup not in ignore]
+    letters = _TABLE.letters
+    tokens = list(_TABLE.regex.finditer(code))
+    while tokens and tokens[-1].lastgroup == _END:  # the end of the text (see _Lexer)
+        tokens.pop()
     shape = "".join([letters[m.lastgroup] for m in tokens])  # type: ignore[index]
     statements: list[Statement] = []
     for statement in _STATEMENT_RE.finditer(shape):
@@ -634,7 +641,7 @@ def _replayed_statements(code: str) -> list[Statement]:
 def _plan(shape: str) -> tuple[_Action, ...] | None:
     """The actions lark's table takes on a statement of this shape, then the end (the loop of
     lark's `feed_token`), or None if the table rejects it."""
-    table, end = _TABLE.actions, _TABLE.letters["$END"]
+    table, end, accept = _TABLE.actions, _TABLE.letters["$END"], _TABLE.end
     stack, shifts = [_TABLE.start], 0
     plan: list[_Action] = []
     for letter in shape + end:
@@ -646,18 +653,40 @@ def _plan(shape: str) -> tuple[_Action, ...] | None:
                 break
             if action is None or action.__class__ is int:
                 return None
-            if shifts:
+            size, callback, goto = action  # type: ignore[misc]
+            if size == 1:  # `?sum: product`, `atom: NUMBER`, ...: a chain of them in one step
+                stack[-1], reductions = _unit_reductions(stack[-2], stack[-1], letter)
+            else:
+                if size:
+                    del stack[-size:]
+                stack.append(goto[stack[-1]])
+                reductions = () if callback is None else ((size, callback),)
+            if reductions and shifts:
                 plan.append((shifts, None))
                 shifts = 0
-            size, callback, goto = action  # type: ignore[misc]
-            if size:
-                del stack[-size:]
-            if callback is not None:
-                plan.append((size, callback))
-            stack.append(goto[stack[-1]])
-            if letter == end and stack[-1] == _TABLE.end:
+            plan += reductions
+            if letter == end and stack[-1] == accept:
                 return tuple(plan)
     return None
+
+
+@functools.cache  # at most (states x states x terminals) entries: the table is finite
+def _unit_reductions(below: int, top: int, letter: str) -> tuple[int, tuple[_Action, ...]]:
+    """The one-child reductions the table makes in a row on `letter` from `top` over `below`
+    (each pops one state and goes to a state over `below`): the state they end in, and their
+    actions (the grammar's `?expr: sum ... ?atom: NUMBER -> number` take seven for a number)."""
+    table, end, accept = _TABLE.actions, _TABLE.letters["$END"], _TABLE.end
+    reductions: list[_Action] = []
+    action = table[top].get(letter)
+    while action.__class__ is tuple and action[0] == 1:  # type: ignore[index]
+        _, callback, goto = action  # type: ignore[misc]
+        if callback is not None:
+            reductions.append((1, callback))
+        top = goto[below]
+        if letter == end and top == accept:
+            break
+        action = table[top].get(letter)
+    return top, tuple(reductions)
 
 
 _cached_plan = functools.lru_cache(maxsize=PARSE_CACHE_SHAPES)(_plan)
