@@ -95,7 +95,8 @@ def backward(graph: Graph, order: list[Node], values: Mapping[str, np.ndarray],
                 if not src.requires_grad:
                     continue
                 raw = np.asarray(vjps[pos](g, ans, *args))
-                contribution = unbroadcast(src.shape, raw).reshape(src.shape)
+                contribution = raw if raw.shape == src.shape else unbroadcast(
+                    src.shape, raw).reshape(src.shape)
                 before = grads.get(src_id)
                 after = contribution if before is None else before + contribution
                 grads[src_id] = after
@@ -115,9 +116,9 @@ def local_derivative(node: Node, src: Node, pos: int, args: list[np.ndarray],
     (a scalar node, or an elementwise op whose input was not broadcast); else None."""
     op = OPS[node.op]
     if node.size == 1:
-        one = np.ones(node.shape) if node.shape else ONE
-        return unbroadcast(src.shape, np.asarray(
-            op.vjps[pos](one, ans, *args))).reshape(src.shape)
+        local = np.asarray(op.vjps[pos](np.ones(node.shape) if node.shape else ONE, ans, *args))
+        return local if local.shape == src.shape else unbroadcast(
+            src.shape, local).reshape(src.shape)
     if op.elementwise and node.shape == src.shape:
         return np.asarray(op.vjps[pos](np.ones(node.shape), ans, *args))
     return None  # a full Jacobian: only its product with the upstream gradient is shown
