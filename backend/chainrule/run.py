@@ -99,13 +99,15 @@ def trace(graph: Graph, *, check: bool = True, limits: Limits = LIMITS,
     loss = float(np.sum(cotangent * output_value))
     generations = graph.generations()
     consumers = Counter(src for node in order for src in node.inputs)
+    grads = sweep.grads
     nodes = [{
-        "id": n.id, "op": n.op, "label": n.label, "symbol": n.symbol, "name": n.name, "inputs": n.inputs,
-        "expr": {"plain": n.bare.plain, "latex": n.bare.latex}, "span": n.span,
-        "shape": list(n.shape), "value": encode(values[n.id]),
-        "grad": encode(sweep.grads[n.id]) if n.id in sweep.grads else None,
+        "id": n.id, "op": n.op, "label": n.label, "symbol": n.symbol, "name": n.name,
+        "inputs": n.inputs, "expr": {"plain": n.bare.plain, "latex": n.bare.latex},
+        "span": n.span, "shape": list(n.shape), "value": encode(values[n.id]),
+        "grad": None if (grad := grads.get(n.id)) is None else encode(grad),
         "requires_grad": n.requires_grad, "generation": generations[n.id],
-        "consumers": consumers[n.id], "literal": _literal(n.literal),
+        "consumers": consumers[n.id],
+        "literal": None if n.literal is None else _literal(n.literal),
     } for n in graph.nodes]
     edges = [{"id": k, "source": src, "target": dst, "position": pos}
              for k, src, dst, pos in graph.edges()]
@@ -132,9 +134,7 @@ def trace(graph: Graph, *, check: bool = True, limits: Limits = LIMITS,
     }
 
 
-def _literal(literal: Literal | None) -> dict[str, object] | None:
-    if literal is None:
-        return None
+def _literal(literal: Literal) -> dict[str, object]:
     return {"text": literal.text, "line": literal.line, "span": literal.span,
             "given": None if literal.given is None else encode(literal.given),
             "overridden": literal.overridden}
