@@ -566,12 +566,13 @@ def _lark_statements(code: str) -> list[Statement]:
 # such shapes rarely repeat, and the cache's memory stays under about 2,048 x 2 KB.
 _CACHED_SHAPE_TOKENS = 256
 
-# An action of a plan: shift `count` tokens, (count, None); or reduce `size` values with
-# `callback`, (size, callback).
-_Action = tuple[int, Callable[[list[Any]], Any] | None]
+_Callback = Callable[[list[Any]], Any]
+# An action of a plan, (shifts, size, callback): shift `shifts` tokens, then reduce the last
+# `size` values with `callback`.
+_Action = tuple[int, int, _Callback]
 # A reduction in the table: the rule's size, its callback (None when lark's callback returns
 # the rule's one child as it is: `?expr: sum`), and the state after it, by the state it uncovers.
-_Reduce = tuple[int, Callable[[list[Any]], Any] | None, dict[int, int]]
+_Reduce = tuple[int, _Callback | None, dict[int, int]]
 
 
 @dataclass(frozen=True)
@@ -655,38 +656,38 @@ def _plan(shape: str) -> tuple[_Action, ...] | None:
                 return None
             size, callback, goto = action  # type: ignore[misc]
             if size == 1:  # `?sum: product`, `atom: NUMBER`, ...: a chain of them in one step
-                stack[-1], reductions = _unit_reductions(stack[-2], stack[-1], letter)
+                stack[-1], callbacks = _unit_reductions(stack[-2], stack[-1], letter)
             else:
                 if size:
                     del stack[-size:]
                 stack.append(goto[stack[-1]])
-                reductions = () if callback is None else ((size, callback),)
-            if reductions and shifts:
-                plan.append((shifts, None))
+                callbacks = () if callback is None else (callback,)
+            for callback in callbacks:
+                plan.append((shifts, size, callback))
                 shifts = 0
-            plan += reductions
             if letter == end and stack[-1] == accept:
                 return tuple(plan)
     return None
 
 
 @functools.cache  # at most (states x states x terminals) entries: the table is finite
-def _unit_reductions(below: int, top: int, letter: str) -> tuple[int, tuple[_Action, ...]]:
+def _unit_reductions(below: int, top: int, letter: str) -> tuple[int, tuple[_Callback, ...]]:
     """The one-child reductions the table makes in a row on `letter` from `top` over `below`
     (each pops one state and goes to a state over `below`): the state they end in, and their
-    actions (the grammar's `?expr: sum ... ?atom: NUMBER -> number` take seven for a number)."""
+    callbacks (the grammar's `?expr: sum ... ?atom: NUMBER -> number` take seven for a number,
+    and one callback)."""
     table, end, accept = _TABLE.actions, _TABLE.letters["$END"], _TABLE.end
-    reductions: list[_Action] = []
+    callbacks: list[_Callback] = []
     action = table[top].get(letter)
     while action.__class__ is tuple and action[0] == 1:  # type: ignore[index]
         _, callback, goto = action  # type: ignore[misc]
         if callback is not None:
-            reductions.append((1, callback))
+            callbacks.append(callback)
         top = goto[below]
         if letter == end and top == accept:
             break
         action = table[top].get(letter)
-    return top, tuple(reductions)
+    return top, tuple(callbacks)
 
 
 _cached_plan = functools.lru_cache(maxsize=PARSE_CACHE_SHAPES)(_plan)
@@ -697,15 +698,14 @@ def _replay(actions: Sequence[_Action], tokens: list[re.Match[str]], pos: int
     """Run the actions on the tokens from `pos`: shifts push tokens, reductions call lark's
     callbacks on the values they pop; the last, the grammar's `start`, gives the statement."""
     stack: list[Any] = []
-    for size, callback in actions:
-        if callback is None:
-            stack += tokens[pos:pos + size]
-            pos += size
-        else:
-            cut = len(stack) - size
-            children = stack[cut:]
-            del stack[cut:]
-            stack.append(callback(children))
+    for shifts, size, callback in actions:
+        if shifts:
+            stack += tokens[pos:pos + shifts]
+            pos += shifts
+        cut = len(stack) - size
+        children = stack[cut:]
+        del stack[cut:]
+        stack.append(callback(children))
     return cast("list[Statement]", stack[0])
 
 
