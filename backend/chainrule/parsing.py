@@ -563,7 +563,7 @@ def _lark_statements(code: str) -> list[Statement]:
 # replayed on the statement's own tokens (`_replay`).
 
 # Longer statements (a 60,000-number array, a 20,000-term sum) are planned each time, uncached:
-# such shapes rarely repeat, and the cache's memory stays under about 2,048 x 2 KB.
+# such shapes rarely repeat, and the cache's memory stays a few megabytes.
 _CACHED_SHAPE_TOKENS = 256
 
 _Callback = Callable[[list[Any]], Any]
@@ -690,7 +690,16 @@ def _unit_reductions(below: int, top: int, letter: str) -> tuple[int, tuple[_Cal
     return top, tuple(callbacks)
 
 
-_cached_plan = functools.lru_cache(maxsize=PARSE_CACHE_SHAPES)(_plan)
+# Actions shared by the plans kept: at most (shifts up to _CACHED_SHAPE_TOKENS + 1) x (rule
+# sizes) x (rules) of them, so a plan kept costs a pointer an action (about 2 KB a shape).
+_SHARED_ACTIONS: dict[_Action, _Action] = {}
+
+
+@functools.lru_cache(maxsize=PARSE_CACHE_SHAPES)
+def _cached_plan(shape: str) -> tuple[_Action, ...] | None:
+    """`_plan`, kept for the most recently used shapes (of at most _CACHED_SHAPE_TOKENS)."""
+    plan = _plan(shape)
+    return None if plan is None else tuple(_SHARED_ACTIONS.setdefault(a, a) for a in plan)
 
 
 def _replay(actions: Sequence[_Action], tokens: list[re.Match[str]], pos: int
