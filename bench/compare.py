@@ -310,7 +310,7 @@ def measure(sizes: list[int], budget: float, programs: list[str] | None = None
                     row["skipped"] = f"{last['nodes']:,} nodes took over {budget:.0f} s"
                     continue
                 try:
-                    with time_limit(budget):
+                    with time_limit(budget / 2):
                         seconds, grads = time_gradient(make(program), budget)
                 except Exception as exc:  # noqa: BLE001 (where a library breaks is the result)
                     first = (str(exc).splitlines() or [""])[0][:80]

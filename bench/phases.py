@@ -211,7 +211,8 @@ def tables(result: dict[str, Any]) -> list[str]:
         http = now["seconds"].get("HTTP")
         for phase in PHASES:
             b, n = before["seconds"].get(phase), now["seconds"].get(phase)
-            ratio = f"{n / b:.2f}" if b and n is not None and b > 0 else ""
+            ratio = "" if not b or n is None or b <= 0 else (
+                f"{n / b:.2f}" if n / b >= 0.1 else f"{n / b:.2g}")
             share = f"{n / http:.0%}" if http and n is not None else ""
             out.append(f"| {phase} | {_cell(before, phase)} | {_cell(now, phase)} | {ratio} | "
                        f"{share} |")
