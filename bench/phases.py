@@ -198,6 +198,18 @@ def _cell(shape: dict[str, Any], phase: str) -> str:
     return "—" if phase not in shape["errors"] else "fails"
 
 
+WHOLES = ("trace", "backprop_data", "HTTP")  # sums of other phases
+
+
+def moved_most(before: dict[str, Any], now: dict[str, Any]) -> str:
+    """A sentence: the three phases (not sums of others) whose time changed most, in ms."""
+    deltas = {p: (now["seconds"][p] - before["seconds"][p]) * 1000 for p in PHASES
+              if p not in WHOLES and p in now["seconds"] and p in before["seconds"]}
+    top = sorted(deltas, key=lambda p: -abs(deltas[p]))[:3]
+    return ("Changed most: " + ", ".join(f"{p} {deltas[p]:+,.0f} ms" for p in top) + "."
+            if top else "")
+
+
 def tables(result: dict[str, Any]) -> list[str]:
     """Markdown: per shape, each phase before and now (ms) and now / before, then bytes."""
     out: list[str] = []
@@ -222,6 +234,7 @@ def tables(result: dict[str, Any]) -> list[str]:
                        f"({now['content_encoding']}) | "
                        f"{(now['wire'] / now['nodes']) / (before['wire'] / before['nodes']):.2f}"
                        " | |")
+        out += ["", moved_most(before, now)]
         errors = [f"- {which}, {phase}: `{error}`" for which, data in
                   (("before", before), ("now", now)) for phase, error in data["errors"].items()]
         out += ([""] + errors if errors else []) + [""]

@@ -330,23 +330,33 @@ def reading(rows: list[Row], checks: list[CheckRow]) -> str:
     naive = last.naive_t or 0.0
     gc_share = [1 - t["backprop() no GC"] / t["backprop()"] for t in
                 (r.times for r in biggest.values()) if t]
+
+    def factors(*phases: str) -> list[float]:
+        return [sum(per_node(biggest[s], p) for p in phases) /
+                sum(per_node(smallest[s], p) for p in phases) for s in biggest if s in smallest]
+
+    whole = factors("backprop()")
+    growing = [p for p in ("parse", "graph", "backward+records", "rest")
+               if max(factors(p)) > 1.15]
     refused = [r for r in rows if r.refused]
-    slowest_refusal = next((r for r in refused if "nodes" in r.refused), None)
+    slowest_refusal = max(refused, key=lambda r: r.refused_s, default=None)
+    sweeps_share = max(sum(t[p] for p in ("forward", "backward")) / t["backprop()"] for t in tops)
     return (
-        f"From {below:,} to {top:,} nodes the time per node (1.0 would be exactly linear) of the "
-        f"two sweeps changes by a factor of {growth('forward', 'backward')} and of the graph "
-        f"build by {growth('graph', 'order')}. The whole `backprop()` grows faster "
-        f"({growth('backprop()')} per node), mostly in "
-        f"parsing ({growth('parse')}) and the rest ({growth('rest')}), and that is Python's "
-        f"cyclic garbage collector scanning a heap that grows with the parse trees and the step "
-        f"records: with it disabled, `backprop()` takes {min(gc_share):.0%} to "
-        f"{max(gc_share):.0%} less at {top:,} nodes, and its growth per node is "
-        f"{growth('backprop() no GC')}. A {top:,}-node program is answered over HTTP in "
+        f"From {below:,} to {top:,} nodes ({', '.join(biggest)}) the time per node (1.0 would be "
+        f"exactly linear) of the two sweeps changes by a factor of "
+        f"{growth('forward', 'backward')} and of the graph build by {growth('graph', 'order')}. "
+        + (f"The whole `backprop()` stays about linear ({growth('backprop()')} per node). "
+           if max(whole) <= 1.15 else
+           f"The whole `backprop()` grows faster ({growth('backprop()')} per node)"
+           + (", in " + ", ".join(f"{p} ({growth(p)})" for p in growing) if growing else "")
+           + ". ")
+        + f"With Python's cyclic garbage collector disabled, `backprop()` takes "
+        f"{min(gc_share):.0%} to {max(gc_share):.0%} less at {top:,} nodes, and its growth per "
+        f"node is {growth('backprop() no GC')}. A {top:,}-node program is answered over HTTP in "
         f"{', '.join(f'{ms(t)} ms ({s})' for s, t in http.items())}. "
-        + (f"At 100,000 nodes every shape is refused with a 422 of kind `limit`; the refusal by "
-           f"the node limit ({slowest_refusal.shape}) comes only after the whole source is "
-           f"parsed, {slowest_refusal.refused_s:.1f} s, where the source-length limit answers "
-           f"at once. " if slowest_refusal else "") +
+        + (f"At 100,000 nodes every shape is refused with a 422 of kind `limit`, the slowest "
+           f"refusal ({slowest_refusal.shape}) in {slowest_refusal.refused_s * 1000:,.0f} ms. "
+           if slowest_refusal else "") +
         f"The numeric backward sweep costs {min(ratios):.1f} to {max(ratios):.1f} times the "
         f"forward sweep (one numpy call per edge and an unbroadcast, against one call per node): "
         f"the small constant factor reverse mode promises. With the step records (formulas, "
@@ -355,8 +365,9 @@ def reading(rows: list[Row], checks: list[CheckRow]) -> str:
         f" of `backprop()`; parsing is {share('parse')}, building the graph "
         f"{share('graph', 'order')}, the backward records {share('backward+records')}, the "
         f"check {share('check')}, and the rest (forward records, layers, the pydantic "
-        f"response) {share('rest')}: chainrule's time goes to reading the program and explaining "
-        f"the steps, not to differentiating. "
+        f"response) {share('rest')}"
+        + (": chainrule's time goes to reading the program and explaining the steps, not to "
+           "differentiating. " if sweeps_share < 0.25 else ". ") +
         f"Against finite differences the gap grows with N as it should: for one vector of "
         f"{last.n:,} elements backprop's two passes take {ms(last.backprop_t)} ms, while the "
         f"{2 * last.n:,} evaluations of a complete central-difference check take "
@@ -738,7 +749,7 @@ def write_report(rows: list[Row], checks: list[CheckRow], elapsed: float, repeat
         "the issue's own program `x{i} = tanh(x{i-1}) * 0.9 + x0 * 0.1` (6 nodes a line, input "
         "x0; 1,667 lines for 10,000 nodes). Phases: "
         "parse (text to syntax tree), graph (syntax tree to graph, with shapes and formulas), "
-        "order (networkx topological sort), forward sweep, backward sweep without records "
+        "order (`Graph.order`, the topological order), forward sweep, backward sweep without records "
         "(`record=False`: gradients only) and with records (every term's formula, numbers and "
         "sentence), the finite-difference check (1 input, so 2 evaluations of the whole graph), "
         "the whole `backprop()` (all of these plus forward records and the pydantic response) "
