@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -124,8 +125,7 @@ def local_derivative(node: Node, src: Node, pos: int, args: list[np.ndarray],
     return None  # a full Jacobian: only its product with the upstream gradient is shown
 
 
-@dataclass(frozen=True)
-class Derivative:
+class Derivative(NamedTuple):
     """A local derivative in its parts: the partial d node / d input, and the rule it equals."""
 
     partial: Formula
@@ -139,10 +139,10 @@ class Derivative:
 
     def data(self) -> dict[str, object]:
         """The fields a term of the answer carries (schemas.Term, schemas.TangentTerm)."""
-        equation = self.equation
-        return {"formula": equation.plain, "latex": equation.latex,
-                "partial": {"plain": self.partial.plain, "latex": self.partial.latex},
-                "rule": {"plain": self.rule.plain, "latex": self.rule.latex}}
+        (partial, partial_latex), (rule, rule_latex) = self
+        return {"formula": f"{partial} = {rule}", "latex": f"{partial_latex} = {rule_latex}",
+                "partial": {"plain": partial, "latex": partial_latex},
+                "rule": {"plain": rule, "latex": rule_latex}}
 
 
 def derivative_formula(graph: Graph, node: Node, src: Node, pos: int,
