@@ -831,7 +831,8 @@ def write_report(rows: list[Row], checks: list[CheckRow], elapsed: float, repeat
              "time from the end of the API's answer to the first frame after the graph is drawn, "
              "then the longest task while stepping and jumping and the longest frame while the "
              "player plays at its fastest speed. Standalone runs append to "
-             "docs/browser-benchmarks.md."),
+             "docs/browser-benchmarks.md, which also has the earlier runs and the code before "
+             "this round's picture work (f669415) measured against it."),
             "",
             extra.browser,
             "",
