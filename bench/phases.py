@@ -17,6 +17,7 @@ calls `before_and_now`; run alone, this prints the tables.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import json
 import os
@@ -151,7 +152,16 @@ def measure(nodes: int, repeats: int) -> dict[str, Any]:
                     if file and package not in Path(file).resolve().parents)
     if strays:  # an editable install's import hook found a module another backend has
         raise RuntimeError(f"imported from outside {package}: {', '.join(strays)}")
-    return {"backend": str(package.parent), "shapes": shapes}
+    return {"backend": str(package.parent), "shapes": shapes, "limits": limits()}
+
+
+def limits() -> dict[str, float]:
+    """This backend's limits (settings.py: the README's Limits table), by name."""
+    from chainrule import settings
+
+    out = dict(dataclasses.asdict(settings.LIMITS))
+    out["max_body_bytes"] = settings.MAX_BODY_BYTES
+    return out
 
 
 # ------------------------------------------------------------------------ in bench/run.py's
@@ -188,7 +198,7 @@ def before_and_now(rev: str, nodes: int, repeats: int) -> dict[str, Any]:
         before = run_in(extract_backend(rev, Path(tmp)), nodes, repeats)
     now = run_in(REPO_ROOT / "backend", nodes, repeats)
     return {"rev": rev, "nodes": nodes, "repeats": repeats, "before": before["shapes"],
-            "now": now["shapes"]}
+            "now": now["shapes"], "limits": {"before": before["limits"], "now": now["limits"]}}
 
 
 def _cell(shape: dict[str, Any], phase: str) -> str:

@@ -581,6 +581,16 @@ def answer_targets(rows: list[Row], extra: Extra, table: Targets) -> None:
                   "HTTP now / before: " + ", ".join(f"{s} {x:.2f}" for s, x in ratios.items()),
                   "shown, each phase", f"{min(ratios.values()):.2f} to {max(ratios.values()):.2f}"
                   if ratios else "", "shown below" if ratios else False)
+        old, new = extra.phases["limits"]["before"], extra.phases["limits"]["now"]
+        changed = [f"{k} {old[k]:,} → {new[k]:,}" for k in old if k in new and old[k] != new[k]]
+        gone = [k for k in old if k not in new]
+        added = [k for k in new if k not in old]
+        table.add("nothing in the README's limits worse (settings.py, before and now)",
+                  f"{sum(old[k] == new.get(k) for k in old)} of {len(old)} the same"
+                  + "".join(f"; {what}: {', '.join(items)}" for what, items in
+                            (("changed", changed), ("gone", gone), ("new", added)) if items),
+                  "none worse", "", "met" if not changed and not gone else
+                  "changed: see the README")
     elif extra.phases_failed:
         table.add("where the time goes per phase, before and now", extra.phases_failed,
                   "shown, each phase", "", False)
@@ -912,7 +922,7 @@ def measure_all(args: argparse.Namespace) -> tuple[list[Row], list[CheckRow], Ex
         print(f"phases at {nodes:,} nodes, before ({args.before}) and now (bench/phases.py) ...",
               flush=True)
         try:
-            extra.phases = before_and_now(args.before, nodes, 1 if args.quick else 3)
+            extra.phases = before_and_now(args.before, nodes, 3)
         except (OSError, RuntimeError, subprocess.SubprocessError) as err:
             extra.phases_failed = f"{type(err).__name__}: {err}"
             print(f"  failed: {extra.phases_failed}", flush=True)
