@@ -299,8 +299,9 @@ class GraphBuilder:
                                  span, "value")
         return array
 
-    def expression(self, root: Expr) -> Node:
-        """Add the nodes of one expression, children first, without recursion."""
+    def expression(self, root: Expr, name: str | None = None) -> Node:
+        """Add the nodes of one expression, children first, without recursion; an operation at
+        its root is given `name` (the line's target) as it is made."""
         built: dict[int, Node] = {}
         stack: list[tuple[Expr, bool]] = [(root, False)]
         while stack:
@@ -309,20 +310,20 @@ class GraphBuilder:
                 stack.append((expr, True))
                 stack.extend((arg, False) for arg in reversed(expr.args))
                 continue
-            built[id(expr)] = self.single(expr, [built.pop(id(a)) for a in expr.args])
+            if expr.kind == "op":
+                args = [built.pop(id(a)) for a in expr.args]
+                node = self.apply(expr.op, args, expr.span, name if expr is root else None)
+            elif expr.kind == "name":
+                node = self.lookup(expr)
+            else:  # a number or an array literal
+                node = self.leaf("const", expr.value, expr.span)
+            built[id(expr)] = node
         return built[id(root)]
 
-    def single(self, expr: Expr, args: list[Node]) -> Node:
-        if expr.kind == "number":
-            return self.leaf("const", expr.value, expr.span)
-        if expr.kind == "array":
-            return self.leaf("const", expr.value, expr.span)
-        if expr.kind == "name":
-            return self.lookup(expr)
-        return self.apply(expr.op, args, expr.span)
-
-    def apply(self, op_name: str, args: list[Node], span: Span) -> Node:
-        """A node applying the op-table entry `op_name` to `args`, its shape checked first."""
+    def apply(self, op_name: str, args: list[Node], span: Span, name: str | None = None
+              ) -> Node:
+        """A node applying the op-table entry `op_name` to `args`, its shape checked first;
+        formulas refer to it by `name` if given, else by its own formula (`sin(x)`)."""
         op = OPS[op_name]
         try:
             shape = op.shape(*(a.shape for a in args))
@@ -330,6 +331,9 @@ class GraphBuilder:
             raise ChainruleError(f"{op_name}: {err}", span, "shape") from None
         node = self.add(op_name, [a.id for a in args], span, shape,
                         requires_grad=any(a.requires_grad for a in args))
+        if name is not None:
+            self.name_node(node, name)
+            return node
         node.bare = fill(op.expr, dict(zip("uv", args)), op.name)
         node.precedence = PRECEDENCE.get(op.name, ATOM)
         if len(node.bare.plain) > MAX_REF_CHARS or len(node.bare.latex) > 2 * MAX_REF_CHARS:
@@ -393,8 +397,8 @@ class GraphBuilder:
             self.warnings.append(warning("ignored_value", f"{target} is computed by the "
                                          "program, so the value given for it was ignored",
                                          span=span))
-        node = self.expression(expr)
-        self.name_node(node, target)
+        node = self.expression(expr, name=target)
+        self.name_node(node, target)  # a line that only renames a node (`b = a`) names it too
         self.env[target] = node.id
 
     @staticmethod
