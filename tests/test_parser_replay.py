@@ -1,8 +1,12 @@
-"""The parser's replay of lark's LALR actions against lark's own plain parse (the oracle): the
-same statements, spans, values and refusals, and the same syntax errors, on random programs,
-random text, the gallery and micrograd's test."""
+"""The parser's replay of lark's LALR actions against lark's own plain parse (the oracles: with
+chainrule's lexer, and lark whole with its own lexer): the same statements, spans, values and
+refusals, and the same syntax errors, on random programs, random text, the gallery and
+micrograd's test."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import cast
 
 import pytest
 from chainrule import parsing
@@ -12,6 +16,7 @@ from chainrule.parsing import Program, parse
 from chainrule.settings import LIMITS
 from hypothesis import given
 from hypothesis import strategies as st
+from lark import Lark
 
 from .oracles import MORE_OPS_SOURCE
 from .test_properties import (
@@ -26,13 +31,24 @@ from .test_properties import (
 
 Outcome = list[tuple[object, ...]] | tuple[str, tuple[int, int] | None, str]
 
+# lark whole: its own lexer (not chainrule's one-regex lexer), its parser loop, the same grammar
+# and callbacks.
+LARK_ALONE = Lark(parsing.GRAMMAR, parser="lalr", lexer="basic", transformer=parsing._ToExpr(),
+                  keep_all_tokens=True, maybe_placeholders=False)
 
-def _outcome(source: str, oracle: bool) -> Outcome:
-    """The program parsed, flattened, or the refusal as (message, span, kind)."""
+
+def _lark_alone(code: str) -> list[parsing.Statement]:
+    return cast("list[parsing.Statement]", LARK_ALONE.parse(code))
+
+
+def _outcome(source: str, statements_of: Callable[[str], list[parsing.Statement]] | None = None
+             ) -> Outcome:
+    """The program parse() gives (or, with `statements_of`, parse() reading the statements with
+    it), flattened; or the refusal as (message, span, kind)."""
     try:
-        if oracle:
-            return _flat(parsing._parse(source, LIMITS, parsing._lark_statements))
-        return _flat(parse(source))
+        if statements_of is None:
+            return _flat(parse(source))
+        return _flat(parsing._parse(source, LIMITS, statements_of))
     except ChainruleError as err:
         return (err.message, err.span, err.kind)
 
@@ -52,9 +68,11 @@ def _flat(program: Program) -> list[tuple[object, ...]]:
 
 
 def assert_same_as_lark(source: str) -> Outcome:
-    """parse() gives what lark's plain parse gives: equal Programs, or equal refusals."""
-    replayed, plain = _outcome(source, oracle=False), _outcome(source, oracle=True)
-    assert replayed == plain, source
+    """parse() gives what lark's plain parse gives (with chainrule's lexer, and lark whole with
+    its own): equal Programs, or equal refusals."""
+    replayed = _outcome(source)
+    assert replayed == _outcome(source, parsing._lark_statements), source
+    assert replayed == _outcome(source, _lark_alone), source
     return replayed
 
 
