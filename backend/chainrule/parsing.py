@@ -9,8 +9,10 @@ Speed (see `_replayed_statements`): lark's table decides each shift and reductio
 TYPES alone, and programs repeat a handful of line shapes (`a7 = sin(a6)` is NAME EQUAL NAME LPAR
 NAME RPAR). So each line is lexed into `re.Match` objects, its type string looked up in a bounded
 cache of the actions lark's own table takes on it, and those actions replayed, calling lark's own
-callbacks (the `_ToExpr` methods): the same trees, about three times faster. Any line the table
-rejects sends the whole source through lark's plain parse, which raises the error as always.
+callbacks (the `_ToExpr` methods): the same trees, 2.1-2.8 times faster than lark's own loop
+over lark Tokens. Any line the table rejects sends the whole source through lark's plain parse
+(`_lark_statements`), which raises the error as always; tests/test_parser_replay.py checks both
+against lark whole on random programs.
 """
 
 from __future__ import annotations
