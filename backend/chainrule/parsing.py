@@ -434,14 +434,16 @@ class _ToExpr(Transformer[_AnyToken, Any]):
         return Statement(None, None, _expr(children[0]), _outer(children))
 
     def number(self, children: list[Any]) -> Expr:
-        span = _outer(children)
+        (token,) = children
+        span = _token_span(token)
         try:
-            return Expr("number", span, value=_number(children[0]))
+            return Expr("number", span, value=_number(token, span))
         except ChainruleError as err:
             return _refused(err, span)
 
     def name(self, children: list[Any]) -> Expr:
-        return Expr("name", _outer(children), name=_text(children[0]))
+        (token,) = children
+        return Expr("name", _token_span(token), name=_text(token))
 
     def add(self, children: list[Any]) -> Expr:
         return _arithmetic("add", children)
@@ -735,13 +737,15 @@ def _replay(actions: Sequence[_Action], tokens: list[re.Match[str]], pos: int
     return cast("list[Statement]", stack[0])
 
 
-def _number(token: _AnyToken) -> float:
+def _number(token: _AnyToken, span: Span) -> float:
     text = _text(token)
     value = float(text)
-    if value == float("inf"):
-        raise ChainruleError(f"the number {text[:20]} is too large for float64",
-                             _token_span(token), "limit")
+    if value == _INFINITY:
+        raise ChainruleError(f"the number {text[:20]} is too large for float64", span, "limit")
     return value
+
+
+_INFINITY = float("inf")
 
 
 def _literal(expr: Expr) -> object:
