@@ -231,11 +231,16 @@ def _check_forbidden(code: str) -> None:
 def _most_nodes(code: str) -> int:
     """A bound from above on the graph's nodes, from a few character counts (microseconds).
 
-    Each operation comes from an operator, a call's bracket or `.T`; each leaf (number, array,
-    input) is an argument of an operation (at most two each), or a whole line of its own.
+    Each operation comes from an operator, a call's bracket or a dot before a name (`.T`,
+    `.relu()`; not the dot of a number such as 0.5); each leaf (number, array, input) is an
+    argument of an operation (at most two each), or a whole line of its own.
     """
-    operations = sum(code.count(char) for char in "+-*/@^(.")
+    operations = sum(code.count(char) for char in "+-*/@^(")
+    operations += len(_DOT_BEFORE_NAME_RE.findall(code)) if "." in code else 0
     return 3 * operations + code.count("\n") + code.count(";") + 1
+
+
+_DOT_BEFORE_NAME_RE = re.compile(r"\.\s*[^\W\d]")
 
 
 _NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
