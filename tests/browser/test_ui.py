@@ -310,6 +310,29 @@ def test_a_phone_screen_shows_graph_and_controls_without_horizontal_overflow(
         phone.close()
 
 
+@pytest.mark.parametrize("width", [390, 320])
+def test_each_colour_of_the_legend_stays_beside_its_words_on_a_phone(
+        browser: Browser, base_url: str, width: int) -> None:
+    phone = browser.new_context(viewport={"width": width, "height": 800})
+    try:
+        page = phone.new_page()
+        ui.open_app(page, base_url)
+        items = page.evaluate("""() => [...document.querySelectorAll('.legend .swatch')].map(s => {
+            const box = s.getBoundingClientRect();
+            const words = document.createRange();
+            words.selectNodeContents(s.nextSibling);  // the words after the swatch
+            const lines = [...words.getClientRects()].filter(r => r.width > 0);
+            return { swatch: box.top + box.height / 2, lines: lines.map(r => [r.top, r.bottom]),
+                     text: s.nextSibling.textContent.trim() }; })""")
+        assert [i["text"].split()[0] for i in items] == ["value", "gradient", "tangent"]
+        for item in items:  # the words on one line, and the swatch's middle on that line
+            (top, bottom), *more = item["lines"]
+            assert all(abs(t - top) < 2 for t, _ in more), item
+            assert top <= item["swatch"] <= bottom, item
+    finally:
+        phone.close()
+
+
 def _url(request: Request) -> str:
     return request.url
 
