@@ -31,6 +31,7 @@ from chainrule import backprop
 from chainrule.engine import backward, forward
 from chainrule.graph import build_graph
 from chainrule.parsing import parse
+from chainrule.run import backprop_data
 
 VALUES = {"x": 0.3, "y": 0.7}
 # name, op (+, *, ** or a function of one argument: tanh, sin), left, right (a name, a number,
@@ -161,6 +162,18 @@ def ours_backprop(program: list[Line]) -> Callable[[], dict[str, float]]:
     return lambda: {k: float(v) for k, v in backprop(text, values).gradients.items()}
 
 
+def ours_answer(program: list[Line]) -> Callable[[], dict[str, float]]:
+    """The server's answer as data (`backprop_data`): what `backprop()` computes, without its
+    pydantic model (the HTTP route encodes the data as it is)."""
+    text = source(program)
+    values = {k: VALUES[k] for k in inputs(program)}
+
+    def gradient() -> dict[str, float]:
+        grads: dict[str, Any] = backprop_data(text, values)["gradients"]  # type: ignore[assignment]
+        return {k: float(v) for k, v in grads.items()}
+    return gradient
+
+
 def micrograd(program: list[Line]) -> Callable[[], dict[str, float]]:
     from micrograd.engine import Value
 
@@ -222,7 +235,7 @@ def sympy_diff(program: list[Line]) -> Callable[[], dict[str, float]]:
 
 LIBRARIES: dict[str, Callable[[list[Line]], Callable[[], dict[str, float]]]] = {
     "chainrule engine": ours_engine, "chainrule sweeps": ours_sweeps,
-    "chainrule backprop()": ours_backprop,
+    "chainrule backprop()": ours_backprop, "chainrule answer": ours_answer,
     "micrograd": micrograd, "HIPS autograd": hips_autograd, "sympy diff": sympy_diff,
     "PyTorch CPU": torch_cpu}
 

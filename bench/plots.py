@@ -116,9 +116,12 @@ def libraries(rows: list[dict[str, Any]], path: Path) -> str:
     """Time per gradient against nodes, one panel a program, a cross where a library broke."""
     programs = [p for p in dict.fromkeys(r["program"] for r in rows) if p != "typical"]
     libs = list(dict.fromkeys(r["library"] for r in rows))
-    styles = dict(zip(libs, ["o-", "o:", "o--", "s-", "^-", "D-", "v-"], strict=False))
-    colors = dict(zip(libs, ["tab:red", "tab:red", "tab:pink", "black", "tab:blue",
-                             "tab:green", "tab:orange"], strict=False))
+    known = {"chainrule engine": ("o-", "tab:red"), "chainrule sweeps": ("o:", "tab:red"),
+             "chainrule answer": ("o-.", "tab:purple"), "chainrule backprop()": ("o--", "tab:pink"),
+             "micrograd": ("s-", "black"), "HIPS autograd": ("^-", "tab:blue"),
+             "sympy diff": ("D-", "tab:green"), "PyTorch CPU": ("v-", "tab:orange")}
+    styles = {lib: known.get(lib, ("x-", "tab:gray"))[0] for lib in libs}
+    colors = {lib: known.get(lib, ("x-", "tab:gray"))[1] for lib in libs}
     fig, axes = plt.subplots(1, len(programs), figsize=(2.6 * len(programs) + 0.6, 3.8),
                              sharey=True)
     for ax, program in zip(axes, programs, strict=True):

@@ -412,9 +412,13 @@ class Extra:
 def run_compare(quick: bool) -> dict[str, Any]:
     """bench/compare.py in its own process: a library that overflows the C stack on a deep
     graph takes that process down, not this one; that is a result too."""
-    command = [sys.executable, str(BENCH / "compare.py")] + (["--quick"] if quick else [])
-    done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
-    sys.stderr.write(done.stderr)
+    command = [sys.executable, "-X", "faulthandler", str(BENCH / "compare.py")] + (
+        ["--quick"] if quick else [])
+    for _ in range(2):  # once more after a crash (a segfault was seen once, not reproduced)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+        sys.stderr.write(done.stderr)
+        if done.returncode >= 0:
+            break
     if done.returncode != 0:
         return {"rows": [], "versions": {}, "crashed": f"exit status {done.returncode}: "
                 f"{done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ''}"}
@@ -650,8 +654,10 @@ def torch_targets(compare: dict[str, Any], table: Targets) -> None:
     numeric sweeps come to micrograd per node where micrograd works."""
     for lib, what in [("chainrule sweeps", "numeric sweeps: forward + backward, no records"),
                       ("chainrule engine", "graph built + numeric sweeps"),
+                      ("chainrule answer",
+                       "the server's whole answer, backprop_data: parse, sweeps with records, check"),
                       ("chainrule backprop()",
-                       "the whole backprop(): parse, sweeps with records, check")]:
+                       "the Python API's backprop(): that answer and its pydantic model")]:
         ratios = [r for r in ours_vs(compare, lib, "PyTorch CPU")
                   if r[1] >= TORCH_SIZE * 0.99]
         if not ratios:
@@ -819,8 +825,10 @@ def write_report(rows: list[Row], checks: list[CheckRow], elapsed: float, repeat
              "autograd and PyTorch build their graph as they run, so *chainrule engine* "
              "builds its graph from the parsed program too, then runs both numeric sweeps; "
              "*chainrule sweeps* is the two sweeps alone on a graph built beforehand; "
-             "*chainrule backprop()* is the whole library call (parse, sweeps with every step "
-             "recorded, finite-difference check). sympy: `diff` by each input of the expression "
+             "*chainrule answer* is the server's whole answer as data (`backprop_data`: parse, "
+             "sweeps with every step recorded, finite-difference check) and *chainrule "
+             "backprop()* the Python API's call, that answer validated into its pydantic "
+             "model. sympy: `diff` by each input of the expression "
              "built beforehand, then `subs` of the point, stopped after 10 s (its derivative of "
              "nested tanh swells). PyTorch: float64 scalar tensors, "
              "`torch.set_num_threads(1)`, forward and `backward()`. Median of up to 5 runs; "
