@@ -96,8 +96,7 @@ def backward(graph: Graph, order: list[Node], values: Mapping[str, np.ndarray],
                 if not src.requires_grad:
                     continue
                 raw = np.asarray(vjps[pos](g, ans, *args))
-                contribution = raw if raw.shape == src.shape else unbroadcast(
-                    src.shape, raw).reshape(src.shape)
+                contribution = unbroadcast(src.shape, raw)
                 before = grads.get(src_id)
                 after = contribution if before is None else before + contribution
                 grads[src_id] = after
@@ -118,8 +117,7 @@ def local_derivative(node: Node, src: Node, pos: int, args: list[np.ndarray],
     op = OPS[node.op]
     if node.size == 1:
         local = np.asarray(op.vjps[pos](np.ones(node.shape) if node.shape else ONE, ans, *args))
-        return local if local.shape == src.shape else unbroadcast(
-            src.shape, local).reshape(src.shape)
+        return unbroadcast(src.shape, local)
     if op.elementwise and node.shape == src.shape:
         return np.asarray(op.vjps[pos](np.ones(node.shape), ans, *args))
     return None  # a full Jacobian: only its product with the upstream gradient is shown
@@ -195,8 +193,7 @@ def _term(graph: Graph, node: Node, g: np.ndarray, src: Node, pos: int, args: li
         **derivative.data(),
         "local": None if local is None else encode(local),
         "contribution": encode(contribution),
-        "before": (0.0 if not src_shape else encode(np.zeros(src.shape))) if before is None
-        else encode(before),
+        "before": encode(np.zeros(src.shape) if before is None else before),
         "after": encode(after),
         "accumulated": before is not None,
         "contribution_index": nth,

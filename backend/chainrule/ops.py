@@ -108,13 +108,16 @@ def _diagonal_jvp(vjp: Vjp) -> Jvp:
 
 
 def unbroadcast(shape: Shape, g: Array) -> Array:
-    """Sum `g` over the axes that numpy broadcasting added or stretched, back to `shape`."""
+    """Sum `g` over the axes that numpy broadcasting added or stretched, back to `shape` (`g`
+    itself when it has that shape: the usual case, so it is tried first)."""
+    if g.shape == shape:
+        return g
     while g.ndim > len(shape):
         g = g.sum(axis=0)
     for axis, size in enumerate(shape):
         if size == 1 and g.shape[axis] != 1:
             g = g.sum(axis=axis, keepdims=True)
-    return g
+    return g.reshape(shape)
 
 
 def _align(*xs: Array) -> list[Array]:
