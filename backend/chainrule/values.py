@@ -25,8 +25,9 @@ def _scalar(x: float) -> float | str:
 def is_number(array: np.ndarray | float) -> bool:
     """Whether `array` holds one number: a float, a numpy scalar or a 0-d array (asked without
     numpy's function dispatch, which costs more than the rest of a scalar's encoding)."""
-    return isinstance(array, float) or isinstance(array, (np.ndarray, np.generic)) and \
-        not array.ndim or np.ndim(array) == 0
+    if isinstance(array, (np.ndarray, np.generic)):
+        return array.ndim == 0
+    return isinstance(array, float) or np.ndim(array) == 0
 
 
 def all_finite(array: np.ndarray | float) -> bool:
