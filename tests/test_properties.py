@@ -233,9 +233,10 @@ def _gradient(result_gradients: Mapping[str, object], name: str) -> float:
     return float(decode(value))  # type: ignore[arg-type]
 
 
-@deterministic(300)
-@given(scalar_programs(), points)
-def test_scalar_gradients_match_sympy_and_finite_differences(program, point) -> None:
+def _backprop_and_oracle(program: tuple[str, Callable[..., float]], point: dict[str, float]
+                         ) -> tuple[str, Any, np.ndarray, list[float]]:
+    """backprop() of a generated program at `point`, its output checked against the program's
+    own evaluator; with the evaluator's central differences and every value it saw."""
     source, f = program
     seen: list[float] = []
     try:
@@ -246,6 +247,13 @@ def test_scalar_gradients_match_sympy_and_finite_differences(program, point) -> 
     result = backprop(source, point)
     assert math.isclose(float(decode(result.output.value)), expected_value, rel_tol=1e-9,
                         abs_tol=1e-12 * (1 + max(seen))), source
+    return source, result, fd, seen
+
+
+@deterministic(300)
+@given(scalar_programs(), points)
+def test_scalar_gradients_match_sympy_and_finite_differences(program, point) -> None:
+    source, result, fd, seen = _backprop_and_oracle(program, point)
     assert result.check is not None and result.check.ok, source  # no false alarm
     exact = sympy_gradients(source, point)
     ours = {name: _gradient(result.gradients, name) for name in VARS}
@@ -266,10 +274,14 @@ LITERAL_PROGRAMS = [
 ]
 
 
+# Sources of every notation: generated, micrograd's, literals everywhere, micrograd's test.
+ANY_SOURCE = st.one_of(scalar_programs().map(lambda program: program[0]),
+                       scalar_programs(micrograd=True).map(lambda program: program[0]),
+                       st.sampled_from([*LITERAL_PROGRAMS, MORE_OPS_SOURCE]))
+
+
 @deterministic(200)
-@given(st.one_of(scalar_programs().map(lambda program: program[0]),
-                 scalar_programs(micrograd=True).map(lambda program: program[0]),
-                 st.sampled_from([*LITERAL_PROGRAMS, MORE_OPS_SOURCE])))
+@given(ANY_SOURCE)
 def test_counting_nodes_before_parsing_never_refuses_an_admitted_program(source: str) -> None:
     values = {"x": 1.5, "y": -2.0, "z": 0.5}
     nodes = len(build_graph(parse(source), values).nodes)
@@ -282,9 +294,7 @@ def test_counting_nodes_before_parsing_never_refuses_an_admitted_program(source:
 
 
 @deterministic(150)
-@given(st.one_of(scalar_programs().map(lambda program: program[0]),
-                 scalar_programs(micrograd=True).map(lambda program: program[0]),
-                 st.sampled_from([*LITERAL_PROGRAMS, MORE_OPS_SOURCE])))
+@given(ANY_SOURCE)
 def test_order_edges_and_layers_are_networkx_s(source: str) -> None:
     """The creation order, edge ids and layers the answers carry are those networkx computes."""
     graph = build_graph(parse(source), {"x": 1.5, "y": -2.0, "z": 0.5})
@@ -300,16 +310,7 @@ def test_order_edges_and_layers_are_networkx_s(source: str) -> None:
 @deterministic(150)
 @given(scalar_programs(micrograd=True), points)
 def test_micrograd_notation_gives_the_finite_difference_gradients(program, point) -> None:
-    source, f = program
-    seen: list[float] = []
-    try:
-        expected_value = f(point, seen)
-        fd = central_difference(lambda p: f(dict(zip(VARS, p))), np.array([point[v] for v in VARS]))
-    except Skip:
-        assume(False)
-    result = backprop(source, point)
-    assert math.isclose(float(decode(result.output.value)), expected_value, rel_tol=1e-9,
-                        abs_tol=1e-12 * (1 + max(seen))), source
+    source, result, fd, seen = _backprop_and_oracle(program, point)
     for k, name in enumerate(VARS):
         ours = _gradient(result.gradients, name)
         assert abs(ours - fd[k]) <= 1e-5 * abs(fd[k]) + 1e-7 * (1 + max(seen)), (source, name)
