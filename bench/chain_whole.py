@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import statistics
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 from chainrule.app import create_app
 from fastapi.testclient import TestClient
+from phases import median_time
 
 RUNS = 3
 
@@ -32,12 +31,7 @@ def ladder(rungs: int) -> str:
 
 def seconds(call: Callable[[], object]) -> float:
     """The median wall time of RUNS calls."""
-    times = []
-    for _ in range(RUNS):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return median_time(call, RUNS)[0]
 
 
 def post(client: TestClient, path: str, body: dict[str, object]) -> Callable[[], object]:

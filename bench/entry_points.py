@@ -16,9 +16,7 @@ machine. Writes docs/entry-points.md.
 from __future__ import annotations
 
 import random
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,18 +27,14 @@ from chainrule.micrograd_graph import _Reader, _topological
 from chainrule.settings import LIMITS
 from micrograd.engine import Value
 from micrograd.nn import MLP
+from phases import median_time
 
 REPORT = Path(__file__).resolve().parents[1] / "docs" / "entry-points.md"
 
 
 def median_seconds(run: Callable[[], Any], repeats: int = 9) -> float:
     """The median wall time of `run()` over `repeats` runs."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return median_time(run, repeats)[0]
 
 
 def mlp_loss() -> tuple[Any, list[Value]]:
