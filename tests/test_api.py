@@ -7,6 +7,8 @@ import math
 
 import pytest
 from chainrule import ChainruleError, backprop
+from chainrule.answer import Answer
+from chainrule.schemas import BackpropResponse
 from chainrule.api import routes
 from chainrule.settings import LIMITS
 from fastapi.testclient import TestClient
@@ -48,19 +50,56 @@ def test_non_finite_numbers_are_strings_and_warned(client: TestClient) -> None:
     assert body["warnings"]
 
 
+CASES = [("1/x + log(y)", {"x": 0, "y": 1}), ("sum(x + [[1], [2]])", {"x": [1, 2, 3]}),
+         ("y = x\nz = 2\nw = y*z", {"x": 1, "z": 3, "q": 1}), ("sqrt(x - 2)", {"x": 1}),
+         ("relu(x) + max(x, y)", {"x": 0, "y": 0})]
+
+
+def _cases(client: TestClient, extra: dict[str, object]) -> list[tuple[str, object]]:
+    cases = [(e["source"], e["values"]) for e in client.get("/api/v1/examples").json()] + CASES
+    return [(source, values) for source, values in cases
+            if not extra.get("wrt") or "x" in values or "x =" in source]
+
+
 @pytest.mark.parametrize("extra", [{}, {"mode": "forward", "wrt": "x"}, {"check": False}])
 def test_http_answer_is_exactly_the_validated_model(client: TestClient, extra) -> None:
-    """The route encodes the plain data without pydantic: it must equal backprop()'s model."""
-    cases = [(e["source"], e["values"]) for e in client.get("/api/v1/examples").json()]
-    cases += [("1/x + log(y)", {"x": 0, "y": 1}), ("sum(x + [[1], [2]])", {"x": [1, 2, 3]}),
-              ("y = x\nz = 2\nw = y*z", {"x": 1, "z": 3, "q": 1}), ("sqrt(x - 2)", {"x": 1})]
-    for source, values in cases:
-        if extra.get("wrt") and "x" not in values and "x =" not in source:
-            continue
-        r = client.post("/api/v1/backprop", json={"source": source, "values": values, **extra})
-        assert r.status_code == 200, (source, r.json())
+    """Both routes encode plain data without pydantic: each must validate as its model, and the
+    Python API's answer (constructed, not validated) must dump to the same JSON."""
+    for source, values in _cases(client, extra):
+        body = {"source": source, "values": values, **extra}
+        v1 = client.post("/api/v1/backprop", json=body)
+        v2 = client.post("/api/v2/backprop", json=body)
+        assert v1.status_code == v2.status_code == 200, (source, v1.json(), v2.json())
+        validated = BackpropResponse.model_validate(v1.json())
+        assert v1.json() == validated.model_dump(mode="json", by_alias=True), source
+        compact = Answer.model_validate(v2.json())
+        assert v2.json() == compact.model_dump(mode="json", by_alias=True), source
         model = backprop(source, values, **extra)
-        assert r.json() == model.model_dump(mode="json", by_alias=True), source
+        assert v2.json() == model.model_dump(mode="json", by_alias=True), source
+
+
+@pytest.mark.parametrize("extra", [{}, {"mode": "forward", "wrt": "x"}])
+def test_compact_answer_spells_out_exactly_the_v1_records(client: TestClient, extra) -> None:
+    """Rendered from the columns, every node, edge and step equals what v1 answers; a step
+    range asked for in `records` is exactly those steps of v1's `backward`."""
+    for source, values in _cases(client, extra):
+        body = {"source": source, "values": values, **extra}
+        v1 = client.post("/api/v1/backprop", json=body).json()
+        model = backprop(source, values, **extra)
+        for key in ("nodes", "edges", "forward", "backward"):
+            assert [r.model_dump(mode="json", by_alias=True) for r in getattr(model, key)] == \
+                v1[key], (source, key)
+        steps = len(v1["backward"])
+        for start, stop in [(0, steps), (steps // 2, steps), (1, 2), (steps, steps)]:
+            r = client.post("/api/v2/backprop", json={**body, "records": [start, stop]})
+            assert r.json()["records"]["backward"] == v1["backward"][start:stop], (source, start)
+
+
+def test_compact_answer_refuses_a_backward_range(client: TestClient) -> None:
+    r = client.post("/api/v2/backprop", json={"source": "x*y", "values": {"x": 1, "y": 2},
+                                                "records": [3, 1]})
+    assert r.status_code == 422
+    assert "records" in r.json()["error"]["message"]
 
 
 def test_ops_lists_the_table_with_formulas(client: TestClient) -> None:

@@ -15,7 +15,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import Match, Mount
 from starlette.types import Scope
 
-from .api.routes import router
+from .api.routes import router, router_v2
 from .errors import ChainruleError
 from .middleware import BodyLimit
 from .settings import FRONTEND_DIR, GC_THRESHOLDS, LIMITS, MAX_BODY_BYTES
@@ -80,6 +80,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="chainrule", version="0.1.0", description=DESCRIPTION,
                   docs_url=None, redoc_url=None)
     app.include_router(router)
+    app.include_router(router_v2)
     app.add_exception_handler(ChainruleError, _user_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_error)

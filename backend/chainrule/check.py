@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .engine import evaluate
+from .engine import evaluate_output
 from .graph import Graph, Node
 from .settings import LIMITS, Limits
 from .values import encode
@@ -32,8 +32,8 @@ def _sample(items: list[tuple[Node, int]], budget: int) -> list[tuple[Node, int]
     return [items[i] for i in sorted(set(picks.tolist()))]
 
 
-def _perturbed_output(graph: Graph, order: list[Node], chunk: list[tuple[Node, int]],
-                      steps: np.ndarray, seed: np.ndarray) -> np.ndarray:
+def _perturbed_output(graph: Graph, chunk: list[tuple[Node, int]], steps: np.ndarray,
+                      seed: np.ndarray, limits: Limits) -> np.ndarray:
     """L = sum(seed * f) at x + h e_k and x - h e_k for each element k of the chunk: 2 rows per
     element (for a scalar output the seed is 1, so L is f)."""
     rows = 2 * len(chunk)
@@ -46,7 +46,7 @@ def _perturbed_output(graph: Graph, order: list[Node], chunk: list[tuple[Node, i
         leaves[node.id][2 * r, k] += h
         leaves[node.id][2 * r + 1, k] -= h
     shaped = {i: v.reshape((rows, *graph.node(i).shape)) for i, v in leaves.items()}
-    out = evaluate(graph, order, shaped, keep=False)[graph.output]
+    out = evaluate_output(graph, shaped, limits.check_chunk_elements)
     return np.broadcast_to(out.reshape(out.shape[0], -1) @ seed.reshape(-1), (rows,))
 
 
@@ -70,7 +70,7 @@ def finite_difference_check(graph: Graph, order: list[Node], grads: Mapping[str,
         base = np.array([float(n.const.reshape(-1)[k]) for n, k in chunk])  # type: ignore[union-attr]
         steps = RELATIVE_STEP * np.maximum(1.0, np.abs(base))
         with np.errstate(all="ignore"):
-            out = _perturbed_output(graph, order, chunk, steps, seed)
+            out = _perturbed_output(graph, chunk, steps, seed, limits)
             numeric = (out[0::2] - out[1::2]) / (2 * steps)
         for (node, k), fd in zip(chunk, numeric, strict=True):
             entries.append(_entry(node, k, grads.get(node.id), float(fd), output))

@@ -1,113 +1,280 @@
-"""The forward and reverse sweeps, and the records of each of their steps.
+"""The forward and reverse sweeps, over groups of nodes.
 
 The whole engine is micrograd's: visit the nodes in topological order computing values, then in
 reverse order call each node's local rule (its VJPs from the op table) and add the contributions
-to its inputs' gradients. Both loops are iterative, so depth is no limit.
+to its inputs' gradients. The visits go a group at a time (plan.py: one generation's nodes of
+one op, computed by one numpy call), and both loops are iterative, so depth is no limit.
+
+What the backward sweep records are numbers, not sentences: each term's contribution and local
+derivative, each node's kink; the answer carries them as columns and the renderers
+(records.py, frontend/src/records.js) write the sentences and formulas from the op table's
+templates.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
 from .graph import Graph, Node, fill
-from .kinks import all_at_kink, kink_mask, sentence
+from .kinks import all_at_kink
 from .ops import OPS, PRECEDENCE, Formula, unbroadcast
-from .values import encode, is_number
+from .plan import Group, Plan, Shape, plan_of
+from .values import is_number
 
 POW = PRECEDENCE["pow"]
 ONE = np.float64(1.0)  # the upstream gradient 1 of a scalar node: a numpy scalar, not an array
 
 
-def evaluate(graph: Graph, order: list[Node], leaves: Mapping[str, np.ndarray],
-             keep: bool = True) -> dict[str, np.ndarray]:
-    """Run every op once over batched values (axis 0 is the batch).
+class Values(Mapping[str, np.ndarray]):
+    """Every node's value, kept in one buffer per shape, shaped (nodes, batch, *shape).
 
-    `leaves` gives the batched value of each input; constants use their own value. With
-    `keep=False`, a value is dropped as soon as its last consumer has run (the check uses this
-    to keep memory to the live values), and only the output is returned.
+    `values[node_id]` is that node's value: with its batch axis (`batched`), or without it (one
+    evaluation). `buffers` is what the vectorized code reads.
     """
-    remaining = Counter(src for node in order for src in node.inputs)
-    values: dict[str, np.ndarray] = {}
+
+    def __init__(self, graph: Graph, buffers: dict[Shape, np.ndarray], batched: bool) -> None:
+        self.plan = plan_of(graph)
+        self.buffers = buffers
+        self.batched = batched
+
+    def __getitem__(self, node_id: str) -> np.ndarray:
+        i = int(node_id[1:])
+        row = self.buffers[self.plan.shapes[i]][self.plan.rows[i]]
+        return row if self.batched else row[0]
+
+    def __iter__(self) -> Iterator[str]:
+        return (f"n{i}" for i in range(len(self.plan.shapes)))
+
+    def __len__(self) -> int:
+        return len(self.plan.shapes)
+
+    def rows_of(self, group: Group) -> tuple[np.ndarray, list[np.ndarray]]:
+        """A group's own values and its operands', one evaluation, stacked on axis 0."""
+        return (self.buffers[group.shape][group.rows, 0],
+                [self.buffers[s][r, 0] for s, r in zip(group.in_shapes, group.in_rows)])
+
+
+def evaluate(graph: Graph, leaves: Mapping[str, np.ndarray]) -> Values:
+    """Run every op once over batched values (axis 0 is the batch, of the same length in every
+    leaf); `leaves` gives the batched value of each input, and constants use their own value."""
+    plan = plan_of(graph)
+    batch = next(iter(leaves.values())).shape[0] if leaves else 1
+    buffers = {s: np.empty((n, batch, *s)) for s, n in plan.counts.items()}
+    for i in plan.leaves:
+        node = graph.nodes[i]
+        value = leaves[node.id] if node.op == "input" else node.const
+        buffers[node.shape][plan.rows[i]] = np.broadcast_to(value, (batch, *node.shape))
     with np.errstate(all="ignore"):
-        for node in order:
+        for group in plan.groups:
             graph.deadline.check()
-            if node.op == "input":
-                values[node.id] = leaves[node.id]
-            elif node.op == "const":
-                assert node.const is not None
-                values[node.id] = node.const[None]
-            else:
-                values[node.id] = OPS[node.op].forward(*(values[i] for i in node.inputs))
-                if not keep:
-                    for src in node.inputs:
-                        remaining[src] -= 1
-                        if remaining[src] == 0 and src != graph.output:
-                            values.pop(src, None)
-    return values if keep else {graph.output: values[graph.output]}
+            k = len(group.nodes)
+            args = [buffers[s][r].reshape(k * batch, *s)
+                    for s, r in zip(group.in_shapes, group.in_rows)]
+            out = OPS[group.op].forward(*args)
+            buffers[group.shape][group.rows] = out.reshape(k, batch, *group.shape)
+    return Values(graph, buffers, batched=True)
 
 
-def forward(graph: Graph, order: list[Node]) -> dict[str, np.ndarray]:
+def evaluate_output(graph: Graph, leaves: Mapping[str, np.ndarray],
+                    max_elements: int) -> np.ndarray:
+    """The output of `evaluate`, for many batch rows: computed a chunk of rows at a time, so
+    that no more than `max_elements` numbers are held at once."""
+    total = sum(math_size(s) * n for s, n in plan_of(graph).counts.items())
+    batch = next(iter(leaves.values())).shape[0] if leaves else 1
+    step = max(1, max_elements // max(1, total))
+    chunks = [evaluate(graph, {i: v[start:start + step] for i, v in leaves.items()})[
+        graph.output] for start in range(0, batch, step)]
+    return np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+
+
+def forward(graph: Graph, order: list[Node] | None = None) -> Values:
     """The forward sweep: every node's value (without a batch axis)."""
-    leaves = {n.id: n.const[None] for n in order if n.op == "input" and n.const is not None}
-    batched = evaluate(graph, order, leaves)
-    return {node.id: batched[node.id].reshape(node.shape) for node in order}
+    leaves = {n.id: n.const[None] for n in graph.nodes
+              if n.op == "input" and n.const is not None}
+    return Values(graph, evaluate(graph, leaves).buffers, batched=False)
+
+
+class Grads(Mapping[str, np.ndarray]):
+    """dL/d(node) for every node the backward sweep reached, by id."""
+
+    def __init__(self, plan: Plan, buffers: dict[Shape, np.ndarray]) -> None:
+        self.plan, self.buffers = plan, buffers
+
+    def __getitem__(self, node_id: str) -> np.ndarray:
+        i = int(node_id[1:])
+        if not self.plan.swept[i]:
+            raise KeyError(node_id)
+        return self.buffers[self.plan.shapes[i]][self.plan.rows[i]]
+
+    def __iter__(self) -> Iterator[str]:
+        return (f"n{i}" for i in np.flatnonzero(self.plan.swept).tolist())
+
+    def __len__(self) -> int:
+        return int(self.plan.swept.sum())
+
+
+@dataclass
+class Terms:
+    """What the backward sweep recorded, per term (in step order) and per node: numbers only."""
+
+    contributions: dict[Shape, np.ndarray]  # by the operand's shape, row plan.term_rows[t]
+    locals: dict[Shape, np.ndarray]  # the local derivative, where it is the whole Jacobian
+    has_local: np.ndarray  # per term (bool)
+    kink_any: np.ndarray  # per node (bool): some element sits on its op's kink
+    kink_all: np.ndarray  # per node (bool): every element does (the kink's rule is used)
+
+    def contribution(self, plan: Plan, t: int) -> np.ndarray:
+        """Term t's contribution to its operand's gradient."""
+        return self.contributions[plan.shapes[plan.term_input[t]]][plan.term_rows[t]]
+
+    def local(self, plan: Plan, t: int) -> np.ndarray | None:
+        """Term t's local derivative d node / d operand, or None (a full Jacobian)."""
+        if not self.has_local[t]:
+            return None
+        return self.locals[plan.shapes[plan.term_input[t]]][plan.term_rows[t]]
 
 
 @dataclass
 class Sweep:
-    """What the reverse sweep produced: gradients, and (when recorded) its steps."""
+    """What the reverse sweep produced: gradients, and (when recorded) its terms."""
 
-    grads: dict[str, np.ndarray]
-    steps: list[dict[str, object]]
+    grads: Grads
+    terms: Terms | None
 
 
-def backward(graph: Graph, order: list[Node], values: Mapping[str, np.ndarray],
+def backward(graph: Graph, order: list[Node] | None, values: Values,
              record: bool = True, seed: np.ndarray | None = None) -> Sweep:
-    """The reverse sweep: seed dL/dL = 1, then the chain rule once per edge, in reverse order.
+    """The reverse sweep: seed dL/dL = 1, then the chain rule once per edge, group by group
+    from the output back (a node's consumers are all of later generations, so its gradient is
+    complete when its group comes); a gradient is the sum of its contributions in step order.
 
     For an array output, `seed` is the cotangent s (ones by default, shaped like the output):
     the sweep then differentiates L = sum(s * output), giving s^T J for the Jacobian J.
-    With `record=False` only the gradients are computed (the benchmark's numeric sweep).
+    With `record=False` only the gradients are computed.
     """
-    out_shape = graph.node(graph.output).shape
-    grads: dict[str, np.ndarray] = {
-        graph.output: np.ones(out_shape) if seed is None else np.asarray(seed).reshape(out_shape)}
-    fan_out = Counter(src for node in order for src in node.inputs)
-    received: Counter[str] = Counter()
-    steps: list[dict[str, object]] = []
+    plan = plan_of(graph)
+    grads = {s: np.zeros((n, *s)) for s, n in plan.counts.items()}
+    # One spare zero row per shape: the padding of the sums of fan-out (see _accumulate).
+    contributions = {s: np.zeros((n + 1, *s)) for s, n in plan.term_counts.items()}
+    out = int(graph.output[1:])
+    grads[plan.shapes[out]][plan.rows[out]] = 1.0 if seed is None else np.reshape(
+        seed, plan.shapes[out])
+    terms = _recording(plan) if record else None
     with np.errstate(all="ignore"):
-        for node in reversed(order):
+        for group in reversed(plan.groups):
             graph.deadline.check()
-            if not node.requires_grad or node.id not in grads:
+            if not any(ids.size for ids in group.term_ids):
                 continue
-            g = grads[node.id]
-            terms = []
-            if node.inputs:  # once per node: its op's rules, its value and its inputs' values
-                vjps, ans = OPS[node.op].vjps, values[node.id]
-                args = [values[i] for i in node.inputs]
-                kink = kink_mask(node, values) if record else None
-            for pos, src_id in enumerate(node.inputs):
-                src = graph.node(src_id)
-                if not src.requires_grad:
-                    continue
-                raw = np.asarray(vjps[pos](g, ans, *args))
-                contribution = unbroadcast(src.shape, raw)
-                before = grads.get(src_id)
-                after = contribution if before is None else before + contribution
-                grads[src_id] = after
-                received[src_id] += 1
-                if record:
-                    terms.append(_term(graph, node, g, src, pos, args, ans, raw, contribution,
-                                       before, after, received[src_id], fan_out[src_id],
-                                       kink, values))
-            if record:
-                steps.append(_step(graph, node, g, terms, len(steps)))
-    return Sweep(grads, steps)
+            _accumulate(plan, group.nodes, group.shape, contributions, grads)
+            _group_vjps(plan, group, values, grads, contributions, terms)
+        leaves = np.array(plan.leaves, dtype=np.int64)
+        for shape in {plan.shapes[i] for i in plan.leaves}:
+            _accumulate(plan, leaves[[plan.shapes[i] == shape for i in plan.leaves]], shape,
+                        contributions, grads)
+    if terms is not None:
+        terms.contributions = contributions
+    return Sweep(Grads(plan, grads), terms)
+
+
+def _recording(plan: Plan) -> Terms:
+    count = len(plan.shapes)
+    return Terms({}, {s: np.zeros((n, *s)) for s, n in plan.term_counts.items()},
+                 np.zeros(len(plan.term_node), dtype=bool), np.zeros(count, dtype=bool),
+                 np.zeros(count, dtype=bool))
+
+
+def _accumulate(plan: Plan, nodes: np.ndarray, shape: Shape,
+                contributions: dict[Shape, np.ndarray], grads: dict[Shape, np.ndarray]) -> None:
+    """The gradient of each of `nodes` (all of `shape`): the sum of the contributions it
+    received, added in step order (the first, then + the second, ...: exactly the running sums
+    the records show)."""
+    starts = plan.received_start[nodes]
+    fan = plan.received_start[nodes + 1] - starts
+    if not fan.any():
+        return
+    if not fan.all():
+        nodes, starts, fan = nodes[fan > 0], starts[fan > 0], fan[fan > 0]
+    buffer = contributions[shape]
+    width = int(fan.max())
+    if width == 1:
+        total = buffer[plan.term_rows[plan.received[starts]]]
+    else:  # a row per node, padded with the zero row, summed left to right
+        columns = np.arange(width)
+        taken = np.minimum(starts[:, None] + columns, len(plan.received) - 1)
+        rows = np.where(columns < fan[:, None], plan.term_rows[plan.received[taken]],
+                        len(buffer) - 1)
+        total = np.add.accumulate(buffer[rows], axis=1)[np.arange(len(rows)), fan - 1]
+    grads[shape][plan.rows[nodes]] = total
+
+
+def _group_vjps(plan: Plan, group: Group, values: Values, grads: dict[Shape, np.ndarray],
+                contributions: dict[Shape, np.ndarray], terms: Terms | None) -> None:
+    """The VJPs of one group's nodes, for every operand that needs a gradient: contributions
+    (and, when recording, the local derivatives and kinks) into the terms' rows."""
+    op = OPS[group.op]
+    g = grads[group.shape][group.rows]
+    ans, args = values.rows_of(group)
+    if op.elementwise:
+        g, ans, *args = _align(g, ans, *args)
+    if terms is not None and op.kink is not None:
+        _record_kinks(group, op.kink.where(ans, *args), terms)
+    for pos, (mask, ids) in enumerate(zip(group.term_mask, group.term_ids)):
+        if not ids.size:
+            continue
+        src_shape = group.in_shapes[pos]
+        rows = plan.term_rows[ids]
+        raw = _vjp(op.vjps[pos], op.elementwise, g, ans, args, group.shape)
+        contributions[src_shape][rows] = _unbroadcast_rows(raw[mask], src_shape)
+        if terms is not None and (math_size(group.shape) == 1 or (
+                op.elementwise and group.shape == src_shape)):
+            ones = np.ones_like(g)
+            local = _vjp(op.vjps[pos], op.elementwise, ones, ans, args, group.shape)
+            terms.locals[src_shape][rows] = _unbroadcast_rows(local[mask], src_shape)
+            terms.has_local[ids] = True
+
+
+def math_size(shape: Shape) -> int:
+    """Elements of a value of this shape."""
+    size = 1
+    for n in shape:
+        size *= n
+    return size
+
+
+def _align(*xs: np.ndarray) -> list[np.ndarray]:
+    """Stacked values of one rank, axes inserted after the stacking axis (numpy's broadcasting
+    of each row's own values)."""
+    rank = max(x.ndim for x in xs)
+    return [x if x.ndim == rank else x.reshape(x.shape[:1] + (1,) * (rank - x.ndim) + x.shape[1:])
+            for x in xs]
+
+
+def _vjp(rule: object, elementwise: bool, g: np.ndarray, ans: np.ndarray,
+         args: list[np.ndarray], shape: Shape) -> np.ndarray:
+    """A VJP over a group's stacked rows (`elementwise`), or over its one node's own values,
+    returned stacked and broadcast to the node's shape."""
+    if elementwise:
+        raw = np.asarray(rule(g, ans, *args))  # type: ignore[operator]
+        return np.broadcast_to(raw, (len(g), *np.broadcast_shapes(raw.shape[1:], ans.shape[1:])))
+    return np.asarray(rule(g[0], ans[0], *(a[0] for a in args)))[None]  # type: ignore[operator]
+
+
+def _unbroadcast_rows(raw: np.ndarray, shape: Shape) -> np.ndarray:
+    """Each row summed back to `shape` over the axes broadcasting added or stretched."""
+    if raw.shape[1:] == shape:
+        return raw
+    return np.stack([unbroadcast(shape, np.asarray(r)) for r in raw]) if len(raw) else \
+        np.zeros((0, *shape))
+
+
+def _record_kinks(group: Group, where: np.ndarray, terms: Terms) -> None:
+    mask = np.broadcast_to(where, where.shape).reshape(len(group.nodes), -1)
+    terms.kink_any[group.nodes] = mask.any(axis=1)
+    terms.kink_all[group.nodes] = mask.all(axis=1)
 
 
 def local_derivative(node: Node, src: Node, pos: int, args: list[np.ndarray],
@@ -164,48 +331,6 @@ def derivative_formula(graph: Graph, node: Node, src: Node, pos: int,
     return Derivative(partial, rule)
 
 
-def _term(graph: Graph, node: Node, g: np.ndarray, src: Node, pos: int, args: list[np.ndarray],
-          ans: np.ndarray, raw: np.ndarray, contribution: np.ndarray,
-          before: np.ndarray | None, after: np.ndarray, nth: int, consumers: int,
-          kink: np.ndarray | None, values: Mapping[str, np.ndarray]) -> dict[str, object]:
-    """One edge's record: the local derivative (formula and number), the contribution and the
-    input's gradient before and after it; `kink` is kink_mask's answer for the node."""
-    local = local_derivative(node, src, pos, args, ans)
-    derivative = derivative_formula(graph, node, src, pos, values,
-                                    on_kink=kink is not None and bool(kink.all()))
-    raw_shape, src_shape = list(raw.shape), list(src.shape)
-    src_name = src.ref(wrapped=True)[0]
-    if local is not None:
-        text = f"dL/d{src_name} += {short(g)} × {short(local)} = {short(contribution)}"
-    elif raw_shape != src_shape and OPS[node.op].elementwise:
-        text = (f"dL/d{src_name} += {short(g)} × {derivative.rule.plain}, summed over "
-                f"the axes broadcasting added = {short(contribution)}")
-    else:
-        text = (f"dL/d{src_name} += the vector-Jacobian product of {node.op} = "
-                f"{short(contribution)}")
-    if kink is not None:
-        text += f"; on a kink: {sentence(node, pos, graph, values)}"
-    if before is not None:
-        text += f"; fan-out, so it adds up: {short(before)} + {short(contribution)} = {short(after)}"
-    return {
-        "input": src.id,
-        "position": pos,
-        **derivative.data(),
-        "local": None if local is None else encode(local),
-        "contribution": encode(contribution),
-        "before": encode(np.zeros(src.shape) if before is None else before),
-        "after": encode(after),
-        "accumulated": before is not None,
-        "contribution_index": nth,
-        "consumers": consumers,
-        "broadcast": None if raw_shape == src_shape else {
-            "from": raw_shape, "to": src_shape,
-            "note": f"summed over the broadcast axes, from shape {raw_shape} back to "
-                    f"{src_shape}"},
-        "text": text + ".",
-    }
-
-
 SHORT_VECTOR = 4  # vectors up to this length are written out in sentences
 
 
@@ -219,47 +344,3 @@ def short(value: np.ndarray | float) -> str:
     if array.ndim == 1 and array.size <= SHORT_VECTOR:
         return "[" + ", ".join(f"{float(x):.4g}" for x in array) + "]"
     return "an array of shape " + "×".join(map(str, array.shape))
-
-
-def _step(graph: Graph, node: Node, g: np.ndarray, terms: list[dict[str, object]],
-          index: int) -> dict[str, object]:
-    seed = node.id == graph.output
-    name = node.ref(wrapped=True)[0]
-    if seed and node.shape:
-        text = (f"Seed: the cotangent {short(g)} at the output {name}, an array: backprop "
-                f"differentiates L = sum(seed * {name}), so each input's gradient is seed^T "
-                "times the Jacobian, one row of it for a one-hot seed.")
-    elif seed:
-        text = (f"Seed: dL/dL = 1 at the output {name}. Backprop starts here and applies the "
-                "chain rule once per edge, from the output back to the inputs.")
-    elif node.op == "input":
-        text = f"{name} is an input: all its contributions are in, so dL/d{name} = {short(g)}."
-    else:
-        text = f"At {name}, the upstream gradient dL/d{name} = {short(g)}."
-    text = " ".join([text, *(str(term["text"]) for term in terms)])
-    return {"index": index, "node": node.id, "seed": seed, "upstream": encode(g),
-            "terms": terms, "text": text}
-
-
-def forward_steps(graph: Graph, order: list[Node], values: Mapping[str, np.ndarray]
-                  ) -> list[dict[str, object]]:
-    """One record per node, in evaluation order: its op, its inputs and the value it got."""
-    steps = []
-    for index, node in enumerate(order):
-        name = node.ref(wrapped=False)[0]
-        if node.op == "input":
-            text = f"Input {name} = {short(values[node.id])}{_override_note(node)}."
-        elif node.op == "const":
-            text = f"Constant {name}."
-        else:
-            text = f"{OPS[node.op].name}: {name} = {short(values[node.id])}."
-        steps.append({"index": index, "node": node.id, "op": node.op, "inputs": node.inputs,
-                      "value": encode(values[node.id]), "text": text})
-    return steps
-
-
-def _override_note(node: Node) -> str:
-    """`, overriding the literal -2.0 of line 2` where a given value overrode one."""
-    if node.literal is None or not node.literal.overridden:
-        return ""
-    return f", overriding the literal {node.literal.text} of line {node.literal.line}"

@@ -43,4 +43,4 @@ def warning(kind: str, message: str, node: str | None = None,
     hold it. `kind` is a short machine-readable name (`override`, `non_finite`, `kink`, ...);
     a `kink` warning also carries the convention's numbers (schemas.KinkOut)."""
     return {"kind": kind, "message": message, "node": node,
-            "span": None if span is None else list(span), "kink": kink}
+            "span": None if span is None else tuple(span), "kink": kink}

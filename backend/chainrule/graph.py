@@ -193,7 +193,7 @@ def _needs_brackets(node: Node, slot: str, op: str | None) -> bool:
 
 def _fill(text: str, refs: Mapping[str, Node], which: int, op: str | None) -> str:
     parts = []
-    for literal, slot, enclosed in _compiled(text):
+    for literal, slot, enclosed in template_parts(text):
         parts.append(literal)
         if slot:
             node = refs[slot]
@@ -204,7 +204,7 @@ def _fill(text: str, refs: Mapping[str, Node], which: int, op: str | None) -> st
 _COMPILED: dict[str, list[tuple[str, str, bool]]] = {}
 
 
-def _compiled(text: str) -> list[tuple[str, str, bool]]:
+def template_parts(text: str) -> list[tuple[str, str, bool]]:
     """A template cut at its placeholders: (text before, slot, already enclosed), once per text.
 
     A placeholder is enclosed when brackets or a function's argument list already surround it.

@@ -14,6 +14,7 @@ import numpy as np
 
 from .errors import warning
 from .graph import Graph, Node, format_number
+from .narration import say
 from .ops import OPS
 
 
@@ -40,21 +41,22 @@ def sentence(node: Node, pos: int, graph: Graph, values: Mapping[str, np.ndarray
     op = OPS[node.op]
     assert op.kink is not None
     kink = op.kink
-    sides = (f"is taken as {format_number(kink.taken[pos])}; from the left "
-             f"{format_number(kink.left[pos])}, from the right {format_number(kink.right[pos])}")
+    sides = say("kink_sides", taken=format_number(kink.taken[pos]),
+                left=format_number(kink.left[pos]), right=format_number(kink.right[pos]))
+    point = format_number(kink_point(node, values))
     if op.arity == 1:
-        return f"{op.name}'({_point(node, values)}) {sides}"
-    src = graph.node(node.inputs[pos]).ref(wrapped=True)[0]
-    return f"d{node.ref(wrapped=True)[0]}/d{src} {kink.point} ({_point(node, values)}) {sides}"
+        return say("kink_unary", op=op.name, point=point, sides=sides)
+    return say("kink_binary", node=node.ref(wrapped=True)[0], where=kink.point, point=point,
+               sides=sides, input=graph.node(node.inputs[pos]).ref(wrapped=True)[0])
 
 
-def _point(node: Node, values: Mapping[str, np.ndarray]) -> str:
+def kink_point(node: Node, values: Mapping[str, np.ndarray]) -> float:
     """The input's value at the kink (the first element on it)."""
     mask = kink_mask(node, values)
     first = values[node.inputs[0]]
     if mask is None or np.ndim(first) == 0:
-        return format_number(float(np.asarray(first).reshape(-1)[0]))
-    return format_number(float(np.broadcast_to(first, mask.shape)[mask][0]))
+        return float(np.asarray(first).reshape(-1)[0])
+    return float(np.broadcast_to(first, mask.shape)[mask][0])
 
 
 def kink_warnings(graph: Graph, values: Mapping[str, np.ndarray],

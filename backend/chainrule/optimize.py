@@ -11,7 +11,7 @@ from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 
-from .engine import backward, evaluate, forward
+from .engine import backward, evaluate_output, forward
 from .errors import ChainruleError, Deadline, warning
 from .graph import Graph, Node, build_graph
 from .parsing import parse
@@ -222,7 +222,7 @@ def _contour(graph: Graph, order: list[Node], names: list[str],
         leaves[node_id] = np.broadcast_to(base, (rows, *base.shape))
     leaves[graph.inputs[x]] = grid_x.reshape(rows)
     leaves[graph.inputs[y]] = grid_y.reshape(rows)
-    out = evaluate(graph, order, leaves, keep=False)[graph.output]
+    out = evaluate_output(graph, leaves, limits.check_chunk_elements)
     z = np.broadcast_to(out.reshape(-1), (rows,)).reshape(GRID, GRID)
     return {"x": x, "y": y, "xs": xs.tolist(), "ys": ys.tolist(), "z": encode(z),
             "note": f"z[i][j] is the output at {y} = ys[i], {x} = xs[j], the other inputs held "

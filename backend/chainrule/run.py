@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from .check import finite_difference_check
-from .engine import backward, forward, forward_steps
+from .columns import VERSION, node_columns, ops_table, step_columns
+from .engine import backward, forward
 from .errors import ChainruleError, Deadline, warning
 from .forward_mode import forward_mode
-from .graph import Graph, Literal, Node, build_graph
+from .graph import Graph, Node, build_graph
 from .jacobian import jacobian as jacobian_of
 from .kinks import kink_warnings
 from .ops import OPS
 from .parsing import parse
 from .paths import find_paths
-from .schemas import BackpropResponse
+from .narration import TEMPLATES
+from .records import Renderer
+from .answer import Answer
 from .settings import LIMITS, Limits
 from .values import all_finite, encode
 
@@ -25,21 +28,50 @@ from .values import all_finite, encode
 def backprop(source: str, values: Mapping[str, object] | None = None, *, check: bool = True,
              mode: str = "reverse", wrt: str | None = None, seed: object = None,
              jacobian: bool = False, limits: Limits = LIMITS,
-             overrides: Collection[str] | None = None, **named_values: object
-             ) -> BackpropResponse:
+             overrides: Collection[str] | None = None, **named_values: object) -> Answer:
     """Differentiate the program's output with respect to every input, recording every step.
 
-    `backprop("sin(x*y)", x=1.5, y=2)` returns the same data as `POST /api/v1/backprop`;
-    `mode="forward", wrt="x"` adds forward mode's steps for the input x (in `tangent`).
-    An array output is swept backward from the cotangent `seed` (ones by default) and answers
-    its Jacobian (`jacobian=True` asks for it with a scalar output too: one row).
-    A value overrides a literal of the source unless `overrides` is given and omits its name.
-    Raises `ChainruleError` (with a message and a source span) for any mistake in the input.
+    `backprop("sin(x*y)", x=1.5, y=2)` returns the same data as `POST /api/v2/backprop`: the
+    compact answer, whose `backward`, `forward`, `nodes` and `edges` spell out every record
+    (as `POST /api/v1/backprop` does); `mode="forward", wrt="x"` adds forward mode's steps for
+    the input x (in `tangent`). An array output is swept backward from the cotangent `seed`
+    (ones by default) and answers its Jacobian (`jacobian=True` asks for it with a scalar
+    output too: one row). A value overrides a literal of the source unless `overrides` is given
+    and omits its name. Raises `ChainruleError` (with a message and a source span) for any
+    mistake in the input.
     """
-    return BackpropResponse.model_validate(
-        backprop_data(source, {**(values or {}), **named_values}, check=check, mode=mode,
-                      wrt=wrt, seed=seed, jacobian=jacobian, limits=limits,
-                      overrides=overrides))
+    return Answer.built(compact_data(
+        source, {**(values or {}), **named_values}, check=check, mode=mode, wrt=wrt, seed=seed,
+        jacobian=jacobian, limits=limits, overrides=overrides))
+
+
+def compact_data(source: str, values: Mapping[str, object] | None = None, *,
+                 check: bool = True, mode: str = "reverse", wrt: str | None = None,
+                 seed: object = None, jacobian: bool = False, limits: Limits = LIMITS,
+                 deadline: Deadline | None = None, overrides: Collection[str] | None = None,
+                 records: Sequence[int] | None = None) -> dict[str, object]:
+    """The compact answer (`POST /api/v2/backprop`) as plain JSON-ready data, not validated:
+    the route encodes it directly and the tests check it against `Answer`. `records` (start,
+    stop) also spells out those backward steps. `deadline` defaults to one of
+    `limits.max_seconds`."""
+    if mode not in ("reverse", "forward"):
+        raise ChainruleError(f"mode must be 'reverse' or 'forward', not {mode!r}", None,
+                             "request")
+    if mode == "forward" and not wrt:
+        raise ChainruleError("forward mode needs `wrt`: the name of the input to differentiate "
+                             "with respect to", None, "request")
+    graph = build_graph(parse(source, limits), values or {}, limits,
+                        deadline or Deadline(limits.max_seconds), overrides)
+    answer = trace(graph, check=check, limits=limits, wrt=wrt if mode == "forward" else None,
+                   seed=seed, jacobian=jacobian)
+    if records is not None:
+        start, stop = records
+        if not 0 <= start <= stop:
+            raise ChainruleError(f"`records` must be [start, stop) with 0 <= start <= stop, not "
+                                 f"[{start}, {stop}]", None, "request")
+        answer["records"] = {"start": start, "stop": stop,
+                             "backward": Renderer(answer).backward_records(start, stop)}
+    return answer
 
 
 def backprop_data(source: str, values: Mapping[str, object] | None = None, *,
@@ -48,19 +80,23 @@ def backprop_data(source: str, values: Mapping[str, object] | None = None, *,
                   deadline: Deadline | None = None,
                   overrides: Collection[str] | None = None,
                   **named_values: object) -> dict[str, object]:
-    """What `backprop()` returns, as plain JSON-ready data (not validated: the HTTP route
-    encodes it directly, and the tests check it against `BackpropResponse`). `deadline`
-    defaults to a new one of `limits.max_seconds`."""
-    if mode not in ("reverse", "forward"):
-        raise ChainruleError(f"mode must be 'reverse' or 'forward', not {mode!r}", None,
-                             "request")
-    if mode == "forward" and not wrt:
-        raise ChainruleError("forward mode needs `wrt`: the name of the input to differentiate "
-                             "with respect to", None, "request")
-    graph = build_graph(parse(source, limits), {**(values or {}), **named_values}, limits,
-                        deadline or Deadline(limits.max_seconds), overrides)
-    return trace(graph, check=check, limits=limits, wrt=wrt if mode == "forward" else None,
-                 seed=seed, jacobian=jacobian)
+    """The v1 answer (`POST /api/v1/backprop`): every record of every step spelled out, as
+    plain JSON-ready data: the compact answer rendered whole."""
+    return spelled_out(compact_data(source, {**(values or {}), **named_values}, check=check,
+                                    mode=mode, wrt=wrt, seed=seed, jacobian=jacobian,
+                                    limits=limits, deadline=deadline, overrides=overrides))
+
+
+def spelled_out(answer: Mapping[str, Any]) -> dict[str, object]:
+    """A compact answer as the v1 answer: nodes, edges, forward and backward steps as records."""
+    renderer = Renderer(answer)
+    return {
+        "source": answer["source"], "output": answer["output"], "seed": answer["seed"],
+        "nodes": renderer.node_records(), "edges": renderer.edge_records(),
+        "forward": renderer.forward_records(), "backward": renderer.backward_records(),
+        **{key: answer[key] for key in ("gradients", "check", "warnings", "cost", "tangent",
+                                        "jacobian")},
+    }
 
 
 def paths_data(source: str, values: Mapping[str, object] | None = None, *, wrt: str,
@@ -78,18 +114,17 @@ def paths_data(source: str, values: Mapping[str, object] | None = None, *, wrt: 
                                                  limits)}
 
 
-def backprop_graph(graph: Graph, *, check: bool = True,
-                   limits: Limits = LIMITS) -> BackpropResponse:
-    """`backprop`'s result model for a graph built from objects, not text (micrograd, tracing)."""
-    return BackpropResponse.model_validate(trace(graph, check=check, limits=limits))
+def backprop_graph(graph: Graph, *, check: bool = True, limits: Limits = LIMITS) -> Answer:
+    """`backprop`'s result for a graph built from objects, not text (micrograd, tracing)."""
+    return Answer.built(trace(graph, check=check, limits=limits))
 
 
 def trace(graph: Graph, *, check: bool = True, limits: Limits = LIMITS,
           wrt: str | None = None, seed: object = None, jacobian: bool = False,
           ) -> dict[str, object]:
-    """Run both sweeps over a built graph (and forward mode for `wrt`), assembling the response.
-
-    An array output is swept backward from the cotangent `seed` and answers its Jacobian."""
+    """Run both sweeps over a built graph (and forward mode for `wrt`), assembling the compact
+    answer. An array output is swept backward from the cotangent `seed` and answers its
+    Jacobian."""
     order = graph.order()
     out = graph.node(graph.output)
     cotangent = cotangent_seed(out, seed)
@@ -97,47 +132,29 @@ def trace(graph: Graph, *, check: bool = True, limits: Limits = LIMITS,
     sweep = backward(graph, order, values, seed=cotangent)
     output_value = values[out.id]
     loss = float(np.sum(cotangent * output_value))
-    generations = graph.generations()
-    consumers = Counter(src for node in order for src in node.inputs)
     grads = sweep.grads
-    nodes = [{
-        "id": n.id, "op": n.op, "label": n.label, "symbol": n.symbol, "name": n.name,
-        "inputs": n.inputs, "expr": {"plain": n.bare.plain, "latex": n.bare.latex},
-        "span": n.span, "shape": list(n.shape), "value": encode(values[n.id]),
-        "grad": None if (grad := grads.get(n.id)) is None else encode(grad),
-        "requires_grad": n.requires_grad, "generation": generations[n.id],
-        "consumers": consumers[n.id],
-        "literal": None if n.literal is None else _literal(n.literal),
-    } for n in graph.nodes]
-    edges = [{"id": k, "source": src, "target": dst, "position": pos}
-             for k, src, dst, pos in graph.edges()]
-    gradients = {name: encode(sweep.grads.get(i, np.zeros(graph.node(i).shape)))
+    gradients = {name: encode(grads.get(i, np.zeros(graph.node(i).shape)))
                  for name, i in graph.inputs.items()}
     return {
+        "version": VERSION,
         "source": graph.source,
         "output": {"node": out.id, "label": out.label, "value": encode(output_value),
                    "shape": list(out.shape)},
         "seed": {"value": encode(cotangent), "note": _seed_note(out, seed is None)},
-        "nodes": nodes,
-        "edges": edges,
-        "forward": forward_steps(graph, order, values),
-        "backward": sweep.steps,
+        "ops": ops_table(graph),
+        "templates": TEMPLATES,
+        "columns": {"nodes": node_columns(graph, values, sweep), **step_columns(graph, sweep)},
+        "records": None,
         "gradients": gradients,
-        "check": finite_difference_check(graph, order, sweep.grads, loss, limits, cotangent)
+        "check": finite_difference_check(graph, order, grads, loss, limits, cotangent)
         if check else None,
-        "warnings": graph.warnings + kink_warnings(graph, values, sweep.grads)
-        + _non_finite_warnings(graph, values, sweep.grads),
+        "warnings": graph.warnings + kink_warnings(graph, values, grads)
+        + _non_finite_warnings(graph, values, grads),
         "cost": cost(sum(graph.node(i).size for i in graph.inputs.values()), out.size),
         "tangent": None if wrt is None else forward_mode(graph, order, values, wrt),
         "jacobian": jacobian_of(graph, order, values, limits)
         if jacobian or out.shape else None,
     }
-
-
-def _literal(literal: Literal) -> dict[str, object]:
-    return {"text": literal.text, "line": literal.line, "span": literal.span,
-            "given": None if literal.given is None else encode(literal.given),
-            "overridden": literal.overridden}
 
 
 def cotangent_seed(out: Node, seed: object) -> np.ndarray:

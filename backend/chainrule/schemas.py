@@ -53,6 +53,19 @@ class BackpropRequest(_Model):
         "examples": [{"source": "sin(x*y) + x**2", "values": {"x": 1.5, "y": 2}}]})
 
 
+class CompactRequest(BackpropRequest):
+    """What `POST /api/v1/backprop` takes, and the backward steps to spell out."""
+
+    records: list[int] | None = Field(
+        None, min_length=2, max_length=2,
+        description="[start, stop): also answer these backward steps as records, "
+        "exactly as v1's `backward` holds them (in `records`).", examples=[[0, 3]])
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
+        "examples": [{"source": "sin(x*y) + x**2", "values": {"x": 1.5, "y": 2},
+                      "records": [0, 2]}]})
+
+
 class Formula(_Model):
     """A formula in plain text and in LaTeX."""
 

@@ -6,10 +6,12 @@ from ..examples import EXAMPLES
 from ..methods import methods_data
 from ..ops import OPS
 from ..optimize import optimize_data
-from ..run import backprop_data, paths_data
+from ..answer import Answer
+from ..run import backprop_data, compact_data, paths_data
 from ..schemas import (
     BackpropRequest,
     BackpropResponse,
+    CompactRequest,
     ErrorResponse,
     Example,
     MethodsRequest,
@@ -23,6 +25,7 @@ from ..schemas import (
 from .answers import computed
 
 router = APIRouter(prefix="/api/v1", tags=["backprop"])
+router_v2 = APIRouter(prefix="/api/v2", tags=["backprop"])
 
 ERRORS: dict[int | str, dict[str, object]] = {
     400: {"model": ErrorResponse, "description": "The body cannot be read as JSON text (not "
@@ -43,6 +46,15 @@ def post_backprop(body: BackpropRequest, request: Request) -> Response:
     return computed(request, lambda deadline: backprop_data(
         body.source, body.values, check=body.check, mode=body.mode, wrt=body.wrt,
         seed=body.seed, jacobian=body.jacobian, overrides=body.overrides, deadline=deadline))
+
+
+@router_v2.post("/backprop", response_model=Answer, responses=ERRORS)
+def post_compact(body: CompactRequest, request: Request) -> Response:
+    """The same sweeps as v1, answered as columns: every record can be rendered from them."""
+    return computed(request, lambda deadline: compact_data(
+        body.source, body.values, check=body.check, mode=body.mode, wrt=body.wrt,
+        seed=body.seed, jacobian=body.jacobian, overrides=body.overrides, deadline=deadline,
+        records=body.records))
 
 
 @router.post("/paths", response_model=PathsResponse, responses=ERRORS)

@@ -1,0 +1,216 @@
+"""The compact answer (API v2): its pydantic models, and the result the Python API returns.
+
+Columns, not records: one list per field over the nodes, the backward steps and their terms, with
+the op table's entries and the sentence templates sent once (see columns.py). Any record is
+rendered from them (records.py): `Answer.backward`, `.forward`, `.nodes` and `.edges` spell out
+what the v1 answer holds, on first use.
+
+The library builds the answer itself, so the Python API does not validate it: `Answer.built`
+constructs the models field by field (pydantic's `model_construct`), which for columns is a
+handful of objects whatever the graph's size.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from functools import cache, cached_property
+from typing import Any, Union
+
+from pydantic import BaseModel, Field, PrivateAttr
+
+from .records import Renderer
+from .schemas import (
+    BackwardStep,
+    Check,
+    Cost,
+    EdgeOut,
+    ForwardStep,
+    Formula,
+    Jacobian,
+    LiteralOut,
+    NodeOut,
+    Output,
+    Seed,
+    Span,
+    Tangent,
+    Value,
+    Warning_,
+    _Model,
+)
+
+
+class KinkRules(_Model):
+    """An op's kink: where it is, and per operand the convention taken there."""
+
+    point: str = Field(description="Where the kink is, in words: `at 0`, `at a tie`.")
+    taken: list[float] = Field(description="Per operand: the local derivative used there.")
+    left: list[float] = Field(description="Per operand: the one-sided derivative from the left.")
+    right: list[float] = Field(description="Per operand: the one-sided derivative from the "
+                               "right.")
+    rules: list[Formula] = Field(description="Per operand: the rule used there, as a formula.")
+
+
+class OpEntry(_Model):
+    """What the renderers need of one op-table entry (`/api/v1/ops` has the whole entry)."""
+
+    name: str = Field(description="The op's name, as a node's `op` says it.")
+    symbol: str = Field(description="The short mark of its nodes: `+`, `×`, `σ`.")
+    elementwise: bool = Field(description="Output element i depends only on input element i.")
+    derivs: list[Formula] = Field(description="Per operand: the local derivative's template, "
+                                  "`$u`, `$v` the operands and `$y` the node.")
+    kink: KinkRules | None = Field(description="Where its derivative is undefined; null if "
+                                   "nowhere.")
+
+
+class NodeColumns(_Model):
+    """One list per field, one entry per node: entry i is node `n<i>` (creation order, which
+    is a topological order)."""
+
+    op: list[str] = Field(description="`input`, `const`, or a key of the answer's `ops`.")
+    inputs: list[list[int]] = Field(description="The operands' node indices, in order.")
+    name: list[str | None] = Field(description="The name given in the source, if any.")
+    expr: list[str] = Field(description="How plain formulas refer to the node.")
+    expr_latex: list[str] = Field(description="How LaTeX formulas refer to the node.")
+    precedence: list[int] = Field(description="How tightly its formula binds (9: an atom, "
+                                  "never bracketed; else bracketed inside larger formulas).")
+    span: list[Span] = Field(description="Character range [start, end) of its source.")
+    shape: list[list[int]] = Field(description="[] for a scalar.")
+    value: list[Value] = Field(description="Its value from the forward sweep.")
+    grad: list[Value | None] = Field(description="dL/d(node); null where the backward sweep "
+                                     "did not reach it.")
+    requires_grad: list[bool] = Field(description="Whether it depends on some input.")
+    generation: list[int] = Field(description="Layer: 0 for leaves, 1 + deepest operand's.")
+    consumers: list[int] = Field(description="Outgoing edges (fan-out when above 1).")
+    kink: list[int] = Field(description="0: not on its op's kink; 1: some elements are; 2: "
+                            "every element is (the kink's rule is used).")
+    kink_point: dict[str, Value] = Field(description="For a node on a kink, by index: its "
+                                         "first operand's value there.")
+    literal: dict[str, LiteralOut] = Field(description="By index, for an input the source "
+                                           "assigns a literal.")
+
+
+class StepColumns(_Model):
+    """The backward steps in order: the nodes the sweep visits, the output first."""
+
+    node: list[int] = Field(description="Step s visits node `node[s]`.")
+    term_start: list[int] = Field(description="Step s owns terms term_start[s] to "
+                                  "term_start[s + 1] (one more entry than steps).")
+
+
+class TermColumns(_Model):
+    """The backward terms in step order: one per edge the sweep follows back."""
+
+    input: list[int] = Field(description="The operand receiving the contribution.")
+    position: list[int] = Field(description="Which operand of the step's node it is.")
+    local: list[Value | None] = Field(description="The local derivative d node / d operand as "
+                                      "numbers, where it is the whole Jacobian (a scalar node, "
+                                      "or an elementwise op without broadcasting); else null.")
+    contribution: list[Value] = Field(description="The VJP: what this edge adds to the "
+                                      "operand's gradient. Its gradient before and after a "
+                                      "term are the running sum of its contributions in step "
+                                      "order.")
+
+
+class Columns(_Model):
+    """The graph and both sweeps, as columns."""
+
+    nodes: NodeColumns
+    steps: StepColumns
+    terms: TermColumns
+
+
+class Records(_Model):
+    """Backward steps spelled out, as the request's `records` asked."""
+
+    start: int
+    stop: int
+    backward: list[BackwardStep]
+
+
+class Answer(_Model):
+    """One forward and one backward sweep, as columns, and the check (API v2)."""
+
+    version: int = Field(description="2: the compact answer.")
+    source: str
+    output: Output
+    seed: Seed = Field(description="The cotangent the backward sweep started from.")
+    ops: dict[str, OpEntry] = Field(description="The op-table entries the graph uses, by name.")
+    templates: dict[str, str] = Field(description="The sentence templates every step's text "
+                                      "is written from (`{slot}`s filled with its numbers).")
+    columns: Columns
+    records: Records | None = Field(description="The backward steps `records` asked for, "
+                                    "spelled out as in v1; null if none were.")
+    gradients: dict[str, Value] = Field(description="dL/d(input) for every input, by name.")
+    check: Check | None
+    warnings: list[Warning_]
+    cost: Cost
+    tangent: Tangent | None = Field(description="Forward mode's steps; null in reverse mode.")
+    jacobian: Jacobian | None = Field(description="The Jacobian of an array output (or of a "
+                                      "scalar output when asked); null otherwise.")
+
+    _data: dict[str, Any] | None = PrivateAttr(None)  # what it was built from, if known
+
+    @classmethod
+    def built(cls, data: dict[str, Any]) -> Answer:
+        """The answer from data the library built itself: constructed, not validated."""
+        answer: Answer = _construct(cls, data)
+        answer._data = data
+        return answer
+
+    @cached_property
+    def _renderer(self) -> Renderer:
+        return Renderer(self._data or self.model_dump(mode="json"))
+
+    @cached_property
+    def nodes(self) -> list[NodeOut]:
+        """Every node as a record (v1's `nodes`)."""
+        return [_construct(NodeOut, r) for r in self._renderer.node_records()]
+
+    @cached_property
+    def edges(self) -> list[EdgeOut]:
+        """Every edge as a record (v1's `edges`)."""
+        return [_construct(EdgeOut, r) for r in self._renderer.edge_records()]
+
+    @cached_property
+    def forward(self) -> list[ForwardStep]:
+        """Every forward step with its sentence (v1's `forward`)."""
+        return [_construct(ForwardStep, r) for r in self._renderer.forward_records()]
+
+    @cached_property
+    def backward(self) -> list[BackwardStep]:
+        """Every backward step with its terms, formulas and sentences (v1's `backward`)."""
+        return self.backward_steps()
+
+    def backward_steps(self, start: int = 0, stop: int | None = None) -> list[BackwardStep]:
+        """The backward steps start to stop, spelled out."""
+        return [_construct(BackwardStep, r)
+                for r in self._renderer.backward_records(start, stop)]
+
+
+def _construct(annotation: Any, data: Any) -> Any:
+    """`data` as `annotation` says, models made with `model_construct` (no validation)."""
+    if data is None or not _has_model(annotation):
+        return data
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation.model_construct(**{
+            name: _construct(info.annotation, data[info.alias or name])
+            for name, info in annotation.model_fields.items() if (info.alias or name) in data})
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is list:
+        return [_construct(args[0], item) for item in data]
+    if origin is dict:
+        return {key: _construct(args[1], item) for key, item in data.items()}
+    models = [a for a in args if _has_model(a)]  # X | None: the model, if data is one
+    return _construct(models[0], data) if models and isinstance(data, dict) else data
+
+
+@cache
+def _has_model(annotation: Any) -> bool:
+    """Whether a model occurs in the annotation (else its data is taken as it is)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    origin = typing.get_origin(annotation)
+    if origin in (list, dict, Union, types.UnionType):
+        return any(_has_model(a) for a in typing.get_args(annotation))
+    return False

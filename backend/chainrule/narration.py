@@ -1,0 +1,47 @@
+"""The sentences of the steps, as templates: one string each, filled with a step's numbers.
+
+Nothing stores a step's text: the answer carries numbers (columns) and these templates once, and
+each language's renderer fills them (records.py for the CLI and the Python API,
+frontend/src/records.js for the page). `{name}` is a slot; any other brace is the formula's own
+(LaTeX), left as it is. The op-specific parts (a node's formula, a local derivative's rule, a
+kink's convention) are the op table's templates, sent with the answer's `ops`.
+"""
+
+from __future__ import annotations
+
+import re
+
+TEMPLATES: dict[str, str] = {
+    "forward_input": "Input {name} = {value}{override}.",
+    "override": ", overriding the literal {literal} of line {line}",
+    "forward_const": "Constant {name}.",
+    "forward_op": "{op}: {name} = {value}.",
+    "seed": "Seed: dL/dL = 1 at the output {name}. Backprop starts here and applies the chain "
+            "rule once per edge, from the output back to the inputs.",
+    "seed_array": "Seed: the cotangent {g} at the output {name}, an array: backprop "
+                  "differentiates L = sum(seed * {name}), so each input's gradient is seed^T "
+                  "times the Jacobian, one row of it for a one-hot seed.",
+    "step_input": "{name} is an input: all its contributions are in, so dL/d{name} = {g}.",
+    "step": "At {name}, the upstream gradient dL/d{name} = {g}.",
+    "term_local": "dL/d{input} += {g} × {local} = {contribution}",
+    "term_broadcast": "dL/d{input} += {g} × {rule}, summed over the axes broadcasting added = "
+                      "{contribution}",
+    "term_vjp": "dL/d{input} += the vector-Jacobian product of {op} = {contribution}",
+    "term_kink": "; on a kink: {sentence}",
+    "term_fan_out": "; fan-out, so it adds up: {before} + {contribution} = {after}",
+    "kink_unary": "{op}'({point}) {sides}",
+    "kink_binary": "d{node}/d{input} {where} ({point}) {sides}",
+    "kink_sides": "is taken as {taken}; from the left {left}, from the right {right}",
+    "broadcast_note": "summed over the broadcast axes, from shape {from} back to {to}",
+    "partial": "d{node}/d{input}",
+    "partial_latex": r"\frac{\partial {node}}{\partial {input}}",
+    "equation": "{partial} = {rule}",
+    "array": "an array of shape {shape}",
+}
+
+_SLOT = re.compile(r"\{(\w+)\}")
+
+
+def say(key: str, **fields: object) -> str:
+    """The template `key` with its slots filled (a slot not given stays as it is)."""
+    return _SLOT.sub(lambda m: str(fields[m[1]]) if m[1] in fields else m[0], TEMPLATES[key])
