@@ -8,8 +8,8 @@ import math
 import pytest
 from chainrule import ChainruleError, backprop
 from chainrule.answer import Answer
-from chainrule.schemas import BackpropResponse
 from chainrule.api import routes
+from chainrule.schemas import BackpropResponse
 from chainrule.settings import LIMITS
 from fastapi.testclient import TestClient
 

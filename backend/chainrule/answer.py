@@ -19,14 +19,14 @@ from typing import Any, Union
 
 from pydantic import BaseModel, Field, PrivateAttr
 
-from .records import Renderer
+from .records import Renderer, spelled_out
 from .schemas import (
     BackwardStep,
     Check,
     Cost,
     EdgeOut,
-    ForwardStep,
     Formula,
+    ForwardStep,
     Jacobian,
     LiteralOut,
     NodeOut,
@@ -159,8 +159,16 @@ class Answer(_Model):
         return answer
 
     @cached_property
+    def _json(self) -> dict[str, Any]:
+        return self._data or self.model_dump(mode="json", by_alias=True)
+
+    @cached_property
     def _renderer(self) -> Renderer:
-        return Renderer(self._data or self.model_dump(mode="json"))
+        return Renderer(self._json)
+
+    def spelled_out(self) -> dict[str, Any]:
+        """The v1 answer: every node, edge and step as a record (`POST /api/v1/backprop`)."""
+        return spelled_out(self._json)
 
     @cached_property
     def nodes(self) -> list[NodeOut]:

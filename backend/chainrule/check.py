@@ -32,8 +32,8 @@ def _sample(items: list[tuple[Node, int]], budget: int) -> list[tuple[Node, int]
     return [items[i] for i in sorted(set(picks.tolist()))]
 
 
-def _perturbed_output(graph: Graph, chunk: list[tuple[Node, int]], steps: np.ndarray,
-                      seed: np.ndarray, limits: Limits) -> np.ndarray:
+def perturbed_output(graph: Graph, chunk: list[tuple[Node, int]], steps: np.ndarray,
+                     seed: np.ndarray, limits: Limits = LIMITS) -> np.ndarray:
     """L = sum(seed * f) at x + h e_k and x - h e_k for each element k of the chunk: 2 rows per
     element (for a scalar output the seed is 1, so L is f)."""
     rows = 2 * len(chunk)
@@ -70,7 +70,7 @@ def finite_difference_check(graph: Graph, order: list[Node], grads: Mapping[str,
         base = np.array([float(n.const.reshape(-1)[k]) for n, k in chunk])  # type: ignore[union-attr]
         steps = RELATIVE_STEP * np.maximum(1.0, np.abs(base))
         with np.errstate(all="ignore"):
-            out = _perturbed_output(graph, chunk, steps, seed, limits)
+            out = perturbed_output(graph, chunk, steps, seed, limits)
             numeric = (out[0::2] - out[1::2]) / (2 * steps)
         for (node, k), fd in zip(chunk, numeric, strict=True):
             entries.append(_entry(node, k, grads.get(node.id), float(fd), output))

@@ -19,11 +19,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .answer import Answer
 from .errors import ChainruleError
 from .methods import methods_data
 from .run import backprop, paths_data
 from .schemas import (
-    BackpropResponse,
     Check,
     Jacobian,
     MethodsResponse,
@@ -234,7 +234,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
                      .rstrip() for line in lines) + "\n"
 
 
-def report(r: BackpropResponse) -> str:
+def report(r: Answer) -> str:
     """Every section of the answer as readable text."""
     expr = {n.id: _cut(n.expr.plain) for n in r.nodes}
     op_text = {n.id: _op_text(n) for n in r.nodes}
@@ -301,7 +301,7 @@ def _check_section(c: Check) -> str:
               f"{c.elements} elements\n")
 
 
-def _backward_rows(r: BackpropResponse, expr: dict[str, str]) -> list[list[str]]:
+def _backward_rows(r: Answer, expr: dict[str, str]) -> list[list[str]]:
     rows = []
     for s in r.backward:
         if not s.terms:
@@ -317,7 +317,7 @@ def _backward_rows(r: BackpropResponse, expr: dict[str, str]) -> list[list[str]]
     return rows
 
 
-def _tangent_rows(r: BackpropResponse, expr: dict[str, str]) -> list[list[str]]:
+def _tangent_rows(r: Answer, expr: dict[str, str]) -> list[list[str]]:
     assert r.tangent is not None
     rows = []
     for s in r.tangent.steps:

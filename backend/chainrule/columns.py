@@ -32,14 +32,14 @@ def encode_rows(rows: np.ndarray) -> list[JSONValue]:
 
 
 def _column(plan: Plan, buffers: dict[Shape, np.ndarray], nodes: np.ndarray,
-            first_axis: bool) -> list[JSONValue]:
+            first_axis: bool) -> list[JSONValue | None]:
     """A value per node of `nodes`, read from per-shape buffers (`first_axis`: a batch axis of
     one to drop), in the order given."""
     if len(plan.counts) == 1 and len(nodes) == len(plan.shapes):  # one shape: rows in order
         (shape, buffer), = buffers.items()
         rows = buffer[plan.rows[nodes]]
-        return encode_rows(rows[:, 0] if first_axis else rows)
-    out: list[JSONValue] = [None] * len(nodes)
+        return list(encode_rows(rows[:, 0] if first_axis else rows))
+    out: list[JSONValue | None] = [None] * len(nodes)
     shapes = [plan.shapes[i] for i in nodes.tolist()]
     for shape in set(shapes):
         where = [k for k, s in enumerate(shapes) if s == shape]
@@ -54,7 +54,7 @@ def node_columns(graph: Graph, values: Values, sweep: Sweep) -> dict[str, object
     plan = plan_of(graph)
     everyone = np.arange(len(graph.nodes))
     swept = np.flatnonzero(plan.swept)
-    grad: list[JSONValue] = [None] * len(graph.nodes)
+    grad: list[JSONValue | None] = [None] * len(graph.nodes)
     for i, g in zip(swept.tolist(), _column(plan, sweep.grads.buffers, swept, False)):
         grad[i] = g
     consumers = Counter(src for node in graph.nodes for src in node.inputs)
@@ -97,8 +97,8 @@ def step_columns(graph: Graph, sweep: Sweep) -> dict[str, object]:
     terms = sweep.terms
     assert terms is not None
     count = len(plan.term_node)
-    contribution: list[JSONValue] = [None] * count
-    local: list[JSONValue] = [None] * count
+    contribution: list[JSONValue | None] = [None] * count
+    local: list[JSONValue | None] = [None] * count
     shapes = [plan.shapes[i] for i in plan.term_input.tolist()]
     for shape in set(shapes):
         where = np.array([t for t, s in enumerate(shapes) if s == shape], dtype=np.int64)

@@ -67,6 +67,7 @@ def evaluate(graph: Graph, leaves: Mapping[str, np.ndarray]) -> Values:
     for i in plan.leaves:
         node = graph.nodes[i]
         value = leaves[node.id] if node.op == "input" else node.const
+        assert value is not None
         buffers[node.shape][plan.rows[i]] = np.broadcast_to(value, (batch, *node.shape))
     with np.errstate(all="ignore"):
         for group in plan.groups:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .schemas import BackpropResponse
+import orjson
+
+from .answer import Answer
 from .settings import FRONTEND_DIR
 
 PLACEHOLDER = "__CHAINRULE_ANSWER__"  # as in frontend/src/offline.js
@@ -21,13 +23,13 @@ def template_path() -> Path:
     return FRONTEND_DIR / "dist" / "offline.html"
 
 
-def answer_json(result: BackpropResponse) -> str:
+def answer_json(result: Answer) -> str:
     """The answer as the API writes it, with "<" as \\u003c so that no text in it can close
     the <script> element that holds it."""
-    return result.model_dump_json(by_alias=True).replace("<", "\\u003c")
+    return orjson.dumps(result.spelled_out()).decode().replace("<", "\\u003c")
 
 
-def offline_html(result: BackpropResponse) -> str:
+def offline_html(result: Answer) -> str:
     """The self-contained page that plays `result` (a `backprop()` answer)."""
     path = template_path()
     if not path.is_file():

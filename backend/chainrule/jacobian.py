@@ -8,18 +8,16 @@ the outputs are fewer than the inputs, as for a scalar loss (M = 1).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 
-from .engine import backward
+from .engine import Values, backward
 from .errors import ChainruleError
 from .graph import Graph, Node
 from .settings import LIMITS, Limits
 from .values import encode
 
 
-def jacobian(graph: Graph, order: list[Node], values: Mapping[str, np.ndarray],
+def jacobian(graph: Graph, order: list[Node], values: Values,
              limits: Limits = LIMITS) -> dict[str, object]:
     """d output / d inputs as an M x N matrix: output elements (row-major) by the inputs'
     elements flattened one after the other (`inputs` gives each one's offset into the columns).

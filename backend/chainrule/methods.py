@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .check import _perturbed_output
+from .check import perturbed_output
 from .engine import backward, forward
 from .errors import ChainruleError, Deadline
 from .graph import Graph, Node, build_graph
@@ -155,7 +155,7 @@ def _finite_differences(graph: Graph, order: list[Node], node: Node, output: flo
     """Forward and central differences at each h, and their errors against backprop."""
     steps = STEPS
     with np.errstate(all="ignore"):
-        out = _perturbed_output(graph, order, [(node, 0)] * len(steps), steps, np.ones(()))
+        out = perturbed_output(graph, [(node, 0)] * len(steps), steps, np.ones(()))
         forward_ = (out[0::2] - output) / steps
         central = (out[0::2] - out[1::2]) / (2 * steps)
     return {"h": [float(h) for h in steps],

@@ -15,11 +15,12 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .answer import Answer
 from .errors import ChainruleError, Span, warning
 from .graph import Graph, GraphBuilder, Node
 from .ops import OPS
 from .run import backprop_graph
-from .schemas import BackpropResponse, Warning_
+from .schemas import Warning_
 from .settings import LIMITS, Limits
 
 # micrograd's `_op` strings and the op-table entries they are. `**k` (a power by the number k)
@@ -32,7 +33,7 @@ _GENERATED_NAME = re.compile(r"v\d+")
 
 
 def from_micrograd(loss: Any, inputs: Mapping[str, Any] | Iterable[Any] | None = None, *,
-                   check: bool = True, limits: Limits = LIMITS) -> BackpropResponse:
+                   check: bool = True, limits: Limits = LIMITS) -> Answer:
     """Read a micrograd `Value` graph ending in `loss`, and backpropagate through it.
 
     `inputs` names the Values to differentiate with respect to: a mapping `{"w": w, ...}`, or a

@@ -230,3 +230,15 @@ class Renderer:
             return say("kink_unary", op=op["name"], point=point, sides=sides)
         return say("kink_binary", node=self.ref(i, True)[0], where=kink["point"], point=point,
                    sides=sides, input=self.ref(self.nodes["inputs"][i][pos], True)[0])
+
+
+def spelled_out(answer: Mapping[str, Any]) -> dict[str, object]:
+    """A compact answer as the v1 answer: nodes, edges, forward and backward steps as records."""
+    renderer = Renderer(answer)
+    return {
+        "source": answer["source"], "output": answer["output"], "seed": answer["seed"],
+        "nodes": renderer.node_records(), "edges": renderer.edge_records(),
+        "forward": renderer.forward_records(), "backward": renderer.backward_records(),
+        **{key: answer[key] for key in ("gradients", "check", "warnings", "cost", "tangent",
+                                        "jacobian")},
+    }

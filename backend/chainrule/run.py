@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
 
 import numpy as np
 
+from .answer import Answer
 from .check import finite_difference_check
 from .columns import VERSION, node_columns, ops_table, step_columns
 from .engine import backward, forward
@@ -15,12 +15,11 @@ from .forward_mode import forward_mode
 from .graph import Graph, Node, build_graph
 from .jacobian import jacobian as jacobian_of
 from .kinks import kink_warnings
+from .narration import TEMPLATES
 from .ops import OPS
 from .parsing import parse
 from .paths import find_paths
-from .narration import TEMPLATES
-from .records import Renderer
-from .answer import Answer
+from .records import Renderer, spelled_out
 from .settings import LIMITS, Limits
 from .values import all_finite, encode
 
@@ -85,18 +84,6 @@ def backprop_data(source: str, values: Mapping[str, object] | None = None, *,
     return spelled_out(compact_data(source, {**(values or {}), **named_values}, check=check,
                                     mode=mode, wrt=wrt, seed=seed, jacobian=jacobian,
                                     limits=limits, deadline=deadline, overrides=overrides))
-
-
-def spelled_out(answer: Mapping[str, Any]) -> dict[str, object]:
-    """A compact answer as the v1 answer: nodes, edges, forward and backward steps as records."""
-    renderer = Renderer(answer)
-    return {
-        "source": answer["source"], "output": answer["output"], "seed": answer["seed"],
-        "nodes": renderer.node_records(), "edges": renderer.edge_records(),
-        "forward": renderer.forward_records(), "backward": renderer.backward_records(),
-        **{key: answer[key] for key in ("gradients", "check", "warnings", "cost", "tangent",
-                                        "jacobian")},
-    }
 
 
 def paths_data(source: str, values: Mapping[str, object] | None = None, *, wrt: str,

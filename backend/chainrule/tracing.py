@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 
+from .answer import Answer
 from .errors import ChainruleError, Span, warning
 from .graph import GraphBuilder, Node
 from .ops import OPS
 from .run import backprop_graph
-from .schemas import BackpropResponse
 from .settings import LIMITS, Limits
 
 # numpy's function name -> the op-table entry that computes it, read from the table.
@@ -36,7 +36,7 @@ KNOWN = ", ".join(f"np.{name}" for name in NUMPY_OPS)
 
 
 def trace(f: Callable[..., Any], values: Mapping[str, object] | None = None, *,
-          check: bool = True, limits: Limits = LIMITS, **named_values: object) -> BackpropResponse:
+          check: bool = True, limits: Limits = LIMITS, **named_values: object) -> Answer:
     """Call `f` with a tracer for each named value, and backpropagate through what it computed.
 
     `trace(f, x=1.5, y=2.0)` traces `f(x=..., y=...)`; `f` uses numpy (`np.sin`, `np.exp`,

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import anywidget
+import orjson
 import traitlets
 
+from .answer import Answer
 from .run import backprop
-from .schemas import BackpropResponse
 from .settings import FRONTEND_DIR
 
 
@@ -50,11 +51,11 @@ class StepsWidget(anywidget.AnyWidget):  # type: ignore[misc]
         return esm_text()
 
 
-def show(source_or_result: str | BackpropResponse, /, **values: Any) -> StepsWidget:
+def show(source_or_result: str | Answer, /, **values: Any) -> StepsWidget:
     """A widget that plays the steps: of a source with its values (`show("sin(x*y)", x=1.5,
     y=2)`, and `mode="forward", wrt="x"` as for `backprop`), or of a result already computed
     (`show(backprop(...))`, `show(trace(f, ...))`, `show(from_micrograd(loss))`)."""
-    if isinstance(source_or_result, BackpropResponse):
+    if isinstance(source_or_result, Answer):
         if values:
             raise TypeError("show(result) takes no values: they are in the result already")
         result = source_or_result
@@ -63,4 +64,4 @@ def show(source_or_result: str | BackpropResponse, /, **values: Any) -> StepsWid
     else:
         raise TypeError("show() takes a source (str) or a result of backprop(), trace() or "
                         f"from_micrograd(), not {type(source_or_result).__name__}")
-    return StepsWidget(answer=json.loads(result.model_dump_json(by_alias=True)))
+    return StepsWidget(answer=json.loads(orjson.dumps(result.spelled_out())))

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from ..answer import Answer
 from ..examples import EXAMPLES
 from ..methods import methods_data
 from ..ops import OPS
 from ..optimize import optimize_data
-from ..answer import Answer
 from ..run import backprop_data, compact_data, paths_data
 from ..schemas import (
     BackpropRequest,
