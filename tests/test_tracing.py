@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 from chainrule import ChainruleError, backprop, trace
-from chainrule.schemas import BackpropResponse
+from chainrule.answer import Answer
 from hypothesis import assume, given
 
 from .oracles import assert_close, central_difference
@@ -43,14 +43,14 @@ def layer_loss(x, W, b):
     return np.sum(z) + np.mean(W.T @ h) + abs(b).sum() + np.mean(scale * h) + h.dot(b)
 
 
-def _text(result: BackpropResponse, span: Any) -> str:
+def _text(result: Answer, span: Any) -> str:
     return result.source[span[0]:span[1]]
 
 
 def test_a_traced_function_gives_backprops_result_for_the_same_expression() -> None:
     traced = trace(sin_and_square, x=1.5, y=2.0)
     parsed = backprop("sin(x*y) + x**2", x=1.5, y=2.0)
-    assert isinstance(traced, BackpropResponse)
+    assert isinstance(traced, Answer)
     assert [n.op for n in traced.nodes] == [n.op for n in parsed.nodes]
     assert [e.source for e in traced.edges] == [e.source for e in parsed.edges]
     assert len(traced.backward) == len(parsed.backward)

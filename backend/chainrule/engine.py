@@ -22,7 +22,7 @@ import numpy as np
 from .graph import Graph, Node, fill
 from .kinks import all_at_kink
 from .ops import OPS, PRECEDENCE, Formula, unbroadcast
-from .plan import Group, Plan, Shape, plan_of
+from .plan import Group, Plan, Received, Shape, plan_of
 from .values import is_number
 
 POW = PRECEDENCE["pow"]
@@ -51,6 +51,10 @@ class Values(Mapping[str, np.ndarray]):
 
     def __len__(self) -> int:
         return len(self.plan.shapes)
+
+    def finite(self) -> np.ndarray:
+        """Per node: whether every element of its value is finite (in every batch row)."""
+        return _finite(self.plan, self.buffers)
 
     def rows_of(self, group: Group) -> tuple[np.ndarray, list[np.ndarray]]:
         """A group's own values and its operands', one evaluation, stacked on axis 0."""
@@ -117,6 +121,18 @@ class Grads(Mapping[str, np.ndarray]):
     def __len__(self) -> int:
         return int(self.plan.swept.sum())
 
+    def finite(self) -> np.ndarray:
+        """Per node: whether its gradient is finite (nodes not reached count as finite)."""
+        return _finite(self.plan, self.buffers) | ~self.plan.swept
+
+
+def _finite(plan: Plan, buffers: dict[Shape, np.ndarray]) -> np.ndarray:
+    out = np.ones(len(plan.shapes), dtype=bool)
+    for shape, nodes in plan.by_shape.items():
+        buffer = buffers[shape]
+        out[nodes] = np.isfinite(buffer.reshape(len(buffer), -1)).all(axis=1)
+    return out
+
 
 @dataclass
 class Terms:
@@ -160,22 +176,20 @@ def backward(graph: Graph, order: list[Node] | None, values: Values,
     plan = plan_of(graph)
     grads = {s: np.zeros((n, *s)) for s, n in plan.counts.items()}
     # One spare zero row per shape: the padding of the sums of fan-out (see _accumulate).
-    contributions = {s: np.zeros((n + 1, *s)) for s, n in plan.term_counts.items()}
+    contributions = {s: np.zeros((plan.term_counts.get(s, 0) + 1, *s)) for s in plan.counts}
     out = int(graph.output[1:])
     grads[plan.shapes[out]][plan.rows[out]] = 1.0 if seed is None else np.reshape(
         seed, plan.shapes[out])
     terms = _recording(plan) if record else None
     with np.errstate(all="ignore"):
         for group in reversed(plan.groups):
-            graph.deadline.check()
-            if not any(ids.size for ids in group.term_ids):
+            if group.received is None:
                 continue
-            _accumulate(plan, group.nodes, group.shape, contributions, grads)
-            _group_vjps(plan, group, values, grads, contributions, terms)
-        leaves = np.array(plan.leaves, dtype=np.int64)
-        for shape in {plan.shapes[i] for i in plan.leaves}:
-            _accumulate(plan, leaves[[plan.shapes[i] == shape for i in plan.leaves]], shape,
-                        contributions, grads)
+            graph.deadline.check()
+            _accumulate(group.received, contributions[group.shape], grads[group.shape])
+            _group_vjps(group, values, grads, contributions, terms)
+        for shape, received in plan.leaves_received.items():
+            _accumulate(received, contributions[shape], grads[shape])
     if terms is not None:
         terms.contributions = contributions
     return Sweep(Grads(plan, grads), terms)
@@ -183,58 +197,46 @@ def backward(graph: Graph, order: list[Node] | None, values: Values,
 
 def _recording(plan: Plan) -> Terms:
     count = len(plan.shapes)
-    return Terms({}, {s: np.zeros((n, *s)) for s, n in plan.term_counts.items()},
+    return Terms({}, {s: np.zeros((plan.term_counts.get(s, 0), *s)) for s in plan.counts},
                  np.zeros(len(plan.term_node), dtype=bool), np.zeros(count, dtype=bool),
                  np.zeros(count, dtype=bool))
 
 
-def _accumulate(plan: Plan, nodes: np.ndarray, shape: Shape,
-                contributions: dict[Shape, np.ndarray], grads: dict[Shape, np.ndarray]) -> None:
-    """The gradient of each of `nodes` (all of `shape`): the sum of the contributions it
-    received, added in step order (the first, then + the second, ...: exactly the running sums
-    the records show)."""
-    starts = plan.received_start[nodes]
-    fan = plan.received_start[nodes + 1] - starts
-    if not fan.any():
-        return
-    if not fan.all():
-        nodes, starts, fan = nodes[fan > 0], starts[fan > 0], fan[fan > 0]
-    buffer = contributions[shape]
-    width = int(fan.max())
-    if width == 1:
-        total = buffer[plan.term_rows[plan.received[starts]]]
-    else:  # a row per node, padded with the zero row, summed left to right
-        columns = np.arange(width)
-        taken = np.minimum(starts[:, None] + columns, len(plan.received) - 1)
-        rows = np.where(columns < fan[:, None], plan.term_rows[plan.received[taken]],
-                        len(buffer) - 1)
-        total = np.add.accumulate(buffer[rows], axis=1)[np.arange(len(rows)), fan - 1]
-    grads[shape][plan.rows[nodes]] = total
+def _accumulate(received: Received, buffer: np.ndarray, target: np.ndarray) -> None:
+    """Gradients as the sums of the contributions received (`buffer`, by term row), added in
+    step order (the first, then + the second, ...: exactly the running sums the records show)."""
+    target[received.single_rows] = buffer[received.single_terms]
+    if len(received.many_last):
+        sums = np.add.accumulate(buffer[received.many_terms], axis=1)
+        target[received.many_rows] = sums[np.arange(len(sums)), received.many_last]
 
 
-def _group_vjps(plan: Plan, group: Group, values: Values, grads: dict[Shape, np.ndarray],
+def _group_vjps(group: Group, values: Values, grads: dict[Shape, np.ndarray],
                 contributions: dict[Shape, np.ndarray], terms: Terms | None) -> None:
     """The VJPs of one group's nodes, for every operand that needs a gradient: contributions
     (and, when recording, the local derivatives and kinks) into the terms' rows."""
     op = OPS[group.op]
     g = grads[group.shape][group.rows]
     ans, args = values.rows_of(group)
-    if op.elementwise:
+    if op.elementwise and len(group.in_shapes) > 1:
         g, ans, *args = _align(g, ans, *args)
     if terms is not None and op.kink is not None:
         _record_kinks(group, op.kink.where(ans, *args), terms)
-    for pos, (mask, ids) in enumerate(zip(group.term_mask, group.term_ids)):
-        if not ids.size:
+    ones = None
+    for pos, (mask, ids, rows) in enumerate(zip(group.term_mask, group.term_ids,
+                                                group.term_rows)):
+        if not len(ids):
             continue
         src_shape = group.in_shapes[pos]
-        rows = plan.term_rows[ids]
-        raw = _vjp(op.vjps[pos], op.elementwise, g, ans, args, group.shape)
-        contributions[src_shape][rows] = _unbroadcast_rows(raw[mask], src_shape)
+        raw = _vjp(op.vjps[pos], op.elementwise, g, ans, args)
+        contributions[src_shape][rows] = _unbroadcast_rows(raw if mask is None else raw[mask],
+                                                           src_shape)
         if terms is not None and (math_size(group.shape) == 1 or (
                 op.elementwise and group.shape == src_shape)):
-            ones = np.ones_like(g)
-            local = _vjp(op.vjps[pos], op.elementwise, ones, ans, args, group.shape)
-            terms.locals[src_shape][rows] = _unbroadcast_rows(local[mask], src_shape)
+            ones = np.ones_like(g) if ones is None else ones
+            local = _vjp(op.vjps[pos], op.elementwise, ones, ans, args)
+            terms.locals[src_shape][rows] = _unbroadcast_rows(
+                local if mask is None else local[mask], src_shape)
             terms.has_local[ids] = True
 
 
@@ -255,12 +257,12 @@ def _align(*xs: np.ndarray) -> list[np.ndarray]:
 
 
 def _vjp(rule: object, elementwise: bool, g: np.ndarray, ans: np.ndarray,
-         args: list[np.ndarray], shape: Shape) -> np.ndarray:
+         args: list[np.ndarray]) -> np.ndarray:
     """A VJP over a group's stacked rows (`elementwise`), or over its one node's own values,
     returned stacked and broadcast to the node's shape."""
     if elementwise:
-        raw = np.asarray(rule(g, ans, *args))  # type: ignore[operator]
-        return np.broadcast_to(raw, (len(g), *np.broadcast_shapes(raw.shape[1:], ans.shape[1:])))
+        raw = rule(g, ans, *args)  # type: ignore[operator]
+        return raw if raw.shape == ans.shape else np.broadcast_to(raw, ans.shape)
     return np.asarray(rule(g[0], ans[0], *(a[0] for a in args)))[None]  # type: ignore[operator]
 
 

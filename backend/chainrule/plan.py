@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from itertools import pairwise
+from operator import itemgetter
 
 import numpy as np
 
@@ -24,7 +26,31 @@ from .graph import Graph
 from .ops import OPS
 
 Shape = tuple[int, ...]
-Index = np.ndarray  # of int64
+Index = np.ndarray | slice  # rows: an int64 array, or a slice where they are consecutive
+
+
+def as_index(rows: list[int]) -> Index:
+    """Rows as a slice where they are consecutive (a view, not a copy, and quicker), else as
+    an array."""
+    if rows and rows[-1] - rows[0] == len(rows) - 1 and all(
+            b - a == 1 for a, b in pairwise(rows)):
+        return slice(rows[0], rows[-1] + 1)
+    return np.array(rows, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Received:
+    """How nodes of one shape sum the contributions they received: where one contribution is
+    the whole gradient (`single`), and where several are added up in step order (`many`: a row
+    of term rows per node, padded with the spare zero row, summed left to right)."""
+
+    single_rows: Index  # node rows in their buffer
+    single_terms: Index  # the term row of their one contribution
+    many_rows: Index
+    many_terms: np.ndarray  # (nodes, widest fan-out) of term rows
+    many_last: np.ndarray  # per row: fan-out - 1
+
+
 
 
 @dataclass(frozen=True)
@@ -32,15 +58,18 @@ class Group:
     """Nodes that one call computes: one generation, one op, the same input shapes."""
 
     op: str
-    nodes: Index  # node indices, in creation order
+    nodes: list[int]  # node indices, in creation order
     shape: Shape  # the nodes' shape
     rows: Index  # their rows in the buffer of `shape`
     in_shapes: tuple[Shape, ...]  # per position: the operands' shape
     in_rows: tuple[Index, ...]  # per position: the operands' rows in their buffer
     # Per position: which of the nodes send a term back to that operand (the node is swept
-    # and the operand needs a gradient), and the numbers of those terms.
-    term_mask: tuple[np.ndarray, ...]
-    term_ids: tuple[Index, ...]
+    # and the operand needs a gradient; None: all of them), the numbers of those terms, and
+    # their rows among the terms of the operand's shape.
+    term_mask: tuple[np.ndarray | None, ...]
+    term_ids: tuple[list[int], ...]
+    term_rows: tuple[Index, ...]
+    received: Received | None = None  # how the nodes' gradients are summed (None: not swept)
 
 
 @dataclass(frozen=True)
@@ -48,21 +77,23 @@ class Plan:
     """Buffers, groups and terms of one graph (see the module's docstring)."""
 
     shapes: list[Shape]  # per node
-    rows: Index  # per node: its row in the buffer of its shape
+    rows: np.ndarray  # per node: its row in the buffer of its shape
     counts: dict[Shape, int]  # nodes per shape
+    by_shape: dict[Shape, np.ndarray]  # per shape: its nodes, in the order of their rows
     groups: list[Group]  # generation by generation, from the inputs to the output
     leaves: list[int]  # inputs and constants
+    leaves_received: dict[Shape, Received]  # how the leaves' gradients are summed, by shape
     swept: np.ndarray  # per node (bool): reached by the backward sweep (its step exists)
-    steps: Index  # the swept nodes, in step order (the output first)
+    steps: np.ndarray  # the swept nodes, in step order (the output first)
     # Per term, in step order: the node it belongs to, its operand and the operand's position.
-    term_node: Index
-    term_input: Index
-    term_position: Index
-    term_rows: Index  # per term: its row among the terms whose operand has its shape
+    term_node: np.ndarray
+    term_input: np.ndarray
+    term_position: np.ndarray
+    term_rows: np.ndarray  # per term: its row among the terms whose operand has its shape
     term_counts: dict[Shape, int]
     # Per node: the terms it receives (as an operand), in step order, as index ranges.
-    received_start: Index
-    received: Index
+    received_start: np.ndarray
+    received: np.ndarray
 
 
 def plan_of(graph: Graph) -> Plan:
@@ -78,82 +109,122 @@ def _make(graph: Graph) -> Plan:
     nodes = graph.nodes
     count = len(nodes)
     shapes = [n.shape for n in nodes]
+    inputs = [[int(i[1:]) for i in n.inputs] for n in nodes]
     counts: dict[Shape, int] = defaultdict(int)
-    rows = np.empty(count, dtype=np.int64)
-    for i, shape in enumerate(shapes):
-        rows[i] = counts[shape]
+    rows = []
+    for shape in shapes:
+        rows.append(counts[shape])
         counts[shape] += 1
-    swept = _swept(graph)
-    term_node, term_input, term_position = _terms(graph, swept)
-    steps = np.array([i for i in range(count - 1, -1, -1) if swept[i]], dtype=np.int64)
+    swept = _swept(inputs, int(graph.output[1:]), [n.requires_grad for n in nodes])
+    term_node: list[int] = []
+    term_input: list[int] = []
+    term_position: list[int] = []
     term_counts: dict[Shape, int] = defaultdict(int)
-    term_rows = np.empty(len(term_node), dtype=np.int64)
-    for t, src in enumerate(term_input.tolist()):
-        term_rows[t] = term_counts[shapes[src]]
-        term_counts[shapes[src]] += 1
-    order = np.argsort(term_input, kind="stable")  # by operand, in step order within one
-    received_start = np.searchsorted(term_input[order], np.arange(count + 1))
-    term_of = {(n, p): t for t, (n, p) in enumerate(zip(term_node.tolist(),
-                                                         term_position.tolist()))}
-    return Plan(shapes, rows, dict(counts), _groups(graph, shapes, rows, term_of),
-                [i for i, n in enumerate(nodes) if not n.inputs], swept, steps,
-                term_node, term_input, term_position, term_rows, dict(term_counts),
-                received_start.astype(np.int64), order.astype(np.int64))
+    term_rows: list[int] = []
+    received_by: list[list[int]] = [[] for _ in nodes]
+    for i in range(count - 1, -1, -1):  # step order: the output first, operands in order
+        if swept[i]:
+            for pos, src in enumerate(inputs[i]):
+                if swept[src]:
+                    received_by[src].append(len(term_node))
+                    term_node.append(i)
+                    term_input.append(src)
+                    term_position.append(pos)
+                    term_rows.append(term_counts[shapes[src]])
+                    term_counts[shapes[src]] += 1
+    receiving = _Receiving(rows, term_rows, received_by, term_counts)
+    leaves = [i for i, n in enumerate(nodes) if not n.inputs]
+    leaves_received = {shape: receiving.of([i for i in leaves if shapes[i] == shape], shape)
+                       for shape in {shapes[i] for i in leaves}}
+    order = [t for got in received_by for t in got]
+    received_start = np.cumsum([0, *map(len, received_by)])
+    by_shape: dict[Shape, list[int]] = defaultdict(list)
+    for i, shape in enumerate(shapes):
+        by_shape[shape].append(i)
+    return Plan(shapes, _ints(rows), dict(counts), {s: _ints(n) for s, n in by_shape.items()},
+                _groups(graph, inputs, shapes, rows, term_rows,
+                        dict(zip(zip(term_node, term_position), range(len(term_node)))),
+                        receiving),
+                leaves, leaves_received, np.array(swept, dtype=bool),
+                _ints([i for i in range(count - 1, -1, -1) if swept[i]]),
+                _ints(term_node), _ints(term_input), _ints(term_position),
+                _ints(term_rows), dict(term_counts), received_start.astype(np.int64),
+                _ints(order))
 
 
-def _swept(graph: Graph) -> np.ndarray:
+def _ints(xs: list[int]) -> np.ndarray:
+    return np.array(xs, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class _Receiving:
+    """What plan-making knows of the terms each node receives."""
+
+    rows: list[int]
+    term_rows: list[int]
+    received_by: list[list[int]]  # per node: the terms it receives, in step order
+    term_counts: dict[Shape, int]
+
+    def of(self, nodes: list[int], shape: Shape) -> Received:
+        """How `nodes` (all of `shape`) sum what they receive."""
+        single_rows, single_terms, many_rows, many = [], [], [], []
+        for m in nodes:
+            got = self.received_by[m]
+            if len(got) == 1:
+                single_rows.append(self.rows[m])
+                single_terms.append(self.term_rows[got[0]])
+            elif got:
+                many_rows.append(self.rows[m])
+                many.append([self.term_rows[t] for t in got])
+        width = max(map(len, many), default=0)
+        pad = self.term_counts.get(shape, 0)  # the spare zero row
+        matrix = np.array([row + [pad] * (width - len(row)) for row in many], dtype=np.int64)
+        return Received(as_index(single_rows), as_index(single_terms), as_index(many_rows),
+                        matrix.reshape(len(many), width),
+                        np.array([len(row) - 1 for row in many], dtype=np.int64))
+
+
+def _swept(inputs: list[list[int]], output: int, requires: list[bool]) -> list[bool]:
     """The nodes the backward sweep visits: those that depend on an input and that the output
     depends on."""
-    needed = np.zeros(len(graph.nodes), dtype=bool)
-    needed[int(graph.output[1:])] = True
-    for i in range(len(graph.nodes) - 1, -1, -1):
+    needed = [False] * len(inputs)
+    needed[output] = True
+    for i in range(len(inputs) - 1, -1, -1):
         if needed[i]:
-            for src in graph.nodes[i].inputs:
-                needed[int(src[1:])] = True
-    requires = np.fromiter((n.requires_grad for n in graph.nodes), dtype=bool,
-                           count=len(graph.nodes))
-    return needed & requires
+            for src in inputs[i]:
+                needed[src] = True
+    return [n and r for n, r in zip(needed, requires)]
 
 
-def _terms(graph: Graph, swept: np.ndarray) -> tuple[Index, Index, Index]:
-    """Every term of the backward sweep in step order: (node, operand, position)."""
-    node_ids, inputs, positions = [], [], []
-    for i in range(len(graph.nodes) - 1, -1, -1):
-        if not swept[i]:
-            continue
-        for pos, src in enumerate(graph.nodes[i].inputs):
-            j = int(src[1:])
-            if swept[j]:
-                node_ids.append(i)
-                inputs.append(j)
-                positions.append(pos)
-    return tuple(np.array(xs, dtype=np.int64)  # type: ignore[return-value]
-                 for xs in (node_ids, inputs, positions))
-
-
-def _groups(graph: Graph, shapes: list[Shape], rows: Index,
-            term_of: dict[tuple[int, int], int]) -> list[Group]:
+def _groups(graph: Graph, inputs: list[list[int]], shapes: list[Shape], rows: list[int],
+            term_rows: list[int], term_of: dict[tuple[int, int], int],
+            receiving: _Receiving) -> list[Group]:
     """The op nodes grouped by (generation, op, operand shapes), generation by generation."""
     generation = graph.generations()
     keyed: dict[tuple[object, ...], list[int]] = defaultdict(list)
     for i, node in enumerate(graph.nodes):
         if not node.inputs:
             continue
-        srcs = [int(s[1:]) for s in node.inputs]
-        key: tuple[object, ...] = (generation[node.id], node.op, *(shapes[s] for s in srcs))
+        key: tuple[object, ...] = (generation[node.id], node.op, *(shapes[s] for s in inputs[i]))
         if not OPS[node.op].elementwise:
             key += (i,)
         keyed[key].append(i)
     groups = []
-    for key in sorted(keyed, key=lambda k: (k[0], keyed[k][0])):
-        members = np.array(keyed[key], dtype=np.int64)
-        first = graph.nodes[int(members[0])]
-        in_nodes = [np.array([int(graph.nodes[m].inputs[p][1:]) for m in members.tolist()],
-                             dtype=np.int64) for p in range(len(first.inputs))]
-        ids = [np.array([term_of.get((m, p), -1) for m in members.tolist()], dtype=np.int64)
-               for p in range(len(first.inputs))]
-        groups.append(Group(first.op, members, first.shape, rows[members],
-                            tuple(shapes[int(s[0])] for s in in_nodes),
-                            tuple(rows[s] for s in in_nodes),
-                            tuple(t >= 0 for t in ids), tuple(t[t >= 0] for t in ids)))
+    for key in sorted(keyed, key=itemgetter(0)):  # stable: creation order within a generation
+        members = keyed[key]
+        first = members[0]
+        arity = len(inputs[first])
+        in_nodes = [[inputs[m][p] for m in members] for p in range(arity)]
+        ids = [[term_of.get((m, p), -1) for m in members] for p in range(arity)]
+        kept = [[t for t in tp if t >= 0] for tp in ids]
+        groups.append(Group(
+            graph.nodes[first].op, members, shapes[first],
+            as_index([rows[m] for m in members]),
+            tuple(shapes[ns[0]] for ns in in_nodes),
+            tuple(as_index([rows[n] for n in ns]) for ns in in_nodes),
+            tuple(None if len(k) == len(members) else np.array([t >= 0 for t in tp])
+                  for k, tp in zip(kept, ids)),
+            tuple(kept),
+            tuple(as_index([term_rows[t] for t in k]) for k in kept),
+            receiving.of(members, shapes[first]) if any(kept) else None))
     return groups

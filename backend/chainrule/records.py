@@ -155,7 +155,8 @@ class Renderer:
         for t in range(bounds[start]):  # the running sums before the first step asked for
             src = self.terms["input"][t]
             c = decode(self.terms["contribution"][t])
-            sums[src] = c if src not in sums else sums[src] + c
+            with np.errstate(all="ignore"):
+                sums[src] = c if src not in sums else sums[src] + c
             received[src] = received.get(src, 0) + 1
         records = []
         for s in range(start, max(start, stop)):
@@ -184,7 +185,8 @@ class Renderer:
         contribution_json, local_json = self.terms["contribution"][t], self.terms["local"][t]
         contribution = decode(contribution_json)
         before = sums.get(src)
-        after = contribution if before is None else before + contribution
+        with np.errstate(all="ignore"):
+            after = contribution if before is None else before + contribution
         sums[src] = after
         received[src] = received.get(src, 0) + 1
         kink = self.nodes["kink"][i]

@@ -9,7 +9,7 @@ import numpy as np
 from .answer import Answer
 from .check import finite_difference_check
 from .columns import VERSION, node_columns, ops_table, step_columns
-from .engine import backward, forward
+from .engine import Grads, Values, backward, forward
 from .errors import ChainruleError, Deadline, warning
 from .forward_mode import forward_mode
 from .graph import Graph, Node, build_graph
@@ -190,22 +190,22 @@ def cost(n: int, m: int = 1) -> dict[str, object]:
     }
 
 
-def _non_finite_warnings(graph: Graph, values: Mapping[str, np.ndarray],
-                         grads: Mapping[str, np.ndarray]) -> list[dict[str, object]]:
+def _non_finite_warnings(graph: Graph, values: Values, grads: Grads) -> list[dict[str, object]]:
     """Name each node where a NaN or an infinity first appears, in values and in gradients."""
     warnings: list[dict[str, object]] = []
-    finite = {i: all_finite(v) for i, v in values.items()}
-    for node in graph.nodes:
+    finite = values.finite()
+    for i in np.flatnonzero(~finite).tolist():
+        node = graph.nodes[i]
         if node.op in ("input", "const"):
             continue
-        if not finite[node.id] and all(finite[i] for i in node.inputs):
+        if all(finite[int(j[1:])] for j in node.inputs):
             warnings.append(warning(
                 "non_finite", f"{OPS[node.op].name} gave a non-finite value "
                 f"({encode(_first_bad(values[node.id]))}) at {node.bare.plain}: check its "
                 "inputs (log or sqrt of a negative? division by zero?)", node.id, node.span))
-    bad_grads = [i for i, g in grads.items() if not all_finite(g)]
-    if bad_grads:
-        first = graph.node(max(bad_grads, key=lambda i: int(i[1:])))
+    bad_grads = np.flatnonzero(~grads.finite())
+    if len(bad_grads):
+        first = graph.nodes[int(bad_grads[-1])]
         warnings.append(warning(
             "non_finite_gradient", f"the gradient is not finite from {first.bare.plain} "
             "backwards: a local derivative there is infinite or undefined", first.id,
