@@ -169,5 +169,24 @@ def test_the_benchmarks_50000_node_programs_still_answer(client: TestClient, pro
     r = client.post(BACKPROP, json={"source": program(50_000), "values": {"x": 0.3}},
                     headers=GZIP)
     assert r.status_code == 200
-    assert LIMITS.max_nodes - 10 <= len(r.json()["nodes"]) <= LIMITS.max_nodes
+    assert 50_000 - 10 <= len(r.json()["nodes"]) <= 50_000
     assert r.num_bytes_downloaded <= LIMITS.max_answer_bytes
+
+
+def test_a_50000_node_compact_answer_fits_the_ceiling_for_every_client(
+        client: TestClient) -> None:
+    """Plain JSON, no compression asked for: the compact answer of 50,000 nodes still fits."""
+    r = client.post("/api/v2/backprop", json={"source": fan_out(50_000), "values": {"x": 0.3}},
+                    headers={"accept-encoding": "identity"})
+    assert r.status_code == 200 and "content-encoding" not in r.headers
+    assert 50_000 - 10 <= len(r.json()["columns"]["nodes"]["op"]) <= 50_000
+    assert len(r.content) <= LIMITS.max_answer_bytes
+
+
+def test_a_program_at_the_node_limit_answers(client: TestClient) -> None:
+    """The limit is a size the server answers, not one it only refuses above."""
+    terms = LIMITS.max_nodes // 4
+    r = client.post("/api/v2/backprop", json={"source": wide_sum(4 * terms), "values": {
+        "x": 0.3}, "check": False}, headers=GZIP)
+    assert r.status_code == 200
+    assert LIMITS.max_nodes - 10 <= len(r.json()["columns"]["nodes"]["op"]) <= LIMITS.max_nodes

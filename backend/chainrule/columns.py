@@ -71,7 +71,7 @@ def node_columns(graph: Graph, values: Values, sweep: Sweep) -> dict[str, object
         "precedence": [n.precedence for n in graph.nodes],
         "span": [n.span for n in graph.nodes],
         "shape": [list(n.shape) for n in graph.nodes],
-        "value": _column(plan, values.buffers, everyone, True),
+        "value": _column(plan, values.buffers, everyone, False),
         "grad": grad,
         "requires_grad": [n.requires_grad for n in graph.nodes],
         "generation": [generation[n.id] for n in graph.nodes],

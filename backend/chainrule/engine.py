@@ -43,8 +43,7 @@ class Values(Mapping[str, np.ndarray]):
 
     def __getitem__(self, node_id: str) -> np.ndarray:
         i = int(node_id[1:])
-        row = self.buffers[self.plan.shapes[i]][self.plan.rows[i]]
-        return row if self.batched else row[0]
+        return self.buffers[self.plan.shapes[i]][self.plan.rows[i]]  # type: ignore[no-any-return]
 
     def __iter__(self) -> Iterator[str]:
         return (f"n{i}" for i in range(len(self.plan.shapes)))
@@ -57,31 +56,37 @@ class Values(Mapping[str, np.ndarray]):
         return _finite(self.plan, self.buffers)
 
     def rows_of(self, group: Group) -> tuple[np.ndarray, list[np.ndarray]]:
-        """A group's own values and its operands', one evaluation, stacked on axis 0."""
-        return (self.buffers[group.shape][group.rows, 0],
-                [self.buffers[s][r, 0] for s, r in zip(group.in_shapes, group.in_rows)])
+        """A group's own values and its operands' (one evaluation), stacked on axis 0."""
+        return (self.buffers[group.shape][group.rows],
+                [self.buffers[s][r] for s, r in zip(group.in_shapes, group.in_rows)])
 
 
-def evaluate(graph: Graph, leaves: Mapping[str, np.ndarray]) -> Values:
-    """Run every op once over batched values (axis 0 is the batch, of the same length in every
-    leaf); `leaves` gives the batched value of each input, and constants use their own value."""
+def evaluate(graph: Graph, leaves: Mapping[str, np.ndarray], batched: bool = True) -> Values:
+    """Run every op once over all nodes. `leaves` gives the value of each input, batched (axis
+    0 the batch, of the same length in every leaf) or, with `batched=False`, one evaluation's;
+    constants use their own value. A group's stacked nodes (and batch rows) are the batch axis
+    the op table's forward functions take."""
     plan = plan_of(graph)
-    batch = next(iter(leaves.values())).shape[0] if leaves else 1
-    buffers = {s: np.empty((n, batch, *s)) for s, n in plan.counts.items()}
+    batch = next(iter(leaves.values())).shape[0] if leaves and batched else 1
+    lead = (batch,) if batched else ()
+    buffers = {s: np.empty((n, *lead, *s)) for s, n in plan.counts.items()}
     for i in plan.leaves:
         node = graph.nodes[i]
         value = leaves[node.id] if node.op == "input" else node.const
         assert value is not None
-        buffers[node.shape][plan.rows[i]] = np.broadcast_to(value, (batch, *node.shape))
+        buffers[node.shape][plan.rows[i]] = np.broadcast_to(value, (*lead, *node.shape))
     with np.errstate(all="ignore"):
         for group in plan.groups:
             graph.deadline.check()
-            k = len(group.nodes)
-            args = [buffers[s][r].reshape(k * batch, *s)
-                    for s, r in zip(group.in_shapes, group.in_rows)]
-            out = OPS[group.op].forward(*args)
-            buffers[group.shape][group.rows] = out.reshape(k, batch, *group.shape)
-    return Values(graph, buffers, batched=True)
+            args = [buffers[s][r] for s, r in zip(group.in_shapes, group.in_rows)]
+            if batched:
+                k = len(group.nodes)
+                out = OPS[group.op].forward(*(a.reshape(k * batch, *s) for a, s in zip(
+                    args, group.in_shapes))).reshape(k, batch, *group.shape)
+            else:
+                out = OPS[group.op].forward(*args)
+            buffers[group.shape][group.rows] = out
+    return Values(graph, buffers, batched=batched)
 
 
 def evaluate_output(graph: Graph, leaves: Mapping[str, np.ndarray],
@@ -98,9 +103,8 @@ def evaluate_output(graph: Graph, leaves: Mapping[str, np.ndarray],
 
 def forward(graph: Graph, order: list[Node] | None = None) -> Values:
     """The forward sweep: every node's value (without a batch axis)."""
-    leaves = {n.id: n.const[None] for n in graph.nodes
-              if n.op == "input" and n.const is not None}
-    return Values(graph, evaluate(graph, leaves).buffers, batched=False)
+    leaves = {n.id: n.const for n in graph.nodes if n.op == "input" and n.const is not None}
+    return evaluate(graph, leaves, batched=False)
 
 
 class Grads(Mapping[str, np.ndarray]):

@@ -19,6 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from itertools import pairwise
 from operator import itemgetter
+from typing import NamedTuple
 
 import numpy as np
 
@@ -32,14 +33,17 @@ Index = np.ndarray | slice  # rows: an int64 array, or a slice where they are co
 def as_index(rows: list[int]) -> Index:
     """Rows as a slice where they are consecutive (a view, not a copy, and quicker), else as
     an array."""
-    if rows and rows[-1] - rows[0] == len(rows) - 1 and all(
+    if len(rows) == 1:
+        return slice(rows[0], rows[0] + 1)
+    if not rows:
+        return slice(0, 0)
+    if rows[-1] - rows[0] == len(rows) - 1 and all(
             b - a == 1 for a, b in pairwise(rows)):
         return slice(rows[0], rows[-1] + 1)
     return np.array(rows, dtype=np.int64)
 
 
-@dataclass(frozen=True)
-class Received:
+class Received(NamedTuple):
     """How nodes of one shape sum the contributions they received: where one contribution is
     the whole gradient (`single`), and where several are added up in step order (`many`: a row
     of term rows per node, padded with the spare zero row, summed left to right)."""
@@ -53,8 +57,7 @@ class Received:
 
 
 
-@dataclass(frozen=True)
-class Group:
+class Group(NamedTuple):
     """Nodes that one call computes: one generation, one op, the same input shapes."""
 
     op: str
@@ -176,12 +179,19 @@ class _Receiving:
             elif got:
                 many_rows.append(self.rows[m])
                 many.append([self.term_rows[t] for t in got])
-        width = max(map(len, many), default=0)
+        if not many:
+            return Received(as_index(single_rows), as_index(single_terms), _NONE, _NO_TERMS,
+                            _NO_TERMS[:, 0])
+        width = max(map(len, many))
         pad = self.term_counts.get(shape, 0)  # the spare zero row
-        matrix = np.array([row + [pad] * (width - len(row)) for row in many], dtype=np.int64)
         return Received(as_index(single_rows), as_index(single_terms), as_index(many_rows),
-                        matrix.reshape(len(many), width),
+                        np.array([row + [pad] * (width - len(row)) for row in many],
+                                 dtype=np.int64),
                         np.array([len(row) - 1 for row in many], dtype=np.int64))
+
+
+_NONE = slice(0, 0)
+_NO_TERMS = np.zeros((0, 1), dtype=np.int64)
 
 
 def _swept(inputs: list[list[int]], output: int, requires: list[bool]) -> list[bool]:
@@ -194,6 +204,20 @@ def _swept(inputs: list[list[int]], output: int, requires: list[bool]) -> list[b
             for src in inputs[i]:
                 needed[src] = True
     return [n and r for n, r in zip(needed, requires)]
+
+
+def _single(node: int, op: str, shape: Shape, operands: list[int], shapes: list[Shape],
+            rows: list[int], term_rows: list[int], term_of: dict[tuple[int, int], int],
+            receiving: _Receiving) -> Group:
+    """The group of one node."""
+    ids = [term_of.get((node, p), -1) for p in range(len(operands))]
+    kept = tuple([t] if t >= 0 else [] for t in ids)
+    return Group(op, [node], shape, slice(rows[node], rows[node] + 1),
+                 tuple(shapes[n] for n in operands),
+                 tuple(slice(rows[n], rows[n] + 1) for n in operands), (None,) * len(operands),
+                 kept, tuple(slice(term_rows[t], term_rows[t] + 1) if t >= 0 else _NONE
+                             for t in ids),
+                 receiving.of([node], shape) if any(t >= 0 for t in ids) else None)
 
 
 def _groups(graph: Graph, inputs: list[list[int]], shapes: list[Shape], rows: list[int],
@@ -213,18 +237,22 @@ def _groups(graph: Graph, inputs: list[list[int]], shapes: list[Shape], rows: li
     for key in sorted(keyed, key=itemgetter(0)):  # stable: creation order within a generation
         members = keyed[key]
         first = members[0]
+        shape, op = shapes[first], graph.nodes[first].op
+        if len(members) == 1:  # most groups of a deep graph: no lists to scan
+            groups.append(_single(first, op, shape, inputs[first], shapes, rows, term_rows,
+                                  term_of, receiving))
+            continue
         arity = len(inputs[first])
         in_nodes = [[inputs[m][p] for m in members] for p in range(arity)]
         ids = [[term_of.get((m, p), -1) for m in members] for p in range(arity)]
         kept = [[t for t in tp if t >= 0] for tp in ids]
         groups.append(Group(
-            graph.nodes[first].op, members, shapes[first],
-            as_index([rows[m] for m in members]),
+            op, members, shape, as_index([rows[m] for m in members]),
             tuple(shapes[ns[0]] for ns in in_nodes),
             tuple(as_index([rows[n] for n in ns]) for ns in in_nodes),
             tuple(None if len(k) == len(members) else np.array([t >= 0 for t in tp])
                   for k, tp in zip(kept, ids)),
             tuple(kept),
             tuple(as_index([term_rows[t] for t in k]) for k in kept),
-            receiving.of(members, shapes[first]) if any(kept) else None))
+            receiving.of(members, shape) if any(kept) else None))
     return groups

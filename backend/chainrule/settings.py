@@ -17,10 +17,10 @@ def _env(name: str, default: int) -> int:
 class Limits:
     """Bounds on one computation, so that no request can take unbounded time or memory."""
 
-    max_source_chars: int = 512 * 1024  # admits a 256 KB program, refuses megabyte sources
-    max_nodes: int = 50_000  # admits a 20,000-node graph
+    max_source_chars: int = 2 * 1024 * 1024  # admits a network's listing; under the body limit
+    max_nodes: int = 250_000  # admits micrograd's moons demo (65,818 Values) four times over
     max_array_elements: int = 100_000  # elements of any one value (input, constant or result)
-    max_total_elements: int = 250_000  # elements summed over every node of the graph
+    max_total_elements: int = 1_000_000  # elements summed over every node of the graph
     max_nesting: int = 150  # nested parentheses, brackets and calls
     # Finite-difference check: element-evaluations (batch rows x graph elements) per request.
     max_check_work: int = 50_000_000
