@@ -173,8 +173,8 @@ class SecurityHeaders:
     """Add the Content-Security-Policy of the path (`policies`, "" for any other path),
     `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer` to every answer.
 
-    no-referrer: the server reads no Referer, and the page's links carry the user's source in
-    their URL, which no other site needs to be told."""
+    no-referrer rather than strict-origin-when-cross-origin: the server reads no Referer and
+    its pages ask nothing of other sites, so there is no use for one, not even the origin."""
 
     def __init__(self, app: ASGIApp, policies: Mapping[str, str]) -> None:
         self.app = app
