@@ -1,4 +1,5 @@
-"""The app factory: the API, the health check, error mapping and the static frontend."""
+"""The app factory: the API, the health check and error mapping; the pages, their files, /docs
+and the headers on every answer come from serving.py."""
 
 from __future__ import annotations
 
