@@ -4,16 +4,13 @@ they run with no violation and no console error, and only /embed can be framed b
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote
 
-import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect
 
 from . import ui
+from .conftest import OtherSite
 
 # Every violation, from the page's own event, as a console error that names the directive.
 REPORT_VIOLATIONS = """
@@ -72,37 +69,14 @@ def test_the_page_embed_and_docs_run_under_the_policy_with_no_violation(
     assert problems.found == []
 
 
-@pytest.fixture(scope="module")
-def other_site(base_url: str) -> Iterator[str]:
-    """Course notes on another origin (another port of 127.0.0.1, so that Chromium lets them
-    reach the app on loopback): an iframe of /embed and one of the page."""
-    notes = (f'<!doctype html><title>notes</title>'
-             f'<iframe id="embed" src="{base_url}/embed#source=sin(x)&amp;values=x=1"></iframe>'
-             f'<iframe id="page" src="{base_url}/"></iframe>').encode()
-
-    class Notes(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(notes)))
-            self.end_headers()
-            self.wfile.write(notes)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Notes)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-def test_only_the_embed_view_can_be_framed_by_another_site(page: Page, other_site: str) -> None:
+def test_only_the_embed_view_can_be_framed_by_another_site(
+        page: Page, base_url: str, other_site: OtherSite) -> None:
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
-    page.goto(f"{other_site}/notes.html")
+    page.goto(other_site.serve(
+        f'<!doctype html><title>notes</title>'
+        f'<iframe id="embed" src="{base_url}/embed#source=sin(x)&amp;values=x=1"></iframe>'
+        f'<iframe id="page" src="{base_url}/"></iframe>'))
     expect(page.frame_locator("#embed").locator("#player-root")).to_have_attribute(
         "data-status", "ready")
     framed = page.locator("#page").element_handle().content_frame()
