@@ -1,32 +1,45 @@
 """Build the wheel, UI included: `python tools/build_wheel.py [--out dist]` (make wheel).
 
-The wheel's `chainrule/frontend/` holds what the server serves: the frontend's own files, the
-bundles `npm run build` writes to frontend/dist/, and the files of the npm libraries that the
-page loads (below). backend/ is copied to a scratch directory, the frontend added there, and
-`pip wheel` builds from it with no build isolation, so nothing is downloaded. Node is needed
-here, at build time only; the installed wheel needs neither Node nor the network.
+The wheel's `chainrule/frontend/` holds what the server serves and nothing else: the pages and
+the files they load, as chainrule/settings.py lists them (PAGES, ASSETS: the frontend's own
+files, the offline page `npm run build` writes to frontend/dist/, the npm files the page and
+/docs load), and PACKED_NOT_SERVED (the notebook widget's module, the npm files' licences).
+backend/ is copied to a scratch directory, the frontend added there, and `pip wheel` builds
+from it with no build isolation, so nothing is downloaded. Node is needed here, at build time
+only; the installed wheel needs neither Node nor the network.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[1]
 FRONTEND = ROOT / "frontend"
-# The frontend's own files that are not served.
-NOT_SERVED = {"node_modules", "test", "package.json", "package-lock.json", ".npmrc", "build.mjs"}
-# The npm files the page, the embed view and /docs load, by package (paths inside it).
-NPM_SERVED = {
-    "d3": ["dist/d3.min.js", "LICENSE"],
-    "elkjs": ["lib/elk.bundled.js", "LICENSE.md"],
-    "katex": ["dist/katex.min.css", "dist/katex.mjs", "dist/fonts", "LICENSE"],
-    "swagger-ui-dist": ["swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png", "LICENSE"],
-}
+SETTINGS = ROOT / "backend" / "chainrule" / "settings.py"
+
+
+def _settings() -> ModuleType:
+    """chainrule/settings.py, loaded by its path: it needs only the standard library, while
+    the package needs its dependencies, which the build's venv does not have."""
+    spec = importlib.util.spec_from_file_location("chainrule_settings", SETTINGS)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def packed_files() -> list[str]:
+    """The paths under frontend/ that the wheel carries ("/" at the end: a directory)."""
+    settings = _settings()
+    return [*settings.PAGES.values(), *settings.ASSETS, *settings.PACKED_NOT_SERVED]
 
 
 def build_frontend() -> None:
@@ -38,15 +51,11 @@ def build_frontend() -> None:
 def stage_frontend(target: Path) -> None:
     """Copy what the server serves from frontend/ into `target`."""
     target.mkdir(parents=True)
-    for entry in FRONTEND.iterdir():
-        if entry.name not in NOT_SERVED:
-            _copy(entry, target / entry.name)
-    for package, paths in NPM_SERVED.items():
-        for path in paths:
-            source = FRONTEND / "node_modules" / package / path
-            if not source.exists():
-                raise SystemExit(f"{source} is missing: run `npm ci` in frontend/")
-            _copy(source, target / "node_modules" / package / path)
+    for path in packed_files():
+        source = FRONTEND / path
+        if not source.exists():
+            raise SystemExit(f"{source} is missing: run `npm ci` and `npm run build` in frontend/")
+        _copy(source, target / path)
 
 
 def _copy(source: Path, target: Path) -> None:

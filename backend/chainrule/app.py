@@ -1,4 +1,5 @@
-"""The app factory: the API, the health check, error mapping and the static frontend."""
+"""The app factory: the API, the health check and error mapping; the pages, their files, /docs
+and the headers on every answer come from serving.py."""
 
 from __future__ import annotations
 
@@ -7,18 +8,15 @@ from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
-from fastapi.staticfiles import StaticFiles
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
-from starlette.routing import Match, Mount
-from starlette.types import Scope
 
+from . import serving
 from .api.routes import router, router_v2
 from .errors import ChainruleError
 from .middleware import BodyLimit
-from .settings import FRONTEND_DIR, GC_THRESHOLDS, LIMITS, MAX_BODY_BYTES
+from .settings import ASSETS, FRONTEND_DIR, GC_THRESHOLDS, LIMITS, MAX_BODY_BYTES
 
 DESCRIPTION = f"""
 chainrule computes the partial derivatives of a function that is a composition of simpler
@@ -60,19 +58,6 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return _error(exc.status_code, f"invalid request: {exc.detail}", kind, headers=exc.headers)
 
 
-class _Frontend(Mount):
-    """The static frontend at "/", for GET and HEAD outside /api/. Elsewhere it does not match,
-    so that the router answers its own 404, and its 405 with the right `Allow` header."""
-
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope.get("method") not in ("GET", "HEAD") or scope["path"].startswith("/api/"):
-            return Match.NONE, {}
-        return super().matches(scope)
-
-
-SWAGGER_UI = "/node_modules/swagger-ui-dist"  # installed from npm with the frontend
-
-
 def create_app() -> FastAPI:
     """Build the FastAPI application."""
     gc.set_threshold(*GC_THRESHOLDS)
@@ -90,19 +75,10 @@ def create_app() -> FastAPI:
     # one leaves them.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
-
-    @app.get("/docs", include_in_schema=False)
-    async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json", title="chainrule API",
-            swagger_js_url=f"{SWAGGER_UI}/swagger-ui-bundle.js",
-            swagger_css_url=f"{SWAGGER_UI}/swagger-ui.css",
-            swagger_favicon_url=f"{SWAGGER_UI}/favicon-32x32.png")
-
-    @app.get("/embed", include_in_schema=False)
-    async def embed() -> FileResponse:
-        """The player alone, for an iframe: /embed#source=...&values=... (as the page's links)."""
-        return FileResponse(FRONTEND_DIR / "embed.html")
+    app.add_middleware(serving.SecurityHeaders,
+                       policies=serving.content_security_policies(FRONTEND_DIR))
+    app.add_middleware(serving.HeadAsGet)  # outermost: a HEAD is a GET to every layer below
+    app.include_router(serving.router)  # the page, /embed, /docs
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
@@ -110,7 +86,7 @@ def create_app() -> FastAPI:
         computations in the thread pool)."""
         return {"status": "ok"}
 
-    if FRONTEND_DIR.is_dir():
+    if FRONTEND_DIR.is_dir():  # the files the page loads, and no other
         app.router.routes.append(
-            _Frontend("/", app=StaticFiles(directory=FRONTEND_DIR, html=True), name="frontend"))
+            serving.Frontend("/", app=serving.PublicFiles(FRONTEND_DIR, ASSETS), name="frontend"))
     return app

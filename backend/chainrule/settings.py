@@ -80,3 +80,28 @@ PACKAGED_FRONTEND = Path(__file__).resolve().parent / "frontend"
 FRONTEND_DIR = Path(os.environ.get(
     "CHAINRULE_FRONTEND_DIR",
     PACKAGED_FRONTEND if PACKAGED_FRONTEND.is_dir() else REPO_ROOT / "frontend"))
+# What the server hands out from FRONTEND_DIR (serving.py), nothing else: the page at "/", the
+# embed view at "/embed", and the files they and /docs load. A path ending in "/" stands for a
+# directory and everything under it. The wheel packs exactly these, and PACKED_NOT_SERVED.
+PAGES = {"/": "index.html", "/embed": "embed.html"}
+ASSETS = (
+    "style.css", "player-view.css", "src/",
+    "dist/offline.html",  # fetched by the page's Export HTML
+    "node_modules/d3/dist/d3.min.js",
+    "node_modules/elkjs/lib/elk.bundled.js",
+    "node_modules/katex/dist/katex.min.css",
+    "node_modules/katex/dist/katex.mjs",
+    "node_modules/katex/dist/fonts/",
+    "node_modules/swagger-ui-dist/swagger-ui-bundle.js",
+    "node_modules/swagger-ui-dist/swagger-ui.css",
+    "node_modules/swagger-ui-dist/favicon-32x32.png",
+)
+# In the wheel but not served: the notebook widget's module (widget.py reads it) and the
+# licences of the npm files the wheel redistributes.
+PACKED_NOT_SERVED = (
+    "dist/widget.js",
+    "node_modules/d3/LICENSE",
+    "node_modules/elkjs/LICENSE.md",
+    "node_modules/katex/LICENSE",
+    "node_modules/swagger-ui-dist/LICENSE",
+)

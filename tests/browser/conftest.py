@@ -6,8 +6,10 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -132,3 +134,45 @@ def ran(page: Page, base_url: str, answer: dict[str, Any]) -> Page:
     ui.run(page, ui.SOURCE, ui.VALUES_TEXT)
     ui.expect_graph(page, answer)
     return page
+
+
+class OtherSite:
+    """A site of another origin (another port of 127.0.0.1, so that Chromium lets its pages
+    reach the app on loopback: a page on a public address may not), serving the pages a test
+    gives it, such as course notes with an iframe of /embed."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, bytes] = {}
+        pages = self.pages
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = pages.get(self.path)
+                self.send_response(200 if body else 404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body or b"")))
+                self.end_headers()
+                self.wfile.write(body or b"")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def serve(self, html: str) -> str:
+        """The URL of a new page of this site holding `html`."""
+        path = f"/page-{len(self.pages)}.html"
+        self.pages[path] = html.encode()
+        return self.url + path
+
+
+@pytest.fixture(scope="session")
+def other_site() -> Iterator[OtherSite]:
+    """A server of static pages on another origin than the app's."""
+    site = OtherSite()
+    thread = threading.Thread(target=site.server.serve_forever, daemon=True)
+    thread.start()
+    yield site
+    site.server.shutdown()
+    site.server.server_close()

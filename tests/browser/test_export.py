@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from ..oracles import sympy_gradients
 from . import ui
+from .conftest import OtherSite
 
 TRUE_GRADIENTS = sympy_gradients(ui.SOURCE, ui.VALUES)  # the oracle
 
@@ -117,11 +118,11 @@ def test_the_embed_view_shows_the_player_alone_at_the_links_step(
     ui.expect_gradients(page, TRUE_GRADIENTS)
 
 
-def test_the_embed_view_plays_inside_an_iframe(page: Page, base_url: str,
-                                              answer: dict[str, Any]) -> None:
-    page.goto(f"{base_url}/docs")  # any page of the same server, to host the iframe
-    page.set_content(f'<iframe title="chainrule" width="900" height="700" '
-                     f'src="{embed_url(base_url, ui.SOURCE, ui.VALUES_TEXT)}"></iframe>')
+def test_the_embed_view_plays_inside_an_iframe(page: Page, base_url: str, answer: dict[str, Any],
+                                              other_site: OtherSite) -> None:
+    # Course notes on another site (the app's own pages may frame nothing: default-src 'none').
+    page.goto(other_site.serve(f'<iframe title="chainrule" width="900" height="700" '
+                               f'src="{embed_url(base_url, ui.SOURCE, ui.VALUES_TEXT)}"></iframe>'))
     frame = page.frame_locator("iframe")
     expect(frame.locator("#player-root")).to_have_attribute("data-status", "ready")
     frame.get_by_role("button", name="Next step", exact=True).click()
@@ -143,7 +144,7 @@ def test_the_embed_view_says_what_is_wrong(page: Page, base_url: str, api: Any, 
 
 
 def test_copy_embed_code_gives_an_iframe_of_the_player_at_the_pages_step(
-        browser: Browser, base_url: str, answer: dict[str, Any]) -> None:
+        browser: Browser, base_url: str, answer: dict[str, Any], other_site: OtherSite) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url)
     page = context.new_page()
@@ -155,7 +156,7 @@ def test_copy_embed_code_gives_an_iframe_of_the_player_at_the_pages_step(
     expect(page.locator("#share-status")).to_contain_text("Embed code copied")
     code = page.evaluate("navigator.clipboard.readText()")
     assert re.fullmatch(r'<iframe src="[^"]+" title="chainrule" [^>]*></iframe>', code), code
-    page.set_content(code)
+    page.goto(other_site.serve(code))  # pasted into notes on another site
     frame = page.frame_locator("iframe")
     expect(frame.locator("#player-root")).to_have_attribute("data-status", "ready")
     expect(frame.get_by_role("slider", name="Step")).to_have_value("4")

@@ -16,12 +16,14 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from chainrule.settings import ASSETS, PACKED_NOT_SERVED, PAGES
 from playwright.sync_api import Browser, expect
 
 from ..oracles import sympy_gradients
@@ -125,6 +127,33 @@ def test_the_wheel_serves_the_api_and_its_docs(wheel_server: str) -> None:
         for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
             assert http.get(f"/node_modules/swagger-ui-dist/{asset}").status_code == 200
             assert asset in docs.text
+
+
+def test_the_wheel_packs_what_the_server_serves_and_no_more(wheel: Path) -> None:
+    listed = [*PAGES.values(), *ASSETS, *PACKED_NOT_SERVED]
+    directories = tuple(path for path in listed if path.endswith("/"))
+    with zipfile.ZipFile(wheel) as archive:
+        packed = {name.removeprefix("chainrule/frontend/") for name in archive.namelist()
+                  if name.startswith("chainrule/frontend/")}
+    assert {name for name in packed if name not in listed and not name.startswith(directories)} \
+        == set()
+    assert {path for path in listed if not any(name.startswith(path) for name in packed)} == set()
+
+
+def test_the_wheel_serves_the_pages_with_their_headers_and_nothing_else(wheel_server: str) -> None:
+    with httpx.Client(base_url=wheel_server, timeout=30) as http:
+        for path in ("/", "/embed", "/docs"):
+            page, head = http.get(path), http.head(path)
+            assert page.status_code == head.status_code == 200
+            assert head.headers["content-length"] == page.headers["content-length"]
+            assert page.headers["x-content-type-options"] == "nosniff"
+            policy = page.headers["content-security-policy"]
+            assert "default-src 'none'" in policy
+            # The packaged pages' import map, allowed by its hash.
+            assert ("'sha256-" in policy) == (path != "/docs")
+        for path in ("/node_modules/", "/dist/widget.js", "/index.html",
+                     "/node_modules/katex/LICENSE"):
+            assert http.get(path).status_code == 404, path
 
 
 def test_the_page_served_from_the_wheel_runs_and_steps_to_the_gradients(
