@@ -205,6 +205,19 @@ def _rss_probe(n_points: int) -> None:
     print(after - before)
 
 
+def _profile(n_points: int, top: int = 25) -> None:
+    """Print cProfile's top entries (cumulative, then own time) of one from_micrograd."""
+    import cProfile
+    import pstats
+
+    loss, model, _ = build_loss(n_points)
+    profiler = cProfile.Profile()
+    profiler.runcall(from_micrograd, loss, model.parameters())
+    stats = pstats.Stats(profiler).strip_dirs()
+    stats.sort_stats("cumulative").print_stats(top)
+    stats.sort_stats("tottime").print_stats(top)
+
+
 @dataclass
 class MoonsRow:
     """The demo at one size: what was measured, or why chainrule refused it."""
@@ -360,10 +373,15 @@ def main() -> None:
     parser.add_argument("--no-memory", action="store_true", help="skip the RSS subprocess")
     parser.add_argument("--no-widget", action="store_true", help="skip the widget's state")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    parser.add_argument("--profile", type=int, metavar="N",
+                        help="only profile one from_micrograd at N points (cProfile)")
     parser.add_argument("--rss", type=int, metavar="N", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss is not None:
         _rss_probe(args.rss)
+        return
+    if args.profile is not None:
+        _profile(args.profile)
         return
     rows = []
     for n in args.points:
