@@ -14,13 +14,15 @@ pass) and as a naive loop of 2N forward evaluations.
 Part 3: the same programs through micrograd, HIPS autograd, sympy and PyTorch (bench/compare.py,
 in its own process). Part 4: the HTTP API, a typical expression against /healthz under
 concurrent load, 1 and N workers (bench/api.py, reusing bench/load.py's client). Part 5: the
-browser (bench/browser.py, headless Chromium).
+browser (bench/browser.py, headless Chromium). Part 6: micrograd's own demo, 25, 50 and 100
+two-moons points through `from_micrograd` against micrograd (bench/moons.py, in its own
+process with the node limit raised to admit it).
 
 Everything runs in one `make bench`, one after the other, so that ratios hold on a noisy
 machine; each time is the median of a few repeats (time.perf_counter). Writes
 docs/benchmarks.md, its Targets table first, and the figures in docs/img/.
 
-    .venv/bin/python bench/run.py [--quick] [--skip compare api browser]
+    .venv/bin/python bench/run.py [--quick] [--skip compare api browser before moons]
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import moons
 import numpy as np
 import plots
 from api import Throughput, measure_api
@@ -390,6 +393,8 @@ class Extra:
     offers: dict[str, dict[str, Any]] | None = None  # Accept-Encoding offered: what answered
     parts: dict[str, float] | None = None  # seconds each part of the run took
     machine: str = ""  # the machine and its load when the run started
+    moons: list[moons.MoonsRow] | None = None  # bench/moons.py: micrograd's demo
+    moons_failed: str = ""
 
 
 def run_compare(quick: bool) -> dict[str, Any]:
@@ -407,6 +412,50 @@ def run_compare(quick: bool) -> dict[str, Any]:
                 f"{done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ''}"}
     data: dict[str, Any] = json.loads(done.stdout)
     return data
+
+
+MOONS_POINTS = ["25", "50", "100"]
+MOONS_QUICK = ["--points", "10", "--repeats", "1"]
+
+
+def run_moons(quick: bool) -> tuple[list[moons.MoonsRow], str]:
+    """bench/moons.py in its own process, with the node limit and the deadline raised so that
+    the demo's 65,818 Values are admitted: its rows, or why it failed."""
+    command = [sys.executable, str(BENCH / "moons.py"), "--json"] + (
+        MOONS_QUICK if quick else ["--points", *MOONS_POINTS])
+    env = {**os.environ, **moons.BENCH_ENV}
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=1800,
+                              check=False, env=env)
+    except subprocess.TimeoutExpired:
+        return [], "bench/moons.py did not finish in 1,800 s"
+    sys.stderr.write(done.stderr)
+    if done.returncode != 0:
+        last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
+        return [], f"bench/moons.py failed (exit status {done.returncode}): `{last}`"
+    return [moons.MoonsRow(**row) for row in json.loads(done.stdout)], ""
+
+
+def moons_section(extra: Extra) -> list[str]:
+    """micrograd's demo: the table of bench/moons.py, or why it did not run."""
+    if extra.moons is None and not extra.moons_failed:
+        return []
+    head = ["## micrograd's demo: from_micrograd against micrograd", "",
+            ("bench/moons.py, in its own process ("
+             + ", ".join(f"{k}={v}" for k, v in moons.BENCH_ENV.items())
+             + "): karpathy/micrograd's demo.ipynb without sklearn, two moons drawn with numpy (make_moons' algorithm, noise 0.1, seed 1337), "
+             "`MLP(2, [16, 16, 1])`, max-margin loss plus 1e-4 L2 on the full batch. Times "
+             "interleaved, median of 3 (1 with --quick): micrograd builds the loss and runs `backward()`; "
+             "`from_micrograd(loss, model.parameters())` with its gradient check, on the loss "
+             "built beforehand, and the build and the call together. Gradient error: relative, "
+             "against micrograd's `.grad` after `backward()` (a gradient below 1e-6 of the "
+             "largest is judged against that floor). Answer bytes: orjson of "
+             "the result's model dump, and gzip at the server's level 1. Widget: the synced "
+             "state of `chainrule.show(result)` as JSON, its ES module in brackets. Memory: "
+             "the peak RSS growth (VmHWM) of one from_micrograd in a fresh process."), ""]
+    if extra.moons_failed:
+        return [*head, extra.moons_failed, ""]
+    return [*head, *moons.table(extra.moons or []), ""]
 
 
 def run_browser(quick: bool) -> str:
@@ -696,7 +745,14 @@ def earlier_targets(rows: list[Row], extra: Extra, table: Targets) -> None:
 
 
 def targets(rows: list[Row], extra: Extra) -> list[str]:
-    """Issue 11's targets, in its order, then the earlier issues' still measured."""
+    """Issue 17's targets on micrograd's demo, issue 11's in its order, then the earlier
+    issues' still measured."""
+    demo = Targets()
+    for row in moons.targets(extra.moons or []):
+        demo.add(*row)
+    if extra.moons_failed:
+        demo.add("micrograd's demo through from_micrograd", extra.moons_failed, "measured", "",
+                 False)
     issue = Targets()
     answer_targets(rows, extra, issue)
     api_targets(extra, issue, latency=True)
@@ -704,7 +760,9 @@ def targets(rows: list[Row], extra: Extra) -> list[str]:
         torch_targets(extra.compare, issue)
     earlier = Targets()
     earlier_targets(rows, extra, earlier)
-    return ["Issue 11 (from Run to picture), in its order:", "", *issue.lines, "",
+    first = (["Issue 17 (answers at network scale), on micrograd's demo:", "", *demo.lines, ""]
+             if len(demo.lines) > 2 else [])
+    return [*first, "Issue 11 (from Run to picture), in its order:", "", *issue.lines, "",
             "Earlier issues' targets, still measured:", "", *earlier.lines]
 
 
@@ -756,6 +814,7 @@ def write_report(rows: list[Row], checks: list[CheckRow], elapsed: float, repeat
         *targets(rows, extra),
         "",
         *phases_section(extra),
+        *moons_section(extra),
         "## Scalar graphs: each phase, 100 to 100,000 nodes",
         "",
         ("Shapes: **chain** `a1 = sin(x)`, `a2 = sin(a1)`, ... (one node a line); **wide sum** "
@@ -934,6 +993,10 @@ def measure_all(args: argparse.Namespace) -> tuple[list[Row], list[CheckRow], Ex
         print("browser (bench/browser.py) ...", flush=True)
         extra.browser = run_browser(args.quick)
         lap("browser")
+    if "moons" not in args.skip:
+        print("micrograd's demo (bench/moons.py) ...", flush=True)
+        extra.moons, extra.moons_failed = run_moons(args.quick)
+        lap("micrograd's demo")
     return rows, checks, extra
 
 
@@ -943,7 +1006,8 @@ def main() -> None:
                         help="sizes up to 1,000, one repeat, shorter load and browser runs")
     parser.add_argument("--no-write", action="store_true", help="print, do not write the report")
     parser.add_argument("--skip", nargs="*", default=[],
-                        choices=["compare", "api", "browser", "before"], help="parts to leave out")
+                        choices=["compare", "api", "browser", "before", "moons"],
+                        help="parts to leave out")
     parser.add_argument("--before", default=BEFORE_REV, metavar="REV",
                         help=f"the git revision measured before, phase by phase "
                         f"(default {BEFORE_REV}, where issue 11's figures were measured)")
