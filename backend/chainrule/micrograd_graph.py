@@ -19,7 +19,7 @@ from .answer import Answer
 from .errors import ChainruleError, Span, warning
 from .graph import Graph, GraphBuilder, Node
 from .ops import OPS
-from .run import backprop_graph
+from .run import backprop_graph, without_gc
 from .schemas import Warning_
 from .settings import LIMITS, Limits
 
@@ -32,6 +32,7 @@ POWER_PREFIX = "**"
 _GENERATED_NAME = re.compile(r"v\d+")
 
 
+@without_gc
 def from_micrograd(loss: Any, inputs: Mapping[str, Any] | Iterable[Any] | None = None, *,
                    check: bool = True, limits: Limits = LIMITS) -> Answer:
     """Read a micrograd `Value` graph ending in `loss`, and backpropagate through it.

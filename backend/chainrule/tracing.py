@@ -27,7 +27,7 @@ from .answer import Answer
 from .errors import ChainruleError, Span, warning
 from .graph import GraphBuilder, Node
 from .ops import OPS
-from .run import backprop_graph
+from .run import backprop_graph, without_gc
 from .settings import LIMITS, Limits
 
 # numpy's function name -> the op-table entry that computes it, read from the table.
@@ -35,6 +35,7 @@ NUMPY_OPS = {numpy_name: op.name for op in OPS.values() for numpy_name in op.num
 KNOWN = ", ".join(f"np.{name}" for name in NUMPY_OPS)
 
 
+@without_gc
 def trace(f: Callable[..., Any], values: Mapping[str, object] | None = None, *,
           check: bool = True, limits: Limits = LIMITS, **named_values: object) -> Answer:
     """Call `f` with a tracer for each named value, and backpropagate through what it computed.
