@@ -452,7 +452,7 @@ TRICKY = [
     "x**-1", "0**-1", "sqrt(-1)", "[]", "sum([])", "mean([])", "[[]]", "[[1, 2], [3]]",
     "sum([[1, 2], [3, 4]] @ [1, 2, 3])", "softmax(x)", "[1, 2]", "x @ x", "x.T.T", "x.y",
     "sin", "sin(x, y)", "max(x)", "sum(x,)", "f(x)", "x(1)", "1(2)", "(x)(y)", "x[0]",
-    "-" * 10_000 + "x", "x" + "+x" * 60_000, "exp(exp(exp(exp(x))))", "x = [1e308, 1e308]\nsum(x*x)",
+    "-" * 10_000 + "x", "x" + "+x" * LIMITS.max_nodes, "exp(exp(exp(exp(x))))", "x = [1e308, 1e308]\nsum(x*x)",
     "lambda: 1", "x if y else 1", "x == y", "x % 2", "x // 2", "'x'", "`x`", "$x", "x?", "x!",
     "# only a comment", "x # comment", "x = 1 # c\n# d\nx", "a = b = x", "= x", "x =", "1 = x",
     "x ^^ 2", "x ** ** 2", "2 ^ -x", "--x", "+-+x", "x = 1.5\n", "\n\n\nx\n\n", "\t x",
