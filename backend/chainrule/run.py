@@ -12,6 +12,7 @@ from .engine import backward, forward, forward_steps
 from .errors import ChainruleError, Deadline, warning
 from .forward_mode import forward_mode
 from .graph import Graph, Literal, Node, build_graph
+from .groups import groups_data
 from .jacobian import jacobian as jacobian_of
 from .kinks import kink_warnings
 from .ops import OPS
@@ -131,6 +132,7 @@ def trace(graph: Graph, *, check: bool = True, limits: Limits = LIMITS,
         "tangent": None if wrt is None else forward_mode(graph, order, values, wrt),
         "jacobian": jacobian_of(graph, order, values, limits)
         if jacobian or out.shape else None,
+        "groups": groups_data(graph),
     }
 
 
