@@ -218,22 +218,25 @@ def place_names(model: Any) -> list[str]:
             for p in [*(f"w[{k}]" for k in range(len(neuron.w))), "b"]]
 
 
-def micrograd_demo(n: int = 6, sizes: tuple[int, ...] = (4, 4, 1)) -> tuple[Any, Any, Any]:
+def micrograd_demo(n: int = 6, sizes: tuple[int, ...] = (4, 4, 1), check: bool = False
+                   ) -> tuple[Any, Any, Any]:
     random.seed(1)
     model = MLP(2, list(sizes))
     loss = moons_loss(model, n)
-    result = from_micrograd(loss, model, check=False)
+    result = from_micrograd(loss, model, check=check)
     loss.backward()
     return model, loss, result
 
 
 def test_an_mlps_parameters_are_named_by_their_place_with_micrograds_gradients() -> None:
-    model, loss, result = micrograd_demo()
+    model, loss, result = micrograd_demo(check=True)
     names = place_names(model)
     assert list(result.gradients) == names
     for name, parameter in zip(names, model.parameters(), strict=True):
         assert abs(result.gradients[name] - parameter.grad) <= 1e-9
     assert abs(result.output.value - loss.data) <= 1e-9
+    assert result.check is not None and result.check.ok
+    assert {entry.input for entry in result.check.entries} == set(names)
 
 
 def test_an_mlp_is_grouped_data_layers_loss_regularization() -> None:
@@ -279,6 +282,22 @@ def test_a_neuron_holds_its_parameters_and_per_sample_sum_and_activation() -> No
                     read = {by_id[i].name for i in result.nodes[k].inputs
                             if by_id[i].op == "input"}
                     assert all(p.startswith(name + ".") for p in read)
+
+
+def test_a_group_spans_the_listings_lines_of_its_nodes() -> None:
+    _, _, result = micrograd_demo(n=3)
+    groups = result.groups
+    assert groups is not None
+    for g, name in enumerate(groups.name):
+        if groups.kind[g] == "neuron":
+            span = groups.span[g]
+            assert span is not None
+            text = result.source[span[0]:span[1]]
+            assert text.startswith(f"{name}.w[0] = ") and not text.endswith("\n")
+            for k in nodes_under(groups, g):
+                start, end = result.nodes[k].span
+                assert span[0] <= start <= end <= span[1]
+    assert groups.span[find(groups, "data")] is None  # its points are written inline
 
 
 def test_each_sample_is_one_points_forward_pass() -> None:

@@ -20,6 +20,7 @@ import keyword
 import math
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from .errors import ChainruleError, Span, warning
@@ -261,7 +262,27 @@ class _Reader:
     def finish(self, loss: Any) -> Graph:
         out = self.nodes[id(loss)]
         self.builder.source = "".join(self.lines)
+        self.span_groups()
         return self.builder.finish(out)
+
+    def span_groups(self) -> None:
+        """Each group spans the listing from its first node's line to its last's (constants,
+        written inside their consumers' lines, have none: a group of them alone, such as the
+        data, spans nothing)."""
+        groups = self.builder.groups
+        starts, ends = [len(self.builder.source)] * len(groups), [0] * len(groups)
+        for node in self.builder.nodes:
+            group = node.group
+            while group is not None and node.op != "const":
+                starts[group] = min(starts[group], node.span[0])
+                ends[group] = max(ends[group], node.span[1])
+                group = groups[group].parent
+        source = self.builder.source
+        for k, group in enumerate(groups):
+            if starts[k] < ends[k]:
+                end = source.find("\n", ends[k])
+                groups[k] = replace(group, span=(source.rfind("\n", 0, starts[k]) + 1,
+                                                 len(source) if end < 0 else end))
 
 
 def _number(text: str, op: str) -> float:
