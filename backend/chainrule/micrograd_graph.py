@@ -272,11 +272,11 @@ class _Reader:
         groups = self.builder.groups
         starts, ends = [len(self.builder.source)] * len(groups), [0] * len(groups)
         for node in self.builder.nodes:
-            group = node.group
-            while group is not None and node.op != "const":
-                starts[group] = min(starts[group], node.span[0])
-                ends[group] = max(ends[group], node.span[1])
-                group = groups[group].parent
+            index = node.group
+            while index is not None and node.op != "const":
+                starts[index] = min(starts[index], node.span[0])
+                ends[index] = max(ends[index], node.span[1])
+                index = groups[index].parent
         source = self.builder.source
         for k, group in enumerate(groups):
             if starts[k] < ends[k]:
