@@ -129,12 +129,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dump", type=Path, help="write this backend's answers here")
     parser.add_argument("--rev", help="compare with this revision's backend")
+    parser.add_argument("--ignore", action="append", default=[], metavar="KEY",
+                        help="a top-level field to leave out (one the revision did not have)")
     args = parser.parse_args()
     if args.dump:
         args.dump.write_text(json.dumps(dump()))
         return 0
     before = dump_of_revision(args.rev or "HEAD")
     now = dump()
+    for answers in (before, now):
+        for answer in answers.values():
+            for key in args.ignore:
+                answer.pop(key, None)
     differ = [(name, first_difference(before[name], now[name])) for name in before]
     differ = [(name, where) for name, where in differ if where]
     for name, where in differ:

@@ -27,6 +27,7 @@ from .schemas import (
     EdgeOut,
     Formula,
     ForwardStep,
+    Groups,
     Jacobian,
     LiteralOut,
     NodeOut,
@@ -139,6 +140,8 @@ class Answer(_Model):
     templates: dict[str, str] = Field(description="The sentence templates every step's text "
                                       "is written from (`{slot}`s filled with its numbers).")
     columns: Columns
+    groups: Groups | None = Field(description="The tree of groups over the nodes (statements, "
+                                  "calls, layers, neurons, samples), as columns.")
     records: Records | None = Field(description="The backward steps `records` asked for, "
                                     "spelled out as in v1; null if none were.")
     gradients: dict[str, Value] = Field(description="dL/d(input) for every input, by name.")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import networkx as nx  # type: ignore[import-untyped]
@@ -23,6 +24,26 @@ from .values import all_finite
 
 Shape = tuple[int, ...]
 MAX_REF_CHARS = 40  # longer sub-expressions are referred to by node id in formulas
+
+# What a group of nodes is: a line of a program, a call of a user's function, a network's
+# layer or neuron, one sample's forward pass, the data loss, the regularization, the data.
+GROUP_KINDS = ("statement", "function", "layer", "neuron", "sample", "loss", "regularization",
+               "data")
+
+
+@dataclass(frozen=True)
+class Group:
+    """One group of the graph's tree of groups: a named part of the computation.
+
+    `parent` is the index of the group it sits in (None at the top), always smaller than its
+    own: a group is made before any group inside it. `span` is the source it stands for, if any.
+    """
+
+    index: int
+    kind: str  # one of GROUP_KINDS
+    name: str
+    parent: int | None
+    span: Span | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +72,7 @@ class Node:
     bare: Formula = field(default_factory=lambda: Formula("", ""))  # how formulas refer to it
     precedence: int = ATOM  # how tightly its formula binds (ops.PRECEDENCE)
     literal: Literal | None = None  # for an input assigned a literal in the source
+    group: int | None = None  # the innermost group it belongs to (an index of Graph.groups)
 
     @property
     def label(self) -> str:
@@ -90,6 +112,10 @@ class Graph:
     topological order, and the edges and layers follow from one pass over the nodes. That is
     the order networkx's `lexicographical_topological_sort` gives, keyed by id; the tests check
     it against networkx on `to_networkx()`, the graph for anyone who wants its algorithms.
+
+    `groups` is a tree of named parts (statements, function calls, layers, neurons, samples,
+    ...) over the nodes: each node names its innermost group, each group its parent, parents
+    before children. A node in no group sits at the top.
     """
 
     source: str
@@ -98,6 +124,7 @@ class Graph:
     inputs: dict[str, str]  # input name -> node id
     warnings: list[dict[str, object]]
     deadline: Deadline  # checked between nodes by every sweep over the graph
+    groups: list[Group] = field(default_factory=list)
 
     def node(self, node_id: str) -> Node:
         """The node with this id."""
@@ -230,6 +257,10 @@ class GraphBuilder:
     functions feed it inputs, constants and ops directly, so every entry point builds the same
     structure, with the same shapes, formulas and limits. A value given for an input the source
     assigns a literal to overrides it where `overrides` is None or names it (`literal_input`).
+
+    Each importer also fills one tree of groups through it: `group(kind, name, span)` opens a
+    group inside the current one for the nodes added within it; `add_group` makes one without
+    entering it and `inside(index)` adds nodes to a group made before.
     """
 
     def __init__(self, source: str, values: Mapping[str, object], limits: Limits = LIMITS,
@@ -245,6 +276,43 @@ class GraphBuilder:
         self.inputs: dict[str, str] = {}
         self.total_elements = 0
         self.warnings: list[dict[str, object]] = []
+        self.groups: list[Group] = []
+        self.current_group: int | None = None  # the group new nodes belong to
+
+    def add_group(self, kind: str, name: str, span: Span | None = None,
+                  parent: int | None = None) -> int:
+        """A new group inside `parent` (None: at the top), not entered; its index."""
+        if kind not in GROUP_KINDS:
+            raise ValueError(f"unknown group kind {kind!r}; known: {', '.join(GROUP_KINDS)}")
+        if parent is not None and not 0 <= parent < len(self.groups):
+            raise ValueError(f"no group {parent} to put a group in")
+        self.groups.append(Group(len(self.groups), kind, name, parent, span))
+        return len(self.groups) - 1
+
+    @contextmanager
+    def inside(self, index: int | None) -> Iterator[int | None]:
+        """Nodes added within belong to the group `index` (None: to no group)."""
+        outer, self.current_group = self.current_group, index
+        try:
+            yield index
+        finally:
+            self.current_group = outer
+
+    @contextmanager
+    def group(self, kind: str, name: str, span: Span | None = None, *,
+              at_least: int = 1) -> Iterator[int]:
+        """A new group inside the current one, holding the nodes added within. If it ends with
+        fewer than `at_least` nodes and no group inside it, it is taken away again (its nodes
+        go back to the enclosing group)."""
+        start = len(self.nodes)
+        index = self.add_group(kind, name, span, self.current_group)
+        with self.inside(index):
+            yield index
+        members = [n for n in self.nodes[start:] if n.group == index]
+        if len(members) < at_least and index == len(self.groups) - 1:
+            self.groups.pop()
+            for node in members:
+                node.group = self.current_group
 
     def add(self, op: str, inputs: list[str], span: Span, shape: Shape, **kw: object) -> Node:
         self.deadline.check()
@@ -262,7 +330,8 @@ class GraphBuilder:
             raise ChainruleError(
                 f"the graph's values would hold more than {self.limits.max_total_elements:,} "
                 "numbers in all; use smaller arrays", span, "limit")
-        node = Node(f"n{len(self.nodes)}", op, inputs, span, shape, **kw)  # type: ignore[arg-type]
+        node = Node(f"n{len(self.nodes)}", op, inputs, span, shape, group=self.current_group,
+                    **kw)  # type: ignore[arg-type]
         self.nodes.append(node)
         return node
 
@@ -351,7 +420,8 @@ class GraphBuilder:
         if expr.name in self.env:
             return self.nodes[int(self.env[expr.name][1:])]
         if expr.name in self.values:
-            node = self.input(expr.name, self.values.pop(expr.name), expr.span)
+            with self.inside(None):  # an input is shared by every statement: in none of them
+                node = self.input(expr.name, self.values.pop(expr.name), expr.span)
             self.env[expr.name] = node.id
             return node
         hint = f" (a function: call it, as in {expr.name}(x))" if expr.name in OPS else (
@@ -418,7 +488,8 @@ class GraphBuilder:
             self.warnings.append(warning("constant_output", "the output does not depend on any "
                                          "input, so there is nothing to differentiate", out.id,
                                          out.span))
-        return Graph(self.source, self.nodes, out.id, self.inputs, self.warnings, self.deadline)
+        return Graph(self.source, self.nodes, out.id, self.inputs, self.warnings, self.deadline,
+                     self.groups)
 
 
 def _short(value: np.ndarray) -> str:
@@ -433,16 +504,18 @@ def build_graph(program: Program, values: Mapping[str, object] | None = None,
     """Build the computation graph of a parsed program, with `values` giving the inputs.
 
     A value for an input the source assigns a literal to overrides that literal when
-    `overrides` is None or names it; otherwise it is set aside (and reported).
+    `overrides` is None or names it; otherwise it is set aside (and reported). Each statement
+    of more than one node (inputs aside) is a `statement` group named by its target (`output`
+    for a last line that is an expression alone), spanning the whole line.
     """
     builder = GraphBuilder(program.source, values or {}, limits, deadline, overrides)
-    for stmt in program.statements[:-1]:
-        assert stmt.target is not None and stmt.target_span is not None
-        builder.statement_target(stmt.target, stmt.target_span, stmt.expr)
-    last = program.statements[-1]
-    if last.target is not None and last.target_span is not None:
-        builder.statement_target(last.target, last.target_span, last.expr)
-        out = builder.nodes[int(builder.env[last.target][1:])]
-    else:
-        out = builder.expression(last.expr)
+    out: Node | None = None
+    for stmt in program.statements:
+        with builder.group("statement", stmt.target or "output", stmt.span, at_least=2):
+            if stmt.target is not None and stmt.target_span is not None:
+                builder.statement_target(stmt.target, stmt.target_span, stmt.expr)
+                out = builder.nodes[int(builder.env[stmt.target][1:])]
+            else:
+                out = builder.expression(stmt.expr)
+    assert out is not None
     return builder.finish(out)

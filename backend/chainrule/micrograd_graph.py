@@ -4,20 +4,29 @@ micrograd (karpathy/micrograd) records each `Value`'s operands in `_prev` (a set
 `_op` and the number in `data`. The walk below is iterative, so a chain 5,000 deep is read
 where micrograd's own recursive `backward()` stops at Python's recursion limit. The graph has
 no source text, so a listing is written as it is read, one line a node (`v7 = v3 * v5`): it is
-the result's `source`, every node's span points into it, and it parses back as a program.
+the result's `source`, every node's span points into it, and it parses back as a program
+(with inputs named as Python names: a model's places, `layers[0].neurons[1].w[0]`, are not).
+
+Given the model itself (a micrograd `Module`), its parameters are named by their place and the
+nodes grouped by layer, neuron, sample, loss and regularization, as `micrograd_groups` infers
+them; the nodes are then made group by group (in an order that is still topological), so that
+the listing reads the data, then layer after layer, then the loss and the regularization.
 """
 
 from __future__ import annotations
 
+import heapq
 import keyword
 import math
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from .answer import Answer
 from .errors import ChainruleError, Span, warning
 from .graph import Graph, GraphBuilder, Node
+from .micrograd_groups import Path, Structure, infer, is_module, is_value
 from .ops import OPS
 from .run import backprop_graph, without_gc
 from .schemas import Warning_
@@ -37,14 +46,25 @@ def from_micrograd(loss: Any, inputs: Mapping[str, Any] | Iterable[Any] | None =
                    check: bool = True, limits: Limits = LIMITS) -> Answer:
     """Read a micrograd `Value` graph ending in `loss`, and backpropagate through it.
 
-    `inputs` names the Values to differentiate with respect to: a mapping `{"w": w, ...}`, or a
-    sequence such as `model.parameters()` (named p0, p1, ...); the other leaves become
-    constants. Without it, every leaf is an input, named by its `label` (micrograd's lecture
-    Value has one) or `v<k>`. Returns the same result model as `chainrule.backprop`.
+    `inputs` names the Values to differentiate with respect to: the model (a micrograd
+    `Module` such as `MLP`: its parameters named by their place, `layers[1].neurons[3].w[0]`,
+    and the answer's groups its layers, neurons, samples, loss and regularization), a mapping
+    `{"w": w, ...}`, or a sequence such as `model.parameters()` (named p0, p1, ...); the other
+    leaves become constants. Without it, every leaf is an input, named by its `label`
+    (micrograd's lecture Value has one) or `v<k>`. Returns the same result model as
+    `chainrule.backprop`.
     """
-    names = _input_names(inputs)
-    reader = _Reader(names, inputs is None, limits)
-    for value in _topological(loss, limits):
+    if is_module(inputs):
+        order = _topological(loss, limits)
+        structure = infer(inputs, order)
+        names = _parameter_names(inputs, structure)
+        order = _grouped(order, structure)
+    else:
+        names = _input_names(inputs)
+        order = _topological(loss, limits)
+        structure = Structure()
+    reader = _Reader(names, inputs is None, limits, structure.paths)
+    for value in order:
         reader.read(value)
     missing = [name for key, name in names.items() if key not in reader.nodes]
     graph = reader.finish(loss)
@@ -77,8 +97,37 @@ def _input_names(inputs: Mapping[str, Any] | Iterable[Any] | None) -> dict[int, 
     return names
 
 
+def _parameter_names(model: Any, structure: Structure) -> dict[int, str]:
+    """id(parameter) -> its place in the model (`p<k>` for one the model's attributes hide)."""
+    return {id(_checked(p)): structure.names.get(id(p), f"p{k}")
+            for k, p in enumerate(model.parameters())}
+
+
+def _grouped(order: list[Any], structure: Structure) -> list[Any]:
+    """The Values in a topological order that takes groups one after the other where it can:
+    of the Values whose operands are made, the one first in the tree (then in `order`)."""
+    position = {id(value): k for k, value in enumerate(order)}
+    waiting = {id(value): len(value._prev) for value in order}
+    consumers: dict[int, list[Any]] = {}
+    for value in order:
+        for operand in value._prev:
+            consumers.setdefault(id(operand), []).append(value)
+    ready = [(structure.sort_key(v, position[id(v)]), v) for v in order if not v._prev]
+    heapq.heapify(ready)
+    result: list[Any] = []
+    while ready:
+        _, value = heapq.heappop(ready)
+        result.append(value)
+        for consumer in consumers.get(id(value), ()):
+            waiting[id(consumer)] -= 1
+            if not waiting[id(consumer)]:
+                heapq.heappush(ready, (structure.sort_key(consumer, position[id(consumer)]),
+                                       consumer))
+    return result
+
+
 def _checked(value: Any) -> Any:
-    if not all(hasattr(value, attr) for attr in ("data", "_prev", "_op")):
+    if not is_value(value):
         raise ChainruleError(f"from_micrograd reads micrograd Values (with data, _prev and _op), "
                              f"not {type(value).__name__}", None, "request")
     return value
@@ -108,9 +157,12 @@ def _topological(root: Any, limits: Limits) -> list[Any]:
 class _Reader:
     """Adds one node per Value to a GraphBuilder, writing the listing as it goes."""
 
-    def __init__(self, names: dict[int, str], every_leaf: bool, limits: Limits) -> None:
+    def __init__(self, names: dict[int, str], every_leaf: bool, limits: Limits,
+                 paths: Mapping[int, Path]) -> None:
         self.builder = GraphBuilder("", {}, limits)
         self.names = names
+        self.paths = paths
+        self.groups: dict[Path, int] = {}
         self.every_leaf = every_leaf
         self.nodes: dict[int, Node] = {}
         self.unplaced: set[str] = set()  # constants whose span waits for their first use
@@ -119,7 +171,20 @@ class _Reader:
         self.used = set(names.values())
 
     def read(self, value: Any) -> None:
-        """The node of one Value, whose operands have their nodes already."""
+        """The node of one Value, whose operands have their nodes already, in its group."""
+        with self.builder.inside(self.group(self.paths.get(id(value), ()))):
+            self.read_value(value)
+
+    def group(self, path: Path) -> int | None:
+        """The group at the end of a path of steps, made (parents first) when first met."""
+        if not path:
+            return None
+        if path not in self.groups:
+            _, kind, name = path[-1]
+            self.groups[path] = self.builder.add_group(kind, name, None, self.group(path[:-1]))
+        return self.groups[path]
+
+    def read_value(self, value: Any) -> None:
         op = str(value._op)
         if not op:
             self.nodes[id(value)] = self.leaf(value)
@@ -199,7 +264,27 @@ class _Reader:
     def finish(self, loss: Any) -> Graph:
         out = self.nodes[id(loss)]
         self.builder.source = "".join(self.lines)
+        self.span_groups()
         return self.builder.finish(out)
+
+    def span_groups(self) -> None:
+        """Each group spans the listing from its first node's line to its last's (constants,
+        written inside their consumers' lines, have none: a group of them alone, such as the
+        data, spans nothing)."""
+        groups = self.builder.groups
+        starts, ends = [len(self.builder.source)] * len(groups), [0] * len(groups)
+        for node in self.builder.nodes:
+            index = node.group
+            while index is not None and node.op != "const":
+                starts[index] = min(starts[index], node.span[0])
+                ends[index] = max(ends[index], node.span[1])
+                index = groups[index].parent
+        source = self.builder.source
+        for k, group in enumerate(groups):
+            if starts[k] < ends[k]:
+                end = source.find("\n", ends[k])
+                groups[k] = replace(group, span=(source.rfind("\n", 0, starts[k]) + 1,
+                                                 len(source) if end < 0 else end))
 
 
 def _number(text: str, op: str) -> float:

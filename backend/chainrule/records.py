@@ -242,5 +242,5 @@ def spelled_out(answer: Mapping[str, Any]) -> dict[str, object]:
         "nodes": renderer.node_records(), "edges": renderer.edge_records(),
         "forward": renderer.forward_records(), "backward": renderer.backward_records(),
         **{key: answer[key] for key in ("gradients", "check", "warnings", "cost", "tangent",
-                                        "jacobian")},
+                                        "jacobian", "groups")},
     }

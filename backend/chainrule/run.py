@@ -16,6 +16,7 @@ from .engine import Grads, Values, backward, forward
 from .errors import ChainruleError, Deadline, warning
 from .forward_mode import forward_mode
 from .graph import Graph, Node, build_graph
+from .groups import groups_data
 from .jacobian import jacobian as jacobian_of
 from .kinks import kink_warnings
 from .narration import TEMPLATES
@@ -166,6 +167,7 @@ def trace(graph: Graph, *, check: bool = True, limits: Limits = LIMITS,
         "tangent": None if wrt is None else forward_mode(graph, order, values, wrt),
         "jacobian": jacobian_of(graph, order, values, limits)
         if jacobian or out.shape else None,
+        "groups": groups_data(graph),
     }
 
 

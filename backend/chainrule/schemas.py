@@ -343,6 +343,32 @@ class Jacobian(_Model):
     cost: JacobianCost
 
 
+GroupKind = Literal["statement", "function", "layer", "neuron", "sample", "loss",
+                    "regularization", "data"]
+
+
+class Groups(_Model):
+    """The tree of groups over the nodes, as columns: group i is kind[i], name[i], parent[i],
+    span[i]. A group is a named part of the computation, from whatever its source knows."""
+
+    kind: list[GroupKind] = Field(description="What each group is: `statement` (a line "
+                                  "`name = expression` of more than one node), `function` (a "
+                                  "call of a Python function inside a traced one), `layer`, "
+                                  "`neuron`, `sample` (one sample's part of its parent), "
+                                  "`loss` (the data loss), `regularization`, `data` (the "
+                                  "samples' inputs) (the last five: micrograd networks).")
+    name: list[str] = Field(description="Each group's name: a statement's target, a call as "
+                            "`function#k` (its k-th call), a module's place (`layers[1]`, "
+                            "`layers[1].neurons[3]`), `sample[k]`, `loss`, ...")
+    parent: list[int] = Field(description="The index of the group each group sits in, always "
+                              "smaller than its own; -1 at the top.")
+    span: list[Span | None] = Field(description="The character range [start, end) of the "
+                                    "source each group stands for (a statement's line, a "
+                                    "call); null if none.")
+    node_group: list[int] = Field(description="For each node (in `nodes` order), the index of "
+                                  "the innermost group it belongs to; -1 for none.")
+
+
 class BackpropResponse(_Model):
     """Every step of one forward and one backward sweep, and the check."""
 
@@ -360,6 +386,9 @@ class BackpropResponse(_Model):
     seed: Seed = Field(description="The cotangent the backward sweep started from.")
     jacobian: Jacobian | None = Field(description="The Jacobian of an array output (or of a "
                                       "scalar output when asked); null otherwise.")
+    groups: Groups | None = Field(description="The tree of groups over the nodes (statements, "
+                                  "function calls, layers, neurons, samples, loss, ...); null "
+                                  "for an answer made without one.")
 
 
 class PathsRequest(_Model):

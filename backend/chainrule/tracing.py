@@ -8,6 +8,12 @@ node through the op table's `numpy` field. Nothing is computed while tracing, on
 engine then runs the graph as it runs a parsed program. Each node's span points into the
 function's own source (`inspect.getsource`), at the expression the call frame was executing.
 
+Each call of a Python function inside `f` (a helper `layer(x, W)`, wherever it is defined) is a
+`function` group named `layer#k` for its k-th call, holding the nodes made while it ran; calls
+inside calls nest. Python's own call stack says which calls are running when a node is made;
+generator expressions, comprehensions and lambdas (`<genexpr>`, ...) are no groups, nor are
+numpy's and chainrule's own functions.
+
 This is the Python API only: it runs the caller's own function, never text from the network.
 """
 
@@ -15,7 +21,9 @@ from __future__ import annotations
 
 import ast
 import inspect
+import os
 import sys
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import CodeType, FrameType
@@ -55,9 +63,12 @@ def trace(f: Callable[..., Any], values: Mapping[str, object] | None = None, *,
     except ValueError:  # no signature to check (a builtin?): the call itself will tell
         pass
     source = _Source.of(f)
-    tracer = _Tracing(GraphBuilder(source.text, {}, limits), source)
+    tracer = _Tracing(GraphBuilder(source.text, {}, limits), source, sys._getframe())
     arguments = {name: tracer.input(name, value) for name, value in inputs.items()}
-    out = f(**arguments)
+    try:
+        out = f(**arguments)
+    finally:
+        tracer.calls.clear()  # the frames of finished calls, kept only to tell calls apart
     if not isinstance(out, Tracer):
         raise ChainruleError(
             f"{_name(f)} returned {type(out).__name__}, not a value computed from its inputs: "
@@ -162,6 +173,11 @@ def _caller_position(source: _Source) -> tuple[int, int, int, int] | None:
         frame = frame.f_back
     if frame is None:
         return None
+    return _frame_position(frame)
+
+
+def _frame_position(frame: FrameType) -> tuple[int, int, int, int] | None:
+    """The position of the expression a frame is executing (a call, while its callee runs)."""
     positions = list(frame.f_code.co_positions())
     index = frame.f_lasti // 2
     if not 0 <= index < len(positions):
@@ -175,12 +191,55 @@ def _caller_position(source: _Source) -> tuple[int, int, int, int] | None:
 # ------------------------------------------------------------------------- the tracer
 
 
-class _Tracing:
-    """One tracing run: the builder its tracers add nodes to, and the source they point into."""
+# Frames of these directories are no calls of the user's: numpy's functions, chainrule's own.
+_LIBRARIES = (os.path.dirname(np.__file__) + os.sep, os.path.dirname(__file__) + os.sep)
 
-    def __init__(self, builder: GraphBuilder, source: _Source) -> None:
+
+class _Tracing:
+    """One tracing run: the builder its tracers add nodes to, the source they point into, and
+    the calls of Python functions running inside the traced one (`root` is the frame that
+    called it), each with its group."""
+
+    def __init__(self, builder: GraphBuilder, source: _Source, root: FrameType) -> None:
         self.builder = builder
         self.source = source
+        self.root = root
+        self.calls: list[tuple[FrameType, int]] = []  # the running calls, outermost first
+        self.counts: Counter[str] = Counter()
+
+    def current_group(self) -> int | None:
+        """The group of the innermost running call, opening groups for calls begun since."""
+        frames = self.user_frames()
+        kept = 0
+        while kept < min(len(frames), len(self.calls)) and self.calls[kept][0] is frames[kept]:
+            kept += 1
+        del self.calls[kept:]
+        for frame in frames[kept:]:
+            self.calls.append((frame, self.open_call(frame)))
+        return self.calls[-1][1] if self.calls else None
+
+    def user_frames(self) -> list[FrameType]:
+        """The frames of the calls running inside the traced function, outermost first."""
+        frames: list[FrameType] = []
+        frame = sys._getframe()
+        # The traced function's own frame (called by the root) is the whole trace, no call.
+        while frame.f_back is not None and frame.f_back is not self.root:
+            code = frame.f_code
+            if not code.co_filename.startswith(_LIBRARIES) and not code.co_name.startswith("<"):
+                frames.append(frame)
+            frame = frame.f_back
+        return frames[::-1]
+
+    def open_call(self, frame: FrameType) -> int:
+        """A `function` group for a call, named `name#k`, spanning its call in the source."""
+        name = frame.f_code.co_qualname
+        self.counts[name] += 1
+        caller = frame.f_back
+        position = _frame_position(caller) if caller is not None and self.source.contains(
+            caller.f_code) else None
+        span = self.source.span(*position) if position else None
+        parent = self.calls[-1][1] if self.calls else None
+        return self.builder.add_group("function", f"{name}#{self.counts[name]}", span, parent)
 
     def input(self, name: str, value: object) -> Tracer:
         span = self.source.parameters.get(name, (0, 0))
@@ -189,8 +248,9 @@ class _Tracing:
     def apply(self, op_name: str, operands: tuple[object, ...]) -> Tracer:
         position = _caller_position(self.source)
         span = self.source.span(*position) if position else (0, 0)
-        args = [self.node(operand, span) for operand in operands]
-        node = self.builder.apply(op_name, args, span)
+        with self.builder.inside(self.current_group()):
+            args = [self.node(operand, span) for operand in operands]
+            node = self.builder.apply(op_name, args, span)
         name = self.source.names.get(position) if position else None
         if name:
             self.builder.name_node(node, name)
