@@ -132,3 +132,14 @@ def test_a_value_class_that_computes_an_op_differently_is_warned_about() -> None
 def test_something_else_than_a_value_is_refused() -> None:
     with pytest.raises(ChainruleError, match="micrograd Values"):
         from_micrograd(1.5)
+
+
+def test_a_value_micrograd_computed_differently_is_warned_in_every_form() -> None:
+    """A Value whose data is not what its op computes (here a tanh made with exp's number):
+    the warning is in the result, in its v1 records and in the compact answer it sends."""
+    x = Value(0.5)
+    wrong = _lecture_op(x, "tanh", math.exp(0.5), 1.0)
+    result = from_micrograd(wrong * 2, {"x": x}, check=False)
+    assert [w.kind for w in result.warnings] == ["micrograd_mismatch"]
+    assert [w["kind"] for w in result.spelled_out()["warnings"]] == ["micrograd_mismatch"]
+    assert result.model_dump(mode="json")["warnings"][0]["kind"] == "micrograd_mismatch"

@@ -169,6 +169,12 @@ class Answer(_Model):
     def _renderer(self) -> Renderer:
         return Renderer(self._json)
 
+    def add_warning(self, warning: dict[str, Any]) -> None:
+        """A warning found after the answer was built (as errors.warning makes it)."""
+        self.warnings.append(_construct(Warning_, warning))
+        if self._data is not None:
+            self._data["warnings"].append(warning)
+
     def spelled_out(self) -> dict[str, Any]:
         """The v1 answer: every node, edge and step as a record (`POST /api/v1/backprop`)."""
         return spelled_out(self._json)

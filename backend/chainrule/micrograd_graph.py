@@ -29,7 +29,6 @@ from .graph import Graph, GraphBuilder, Node
 from .micrograd_groups import Path, Structure, infer, is_module, is_value
 from .ops import OPS
 from .run import backprop_graph, without_gc
-from .schemas import Warning_
 from .settings import LIMITS, Limits
 
 # micrograd's `_op` strings and the op-table entries they are. `**k` (a power by the number k)
@@ -74,11 +73,10 @@ def from_micrograd(loss: Any, inputs: Mapping[str, Any] | Iterable[Any] | None =
     ours = result.output.value
     if isinstance(ours, float) and not math.isclose(ours, float(loss.data), rel_tol=1e-9,
                                                     abs_tol=1e-12):
-        result.warnings.append(Warning_(
-            kind="micrograd_mismatch",
-            message=f"chainrule computes the output as {ours:.17g} but micrograd's data is "
-                    f"{float(loss.data):.17g}: does a Value class here compute an op "
-                    "differently from micrograd?", node=result.output.node))
+        result.add_warning(warning(
+            "micrograd_mismatch", f"chainrule computes the output as {ours:.17g} but "
+            f"micrograd's data is {float(loss.data):.17g}: does a Value class here compute an "
+            "op differently from micrograd?", result.output.node))
     return result
 
 
