@@ -18,6 +18,6 @@ def groups_data(graph: Graph) -> dict[str, list[object]]:
         "kind": [g.kind for g in graph.groups],
         "name": [g.name for g in graph.groups],
         "parent": [-1 if g.parent is None else g.parent for g in graph.groups],
-        "span": [None if g.span is None else list(g.span) for g in graph.groups],
+        "span": [None if g.span is None else tuple(g.span) for g in graph.groups],
         "node_group": [-1 if n.group is None else n.group for n in graph.nodes],
     }
