@@ -11,7 +11,7 @@ from .micrograd_graph import from_micrograd
 from .run import backprop
 from .tracing import trace
 
-__all__ = ["ChainruleError", "backprop", "from_micrograd", "show", "trace"]
+__all__ = ["ChainruleError", "backprop", "from_micrograd", "from_torch", "show", "trace"]
 
 
 def __getattr__(name: str) -> object:
@@ -20,4 +20,8 @@ def __getattr__(name: str) -> object:
         from .widget import show
 
         return show
+    if name == "from_torch":  # its module imports nothing of torch until it is called
+        from .torch_graph import from_torch
+
+        return from_torch
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
