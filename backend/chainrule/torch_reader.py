@@ -233,8 +233,8 @@ class _Reader:
             raise self.refusal(full)
 
     def refusal(self, full: str, why: str = "") -> ChainruleError:
-        known = ", ".join(sorted({*TORCH_OPS, *_PARTS}))
-        reason = f": it {why}" if why else f"; chainrule reads {known}"
+        known = ", ".join(sorted(n for n in {*TORCH_OPS, *_PARTS} if not n.startswith("__")))
+        reason = f": it {why}" if why else f"; chainrule reads + - * / ** @ and {known}"
         return ChainruleError(f"{full} {self.where()} is not supported{reason}", None,
                               "unknown_function")
 

@@ -1,0 +1,208 @@
+"""chainrule.from_torch: PyTorch models read op by op, checked against torch's own autograd.
+
+torch is installed by `make test` (requirements-dev.txt): without it, this module fails to
+import, and the run fails; it does not skip.
+"""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+from collections.abc import Callable
+from itertools import pairwise
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from chainrule import ChainruleError, from_torch
+from chainrule.answer import Answer
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from .oracles import assert_close
+
+ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid}
+
+
+def _autograd(loss_fn: Callable[[], torch.Tensor], tensors: dict[str, torch.Tensor]
+              ) -> tuple[float, dict[str, np.ndarray]]:
+    """torch's own loss and gradients: `loss.backward()`, then each tensor's `.grad`."""
+    for tensor in tensors.values():
+        tensor.grad = None
+    loss = loss_fn()
+    loss.backward()
+    return float(loss.detach()), {name: t.grad.numpy().copy() for name, t in tensors.items()
+                         if t.grad is not None}
+
+
+def _assert_autograds(result: Answer, loss_fn: Callable[[], torch.Tensor],
+                      tensors: dict[str, torch.Tensor]) -> None:
+    loss, grads = _autograd(loss_fn, tensors)
+    assert_close(result.output.value, loss, rtol=1e-6)
+    assert set(result.gradients) == set(tensors)
+    for name, grad in grads.items():
+        assert_close(result.gradients[name], grad, rtol=1e-6, atol=1e-12)
+
+
+def _mlp(sizes: list[int], activation: type[nn.Module] = nn.Tanh) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for fan_in, fan_out in pairwise(sizes):
+        layers += [nn.Linear(fan_in, fan_out), activation()]
+    return nn.Sequential(*layers[:-1]).double()
+
+
+def test_a_2_16_16_1_mlp_on_100_points_has_torchs_gradients() -> None:
+    torch.manual_seed(0)
+    model = _mlp([2, 16, 16, 1])
+    x = torch.randn(100, 2, dtype=torch.float64)
+    y = torch.sin(x[:, :1] * 2) + x[:, 1:] ** 2
+
+    def loss_fn() -> torch.Tensor:
+        return F.mse_loss(model(x), y)
+
+    result = from_torch(loss_fn, model)
+    _assert_autograds(result, loss_fn, dict(model.named_parameters()))
+    assert result.check is not None and result.check.ok
+    assert not result.warnings
+
+
+def test_parameters_are_named_as_named_parameters_names_them() -> None:
+    model = _mlp([2, 3, 1])
+    result = from_torch(lambda: model(torch.ones(1, 2, dtype=torch.float64)).sum(), model)
+    assert list(result.gradients) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert np.shape(result.gradients["0.weight"]) == (3, 2)
+
+
+def test_nodes_are_grouped_by_the_module_that_ran_them() -> None:
+    model = _mlp([2, 3, 1])
+    x, y = torch.ones(4, 2, dtype=torch.float64), torch.zeros(4, 1, dtype=torch.float64)
+    groups = from_torch(lambda: F.mse_loss(model(x), y), model).groups
+    assert groups is not None
+    parents = {name: groups.name[p] if p >= 0 else None
+               for name, p in zip(groups.name, groups.parent, strict=True)}
+    assert parents == {"model": None, "model.0": "model", "model.1": "model",
+                       "model.2": "model", "mse_loss": None}
+    assert groups.kind == ["layer"] * 4 + ["loss"]
+    by_group = [groups.name[g] if g >= 0 else None for g in groups.node_group]
+    # nn.Linear is read as x @ W.T + b: transpose, matmul, add, in its own group (the first
+    # also holds the constant x, where it is first used).
+    assert by_group.count("model.0") == 4 and by_group.count("model.2") == 3
+    assert by_group.count("model.1") == 1  # tanh
+    assert by_group.count("mse_loss") == 5  # the constant y, sub, the constant 2, pow, mean
+
+
+@settings(max_examples=25, deadline=None)
+@given(widths=st.lists(st.integers(1, 4), min_size=2, max_size=4),
+       activation=st.sampled_from(sorted(ACTIVATIONS)), points=st.integers(1, 5),
+       seed=st.integers(0, 2**16))
+def test_random_small_sequential_models_have_torchs_gradients(
+        widths: list[int], activation: str, points: int, seed: int) -> None:
+    torch.manual_seed(seed)
+    model = _mlp(widths, ACTIVATIONS[activation])
+    x = torch.randn(points, widths[0], dtype=torch.float64)
+    y = torch.randn(points, widths[-1], dtype=torch.float64)
+
+    def loss_fn() -> torch.Tensor:
+        return F.mse_loss(model(x), y)
+
+    _assert_autograds(from_torch(loss_fn, model, check=False), loss_fn,
+                      dict(model.named_parameters()))
+
+
+def test_operators_methods_and_reflected_forms_without_a_model() -> None:
+    torch.manual_seed(1)
+    w = torch.randn(3, 2, dtype=torch.float64, requires_grad=True)
+    v = torch.rand(3, dtype=torch.float64, requires_grad=True)
+    x = torch.randn(4, 2, dtype=torch.float64)
+
+    def loss_fn() -> torch.Tensor:
+        h = torch.sigmoid(x @ w.T) * 2 - 1 / (1 + v) + (2 - v) ** 2
+        h = torch.relu(h.t().transpose(0, 1)) + torch.exp(-h) / 3 + torch.log(1 + v * v)
+        return (h.double().float().double().sum() + 2 ** v.mean()) / h.shape[0]
+
+    _assert_autograds(from_torch(loss_fn), loss_fn, {"t0": w, "t1": v})
+
+
+def test_detach_and_data_are_constants_as_in_torch() -> None:
+    w = torch.tensor([1.5, -0.5], dtype=torch.float64, requires_grad=True)
+
+    def loss_fn() -> torch.Tensor:
+        return (w * w.detach()).sum() + (w * w.data).sum()
+
+    _assert_autograds(from_torch(loss_fn), loss_fn, {"t0": w})
+
+
+def test_mse_loss_with_reduction_sum() -> None:
+    model = _mlp([2, 2])
+    x, y = torch.randn(3, 2, dtype=torch.float64), torch.randn(3, 2, dtype=torch.float64)
+
+    def loss_fn() -> torch.Tensor:
+        return F.mse_loss(model(x), y, reduction="sum")
+
+    _assert_autograds(from_torch(loss_fn, model), loss_fn, dict(model.named_parameters()))
+
+
+class Sorting(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sort(x, dim=0).values
+
+
+def _line_of(text: str, function: Callable[..., Any]) -> int:
+    lines, first = inspect.getsourcelines(function)
+    return first + next(k for k, line in enumerate(lines) if text in line)
+
+
+def test_an_op_outside_the_table_is_refused_with_its_module_and_line() -> None:
+    model = nn.Sequential(nn.Linear(2, 2), Sorting()).double()
+    x = torch.ones(3, 2, dtype=torch.float64)
+    with pytest.raises(ChainruleError) as caught:
+        from_torch(lambda: model(x).sum(), model)
+    line = _line_of("torch.sort", Sorting.forward)
+    assert str(caught.value).startswith(
+        f"torch.sort in model.1 (test_torch.py:{line}) is not supported")
+    assert caught.value.kind == "unknown_function"
+
+
+def test_an_op_outside_any_module_is_refused_with_its_line() -> None:
+    w = torch.ones(1, 1, 2, dtype=torch.float64, requires_grad=True)
+    x = torch.ones(1, 1, 5, dtype=torch.float64)
+
+    def loss_fn() -> torch.Tensor:
+        return torch.conv1d(x, w).sum()
+
+    with pytest.raises(ChainruleError) as caught:
+        from_torch(loss_fn)
+    line = _line_of("torch.conv1d", loss_fn)
+    # torch.conv1d is torch.nn.functional.conv1d: torch names it so.
+    assert str(caught.value).startswith(
+        f"torch.nn.functional.conv1d (test_torch.py:{line}) is not supported")
+
+
+@pytest.mark.parametrize("loss_fn, message", [
+    (lambda w: w.sum(dim=0).sum(), "torch.Tensor.sum (test_torch.py"),
+    (lambda w: torch.tensor(w.sum().item()), "torch.Tensor.item (test_torch.py"),
+    (lambda w: w * 2, "needs the output to be a scalar"),
+    (lambda w: torch.ones(2).sum(), "returned no value computed from the parameters"),
+])
+def test_what_cannot_be_read_is_refused(loss_fn: Callable[[torch.Tensor], torch.Tensor],
+                                        message: str) -> None:
+    w = torch.ones(2, 2, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(ChainruleError, match=message.replace("(", r"\(")):
+        from_torch(lambda: loss_fn(w))
+
+
+def test_unused_parameters_are_warned_about() -> None:
+    model = nn.Sequential(nn.Linear(2, 1), nn.Linear(1, 1)).double()
+    result = from_torch(lambda: model[0](torch.ones(1, 2, dtype=torch.float64)).sum(), model)
+    assert [w.message for w in result.warnings if w.kind == "unused_value"] == [
+        "the parameter 1.weight is not part of the loss's graph",
+        "the parameter 1.bias is not part of the loss's graph"]
+
+
+def test_chainrule_imports_without_torch() -> None:
+    code = "import sys, chainrule; chainrule.from_torch; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
