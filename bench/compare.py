@@ -31,7 +31,7 @@ from chainrule import backprop
 from chainrule.engine import backward, forward
 from chainrule.graph import build_graph
 from chainrule.parsing import parse
-from chainrule.run import backprop_data
+from chainrule.run import compact_data
 
 VALUES = {"x": 0.3, "y": 0.7}
 # name, op (+, *, ** or a function of one argument: tanh, sin), left, right (a name, a number,
@@ -163,13 +163,13 @@ def ours_backprop(program: list[Line]) -> Callable[[], dict[str, float]]:
 
 
 def ours_answer(program: list[Line]) -> Callable[[], dict[str, float]]:
-    """The server's answer as data (`backprop_data`): what `backprop()` computes, without its
-    pydantic model (the HTTP route encodes the data as it is)."""
+    """The server's answer as data (`compact_data`, what `POST /api/v2/backprop` encodes):
+    what `backprop()` computes, without constructing its model."""
     text = source(program)
     values = {k: VALUES[k] for k in inputs(program)}
 
     def gradient() -> dict[str, float]:
-        grads: dict[str, Any] = backprop_data(text, values)["gradients"]  # type: ignore[assignment]
+        grads: dict[str, Any] = compact_data(text, values)["gradients"]  # type: ignore[assignment]
         return {k: float(v) for k, v in grads.items()}
     return gradient
 
