@@ -613,11 +613,13 @@ def flat_spreads(rows: list[Row]) -> list[tuple[str, float, int, str]]:
     return out
 
 
-def _before(extra: Extra, shape: str, target: int, phase: str = "HTTP") -> float | None:
-    """The same program's time before (bench/phases.py), where it measured this size."""
+def _before(extra: Extra, shape: str, target: int, phase: str = "HTTP",
+            side: str = "before") -> float | None:
+    """The same program's time before (or now) in bench/phases.py, where it measured this
+    size: each backend's product answer, in its own process."""
     if extra.phases is None or extra.phases["nodes"] != target:
         return None
-    value: float | None = extra.phases["before"].get(shape, {}).get("seconds", {}).get(phase)
+    value: float | None = extra.phases[side].get(shape, {}).get("seconds", {}).get(phase)
     return value
 
 
@@ -629,10 +631,13 @@ def network_targets(rows: list[Row], extra: Extra, table: Targets) -> None:
         worst = max(ten, key=_http)
 
         def was(r: Row) -> str:
+            """v1's time beside it; bench/phases.py's now and before, measured apart."""
             old = _before(extra, r.shape, r.target)
+            now = _before(extra, r.shape, r.target, side="now")
             v1 = (r.times or {}).get("HTTP v1")
             return "".join([f", v1 {v1:.2f}" if v1 else "",
-                            f", before {old:.2f}" if old else ""])
+                            f", in bench/phases.py now {now:.2f} and before {old:.2f}"
+                            if old and now else ""])
 
         table.add("10,000-node program end to end (HTTP `POST /api/v2/backprop`, TestClient, "
                   "gzip; slowest shape)",
