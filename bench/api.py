@@ -3,8 +3,8 @@
 Reuses bench/load.py's server and client (the production command on a free loopback port; one
 client process, httpx and asyncio, `clients` concurrent loops each sending its next request when
 the last is answered). For each worker count: /healthz alone, then the typical expression alone,
-alternated in two rounds of `seconds / 2`
-each, on the same server. Called by bench/run.py (`make bench`).
+as the compact answer (`POST /api/v2/backprop`) and as v1 records (`POST /api/v1/backprop`),
+alternated in two rounds of `seconds / 2` each, on the same server. Called by bench/run.py (`make bench`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from load import JSON, hammer, percentile, start_server, stop_server
 
 TYPICAL = {"source": "sin(x*y) + x**2", "values": {"x": 1.5, "y": 2}}
+ANSWERS = {"typical": "/api/v2/backprop", "typical v1": "/api/v1/backprop"}  # compact, records
 
 
 @dataclass
@@ -48,17 +49,22 @@ def _merge(parts: list[Throughput]) -> Throughput:
 
 
 def measure_api(worker_counts: list[int], clients: int, seconds: float) -> list[Throughput]:
-    """/healthz then the typical expression, for each worker count, on one server each."""
-    body = {"content": json.dumps(TYPICAL).encode(), "headers": JSON}
+    """/healthz, then the typical expression as the compact answer (v2) and as v1 records,
+    for each worker count, on one server each."""
+    bodies: dict[str, dict[str, object]] = {
+        name: {"content": json.dumps(TYPICAL).encode(), "headers": JSON, "path": path}
+              for name, path in ANSWERS.items()}
     trivial = {"method": "GET", "path": "/healthz"}
     out = []
     for workers in worker_counts:
         proc, port = start_server(workers)
         try:
-            _run(port, workers, "warm-up", body, clients, 1.0)
+            for body in bodies.values():
+                _run(port, workers, "warm-up", body, clients, 0.5)
             rounds = [(_run(port, workers, "/healthz", trivial, clients, seconds / 2),
-                       _run(port, workers, "typical", body, clients, seconds / 2))
-                      for _ in range(2)]  # alternated, so that drift touches both alike
+                       *(_run(port, workers, name, body, clients, seconds / 2)
+                         for name, body in bodies.items()))
+                      for _ in range(2)]  # alternated, so that drift touches all alike
             out += [_merge(list(pair)) for pair in zip(*rounds, strict=True)]
         finally:
             stop_server(proc)

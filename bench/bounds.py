@@ -8,8 +8,8 @@
 Starts the production command (`python -m chainrule.serve`, 1 worker) on a free loopback port,
 then, one at a time, as a new user would with Python's own clients: gradient descent on a
 100,000-element array (100 and 1,000 steps), bodies of 15 MB read by urllib.request, requests
-and httpx, programs over the node limit, and the benchmarks' 50,000-node programs, each with the
-bytes on the wire (gzip-compressed when asked, plain otherwise) and the seconds to the answer.
+and httpx, programs over the node limit, and the benchmarks' 50,000-node programs (the compact
+answer, `/api/v2/backprop`, and the v1 records, `/api/v1/backprop`), each with the bytes on the wire (gzip-compressed when asked, plain otherwise) and the seconds to the answer.
 With --before, the same requests go to a server running the other checkout first (the
 1,000-step descent excepted: 4.26 GB and 88 s on the code before this work, from issue 9).
 """
@@ -31,6 +31,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import requests
+from chainrule.settings import LIMITS
 from load import BOUNDS_HEADING, machine, replace_section, start_server, stop_server
 from programs import fan_out, wide_sum
 
@@ -121,8 +122,9 @@ def cases() -> list[Case]:
     """The requests of issue 9, and the largest legitimate answers."""
     x = np.random.default_rng(0).random(100_000).tolist()
     descent = {"source": "sum(x*x)", "values": {"x": x}, "learning_rate": 0.1}
-    one_line = "+".join(f"{k % 9 + 1}*x" for k in range(60_000))
-    many_lines = "\n".join("a = x*2" for _ in range(60_000)) + "\na"
+    over = LIMITS.max_nodes + 50_000  # nodes: over the node limit, under the source limit
+    one_line = "+".join(f"{k % 9 + 1}*x" for k in range(over // 3))
+    many_lines = "\n".join("a = x*2" for _ in range(over // 2)) + "\na"
     out = []
     for steps in (100, 1000):
         body = _json({**descent, "steps": steps})
@@ -139,18 +141,19 @@ def cases() -> list[Case]:
                 f"15 MB body, {name}, {'chunked' if chunked else 'Content-Length'}",
                 lambda url, c=client, ch=chunked: c(f"{url}/api/v1/backprop",
                                                    _chunks(BIG_BODY) if ch else BIG_BODY, False)))
-    for name, source in (("one line of 60,000 terms `1*x+2*x+…`", one_line),
-                         ("60,000 lines `a = x*2`", many_lines),
-                         ("200,000 unary minuses", "-" * 200_000 + "x")):
+    for name, source in ((f"one line of {over // 3:,} terms `1*x+2*x+…`", one_line),
+                         (f"{over // 2:,} lines `a = x*2`", many_lines),
+                         (f"{over:,} unary minuses", "-" * over + "x")):
         body = _json({"source": source, "values": {"x": 0.5}})
         out.append(Case(f"{name} ({len(source):,} characters), over the node limit",
                         lambda url, b=body: _httpx(f"{url}/api/v1/backprop", b, True)))
     for name, program in (("wide sum", wide_sum), ("fan-out", fan_out)):
         body = _json({"source": program(50_000), "values": {"x": 0.3}})
-        for gzip in (True, False):
-            out.append(Case(f"backprop, the benchmarks' 50,000-node {name}, httpx "
+        for version, gzip in (("v2", True), ("v2", False), ("v1", True), ("v1", False)):
+            out.append(Case(f"backprop {version}, the benchmarks' 50,000-node {name}, httpx "
                             f"({'gzip' if gzip else 'plain'})",
-                            lambda url, b=body, g=gzip: _httpx(f"{url}/api/v1/backprop", b, g)))
+                            lambda url, b=body, g=gzip, v=version: _httpx(
+                                f"{url}/api/{v}/backprop", b, g)))
     return out
 
 

@@ -38,13 +38,13 @@ DRAW_TIMEOUT_MS = 180_000
 
 # Resolves at the first frame after the page says it is ready (the graph drawn), with that
 # time and the end of the API's answer, both since window.__benchStart (null past `limit` ms).
-WAIT_DRAWN = """(limit) => new Promise((resolve) => {
+WAIT_DRAWN = r"""(limit) => new Promise((resolve) => {
   const poll = () => {
     const elapsed = performance.now() - window.__benchStart;
     if (document.body.dataset.status === 'ready' &&
         document.querySelector('svg#graph[data-nodes]')) {
       const answers = performance.getEntriesByType('resource')
-        .filter((e) => e.name.includes('/api/v1/backprop'));
+        .filter((e) => /\/api\/v[12]\/backprop/.test(e.name));  // whichever the page asks
       const last = answers[answers.length - 1];
       resolve({ drawn: elapsed, answered: last ? last.responseEnd - window.__benchStart : null });
     } else if (elapsed > limit) {
@@ -197,10 +197,10 @@ def main() -> None:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for size in args.sizes:
             source = chain_program(size)
-            answer = httpx.post(f"{url}/api/v1/backprop", json={"source": source, "check": False},
+            answer = httpx.post(f"{url}/api/v2/backprop", json={"source": source, "check": False},
                                 timeout=120)
             answer.raise_for_status()
-            nodes = len(answer.json()["nodes"])
+            nodes = len(answer.json()["columns"]["nodes"]["op"])
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.set_default_timeout(DRAW_TIMEOUT_MS)
             try:

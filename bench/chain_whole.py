@@ -4,7 +4,7 @@
     python bench/chain_whole.py --write docs/chain-whole.md    # and write them there
 
 In-process (FastAPI's TestClient: routing, computing and encoding, no network), the median of
-3 requests each. Paths: the ladder `a{i} = a{i-1} * x + a{i-1}` (2^n paths from a0), counted by
+3 requests each (backprop: the compact answer, `POST /api/v2/backprop`). Paths: the ladder `a{i} = a{i-1} * x + a{i-1}` (2^n paths from a0), counted by
 dynamic programming and its largest paths listed best-first, against one /backprop of the same
 program. Jacobians: an output of M elements takes M reverse passes, against the one pass of the
 same program reduced to a scalar by sum(...).
@@ -50,7 +50,7 @@ def paths_table(client: TestClient) -> list[str]:
         few = seconds(post(client, "/api/v1/paths", {"source": source, "wrt": "a0", "limit": 20}))
         many = seconds(post(client, "/api/v1/paths", {"source": source, "wrt": "a0",
                                                       "limit": 1000}))
-        base = seconds(post(client, "/api/v1/backprop", {"source": source, "check": False}))
+        base = seconds(post(client, "/api/v2/backprop", {"source": source, "check": False}))
         count = client.post("/api/v1/paths", json={"source": source, "wrt": "a0",
                                                    "limit": 1}).json()["count_text"]
         shown = count if len(count) <= 16 else f"2^{rungs} ({len(count)} digits)"
@@ -65,9 +65,9 @@ def jacobian_table(client: TestClient) -> list[str]:
     for m in (10, 30, 100):
         values = {"W": [[0.01 * ((i + j) % 7) for j in range(20)] for i in range(m)],
                   "x": [0.1] * 20, "b": [0.0] * m}
-        jac = seconds(post(client, "/api/v1/backprop", {"source": "W @ tanh(x) + b",
+        jac = seconds(post(client, "/api/v2/backprop", {"source": "W @ tanh(x) + b",
                                                         "values": values, "check": False}))
-        one = seconds(post(client, "/api/v1/backprop", {"source": "sum(W @ tanh(x) + b)",
+        one = seconds(post(client, "/api/v2/backprop", {"source": "sum(W @ tanh(x) + b)",
                                                         "values": values, "check": False}))
         rows.append(f"| {m:,} | {jac * 1e3:.0f} ms | {one * 1e3:.0f} ms | {jac / one:.1f} |")
     return rows

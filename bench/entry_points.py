@@ -2,7 +2,7 @@
 
 - `from_micrograd(loss)` on micrograd's own MLP, against micrograd's `loss.backward()` (the
   baseline: the gradient alone), split into reading the graph and explaining it (our full
-  answer: every step's record and the finite-difference check).
+  answer: the compact answer, every step's numbers as columns, and the finite-difference check).
 - `trace(f, ...)` of a numpy function, against `backprop(source)` of the same computation typed
   as a program (the baseline: the parser path), with the finite-difference check on both.
 - A chain 5,000 deep through both, where micrograd's recursive `backward()` fails.
@@ -90,7 +90,7 @@ def main() -> None:
          median_seconds(lambda: micrograd_backward(loss, parameters))),
         ("the same: from_micrograd reading the graph only",
          median_seconds(lambda: read_only(loss, parameters))),
-        ("the same: from_micrograd, the whole answer (steps, check)",
+        ("the same: from_micrograd, the whole answer (columns, check)",
          median_seconds(lambda: from_micrograd(loss, parameters))),
         ("numpy layer (W 30x20): backprop(source) of the same program",
          median_seconds(lambda: backprop(LAYER_SOURCE, values))),

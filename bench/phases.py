@@ -2,16 +2,20 @@
 
     python bench/phases.py [--before REV] [--nodes 10000] [--repeats 3]
 
-The backend before (REV, by default f669415, the start of the round in which issue 11 measured
-its figures) is taken out of git (`git archive REV backend`) into a temporary directory, so a
-fresh clone needs no other checkout. Each backend is measured in its own process, one after the
-other: for each shape of bench/programs.py at --nodes, every phase through the functions both
-backends have (parse, build_graph, Graph.order, forward, backward with and without records,
-forward_steps, finite_difference_check, run.trace, run.backprop_data), the answer's encoding
-(before: json.dumps of the whole, as its route did; now: encoding.encode_answer, orjson then
-gzip) and the whole HTTP answer through TestClient (which accepts gzip, as browsers do), with
-its bytes. A phase a backend cannot run is reported with its error, not guessed. bench/run.py
-calls `before_and_now`; run alone, this prints the tables.
+The backend before (REV, by default 1007936, the last commit before issue 17's round: records
+built per node, only `POST /api/v1/backprop`) is taken out of git (`git archive REV backend`)
+into a temporary directory, so a fresh clone needs no other checkout. Each backend is measured
+in its own process, one after the other: for each shape of bench/programs.py at --nodes, every
+phase through the functions the backend has (parse, build_graph, Graph.order, forward, backward
+with and without records, forward_steps where it exists, finite_difference_check, run.trace),
+then its *product answer*, the one its page and API hand out: before, the v1 records
+(`backprop_data`, `POST /api/v1/backprop`); now, the compact answer (`compact_data`,
+`POST /api/v2/backprop`); its encoding (`encoding.encode_answer`, orjson then gzip) and the whole
+HTTP answer through TestClient (which accepts gzip, as browsers do), with its bytes. A backend
+with the compact answer is also timed spelling everything out as v1 records (`records.spelled_out`,
+`backprop_data`, `POST /api/v1/backprop`), so that the cost of the records stays visible. A phase
+a backend cannot run is reported with its error, not guessed; one it does not have is left empty.
+bench/run.py calls `before_and_now`; run alone, this prints the tables.
 """
 
 from __future__ import annotations
@@ -33,25 +37,37 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 REPO_ROOT = BENCH.parent
-BEFORE_REV = "f669415"
+BEFORE_REV = "1007936"  # the last commit before issue 17's round (sweeps by group, columns)
 
 # name: what it covers (the table's first column explains each)
 PHASES: dict[str, str] = {
     "parse": "text to syntax tree (`parse`)",
     "graph": "syntax tree to graph, with shapes and formulas (`build_graph`)",
     "order": "topological order (`Graph.order`)",
+    "plan": ("the sweeps' groups, one generation's nodes of one op (`plan.plan_of`, made once "
+             "a graph and kept on it; now only)"),
     "forward": "forward sweep, numbers only (`forward`)",
     "backward": "backward sweep, numbers only (`backward(record=False)`)",
-    "backward+records": "backward sweep with every term's record (`backward`)",
-    "forward records": "forward sweep's records (`forward_steps`)",
+    "backward+records": ("backward sweep recording every term (`backward`; before: each term's "
+                         "formulas and sentence, per node; now: its numbers, per group)"),
+    "forward records": ("forward sweep's records (`forward_steps`; now there are none: the "
+                        "answer carries the values, and v1 renders the sentences)"),
     "check": "finite-difference check (`finite_difference_check`)",
     "trace": "the whole answer from a built graph: sweeps, records, check, assembly (`trace`)",
-    "assembly": "trace less the phases above it: nodes, edges, layers, warnings",
-    "backprop_data": "the whole answer from the text (`backprop_data`)",
-    "encode": "the answer to bytes (before: json.dumps; now: `encode_answer`, orjson + gzip)",
-    "HTTP": "POST /api/v1/backprop through TestClient, accepting gzip",
+    "assembly": "trace less the phases above it: nodes, edges or columns, layers, warnings",
+    "answer": ("the product answer from the text (before: `backprop_data`, the v1 records; "
+               "now: `compact_data`, the compact answer)"),
+    "encode": "the product answer to bytes (`encode_answer`: orjson + gzip)",
+    "HTTP": ("the product answer through TestClient, accepting gzip (before: "
+             "`POST /api/v1/backprop`; now: `POST /api/v2/backprop`)"),
+    "v1: render": ("the compact answer spelled out as v1 records (`records.spelled_out`); "
+                   "before, the records were the answer"),
+    "v1: answer": "the v1 answer from the text (`backprop_data`)",
+    "v1: encode": "the v1 answer to bytes (`encode_answer`: orjson + gzip)",
+    "v1: HTTP": "`POST /api/v1/backprop` through TestClient, accepting gzip",
 }
-ASSEMBLED = ["order", "forward", "backward+records", "forward records", "check"]
+ASSEMBLED = ["order", "plan", "forward", "backward+records", "forward records", "check"]
+PRODUCT = ["answer", "encode", "HTTP"]  # before, the same as v1's: timed once, shown twice
 
 
 def median_time(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
@@ -68,31 +84,63 @@ def median_time(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
 # ------------------------------------------------------------- in the measured backend's process
 
 
-def _encoder() -> Callable[[object], bytes]:
-    """How this backend's route turns the answer into bytes. (Whether it has encoding.py is
-    asked of its directory: an editable install's import hook would find another's.)"""
+def _has(module: str, name: str) -> bool:
+    """Whether the measured backend's `chainrule.<module>` defines `name`. (Whether the module
+    exists is asked of its directory: an editable install's import hook would find another's.)"""
+    import importlib
+
     import chainrule
 
-    if not (Path(chainrule.__file__).parent / "encoding.py").exists():
-        # before issue 9: json.dumps of the whole, sent plain
-        return lambda data: json.dumps(data, ensure_ascii=False, allow_nan=False,
-                                       separators=(",", ":")).encode()
+    if not (Path(chainrule.__file__).parent / f"{module}.py").exists():
+        return False
+    return hasattr(importlib.import_module(f"chainrule.{module}"), name)
+
+
+def _encoder() -> Callable[[object], bytes]:
+    """How this backend's route turns an answer into bytes (orjson, then gzip)."""
     from chainrule.encoding import encode_answer
     from chainrule.settings import LIMITS
 
     return lambda data: encode_answer(data, max_bytes=LIMITS.max_answer_bytes, coding="gzip").body
 
 
+def _post(client: Any, path: str, source: str, inputs: dict[str, float]) -> Any:
+    return client.post(path, json={"source": source, "values": inputs},
+                       headers={"accept-encoding": "gzip"})
+
+
+def _sizes(response: Any, prefix: str = "") -> dict[str, Any]:
+    return {f"{prefix}status": response.status_code, f"{prefix}wire": response.num_bytes_downloaded,
+            f"{prefix}plain": len(response.content),
+            f"{prefix}content_encoding": response.headers.get("content-encoding", "identity")}
+
+
+def unplanned(graph: Any) -> Any:
+    """The graph without the plan `plan_of` keeps on it after its first use, so that what is
+    timed next makes it as an answer does (the sweeps timed apart reuse the kept one)."""
+    graph.__dict__.pop("_plan", None)
+    return graph
+
+
+def fresh_plan(graph: Any) -> Any:
+    """The graph's plan, made anew."""
+    from chainrule.plan import plan_of
+
+    return plan_of(unplanned(graph))
+
+
 def measure_shape(shape: str, nodes: int, repeats: int, client: Any) -> dict[str, Any]:
     """Every phase of one shape's program in the backend imported here: seconds, or the error."""
     import numpy as np
+    from chainrule import engine
     from chainrule.check import finite_difference_check
-    from chainrule.engine import backward, forward, forward_steps
+    from chainrule.engine import backward, forward
     from chainrule.graph import build_graph
     from chainrule.parsing import parse
     from chainrule.run import backprop_data, trace
     from programs import SHAPES, values
 
+    compact = _has("run", "compact_data")
     source, inputs = SHAPES[shape](nodes), values(shape)
     seconds: dict[str, float] = {}
     errors: dict[str, str] = {}
@@ -105,37 +153,54 @@ def measure_shape(shape: str, nodes: int, repeats: int, client: Any) -> dict[str
             return None
         return result
 
-    # The whole answer over HTTP first, while this process holds nothing of the phases below,
+    # The whole answers over HTTP first, while this process holds nothing of the phases below,
     # as a server's worker does: with their graphs and records alive, it took about 10 % longer.
-    response = timed("HTTP", lambda: client.post(
-        "/api/v1/backprop", json={"source": source, "values": inputs},
-        headers={"accept-encoding": "gzip"}))
-    http = None if response is None else {
-        "status": response.status_code, "wire": response.num_bytes_downloaded,
-        "plain": len(response.content),
-        "content_encoding": response.headers.get("content-encoding", "identity")}
+    out: dict[str, Any] = {"compact": compact}
+    response = timed("HTTP", lambda: _post(
+        client, "/api/v2/backprop" if compact else "/api/v1/backprop", source, inputs))
+    out.update({} if response is None else _sizes(response))
+    if compact:
+        response = timed("v1: HTTP", lambda: _post(client, "/api/v1/backprop", source, inputs))
+        out.update({} if response is None else _sizes(response, "v1_"))
     del response
     program = timed("parse", lambda: parse(source))
     graph = timed("graph", lambda: build_graph(program, inputs))
     if graph is not None:  # the phases below are timed many times over: no deadline for them
         graph.deadline.end = time.monotonic() + 3600
     order = timed("order", lambda: graph.order())
+    if graph is not None and _has("plan", "plan_of"):
+        timed("plan", lambda: fresh_plan(graph))
     node_values = timed("forward", lambda: forward(graph, order))
     timed("backward", lambda: backward(graph, order, node_values, record=False))
     sweep = timed("backward+records", lambda: backward(graph, order, node_values))
-    timed("forward records", lambda: forward_steps(graph, order, node_values))
+    if hasattr(engine, "forward_steps"):
+        timed("forward records", lambda: engine.forward_steps(graph, order, node_values))
     timed("check", lambda: finite_difference_check(
         graph, order, sweep.grads, float(np.sum(node_values[graph.output]))))
-    timed("trace", lambda: trace(graph))
-    if "trace" in seconds and all(p in seconds for p in ASSEMBLED):
-        seconds["assembly"] = seconds["trace"] - sum(seconds[p] for p in ASSEMBLED)
-    data = timed("backprop_data", lambda: backprop_data(source, inputs))
-    body = timed("encode", lambda: _encoder()(data))
-    out: dict[str, Any] = {"seconds": seconds, "errors": errors,
-                           "nodes": len(graph.nodes) if graph is not None else 0}
-    if body is not None:
-        out["encoded_bytes"] = len(body)
-    out.update(http or {})
+    timed("trace", lambda: trace(unplanned(graph)))
+    if "trace" in seconds and all(p in seconds for p in ("order", "forward", "check")):
+        seconds["assembly"] = seconds["trace"] - sum(seconds.get(p, 0.0) for p in ASSEMBLED)
+    if compact:
+        from chainrule.records import spelled_out
+        from chainrule.run import compact_data
+
+        data = timed("answer", lambda: compact_data(source, inputs))
+        body = timed("encode", lambda: _encoder()(data))
+        v1 = timed("v1: render", lambda: spelled_out(data))
+        timed("v1: answer", lambda: backprop_data(source, inputs))
+        v1_body = timed("v1: encode", lambda: _encoder()(v1))
+    else:
+        data = timed("answer", lambda: backprop_data(source, inputs))
+        v1_body = body = timed("encode", lambda: _encoder()(data))
+        for phase in PRODUCT:  # before, the v1 answer is the product answer
+            if phase in seconds:
+                seconds[f"v1: {phase}"] = seconds[phase]
+        out.update({f"v1_{k}": out[k] for k in ("status", "wire", "plain", "content_encoding")
+                    if k in out})
+    out.update({"seconds": seconds, "errors": errors,
+                "nodes": len(graph.nodes) if graph is not None else 0,
+                "encoded_bytes": len(body) if body is not None else None,
+                "v1_encoded_bytes": len(v1_body) if v1_body is not None else None})
     return out
 
 
@@ -147,7 +212,8 @@ def measure(nodes: int, repeats: int) -> dict[str, Any]:
     from programs import SHAPES
 
     client = TestClient(create_app())
-    client.post("/api/v1/backprop", json={"source": "sin(x*y)", "values": {"x": 1, "y": 2}})
+    for path in ("/api/v1/backprop", "/api/v2/backprop"):  # warm up (v2 is a 404 before)
+        client.post(path, json={"source": "sin(x*y)", "values": {"x": 1, "y": 2}})
     shapes = {shape: measure_shape(shape, nodes, repeats, client) for shape in SHAPES}
     package = Path(chainrule.__file__).resolve().parent
     files = {name: getattr(module, "__file__", None) for name, module in sys.modules.items()
@@ -212,42 +278,70 @@ def _cell(shape: dict[str, Any], phase: str) -> str:
     return "—" if phase not in shape["errors"] else "fails"
 
 
-WHOLES = ("trace", "backprop_data", "HTTP")  # sums of other phases
+WHOLES = ("trace", "answer", "HTTP", "v1: answer", "v1: HTTP")  # sums of other phases
 
 
 def moved_most(before: dict[str, Any], now: dict[str, Any]) -> str:
-    """A sentence: the three phases (not sums of others) whose time changed most, in ms."""
+    """A sentence: the three phases (not sums of others, not v1's) whose time changed most."""
     deltas = {p: (now["seconds"][p] - before["seconds"][p]) * 1000 for p in PHASES
-              if p not in WHOLES and p in now["seconds"] and p in before["seconds"]}
+              if p not in WHOLES and not p.startswith("v1")
+              and p in now["seconds"] and p in before["seconds"]}
     top = sorted(deltas, key=lambda p: -abs(deltas[p]))[:3]
     return ("Changed most: " + ", ".join(f"{p} {deltas[p]:+,.0f} ms" for p in top) + "."
             if top else "")
 
 
+def _ratio(b: float | None, n: float | None) -> str:
+    if not b or n is None or b <= 0:
+        return ""
+    return f"{n / b:.2f}" if n / b >= 0.1 else f"{n / b:.2g}"
+
+
+def _bytes_row(name: str, before: dict[str, Any], now: dict[str, Any], prefix: str) -> str:
+    """Bytes a node of an answer, plain and on the wire, before and now."""
+    if f"{prefix}wire" not in now or f"{prefix}wire" not in before:
+        return ""
+
+    def cell(data: dict[str, Any]) -> tuple[str, float]:
+        wire = data[f"{prefix}wire"] / data["nodes"]
+        plain = data[f"{prefix}plain"] / data["nodes"]
+        return (f"{plain:,.0f} plain, {wire:,.0f} {data[f'{prefix}content_encoding']}", wire)
+
+    (b, bw), (n, nw) = cell(before), cell(now)
+    return f"| {name} | {b} | {n} | {_ratio(bw, nw)} (wire) | |"
+
+
+def kinds(result: dict[str, Any]) -> dict[str, str]:
+    """Each side's product answer, in words."""
+    def kind(shapes: dict[str, Any]) -> str:
+        compact = any(s.get("compact") for s in shapes.values())
+        return ("compact answer, `POST /api/v2/backprop`" if compact else
+                "v1 records, `POST /api/v1/backprop`")
+    return {"before": kind(result["before"]), "now": kind(result["now"])}
+
+
 def tables(result: dict[str, Any]) -> list[str]:
     """Markdown: per shape, each phase before and now (ms) and now / before, then bytes."""
     out: list[str] = []
+    answers = kinds(result)
     for shape, now in result["now"].items():
         before = result["before"].get(shape)
         if before is None:
             continue
-        out += [f"**{shape}**, {now['nodes']:,} nodes (before: {before['nodes']:,})", "",
+        out += [(f"**{shape}**, {now['nodes']:,} nodes (before: {before['nodes']:,}); product "
+                f"answer before: {answers['before']}; now: {answers['now']}"), "",
                 "| phase | before (ms) | now (ms) | now / before | share of now's HTTP |",
                 "|---|---|---|---|---|"]
         http = now["seconds"].get("HTTP")
         for phase in PHASES:
             b, n = before["seconds"].get(phase), now["seconds"].get(phase)
-            ratio = "" if not b or n is None or b <= 0 else (
-                f"{n / b:.2f}" if n / b >= 0.1 else f"{n / b:.2g}")
             share = f"{n / http:.0%}" if http and n is not None else ""
-            out.append(f"| {phase} | {_cell(before, phase)} | {_cell(now, phase)} | {ratio} | "
-                       f"{share} |")
-        if "wire" in now and "wire" in before:
-            out.append(f"| bytes a node on the wire | {before['wire'] / before['nodes']:,.0f} "
-                       f"({before['content_encoding']}) | {now['wire'] / now['nodes']:,.0f} "
-                       f"({now['content_encoding']}) | "
-                       f"{(now['wire'] / now['nodes']) / (before['wire'] / before['nodes']):.2f}"
-                       " | |")
+            name = f"**{phase}**" if phase == "HTTP" else phase
+            out.append(f"| {name} | {_cell(before, phase)} | {_cell(now, phase)} | "
+                       f"{_ratio(b, n)} | {share} |")
+        out += [row for row in (
+            _bytes_row("bytes a node, product answer", before, now, ""),
+            _bytes_row("bytes a node, v1 records", before, now, "v1_")) if row]
         out += ["", moved_most(before, now)]
         errors = [f"- {which}, {phase}: `{error}`" for which, data in
                   (("before", before), ("now", now)) for phase, error in data["errors"].items()]

@@ -40,19 +40,20 @@ def _linear_guide(ax: Axes, xs: Sequence[float], y0: float, label: str = "linear
 
 
 def scaling(rows: list[Any], path: Path) -> str:
-    """Time of forward, backward, backprop() and HTTP against nodes, one panel a shape."""
+    """Time of forward, backward, backprop() and HTTP (compact and v1) against nodes, one
+    panel a shape; each phase where it was timed."""
     shapes = list(dict.fromkeys(r.shape for r in rows if r.times))
     fig, axes = plt.subplots(1, len(shapes), figsize=(3.2 * len(shapes), 3.6), sharey=True)
     phases = [("forward", "tab:blue"), ("backward", "tab:red"),
               ("backward+records", "tab:purple"), ("backprop()", "tab:gray"),
-              ("HTTP", "black")]
+              ("HTTP", "black"), ("HTTP v1", "tab:brown")]
     for ax, shape in zip(axes, shapes, strict=True):
         done = [r for r in rows if r.shape == shape and r.times]
-        xs = [r.nodes for r in done]
         for phase, color in phases:
-            ax.plot(xs, [r.times[phase] * 1000 for r in done], "o-", color=color, ms=3,
-                    label=phase)
-        _linear_guide(ax, xs, done[0].times["forward"] * 1000)
+            mine = [r for r in done if phase in r.times]
+            ax.plot([r.nodes for r in mine], [r.times[phase] * 1000 for r in mine], "o-",
+                    color=color, ms=3, label="HTTP v2" if phase == "HTTP" else phase)
+        _linear_guide(ax, [r.nodes for r in done], done[0].times["HTTP"] * 1000)
         _loglog(ax, "nodes", "ms" if ax is axes[0] else "", shape)
     axes[0].legend(fontsize=7, loc="upper left")
     return _save(fig, path)
@@ -62,7 +63,7 @@ def ratio(rows: list[Any], path: Path) -> str:
     """backward / forward against nodes: numeric sweep and with the step records."""
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
     for shape in dict.fromkeys(r.shape for r in rows if r.times):
-        done = [r for r in rows if r.shape == shape and r.times]
+        done = [r for r in rows if r.shape == shape and r.times and "forward" in r.times]
         xs = [r.nodes for r in done]
         color = SHAPE_COLORS.get(shape)
         axes[0].plot(xs, [r.times["backward"] / r.times["forward"] for r in done], "o-",
@@ -83,16 +84,22 @@ def ratio(rows: list[Any], path: Path) -> str:
 
 
 def json_size(rows: list[Any], path: Path) -> str:
-    """Bytes of the HTTP answer against nodes, with a line of slope 1."""
-    fig, ax = plt.subplots(figsize=(5, 3.4))
+    """Bytes of the HTTP answer against nodes: compact (raw and gzip) and v1 records (raw)."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
     for shape in dict.fromkeys(r.shape for r in rows if r.times):
         done = [r for r in rows if r.shape == shape and r.times]
+        color = SHAPE_COLORS.get(shape)
         ax.plot([r.nodes for r in done], [r.json_bytes / 1e6 for r in done], "o-",
-                color=SHAPE_COLORS.get(shape), label=shape)
+                color=color, label=f"{shape}, compact")
+        ax.plot([r.nodes for r in done], [r.wire_bytes / 1e6 for r in done], "o:",
+                color=color, ms=3)
+        v1 = [r for r in done if r.v1_json_bytes]
+        ax.plot([r.nodes for r in v1], [r.v1_json_bytes / 1e6 for r in v1], "s--",
+                color=color, ms=3)
     first = next(r for r in rows if r.times)
     _linear_guide(ax, [first.nodes, max(r.nodes for r in rows if r.times)],
                   first.json_bytes / 1e6 * 0.6, "linear (slope 1)")
-    _loglog(ax, "nodes", "MB", "Size of the JSON answer")
+    _loglog(ax, "nodes", "MB", "Answer size: compact (solid), gzip (dotted), v1 (dashed)")
     ax.legend(fontsize=7)
     return _save(fig, path)
 
@@ -147,13 +154,15 @@ def api(rows: list[Any], path: Path) -> str:
     """Requests per second, /healthz and the typical expression, for each worker count."""
     fig, ax = plt.subplots(figsize=(5, 3.2))
     workers = sorted({r.workers for r in rows})
-    width = 0.38
-    for k, (endpoint, color) in enumerate([("/healthz", "tab:gray"), ("typical", "tab:red")]):
+    names = {"/healthz": ("/healthz", "tab:gray"), "typical": ("sin(x*y) + x**2, v2", "tab:red"),
+             "typical v1": ("the same, v1", "tab:brown")}
+    endpoints = [e for e in names if any(r.endpoint == e for r in rows)]
+    width = 0.8 / len(endpoints)
+    for k, endpoint in enumerate(endpoints):
         values = [next(r.rps for r in rows if r.workers == w and r.endpoint == endpoint)
                   for w in workers]
-        xs = [i + (k - 0.5) * width for i in range(len(workers))]
-        ax.bar(xs, values, width, color=color, label=endpoint if endpoint != "typical"
-               else "sin(x*y) + x**2")
+        xs = [i + (k - (len(endpoints) - 1) / 2) * width for i in range(len(workers))]
+        ax.bar(xs, values, width, color=names[endpoint][1], label=names[endpoint][0])
     ax.set_xticks(range(len(workers)), [f"{w} worker{'s' * (w > 1)}" for w in workers])
     ax.set_ylabel("requests / s")
     ax.set_title("HTTP API on loopback", fontsize=10)

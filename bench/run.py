@@ -1,11 +1,13 @@
 """How fast the backend is, phase by phase: not a test, a measurement (`make bench`).
 
-Part 1: scalar graphs of about 100, 1,000, 10,000 and 100,000 nodes (the last is over the node
-limit and must be refused) in three shapes: a chain (`a1 = sin(a0)`, one line each), a wide sum
-(one line of many terms) and heavy fan-out (every line uses x three times). For each, the time
-of each phase (parse, graph, topological order, forward sweep, backward sweep without and with
-step records, finite-difference check), of the whole `backprop()` and of the whole HTTP answer
-through TestClient, with the JSON's size.
+Part 1: scalar graphs of about 100 to 250,000 nodes (the node limit) in four shapes: a chain
+(`a1 = sin(a0)`, one line each), a wide sum (one line of many terms), heavy fan-out (every
+line uses x three times) and issue 11's program; 500,000 nodes must be refused. Up to 50,000
+nodes, the time of each phase (parse, graph, topological order, the sweeps' plan, forward sweep,
+backward sweep without and with its records, finite-difference check), of the whole
+`backprop()` and of the whole HTTP answer through TestClient: the compact answer
+(`POST /api/v2/backprop`) and, up to 20,000 nodes, the v1 records (`POST /api/v1/backprop`),
+with their bytes; above 50,000 nodes, the compact answer over HTTP only.
 
 Part 2: backprop against finite differences for one vector input of N = 10 ... 10,000 elements:
 one forward and one backward pass against 2N evaluations, vectorized (the check's own batched
@@ -16,7 +18,8 @@ in its own process). Part 4: the HTTP API, a typical expression against /healthz
 concurrent load, 1 and N workers (bench/api.py, reusing bench/load.py's client). Part 5: the
 browser (bench/browser.py, headless Chromium). Part 6: micrograd's own demo, 25, 50 and 100
 two-moons points through `from_micrograd` against micrograd (bench/moons.py, in its own
-process with the node limit raised to admit it).
+process with the deadline raised). Between parts 1 and 3, the backend before issue 17's round
+(1007936) and now, phase by phase at 10,000 nodes (bench/phases.py).
 
 Everything runs in one `make bench`, one after the other, so that ratios hold on a noisy
 machine; each time is the median of a few repeats (time.perf_counter). Writes
@@ -53,10 +56,9 @@ from chainrule.encoding import encode_answer
 from chainrule.engine import backward, evaluate, forward
 from chainrule.graph import build_graph
 from chainrule.parsing import parse
-from chainrule.run import backprop_data
 from chainrule.settings import LIMITS
 from fastapi.testclient import TestClient
-from phases import BEFORE_REV, before_and_now, median_time
+from phases import BEFORE_REV, before_and_now, fresh_plan, median_time
 from phases import PHASES as PHASES_EXPLAINED
 from phases import tables as phase_tables
 from programs import SHAPES, values
@@ -66,7 +68,14 @@ BENCH = Path(__file__).resolve().parent
 REPORT = REPO_ROOT / "docs" / "benchmarks.md"
 IMG = REPO_ROOT / "docs" / "img"
 X = 0.3
-GZIP = {"accept-encoding": "gzip"}  # the scalar graphs' requests: comparable with before's
+GZIP = {"accept-encoding": "gzip"}  # the scalar graphs' requests: as browsers ask
+V2, V1 = "/api/v2/backprop", "/api/v1/backprop"
+# The largest size every shape reaches within the node limit (issue 11's program adds 6 nodes
+# a line, so 250,000 would make it 250,003); the chain's source passes 2 MiB before it.
+TOP = LIMITS.max_nodes - 10
+OVER = 2 * LIMITS.max_nodes  # must be refused with a 4xx
+PHASED_UP_TO = 50_000  # above, only the compact answer over HTTP is timed
+V1_UP_TO = 20_000  # the v1 records over HTTP, up to this size (issue 11's 20,000-node target)
 
 
 # ---------------------------------------------------------------------------------- timing
@@ -80,67 +89,80 @@ class Row:
     lines: int = 0
     chars: int = 0
     times: dict[str, float] | None = None
-    json_bytes: int = 0
-    wire_bytes: int = 0  # the HTTP answer as sent (gzip: TestClient accepts it)
-    encode_before: float = 0.0  # json.dumps of the whole answer, as the route did before
-    encode_now: float = 0.0  # encoding.encode_answer: orjson, gzip, ceiling, deadline
+    json_bytes: int = 0  # the compact answer (v2), uncompressed
+    wire_bytes: int = 0  # the compact answer as sent (gzip: the request accepts it)
+    v1_json_bytes: int = 0  # the v1 records, where timed
+    v1_wire_bytes: int = 0
+    v1_refused: str = ""
     refused: str = ""
     refused_s: float = 0.0
     status: int = 0  # of the HTTP answer
     content_encoding: str = ""  # of the HTTP answer ("identity" when none)
 
 
-PHASES = ["parse", "graph", "order", "forward", "backward", "backward+records", "check", "rest",
-          "backprop()", "backprop() no GC", "HTTP"]
+PHASES = ["parse", "graph", "order", "plan", "forward", "backward", "backward+records", "check",
+          "rest", "backprop()", "encode", "HTTP", "HTTP v1"]
+
+
+def refusal(response: Any, seconds: float) -> str:
+    """What a refused request answered, in words."""
+    try:
+        error = response.json()["error"]
+        said = f"kind '{error['kind']}', \"{error['message']}\""
+    except (ValueError, KeyError, TypeError):
+        said = response.text[:120]
+    return f"refused: {said}; HTTP {response.status_code} in {seconds * 1000:.0f} ms"
 
 
 def measure_graph(shape: str, target: int, client: TestClient, repeats: int) -> Row:
-    """Every phase of one graph, each timed on its own, then the whole pipeline twice."""
+    """Every phase of one graph, each timed on its own, then the whole pipeline; above
+    PHASED_UP_TO nodes only the compact answer over HTTP."""
     source, inputs = SHAPES[shape](target), values(shape, X)
     row = Row(shape, target, lines=source.count("\n") + 1, chars=len(source))
+    body = {"source": source, "values": inputs}
     # The whole answer over HTTP first, while this process holds nothing of the phases below,
     # as a server's worker does: with their graphs and records alive, it took about 10 % longer.
-    http_t, response = median_time(
-        lambda: client.post("/api/v1/backprop", json={"source": source, "values": inputs},
-                            headers=GZIP),
-        repeats)
+    http_t, response = median_time(lambda: client.post(V2, json=body, headers=GZIP), repeats)
     row.status = response.status_code
     if response.status_code != 200:
-        error = response.json()["error"]
-        row.refused_s = http_t
-        row.refused = (f"refused: kind '{error['kind']}', \"{error['message']}\"; HTTP "
-                       f"{response.status_code} in {http_t * 1000:.0f} ms")
+        row.refused_s, row.refused = http_t, refusal(response, http_t)
         return row
     row.content_encoding = response.headers.get("content-encoding", "identity")
     row.json_bytes = len(response.content)
     row.wire_bytes = response.num_bytes_downloaded
+    row.nodes = len(response.json()["columns"]["nodes"]["op"])
     del response
-    parse_t, program = median_time(lambda: parse(source), repeats)
-    graph_t, graph = median_time(lambda: build_graph(program, inputs), repeats)
-    order_t, order = median_time(graph.order, repeats)
-    forward_t, vals = median_time(lambda: forward(graph, order), repeats)
-    numeric_t, _ = median_time(lambda: backward(graph, order, vals, record=False), repeats)
-    record_t, sweep = median_time(lambda: backward(graph, order, vals), repeats)
+    row.times = {"HTTP": http_t}
+    if target <= V1_UP_TO:
+        v1_t, response = median_time(lambda: client.post(V1, json=body, headers=GZIP), repeats)
+        if response.status_code == 200:
+            row.times["HTTP v1"] = v1_t
+            row.v1_json_bytes, row.v1_wire_bytes = (len(response.content),
+                                                    response.num_bytes_downloaded)
+        else:
+            row.v1_refused = refusal(response, v1_t)
+        del response
+    if target > PHASED_UP_TO:
+        return row
+    t = row.times
+    t["parse"], program = median_time(lambda: parse(source), repeats)
+    t["graph"], graph = median_time(lambda: build_graph(program, inputs), repeats)
+    graph.deadline.end = time.monotonic() + 3600  # timed many times over: no deadline here
+    t["order"], order = median_time(graph.order, repeats)
+    t["plan"], _ = median_time(lambda: fresh_plan(graph), repeats)
+    t["forward"], vals = median_time(lambda: forward(graph, order), repeats)
+    t["backward"], _ = median_time(lambda: backward(graph, order, vals, record=False), repeats)
+    t["backward+records"], sweep = median_time(lambda: backward(graph, order, vals), repeats)
     out = float(vals[graph.output].reshape(()))
-    check_t, _ = median_time(lambda: finite_difference_check(graph, order, sweep.grads, out),
-                             repeats)
-    total_t, _ = median_time(lambda: backprop(source, inputs), repeats)
-    gc.disable()  # how much of backprop() is Python's cyclic garbage collector
-    try:
-        no_gc_t, _ = median_time(lambda: backprop(source, inputs), repeats)
-    finally:
-        gc.enable()
-    row.nodes = len(graph.nodes)
-    data = backprop_data(source, inputs)
-    row.encode_before, _ = median_time(lambda: json.dumps(
-        data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode(), repeats)
-    row.encode_now, _ = median_time(lambda: encode_answer(
+    t["check"], _ = median_time(lambda: finite_difference_check(graph, order, sweep.grads, out),
+                                repeats)
+    t["backprop()"], answer = median_time(lambda: backprop(source, inputs), repeats)
+    data = answer.model_dump(mode="json", by_alias=True)  # the compact answer's data
+    t["encode"], _ = median_time(lambda: encode_answer(
         data, max_bytes=LIMITS.max_answer_bytes, coding="gzip"), repeats)
-    timed = [parse_t, graph_t, order_t, forward_t, numeric_t, record_t, check_t, total_t,
-             no_gc_t, http_t]
-    row.times = dict(zip([p for p in PHASES if p != "rest"], timed, strict=True))
-    # What backprop() spends beyond the phases timed here: forward records, layers, pydantic.
-    row.times["rest"] = total_t - (parse_t + graph_t + order_t + forward_t + record_t + check_t)
+    # What backprop() spends beyond the phases timed here: columns, op entries, warnings.
+    t["rest"] = t["backprop()"] - sum(t[p] for p in PHASES[:PHASES.index("rest")]
+                                      if p != "backward")
     return row
 
 
@@ -162,16 +184,16 @@ OFFERS = {"gzip": "gzip", "zstd": "zstd", "br": "br",
 
 
 def offered_encodings(client: TestClient, nodes: int, repeats: int) -> dict[str, dict[str, Any]]:
-    """What answers issue 11's program when the client offers each Accept-Encoding: the
-    Content-Encoding, bytes a node on the wire and the median time of the whole answer."""
+    """What answers issue 11's program (the compact answer) when the client offers each
+    Accept-Encoding: the Content-Encoding, bytes a node on the wire and the median time."""
     body = {"source": SHAPES["issue 11"](nodes), "values": values("issue 11", X)}
     out = {}
     for name, asked in OFFERS.items():
         seconds, response = median_time(lambda asked=asked: client.post(
-            "/api/v1/backprop", json=body, headers={"accept-encoding": asked}), repeats)
+            V2, json=body, headers={"accept-encoding": asked}), repeats)
+        count = len(response.json()["columns"]["nodes"]["op"])
         out[name] = {"coding": response.headers.get("content-encoding", "identity"),
-                     "seconds": seconds,
-                     "bytes_per_node": response.num_bytes_downloaded / len(response.json()["nodes"])}
+                     "seconds": seconds, "bytes_per_node": response.num_bytes_downloaded / count}
     return out
 
 
@@ -204,9 +226,9 @@ def measure_check(n: int, repeats: int, naive_budget_s: float) -> CheckRow:
         plus, minus = x.copy(), x.copy()
         plus[k] += h[k]
         minus[k] -= h[k]
-        f_plus = evaluate(graph, order, {x_id: plus[None]}, keep=False)[graph.output]
-        f_minus = evaluate(graph, order, {x_id: minus[None]}, keep=False)[graph.output]
-        naive_grad[k] = float(f_plus[0] - f_minus[0]) / (2 * h[k])
+        f_plus = evaluate(graph, {x_id: plus}, batched=False)[graph.output]
+        f_minus = evaluate(graph, {x_id: minus}, batched=False)[graph.output]
+        naive_grad[k] = float(f_plus - f_minus) / (2 * h[k])
         done += 1
         if time.perf_counter() - start > naive_budget_s:
             break
@@ -239,43 +261,61 @@ def machine() -> str:
             f"numpy {np.__version__}; load average at start {load}")
 
 
+def _cell(times: dict[str, float], phase: str, unit: float = 1.0) -> str:
+    """A time in ms (or, with `unit` the nodes, µs a node); "—" where not timed."""
+    if phase not in times:
+        return "—"
+    return ms(times[phase]) if unit == 1.0 else us(times[phase] / unit)
+
+
+def _per_node(total: int, nodes: int) -> str:
+    return f"{total / nodes:,.0f}" if total else "—"
+
+
 def graph_tables(rows: list[Row]) -> list[str]:
-    head = ("| shape | nodes | lines | " + " | ".join(PHASES) + " | JSON | bytes/node | "
-            "on the wire (gzip) | wire bytes/node | encode before: json.dumps (ms) | "
-            "encode now: orjson + gzip (ms) |")
+    head = ("| shape | nodes | lines | " + " | ".join(PHASES) + " | compact bytes/node | "
+            "on the wire (gzip) | v1 bytes/node | v1 on the wire (gzip) |")
     out = ["### Time of each phase (ms, median)", "", head,
-           "|" + "---|" * (len(PHASES) + 9)]
+           "|" + "---|" * (len(PHASES) + 7)]
     for r in rows:
         if r.times is None:
             continue
-        cells = " | ".join(ms(r.times[p]) for p in PHASES)
+        cells = " | ".join(_cell(r.times, p) for p in PHASES)
         out.append(f"| {r.shape} | {r.nodes:,} | {r.lines:,} | {cells} | "
-                   f"{r.json_bytes / 1e6:.2f} MB | {r.json_bytes / r.nodes:,.0f} | "
-                   f"{r.wire_bytes / 1e6:.2f} MB | {r.wire_bytes / r.nodes:,.0f} | "
-                   f"{ms(r.encode_before)} | {ms(r.encode_now)} |")
-    out += ["", ("*rest*: what `backprop()` spends beyond the phases timed apart (forward records, "
-            "layers, the pydantic response); *no GC*: `backprop()` with the cyclic garbage collector "
-            "disabled; *HTTP* adds JSON encoding and the ASGI round trip. *Encode before / now*: the "
-            "same answer encoded as the route did before (json.dumps of the whole, then sent "
-            "plain) and as it does now (orjson, then gzip level 1 in chunks, bounded).")]
+                   f"{_per_node(r.json_bytes, r.nodes)} | {_per_node(r.wire_bytes, r.nodes)} | "
+                   f"{_per_node(r.v1_json_bytes, r.nodes)} | "
+                   f"{_per_node(r.v1_wire_bytes, r.nodes)} |")
+    out += ["", (f"*plan*: the sweeps' groups (`plan_of`), made once a graph; *rest*: what "
+                 "`backprop()` spends beyond the phases timed apart (the columns, the op "
+                 "entries, warnings, the result constructed); *encode*: the compact answer to "
+                 "bytes (orjson, then gzip level 1, bounded); *HTTP*: `POST /api/v2/backprop` "
+                 "(the compact answer) through TestClient, gzip accepted; *HTTP v1*: "
+                 f"`POST /api/v1/backprop`, the same answer spelled out as records (up to "
+                 f"{V1_UP_TO:,} nodes). Above {PHASED_UP_TO:,} nodes only the compact answer "
+                 "over HTTP is timed.")]
     out += ["", "### Per node (µs), and backward / forward", "",
-            ("| shape | nodes | parse | graph | forward | backward | backward+records | check | "
-            "backprop() | HTTP | backward / forward | backward+records / forward |"),
-            "|" + "---|" * 12]
+            ("| shape | nodes | parse | graph | plan | forward | backward | backward+records | "
+             "check | backprop() | HTTP | HTTP v1 | backward / forward | "
+             "backward+records / forward |"),
+            "|" + "---|" * 14]
     for r in rows:
         if r.times is None:
             continue
         t = r.times
-        per = " | ".join(us(t[p] / r.nodes) for p in
-                         ["parse", "graph", "forward", "backward", "backward+records", "check",
-                          "backprop()", "HTTP"])
-        out.append(f"| {r.shape} | {r.nodes:,} | {per} | {t['backward'] / t['forward']:.2f} | "
-                   f"{t['backward+records'] / t['forward']:.1f} |")
+        per = " | ".join(_cell(t, p, r.nodes) for p in
+                         ["parse", "graph", "plan", "forward", "backward", "backward+records",
+                          "check", "backprop()", "HTTP", "HTTP v1"])
+        ratios = (f"{t['backward'] / t['forward']:.2f} | "
+                  f"{t['backward+records'] / t['forward']:.2f}" if "forward" in t else "— | —")
+        out.append(f"| {r.shape} | {r.nodes:,} | {per} | {ratios} |")
     refused = [r for r in rows if r.refused]
-    if refused:
+    v1_refused = [r for r in rows if r.v1_refused]
+    if refused or v1_refused:
         out += ["", "### Over the limit", ""]
-        out += [f"- {r.shape}, about {r.target:,} nodes ({r.lines:,} line{'s' * (r.lines > 1)}, {r.chars:,} "
-                f"characters): {r.refused}." for r in refused]
+        out += [f"- {r.shape}, about {r.target:,} nodes ({r.lines:,} line{'s' * (r.lines > 1)}, "
+                f"{r.chars:,} characters): {r.refused}." for r in refused]
+        out += [f"- {r.shape}, {r.nodes:,} nodes, v1 records: {r.v1_refused}."
+                for r in v1_refused]
     return out
 
 
@@ -294,85 +334,64 @@ def check_table(rows: list[CheckRow]) -> list[str]:
     return out
 
 
+def _range(xs: list[float], fmt: str = ".2f", suffix: str = "") -> str:
+    low, high = f"{min(xs):{fmt}}{suffix}", f"{max(xs):{fmt}}{suffix}"
+    return low if low == high else f"{low} to {high}"
+
+
 def reading(rows: list[Row], checks: list[CheckRow]) -> str:
+    """A paragraph: how time per node grows, where it goes, what the records cost."""
     done = [r for r in rows if r.times]
-    targets = sorted({r.target for r in done})
-    top, below = targets[-1], targets[-2]
-    biggest = {r.shape: r for r in done if r.target == top}
-    smallest = {r.shape: r for r in done if r.target == below}
+    phased = [r for r in done if "forward" in r.times]  # type: ignore[operator]
+    sentences = []
+    spreads = flat_spreads(rows)
+    if spreads:
+        sentences.append(
+            "Over HTTP, the compact answer's time per node from 1,000 nodes to each shape's "
+            "largest varies by a factor of " + ", ".join(
+                f"{x:.2f} ({shape}, to {top:,})" for shape, x, top, _ in spreads) + ".")
+    if phased:
+        top = max(r.target for r in phased)
+        big = [r.times for r in phased if r.target == top and r.times]
 
-    def per_node(r: Row, phase: str) -> float:
-        assert r.times is not None
-        return r.times[phase] / r.nodes
+        def share(*phases: str) -> str:
+            return _range([sum(t[p] for p in phases) / t["backprop()"] for t in big], ".0%")
 
-    def growth(*phases: str) -> str:
-        factors = [sum(per_node(biggest[s], p) for p in phases) /
-                   sum(per_node(smallest[s], p) for p in phases)
-                   for s in biggest if s in smallest]
-        return f"{min(factors):.1f} to {max(factors):.1f}"
-
-    big = [r.times for r in done if r.target >= below and r.times]
-    http = {s: r.times["HTTP"] for s, r in biggest.items() if r.times}
-    ratios = [t["backward"] / t["forward"] for t in big]
-    rec = [t["backward+records"] / t["forward"] for t in big]
-    tops = [r.times for r in biggest.values() if r.times]
-
-    def share(*phases: str) -> str:
-        parts = [sum(t[p] for p in phases) / t["backprop()"] for t in tops]
-        return f"{min(parts):.0%}" + ("" if f"{min(parts):.0%}" == f"{max(parts):.0%}"
-                                      else f" to {max(parts):.0%}")
-
+        sentences.append(
+            f"At {top:,} nodes, of `backprop()`: parsing {share('parse')}, the graph "
+            f"{share('graph', 'order')}, the plan {share('plan')}, the two sweeps with their "
+            f"records {share('forward', 'backward+records')}, the check {share('check')}, the "
+            f"rest (columns, op entries, warnings) {share('rest')}.")
+        ratios = [t["backward"] / t["forward"] for r in phased if (t := r.times)]
+        recorded = [t["backward+records"] / t["forward"] for r in phased if (t := r.times)]
+        sentences.append(
+            f"The numeric backward sweep costs {_range(ratios)} times the forward sweep, and "
+            f"{_range(recorded)} times with its records (numbers a term, no text).")
+    both = [r for r in done if r.times and "HTTP v1" in r.times and r.target == V1_UP_TO]
+    if both:
+        sentences.append(
+            f"Spelling the same answer out as v1 records costs, at {V1_UP_TO:,} nodes, "
+            + _range([r.times["HTTP v1"] / r.times["HTTP"] for r in both if r.times], ".1f", "×")
+            + " the compact answer's time over HTTP and "
+            + _range([r.v1_json_bytes / r.json_bytes for r in both], ".1f", "×")
+            + " its bytes (" + _range([r.v1_wire_bytes / r.wire_bytes for r in both], ".1f", "×")
+            + " gzipped).")
+    refused = [r for r in rows if r.refused and r.target == OVER]
+    if refused:
+        slowest = max(refused, key=lambda r: r.refused_s)
+        sentences.append(f"At {OVER:,} nodes every shape is refused with a 4xx, the slowest "
+                         f"refusal ({slowest.shape}) in {slowest.refused_s * 1000:,.0f} ms.")
     last = checks[-1]
     naive = last.naive_t or 0.0
-    gc_share = [1 - t["backprop() no GC"] / t["backprop()"] for t in
-                (r.times for r in biggest.values()) if t]
-
-    def factors(*phases: str) -> list[float]:
-        return [sum(per_node(biggest[s], p) for p in phases) /
-                sum(per_node(smallest[s], p) for p in phases) for s in biggest if s in smallest]
-
-    whole = factors("backprop()")
-    growing = [p for p in ("parse", "graph", "backward+records", "rest")
-               if max(factors(p)) > 1.15]
-    refused = [r for r in rows if r.refused]
-    slowest_refusal = max(refused, key=lambda r: r.refused_s, default=None)
-    sweeps_share = max(sum(t[p] for p in ("forward", "backward")) / t["backprop()"] for t in tops)
-    return (
-        f"From {below:,} to {top:,} nodes ({', '.join(biggest)}) the time per node (1.0 would be "
-        f"exactly linear) of the two sweeps changes by a factor of "
-        f"{growth('forward', 'backward')} and of the graph build by {growth('graph', 'order')}. "
-        + (f"The whole `backprop()` stays about linear ({growth('backprop()')} per node). "
-           if max(whole) <= 1.15 else
-           f"The whole `backprop()` grows faster ({growth('backprop()')} per node)"
-           + (", in " + ", ".join(f"{p} ({growth(p)})" for p in growing) if growing else "")
-           + ". ")
-        + f"With Python's cyclic garbage collector disabled, `backprop()` takes "
-        f"{min(gc_share):.0%} to {max(gc_share):.0%} less at {top:,} nodes, and its growth per "
-        f"node is {growth('backprop() no GC')}. A {top:,}-node program is answered over HTTP in "
-        f"{', '.join(f'{ms(t)} ms ({s})' for s, t in http.items())}. "
-        + (f"At 100,000 nodes every shape is refused with a 422 of kind `limit`, the slowest "
-           f"refusal ({slowest_refusal.shape}) in {slowest_refusal.refused_s * 1000:,.0f} ms. "
-           if slowest_refusal else "") +
-        f"The numeric backward sweep costs {min(ratios):.1f} to {max(ratios):.1f} times the "
-        f"forward sweep (one numpy call per edge and an unbroadcast, against one call per node): "
-        f"the small constant factor reverse mode promises. With the step records (formulas, "
-        f"sentences, encoded numbers) it costs {min(rec):.0f} to {max(rec):.0f} times the "
-        f"forward sweep. At {top:,} nodes the two numeric sweeps are {share('forward', 'backward')}"
-        f" of `backprop()`; parsing is {share('parse')}, building the graph "
-        f"{share('graph', 'order')}, the backward records {share('backward+records')}, the "
-        f"check {share('check')}, and the rest (forward records, layers, the pydantic "
-        f"response) {share('rest')}"
-        + (": chainrule's time goes to reading the program and explaining the steps, not to "
-           "differentiating. " if sweeps_share < 0.25 else ". ") +
+    sentences.append(
         f"Against finite differences the gap grows with N as it should: for one vector of "
         f"{last.n:,} elements backprop's two passes take {ms(last.backprop_t)} ms, while the "
         f"{2 * last.n:,} evaluations of a complete central-difference check take "
         f"{ms(last.vector_t)} ms batched into one numpy pass ({last.vector_t / last.backprop_t:,.0f}"
-        f"× more) and {ms(naive)} ms as a loop of separate evaluations. Batching saves only "
-        f"Python's per-call overhead, which matters for small N ({ms(checks[1].naive_t or 0)} ms "
-        f"against {ms(checks[1].vector_t)} ms at N = {checks[1].n:,}); both do O(N²) work, so at "
-        f"large N they are of the same order. By default the API's check is capped by "
-        f"`max_check_work` and samples {last.default_checked:,} of the {last.n:,} elements there.")
+        f"× more) and {ms(naive)} ms as a loop of separate evaluations. By default the API's "
+        f"check is capped by `max_check_work` and samples {last.default_checked:,} of the "
+        f"{last.n:,} elements there.")
+    return " ".join(sentences)
 
 
 # ------------------------------------------------------------------ libraries, API, browser
@@ -401,7 +420,7 @@ def run_compare(quick: bool) -> dict[str, Any]:
     """bench/compare.py in its own process: a library that overflows the C stack on a deep
     graph takes that process down, not this one; that is a result too."""
     command = [sys.executable, "-X", "faulthandler", str(BENCH / "compare.py")] + (
-        ["--quick"] if quick else [])
+        ["--sizes", "10", "100"] if quick else [])
     for _ in range(2):  # once more after a crash (a segfault was seen once, not reproduced)
         done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
         sys.stderr.write(done.stderr)
@@ -449,9 +468,11 @@ def moons_section(extra: Extra) -> list[str]:
              "`from_micrograd(loss, model.parameters())` with its gradient check, on the loss "
              "built beforehand, and the build and the call together. Gradient error: relative, "
              "against micrograd's `.grad` after `backward()` (a gradient below 1e-6 of the "
-             "largest is judged against that floor). Answer bytes: orjson of "
-             "the result's model dump, and gzip at the server's level 1. Widget: the synced "
-             "state of `chainrule.show(result)` as JSON, its ES module in brackets. Memory: "
+             "largest is judged against that floor). Answer bytes: the compact answer (orjson "
+             "of the result's model dump, what `POST /api/v2/backprop` sends), and gzip at the "
+             "server's level 1. Widget: the synced state of `chainrule.show(result)` as JSON "
+             "(its `answer` is the result spelled out as v1 records), its ES module in "
+             "brackets. Memory: "
              "the peak RSS growth (VmHWM) of one from_micrograd in a fresh process."), ""]
     if extra.moons_failed:
         return [*head, extra.moons_failed, ""]
@@ -540,8 +561,8 @@ def api_section(rows: list[Throughput], clients: int, seconds: float) -> list[st
     for r in rows:
         base = next(b for b in rows if b.workers == r.workers and b.endpoint == "/healthz")
         share = "" if r is base else f"{r.rps / base.rps:.2f}"
-        name = "POST /api/v1/backprop `sin(x*y) + x**2`" if r.endpoint == "typical" else \
-            "GET /healthz"
+        name = {"typical": "POST /api/v2/backprop `sin(x*y) + x**2`",
+                "typical v1": "POST /api/v1/backprop, the same"}.get(r.endpoint, "GET /healthz")
         out.append(f"| {r.workers} | {name} | {r.requests:,} | {r.failed} | {r.rps:,.0f} | "
                    f"{r.p50 * 1000:.1f} | {r.p99 * 1000:.1f} | {share} |")
     trivial = {r.workers: r.rps for r in rows if r.endpoint == "/healthz"}
@@ -574,106 +595,166 @@ def _http(r: Row) -> float:
     return r.times["HTTP"] if r.times else 0.0
 
 
+def flat_spreads(rows: list[Row]) -> list[tuple[str, float, int, str]]:
+    """Per shape: max / min of the compact answer's HTTP time per node from 1,000 nodes up,
+    the largest size reached, and why it stops short of TOP (the refusal at the next size)."""
+    out = []
+    for shape in SHAPES:
+        mine = [r for r in rows if r.shape == shape and r.times and r.target >= 1_000]
+        if len(mine) < 2:
+            continue
+        per = [_http(r) / r.nodes for r in mine]
+        top = max(mine, key=lambda r: r.target)
+        stop = next((r for r in rows if r.shape == shape and r.refused
+                     and top.target < r.target <= TOP), None)
+        note = "" if stop is None else (f"; {stop.target:,} refused: "
+                                        + stop.refused.split("; HTTP")[0].removeprefix("refused: "))
+        out.append((shape, max(per) / min(per), top.nodes, note))
+    return out
+
+
+def _before(extra: Extra, shape: str, target: int, phase: str = "HTTP",
+            side: str = "before") -> float | None:
+    """The same program's time before (or now) in bench/phases.py, where it measured this
+    size: each backend's product answer, in its own process."""
+    if extra.phases is None or extra.phases["nodes"] != target:
+        return None
+    value: float | None = extra.phases[side].get(shape, {}).get("seconds", {}).get(phase)
+    return value
+
+
+def network_targets(rows: list[Row], extra: Extra, table: Targets) -> None:
+    """Issue 17's targets on the bench programs: 10,000 nodes in 0.15 s, flat per node to
+    250,000, answer bytes a node, the limits, before and now."""
+    ten = [r for r in rows if r.times and r.target == 10_000]
+    if ten:
+        worst = max(ten, key=_http)
+
+        def was(r: Row) -> str:
+            """v1's time beside it; bench/phases.py's now and before, measured apart."""
+            old = _before(extra, r.shape, r.target)
+            now = _before(extra, r.shape, r.target, side="now")
+            v1 = (r.times or {}).get("HTTP v1")
+            return "".join([f", v1 {v1:.2f}" if v1 else "",
+                            f", in bench/phases.py now {now:.2f} and before {old:.2f}"
+                            if old and now else ""])
+
+        table.add("10,000-node program end to end (HTTP `POST /api/v2/backprop`, TestClient, "
+                  "gzip; slowest shape)",
+                  f"{_http(worst):.3f} s ({worst.shape}; " + "; ".join(
+                      f"{r.shape} {_http(r):.3f} s{was(r)}" for r in ten) + ")",
+                  "≤ 0.15 s", f"{_http(worst) / 0.15:.1f}× the target", _http(worst) <= 0.15)
+    spreads = flat_spreads(rows)
+    if spreads:
+        shape, spread, _, _ = max(spreads, key=lambda x: x[1])
+        short_of = [f"{s} stops at {top:,}{note}" for s, _, top, note in spreads if note]
+        table.add(f"time per node flat from 1,000 to {TOP:,} nodes (HTTP v2, max / min per "
+                  "shape)", ", ".join(f"{s} {x:.2f} (to {top:,})" for s, x, top, _ in spreads)
+                  + (" — " + "; ".join(short_of) if short_of else ""),
+                  "≤ 1.5", f"{spread:.2f} ({shape})", spread <= 1.5)
+    if ten:
+        raw = max(ten, key=lambda r: r.json_bytes / r.nodes)
+        packed = max(ten, key=lambda r: r.wire_bytes / r.nodes)
+        raw_pn, packed_pn = raw.json_bytes / raw.nodes, packed.wire_bytes / packed.nodes
+        table.add("answer bytes a node, 10,000-node bench programs (the compact answer, raw and "
+                  "gzip as sent)", "; ".join(
+                      f"{r.shape} {r.json_bytes / r.nodes:,.0f} raw, {r.wire_bytes / r.nodes:,.0f}"
+                      f" gzip" for r in ten),
+                  "≤ 250 raw, ≤ 60 gzip",
+                  f"{raw_pn / 250:.2f}, {packed_pn / 60:.2f} of the targets",
+                  raw_pn <= 250 and packed_pn <= 60)
+        v1 = [r for r in ten if r.v1_json_bytes]
+        if v1:
+            table.add("the same as v1 records (`POST /api/v1/backprop`), for comparison",
+                      "; ".join(f"{r.shape} {r.v1_json_bytes / r.nodes:,.0f} raw, "
+                                f"{r.v1_wire_bytes / r.nodes:,.0f} gzip" for r in v1),
+                      "shown", "", "shown")
+    if extra.phases:
+        limit_row(extra.phases, table)
+
+
+def limit_row(phases: dict[str, Any], table: Targets) -> None:
+    """settings.py's limits before and now: none lower."""
+    old, new = phases["limits"]["before"], phases["limits"]["now"]
+    changed = [f"{k} {old[k]:,} → {new[k]:,}" for k in old if k in new and old[k] != new[k]]
+    lower = [k for k in old if k in new and new[k] < old[k]]
+    gone = [k for k in old if k not in new]
+    added = [k for k in new if k not in old]
+    table.add(f"no limit lower than before ({phases['rev']}; settings.py, the README's table)",
+              f"{sum(old[k] == new.get(k) for k in old)} of {len(old)} the same"
+              + "".join(f"; {what}: {', '.join(items)}" for what, items in
+                        (("raised" if not lower else "changed", changed), ("gone", gone),
+                         ("new", added)) if items),
+              "none lower", "", not lower and not gone)
+
+
+def before_now_row(extra: Extra, table: Targets) -> None:
+    """Issue 17's before and now: each backend's product answer over HTTP, per shape."""
+    if extra.phases:
+        p = extra.phases
+        before, now = p["before"], p["now"]
+        ratios = {s: n["seconds"]["HTTP"] / before[s]["seconds"]["HTTP"] for s, n in now.items()
+                  if "HTTP" in n["seconds"] and "HTTP" in before.get(s, {}).get("seconds", {})}
+        v1 = {s: n["seconds"]["v1: HTTP"] / before[s]["seconds"]["HTTP"] for s, n in now.items()
+              if "v1: HTTP" in n["seconds"] and "HTTP" in before.get(s, {}).get("seconds", {})}
+        table.add(f"before ({p['rev']}, v1 records) and now (the compact answer), "
+                  f"{p['nodes']:,} nodes, phase by phase",
+                  "HTTP now / before: " + ", ".join(f"{s} {x:.2f}" for s, x in ratios.items())
+                  + "; now's v1 records / before: " + ", ".join(
+                      f"{s} {x:.2f}" for s, x in v1.items()),
+                  "shown, each phase", _range(list(ratios.values())) if ratios else "",
+                  "shown below" if ratios else False)
+    elif extra.phases_failed:
+        table.add("before and now, phase by phase", extra.phases_failed, "shown, each phase", "",
+                  False)
+
+
 def answer_targets(rows: list[Row], extra: Extra, table: Targets) -> None:
-    """Issue 11's targets 1 and 2: time of the big answers, flat per node, before and after per
-    phase, bytes on the wire, compression, encoding."""
-    before = (extra.phases or {}).get("before", {})
-
-    def was(r: Row) -> str:
-        """The same program's HTTP time before, where bench/phases.py measured it."""
-        old = before.get(r.shape, {}).get("seconds", {}).get("HTTP")
-        same = extra.phases is not None and extra.phases["nodes"] == r.target
-        return f" (before {old:.2f})" if same and old else ""
-
+    """Issue 11's targets still measured, on the compact answer: 10,000 and 20,000 nodes,
+    compression, brotli or zstd."""
     for size, limit in ((10_000, 0.5), (20_000, 1.0)):
         big = [r for r in rows if r.times and r.target == size]
         if big:
             worst = max(big, key=_http)
-            table.add(f"{size:,}-node program answered (HTTP, TestClient, gzip; slowest shape)",
-                      f"{_http(worst):.2f} s ({worst.shape}; " + ", ".join(
-                          f"{r.shape} {_http(r):.2f} s{was(r)}" for r in big) + ")",
+            table.add(f"{size:,}-node program answered (HTTP v2, TestClient, gzip; slowest "
+                      "shape)", f"{_http(worst):.2f} s ({worst.shape}; " + ", ".join(
+                          f"{r.shape} {_http(r):.2f} s" for r in big) + ")",
                       f"< {limit:g} s", f"{_http(worst) / limit:.2f} of the target",
                       _http(worst) < limit)
-    flat = [r for r in rows if r.times and 1_000 <= r.target <= 50_000]
-    spreads = []
-    for shape in SHAPES:
-        mine = [r for r in flat if r.shape == shape]
-        per = [_http(r) / r.nodes for r in mine]
-        if len(per) > 1:
-            top = max(r.target for r in mine)
-            spreads.append((shape, max(per) / min(per),
-                            "" if top == 50_000 else f" (to {top:,}: 50,000 over the source limit)"))
-    if spreads:
-        worst_shape, spread, _ = max(spreads, key=lambda x: x[1])
-        table.add("time per node flat from 1,000 to 50,000 nodes (HTTP, max / min per shape)",
-                  ", ".join(f"{shape} {x:.2f}{note}" for shape, x, note in spreads), "≤ 1.5",
-                  f"{spread:.2f} ({worst_shape})", spread <= 1.5)
-    if extra.phases:
-        ratios = {shape: now["seconds"]["HTTP"] / before[shape]["seconds"]["HTTP"]
-                  for shape, now in extra.phases["now"].items()
-                  if "HTTP" in now["seconds"] and "HTTP" in before.get(shape, {}).get("seconds", {})}
-        table.add(f"where the time goes per phase, before ({extra.phases['rev']}) and now, "
-                  f"{extra.phases['nodes']:,} nodes",
-                  "HTTP now / before: " + ", ".join(f"{s} {x:.2f}" for s, x in ratios.items()),
-                  "shown, each phase", f"{min(ratios.values()):.2f} to {max(ratios.values()):.2f}"
-                  if ratios else "", "shown below" if ratios else False)
-        old, new = extra.phases["limits"]["before"], extra.phases["limits"]["now"]
-        changed = [f"{k} {old[k]:,} → {new[k]:,}" for k in old if k in new and old[k] != new[k]]
-        gone = [k for k in old if k not in new]
-        added = [k for k in new if k not in old]
-        table.add("nothing in the README's limits worse (settings.py, before and now)",
-                  f"{sum(old[k] == new.get(k) for k in old)} of {len(old)} the same"
-                  + "".join(f"; {what}: {', '.join(items)}" for what, items in
-                            (("changed", changed), ("gone", gone), ("new", added)) if items),
-                  "none worse", "", "met" if not changed and not gone else
-                  "changed: see the README")
-    elif extra.phases_failed:
-        table.add("where the time goes per phase, before and now", extra.phases_failed,
-                  "shown, each phase", "", False)
     ten = [r for r in rows if r.times and r.target == 10_000]
-    if ten:
-        issue = next((r for r in ten if r.shape == "issue 11"), None)
-        worst = max(ten, key=lambda r: r.wire_bytes / r.nodes)
-        shown = [r for r in ten if r is issue or r is worst]
-        table.add("bytes on the wire a node, 10,000 nodes (gzip; issue 11's program, and the "
-                  "largest shape)", "; ".join(
-                      f"{r.shape} {r.wire_bytes / r.nodes:,.0f} (plain {r.json_bytes / r.nodes:,.0f})"
-                      for r in shown),
-                  "≤ 250", f"{worst.wire_bytes / worst.nodes / 250:.2f} of the target",
-                  worst.wire_bytes / worst.nodes <= 250)
-        encodings = sorted({r.content_encoding for r in ten})
-        table.add("answer compressed when the client accepts gzip (10,000 nodes)",
-                  "Content-Encoding: " + ", ".join(encodings), "gzip", "",
-                  encodings == ["gzip"])
-        if extra.offers:
-            offers, gzip = extra.offers, extra.offers["gzip"]
-            better = [o for o in offers.values() if o["coding"] in ("br", "zstd")
-                      and o["bytes_per_node"] < gzip["bytes_per_node"]]
-            table.add("brotli or zstd where the client asks for it and it pays (issue 11's "
-                      "program, 10,000 nodes)", "; ".join(
-                          f"{name} `{OFFERS[name]}`: {o['coding']} {o['bytes_per_node']:,.0f} "
-                          f"bytes a node, {o['seconds']:.2f} s" for name, o in offers.items()),
-                      "br or zstd answered, fewer bytes than gzip",
-                      f"{min(o['bytes_per_node'] for o in better) / gzip['bytes_per_node']:.2f} "
-                      "of gzip's bytes" if better else "", bool(better))
-        slow = max(ten, key=lambda r: r.encode_now)
-        table.add("encoding a 10,000-node answer: now (orjson + gzip) / before (json.dumps)",
-                  f"{ms(slow.encode_now)} ms vs {ms(slow.encode_before)} ms ({slow.shape})",
-                  "faster", f"{slow.encode_now / slow.encode_before:.2f}",
-                  slow.encode_now < slow.encode_before)
+    if not ten:
+        return
+    encodings = sorted({r.content_encoding for r in ten})
+    table.add("answer compressed when the client accepts gzip (10,000 nodes)",
+              "Content-Encoding: " + ", ".join(encodings), "gzip", "", encodings == ["gzip"])
+    if extra.offers:
+        offers, gzip = extra.offers, extra.offers["gzip"]
+        better = [o for o in offers.values() if o["coding"] in ("br", "zstd")
+                  and o["bytes_per_node"] < gzip["bytes_per_node"]]
+        table.add("brotli or zstd where the client asks for it and it pays (issue 11's "
+                  "program, 10,000 nodes, compact answer)", "; ".join(
+                      f"{name} `{OFFERS[name]}`: {o['coding']} {o['bytes_per_node']:,.0f} "
+                      f"bytes a node, {o['seconds']:.2f} s" for name, o in offers.items()),
+                  "br or zstd answered, fewer bytes than gzip",
+                  f"{min(o['bytes_per_node'] for o in better) / gzip['bytes_per_node']:.2f} "
+                  "of gzip's bytes" if better else "", bool(better))
 
 
 def api_targets(extra: Extra, table: Targets, latency: bool) -> None:
-    """Issue 11's target 3 (`latency`: p50 against /healthz) or the earlier throughput one."""
+    """Issues 11 and 17's latency target (`latency`: the compact answer's p50 against
+    /healthz's, v1's beside it) or the earlier throughput one."""
     for w in sorted({r.workers for r in extra.api or []}):
         base = next(r for r in extra.api or [] if r.workers == w and r.endpoint == "/healthz")
         typ = next(r for r in extra.api or [] if r.workers == w and r.endpoint == "typical")
+        v1 = next((r for r in extra.api or [] if r.workers == w and r.endpoint == "typical v1"),
+                  None)
         workers = f"{w} worker{'s' * (w > 1)}"
         if latency:
             value = typ.p50 / base.p50
-            table.add(f"typical expression vs /healthz latency (p50), {workers}",
-                      f"{typ.p50 * 1000:.1f} vs {base.p50 * 1000:.1f} ms", "≤ 1.5× /healthz",
-                      f"{value:.2f}", value <= 1.5)
+            table.add(f"typical expression (v2) vs /healthz latency (p50), {workers}",
+                      f"{typ.p50 * 1000:.1f} vs {base.p50 * 1000:.1f} ms"
+                      + (f" (v1 records {v1.p50 * 1000:.1f} ms, {v1.p50 / base.p50:.2f}×)"
+                         if v1 else ""), "≤ 1.5× /healthz", f"{value:.2f}", value <= 1.5)
         else:
             share = typ.rps / base.rps
             table.add(f"typical expression vs /healthz throughput, {workers}",
@@ -686,10 +767,10 @@ def torch_targets(compare: dict[str, Any], table: Targets) -> None:
     numeric sweeps come to micrograd per node where micrograd works."""
     for lib, what in [("chainrule sweeps", "numeric sweeps: forward + backward, no records"),
                       ("chainrule engine", "graph built + numeric sweeps"),
-                      ("chainrule answer",
-                       "the server's whole answer, backprop_data: parse, sweeps with records, check"),
+                      ("chainrule answer", ("the server's whole answer, compact_data: parse, "
+                       "sweeps with their records, check, columns")),
                       ("chainrule backprop()",
-                       "the Python API's backprop(): that answer and its pydantic model")]:
+                       "the Python API's backprop(): that answer, constructed as its model")]:
         ratios = [r for r in ours_vs(compare, lib, "PyTorch CPU")
                   if r[1] >= TORCH_SIZE * 0.99]
         if not ratios:
@@ -715,13 +796,13 @@ def earlier_targets(rows: list[Row], extra: Extra, table: Targets) -> None:
     """Targets of earlier issues, still measured: throughput, refusals, backward / forward,
     faster than micrograd."""
     api_targets(extra, table, latency=False)
-    huge = [r for r in rows if r.target == 100_000]
+    huge = [r for r in rows if r.target >= 100_000]
     if huge:
-        statuses = ", ".join(f"{r.shape} {r.status}" for r in huge)
+        statuses = ", ".join(f"{r.shape} {r.target:,} {r.status}" for r in huge)
         ok = all(200 <= r.status < 300 or (400 <= r.status < 500 and r.refused) for r in huge)
-        table.add("100,000 nodes handled or refused with a clear 4xx, never a crash",
+        table.add("100,000 nodes and more handled or refused with a clear 4xx, never a crash",
                   f"HTTP {statuses}", "2xx or 4xx", "", ok)
-    done = [r for r in rows if r.times]
+    done = [r for r in rows if r.times and "forward" in r.times]
     if done:
         worst = max(done, key=lambda r: r.times["backward"] / r.times["forward"]
                     if r.times else 0.0)
@@ -745,25 +826,27 @@ def earlier_targets(rows: list[Row], extra: Extra, table: Targets) -> None:
 
 
 def targets(rows: list[Row], extra: Extra) -> list[str]:
-    """Issue 17's targets on micrograd's demo, issue 11's in its order, then the earlier
-    issues' still measured."""
-    demo = Targets()
+    """Issue 17's targets (the bench programs, the API, micrograd's demo, before and now),
+    issue 11's still measured, then the earlier issues'."""
+    network = Targets()
+    network_targets(rows, extra, network)
+    api_targets(extra, network, latency=True)
     for row in moons.targets(extra.moons or []):
-        demo.add(*row)
+        network.add(*row)
     if extra.moons_failed:
-        demo.add("micrograd's demo through from_micrograd", extra.moons_failed, "measured", "",
-                 False)
+        network.add("micrograd's demo through from_micrograd", extra.moons_failed, "measured",
+                    "", False)
+    before_now_row(extra, network)
     issue = Targets()
     answer_targets(rows, extra, issue)
-    api_targets(extra, issue, latency=True)
     if extra.compare and extra.compare["rows"]:
         torch_targets(extra.compare, issue)
     earlier = Targets()
     earlier_targets(rows, extra, earlier)
-    first = (["Issue 17 (answers at network scale), on micrograd's demo:", "", *demo.lines, ""]
-             if len(demo.lines) > 2 else [])
-    return [*first, "Issue 11 (from Run to picture), in its order:", "", *issue.lines, "",
-            "Earlier issues' targets, still measured:", "", *earlier.lines]
+    return [("Issue 17 (answers at network scale): the bench programs, the API, micrograd's "
+             "demo, before and now; every ratio measured in this run:"), "", *network.lines, "",
+            "Issue 11 (from Run to picture), still measured, on the compact answer:", "",
+            *issue.lines, "", "Earlier issues' targets, still measured:", "", *earlier.lines]
 
 
 def phases_section(extra: Extra) -> list[str]:
@@ -776,14 +859,16 @@ def phases_section(extra: Extra) -> list[str]:
     phases = "; ".join(f"*{name}*: {what}" for name, what in PHASES_EXPLAINED.items())
     return [
         f"## Where the time goes at {p['nodes']:,} nodes: before ({p['rev']}) and now", "",
-        (f"bench/phases.py: the backend of {p['rev']} (the round's start, where issue 11 "
-         "measured its figures; taken out with `git archive`), then this one, each in its own "
-         f"process one after the other; median of {p['repeats']} run"
-         f"{'s' * (p['repeats'] > 1)}. Phases are timed through functions both backends have: "
-         f"{phases}. *trace* contains the five phases from *order* to *check* plus *assembly*; "
-         "*backprop_data* is *parse* + *graph* + *trace*; *HTTP* is *backprop_data* + *encode* "
-         "+ the ASGI round trip. Shares are of now's HTTP time. A phase a backend cannot run "
-         "says *fails*, with its error."), "",
+        (f"bench/phases.py: the backend of {p['rev']} (the last commit before issue 17's "
+         "round; taken out with `git archive`), then this one, each in its own process one "
+         f"after the other; median of {p['repeats']} run{'s' * (p['repeats'] > 1)}. Each "
+         "backend's *product answer* is timed: before, the v1 records (`POST /api/v1/backprop`); "
+         "now, the compact answer (`POST /api/v2/backprop`); now's v1 records, the compact "
+         "answer rendered whole, are timed beside it (*v1:* rows; before, they are its product "
+         f"answer's figures again). Phases: {phases}. *trace* contains the phases from *order* "
+         "to *check* plus *assembly*; *answer* is *parse* + *graph* + *trace*; *HTTP* is "
+         "*answer* + *encode* + the ASGI round trip. Shares are of now's HTTP time. A phase a "
+         "backend does not have is a dash; one it cannot run says *fails*, with its error."), "",
         *phase_tables(p)]
 
 
@@ -815,7 +900,7 @@ def write_report(rows: list[Row], checks: list[CheckRow], elapsed: float, repeat
         "",
         *phases_section(extra),
         *moons_section(extra),
-        "## Scalar graphs: each phase, 100 to 100,000 nodes",
+        f"## Scalar graphs: each phase, 100 to {TOP:,} nodes",
         "",
         ("Shapes: **chain** `a1 = sin(x)`, `a2 = sin(a1)`, ... (one node a line); **wide sum** "
         "one line `sin(c1*x) + sin(c2*x) + ...` (4 nodes a term); **fan-out** "
@@ -823,11 +908,14 @@ def write_report(rows: list[Row], checks: list[CheckRow], elapsed: float, repeat
         "the issue's own program `x{i} = tanh(x{i-1}) * 0.9 + x0 * 0.1` (6 nodes a line, input "
         "x0; 1,667 lines for 10,000 nodes). Phases: "
         "parse (text to syntax tree), graph (syntax tree to graph, with shapes and formulas), "
-        "order (`Graph.order`, the topological order), forward sweep, backward sweep without records "
-        "(`record=False`: gradients only) and with records (every term's formula, numbers and "
-        "sentence), the finite-difference check (1 input, so 2 evaluations of the whole graph), "
-        "the whole `backprop()` (all of these plus forward records and the pydantic response) "
-        "and the whole HTTP answer through TestClient (plus JSON encoding)."),
+        "order (`Graph.order`, the topological order), plan (the sweeps' groups: one "
+        "generation's nodes of one op), forward sweep, backward sweep without records "
+        "(`record=False`: gradients only) and with them (each term's numbers), the "
+        "finite-difference check (1 input, so 2 evaluations of the whole graph), the whole "
+        "`backprop()` (all of these plus the columns: the Python API's compact answer), its "
+        "encoding and the whole HTTP answer through TestClient, compact (v2) and as v1 records. "
+        f"Every size up to {TOP:,} nodes is answered where the source fits "
+        f"{LIMITS.max_source_chars:,} characters; {OVER:,} must be refused."),
         *image(extra, "scaling", "Time of each phase against nodes, log-log, per shape"),
         *graph_tables(rows),
         *image(extra, "ratio", "backward / forward against nodes"),
@@ -867,10 +955,10 @@ def write_report(rows: list[Row], checks: list[CheckRow], elapsed: float, repeat
              "autograd and PyTorch build their graph as they run, so *chainrule engine* "
              "builds its graph from the parsed program too, then runs both numeric sweeps; "
              "*chainrule sweeps* is the two sweeps alone on a graph built beforehand; "
-             "*chainrule answer* is the server's whole answer as data (`backprop_data`: parse, "
-             "sweeps with every step recorded, finite-difference check) and *chainrule "
-             "backprop()* the Python API's call, that answer validated into its pydantic "
-             "model. sympy: `diff` by each input of the expression "
+             "*chainrule answer* is the server's whole answer as data (`compact_data`: parse, "
+             "sweeps with every term recorded, finite-difference check, the columns) and "
+             "*chainrule backprop()* the Python API's call, that answer constructed as its "
+             "model (not validated). sympy: `diff` by each input of the expression "
              "built beforehand, then `subs` of the point, stopped after 10 s (its derivative of "
              "nested tanh swells). PyTorch: float64 scalar tensors, "
              "`torch.set_num_threads(1)`, forward and `backward()`. Median of up to 5 runs; "
@@ -888,9 +976,10 @@ def write_report(rows: list[Row], checks: list[CheckRow], elapsed: float, repeat
              f"(`python -m chainrule.serve`) on a free 127.0.0.1 port, {extra.api_clients} "
              f"concurrent clients in one other process (httpx, asyncio), each sending its next "
              f"request when the last is answered, {extra.api_seconds:.0f} s per endpoint after "
-             "a 1 s warm-up. Client and server share the 2 cores: the client's own cost per "
+             "a warm-up. The typical expression is asked for as the compact answer "
+             "(`POST /api/v2/backprop`) and as v1 records (`POST /api/v1/backprop`). Client and server share the 2 cores: the client's own cost per "
              "request is of the order of /healthz's, so the trivial endpoint's figure is a floor "
-             "of the framework's ceiling and the ratio is flattered. The two endpoints "
+             "of the framework's ceiling and the ratio is flattered. The three requests "
              "alternate in two rounds of half that time each (rates and percentiles averaged), "
              "so that drift in the "
              "machine's load touches both alike; docs/load.md has the mix of good and "
@@ -933,7 +1022,8 @@ LAST_RUN = Path(tempfile.gettempdir()) / "chainrule-bench.pickle"
 
 def measure_all(args: argparse.Namespace) -> tuple[list[Row], list[CheckRow], Extra]:
     """Every part not skipped, one after the other; each part's seconds in `extra.parts`."""
-    sizes = [100, 1_000] if args.quick else [100, 1_000, 10_000, 20_000, 50_000, 100_000]
+    sizes = ([100, 1_000] if args.quick else
+             [100, 1_000, 10_000, 20_000, 50_000, 100_000, TOP, OVER])
     check_sizes = [10, 100, 1_000] if args.quick else [10, 100, 1_000, 10_000]
     clock = time.perf_counter()
     parts: dict[str, float] = {}
@@ -946,10 +1036,13 @@ def measure_all(args: argparse.Namespace) -> tuple[list[Row], list[CheckRow], Ex
 
     client = TestClient(create_app())
     backprop("sin(x*y)", x=1.0, y=2.0)  # warm up: imports, lark, the app's first request
-    client.post("/api/v1/backprop", json={"source": "sin(x*y)", "values": {"x": 1, "y": 2}})
+    for path in (V2, V1):
+        client.post(path, json={"source": "sin(x*y)", "values": {"x": 1, "y": 2}})
     rows = []
     for size in sizes:
         repeats = 1 if args.quick else (5 if size <= 1_000 else 3 if size <= 20_000 else 1)
+        if size == OVER:
+            repeats = 1
         for shape in SHAPES:
             row = measure_graph(shape, size, client, repeats)
             rows.append(row)
@@ -972,7 +1065,7 @@ def measure_all(args: argparse.Namespace) -> tuple[list[Row], list[CheckRow], Ex
         print(f"phases at {nodes:,} nodes, before ({args.before}) and now (bench/phases.py) ...",
               flush=True)
         try:
-            extra.phases = before_and_now(args.before, nodes, 3)
+            extra.phases = before_and_now(args.before, nodes, 1 if args.quick else 3)
         except (OSError, RuntimeError, subprocess.SubprocessError) as err:
             extra.phases_failed = f"{type(err).__name__}: {err}"
             print(f"  failed: {extra.phases_failed}", flush=True)
@@ -1003,14 +1096,15 @@ def measure_all(args: argparse.Namespace) -> tuple[list[Row], list[CheckRow], Ex
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
-                        help="sizes up to 1,000, one repeat, shorter load and browser runs")
+                        help="sizes up to 1,000 (libraries up to 100), one repeat, shorter "
+                        "load, browser and demo runs")
     parser.add_argument("--no-write", action="store_true", help="print, do not write the report")
     parser.add_argument("--skip", nargs="*", default=[],
                         choices=["compare", "api", "browser", "before", "moons"],
                         help="parts to leave out")
     parser.add_argument("--before", default=BEFORE_REV, metavar="REV",
                         help=f"the git revision measured before, phase by phase "
-                        f"(default {BEFORE_REV}, where issue 11's figures were measured)")
+                        f"(default {BEFORE_REV}, the last commit before issue 17's round)")
     parser.add_argument("--from-last", action="store_true",
                         help=f"measure nothing: write the report of the last run ({LAST_RUN})")
     args = parser.parse_args()
