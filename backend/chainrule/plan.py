@@ -125,10 +125,13 @@ def _make(graph: Graph) -> Plan:
     term_counts: dict[Shape, int] = defaultdict(int)
     term_rows: list[int] = []
     received_by: list[list[int]] = [[] for _ in nodes]
+    sent: list[list[int] | None] = [None] * count  # per node: its term per operand, or -1
     for i in range(count - 1, -1, -1):  # step order: the output first, operands in order
         if swept[i]:
+            sent[i] = ids = [-1] * len(inputs[i])
             for pos, src in enumerate(inputs[i]):
                 if swept[src]:
+                    ids[pos] = len(term_node)
                     received_by[src].append(len(term_node))
                     term_node.append(i)
                     term_input.append(src)
@@ -145,9 +148,7 @@ def _make(graph: Graph) -> Plan:
     for i, shape in enumerate(shapes):
         by_shape[shape].append(i)
     return Plan(shapes, _ints(rows), dict(counts), {s: _ints(n) for s, n in by_shape.items()},
-                _groups(graph, inputs, shapes, rows, term_rows,
-                        dict(zip(zip(term_node, term_position), range(len(term_node)))),
-                        receiving),
+                _groups(graph, inputs, shapes, rows, term_rows, sent, receiving),
                 leaves, leaves_received, np.array(swept, dtype=bool),
                 _ints([i for i in range(count - 1, -1, -1) if swept[i]]),
                 _ints(term_node), _ints(term_input), _ints(term_position),
@@ -207,10 +208,10 @@ def _swept(inputs: list[list[int]], output: int, requires: list[bool]) -> list[b
 
 
 def _single(node: int, op: str, shape: Shape, operands: list[int], shapes: list[Shape],
-            rows: list[int], term_rows: list[int], term_of: dict[tuple[int, int], int],
+            rows: list[int], term_rows: list[int], sent: list[list[int] | None],
             receiving: _Receiving) -> Group:
     """The group of one node."""
-    ids = [term_of.get((node, p), -1) for p in range(len(operands))]
+    ids = sent[node] or [-1] * len(operands)
     kept = tuple([t] if t >= 0 else [] for t in ids)
     return Group(op, [node], shape, slice(rows[node], rows[node] + 1),
                  tuple(shapes[n] for n in operands),
@@ -221,15 +222,17 @@ def _single(node: int, op: str, shape: Shape, operands: list[int], shapes: list[
 
 
 def _groups(graph: Graph, inputs: list[list[int]], shapes: list[Shape], rows: list[int],
-            term_rows: list[int], term_of: dict[tuple[int, int], int],
+            term_rows: list[int], sent: list[list[int] | None],
             receiving: _Receiving) -> list[Group]:
     """The op nodes grouped by (generation, op, operand shapes), generation by generation."""
-    generation = graph.generations()
+    generation = [0] * len(inputs)
     keyed: dict[tuple[object, ...], list[int]] = defaultdict(list)
     for i, node in enumerate(graph.nodes):
-        if not node.inputs:
+        operands = inputs[i]
+        if not operands:
             continue
-        key: tuple[object, ...] = (generation[node.id], node.op, *(shapes[s] for s in inputs[i]))
+        generation[i] = 1 + max([generation[s] for s in operands])
+        key: tuple[object, ...] = (generation[i], node.op, *(shapes[s] for s in operands))
         if not OPS[node.op].elementwise:
             key += (i,)
         keyed[key].append(i)
@@ -240,11 +243,11 @@ def _groups(graph: Graph, inputs: list[list[int]], shapes: list[Shape], rows: li
         shape, op = shapes[first], graph.nodes[first].op
         if len(members) == 1:  # most groups of a deep graph: no lists to scan
             groups.append(_single(first, op, shape, inputs[first], shapes, rows, term_rows,
-                                  term_of, receiving))
+                                  sent, receiving))
             continue
         arity = len(inputs[first])
         in_nodes = [[inputs[m][p] for m in members] for p in range(arity)]
-        ids = [[term_of.get((m, p), -1) for m in members] for p in range(arity)]
+        ids = [[(sent[m] or [-1] * arity)[p] for m in members] for p in range(arity)]
         kept = [[t for t in tp if t >= 0] for tp in ids]
         groups.append(Group(
             op, members, shape, as_index([rows[m] for m in members]),
