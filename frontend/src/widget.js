@@ -1,6 +1,6 @@
 // The notebook widget's ES module (anywidget): chainrule.show(...) in Jupyter or VS Code. The
 // player is player-view.js, as on the page; it lives in a shadow root so that the page's
-// styles and the notebook's do not meet. The model holds `answer` (the API's backprop
+// styles and the notebook's do not meet. The model holds `answer` (the API's compact backprop
 // answer) and `step` (the step shown), kept in step both ways. Built by build.mjs, which
 // defines __CHAINRULE_CSS__ and __CHAINRULE_FONTS__.
 
