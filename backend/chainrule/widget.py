@@ -4,8 +4,8 @@ Jupyter and VS Code.
 An anywidget whose module is the frontend's built `dist/widget.js` (`npm run build`, or the
 copy inside the wheel): the page's own player (player-view.js) and panels bundled with their
 styles and KaTeX's fonts, so nothing is fetched at run time. The widget's `answer` is the
-same result model as `backprop()` (as the API writes it); `step` is the step shown, kept in
-step both ways.
+compact answer of `backprop()` (as `POST /api/v2/backprop` writes it); `step` is the step
+shown, kept in step both ways.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import anywidget
-import orjson
 import traitlets
 
 from .answer import Answer
@@ -64,4 +63,4 @@ def show(source_or_result: str | Answer, /, **values: Any) -> StepsWidget:
     else:
         raise TypeError("show() takes a source (str) or a result of backprop(), trace() or "
                         f"from_micrograd(), not {type(source_or_result).__name__}")
-    return StepsWidget(answer=json.loads(orjson.dumps(result.spelled_out())))
+    return StepsWidget(answer=json.loads(result.compact_json()))

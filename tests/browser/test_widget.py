@@ -13,6 +13,7 @@ from typing import Any
 import anywidget
 import pytest
 from chainrule import ChainruleError, backprop, from_micrograd, show
+from chainrule.records import spelled_out
 from chainrule.widget import esm_path
 from micrograd.engine import Value
 from playwright.sync_api import Browser, Page, Route, expect
@@ -71,9 +72,12 @@ def open_widget(browser: Browser, widget: anywidget.AnyWidget) -> tuple[Page, li
 
 @pytest.fixture
 def shown(browser: Browser) -> Iterator[tuple[Page, list[str], dict[str, Any]]]:
+    """The widget's page, the requests it tried, and its answer spelled out as records (v1):
+    the widget holds the compact answer, which the page writes out step by step."""
     widget = show(ui.SOURCE, **ui.VALUES)
+    assert widget.answer["version"] == 2 and "nodes" not in widget.answer, "the compact answer"
     page, blocked = open_widget(browser, widget)
-    yield page, blocked, widget.answer
+    yield page, blocked, spelled_out(widget.answer)
     page.context.close()
 
 
