@@ -72,7 +72,8 @@ export function templateParts(text) {
   for (const m of text.matchAll(PLACEHOLDER)) {
     const before = text.slice(0, m.index);
     const after = text.slice(m.index + m[0].length);
-    const enclosed = (["(", "{", ", "].some((s) => before.endsWith(s)) && [")", "}", ","].some((s) => after.startsWith(s)))
+    const enclosed = (["(", "{", ", "].some((s) => before.endsWith(s))
+        && [")", "}", ","].some((s) => after.startsWith(s)))
       || (before.endsWith("\\left(") && after.startsWith("\\right)"));
     parts.push([text.slice(start, m.index), m[1], enclosed]);
     start = m.index + m[0].length;
@@ -196,7 +197,8 @@ export function createRenderer(answer) {
     }
     if (kink) text += tell("term_kink", { sentence: kinkSentence(i, pos) });
     if (before !== null) {
-      text += tell("term_fan_out", { before: shortly(before), contribution: shortly(contribution), after: shortly(sum) });
+      text += tell("term_fan_out", { before: shortly(before), contribution: shortly(contribution),
+        after: shortly(sum) });
     }
     return {
       input: `n${src}`, position: pos, ...d, local: localJson, contribution: contributionJson,

@@ -9,7 +9,9 @@ export function createTimeline(result) {
   const steps = [];
   result.nodes.forEach((n, i) => { if (n.op !== "const") steps.push({ phase: "forward", node: n.id, index: i }); });
   const forwardCount = steps.length;
-  for (let s = 0; s < result.backwardCount; s++) steps.push({ phase: "backward", node: result.backwardNode(s), index: s });
+  for (let s = 0; s < result.backwardCount; s++) {
+    steps.push({ phase: "backward", node: result.backwardNode(s), index: s });
+  }
   const valueAt = new Map();
   for (const n of result.nodes) if (n.op === "const") valueAt.set(n.id, -1);
   const gradAt = new Map();
