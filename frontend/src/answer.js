@@ -37,6 +37,7 @@ export function inflate(compact) {
     cost: compact.cost,
     tangent: compact.tangent,
     jacobian: compact.jacobian,
+    groups: compact.groups ?? null,
 
     /** Every node as a record ({id, op, label, symbol, name, inputs, expr, value, grad, ...}). */
     get nodes() {
