@@ -17,6 +17,7 @@ import typing
 from functools import cache, cached_property
 from typing import Any, Union
 
+import orjson
 from pydantic import BaseModel, Field, PrivateAttr
 
 from .records import Renderer, spelled_out
@@ -174,6 +175,12 @@ class Answer(_Model):
         self.warnings.append(_construct(Warning_, warning))
         if self._data is not None:
             self._data["warnings"].append(warning)
+
+    def compact_json(self) -> bytes:
+        """The compact answer as JSON, as `POST /api/v2/backprop` sends it (the widget and the
+        offline file hold this; frontend/src/answer.js reads it)."""
+        return orjson.dumps(self._data if self._data is not None
+                            else self.model_dump(mode="json", by_alias=True))
 
     def spelled_out(self) -> dict[str, Any]:
         """The v1 answer: every node, edge and step as a record (`POST /api/v1/backprop`)."""

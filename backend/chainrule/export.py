@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import orjson
-
 from .answer import Answer
 from .settings import FRONTEND_DIR
 
@@ -24,9 +22,9 @@ def template_path() -> Path:
 
 
 def answer_json(result: Answer) -> str:
-    """The answer as the API writes it, with "<" as \\u003c so that no text in it can close
-    the <script> element that holds it."""
-    return orjson.dumps(result.spelled_out()).decode().replace("<", "\\u003c")
+    """The compact answer as the API writes it (`POST /api/v2/backprop`), with "<" as \\u003c
+    so that no text in it can close the <script> element that holds it."""
+    return result.compact_json().decode().replace("<", "\\u003c")
 
 
 def offline_html(result: Answer) -> str:

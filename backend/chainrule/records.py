@@ -2,7 +2,7 @@
 
 The compact answer (columns.py) holds numbers; a record holds them with their sentence and
 formulas, written here from the answer's own templates (narration.py) and op table entries.
-frontend/src/records.js is the same renderer for the page; tests/test_records.py checks that
+frontend/src/records.js is the same renderer for the page; tests/test_records_js.py checks that
 the two write the same records. The v1 answer (every record of every step) is this renderer
 run over the whole compact answer.
 """

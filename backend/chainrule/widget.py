@@ -4,24 +4,51 @@ Jupyter and VS Code.
 An anywidget whose module is the frontend's built `dist/widget.js` (`npm run build`, or the
 copy inside the wheel): the page's own player (player-view.js) and panels bundled with their
 styles and KaTeX's fonts, so nothing is fetched at run time. The widget's `answer` is the
-same result model as `backprop()` (as the API writes it); `step` is the step shown, kept in
-step both ways.
+compact answer of `backprop()` (as `POST /api/v2/backprop` writes it), its large float
+columns as binary buffers (`widget_answer`); `step` is the step shown, kept in step both ways.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 import anywidget
-import orjson
+import numpy as np
 import traitlets
 
 from .answer import Answer
 from .run import backprop
 from .settings import FRONTEND_DIR
+
+# The columns sent as float64 buffers where they can be: (table, field) of the answer's columns.
+FLOAT_COLUMNS = (("nodes", "value"), ("nodes", "grad"), ("terms", "local"),
+                 ("terms", "contribution"))
+
+
+def float_buffer(column: list[Any]) -> memoryview | None:
+    """A column of finite numbers and nulls as little-endian float64 bytes, null as NaN (no
+    number is NaN then: the API writes a non-finite one as a string); None if it holds an
+    array or a non-finite number, which stay JSON."""
+    if not all(x is None or (type(x) in (float, int) and math.isfinite(x)) for x in column):
+        return None
+    return memoryview(np.array([math.nan if x is None else x for x in column],
+                               dtype="<f8").tobytes())
+
+
+def widget_answer(result: Answer) -> dict[str, Any]:
+    """The widget's `answer`: the compact answer, each column of FLOAT_COLUMNS that is finite
+    numbers and nulls as a binary buffer (Jupyter sends it beside the JSON, and the module gets
+    a DataView there: frontend/src/widget.js reads it back)."""
+    answer: dict[str, Any] = json.loads(result.compact_json())
+    for table, field in FLOAT_COLUMNS:
+        buffer = float_buffer(answer["columns"][table][field])
+        if buffer is not None:
+            answer["columns"][table][field] = buffer
+    return answer
 
 
 def esm_path() -> Path:
@@ -64,4 +91,4 @@ def show(source_or_result: str | Answer, /, **values: Any) -> StepsWidget:
     else:
         raise TypeError("show() takes a source (str) or a result of backprop(), trace() or "
                         f"from_micrograd(), not {type(source_or_result).__name__}")
-    return StepsWidget(answer=json.loads(orjson.dumps(result.spelled_out())))
+    return StepsWidget(answer=widget_answer(result))

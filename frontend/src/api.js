@@ -1,6 +1,6 @@
 // The API client: the only module that talks to the backend.
 
-const BASE = "api/v1";
+const BASE = "api";
 
 /** A user mistake reported by the API: message, kind and source span [start, end) or null. */
 export class ApiError extends Error {
@@ -34,7 +34,8 @@ function post(path, body) {
   });
 }
 
-/** Every step of one forward and one backward sweep of `source` (see schemas.py); with
+/** One forward and one backward sweep of `source`: the compact answer (API v2, answer.py's
+ * `Answer`: columns, op entries and sentence templates; answer.js reads it); with
  * {mode: "forward", wrt}, also forward mode's tangent steps for the input `wrt`; with
  * {overrides: [names]}, only those values may override a literal of the source. */
 export function backprop(source, values = {}, check = true,
@@ -42,28 +43,28 @@ export function backprop(source, values = {}, check = true,
   const body = { source, values, check };
   if (mode === "forward") Object.assign(body, { mode, wrt });
   if (overrides) body.overrides = overrides;
-  return post("backprop", body);
+  return post("v2/backprop", body);
 }
 
 /** The sum over paths from input `wrt` to the output: {count_text, gradient, complete,
  * paths: [{nodes, edges, factors, product}], labels, ...}, the `limit` largest paths. */
 export function paths(source, values, wrt, limit = 20) {
-  return post("paths", { source, values, wrt, limit });
+  return post("v1/paths", { source, values, wrt, limit });
 }
 
 /** Gradient descent on `source` from `values`: {inputs, method, learning_rate, steps, beta,
  * beta2, contour} -> {losses, iterations, thinned, contour, note, warnings, ...}. */
 export function optimize(source, values, options) {
-  return post("optimize", { source, values, ...options });
+  return post("v1/optimize", { source, values, ...options });
 }
 
 /** The gallery: [{title, source, values, description}]. */
 export function examples() {
-  return request("examples");
+  return request("v1/examples");
 }
 
 /** Three ways to differentiate `source` at `values`: {inputs: [{name, backprop, symbolic,
  * finite_differences}], graph_operations, cost}. */
 export function methods(source, values) {
-  return post("methods", { source, values });
+  return post("v1/methods", { source, values });
 }

@@ -2,6 +2,7 @@
 // own elements (editor, player controls, graph, step, results, share, optimizer); this file
 // only passes data between them.
 
+import { inflate } from "./answer.js";
 import { ApiError, backprop } from "./api.js";
 import { cardsOf } from "./cards.js";
 import { createEditorPanel } from "./editor-panel.js";
@@ -95,7 +96,7 @@ async function run(step = 0) {
     const mode = state.mode;
     const wrt = mode === "forward" ? await chooseWrt(source, values, overrides) : null;
     if (token !== state.runToken) return;
-    const result = await backprop(source, values, true, { mode, wrt, overrides });
+    const result = inflate(await backprop(source, values, true, { mode, wrt, overrides }));
     if (token !== state.runToken) return;
     if (mode === "forward" && !result.tangent) throw new Error("The server did not answer in forward mode.");
     const cards = cardsOf(result);
@@ -118,7 +119,7 @@ async function run(step = 0) {
 async function chooseWrt(source, values, overrides) {
   let inputs = state.result?.source === source ? inputNames(state.result) : null;
   if (!inputs || !inputs.includes(state.wrt)) {
-    inputs = inputNames(await backprop(source, values, false, { overrides }));
+    inputs = inputNames(inflate(await backprop(source, values, false, { overrides })));
   }
   if (!inputs.length) throw new ApiError({ message: "Forward mode needs an input to differentiate with respect to." });
   return inputs.includes(state.wrt) ? state.wrt : inputs[0];

@@ -6,7 +6,7 @@ export const ANSWER_ID = "chainrule-answer";
 /** What the template holds where the answer goes. */
 export const PLACEHOLDER = "__CHAINRULE_ANSWER__";
 
-/** The template with `answer` (the API's backprop answer) in it. "<" is written \u003c, so
+/** The template with `answer` (the API's compact backprop answer) in it. "<" is written \u003c, so
  * that no text of the answer can close the script element that holds it. */
 export function offlineHtml(template, answer) {
   if (!template.includes(PLACEHOLDER)) throw new Error("the offline template holds no place for the answer");
@@ -18,7 +18,7 @@ export function offlineHtml(template, answer) {
 export function embeddedAnswer(text) {
   try {
     const answer = JSON.parse(text);
-    return answer && Array.isArray(answer.nodes) ? answer : null;
+    return answer && answer.columns && Array.isArray(answer.columns.nodes?.op) ? answer : null;
   } catch {
     return null;
   }

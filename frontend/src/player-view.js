@@ -3,6 +3,7 @@
 // notebook widget each make one on their own root element; it is drawn by the same panels
 // (player-panel, graph-panel, step-panel, results-panel) as the page.
 
+import { inflate } from "./answer.js";
 import { cardsOf } from "./cards.js";
 import { createGraphPanel } from "./graph-panel.js";
 import { createPlayer, interval, reduce } from "./player.js";
@@ -134,10 +135,11 @@ export function createPlayerView(root, { elk, keyTarget = root, onStep = () => {
   }
 
   const view = {
-    /** Lay out and draw an answer (the API's backprop answer), standing at `step`; `link`
-     * is where "Open in chainrule" goes (hidden without one). */
-    async show(answer, step = 0, { link = null } = {}) {
+    /** Lay out and draw an answer (the API's compact backprop answer), standing at `step`;
+     * `link` is where "Open in chainrule" goes (hidden without one). */
+    async show(compact, step = 0, { link = null } = {}) {
       loopToken++;
+      const answer = inflate(compact);
       const cards = cardsOf(answer);
       await sized($("graph"));
       const steps = answer.tangent ? createTangentTimeline(answer) : createTimeline(answer);

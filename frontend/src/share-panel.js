@@ -9,7 +9,7 @@ const OFFLINE_TEMPLATE = "dist/offline.html"; // built by build.mjs
 
 /** The panel on its elements `el` ({copyLink, copyEmbed, exportSvg, exportPng, exportJson,
  * exportHtml, status, graph}); callbacks: bounds() (the graph's laid-out size or null), result() (the last
- * answer or null), step() (the index shown). */
+ * answer, inflated by answer.js, or null), step() (the index shown). */
 export function createSharePanel(el, callbacks) {
   const say = (message) => { el.status.textContent = message; };
   const name = (ext) => `chainrule-step-${callbacks.step()}.${ext}`;
@@ -53,8 +53,9 @@ export function createSharePanel(el, callbacks) {
   el.exportJson.addEventListener("click", () => {
     const result = callbacks.result();
     if (!result) return say("Run an expression first.");
-    download("chainrule.json", new Blob([JSON.stringify(result, null, 2)], { type: "application/json" }));
-    say("JSON exported.");
+    // The compact answer, as the API sent it: columns, op entries and sentence templates.
+    download("chainrule.json", new Blob([JSON.stringify(result.compact, null, 2)], { type: "application/json" }));
+    say("JSON exported: the compact answer (API v2), columns and templates.");
   });
   el.exportHtml.addEventListener("click", async () => {
     const result = callbacks.result();
@@ -62,7 +63,7 @@ export function createSharePanel(el, callbacks) {
     try {
       const response = await fetch(OFFLINE_TEMPLATE);
       if (!response.ok) throw new Error(`the offline page is not built (${response.status})`);
-      const html = offlineHtml(await response.text(), result);
+      const html = offlineHtml(await response.text(), result.compact);
       download("chainrule-steps.html", new Blob([html], { type: "text/html" }));
       say("HTML exported: one file that plays the steps offline.");
     } catch (err) {

@@ -12,14 +12,22 @@ export function createStepPanel(el) {
   let nodesById = new Map();
   let practiceOn = false;
   let record = practice.createPractice();
-  let questions = []; // per timeline index
+  let questions = new Map(); // per timeline index, asked for when the player gets there
   let shown = null; // {frame, atEnd}
 
   // Practice mode's questions at a timeline index, or null where it asks none.
   function askedAt(index) {
     if (!practiceOn || !result || result.tangent) return null;
-    const asked = questions[index];
+    const asked = questionsAt(index);
     return asked && (asked.questions.length || asked.skipped.length) ? asked : null;
+  }
+
+  function questionsAt(index) {
+    if (!questions.has(index)) {
+      questions.set(index, timeline.steps[index]?.phase === "backward"
+        ? practice.questionsFor(timeline.stepAt(index)) : { questions: [], skipped: [] });
+    }
+    return questions.get(index);
   }
 
   function narration(frame) {
@@ -72,8 +80,7 @@ export function createStepPanel(el) {
       timeline = steps;
       nodesById = byId;
       record = practice.createPractice();
-      questions = steps.steps.map((s) => (s.phase === "backward"
-        ? practice.questionsFor(s.step) : { questions: [], skipped: [] }));
+      questions = new Map();
       shown = null;
       return panel;
     },

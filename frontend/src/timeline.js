@@ -1,19 +1,24 @@
 // The steps of one API answer as one timeline: one index per forward step, then one per
 // backward step (index 0 is the first forward step). Pure: the renderer asks it what changed.
 
-/** The timeline of a backprop answer. A constant is not a step: its value is known from the
- * start, shown on its card beside the node that uses it. */
+/** The timeline of a backprop answer (answer.js's inflated answer). A constant is not a
+ * step: its value is known from the start, shown on its card beside the node that uses it.
+ * An entry holds its phase, its node and its step's index; the step's record is written when
+ * the player stands on it (`stepAt`). */
 export function createTimeline(result) {
-  const constants = new Set(result.nodes.filter((n) => n.op === "const").map((n) => n.id));
-  const forward = result.forward.filter((step) => !constants.has(step.node));
-  const steps = [
-    ...forward.map((step) => ({ phase: "forward", node: step.node, step })),
-    ...result.backward.map((step) => ({ phase: "backward", node: step.node, step })),
-  ];
-  const valueAt = new Map([...constants].map((id) => [id, -1]));
+  const steps = [];
+  result.nodes.forEach((n, i) => { if (n.op !== "const") steps.push({ phase: "forward", node: n.id, index: i }); });
+  const forwardCount = steps.length;
+  for (let s = 0; s < result.backwardCount; s++) {
+    steps.push({ phase: "backward", node: result.backwardNode(s), index: s });
+  }
+  const valueAt = new Map();
+  for (const n of result.nodes) if (n.op === "const") valueAt.set(n.id, -1);
   const gradAt = new Map();
   steps.forEach(({ phase, node }, i) => (phase === "forward" ? valueAt : gradAt).set(node, i));
-  return { steps, total: steps.length, forwardCount: forward.length, valueAt, gradAt };
+  const stepAt = (k) => (steps[k].phase === "forward" ? result.forwardStep(steps[k].index)
+    : result.backwardStep(steps[k].index));
+  return { steps, total: steps.length, forwardCount, valueAt, gradAt, stepAt };
 }
 
 /** The timeline of a forward-mode answer: one index per tangent step (phase "tangent"), in
@@ -24,7 +29,8 @@ export function createTangentTimeline(result) {
   const known = new Map();
   for (const n of result.nodes) known.set(n.id, 0);
   steps.forEach(({ node }, i) => known.set(node, i));
-  return { steps, total: steps.length, forwardCount: steps.length, valueAt: known, gradAt: known };
+  return { steps, total: steps.length, forwardCount: steps.length, valueAt: known, gradAt: known,
+    stepAt: (k) => steps[k].step };
 }
 
 /** The tangent of every node, by id, from a forward-mode answer (null where none is given). */
@@ -38,7 +44,7 @@ export function tangentsById(result) {
 export function frameAt(timeline, index) {
   const entry = timeline.steps[index];
   if (!entry) return { index: 0, phase: "forward", node: null, step: null };
-  return { index, phase: entry.phase, node: entry.node, step: entry.step };
+  return { index, phase: entry.phase, node: entry.node, step: timeline.stepAt(index) };
 }
 
 /** Whether `node` has its value / its (complete) gradient at `index`. */

@@ -1,7 +1,8 @@
 // The notebook widget's ES module (anywidget): chainrule.show(...) in Jupyter or VS Code. The
 // player is player-view.js, as on the page; it lives in a shadow root so that the page's
-// styles and the notebook's do not meet. The model holds `answer` (the API's backprop
-// answer) and `step` (the step shown), kept in step both ways. Built by build.mjs, which
+// styles and the notebook's do not meet. The model holds `answer` (the API's compact backprop
+// answer, its large float columns as binary buffers: widget.py) and `step` (the step shown),
+// kept in step both ways. Built by build.mjs, which
 // defines __CHAINRULE_CSS__ and __CHAINRULE_FONTS__.
 
 import { createPlayerView } from "./player-view.js";
@@ -15,6 +16,24 @@ function declareFonts(doc) {
   style.id = FONTS_ID;
   style.textContent = __CHAINRULE_FONTS__;
   doc.head.append(style);
+}
+
+// The columns widget.py sends as float64 buffers (little-endian, null as NaN) where it can.
+const FLOAT_COLUMNS = [["nodes", "value"], ["nodes", "grad"], ["terms", "local"], ["terms", "contribution"]];
+
+/** The model's answer with its binary columns (a DataView, or any view of bytes) read back
+ * into lists of numbers and nulls, as the API writes them. */
+function answerOf(model) {
+  const answer = model.get("answer");
+  const columns = { ...answer.columns };
+  for (const [table, field] of FLOAT_COLUMNS) {
+    const column = columns[table][field];
+    if (!ArrayBuffer.isView(column)) continue;
+    const bytes = new DataView(column.buffer, column.byteOffset, column.byteLength);
+    const numbers = Array.from({ length: bytes.byteLength / 8 }, (_, k) => bytes.getFloat64(8 * k, true));
+    columns[table] = { ...columns[table], [field]: numbers.map((x) => (Number.isNaN(x) ? null : x)) };
+  }
+  return { ...answer, columns };
 }
 
 /** anywidget's render: draw the model's answer into `el`, follow and report its step. */
@@ -35,7 +54,7 @@ function render({ model, el }) {
       model.save_changes();
     },
   });
-  const showAnswer = () => view.show(model.get("answer"), model.get("step"))
+  const showAnswer = () => view.show(answerOf(model), model.get("step"))
     .catch((err) => view.showMessage(`The steps cannot be shown: ${err.message}`));
   const followStep = () => {
     // Its own report comes back as a change too (anywidget's model.set fires it): ignore it,

@@ -1,20 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { inflate } from "../src/answer.js";
 import { changedNodes, createTimeline, frameAt, involvedAt, nodeStateAt } from "../src/timeline.js";
 
-// a = x*y; sin(a): forward n0 n1 n2 n3, backward n3 (seed) n2 n1 n0.
-const term = (input) => ({ input });
-const result = {
-  nodes: ["x", "y", "mul", "sin"].map((op, i) => ({ id: `n${i}`, op: i < 2 ? "input" : op })),
-  forward: ["n0", "n1", "n2", "n3"].map((node, index) => ({
-    index, node, inputs: node === "n2" ? ["n0", "n1"] : node === "n3" ? ["n2"] : [] })),
-  backward: [
-    { index: 0, node: "n3", seed: true, terms: [term("n2")] },
-    { index: 1, node: "n2", seed: false, terms: [term("n0"), term("n1")] },
-    { index: 2, node: "n1", seed: false, terms: [] },
-    { index: 3, node: "n0", seed: false, terms: [] },
-  ],
-};
+// sin(x*y): forward n0 n1 n2 n3, backward n3 (seed) n2 n1 n0 (POST /api/v2/backprop's answer).
+const fixture = (name) => inflate(JSON.parse(readFileSync(new URL(`fixtures/${name}.json`, import.meta.url), "utf8")));
+const result = fixture("sin-xy");
 
 test("forward steps come first, then backward steps", () => {
   const t = createTimeline(result);
@@ -23,6 +15,9 @@ test("forward steps come first, then backward steps", () => {
   assert.equal(frameAt(t, 3).phase, "forward");
   assert.equal(frameAt(t, 4).phase, "backward");
   assert.equal(frameAt(t, 4).step.seed, true);
+  assert.equal(frameAt(t, 5).step.text, "At (x * y), the upstream gradient dL/d(x * y) = -0.99. " +
+    "dL/dx += -0.99 × 2 = -1.98. dL/dy += -0.99 × 1.5 = -1.485.", "written when asked for");
+  assert.equal(frameAt(t, 1).step.text, "Input y = 2.");
   assert.equal(frameAt(t, 8).node, null);
 });
 
@@ -36,11 +31,7 @@ test("a node has its value from its forward step and its gradient from its backw
 
 test("a constant is not a step: its value is known from the start", () => {
   // 2 * x: n0 the constant 2, n1 the input x, n2 the product.
-  const answer = {
-    nodes: [{ id: "n0", op: "const" }, { id: "n1", op: "input" }, { id: "n2", op: "mul" }],
-    forward: ["n0", "n1", "n2"].map((node, index) => ({ index, node, inputs: node === "n2" ? ["n0", "n1"] : [] })),
-    backward: [{ index: 0, node: "n2", seed: true, terms: [term("n1")] }, { index: 1, node: "n1", terms: [] }],
-  };
+  const answer = fixture("const");
   const t = createTimeline(answer);
   assert.deepEqual(t.steps.map((s) => s.node), ["n1", "n2", "n2", "n1"]);
   assert.equal(t.forwardCount, 2);

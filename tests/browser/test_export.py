@@ -4,6 +4,7 @@ player alone, in an iframe as in course notes."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -55,6 +56,10 @@ def test_export_html_plays_from_file_with_no_network_to_the_true_gradients(
     assert not re.search(r"""(src|href)=["']?(https?:|//|[\w./-]+\.(js|css|woff2?)\b)""", html), \
         "every script, style and font must be inlined"
     answer = backprop(ui.SOURCE, ui.VALUES)
+    held = re.search(r'<script type="application/json" id="chainrule-answer">(.*?)</script>', html,
+                     re.DOTALL)
+    assert held and json.loads(held[1]) == json.loads(answer.compact_json()), \
+        "the file holds the compact answer"
     page, blocked, errors = ui.open_offline(browser, out)
     expect(page.locator(".pv-source")).to_have_text(ui.SOURCE)
     expect(ui.nodes(page)).to_have_count(len(answer.nodes))

@@ -234,8 +234,11 @@ def test_export_json_downloads_the_apis_gradients(
     download = info.value
     assert download.suggested_filename.endswith(".json")
     exported = json.loads(Path(download.path()).read_text())
-    gradients = exported.get("gradients", exported) if isinstance(exported, dict) else None
-    assert gradients == answer["gradients"]
+    assert exported["version"] == 2, "the compact answer, as the API sent it"
+    assert exported["gradients"] == answer["gradients"]
+    assert len(exported["columns"]["nodes"]["op"]) == len(answer["nodes"])
+    assert len(exported["columns"]["steps"]["node"]) == len(answer["backward"])
+    expect(page.locator("#share-status")).to_contain_text("compact answer")
     for name in ("Copy link", "Export SVG", "Export PNG"):
         expect(page.get_by_role("button", name=name, exact=True)).to_be_visible()
 

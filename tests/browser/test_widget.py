@@ -5,15 +5,20 @@ the model's `step` in step both ways."""
 
 from __future__ import annotations
 
+import base64
 import json
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import anywidget
+import numpy as np
 import pytest
+from anywidget._util import remove_buffers
 from chainrule import ChainruleError, backprop, from_micrograd, show
-from chainrule.widget import esm_path
+from chainrule.records import spelled_out
+from chainrule.widget import FLOAT_COLUMNS, esm_path
 from micrograd.engine import Value
 from playwright.sync_api import Browser, Page, Route, expect
 
@@ -25,11 +30,20 @@ TRUE_GRADIENTS = sympy_gradients(ui.SOURCE, ui.VALUES)  # the oracle
 
 # What a notebook does with an anywidget module, reduced to what anywidget's front end
 # promises it: `render({model, el})`, with a model that has get, set, on, off, save_changes.
+# The state travels as Jupyter's widget messages carry it: JSON with the binary parts taken
+# out (`buffer_paths`, `buffers`, here base64), put back in as DataViews (ipywidgets'
+# put_buffers).
 HARNESS = """<!doctype html><html><head><meta charset="utf-8"></head><body>
 <p>A notebook cell's output:</p><div id="output"></div>
 <script type="module">
   const listeners = new Map();
-  const state = JSON.parse(document.getElementById("state").textContent);
+  const message = JSON.parse(document.getElementById("state").textContent);
+  const state = message.state;
+  message.buffer_paths.forEach((path, k) => {
+    const bytes = Uint8Array.from(atob(message.buffers[k]), (c) => c.charCodeAt(0));
+    const holder = path.slice(0, -1).reduce((o, key) => o[key], state);
+    holder[path.at(-1)] = new DataView(bytes.buffer);
+  });
   window.saved = [];
   window.model = {
     get: (key) => state[key],
@@ -51,7 +65,10 @@ HARNESS = """<!doctype html><html><head><meta charset="utf-8"></head><body>
 def open_widget(browser: Browser, widget: anywidget.AnyWidget) -> tuple[Page, list[str]]:
     """The widget's module (`widget._esm`, as the notebook gets it) rendered in a page whose
     every other request is aborted; returns the page and the aborted requests."""
-    state = json.dumps({"answer": widget.answer, "step": widget.step}).replace("<", "\\u003c")
+    state, paths, buffers = remove_buffers({"answer": widget.answer, "step": widget.step})
+    state = json.dumps({"state": state, "buffer_paths": paths,
+                        "buffers": [base64.b64encode(b).decode() for b in buffers]}
+                       ).replace("<", "\\u003c")
     page = browser.new_context(viewport={"width": 1100, "height": 1000}).new_page()
     blocked: list[str] = []
 
@@ -71,16 +88,35 @@ def open_widget(browser: Browser, widget: anywidget.AnyWidget) -> tuple[Page, li
 
 @pytest.fixture
 def shown(browser: Browser) -> Iterator[tuple[Page, list[str], dict[str, Any]]]:
+    """The widget's page, the requests it tried, and its answer spelled out as records (v1):
+    the widget holds the compact answer, which the page writes out step by step."""
     widget = show(ui.SOURCE, **ui.VALUES)
+    assert widget.answer["version"] == 2 and "nodes" not in widget.answer, "the compact answer"
     page, blocked = open_widget(browser, widget)
-    yield page, blocked, widget.answer
+    yield page, blocked, spelled_out(compact(widget.answer))
     page.context.close()
+
+
+def compact(answer: dict[str, Any]) -> dict[str, Any]:
+    """The widget's answer with its binary columns read back: the compact answer."""
+    columns = {table: dict(fields) for table, fields in answer["columns"].items()}
+    for table, field in FLOAT_COLUMNS:
+        if isinstance(columns[table][field], memoryview):
+            numbers = np.frombuffer(columns[table][field], dtype="<f8").tolist()
+            columns[table][field] = [None if math.isnan(x) else x for x in numbers]
+    return {**answer, "columns": columns}
 
 
 def test_show_is_an_anywidget_holding_backprops_answer(built_frontend: Path) -> None:
     widget = show(ui.SOURCE, **ui.VALUES)
     assert isinstance(widget, anywidget.AnyWidget)
-    assert widget.answer == json.loads(backprop(ui.SOURCE, ui.VALUES).model_dump_json(by_alias=True))
+    assert compact(widget.answer) == json.loads(
+        backprop(ui.SOURCE, ui.VALUES).model_dump_json(by_alias=True))
+    state, paths, buffers = remove_buffers({"answer": widget.answer})
+    assert paths == [["answer", "columns", table, field] for table, field in FLOAT_COLUMNS], \
+        "a scalar graph's values, gradients, locals and contributions travel as float64 buffers"
+    assert len(json.dumps(state, separators=(",", ":"))) + sum(len(b) for b in buffers) < len(
+        backprop(ui.SOURCE, ui.VALUES).compact_json())
     assert widget.step == 0
     assert widget._esm == esm_path().read_text(), "the module is the built dist/widget.js"
 
