@@ -184,9 +184,11 @@ def test_a_50000_node_compact_answer_fits_the_ceiling_for_every_client(
 
 
 def test_a_program_at_the_node_limit_answers(client: TestClient) -> None:
-    """The limit is a size the server answers, not one it only refuses above."""
-    terms = LIMITS.max_nodes // 4
-    r = client.post("/api/v2/backprop", json={"source": wide_sum(4 * terms), "values": {
-        "x": 0.3}, "check": False}, headers=GZIP)
-    assert r.status_code == 200
+    """The limit is a size the server answers, not one it only refuses above: a wide program
+    (every line one generation deep, as a network's layer is) of as many nodes as it admits."""
+    lines = LIMITS.max_nodes // 2 - 1  # a constant and a product a line, and the input x
+    source = "\n".join(f"a{i} = x * {i % 7 + 2}" for i in range(lines))
+    r = client.post("/api/v2/backprop", json={"source": source, "values": {"x": 0.3},
+                                              "check": False}, headers=GZIP)
+    assert r.status_code == 200, r.text[:300]
     assert LIMITS.max_nodes - 10 <= len(r.json()["columns"]["nodes"]["op"]) <= LIMITS.max_nodes
