@@ -163,12 +163,13 @@ def widget_bytes(result: Any) -> tuple[int, int]:
     whole state, and its ES module (`_esm`, the same for every answer)."""
     from chainrule import show  # anywidget, imported only when measured
 
+    from ipywidgets.widgets.widget import _remove_buffers  # how Jupyter sends the state
+
     widget = show(result)
-    state = widget.get_state()
-    sizes = {key: len(value) if isinstance(value, bytes | memoryview)
-             else len(orjson.dumps(value)) for key, value in state.items()}
+    state, _, buffers = _remove_buffers(widget.get_state())
     widget.close()
-    return sum(sizes.values()), sizes.get("_esm", 0)
+    esm = len(orjson.dumps(state.get("_esm", "")))
+    return len(orjson.dumps(state)) + sum(memoryview(b).nbytes for b in buffers), esm
 
 
 REFUSED = -1  # rss_growth when the probe's from_micrograd was refused
