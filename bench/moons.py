@@ -162,7 +162,6 @@ def widget_bytes(result: Any) -> tuple[int, int]:
     """The bytes of `chainrule.show(result)`'s synced traits, as JSON (buffers by length): the
     whole state, and its ES module (`_esm`, the same for every answer)."""
     from chainrule import show  # anywidget, imported only when measured
-
     from ipywidgets.widgets.widget import _remove_buffers  # how Jupyter sends the state
 
     widget = show(result)
