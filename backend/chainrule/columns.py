@@ -31,20 +31,19 @@ def encode_rows(rows: np.ndarray) -> list[JSONValue]:
     return [encode(row) for row in rows]
 
 
-def _column(plan: Plan, buffers: dict[Shape, np.ndarray], nodes: np.ndarray,
-            first_axis: bool) -> list[JSONValue | None]:
-    """A value per node of `nodes`, read from per-shape buffers (`first_axis`: a batch axis of
-    one to drop), in the order given."""
+def _column(plan: Plan, buffers: dict[Shape, np.ndarray],
+            nodes: np.ndarray) -> list[JSONValue | None]:
+    """A value per node of `nodes`, read from per-shape buffers, in the order given."""
     if len(plan.counts) == 1 and len(nodes) == len(plan.shapes):  # one shape: rows in order
         (shape, buffer), = buffers.items()
         rows = buffer[plan.rows[nodes]]
-        return list(encode_rows(rows[:, 0] if first_axis else rows))
+        return list(encode_rows(rows))
     out: list[JSONValue | None] = [None] * len(nodes)
     shapes = [plan.shapes[i] for i in nodes.tolist()]
     for shape in set(shapes):
         where = [k for k, s in enumerate(shapes) if s == shape]
         rows = buffers[shape][plan.rows[nodes[where]]]
-        for k, value in zip(where, encode_rows(rows[:, 0] if first_axis else rows)):
+        for k, value in zip(where, encode_rows(rows)):
             out[k] = value
     return out
 
@@ -55,7 +54,7 @@ def node_columns(graph: Graph, values: Values, sweep: Sweep) -> dict[str, object
     everyone = np.arange(len(graph.nodes))
     swept = np.flatnonzero(plan.swept)
     grad: list[JSONValue | None] = [None] * len(graph.nodes)
-    for i, g in zip(swept.tolist(), _column(plan, sweep.grads.buffers, swept, False)):
+    for i, g in zip(swept.tolist(), _column(plan, sweep.grads.buffers, swept)):
         grad[i] = g
     consumers = Counter(src for node in graph.nodes for src in node.inputs)
     generation = graph.generations()
@@ -71,7 +70,7 @@ def node_columns(graph: Graph, values: Values, sweep: Sweep) -> dict[str, object
         "precedence": [n.precedence for n in graph.nodes],
         "span": [n.span for n in graph.nodes],
         "shape": [list(n.shape) for n in graph.nodes],
-        "value": _column(plan, values.buffers, everyone, False),
+        "value": _column(plan, values.buffers, everyone),
         "grad": grad,
         "requires_grad": [n.requires_grad for n in graph.nodes],
         "generation": [generation[n.id] for n in graph.nodes],

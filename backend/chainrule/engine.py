@@ -21,6 +21,7 @@ import numpy as np
 
 from .graph import Graph, Node, fill
 from .kinks import all_at_kink
+from .narration import say
 from .ops import OPS, PRECEDENCE, Formula, unbroadcast
 from .plan import Group, Plan, Received, Shape, plan_of
 from .values import is_number
@@ -147,16 +148,6 @@ class Terms:
     has_local: np.ndarray  # per term (bool)
     kink_any: np.ndarray  # per node (bool): some element sits on its op's kink
     kink_all: np.ndarray  # per node (bool): every element does (the kink's rule is used)
-
-    def contribution(self, plan: Plan, t: int) -> np.ndarray:
-        """Term t's contribution to its operand's gradient."""
-        return self.contributions[plan.shapes[plan.term_input[t]]][plan.term_rows[t]]
-
-    def local(self, plan: Plan, t: int) -> np.ndarray | None:
-        """Term t's local derivative d node / d operand, or None (a full Jacobian)."""
-        if not self.has_local[t]:
-            return None
-        return self.locals[plan.shapes[plan.term_input[t]]][plan.term_rows[t]]
 
 
 @dataclass
@@ -350,4 +341,4 @@ def short(value: np.ndarray | float) -> str:
         return f"{float(array.reshape(())):.4g}"
     if array.ndim == 1 and array.size <= SHORT_VECTOR:
         return "[" + ", ".join(f"{float(x):.4g}" for x in array) + "]"
-    return "an array of shape " + "×".join(map(str, array.shape))
+    return say("array", shape="×".join(map(str, array.shape)))

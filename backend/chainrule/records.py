@@ -14,33 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from .engine import short
 from .graph import format_number, template_parts
 from .narration import say
 from .ops import ATOM, PRECEDENCE
-from .values import JSONValue, encode
+from .values import decode, encode
 
 POW = PRECEDENCE["pow"]
-SHORT_VECTOR = 4  # vectors up to this length are written out in sentences
-
-
-def decode(value: JSONValue) -> np.ndarray:
-    """A value as the API writes it (NaN as a string) back to float64."""
-    if isinstance(value, str):
-        return np.array(float(value.lower().replace("infinity", "inf")))
-    if isinstance(value, list):
-        return np.array([decode(v) for v in value], dtype=np.float64)
-    return np.array(value, dtype=np.float64)
-
-
-def short(value: np.ndarray) -> str:
-    """A number for a sentence: 4 significant digits; a short vector written out; else a shape."""
-    if value.size == 1:
-        return f"{float(value.reshape(())):.4g}"
-    if value.ndim == 1 and value.size <= SHORT_VECTOR:
-        return "[" + ", ".join(f"{float(x):.4g}" for x in value) + "]"
-    return say("array", shape="×".join(map(str, value.shape)))
-
-
 class Renderer:
     """Records of one compact answer (the dict `run.compact_data` returns, or its JSON)."""
 
