@@ -64,12 +64,10 @@ test: install-dev
 	cd frontend && npm test
 	$(BIN)/pytest
 
-# Benchmarks: docs/benchmarks.md and docs/img/*.png. Not part of `make test`. PyTorch is optional:
-# only the pinned version, and the comparison says "not available" when it does not install.
+# Benchmarks: docs/benchmarks.md and docs/img/*.png. Not part of `make test`. PyTorch comes with
+# the tests' requirements (from_torch is tested against it).
 $(BIN)/.bench: $(BIN)/.dev backend/requirements-bench.txt
 	$(BIN)/pip install --disable-pip-version-check -q -r backend/requirements-bench.txt
-	$(BIN)/pip install --disable-pip-version-check -q torch==2.13.0 \
-		|| echo "torch==2.13.0 not available: the comparison goes on without PyTorch"
 	touch $@
 
 bench: install-dev $(BIN)/.bench
