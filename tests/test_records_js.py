@@ -12,12 +12,10 @@ from __future__ import annotations
 import json
 import math
 import random
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 REPO = Path(__file__).resolve().parents[1]
@@ -118,7 +116,6 @@ def requests(client: TestClient) -> list[dict[str, Any]]:
     return bodies
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node runs the page's renderer")
 def test_the_pages_renderer_writes_exactly_the_v1_records(client: TestClient,
                                                           tmp_path: Path) -> None:
     bodies = requests(client)
