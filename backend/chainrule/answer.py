@@ -117,38 +117,44 @@ class TermColumns(_Model):
 class Columns(_Model):
     """The graph and both sweeps, as columns."""
 
-    nodes: NodeColumns
-    steps: StepColumns
-    terms: TermColumns
+    nodes: NodeColumns = Field(description="One entry per node, in creation order.")
+    steps: StepColumns = Field(description="One entry per backward step, the output first.")
+    terms: TermColumns = Field(description="One entry per term (an edge followed back), in "
+                               "step order.")
 
 
 class Records(_Model):
     """Backward steps spelled out, as the request's `records` asked."""
 
-    start: int
-    stop: int
-    backward: list[BackwardStep]
+    start: int = Field(description="The first backward step spelled out.")
+    stop: int = Field(description="One past the last (clamped to the number of steps).")
+    backward: list[BackwardStep] = Field(description="Steps start to stop, exactly as v1's "
+                                         "`backward` holds them.")
 
 
 class Answer(_Model):
     """One forward and one backward sweep, as columns, and the check (API v2)."""
 
     version: int = Field(description="2: the compact answer.")
-    source: str
-    output: Output
+    source: str = Field(description="The program as read (a listing for micrograd's and "
+                        "torch's graphs); every span points into it.")
+    output: Output = Field(description="The output node and its value.")
     seed: Seed = Field(description="The cotangent the backward sweep started from.")
     ops: dict[str, OpEntry] = Field(description="The op-table entries the graph uses, by name.")
     templates: dict[str, str] = Field(description="The sentence templates every step's text "
                                       "is written from (`{slot}`s filled with its numbers).")
-    columns: Columns
+    columns: Columns = Field(description="The graph and both sweeps, as columns.")
     groups: Groups | None = Field(description="The tree of groups over the nodes (statements, "
                                   "calls, layers, neurons, samples), as columns.")
     records: Records | None = Field(description="The backward steps `records` asked for, "
                                     "spelled out as in v1; null if none were.")
     gradients: dict[str, Value] = Field(description="dL/d(input) for every input, by name.")
-    check: Check | None
-    warnings: list[Warning_]
-    cost: Cost
+    check: Check | None = Field(description="Central differences for every input element "
+                                "(2N evaluations) against backprop's gradient; null if not "
+                                "asked.")
+    warnings: list[Warning_] = Field(description="What is worth knowing and did not stop the "
+                                     "computation: kinks, non-finite values, overrides.")
+    cost: Cost = Field(description="Passes each way of differentiating would take.")
     tangent: Tangent | None = Field(description="Forward mode's steps; null in reverse mode.")
     jacobian: Jacobian | None = Field(description="The Jacobian of an array output (or of a "
                                       "scalar output when asked); null otherwise.")
