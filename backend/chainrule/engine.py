@@ -13,6 +13,7 @@ templates.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -94,7 +95,7 @@ def evaluate_output(graph: Graph, leaves: Mapping[str, np.ndarray],
                     max_elements: int) -> np.ndarray:
     """The output of `evaluate`, for many batch rows: computed a chunk of rows at a time, so
     that no more than `max_elements` numbers are held at once."""
-    total = sum(math_size(s) * n for s, n in plan_of(graph).counts.items())
+    total = sum(math.prod(s) * n for s, n in plan_of(graph).counts.items())
     batch = next(iter(leaves.values())).shape[0] if leaves else 1
     step = max(1, max_elements // max(1, total))
     chunks = [evaluate(graph, {i: v[start:start + step] for i, v in leaves.items()})[
@@ -226,21 +227,12 @@ def _group_vjps(group: Group, values: Values, grads: dict[Shape, np.ndarray],
         raw = _vjp(op.vjps[pos], op.elementwise, g, ans, args)
         contributions[src_shape][rows] = _unbroadcast_rows(raw if mask is None else raw[mask],
                                                            src_shape)
-        if terms is not None and (math_size(group.shape) == 1 or (
-                op.elementwise and group.shape == src_shape)):
+        if terms is not None and has_local(op.elementwise, group.shape, src_shape):
             ones = np.ones_like(g) if ones is None else ones
             local = _vjp(op.vjps[pos], op.elementwise, ones, ans, args)
             terms.locals[src_shape][rows] = _unbroadcast_rows(
                 local if mask is None else local[mask], src_shape)
             terms.has_local[ids] = True
-
-
-def math_size(shape: Shape) -> int:
-    """Elements of a value of this shape."""
-    size = 1
-    for n in shape:
-        size *= n
-    return size
 
 
 def _align(*xs: np.ndarray) -> list[np.ndarray]:
@@ -280,12 +272,16 @@ def local_derivative(node: Node, src: Node, pos: int, args: list[np.ndarray],
     """d node / d input as numbers: the VJP applied to g = 1, where that is the whole Jacobian
     (a scalar node, or an elementwise op whose input was not broadcast); else None."""
     op = OPS[node.op]
-    if node.size == 1:
-        local = np.asarray(op.vjps[pos](np.ones(node.shape) if node.shape else ONE, ans, *args))
-        return unbroadcast(src.shape, local)
-    if op.elementwise and node.shape == src.shape:
-        return np.asarray(op.vjps[pos](np.ones(node.shape), ans, *args))
-    return None  # a full Jacobian: only its product with the upstream gradient is shown
+    if not has_local(op.elementwise, node.shape, src.shape):
+        return None  # a full Jacobian: only its product with the upstream gradient is shown
+    local = np.asarray(op.vjps[pos](np.ones(node.shape) if node.shape else ONE, ans, *args))
+    return unbroadcast(src.shape, local)
+
+
+def has_local(elementwise: bool, shape: Shape, src_shape: Shape) -> bool:
+    """Whether d node / d operand is shown as numbers: the VJP applied to ones is the whole
+    Jacobian for a scalar node, or for an elementwise op whose operand was not broadcast."""
+    return math.prod(shape) == 1 or (elementwise and shape == src_shape)
 
 
 class Derivative(NamedTuple):

@@ -94,9 +94,6 @@ class Plan:
     term_position: np.ndarray
     term_rows: np.ndarray  # per term: its row among the terms whose operand has its shape
     term_counts: dict[Shape, int]
-    # Per node: the terms it receives (as an operand), in step order, as index ranges.
-    received_start: np.ndarray
-    received: np.ndarray
 
 
 def plan_of(graph: Graph) -> Plan:
@@ -142,8 +139,6 @@ def _make(graph: Graph) -> Plan:
     leaves = [i for i, n in enumerate(nodes) if not n.inputs]
     leaves_received = {shape: receiving.of([i for i in leaves if shapes[i] == shape], shape)
                        for shape in {shapes[i] for i in leaves}}
-    order = [t for got in received_by for t in got]
-    received_start = np.cumsum([0, *map(len, received_by)])
     by_shape: dict[Shape, list[int]] = defaultdict(list)
     for i, shape in enumerate(shapes):
         by_shape[shape].append(i)
@@ -152,8 +147,7 @@ def _make(graph: Graph) -> Plan:
                 leaves, leaves_received, np.array(swept, dtype=bool),
                 _ints([i for i in range(count - 1, -1, -1) if swept[i]]),
                 _ints(term_node), _ints(term_input), _ints(term_position),
-                _ints(term_rows), dict(term_counts), received_start.astype(np.int64),
-                _ints(order))
+                _ints(term_rows), dict(term_counts))
 
 
 def _ints(xs: list[int]) -> np.ndarray:
