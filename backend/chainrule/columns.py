@@ -57,7 +57,6 @@ def node_columns(graph: Graph, values: Values, sweep: Sweep) -> dict[str, object
     for i, g in zip(swept.tolist(), _column(plan, sweep.grads.buffers, swept)):
         grad[i] = g
     consumers = Counter(src for node in graph.nodes for src in node.inputs)
-    generation = graph.generations()
     terms = sweep.terms
     kink = [0] * len(graph.nodes) if terms is None else (
         terms.kink_any.astype(int) + terms.kink_all.astype(int)).tolist()
@@ -73,7 +72,7 @@ def node_columns(graph: Graph, values: Values, sweep: Sweep) -> dict[str, object
         "value": _column(plan, values.buffers, everyone),
         "grad": grad,
         "requires_grad": [n.requires_grad for n in graph.nodes],
-        "generation": [generation[n.id] for n in graph.nodes],
+        "generation": plan.generation,
         "consumers": [consumers[n.id] for n in graph.nodes],
         "kink": kink,
         "kink_point": {str(i): kink_point(graph.nodes[i], values)

@@ -165,9 +165,13 @@ class Graph:
 
     def generations(self) -> dict[str, int]:
         """Each node's layer: 0 for nodes without inputs, then 1 + the deepest input's layer."""
-        layer: dict[str, int] = {}
+        return {node.id: layer for node, layer in zip(self.nodes, self.layers())}
+
+    def layers(self) -> list[int]:
+        """`generations()` by node index (the creation order)."""
+        layer: list[int] = []
         for node in self.nodes:
-            layer[node.id] = 1 + max((layer[i] for i in node.inputs), default=-1)
+            layer.append(1 + max([layer[int(i[1:])] for i in node.inputs], default=-1))
         return layer
 
 

@@ -83,6 +83,7 @@ class Plan:
     rows: np.ndarray  # per node: its row in the buffer of its shape
     counts: dict[Shape, int]  # nodes per shape
     by_shape: dict[Shape, np.ndarray]  # per shape: its nodes, in the order of their rows
+    generation: list[int]  # per node: its layer (Graph.layers)
     groups: list[Group]  # generation by generation, from the inputs to the output
     leaves: list[int]  # inputs and constants
     leaves_received: dict[Shape, Received]  # how the leaves' gradients are summed, by shape
@@ -142,8 +143,10 @@ def _make(graph: Graph) -> Plan:
     by_shape: dict[Shape, list[int]] = defaultdict(list)
     for i, shape in enumerate(shapes):
         by_shape[shape].append(i)
+    generation = graph.layers()
     return Plan(shapes, _ints(rows), dict(counts), {s: _ints(n) for s, n in by_shape.items()},
-                _groups(graph, inputs, shapes, rows, term_rows, sent, receiving),
+                generation,
+                _groups(graph, inputs, generation, shapes, rows, term_rows, sent, receiving),
                 leaves, leaves_received, np.array(swept, dtype=bool),
                 _ints([i for i in range(count - 1, -1, -1) if swept[i]]),
                 _ints(term_node), _ints(term_input), _ints(term_position),
@@ -215,17 +218,16 @@ def _single(node: int, op: str, shape: Shape, operands: list[int], shapes: list[
                  receiving.of([node], shape) if any(t >= 0 for t in ids) else None)
 
 
-def _groups(graph: Graph, inputs: list[list[int]], shapes: list[Shape], rows: list[int],
+def _groups(graph: Graph, inputs: list[list[int]], generation: list[int],
+            shapes: list[Shape], rows: list[int],
             term_rows: list[int], sent: list[list[int] | None],
             receiving: _Receiving) -> list[Group]:
     """The op nodes grouped by (generation, op, operand shapes), generation by generation."""
-    generation = [0] * len(inputs)
     keyed: dict[tuple[object, ...], list[int]] = defaultdict(list)
     for i, node in enumerate(graph.nodes):
         operands = inputs[i]
         if not operands:
             continue
-        generation[i] = 1 + max([generation[s] for s in operands])
         key: tuple[object, ...] = (generation[i], node.op, *(shapes[s] for s in operands))
         if not OPS[node.op].elementwise:
             key += (i,)
