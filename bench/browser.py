@@ -27,7 +27,7 @@ from pathlib import Path
 
 import httpx
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REPORT = REPO_ROOT / "docs" / "browser-benchmarks.md"
@@ -136,7 +136,8 @@ def measure(page: Page, url: str, source: str, play_ms: int) -> dict[str, float]
     """Run `source` through the UI; time its first draw, the longest task stepping and
     jumping, and the longest frame playing."""
     page.goto(url)
-    page.wait_for_function("document.body.dataset.status === 'ready'")
+    # A locator, not wait_for_function: the page's CSP forbids evaluating a string.
+    expect(page.locator("body")).to_have_attribute("data-status", "ready")
     # As a paste: one input event (typing 20,000 nodes' worth of text key by key is not a use).
     page.get_by_label("Expression", exact=True).evaluate(
         "(el, text) => { el.value = text; el.dispatchEvent(new Event('input', {bubbles: true})); }",
