@@ -4,7 +4,10 @@
 // FOLD_ABOVE nodes open folded, except the statement of the current step, which unfolds as the
 // player reaches it; a click on a statement's fold button folds or unfolds it for good.
 
+import { formatShort } from "./format.js";
+import { LABEL_CHAR, PAD } from "./cards.js";
 import { layoutGraph } from "./layout.js";
+import { boxSummary, foldTree, hasLevels, runAt, stopsOf, treeOf } from "./levels.js";
 import { createGraphView } from "./render.js";
 import { foldGraph, foldable, statementsOf } from "./statements.js";
 import { READABLE_SCALE } from "./viewport.js";
@@ -15,7 +18,11 @@ const FOLD_BUTTON = 22; // px added to a statement's card for its fold button
 
 /** The panel on its elements `el` ({graph, far, minimap, fit, follow}); callbacks:
  * onHover(id or null), onSelect(id or null), onFold({folded, open}: the [start, end) spans of
- * the folded and the unfolded statements; optional).
+ * the folded and the unfolded statements; optional), onStops(stops: the steps the player
+ * stands on at the level shown, levels.stopsOf, or null for every step; optional).
+ * An answer with a tree of groups beyond its statements (layers, neurons, calls, modules) is
+ * shown by levels (levels.js): over FOLD_ABOVE nodes it opens at its top level, each group
+ * one box; a box's button opens it in place, in a frame whose button closes it again.
  * Options: `elk` (an ELK instance; default: one of the page's global ELK). */
 export function createGraphPanel(el, callbacks, { elk = new globalThis.ELK() } = {}) {
   const view = createGraphView(el.graph, { canvas: el.far, minimap: el.minimap });
@@ -34,6 +41,7 @@ export function createGraphPanel(el, callbacks, { elk = new globalThis.ELK() } =
 
   // The layout of the graph with `folded` statements folded.
   async function lay(plan, folded) {
+    if (plan.levels) return layLevels(plan, folded);
     const graph = foldGraph(plan.result, plan.statements, folded);
     const wrapWidth = Math.max(360, el.graph.getBoundingClientRect().width / READABLE_SCALE - 24);
     const sizeOf = (n) => plan.cards.get(n.id);
@@ -45,6 +53,37 @@ export function createGraphPanel(el, callbacks, { elk = new globalThis.ELK() } =
     return laid;
   }
 
+  // The layout by levels, with the groups in `open` open: ELK, frames nested, while the
+  // graph shown is small; the flow layout (no frames) beyond.
+  async function layLevels(plan, open) {
+    const graph = foldTree(plan.result, plan.levels.tree, open);
+    for (const box of graph.boxes) if (!plan.cards.has(box.id)) plan.cards.set(box.id, boxCard(plan, box.group));
+    const wrapWidth = Math.max(360, el.graph.getBoundingClientRect().width / READABLE_SCALE - 24);
+    const laid = await layoutGraph(graph, elk, (n) => plan.cards.get(n.id), { wrapWidth });
+    laid.hidden = graph.hidden;
+    laid.edgeList = graph.edges;
+    laid.boxes = graph.boxes;
+    laid.frameList = laid.frames?.size ? graph.frames : [];
+    return laid;
+  }
+
+  // A closed group's card: its name and kind, then its size | the norm of its gradient.
+  function boxCard(plan, k) {
+    const { tree } = plan.levels;
+    const g = tree.groups[k];
+    const summary = boxSummary(tree, k, plan.result, (id) => plan.byId.get(id)?.grad ?? null);
+    plan.levels.summaries.set(k, summary);
+    const gradText = `‖∂L/∂${summary.of}‖ ${formatShort(summary.norm)}`;
+    // Inside its parent's frame, a group is named by its own part: `neurons[3]`.
+    const parent = g.parent >= 0 ? tree.groups[g.parent].name : "";
+    const title = parent && g.name.startsWith(`${parent}.`) ? g.name.slice(parent.length + 1) : g.name;
+    const width = Math.max((title.length + g.kind.length + 1) * LABEL_CHAR + FOLD_BUTTON,
+      (Math.max(summary.text.length, gradText.length) * 2 + 3) * 7.3) + 2 * PAD;
+    return { id: `g${k}`, title, sub: g.kind, note: `${g.kind} ${g.name}: ${summary.text}`,
+      isArray: false, shape: [], valueText: summary.text, gradText, heat: null, box: true,
+      width: Math.ceil(width), height: 46, fold: { count: g.size, name: g.name } };
+  }
+
   // Draw the plan's current layout, keeping the view where it is (or at its home); the step
   // is shown with `options` (pulses).
   function draw(plan, laid, home, options = { pulseMs: 0 }) {
@@ -52,6 +91,11 @@ export function createGraphPanel(el, callbacks, { elk = new globalThis.ELK() } =
     view.draw(plan.result, laid, plan.cards, plan.timeline);
     if (home) view.home(plan.timeline.steps[plan.index]?.node ?? null);
     view.update(plan.result.nodes.map((n) => n.id), plan.index, options);
+    if (plan.levels) {
+      plan.stops = laid.hidden.size ? stopsOf(plan.timeline, (id) => laid.hidden.get(id) ?? id) : null;
+      callbacks.onStops?.(plan.stops);
+      return;
+    }
     const spans = (indexes) => indexes.map((i) => plan.statements.list[i].span);
     const open = plan.statements.list.map((t) => t.index).filter((i) => !plan.folded.has(i));
     const key = `${plan.folded.size}:${open.join(",")}`;
@@ -90,6 +134,14 @@ export function createGraphPanel(el, callbacks, { elk = new globalThis.ELK() } =
 
   function toggle(root) {
     const plan = shown;
+    if (plan?.levels) {
+      const k = Number(root.slice(1)); // a box `g<k>` opens, a frame `f<k>` closes
+      const open = new Set(plan.folded);
+      if (root.startsWith("g")) open.add(k);
+      else for (const d of [k, ...descendants(plan.levels.tree, k)]) open.delete(d);
+      relayout(plan, open, { pulseMs: 0 });
+      return;
+    }
     const s = plan?.statements.of.get(root);
     if (s === undefined) return;
     const folded = new Set(plan.folded);
@@ -110,6 +162,15 @@ export function createGraphPanel(el, callbacks, { elk = new globalThis.ELK() } =
     /** Lay a new answer out with its cards (Map id -> cards.cardOf), the statement of
      * `currentNode` unfolded; resolves to the plan that show() draws. */
     async prepare(result, cards, currentNode = null) {
+      const tree = treeOf(result);
+      if (hasLevels(tree)) {
+        const byId = new Map(result.nodes.map((n) => [n.id, n]));
+        const all = new Set(tree.groups.map((g) => g.index));
+        const plan = { result, cards: new Map(cards), byId, timeline: null, index: 0,
+          levels: { tree, summaries: new Map() }, folded: result.nodes.length > FOLD_ABOVE ? new Set() : all };
+        plan.laid = await lay(plan, plan.folded);
+        return plan;
+      }
       const statements = statementsOf(result);
       const canFold = new Set(foldable(statements));
       const roots = new Map(statements.list.filter((s) => canFold.has(s.index)).map((s) => [s.root, s]));
@@ -140,6 +201,7 @@ export function createGraphPanel(el, callbacks, { elk = new globalThis.ELK() } =
       shown = plan;
       plan.timeline = timeline;
       plan.index = index;
+      if (plan.levels) boxTimes(plan.levels.tree, timeline);
       draw(plan, plan.laid, true);
       return panel;
     },
@@ -149,10 +211,29 @@ export function createGraphPanel(el, callbacks, { elk = new globalThis.ELK() } =
     update(ids, index, options) {
       if (!shown) return panel;
       shown.index = index;
+      if (shown.levels) {
+        view.update(ids, index, options);
+        return panel;
+      }
       const folded = foldsAt(shown, index);
       if (folded) relayout(shown, folded, options);
       else view.update(ids, index, options);
       return panel;
+    },
+
+    /** What the player stands on at `index` when it is a closed group's run of steps:
+     * {phase, name, kind, text, norm, of, steps: [first, last]}; else null. */
+    levelAt(index) {
+      const plan = shown;
+      if (!plan?.levels || !plan.stops) return null;
+      const step = plan.timeline.steps[index];
+      const box = step && plan.laid.hidden.get(step.node);
+      if (!box) return null;
+      const k = Number(box.slice(1));
+      const g = plan.levels.tree.groups[k];
+      const summary = plan.levels.summaries.get(k);
+      return { phase: step.phase, name: g.name, kind: g.kind, text: summary.text, norm: summary.norm,
+        of: summary.of, steps: runAt(plan.stops, index) };
     },
 
     /** Mark the nodes in `ids` as selected. */
@@ -179,6 +260,39 @@ export function createGraphPanel(el, callbacks, { elk = new globalThis.ELK() } =
     },
   };
   return panel;
+}
+
+// Every group under group k.
+function descendants(tree, k) {
+  const out = [];
+  const stack = [...tree.groups[k].children];
+  while (stack.length) {
+    const c = stack.pop();
+    out.push(c);
+    stack.push(...tree.groups[c].children);
+  }
+  return out;
+}
+
+// A box has its value once the forward pass has been through all of its nodes, and its
+// gradient once the backward pass has: the steps of its last node of each, kept in the
+// timeline's maps under the box's id (`g<k>`), which the renderer reads as a node's.
+function boxTimes(tree, timeline) {
+  if (timeline.valueAt.has("g0")) return;
+  const value = new Array(tree.groups.length).fill(-1);
+  const grad = new Array(tree.groups.length).fill(-1);
+  tree.of.forEach((k0, i) => {
+    const v = timeline.valueAt.get(`n${i}`) ?? -1;
+    const d = timeline.gradAt.get(`n${i}`) ?? -1;
+    for (let k = k0; k >= 0; k = tree.groups[k].parent) {
+      if (v > value[k]) value[k] = v;
+      if (d > grad[k]) grad[k] = d;
+    }
+  });
+  tree.groups.forEach((g) => {
+    timeline.valueAt.set(`g${g.index}`, value[g.index]);
+    if (grad[g.index] >= 0) timeline.gradAt.set(`g${g.index}`, grad[g.index]);
+  });
 }
 
 function sameSet(a, b) {

@@ -18,38 +18,88 @@ const LARGE_OPTIONS = {
 };
 export const LARGE_GRAPH = 400;
 
-/** The ELK graph of an answer; `sizeOf(node)` gives each card's {width, height}. */
+/** The ELK graph of an answer; `sizeOf(node)` gives each card's {width, height}. With
+ * `graph.frames` (levels.foldTree's open groups), the nodes shown inside an open group are
+ * the children of its frame, nested as the groups are, and ELK lays the levels out together. */
 export function toElkGraph(result, sizeOf) {
   const large = result.nodes.length > LARGE_GRAPH;
+  const frames = result.frames ?? [];
+  const options = large ? { ...BASE_OPTIONS, ...LARGE_OPTIONS } : { ...BASE_OPTIONS };
+  if (frames.length) options["elk.hierarchyHandling"] = "INCLUDE_CHILDREN";
+  const elkNodes = new Map(result.nodes.map((node) => {
+    const { width, height } = sizeOf(node);
+    return [node.id, { id: node.id, width, height }];
+  }));
+  // Each frame stands where its first member comes, so ELK keeps the answer's order.
+  const root = [];
+  const frameOf = new Map();
+  for (const f of frames) for (const id of f.members) frameOf.set(id, f);
+  const byGroup = new Map(frames.map((f) => [f.group, f]));
+  const made = new Map();
+  const place = (f) => {
+    if (made.has(f.group)) return made.get(f.group);
+    const node = { id: f.id, children: [], layoutOptions: {
+      "elk.padding": `[top=${FRAME_TOP},left=12,bottom=12,right=12]`,
+      "elk.nodeSize.constraints": "MINIMUM_SIZE",
+      "elk.nodeSize.minimum": `(${frameTitleWidth(f)}, 0)`,
+    } };
+    made.set(f.group, node);
+    (byGroup.has(f.parent) ? place(byGroup.get(f.parent)).children : root).push(node);
+    return node;
+  };
+  for (const node of result.nodes) {
+    const f = frameOf.get(node.id);
+    (f ? place(f).children : root).push(elkNodes.get(node.id));
+  }
   return {
     id: "root",
-    layoutOptions: large ? { ...BASE_OPTIONS, ...LARGE_OPTIONS } : { ...BASE_OPTIONS },
-    children: result.nodes.map((node) => {
-      const { width, height } = sizeOf(node);
-      return { id: node.id, width, height };
-    }),
+    layoutOptions: options,
+    children: root,
     edges: result.edges.map((e) => ({ id: e.id, sources: [e.source], targets: [e.target] })),
   };
 }
 
+/** Room at the top of an open group's frame for its name and its close button. */
+export const FRAME_TOP = 30;
+const FRAME_CHAR = 7.5; // px per character of a frame's 12px title
+
+/** The width an open group's frame needs for its title ("layer layers[1]") and its button. */
+export function frameTitleWidth(frame) {
+  return Math.ceil((frame.kind.length + frame.name.length + 1) * FRAME_CHAR + 56);
+}
+
 /** Positions from a laid-out ELK graph: {nodes: Map id -> {x, y, width, height}, edges: Map
- * id -> [[x, y], ...] from source to target, width, height}. */
+ * id -> [[x, y], ...] from source to target, frames: Map id -> box of an open group, width,
+ * height}. Nested children and the edges ELK put inside a frame are made absolute. */
 export function fromElkGraph(graph) {
   const nodes = new Map();
-  for (const c of graph.children ?? []) {
-    nodes.set(c.id, { x: c.x ?? 0, y: c.y ?? 0, width: c.width, height: c.height });
-  }
+  const frames = new Map();
+  const origin = new Map([["root", [0, 0]]]);
+  const walk = (children, dx, dy) => {
+    for (const c of children ?? []) {
+      const box = { x: (c.x ?? 0) + dx, y: (c.y ?? 0) + dy, width: c.width, height: c.height };
+      if (c.children) {
+        frames.set(c.id, box);
+        origin.set(c.id, [box.x, box.y]);
+        walk(c.children, box.x, box.y);
+      } else {
+        nodes.set(c.id, box);
+      }
+    }
+  };
+  walk(graph.children, 0, 0);
   const edges = new Map();
   for (const e of graph.edges ?? []) {
+    const [dx, dy] = origin.get(e.container ?? "root") ?? [0, 0];
     const points = [];
     for (const s of e.sections ?? []) {
-      points.push([s.startPoint.x, s.startPoint.y]);
-      for (const b of s.bendPoints ?? []) points.push([b.x, b.y]);
-      points.push([s.endPoint.x, s.endPoint.y]);
+      points.push([s.startPoint.x + dx, s.startPoint.y + dy]);
+      for (const b of s.bendPoints ?? []) points.push([b.x + dx, b.y + dy]);
+      points.push([s.endPoint.x + dx, s.endPoint.y + dy]);
     }
     edges.set(e.id, points);
   }
-  return { nodes, edges, width: graph.width ?? 0, height: graph.height ?? 0 };
+  return { nodes, edges, frames, width: graph.width ?? 0, height: graph.height ?? 0 };
 }
 
 /** Lay a graph ({nodes, edges}: an answer, or statements.foldGraph's) out: with `elk` (an

@@ -50,7 +50,11 @@ const controls = createPlayerPanel({
 const graph = createGraphPanel({
   graph: $("graph"), far: $("graph-far"), minimap: $("minimap"), fit: $("fit"), follow: $("follow"),
 },
-  { onHover: highlightNode, onSelect: selectNode, onFold: (spans) => editor.setFolded(spans) });
+  { onHover: highlightNode, onSelect: selectNode, onFold: (spans) => editor.setFolded(spans),
+    onStops: (stops) => {
+      state.player = reduce(state.player, { type: "stops", stops });
+      if (state.timeline) showIndex(state.player.index); // the step panel at the new level
+    } });
 const stepPanel = createStepPanel({
   stepPanel: $("step-panel"), narration: $("narration"), practiceScore: $("practice-score"),
   practiceHelp: $("practice-help"),

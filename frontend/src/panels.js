@@ -2,7 +2,7 @@
 // finite-difference check. Each function draws its own element from data.
 
 import { heading, math, para, termElement } from "./dom.js";
-import { formatNumber, formatValue, heatmapGrid } from "./format.js";
+import { formatNumber, formatShort, formatValue, heatmapGrid } from "./format.js";
 import { renderPracticeStep } from "./practice-panel.js";
 import { localPartial, texFactor, texPartial, texValue, texWrap as wrapTex } from "./tex.js";
 
@@ -15,6 +15,10 @@ const PHASE_TITLES = { forward: "Forward pass", backward: "Backward pass", tange
  * step and their handlers, see practice-panel.js), `last` (the frame is the last one). */
 export function renderStepPanel(el, frame, nodesById, total, options = {}) {
   el.replaceChildren();
+  if (options.level) {
+    renderLevel(el, options.level, total);
+    return;
+  }
   if (!frame.node) {
     el.append(para("Nothing computed yet. Step forward to evaluate the graph node by node, " +
       "then backward to apply the chain rule from the output to the inputs.", "hint"));
@@ -26,6 +30,32 @@ export function renderStepPanel(el, frame, nodesById, total, options = {}) {
   else if (frame.phase === "tangent") renderTangent(el, frame.step, node, nodesById, options);
   else if (options.practice) renderPracticeStep(el, frame.step, node, nodesById, options.practice);
   else renderBackward(el, frame.step, node, nodesById);
+}
+
+// A closed group's whole run of steps (levels.js): what it holds, and once the backward
+// pass has been through it, the norm of its gradient. Opening its box steps inside it.
+function renderLevel(el, level, total) {
+  const [first, last] = level.steps;
+  el.append(heading(`${PHASE_TITLES[level.phase]}, steps ${first + 1}–${last + 1} of ${total}`));
+  el.append(para(levelText(level), "level-summary"));
+  if (level.phase === "backward") {
+    const of = level.of === "θ" ? "\\theta" : "\\text{out}";
+    el.append(math(`\\lVert \\partial L / \\partial ${of}_{\\text{${texName(level.name)}}} \\rVert = ${texValue(level.norm)}`, "grad"));
+  }
+  el.append(para(`Open the ${level.kind} (its + button) to step through its nodes one by one.`, "hint"));
+}
+
+/** The sentence for a closed group's run of steps: "Backward through layers[1]: 16 neurons,
+ * 2912 nodes. ‖∂L/∂θ‖ = 0.0123 over its 272 parameters." */
+export function levelText(level) {
+  const through = `${PHASE_TITLES[level.phase].replace(" pass", "")} through ${level.kind} ${level.name}: ${level.text}.`;
+  if (level.phase !== "backward") return through;
+  const norm = `‖∂L/∂${level.of}‖ = ${formatShort(level.norm)}`;
+  return `${through} ${level.of === "θ" ? `${norm} over its parameters.` : `${norm} at its outputs.`}`;
+}
+
+function texName(name) {
+  return name.replace(/[\\{}$&#^_%~]/g, (c) => `\\${c}`);
 }
 
 // Forward mode: the node's value, then its tangent as the sum over its operands of

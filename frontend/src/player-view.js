@@ -92,7 +92,11 @@ export function createPlayerView(root, { elk, keyTarget = root, onStep = () => {
   const graph = createGraphPanel({
     graph: $("graph"), far: $("graph-far"), minimap: $("minimap"), fit: $("fit"), follow: $("follow"),
   },
-    { onHover: () => {}, onSelect: (id) => graph.select(id ? [id] : []) }, { elk });
+    { onHover: () => {}, onSelect: (id) => graph.select(id ? [id] : []),
+      onStops: (stops) => {
+        player = reduce(player, { type: "stops", stops });
+        if (timeline) showIndex(player.index); // the step panel at the new level
+      } }, { elk });
   const stepPanel = createStepPanel({
     stepPanel: $("step-panel"), narration: $("narration"), practiceScore: $("practice-score"),
     practiceHelp: $("practice-help"),

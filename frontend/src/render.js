@@ -35,6 +35,7 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
     <marker id="arrow" viewBox="0 0 8 8" refX="7.5" refY="4" markerWidth="7" markerHeight="7"
       markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L8,4 L0,8 z" class="arrowhead"/></marker>`);
   const viewport = svg.append("g").attr("class", "viewport");
+  const frameLayer = viewport.append("g").attr("class", "frames");
   const edgeLayer = viewport.append("g").attr("class", "edges");
   const nodeLayer = viewport.append("g").attr("class", "nodes");
   const pulseLayer = viewport.append("g").attr("class", "pulses");
@@ -75,14 +76,16 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
       }
       graph = {
         result, laid, cards, timeline, edges, edgeByKey, incoming, index: 0, frame: frameAt(timeline, 0),
-        nodes: result.nodes.filter((n) => laid.nodes.has(n.id)),
+        nodes: (laid.boxes?.length ? [...result.nodes, ...laid.boxes] : result.nodes).filter((n) => laid.nodes.has(n.id)),
         byId: new Map(result.nodes.map((n) => [n.id, n])),
         whole: false, focusable: laid.nodes.size <= 300,
         line: d3.line().curve(laid.curve === "bump" ? d3.curveBumpX : d3.curveLinear),
         nodeEls: new Map(), edgeEls: new Map(), far: false,
         hidden: laid.hidden ?? new Map(), foldedRoots: new Set((laid.hidden ?? new Map()).values()),
       };
+      for (const box of laid.boxes ?? []) graph.byId.set(box.id, box);
       graph.whole = graph.nodes.length <= WHOLE_SVG;
+      drawFrames(laid);
       shown = { current: null, edges: [] };
       selected = new Set();
       onPath = { nodes: new Set(), edges: new Set() };
@@ -155,7 +158,7 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
     home(focus = null) {
       if (!graph) return view;
       const { width, height } = size();
-      const box = focus ? graph.laid.nodes.get(focus) : null;
+      const box = focus ? graph.laid.nodes.get(shownAs(focus)) : null;
       return moveTo(homeTransform(width, height, graph.laid.width, graph.laid.height, box ?? null), 0);
     },
 
@@ -186,6 +189,7 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
 
   function clearLayers() {
     svg.interrupt();
+    frameLayer.selectAll("*").remove();
     edgeLayer.selectAll("*").remove();
     nodeLayer.selectAll("*").remove();
     pulseLayer.selectAll("*").remove();
@@ -250,6 +254,20 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
       .attr("data-source", e.from ?? e.source).attr("data-target", e.to ?? e.target)
       .attr("marker-end", "url(#arrow)").attr("d", graph.line(e.points)).node();
     if (onPath.edges.has(e.id)) el.classList.add("on-path");
+    if (e.count > 1) {
+      // Edges between groups are drawn once, with how many they stand for.
+      const [x, y] = e.points[Math.floor((e.points.length - 1) / 2)];
+      const [x2, y2] = e.points[Math.floor((e.points.length - 1) / 2) + 1] ?? [x, y];
+      const label = document.createElementNS("http://www.w3.org/2000/svg", "text");
+      label.setAttribute("class", "edge-count");
+      label.setAttribute("x", (x + x2) / 2);
+      label.setAttribute("y", (y + y2) / 2 - 4);
+      label.setAttribute("text-anchor", "middle");
+      label.textContent = `×${e.count}`;
+      el.setAttribute("stroke-width", String(Math.min(6, 1.5 + Math.log10(e.count))));
+      el.refLabel = label;
+      edgeLayer.node().append(label);
+    }
     if (e.ref) {
       // An edge from far away: a stub labelled with where it comes from.
       const label = document.createElementNS("http://www.w3.org/2000/svg", "text");
@@ -265,13 +283,30 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
     return el;
   }
 
-  // The button that folds or unfolds a statement, at the top right of its card.
+  // The open groups of a graph shown by levels: a frame around what each holds, its kind and
+  // name at the top, and the button that closes it into one box again.
+  function drawFrames(laid) {
+    for (const f of laid.frameList ?? []) {
+      const box = laid.frames.get(f.id);
+      if (!box) continue;
+      const g = frameLayer.append("g").attr("class", `frame kind-${f.kind}`).attr("data-id", f.id)
+        .attr("transform", `translate(${box.x},${box.y})`);
+      g.append("rect").attr("class", "frame-box").attr("width", box.width).attr("height", box.height).attr("rx", 8);
+      const title = g.append("text").attr("class", "frame-title").attr("x", 10).attr("y", 19);
+      title.append("tspan").attr("class", "frame-kind").text(f.kind);
+      title.append("tspan").attr("dx", 6).text(f.name);
+      foldButton(g, { id: f.id }, { width: box.width, fold: { name: f.name, count: null } }, false);
+    }
+  }
+
+  // The button that folds or unfolds a statement or a group, at the top right of its card.
   function foldButton(g, n, card, folded) {
     const { name, count } = card.fold;
     g.classed("folded", folded);
+    const size = count === null ? "" : ` (${count} nodes)`;
     const b = g.append("g").attr("class", "fold-toggle").attr("role", "button").attr("tabindex", 0)
       .attr("aria-expanded", String(!folded))
-      .attr("aria-label", `${folded ? "Unfold" : "Fold"} ${name} (${count} nodes)`)
+      .attr("aria-label", `${folded ? "Unfold" : "Fold"} ${name}${size}`)
       .attr("transform", `translate(${card.width - 20},4)`)
       .on("click", (event) => { event.stopPropagation(); events.call("fold", null, n.id); })
       .on("keydown", (event) => {
@@ -280,7 +315,7 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
         event.stopPropagation();
         events.call("fold", null, n.id);
       });
-    b.append("title").text(folded ? `Unfold ${name}: ${count} nodes` : `Fold ${name} into one box`);
+    b.append("title").text(folded ? `Unfold ${name}${size}` : `Fold ${name} into one box`);
     b.append("rect").attr("width", 16).attr("height", 16).attr("rx", 3);
     b.append("text").attr("x", 8).attr("y", 12).attr("text-anchor", "middle").text(folded ? "+" : "−");
   }
@@ -294,7 +329,7 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
     const card = graph.cards.get(id);
     el.classList.toggle("has-value", state.value);
     el.classList.toggle("has-grad", state.grad);
-    setText(el.querySelector(".node-value"), state.value ? card.valueText : "");
+    setText(el.querySelector(".node-value"), state.value || card.box ? card.valueText : "");
     setText(el.querySelector(".node-grad"), state.grad ? card.gradText : "");
   }
 
@@ -459,6 +494,7 @@ function bboxOf(points) {
 
 function nodeClass(node, outputId) {
   const classes = ["node", `op-${node.op}`];
+  if (node.op === "group") classes.push("group-box");
   if (node.op === "input") classes.push("input");
   if (node.op === "const") classes.push("const");
   if (node.id === outputId) classes.push("output");

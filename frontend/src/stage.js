@@ -12,7 +12,7 @@ export function showStep(panels, { result, timeline, player }, previous, { pulse
   const ids = changedNodes(timeline, Math.min(previous, timeline.total - 1), index);
   graph.update(ids, index, { pulseMs: pulse ? Math.min(700, interval(player) * 0.8) : 0 });
   const frame = frameAt(timeline, index);
-  stepPanel.show(frame, { atEnd: atEnd(player) });
+  stepPanel.show(frame, { atEnd: atEnd(player), level: graph.levelAt?.(index) ?? null });
   controls.show(index, timeline.total, frame.phase);
   const done = atEnd(player);
   // Forward mode gives one derivative, d(output)/d(wrt): its row fills in at the end.

@@ -2,7 +2,7 @@
 // line read by screen readers, and practice mode, which asks the learner for each backward
 // step's local derivatives and contributions and holds the player until they are in.
 
-import { renderStepPanel } from "./panels.js";
+import { levelText, renderStepPanel } from "./panels.js";
 import * as practice from "./practice.js";
 
 /** The panel on its elements `el` ({stepPanel, narration, practiceScore, practiceHelp}). */
@@ -31,6 +31,7 @@ export function createStepPanel(el) {
   }
 
   function narration(frame) {
+    if (shown?.level) return levelText(shown.level);
     if (!frame.step) return "Nothing computed yet: press Next step to evaluate the graph forward.";
     const asked = askedAt(frame.index);
     if (asked && !practice.isDone(record, frame.index, asked.questions)) {
@@ -40,7 +41,8 @@ export function createStepPanel(el) {
   }
 
   function render(frame) {
-    const options = { tangent: result.tangent, last: frame.index === timeline.total - 1 };
+    const options = { tangent: result.tangent, last: frame.index === timeline.total - 1,
+      level: shown?.level ?? null };
     const asked = askedAt(frame.index);
     if (asked) {
       const index = frame.index;
@@ -85,9 +87,10 @@ export function createStepPanel(el) {
       return panel;
     },
 
-    /** Show a frame of the timeline (timeline.frameAt); `atEnd` whether it is the last. */
-    show(frame, { atEnd }) {
-      shown = { frame, atEnd };
+    /** Show a frame of the timeline (timeline.frameAt); `atEnd` whether it is the last;
+     * `level` (graph-panel's levelAt) when the step is a closed group's whole run. */
+    show(frame, { atEnd, level = null }) {
+      shown = { frame, atEnd, level };
       render(frame);
       el.narration.textContent = narration(frame);
       showScore();
@@ -97,7 +100,7 @@ export function createStepPanel(el) {
     /** Switch practice mode on or off, redrawing the frame shown. */
     setPractice(on) {
       practiceOn = on;
-      if (shown) panel.show(shown.frame, { atEnd: shown.atEnd });
+      if (shown) panel.show(shown.frame, shown);
       else showScore();
       return panel;
     },

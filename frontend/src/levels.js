@@ -1,0 +1,186 @@
+// The answer's tree of groups (layers, neurons, samples, function calls, modules) as levels
+// of the picture: a closed group is one box with its name, its size and, once the backward
+// pass has been through it, the norm of its gradient; an open group shows its children in a
+// frame. Pure: graph-panel.js lays the result out, render.js draws it, the player steps by it.
+
+/** The tree of `result.groups` (the answer's columns: kind, name, parent, span, node_group):
+ * {groups: [{index, kind, name, parent, span, children, nodes, size, params}], top, of} where
+ * `nodes` are a group's own node ids (not its children's), `size` counts every node under it,
+ * `params` its inputs under it (weights and biases), `top` the groups without a parent and
+ * `of` the innermost group of each node index (-1 for none). Null without groups. */
+export function treeOf(result) {
+  const columns = result.groups;
+  if (!columns || !columns.kind.length) return null;
+  const groups = columns.kind.map((kind, index) => ({
+    index, kind, name: columns.name[index], parent: columns.parent[index], span: columns.span[index],
+    children: [], nodes: [], size: 0, params: [],
+  }));
+  const top = [];
+  for (const g of groups) (g.parent >= 0 ? groups[g.parent].children : top).push(g.index);
+  const of = Int32Array.from(columns.node_group);
+  const ops = result.compact?.columns?.nodes?.op;
+  result.nodes.forEach((n, i) => {
+    let k = of[i];
+    if (k < 0) return;
+    groups[k].nodes.push(n.id);
+    const param = (ops ? ops[i] : n.op) === "input";
+    for (; k >= 0; k = groups[k].parent) {
+      groups[k].size++;
+      if (param) groups[k].params.push(n.id);
+    }
+  });
+  return { groups, top, of };
+}
+
+/** Whether the tree is more than the program's statements (which fold as their root cards,
+ * statements.js): a layer, a neuron, a call, a module... */
+export function hasLevels(tree) {
+  return Boolean(tree?.groups.some((g) => g.kind !== "statement"));
+}
+
+/** The graph at the level where the groups in `open` (a Set of group indexes) are open:
+ * {nodes, edges, hidden, boxes, frames}. A node inside a closed group is hidden behind that
+ * group's box (`hidden`: node id -> box id `g<k>`); the edges between two boxes, or a box and
+ * a node, are one edge with their `count`; `frames` are the open groups, each with the ids
+ * shown inside it (`members`) and its parent frame, for a layout that draws them nested. */
+export function foldTree(result, tree, open) {
+  const shownAs = new Array(tree.groups.length); // the closed group standing for a group, or -1
+  for (const g of tree.groups) {
+    const above = g.parent >= 0 ? shownAs[g.parent] : -1;
+    shownAs[g.index] = above >= 0 ? above : open.has(g.index) ? -1 : g.index;
+  }
+  const hidden = new Map();
+  const nodes = [];
+  const boxes = [];
+  const placed = new Set();
+  const frameOf = new Map(); // shown id -> the open group it is drawn in
+  const visibleParent = (k) => (k >= 0 && shownAs[k] < 0 ? k : -1);
+  result.nodes.forEach((n, i) => {
+    const k = tree.of[i];
+    const box = k >= 0 ? shownAs[k] : -1;
+    if (box < 0) {
+      nodes.push(n);
+      if (k >= 0) frameOf.set(n.id, k);
+      return;
+    }
+    const id = `g${box}`;
+    hidden.set(n.id, id);
+    if (placed.has(box)) return;
+    placed.add(box);
+    const record = boxRecord(tree.groups[box]);
+    boxes.push(record);
+    nodes.push(record);
+    const parent = visibleParent(tree.groups[box].parent);
+    if (parent >= 0) frameOf.set(id, parent);
+  });
+  const edges = [];
+  const merged = new Map();
+  for (const e of result.edges) {
+    const source = hidden.get(e.source) ?? e.source;
+    const target = hidden.get(e.target) ?? e.target;
+    if (source === target) continue;
+    if (source === e.source && target === e.target) { edges.push(e); continue; }
+    const key = `${source}>${target}`;
+    const seen = merged.get(key);
+    if (seen) { seen.count++; continue; }
+    // `from` and `to` keep the edge's own ends, for the steps that run along it.
+    const edge = { ...e, id: `a${source}>${target}`, source, target, from: e.source, to: e.target, count: 1 };
+    merged.set(key, edge);
+    edges.push(edge);
+  }
+  const frames = tree.groups.filter((g) => shownAs[g.index] < 0 && open.has(g.index)).map((g) => ({
+    group: g.index, id: `f${g.index}`, name: g.name, kind: g.kind, parent: visibleParent(g.parent),
+    members: [],
+  }));
+  const byGroup = new Map(frames.map((f) => [f.group, f]));
+  for (const [id, k] of frameOf) byGroup.get(k)?.members.push(id);
+  return { nodes, edges, hidden, boxes, frames: frames.filter((f) => f.members.length || hasChildFrame(f, frames)) };
+}
+
+function hasChildFrame(frame, frames) {
+  return frames.some((f) => f.parent === frame.group);
+}
+
+function boxRecord(group) {
+  return { id: `g${group.index}`, op: "group", group: group.index, label: group.name, name: group.name,
+    symbol: group.name, inputs: [], shape: [], requires_grad: true, value: null, grad: null };
+}
+
+/** The groups to open so that the one holding node index `i` is shown: its ancestors. */
+export function pathTo(tree, i) {
+  const path = [];
+  for (let k = tree.of[i]; k >= 0; k = tree.groups[k].parent) path.push(k);
+  return path.reverse();
+}
+
+/** What a closed group's box says: its kind and size, and the norm of the gradient of its
+ * parameters (of its nodes whose gradient leaves it, where it has none), by node index:
+ * `grads` gives a node's gradient (a number or nested arrays) by id. */
+export function boxSummary(tree, k, result, grads) {
+  const g = tree.groups[k];
+  const childKinds = new Map();
+  for (const c of g.children) {
+    const kind = tree.groups[c].kind;
+    childKinds.set(kind, (childKinds.get(kind) ?? 0) + 1);
+  }
+  const parts = [...childKinds].map(([kind, n]) => `${n} ${plural(kind, n)}`);
+  if (!parts.length || g.nodes.length) parts.push(`${g.size} ${plural("node", g.size)}`);
+  const ids = g.params.length ? g.params : outputsOf(tree, k, result);
+  let sum = 0;
+  for (const id of ids) sum += squares(grads(id));
+  return { text: parts.join(", "), norm: Math.sqrt(sum), of: g.params.length ? "θ" : "out",
+    params: g.params.length };
+}
+
+function outputsOf(tree, k, result) {
+  const inside = (i) => {
+    for (let j = tree.of[i]; j >= 0; j = tree.groups[j].parent) if (j === k) return true;
+    return false;
+  };
+  const ids = new Set();
+  for (const e of result.edges) {
+    const s = Number(e.source.slice(1));
+    const t = Number(e.target.slice(1));
+    if (inside(s) && !inside(t)) ids.add(e.source);
+  }
+  const out = result.output?.node;
+  if (out && inside(Number(out.slice(1)))) ids.add(out);
+  return [...ids];
+}
+
+function squares(v) {
+  if (v === null || v === undefined) return 0;
+  if (Array.isArray(v)) return v.reduce((s, x) => s + squares(x), 0);
+  return Number.isFinite(v) ? v * v : 0;
+}
+
+/** "neuron" -> "neurons" for n != 1 (kinds are English nouns). */
+export function plural(word, n) {
+  return n === 1 ? word : word.endsWith("s") ? word : `${word}s`;
+}
+
+/** The steps the player stands on at this level: the last step of each run of consecutive
+ * steps whose node is shown as the same card or box (so a box's run is one step, and a node
+ * shown as itself is its own step). `shownAs(node id)` -> the id drawn for it. */
+export function stopsOf(timeline, shownAs) {
+  const stops = [];
+  let previous = null;
+  timeline.steps.forEach((step, k) => {
+    const id = shownAs(step.node);
+    if (k > 0 && (id !== previous || timeline.steps[k - 1].phase !== step.phase)) stops.push(k - 1);
+    previous = id;
+  });
+  if (timeline.steps.length) stops.push(timeline.steps.length - 1);
+  return Int32Array.from(stops);
+}
+
+/** The run of steps a stop closes: [first, last] indexes of the steps shown as the same box. */
+export function runAt(stops, index) {
+  let lo = 0;
+  let hi = stops.length - 1;
+  while (lo < hi) { // the first stop >= index
+    const mid = (lo + hi) >> 1;
+    if (stops[mid] < index) lo = mid + 1; else hi = mid;
+  }
+  return [lo > 0 ? stops[lo - 1] + 1 : 0, stops[lo] ?? index];
+}

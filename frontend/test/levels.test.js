@@ -1,0 +1,83 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { boxSummary, foldTree, hasLevels, pathTo, runAt, stopsOf, treeOf } from "../src/levels.js";
+import { createPlayer, reduce } from "../src/player.js";
+
+// A layer of two neurons, each a weight times the input x, and a loss summing them:
+// groups 0 layer (1 neuron a, 2 neuron b), 3 loss. Node 0 (x) is in no group.
+const node = (id, op, grad = 1) => ({ id, op, grad });
+const answer = {
+  output: { node: "n5" },
+  nodes: [node("n0", "input", 2), node("n1", "input", 3), node("n2", "mul"), node("n3", "input", 4),
+    node("n4", "mul"), node("n5", "add")],
+  edges: [["n0", "n2"], ["n1", "n2"], ["n0", "n4"], ["n3", "n4"], ["n2", "n5"], ["n4", "n5"]]
+    .map(([source, target], i) => ({ id: `e${i}`, source, target, position: i % 2 })),
+  groups: {
+    kind: ["layer", "neuron", "neuron", "loss"], name: ["layer", "layer.a", "layer.b", "loss"],
+    parent: [-1, 0, 0, -1], span: [null, null, null, null], node_group: [-1, 1, 1, 2, 2, 3],
+  },
+};
+
+test("the tree counts every node under a group and its parameters", () => {
+  const tree = treeOf(answer);
+  assert.deepEqual(tree.top, [0, 3]);
+  assert.deepEqual(tree.groups.map((g) => g.size), [4, 2, 2, 1]);
+  assert.deepEqual(tree.groups[0].params, ["n1", "n3"]);
+  assert.deepEqual(tree.groups[0].children, [1, 2]);
+  assert.deepEqual(pathTo(tree, 4), [0, 2]);
+  assert.ok(hasLevels(tree));
+  assert.equal(hasLevels(treeOf({ ...answer, groups: { ...answer.groups, kind: Array(4).fill("statement") } })), false);
+  assert.equal(treeOf({ ...answer, groups: null }), null);
+});
+
+test("at the top level a closed group is one box and its edges are counted", () => {
+  const tree = treeOf(answer);
+  const g = foldTree(answer, tree, new Set());
+  assert.deepEqual(g.nodes.map((n) => n.id), ["n0", "g0", "g3"]);
+  assert.deepEqual(g.edges.map((e) => [e.source, e.target, e.count]), [["n0", "g0", 2], ["g0", "g3", 2]]);
+  assert.equal(g.hidden.get("n4"), "g0");
+  assert.deepEqual(g.frames, []);
+});
+
+test("an open group is a frame around its children, closed ones boxes inside it", () => {
+  const tree = treeOf(answer);
+  const g = foldTree(answer, tree, new Set([0]));
+  assert.deepEqual(g.nodes.map((n) => n.id), ["n0", "g1", "g2", "g3"]);
+  assert.deepEqual(g.frames.map((f) => [f.id, f.members]), [["f0", ["g1", "g2"]]]);
+  const all = foldTree(answer, tree, new Set([0, 1, 2, 3]));
+  assert.equal(all.hidden.size, 0);
+  assert.equal(all.edges.length, answer.edges.length, "every edge is itself when all is open");
+  assert.deepEqual(all.frames.map((f) => [f.id, f.parent, f.members]),
+    [["f0", -1, []], ["f1", 0, ["n1", "n2"]], ["f2", 0, ["n3", "n4"]], ["f3", -1, ["n5"]]]);
+});
+
+test("a box's gradient norm is over its parameters, else over what leaves it", () => {
+  const tree = treeOf(answer);
+  const grads = (id) => answer.nodes.find((n) => n.id === id).grad;
+  const layer = boxSummary(tree, 0, answer, grads);
+  assert.equal(layer.of, "θ");
+  assert.ok(Math.abs(layer.norm - 5) < 1e-12, "sqrt(3² + 4²)");
+  assert.equal(layer.text, "2 neurons");
+  const loss = boxSummary(tree, 3, answer, grads);
+  assert.equal(loss.of, "out");
+  assert.equal(loss.text, "1 node");
+});
+
+test("the player stands on the last step of each box's run, and steps box by box", () => {
+  const steps = ["n0", "n1", "n2", "n3", "n4", "n5", "n5", "n4", "n2"].map((node, i) => ({
+    node, phase: i < 6 ? "forward" : "backward" }));
+  const tree = treeOf(answer);
+  const { hidden } = foldTree(answer, tree, new Set());
+  const stops = stopsOf({ steps }, (id) => hidden.get(id) ?? id);
+  assert.deepEqual([...stops], [0, 4, 5, 6, 8]);
+  assert.deepEqual(runAt(stops, 2), [1, 4]);
+  let player = reduce(createPlayer(steps.length, 2), { type: "stops", stops });
+  assert.equal(player.index, 4, "the index moves to the end of its run");
+  player = reduce(player, { type: "next" });
+  assert.equal(player.index, 5);
+  player = reduce(reduce(player, { type: "prev" }), { type: "prev" });
+  assert.equal(player.index, 0);
+  player = reduce(player, { type: "stops", stops: null });
+  assert.equal(reduce(player, { type: "next" }).index, 1, "without stops every step is one");
+});
