@@ -90,7 +90,7 @@ export function createGraphPanel(el, callbacks, { elk = new globalThis.ELK() } =
     plan.laid = laid;
     view.draw(plan.result, laid, plan.cards, plan.timeline);
     if (home) view.home(plan.timeline.steps[plan.index]?.node ?? null);
-    view.update(plan.result.nodes.map((n) => n.id), plan.index, options);
+    view.update(plan.levels ? laid.nodes.keys() : plan.result.nodes.map((n) => n.id), plan.index, options);
     if (plan.levels) {
       plan.stops = laid.hidden.size ? stopsOf(plan.timeline, (id) => laid.hidden.get(id) ?? id) : null;
       callbacks.onStops?.(plan.stops);
@@ -166,7 +166,7 @@ export function createGraphPanel(el, callbacks, { elk = new globalThis.ELK() } =
       if (hasLevels(tree)) {
         const byId = new Map(result.nodes.map((n) => [n.id, n]));
         const all = new Set(tree.groups.map((g) => g.index));
-        const plan = { result, cards: new Map(cards), byId, timeline: null, index: 0,
+        const plan = { result, cards, byId, timeline: null, index: 0,
           levels: { tree, summaries: new Map() }, folded: result.nodes.length > FOLD_ABOVE ? new Set() : all };
         plan.laid = await lay(plan, plan.folded);
         return plan;

