@@ -5,9 +5,9 @@
 // player reaches it; a click on a statement's fold button folds or unfolds it for good.
 
 import { formatShort } from "./format.js";
-import { LABEL_CHAR, PAD } from "./cards.js";
+import { CHAR, LABEL_CHAR, PAD } from "./cards.js";
 import { layoutGraph } from "./layout.js";
-import { boxSummary, foldTree, hasLevels, runAt, stopsOf, treeOf } from "./levels.js";
+import { boxSummary, foldTree, hasLevels, runAt, shortName, stopsOf, treeOf } from "./levels.js";
 import { createGraphView } from "./render.js";
 import { foldGraph, foldable, statementsOf } from "./statements.js";
 import { READABLE_SCALE } from "./viewport.js";
@@ -37,6 +37,7 @@ export function createGraphPanel(el, callbacks, { elk = new globalThis.ELK() } =
   });
 
   let shown = null; // {result, cards, statements, folded, auto, user, timeline, index, big}
+  const bar = levelsBar(el.graph.parentElement, (id) => toggle(id));
   let token = 0;
 
   // The layout of the graph with `folded` statements folded.
@@ -74,14 +75,12 @@ export function createGraphPanel(el, callbacks, { elk = new globalThis.ELK() } =
     const summary = boxSummary(tree, k, plan.result, (id) => plan.byId.get(id)?.grad ?? null);
     plan.levels.summaries.set(k, summary);
     const gradText = `‖∂L/∂${summary.of}‖ ${formatShort(summary.norm)}`;
-    // Inside its parent's frame, a group is named by its own part: `neurons[3]`.
-    const parent = g.parent >= 0 ? tree.groups[g.parent].name : "";
-    const title = parent && g.name.startsWith(`${parent}.`) ? g.name.slice(parent.length + 1) : g.name;
+    const title = shortName(tree, k);
     const width = Math.max((title.length + g.kind.length + 1) * LABEL_CHAR + FOLD_BUTTON,
-      (Math.max(summary.text.length, gradText.length) * 2 + 3) * 7.3) + 2 * PAD;
+      Math.max(summary.text.length, gradText.length) * CHAR) + 2 * PAD;
     return { id: `g${k}`, title, sub: g.kind, note: `${g.kind} ${g.name}: ${summary.text}`,
       isArray: false, shape: [], valueText: summary.text, gradText, heat: null, box: true,
-      width: Math.ceil(width), height: 46, fold: { count: g.size, name: g.name } };
+      width: Math.ceil(width), height: 64, fold: { count: g.size, name: g.name } };
   }
 
   // Draw the plan's current layout, keeping the view where it is (or at its home); the step
@@ -92,6 +91,7 @@ export function createGraphPanel(el, callbacks, { elk = new globalThis.ELK() } =
     if (home) view.home(plan.timeline.steps[plan.index]?.node ?? null);
     view.update(plan.levels ? laid.nodes.keys() : plan.result.nodes.map((n) => n.id), plan.index, options);
     if (plan.levels) {
+      bar.show(plan.levels.tree, plan.folded);
       plan.stops = laid.hidden.size ? stopsOf(plan.timeline, (id) => laid.hidden.get(id) ?? id) : null;
       callbacks.onStops?.(plan.stops);
       return;
@@ -136,8 +136,9 @@ export function createGraphPanel(el, callbacks, { elk = new globalThis.ELK() } =
     const plan = shown;
     if (plan?.levels) {
       const k = Number(root.slice(1)); // a box `g<k>` opens, a frame `f<k>` closes
-      const open = new Set(plan.folded);
-      if (root.startsWith("g")) open.add(k);
+      let open = new Set(plan.folded);
+      if (root === "top") open = new Set();
+      else if (root.startsWith("g")) open.add(k);
       else for (const d of [k, ...descendants(plan.levels.tree, k)]) open.delete(d);
       relayout(plan, open, { pulseMs: 0 });
       return;
@@ -162,6 +163,7 @@ export function createGraphPanel(el, callbacks, { elk = new globalThis.ELK() } =
     /** Lay a new answer out with its cards (Map id -> cards.cardOf), the statement of
      * `currentNode` unfolded; resolves to the plan that show() draws. */
     async prepare(result, cards, currentNode = null) {
+      bar.show(null);
       const tree = treeOf(result);
       if (hasLevels(tree)) {
         const byId = new Map(result.nodes.map((n) => [n.id, n]));
@@ -260,6 +262,40 @@ export function createGraphPanel(el, callbacks, { elk = new globalThis.ELK() } =
     },
   };
   return panel;
+}
+
+// The open groups, outermost first, each with a button that folds it back into its box (the
+// frames' own buttons do the same where ELK drew frames; the flow layout of a big level draws
+// none), and "Fold all" back to the top level. An element of the graph's own area.
+function levelsBar(parent, onFold) {
+  const bar = document.createElement("div");
+  bar.className = "levels-bar";
+  bar.setAttribute("role", "toolbar");
+  bar.setAttribute("aria-label", "Open groups");
+  bar.hidden = true;
+  parent.append(bar);
+  const button = (text, label, id) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = text;
+    b.setAttribute("aria-label", label);
+    b.addEventListener("click", () => onFold(id));
+    return b;
+  };
+  return {
+    show(tree, open) {
+      const outer = tree ? [...open].sort((a, b) => a - b)
+        .filter((k) => !open.has(tree.groups[k].parent)) : [];
+      bar.hidden = !outer.length;
+      if (!outer.length) return bar.replaceChildren();
+      const shown = outer.slice(0, 4).map((k) => {
+        const g = tree.groups[k];
+        return button(`− ${g.name}`, `Fold ${g.kind} ${g.name} into one box`, `f${k}`);
+      });
+      const more = outer.length > shown.length ? [document.createTextNode(`+${outer.length - shown.length} more`)] : [];
+      bar.replaceChildren(...shown, ...more, button("Fold all", "Fold every group: the top level", "top"));
+    },
+  };
 }
 
 // Every group under group k.

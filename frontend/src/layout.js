@@ -25,7 +25,11 @@ export function toElkGraph(result, sizeOf) {
   const large = result.nodes.length > LARGE_GRAPH;
   const frames = result.frames ?? [];
   const options = large ? { ...BASE_OPTIONS, ...LARGE_OPTIONS } : { ...BASE_OPTIONS };
-  if (frames.length) options["elk.hierarchyHandling"] = "INCLUDE_CHILDREN";
+  if (frames.length) {
+    options["elk.hierarchyHandling"] = "INCLUDE_CHILDREN";
+    // A layer's sixteen neurons fed by one box: one trunk that branches, not sixteen lines.
+    options["elk.layered.mergeEdges"] = "true";
+  }
   const elkNodes = new Map(result.nodes.map((node) => {
     const { width, height } = sizeOf(node);
     return [node.id, { id: node.id, width, height }];

@@ -71,7 +71,7 @@ export function foldTree(result, tree, open) {
     }
     if (placed[k]) continue;
     placed[k] = 1;
-    const record = boxRecord(tree.groups[k]);
+    const record = boxRecord(tree, k);
     boxes.push(record);
     nodes.push(record);
     const parent = visibleParent(tree.groups[k].parent);
@@ -145,9 +145,18 @@ function hasChildFrame(frame, frames) {
   return frames.some((f) => f.parent === frame.group);
 }
 
-function boxRecord(group) {
-  return { id: `g${group.index}`, op: "group", group: group.index, label: group.name, name: group.name,
-    symbol: group.name, inputs: [], shape: [], requires_grad: true, value: null, grad: null };
+function boxRecord(tree, k) {
+  const group = tree.groups[k];
+  return { id: `g${k}`, op: "group", group: k, label: group.name, name: group.name,
+    symbol: shortName(tree, k), inputs: [], shape: [], requires_grad: true, value: null, grad: null };
+}
+
+/** A group's name where its parent's frame already says the rest: `neurons[3]` inside
+ * `layers[1]` for `layers[1].neurons[3]`. */
+export function shortName(tree, k) {
+  const g = tree.groups[k];
+  const parent = g.parent >= 0 ? tree.groups[g.parent].name : "";
+  return parent && g.name.startsWith(`${parent}.`) ? g.name.slice(parent.length + 1) : g.name;
 }
 
 /** The groups to open so that the one holding node index `i` is shown: its ancestors. */

@@ -231,7 +231,7 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
       .on("mouseenter", () => events.call("hover", null, n.id))
       .on("mouseleave", () => events.call("hover", null, null))
       .on("click", (event) => { event.stopPropagation(); events.call("select", null, n.id); });
-    drawCard(g, card, glyphOf(n));
+    (card.box ? drawBox : drawCard)(g, card, glyphOf(n));
     if (card.fold) foldButton(g, n, card, graph.foldedRoots.has(n.id));
     if (graph.focusable) {
       g.attr("tabindex", 0).attr("role", "button").attr("aria-label", `node ${card.note || card.title}`)
@@ -532,6 +532,22 @@ function drawCard(g, card, glyph) {
     drawHeat(g, card.heat.value, "heat-value", mid - 6 - card.heat.width, y);
     if (card.heat.grad) drawHeat(g, card.heat.grad, "heat-grad", mid + 6, y);
   }
+}
+
+// A closed group's box: its name and kind, then what it holds, then its gradient's norm.
+function drawBox(g, card, glyph) {
+  g.append("rect").attr("class", "card").attr("width", card.width).attr("height", card.height)
+    .attr("rx", 6);
+  g.append("text").attr("class", "node-glyph").attr("x", card.width / 2).attr("y", card.height / 2)
+    .attr("text-anchor", "middle").attr("dominant-baseline", "central").text(glyph);
+  g.append("line").attr("class", "divider").attr("x1", 0).attr("x2", card.width)
+    .attr("y1", LINE_1 + 5).attr("y2", LINE_1 + 5);
+  const label = g.append("text").attr("class", "node-label").attr("x", PAD).attr("y", LINE_1)
+    .text(card.title);
+  label.append("tspan").attr("class", "node-sub").attr("dx", 6).text(card.sub);
+  g.append("title").text(card.note);
+  g.append("text").attr("class", "node-value").attr("x", PAD).attr("y", LINE_2);
+  g.append("text").attr("class", "node-grad").attr("x", PAD).attr("y", LINE_2 + 18);
 }
 
 /** A heatmap of a grid (format.heatmapGrid) as <rect>s; negative cells get class "neg". */
