@@ -274,11 +274,18 @@ function levelsBar(parent, onFold) {
   bar.setAttribute("aria-label", "Open groups");
   bar.hidden = true;
   parent.append(bar);
-  const button = (text, label, id) => {
+  // The button's name is what it shows, the sign aside: "Fold layers[1]".
+  const button = (name, title, id) => {
     const b = document.createElement("button");
     b.type = "button";
-    b.textContent = text;
-    b.setAttribute("aria-label", label);
+    b.title = title;
+    const sign = document.createElement("span");
+    sign.setAttribute("aria-hidden", "true");
+    sign.textContent = "− ";
+    const verb = document.createElement("span");
+    verb.className = "visually-hidden";
+    verb.textContent = "Fold ";
+    b.append(sign, verb, name);
     b.addEventListener("click", () => onFold(id));
     return b;
   };
@@ -290,10 +297,13 @@ function levelsBar(parent, onFold) {
       if (!outer.length) return bar.replaceChildren();
       const shown = outer.slice(0, 4).map((k) => {
         const g = tree.groups[k];
-        return button(`− ${g.name}`, `Fold ${g.kind} ${g.name} into one box`, `f${k}`);
+        return button(g.name, `Fold ${g.kind} ${g.name} into one box`, `f${k}`);
       });
       const more = outer.length > shown.length ? [document.createTextNode(`+${outer.length - shown.length} more`)] : [];
-      bar.replaceChildren(...shown, ...more, button("Fold all", "Fold every group: the top level", "top"));
+      const all = button("all", "Fold every group: back to the top level", "top");
+      all.firstChild.remove();
+      all.firstChild.className = "";
+      bar.replaceChildren(...shown, ...more, all);
     },
   };
 }

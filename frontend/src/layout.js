@@ -117,10 +117,16 @@ export async function layoutGraph(graph, elk, sizeOf, { wrapWidth = Infinity, fl
 // ELK's layered algorithm adds a dummy node per layer an edge crosses: a chain that reuses
 // one input in every line (`a{i} = sin(a{i-1}) * x`) costs it quadratic time.
 export const MAX_ELK_DUMMIES = 1500;
+/** The most edges and nodes of a level that ELK lays out with its open groups framed. */
+export const MAX_FRAMED_EDGES = 120;
+export const MAX_FRAMED_NODES = 100;
 
 /** Whether ELK will lay this graph out quickly. */
 export function useElk(graph) {
   if (graph.nodes.length > LARGE_GRAPH) return false;
+  // Frames make ELK lay every level out together, which grows fast with the edges that cross
+  // them (42 boxes and 400 edges: seconds): a bigger level takes the flow layout, unframed.
+  if (graph.frames?.length && (graph.edges.length > MAX_FRAMED_EDGES || graph.nodes.length > MAX_FRAMED_NODES)) return false;
   const layer = layersOf(graph);
   let dummies = 0;
   for (const e of graph.edges) dummies += Math.max(0, layer.get(e.target) - layer.get(e.source) - 1);

@@ -21,7 +21,7 @@ const HANDLERS = {
   next: (s) => ({ ...s, index: after(s), playing: false }),
   prev: (s) => ({ ...s, index: before(s), playing: false }),
   seek: (s, a) => ({ ...s, index: clamp(a.index, s.total), playing: false }),
-  start: (s) => ({ ...s, index: 0, playing: false }),
+  start: (s) => ({ ...s, index: s.stops ? clamp(s.stops[0], s.total) : 0, playing: false }),
   end: (s) => ({ ...s, index: last(s.total), playing: false }),
   // Playing from the end starts over, as a video player does.
   play: (s) => (s.total === 0 ? s : { ...s, playing: true, index: atEnd(s) ? 0 : s.index }),

@@ -1,0 +1,150 @@
+"""A network seen by levels: micrograd's moons demo (bench/moons.py) from its offline file opens
+at its top level (data, layers, loss, regularization) as a few readable boxes that never
+overlap, steps a layer at a time, opens a layer and a neuron in place, and steps single edges
+inside them with upstream × local = contribution; the gradients shown are micrograd's own."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chainrule import from_micrograd
+from chainrule.export import offline_html
+from playwright.sync_api import Browser, Page, expect
+
+from . import ui
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from moons import build_loss  # the benchmark's own demo
+
+POINTS = 20  # about 13,000 nodes: well over the 300 where a graph opens at its top level
+MAX_BOXES = 40
+MIN_TEXT_PX = 11
+
+
+@pytest.fixture(scope="module")
+def demo(built_frontend: Path, browser: Browser, tmp_path_factory: pytest.TempPathFactory,
+         ) -> Iterator[tuple[Page, Any, list[str]]]:
+    loss, model, _ = build_loss(POINTS)
+    result = from_micrograd(loss, model)
+    loss.backward()
+    out = tmp_path_factory.mktemp("levels") / "moons.html"
+    out.write_text(offline_html(result))
+    page, blocked, errors = ui.open_offline(browser, out)
+    assert not blocked, blocked
+    yield page, model, errors
+    page.context.close()
+
+
+def boxes(page: Page) -> list[dict[str, Any]]:
+    """The group boxes drawn, with their screen rectangles and the size of their names."""
+    return page.locator(".node.group-box").evaluate_all("""els => els.map(el => {
+        const r = el.querySelector('.card').getBoundingClientRect();
+        const label = el.querySelector('.node-label');
+        return {id: el.dataset.id, name: label.firstChild.textContent, x: r.x, y: r.y,
+                w: r.width, h: r.height, text: label.getBoundingClientRect().height};
+    })""")
+
+
+def cards(page: Page) -> list[dict[str, Any]]:
+    """The single nodes' cards drawn, with their screen rectangles."""
+    return page.locator(".node:not(.group-box) .card").evaluate_all("""els => els.map(el => {
+        const r = el.getBoundingClientRect();
+        return {id: el.parentNode.dataset.id, x: r.x, y: r.y, w: r.width, h: r.height};
+    })""")
+
+
+def overlapping(rects: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(a["id"], b["id"]) for i, a in enumerate(rects) for b in rects[i + 1:]
+            if a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"]
+            and a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"]]
+
+
+def open_box(page: Page, name: str) -> None:
+    """Press the + of the box named `name` (from the keyboard: the box may be out of view)."""
+    toggle = page.locator(".node.group-box").filter(
+        has=page.locator(".node-label", has_text=re.compile(rf"^{re.escape(name)}\b"))).first.locator(".fold-toggle")
+    toggle.focus()
+    page.keyboard.press("Enter")
+
+
+def step_count(page: Page) -> int:
+    return int((page.locator("#step-count").text_content() or "0 / 0").split("/")[0])
+
+
+def test_the_demo_opens_at_its_top_level_as_a_few_readable_boxes(demo: tuple[Page, Any, list[str]]) -> None:
+    page, _, errors = demo
+    shown = boxes(page)
+    names = {b["name"] for b in shown}
+    assert {"data", "layers[0]", "layers[1]", "layers[2]", "loss", "regularization"} <= names, names
+    assert len(shown) <= MAX_BOXES
+    assert not overlapping(shown)
+    assert min(b["text"] for b in shown) >= MIN_TEXT_PX, "names readable at the first view"
+    assert page.locator(".node:not(.group-box)").count() == 0, "only boxes at the top level"
+    assert not errors, errors
+
+
+def test_the_player_steps_a_layer_at_a_time_then_inside_an_opened_layer(
+        demo: tuple[Page, Any, list[str]], artifacts: Path) -> None:
+    page, model, _ = demo
+    page.keyboard.press("Home")
+    first = step_count(page)
+    page.get_by_role("button", name="Next step", exact=True).click()
+    expect(page.locator("#narration")).to_contain_text(re.compile(r"^Forward through layer layers\[1\]"))
+    assert step_count(page) - first > 100, "one press runs a whole layer's steps"
+    expect(page.locator("#step-panel")).to_contain_text("16 neurons")
+
+    open_box(page, "layers[1]")
+    frame = page.locator('.frame:has(.frame-title:has-text("layers[1]"))')
+    expect(frame).to_have_count(1)
+    expect(page.locator(".levels-bar")).to_contain_text("layers[1]")
+    neurons = [b for b in boxes(page) if b["name"].startswith("neurons[")]
+    assert len(neurons) == len(model.layers[1].neurons)
+    assert not overlapping(boxes(page))
+    page.screenshot(path=artifacts / "levels-layer-open.png")
+
+    # The backward pass through layer 2's first neuron, box by box, with its gradient's norm.
+    page.keyboard.press("End")
+    for _ in range(40):
+        if "neurons[0]" in (page.locator("#narration").text_content() or ""):
+            break
+        page.get_by_role("button", name="Previous step", exact=True).click()
+    narration = page.locator("#narration").text_content() or ""
+    assert narration.startswith("Backward through neuron layers[1].neurons[0]"), narration
+    neuron = model.layers[1].neurons[0]
+    norm = sum(p.grad ** 2 for p in neuron.parameters()) ** 0.5
+    shown = ui.numbers_in(narration.split("‖ =")[1])[0]
+    assert ui.close(shown, norm), (shown, norm)
+
+
+def test_an_opened_neuron_steps_single_edges_with_upstream_times_local(
+        demo: tuple[Page, Any, list[str]], artifacts: Path) -> None:
+    page, model, _ = demo
+    page.get_by_role("button", name="Fold all", exact=True).click()
+    expect(page.locator(".frame")).to_have_count(0)
+    open_box(page, "layers[2]")
+    open_box(page, "neurons[0]")
+    open_box(page, "sample[0]")  # the neuron's ops on the first point
+    expect(page.locator(".levels-bar")).to_contain_text("layers[2]")
+    expect(page.locator(".node.group-box").filter(has_text="sample[0]")).to_have_count(0)
+    assert not overlapping(boxes(page) + cards(page))
+    page.keyboard.press("End")
+    # Back from the end (layer 1's box, layer 2's...) to a single node of the opened sample.
+    legend = page.locator("#step-panel .legend-line")
+    for _ in range(120):
+        page.get_by_role("button", name="Previous step", exact=True).click()
+        if legend.count():
+            break
+    expect(ui.current_node(page)).not_to_have_class(re.compile(r"group-box"))
+    expect(legend).to_have_text("upstream gradient × local derivative = contribution")
+    expect(page.locator("#step-panel")).to_contain_text(re.compile(r"Backward pass, step \d+ of"))
+    page.screenshot(path=artifacts / "levels-neuron-open.png")
+    page.keyboard.press("End")
+    weights = model.layers[2].neurons[0].w
+    ui.expect_gradients(page, {})
+    shown = ui.gradient_shown(page, "layers[2].neurons[0].w[0]")
+    assert ui.close(shown, weights[0].grad), (shown, weights[0].grad)
