@@ -12,6 +12,8 @@ import { createGraphView } from "./render.js";
 import { foldGraph, foldable, statementsOf } from "./statements.js";
 import { READABLE_SCALE } from "./viewport.js";
 
+/** Beyond this many nodes, a graph unfolded whole says how it is drawn. */
+const CANVAS_NOTE = 2000;
 /** Programs with more nodes than this open with their statements folded. */
 export const FOLD_ABOVE = 300;
 const FOLD_BUTTON = 22; // px added to a statement's card for its fold button
@@ -91,7 +93,7 @@ export function createGraphPanel(el, callbacks, { elk = new globalThis.ELK() } =
     if (home) view.home(plan.timeline.steps[plan.index]?.node ?? null);
     view.update(plan.levels ? laid.nodes.keys() : plan.result.nodes.map((n) => n.id), plan.index, options);
     if (plan.levels) {
-      bar.show(plan.levels.tree, plan.folded);
+      bar.show(plan.levels.tree, plan.folded, plan.result.nodes.length);
       plan.stops = laid.hidden.size ? stopsOf(plan.timeline, (id) => laid.hidden.get(id) ?? id) : null;
       callbacks.onStops?.(plan.stops);
       return;
@@ -138,6 +140,7 @@ export function createGraphPanel(el, callbacks, { elk = new globalThis.ELK() } =
       const k = Number(root.slice(1)); // a box `g<k>` opens, a frame `f<k>` closes
       let open = new Set(plan.folded);
       if (root === "top") open = new Set();
+      else if (root === "all") open = new Set(plan.levels.tree.groups.map((g) => g.index));
       else if (root.startsWith("g")) open.add(k);
       else for (const d of [k, ...descendants(plan.levels.tree, k)]) open.delete(d);
       relayout(plan, open, { pulseMs: 0 });
@@ -274,38 +277,52 @@ function levelsBar(parent, onFold) {
   bar.setAttribute("aria-label", "Open groups");
   bar.hidden = true;
   parent.append(bar);
-  // The button's name is what it shows, the sign aside: "Fold layers[1]".
-  const button = (name, title, id) => {
+  // A group's button is named by what it shows, the sign aside: "Fold layers[1]".
+  const button = (text, title, id, { group = false } = {}) => {
     const b = document.createElement("button");
     b.type = "button";
     b.title = title;
-    const sign = document.createElement("span");
-    sign.setAttribute("aria-hidden", "true");
-    sign.textContent = "− ";
-    const verb = document.createElement("span");
-    verb.className = "visually-hidden";
-    verb.textContent = "Fold ";
-    b.append(sign, verb, name);
+    if (group) {
+      const sign = document.createElement("span");
+      sign.setAttribute("aria-hidden", "true");
+      sign.textContent = "− ";
+      const verb = document.createElement("span");
+      verb.className = "visually-hidden";
+      verb.textContent = "Fold ";
+      b.append(sign, verb);
+    }
+    b.append(text);
     b.addEventListener("click", () => onFold(id));
     return b;
   };
   return {
-    show(tree, open) {
+    show(tree, open, nodeCount = 0) {
       const outer = tree ? [...open].sort((a, b) => a - b)
         .filter((k) => !open.has(tree.groups[k].parent)) : [];
-      bar.hidden = !outer.length;
-      if (!outer.length) return bar.replaceChildren();
+      bar.hidden = !tree;
+      if (!tree) return bar.replaceChildren();
       const shown = outer.slice(0, 4).map((k) => {
         const g = tree.groups[k];
-        return button(g.name, `Fold ${g.kind} ${g.name} into one box`, `f${k}`);
+        return button(g.name, `Fold ${g.kind} ${g.name} into one box`, `f${k}`, { group: true });
       });
       const more = outer.length > shown.length ? [document.createTextNode(`+${outer.length - shown.length} more`)] : [];
-      const all = button("all", "Fold every group: back to the top level", "top");
-      all.firstChild.remove();
-      all.firstChild.className = "";
-      bar.replaceChildren(...shown, ...more, all);
+      const parts = [...shown, ...more];
+      if (open.size) parts.push(button("Fold all", "Fold every group: back to the top level", "top"));
+      if (open.size < tree.groups.length) {
+        parts.push(button("Open all", `Every one of the ${nodeCount} nodes, each its own card`, "all"));
+      } else if (nodeCount > CANVAS_NOTE) {
+        parts.push(note(`All ${nodeCount.toLocaleString("en")} nodes: drawn as dots on a canvas when many are in view; zoom in to read them.`));
+      }
+      bar.replaceChildren(...parts);
     },
   };
+}
+
+function note(text) {
+  const span = document.createElement("span");
+  span.className = "levels-note";
+  span.textContent = text;
+  return span;
 }
 
 // Every group under group k.
