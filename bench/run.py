@@ -406,6 +406,7 @@ class Extra:
     api_clients: int = 0
     api_seconds: float = 0.0
     browser: str | None = None
+    levels: str | None = None  # bench/levels.py: the demo's picture by levels in Chromium
     images: dict[str, str] | None = None
     phases: dict[str, Any] | None = None  # bench/phases.py: before and now, phase by phase
     phases_failed: str = ""
@@ -481,23 +482,34 @@ def moons_section(extra: Extra) -> list[str]:
 
 def run_browser(quick: bool) -> str:
     """bench/browser.py (headless Chromium) into a temporary report; its table, or why not."""
+    return run_page_bench("browser.py", ["--play-seconds", "2" if quick else "3"]
+                          + (["--sizes", "1000"] if quick else []))
+
+
+def run_levels(quick: bool) -> str:
+    """bench/levels.py (issue 18's targets in Chromium): its table, or why not."""
+    return run_page_bench("levels.py", ["--points", "25" if quick else "100"]
+                          + (["--loads", "1"] if quick else []), env=moons.BENCH_ENV)
+
+
+def run_page_bench(script: str, args: list[str], env: dict[str, str] | None = None) -> str:
+    """A bench script that measures the page in Chromium, into a temporary report: the
+    report's heading line and its tables, or why there are none."""
     with tempfile.TemporaryDirectory() as tmp:
-        report = Path(tmp) / "browser.md"
-        command = [sys.executable, str(BENCH / "browser.py"), "--report", str(report),
-                   "--play-seconds", "2" if quick else "3"]
-        command += ["--sizes", "1000"] if quick else []
+        report = Path(tmp) / "report.md"
+        command = [sys.executable, str(BENCH / script), "--report", str(report), *args]
         try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=600,
-                                  check=False)
+            done = subprocess.run(command, capture_output=True, text=True, timeout=900,
+                                  check=False, env={**os.environ, **(env or {})})
         except subprocess.TimeoutExpired:
-            return "bench/browser.py did not finish in 600 s."
+            return f"bench/{script} did not finish in 900 s."
         sys.stderr.write(done.stderr)
         if done.returncode != 0 or not report.exists():
             last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
-            return f"bench/browser.py failed (exit status {done.returncode}): `{last}`"
+            return f"bench/{script} failed (exit status {done.returncode}): `{last}`"
         text = report.read_text()
     head = next((line[3:] for line in text.splitlines() if line.startswith("## ")), "")
-    body = [line for line in text.splitlines() if line.startswith(("|", "Failed"))]
+    body = [line for line in text.splitlines() if line.startswith(("|", "Failed", "micrograd"))]
     return f"{head}.\n\n" + "\n".join(body)
 
 
@@ -1002,6 +1014,17 @@ def write_report(rows: list[Row], checks: list[CheckRow], elapsed: float, repeat
             extra.browser,
             "",
         ]
+    if extra.levels is not None:
+        lines += [
+            "## A network seen whole: micrograd's demo by levels, headless Chromium",
+            "",
+            ("bench/levels.py: the moons demo's offline file and widget until ready, what the "
+             "first view shows, the longest task stepping a level, and a 20,000-node program "
+             "run in the page (issue 18's targets). Standalone runs append to docs/levels.md."),
+            "",
+            extra.levels,
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -1086,6 +1109,10 @@ def measure_all(args: argparse.Namespace) -> tuple[list[Row], list[CheckRow], Ex
         print("browser (bench/browser.py) ...", flush=True)
         extra.browser = run_browser(args.quick)
         lap("browser")
+    if "levels" not in args.skip:
+        print("the demo by levels in Chromium (bench/levels.py) ...", flush=True)
+        extra.levels = run_levels(args.quick)
+        lap("levels")
     if "moons" not in args.skip:
         print("micrograd's demo (bench/moons.py) ...", flush=True)
         extra.moons, extra.moons_failed = run_moons(args.quick)
@@ -1100,7 +1127,7 @@ def main() -> None:
                         "load, browser and demo runs")
     parser.add_argument("--no-write", action="store_true", help="print, do not write the report")
     parser.add_argument("--skip", nargs="*", default=[],
-                        choices=["compare", "api", "browser", "before", "moons"],
+                        choices=["compare", "api", "browser", "levels", "before", "moons"],
                         help="parts to leave out")
     parser.add_argument("--before", default=BEFORE_REV, metavar="REV",
                         help=f"the git revision measured before, phase by phase "
