@@ -1,10 +1,13 @@
 """A PyTorch model in the notebook widget and in the offline file: `show(from_torch(...))` and
 `chainrule torch script.py:fn -o steps.html` play its steps to torch's own `.grad`, each node
-pointing into the model's source, and one nn.Linear's backward steps can be stepped through."""
+pointing into the model's source, and one nn.Linear's backward steps can be stepped through;
+the gallery notebook docs/torch.ipynb runs, cell by cell, to torch's gradients."""
 
 from __future__ import annotations
 
+import ast
 import json
+import linecache
 import runpy
 import subprocess
 import sys
@@ -12,15 +15,20 @@ from pathlib import Path
 
 import anywidget
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 from chainrule import from_torch, show
 from chainrule.answer import Answer
+from chainrule.widget import StepsWidget
 from playwright.sync_api import Browser, Page, expect
 from torch import nn
 
 from . import ui
+from .conftest import REPO_ROOT
 from .test_widget import compact, open_widget
+
+NOTEBOOK = REPO_ROOT / "docs" / "torch.ipynb"
 
 
 class Classifier(nn.Module):
@@ -132,3 +140,37 @@ def test_the_command_lines_offline_file_plays_a_torch_model_to_torchs_gradients(
     page.screenshot(path=artifacts / "torch-offline-end.png")
     page.context.close()
     assert not blocked and not errors, (blocked, errors)
+
+
+def run_notebook(path: Path) -> tuple[list[object], dict[str, object]]:
+    """Each code cell run in order in one namespace, as Jupyter runs them: the cell's source in
+    linecache under its own file name (so that `inspect` finds it), its last expression the
+    cell's output. Returns the outputs (None for a cell without one) and the namespace."""
+    namespace: dict[str, object] = {"__name__": "__main__"}
+    outputs: list[object] = []
+    cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+    for k, cell in enumerate(cells):
+        source = "".join(cell["source"])
+        filename = f"<{path.name} cell {k}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        tree = ast.parse(source)
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        exec(compile(tree, filename, "exec"), namespace)  # noqa: S102 (our own notebook)
+        outputs.append(None if last is None else eval(
+            compile(ast.Expression(last.value), filename, "eval"), namespace))
+    return outputs, namespace
+
+
+def test_the_gallery_notebook_runs_cell_by_cell_to_torchs_gradients(
+        built_frontend: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    outputs, namespace = run_notebook(NOTEBOOK)
+    result = namespace["result"]
+    assert isinstance(result, Answer)
+    assert outputs[1] == (result.output.value, True), "the loss, and the check passed"
+    assert isinstance(outputs[2], StepsWidget)
+    assert "return F.cross_entropy(model(x), labels)" in result.source
+    assert not result.warnings
+    printed = capsys.readouterr().out
+    for name in ("2.weight", "2.bias"):  # the Linear's steps end at its parameters
+        assert f"{name} is an input: all its contributions are in" in printed
+    assert outputs[-1] == {"0.weight": True, "0.bias": True, "2.weight": True, "2.bias": True}
