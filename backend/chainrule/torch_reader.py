@@ -138,10 +138,19 @@ class _Listing:
         self.text = ""
         self.read: list[tuple[Source, int]] = []  # each function's source, at its offset
         self.placed: dict[CodeType, tuple[Source, int] | None] = {}
+        self.spans: dict[tuple[CodeType, int], Span] = {}
         self.warnings: list[dict[str, object]] = []
 
     def span(self, frame: FrameType) -> Span:
-        """Where in the text the expression that `frame` is executing is."""
+        """Where in the text the expression that `frame` is executing is (found once per
+        instruction: a loop or a layer called twice runs the same one again)."""
+        key = (frame.f_code, frame.f_lasti)
+        span = self.spans.get(key)
+        if span is None:
+            span = self.spans[key] = self.find(frame)
+        return span
+
+    def find(self, frame: FrameType) -> Span:
         code = frame.f_code
         if code not in self.placed:
             self.placed[code] = self.place(code)
