@@ -27,6 +27,7 @@ copied as `tensor.detach().double()`; torch's own loss is kept to compare.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sys
@@ -102,6 +103,13 @@ def _compare(result: Answer, theirs: float) -> None:
             f"{theirs:.17g} (torch in float32?)", result.output.node))
 
 
+@functools.lru_cache(maxsize=256)
+def _source_of(code: CodeType) -> Source:
+    """A function's source, read and parsed once (a loss read again runs the same code)."""
+    return Source.of(code)
+
+
+@functools.lru_cache(maxsize=1024)
 def _short_name(func: Any) -> tuple[str, str]:
     """(torch's full name of a function, its short name): `torch.Tensor.T.__get__` is `T`."""
     full = resolve_name(func) or getattr(func, "__qualname__", repr(func))
@@ -168,7 +176,7 @@ class _Listing:
         for source, offset in self.read:
             if source.contains(code):
                 return source, offset
-        source = Source.of(code)
+        source = _source_of(code)
         if not source.text:
             self.warnings.extend(source.warnings)
             return None
