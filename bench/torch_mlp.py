@@ -24,6 +24,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 
 import numpy as np
 import torch
@@ -55,7 +56,7 @@ def setup() -> tuple[nn.Module, Callable[[], torch.Tensor]]:
     """The MLP and its loss, as tests/test_torch.py builds them."""
     torch.manual_seed(0)
     layers: list[nn.Module] = []
-    for fan_in, fan_out in zip(SIZES, SIZES[1:], strict=False):
+    for fan_in, fan_out in pairwise(SIZES):
         layers += [nn.Linear(fan_in, fan_out), nn.Tanh()]
     model = nn.Sequential(*layers[:-1]).double()
     x = torch.randn(POINTS, 2, dtype=torch.float64)
