@@ -428,7 +428,8 @@ OPS: dict[str, Op] = {
            "logsumexp/row", elementwise=False,
            jvps=(lambda t, y, a: np.sum(t * np.exp(a - y), axis=-1, keepdims=True),)),
         # v lends only its shape (torch's reshape_as): every reshape, view, flatten, squeeze
-        # and unsqueeze of a torch model is this op with a constant of the new shape.
+        # and unsqueeze of a torch model that changes the shape is this op with a constant of
+        # the new shape (torch_reader's RESHAPES names them: the same names keep the shape).
         Op("reshape", 2, _reshape_as,
            (lambda g, y, a, b: g.reshape(a.shape), lambda g, y, a, b: np.zeros(b.shape)),
            _reshaped, _f("reshape($u, $v.shape)", r"\operatorname{reshape}($u, \operatorname{shape} $v)"),
@@ -436,7 +437,6 @@ OPS: dict[str, Op] = {
             _f("0 (only its shape is read)", "0")),
            "The elements of u, in order, in the shape of v (v's values are not read); the "
            "gradient is reshaped back to u's shape.", "reshape", elementwise=False,
-           torch=("reshape_as", "view_as"),
            jvps=(lambda t, y, a, b: t.reshape(y.shape), lambda t, y, a, b: np.zeros(y.shape))),
     ]
 }
