@@ -18,14 +18,15 @@ in its own process). Part 4: the HTTP API, a typical expression against /healthz
 concurrent load, 1 and N workers (bench/api.py, reusing bench/load.py's client). Part 5: the
 browser (bench/browser.py, headless Chromium). Part 6: micrograd's own demo, 25, 50 and 100
 two-moons points through `from_micrograd` against micrograd (bench/moons.py, in its own
-process with the deadline raised). Between parts 1 and 3, the backend before issue 17's round
+process with the deadline raised). Part 7: the 2-16-16-1 MLP through `from_torch` against
+PyTorch's own forward and backward (bench/torch_mlp.py, in its own process). Between parts 1 and 3, the backend before issue 17's round
 (1007936) and now, phase by phase at 10,000 nodes (bench/phases.py).
 
 Everything runs in one `make bench`, one after the other, so that ratios hold on a noisy
 machine; each time is the median of a few repeats (time.perf_counter). Writes
 docs/benchmarks.md, its Targets table first, and the figures in docs/img/.
 
-    .venv/bin/python bench/run.py [--quick] [--skip compare api browser before moons]
+    .venv/bin/python bench/run.py [--quick] [--skip compare api browser before moons torch]
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from typing import Any
 import moons
 import numpy as np
 import plots
+import torch_mlp
 from api import Throughput, measure_api
 from chainrule import backprop
 from chainrule.app import create_app
@@ -415,6 +417,8 @@ class Extra:
     machine: str = ""  # the machine and its load when the run started
     moons: list[moons.MoonsRow] | None = None  # bench/moons.py: micrograd's demo
     moons_failed: str = ""
+    torch_mlp: torch_mlp.TorchRow | None = None  # bench/torch_mlp.py: from_torch vs torch
+    torch_failed: str = ""
 
 
 def run_compare(quick: bool) -> dict[str, Any]:
@@ -454,6 +458,32 @@ def run_moons(quick: bool) -> tuple[list[moons.MoonsRow], str]:
         last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
         return [], f"bench/moons.py failed (exit status {done.returncode}): `{last}`"
     return [moons.MoonsRow(**row) for row in json.loads(done.stdout)], ""
+
+
+def run_torch_mlp(quick: bool) -> tuple[torch_mlp.TorchRow | None, str]:
+    """bench/torch_mlp.py in its own process: its row, or why it failed."""
+    command = [sys.executable, str(BENCH / "torch_mlp.py"), "--json", "--seconds",
+               "3" if quick else "20"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    except subprocess.TimeoutExpired:
+        return None, "bench/torch_mlp.py did not finish in 600 s"
+    sys.stderr.write(done.stderr)
+    if done.returncode != 0:
+        last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
+        return None, f"bench/torch_mlp.py failed (exit status {done.returncode}): `{last}`"
+    return torch_mlp.TorchRow(**json.loads(done.stdout)), ""
+
+
+def torch_section(extra: Extra) -> list[str]:
+    """The MLP through from_torch against torch: bench/torch_mlp.py's table, or why not."""
+    if extra.torch_mlp is None and not extra.torch_failed:
+        return []
+    head = ["## A PyTorch model: from_torch against torch's own forward and backward", "",
+            (torch_mlp.__doc__ or "").split("\n\n")[1].replace("\n", " "), ""]
+    if extra.torch_mlp is None:
+        return [*head, extra.torch_failed, ""]
+    return [*head, *torch_mlp.table(extra.torch_mlp), ""]
 
 
 def moons_section(extra: Extra) -> list[str]:
@@ -849,6 +879,12 @@ def targets(rows: list[Row], extra: Extra) -> list[str]:
         network.add("micrograd's demo through from_micrograd", extra.moons_failed, "measured",
                     "", False)
     before_now_row(extra, network)
+    torch_rows = Targets()
+    for row in torch_mlp.targets(extra.torch_mlp) if extra.torch_mlp else []:
+        torch_rows.add(*row)
+    if extra.torch_failed:
+        torch_rows.add("the 2-16-16-1 MLP through from_torch", extra.torch_failed, "measured",
+                       "", False)
     issue = Targets()
     answer_targets(rows, extra, issue)
     if extra.compare and extra.compare["rows"]:
@@ -857,6 +893,8 @@ def targets(rows: list[Row], extra: Extra) -> list[str]:
     earlier_targets(rows, extra, earlier)
     return [("Issue 17 (answers at network scale): the bench programs, the API, micrograd's "
              "demo, before and now; every ratio measured in this run:"), "", *network.lines, "",
+            *(["Issue 21 (your own PyTorch model), measured in this run:", "",
+               *torch_rows.lines, ""] if len(torch_rows.lines) > 2 else []),
             "Issue 11 (from Run to picture), still measured, on the compact answer:", "",
             *issue.lines, "", "Earlier issues' targets, still measured:", "", *earlier.lines]
 
@@ -912,6 +950,7 @@ def write_report(rows: list[Row], checks: list[CheckRow], elapsed: float, repeat
         "",
         *phases_section(extra),
         *moons_section(extra),
+        *torch_section(extra),
         f"## Scalar graphs: each phase, 100 to {TOP:,} nodes",
         "",
         ("Shapes: **chain** `a1 = sin(x)`, `a2 = sin(a1)`, ... (one node a line); **wide sum** "
@@ -1117,6 +1156,10 @@ def measure_all(args: argparse.Namespace) -> tuple[list[Row], list[CheckRow], Ex
         print("micrograd's demo (bench/moons.py) ...", flush=True)
         extra.moons, extra.moons_failed = run_moons(args.quick)
         lap("micrograd's demo")
+    if "torch" not in args.skip:
+        print("a PyTorch MLP through from_torch (bench/torch_mlp.py) ...", flush=True)
+        extra.torch_mlp, extra.torch_failed = run_torch_mlp(args.quick)
+        lap("PyTorch MLP")
     return rows, checks, extra
 
 
@@ -1127,7 +1170,7 @@ def main() -> None:
                         "load, browser and demo runs")
     parser.add_argument("--no-write", action="store_true", help="print, do not write the report")
     parser.add_argument("--skip", nargs="*", default=[],
-                        choices=["compare", "api", "browser", "levels", "before", "moons"],
+                        choices=["compare", "api", "browser", "levels", "before", "moons", "torch"],
                         help="parts to leave out")
     parser.add_argument("--before", default=BEFORE_REV, metavar="REV",
                         help=f"the git revision measured before, phase by phase "

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import json
+import runpy
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 from chainrule import backprop
 
 from .oracles import MORE_OPS_SOURCE, assert_close, more_ops_by_micrograd
@@ -136,3 +138,81 @@ def test_seed_starts_the_backward_pass() -> None:
     body = json.loads(r.stdout)
     assert body["seed"]["value"] == [1.0, -1.0]
     assert body["gradients"] == {"x": [3.0, -3.0], "y": 1.0 * 1 - 2.0}
+
+
+TORCH_SCRIPT = """
+import torch
+import torch.nn.functional as F
+
+torch.manual_seed(0)
+model = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2))
+model = model.double()
+x = torch.randn(4, 2, dtype=torch.float64)
+labels = torch.tensor([0, 1, 1, 0])
+
+
+def setup():
+    return (lambda: F.cross_entropy(model(x), labels)), model
+
+
+w = torch.tensor([0.5, -1.5], dtype=torch.float64, requires_grad=True)
+
+
+def loss():
+    return torch.sigmoid(w * 3).sum()
+
+
+def sorted_loss():
+    return torch.sort(w).values.sum()
+"""
+
+
+@pytest.fixture
+def torch_script(tmp_path: Path) -> Path:
+    script = tmp_path / "train.py"
+    script.write_text(TORCH_SCRIPT)
+    return script
+
+
+def test_torch_reads_a_scripts_model_and_loss_to_torchs_gradients(torch_script: Path) -> None:
+    r = run("torch", f"{torch_script}:setup", "--json")
+    assert r.returncode == 0, r.stderr
+    body = json.loads(r.stdout)
+    loss_fn, model = runpy.run_path(str(torch_script))["setup"]()
+    loss = loss_fn()
+    loss.backward()
+    assert_close(body["output"]["value"], float(loss.detach()))
+    for name, parameter in model.named_parameters():
+        assert_close(body["gradients"][name], parameter.grad.numpy(), rtol=1e-6)
+    assert body["check"]["ok"]
+    assert "lambda: F.cross_entropy(model(x), labels)" in body["source"]
+
+
+def test_torch_prints_the_steps_of_a_loss_function_as_tables(torch_script: Path) -> None:
+    r = run("torch", f"{torch_script}:loss", module=True)
+    assert r.returncode == 0, r.stderr
+    for heading in ("Forward pass", "Backward pass", "Gradients", "Finite-difference check"):
+        assert heading in r.stdout
+    w = torch.tensor([0.5, -1.5], dtype=torch.float64, requires_grad=True)
+    torch.sigmoid(w * 3).sum().backward()
+    checked = [line.split()[:3] for line in r.stdout.splitlines() if line.startswith("  t0 ")]
+    assert [["t0", f"[{k}]", f"{float(g):.6g}"] for k, g in enumerate(w.grad)] == checked[-2:]
+
+
+@pytest.mark.parametrize(("target", "message"), [
+    ("train.py", "name a script and a function in it"),
+    ("missing.py:setup", "no such file: missing.py"),
+    ("{script}:nothing", "has no function nothing"),
+])
+def test_torch_refuses_a_target_it_cannot_find(torch_script: Path, target: str,
+                                              message: str) -> None:
+    r = run("torch", target.format(script=torch_script))
+    assert r.returncode == 2
+    assert message in r.stderr
+
+
+def test_torch_reports_an_unsupported_op_with_its_line_and_exits_2(torch_script: Path) -> None:
+    r = run("torch", f"{torch_script}:sorted_loss")
+    assert r.returncode == 2
+    line = TORCH_SCRIPT.splitlines().index("    return torch.sort(w).values.sum()") + 1
+    assert r.stderr.startswith(f"error: torch.sort (train.py:{line}) is not supported")

@@ -17,7 +17,10 @@ from .oracles import central_difference
 # Inputs inside each op's domain (default: anywhere in [-2, 2], away from kinks at 0).
 DOMAINS = {"asin": (-0.9, 0.9), "acos": (-0.9, 0.9), "log": (0.2, 3.0), "sqrt": (0.2, 3.0),
            "log1p": (-0.5, 3.0), "pow": (0.3, 2.0)}
-SHAPES = {"matmul": [((3, 2), (2, 4)), ((3,), (3, 2)), ((2, 3), (3,)), ((3,), (3,))]}
+SHAPES = {"matmul": [((3, 2), (2, 4)), ((3,), (3, 2)), ((2, 3), (3,)), ((3,), (3,))],
+          "logsumexp_rows": [((3,),), ((2, 3),), ((2, 2, 3),)],
+          "reshape": [((2, 3), (6,)), ((6,), (3, 2)), ((3,), (3, 1)), ((2, 1), (2,)),
+                      ((), (1, 1))]}
 ELEMENTWISE_SHAPES = [((),), ((3,),), ((2, 3),)]
 BINARY_SHAPES = [((), ()), ((3,), ()), ((2, 3), (3,)), ((2, 1), (1, 3))]
 

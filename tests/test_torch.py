@@ -146,6 +146,124 @@ def test_mse_loss_with_reduction_sum() -> None:
     _assert_autograds(from_torch(loss_fn, model), loss_fn, dict(model.named_parameters()))
 
 
+def test_a_softmax_cross_entropy_classifier_has_torchs_gradients() -> None:
+    torch.manual_seed(2)
+    model = _mlp([2, 8, 3])
+    x = torch.randn(20, 2, dtype=torch.float64)
+    labels = (x[:, 0] > 0).long() + (x[:, 1] > 0.5).long()  # three classes
+
+    def loss_fn() -> torch.Tensor:
+        return F.cross_entropy(model(x), labels)
+
+    result = from_torch(loss_fn, model)
+    _assert_autograds(result, loss_fn, dict(model.named_parameters()))
+    assert result.check is not None and result.check.ok
+    assert not result.warnings
+    groups = result.groups
+    assert groups is not None
+    parents = {name: groups.name[p] if p >= 0 else None
+               for name, p in zip(groups.name, groups.parent, strict=True)}
+    assert parents["log_softmax"] == "cross_entropy" and parents["cross_entropy"] is None
+    ops = [n.op for n in result.nodes if n.op not in ("input", "const")]
+    assert ops[-6:] == ["logsumexp_rows", "sub", "mul", "sum", "neg", "div"]
+
+
+@pytest.mark.parametrize("loss_of", [
+    lambda m, x, y, p: F.cross_entropy(m(x), y, reduction="sum"),
+    lambda m, x, y, p: F.cross_entropy(m(x), y, reduction="none").mean(),
+    lambda m, x, y, p: F.cross_entropy(m(x), y, ignore_index=1),
+    lambda m, x, y, p: F.cross_entropy(m(x), p),  # class probabilities as the target
+    lambda m, x, y, p: F.cross_entropy(m(x[0]), y[0]),  # one sample, no batch axis
+    lambda m, x, y, p: F.nll_loss(F.log_softmax(m(x), dim=1), y),
+    lambda m, x, y, p: nn.CrossEntropyLoss()(m(x), y),
+    lambda m, x, y, p: (F.softmax(m(x), dim=-1) * p).sum() + torch.log_softmax(m(x), 0).sum(),
+    lambda m, x, y, p: (m(x).softmax(1) ** 2).sum() + m(x).log_softmax(dim=-1).mean(),
+], ids=["sum", "none", "ignore_index", "probabilities", "one-sample", "nll_loss",
+        "CrossEntropyLoss", "softmax-dims", "methods"])
+def test_softmax_log_softmax_and_the_losses_built_on_them_have_torchs_gradients(
+        loss_of: Callable[..., torch.Tensor]) -> None:
+    torch.manual_seed(3)
+    model = _mlp([2, 4, 3])
+    x = torch.randn(6, 2, dtype=torch.float64)
+    y = torch.tensor([0, 1, 2, 1, 1, 0])
+    p = torch.softmax(torch.randn(6, 3, dtype=torch.float64), dim=1)
+
+    def loss_fn() -> torch.Tensor:
+        return loss_of(model, x, y, p)
+
+    result = from_torch(loss_fn, model)
+    _assert_autograds(result, loss_fn, dict(model.named_parameters()))
+    assert not result.warnings
+
+
+class Reshaping(nn.Module):
+    """Every reshape that changes the shape, in one forward."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.linspace(-1, 1, 12, dtype=torch.float64))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.w.view(3, 4) * x
+        h = torch.reshape(h, (2, 6)).flatten().unsqueeze(0).unsqueeze(-1)
+        h = h.squeeze().view_as(self.w).reshape_as(x) @ x.T
+        return torch.tanh(nn.Flatten(0)(h)).squeeze(0).sum()
+
+
+def test_reshapes_that_change_the_shape_have_torchs_gradients() -> None:
+    model = Reshaping()
+    x = torch.randn(3, 4, dtype=torch.float64)
+    result = from_torch(lambda: model(x), model)
+    _assert_autograds(result, lambda: model(x), dict(model.named_parameters()))
+    assert result.check is not None and result.check.ok
+    assert [n.op for n in result.nodes].count("reshape") == 8
+
+
+def test_softmax_along_a_middle_axis_is_refused_with_its_dim() -> None:
+    w = torch.ones(2, 3, 4, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(ChainruleError, match=r"softmax \(test_torch.py:\d+\) is not "
+                       r"supported: it works along dim=1 of a 3-axis tensor"):
+        from_torch(lambda: F.softmax(w, dim=1).sum())
+
+
+class TwoLayers(nn.Module):
+    """A model whose forward is the user's own code: its nodes point into it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(2, 3), nn.Linear(3, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        hidden = torch.tanh(self.fc1(x))
+        return self.fc2(hidden).squeeze(1)
+
+
+def test_each_node_points_into_the_users_own_source() -> None:
+    model = TwoLayers().double()
+    x, y = torch.randn(5, 2, dtype=torch.float64), torch.randn(5, dtype=torch.float64)
+
+    def loss_fn() -> torch.Tensor:
+        return F.mse_loss(model(x), y)
+
+    result = from_torch(loss_fn, model)
+    assert inspect.getsource(loss_fn) in result.source
+    assert inspect.getsource(TwoLayers.forward) in result.source
+    text = {n.id: result.source[n.span[0]:n.span[1]] for n in result.nodes}
+    by_op = {op: {text[n.id] for n in result.nodes if n.op == op}
+             for op in {n.op for n in result.nodes}}
+    assert by_op["transpose"] == by_op["matmul"] == {"self.fc1(x)", "self.fc2(hidden)"}
+    assert by_op["tanh"] == {"torch.tanh(self.fc1(x))"}
+    assert by_op["reshape"] == {"self.fc2(hidden).squeeze(1)"}
+    assert by_op["mean"] == by_op["pow"] == {"F.mse_loss(model(x), y)"}
+    assert by_op["input"] == {""}, "parameters are made where no line of the user's is"
+    groups = result.groups
+    assert groups is not None
+    spans = {name: result.source[a:b] for name, (a, b) in zip(groups.name, groups.span,
+                                                               strict=True)}
+    assert spans == {"model": "model(x)", "model.fc1": "self.fc1(x)",
+                     "model.fc2": "self.fc2(hidden)", "mse_loss": "F.mse_loss(model(x), y)"}
+
+
 class Sorting(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.sort(x, dim=0).values

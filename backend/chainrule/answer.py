@@ -136,8 +136,9 @@ class Answer(_Model):
     """One forward and one backward sweep, as columns, and the check (API v2)."""
 
     version: int = Field(description="2: the compact answer.")
-    source: str = Field(description="The program as read (a listing for micrograd's and "
-                        "torch's graphs); every span points into it.")
+    source: str = Field(description="The program as read (a listing for micrograd's graphs; "
+                        "the user's own functions for trace's and torch's); every span points "
+                        "into it.")
     output: Output = Field(description="The output node and its value.")
     seed: Seed = Field(description="The cotangent the backward sweep started from.")
     ops: dict[str, OpEntry] = Field(description="The op-table entries the graph uses, by name.")

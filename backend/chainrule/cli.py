@@ -6,16 +6,20 @@ each method; `--mode forward --wrt x` adds forward mode's tangents; `--json` pri
 JSON instead. A mistake in the input exits with status 2, its message and a caret line.
 
 `chainrule serve [--host H] [--port P] [--workers N]` serves the UI and the API;
-`chainrule export-html "sin(x*y)" x=1.5 y=2 -o steps.html` writes the offline file.
+`chainrule export-html "sin(x*y)" x=1.5 y=2 -o steps.html` writes the offline file;
+`chainrule torch train.py:setup [-o steps.html]` reads a PyTorch loss with `from_torch`.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -125,17 +129,87 @@ def export_html_command(argv: Sequence[str]) -> int:
     except ChainruleError as err:
         sys.stderr.write(error_text(args.source, err))
         return 2
+    return _write_offline(result, args.output)
+
+
+def torch_command(argv: Sequence[str]) -> int:
+    """`chainrule torch script.py:fn`: a PyTorch loss read by `from_torch`, every step."""
+    parser = argparse.ArgumentParser(
+        prog="chainrule torch",
+        description="Read a PyTorch loss with from_torch and print every step as tables (or "
+        "write the offline file). The script is run as a module (not as __main__); `fn`, "
+        "called with no arguments, returns (loss_fn, model) as from_torch takes them, or "
+        "returns the loss itself, and is then the loss_fn (its leaf tensors that require "
+        "grad are the inputs).",
+        epilog="example: chainrule torch train.py:setup -o steps.html")
+    parser.add_argument("target", metavar="script.py:fn", help="a Python file and a function "
+                        "in it")
+    parser.add_argument("--json", action="store_true", help="print the API's JSON answer")
+    parser.add_argument("-o", "--output", help="write the offline HTML file there instead")
+    parser.add_argument("--no-check", action="store_true",
+                        help="skip the finite-difference check")
+    args = parser.parse_args(argv)
+    fn = _script_function(parser, args.target)
+    from .torch_graph import from_torch
+
+    try:
+        result = from_torch(*_loss_and_model(parser, fn), check=not args.no_check)
+    except ChainruleError as err:
+        sys.stderr.write(error_text("", err))
+        return 2
+    if args.output:
+        return _write_offline(result, args.output)
+    sys.stdout.write(result.model_dump_json(by_alias=True) + "\n" if args.json
+                     else report(result))
+    return 0
+
+
+def _script_function(parser: argparse.ArgumentParser, target: str) -> Callable[[], Any]:
+    """`fn` of `script.py:fn`, the script run as a module (its folder first on sys.path, as
+    `python script.py` has it); a missing file or function stops with a usage error."""
+    path, sep, name = target.rpartition(":")
+    if not sep or not path or not name.isidentifier():
+        parser.error(f"name a script and a function in it, as train.py:setup, not {target!r}")
+    script = Path(path)
+    if not script.is_file():
+        parser.error(f"no such file: {path}")
+    spec = importlib.util.spec_from_file_location(script.stem, script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(script.resolve().parent))
+    spec.loader.exec_module(module)
+    fn = getattr(module, name, None)
+    if not callable(fn):
+        parser.error(f"{path} has no function {name}")
+    return fn  # type: ignore[no-any-return]
+
+
+def _loss_and_model(parser: argparse.ArgumentParser, fn: Callable[[], Any]
+                    ) -> tuple[Callable[[], Any], Any]:
+    """(loss_fn, model): what `fn()` returns, or `fn` itself when it returns the loss."""
+    import torch  # the script has imported it already
+
+    made = fn()
+    if isinstance(made, tuple) and len(made) == 2 and callable(made[0]):
+        return made[0], made[1]
+    if isinstance(made, torch.Tensor):
+        return fn, None
+    parser.error(f"{fn.__name__}() returned {type(made).__name__}: return (loss_fn, model), "
+                 "or the loss tensor")
+
+
+def _write_offline(result: Answer, path: str) -> int:
     from .export import offline_html
 
     html = offline_html(result)
-    with open(args.output, "w", encoding="utf-8") as out:
+    with open(path, "w", encoding="utf-8") as out:
         out.write(html)
-    sys.stdout.write(f"wrote {args.output} ({len(html.encode()) // 1024:,} KB): open it in a "
+    sys.stdout.write(f"wrote {path} ({len(html.encode()) // 1024:,} KB): open it in a "
                      "browser; it plays offline\n")
     return 0
 
 
-COMMANDS = {"serve": serve_command, "export-html": export_html_command}
+COMMANDS = {"serve": serve_command, "export-html": export_html_command, "torch": torch_command}
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -25,6 +25,7 @@ Conventions, after HIPS autograd:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -168,6 +169,16 @@ def _softmax(x: Array) -> Array:
     return e / (np.sum(e, axis=axes, keepdims=True) if axes else e)
 
 
+def _logsumexp_rows(x: Array) -> Array:
+    m = np.max(x, axis=-1, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    return m + np.log(np.sum(np.exp(x - m), axis=-1, keepdims=True))  # type: ignore[no-any-return]
+
+
+def _reshape_as(a: Array, like: Array) -> Array:
+    return a.reshape(a.shape[:1] + like.shape[1:])
+
+
 def _sigmoid(x: Array) -> Array:
     return np.exp(-np.logaddexp(0.0, -x))
 
@@ -230,6 +241,19 @@ def _matmul_shape(a: Shape, b: Shape) -> Shape:
 
 def _reduced(s: Shape) -> Shape:
     return ()
+
+
+def _row_reduced(s: Shape) -> Shape:
+    if not s:
+        raise ValueError("a scalar has no rows: logsumexp_rows needs a vector or an array")
+    return s[:-1] + (1,)
+
+
+def _reshaped(a: Shape, like: Shape) -> Shape:
+    if math.prod(a) != math.prod(like):
+        raise ValueError(f"shape {list(a)} cannot be reshaped to {list(like)}: they hold "
+                         f"{math.prod(a)} and {math.prod(like)} elements")
+    return like
 
 
 def _reversed(s: Shape) -> Shape:
@@ -394,6 +418,26 @@ OPS: dict[str, Op] = {
            "log(sum(exp(u))) over all elements, computed stably.", "logsumexp",
            elementwise=False,
            jvps=(lambda t, y, a: np.sum(t * np.exp(a - y)),)),
+        # Along the last axis: a row of a matrix at a time (torch's dim=-1). log_softmax is
+        # u - logsumexp_rows(u), softmax its exp (torch_reader reads them as these parts).
+        Op("logsumexp_rows", 1, _logsumexp_rows, (lambda g, y, a: g * np.exp(a - y),),
+           _row_reduced, _f("logsumexp_rows($u)", r"\log\sum_{\text{row}} e^{$u}"),
+           (_f("softmax($u) along each row", r"\operatorname{softmax}($u)\text{ by row}"),),
+           "log(sum(exp(u))) along the last axis (each row of a matrix), computed stably; the "
+           "axis is kept with length 1, so that u - logsumexp_rows(u) is log-softmax by row.",
+           "logsumexp/row", elementwise=False,
+           jvps=(lambda t, y, a: np.sum(t * np.exp(a - y), axis=-1, keepdims=True),)),
+        # v lends only its shape (torch's reshape_as): every reshape, view, flatten, squeeze
+        # and unsqueeze of a torch model that changes the shape is this op with a constant of
+        # the new shape (torch_reader's RESHAPES names them: the same names keep the shape).
+        Op("reshape", 2, _reshape_as,
+           (lambda g, y, a, b: g.reshape(a.shape), lambda g, y, a, b: np.zeros(b.shape)),
+           _reshaped, _f("reshape($u, $v.shape)", r"\operatorname{reshape}($u, \operatorname{shape} $v)"),
+           (_f("1 for each element, at its place in $u", r"\mathbf{1}\text{, reshaped back}"),
+            _f("0 (only its shape is read)", "0")),
+           "The elements of u, in order, in the shape of v (v's values are not read); the "
+           "gradient is reshaped back to u's shape.", "reshape", elementwise=False,
+           jvps=(lambda t, y, a, b: t.reshape(y.shape), lambda t, y, a, b: np.zeros(y.shape))),
     ]
 }
 

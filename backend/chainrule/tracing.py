@@ -19,24 +19,23 @@ This is the Python API only: it runs the caller's own function, never text from 
 
 from __future__ import annotations
 
-import ast
 import inspect
 import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from types import CodeType, FrameType
+from types import FrameType
 from typing import Any
 
 import numpy as np
 
 from .answer import Answer
-from .errors import ChainruleError, Span, warning
+from .errors import ChainruleError, Span
 from .graph import GraphBuilder, Node
 from .ops import OPS
 from .run import backprop_graph, without_gc
 from .settings import LIMITS, Limits
+from .user_source import Source, frame_position
 
 # numpy's function name -> the op-table entry that computes it, read from the table.
 NUMPY_OPS = {numpy_name: op.name for op in OPS.values() for numpy_name in op.numpy}
@@ -62,7 +61,7 @@ def trace(f: Callable[..., Any], values: Mapping[str, object] | None = None, *,
                              "request") from None
     except ValueError:  # no signature to check (a builtin?): the call itself will tell
         pass
-    source = _Source.of(f)
+    source = Source.of(f)
     tracer = _Tracing(GraphBuilder(source.text, {}, limits), source, sys._getframe())
     arguments = {name: tracer.input(name, value) for name, value in inputs.items()}
     try:
@@ -84,108 +83,14 @@ def _name(f: Callable[..., Any]) -> str:
     return getattr(f, "__qualname__", None) or type(f).__name__
 
 
-# -------------------------------------------------------------- the function's own source
-
-
-@dataclass
-class _Source:
-    """The traced function's source text, and what maps a running frame into it."""
-
-    text: str
-    filename: str
-    first_line: int
-    line_starts: list[int]
-    names: dict[tuple[int, int, int, int], str]  # an assignment's value position -> its target
-    parameters: dict[str, Span]
-    warnings: list[dict[str, object]]
-
-    @classmethod
-    def of(cls, f: Callable[..., Any]) -> _Source:
-        """Read `f`'s source; without one (defined in a REPL?), spans are empty."""
-        code = getattr(inspect.unwrap(f), "__code__", None)
-        try:
-            lines, first = inspect.getsourcelines(f)
-        except (OSError, TypeError):
-            missing = warning("no_source", f"the source of {_name(f)} is not available (typed "
-                              "into an interactive prompt?), so no node points into it")
-            return cls("", "", 0, [0], {}, {}, [missing])
-        starts = [0]
-        for line in lines:
-            starts.append(starts[-1] + len(line))
-        filename = code.co_filename if isinstance(code, CodeType) else ""
-        source = cls("".join(lines), filename, max(first, 1), starts, {}, {}, [])
-        source.read_assignments()
-        return source
-
-    def read_assignments(self) -> None:
-        """Names of assignments (`h = ...`, `c += ...`) and spans of the parameters, by ast.
-
-        Only parsed, never run; an indented method or a lambda inside a longer line may not
-        parse alone, and then nodes keep their spans but not their names.
-        """
-        text, shift = self.text, 0
-        if text[:1].isspace():
-            text, shift = "if 1:\n" + text, 1
-        try:
-            tree = ast.parse(text)
-        except SyntaxError:
-            return
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
-                    node.targets[0], ast.Name):
-                self.names[self.position(node.value, shift)] = node.targets[0].id
-            elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
-                self.names[self.position(node, shift)] = node.target.id
-            elif isinstance(node, ast.arg) and node.arg not in self.parameters:
-                line, col, _, _ = self.position(node, shift)
-                start = self.offset(line, col)
-                self.parameters[node.arg] = (start, start + len(node.arg))
-
-    def position(self, node: ast.expr | ast.stmt | ast.arg, shift: int
-                 ) -> tuple[int, int, int, int]:
-        """An ast node's position in the file: (line, column, end line, end column)."""
-        line = self.first_line + node.lineno - 1 - shift
-        end_line = self.first_line + (node.end_lineno or node.lineno) - 1 - shift
-        return (line, node.col_offset, end_line, node.end_col_offset or node.col_offset)
-
-    def span(self, line: int, col: int, end_line: int, end_col: int) -> Span:
-        """A source position (1-based lines of the file, UTF-8 byte columns) as a span."""
-        return (self.offset(line, col), self.offset(end_line, end_col))
-
-    def offset(self, line: int, col: int) -> int:
-        index = min(max(line - self.first_line, 0), len(self.line_starts) - 2)
-        if index < 0:
-            return 0
-        start, end = self.line_starts[index], self.line_starts[index + 1]
-        chars = len(self.text[start:end].encode()[:col].decode(errors="ignore"))
-        return start + chars
-
-    def contains(self, code: CodeType) -> bool:
-        """Whether a frame running `code` runs lines of the traced function (or its closures)."""
-        last = self.first_line + len(self.line_starts) - 2
-        return code.co_filename == self.filename and self.first_line <= code.co_firstlineno <= last
-
-
-def _caller_position(source: _Source) -> tuple[int, int, int, int] | None:
+def _caller_position(source: Source) -> tuple[int, int, int, int] | None:
     """The position of the expression the traced function is executing now."""
     frame: FrameType | None = sys._getframe(1)
     while frame is not None and not source.contains(frame.f_code):
         frame = frame.f_back
     if frame is None:
         return None
-    return _frame_position(frame)
-
-
-def _frame_position(frame: FrameType) -> tuple[int, int, int, int] | None:
-    """The position of the expression a frame is executing (a call, while its callee runs)."""
-    positions = list(frame.f_code.co_positions())
-    index = frame.f_lasti // 2
-    if not 0 <= index < len(positions):
-        return None
-    line, end_line, col, end_col = positions[index]
-    if line is None or col is None:
-        return (frame.f_lineno, 0, frame.f_lineno + 1, 0)
-    return (line, col, end_line or line, end_col if end_col is not None else col)
+    return frame_position(frame)
 
 
 # ------------------------------------------------------------------------- the tracer
@@ -200,7 +105,7 @@ class _Tracing:
     the calls of Python functions running inside the traced one (`root` is the frame that
     called it), each with its group."""
 
-    def __init__(self, builder: GraphBuilder, source: _Source, root: FrameType) -> None:
+    def __init__(self, builder: GraphBuilder, source: Source, root: FrameType) -> None:
         self.builder = builder
         self.source = source
         self.root = root
@@ -235,7 +140,7 @@ class _Tracing:
         name = frame.f_code.co_qualname
         self.counts[name] += 1
         caller = frame.f_back
-        position = _frame_position(caller) if caller is not None and self.source.contains(
+        position = frame_position(caller) if caller is not None and self.source.contains(
             caller.f_code) else None
         span = self.source.span(*position) if position else None
         parent = self.calls[-1][1] if self.calls else None
