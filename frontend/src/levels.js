@@ -19,17 +19,34 @@ export function treeOf(result) {
   for (const g of groups) (g.parent >= 0 ? groups[g.parent].children : top).push(g.index);
   const of = Int32Array.from(columns.node_group);
   const ops = result.compact?.columns?.nodes?.op;
+  const isInput = (i) => (ops ? ops[i] : result.nodes[i].op) === "input";
   result.nodes.forEach((n, i) => {
-    let k = of[i];
-    if (k < 0) return;
-    groups[k].nodes.push(n.id);
-    const param = (ops ? ops[i] : n.op) === "input";
-    for (; k >= 0; k = groups[k].parent) {
-      groups[k].size++;
-      if (param) groups[k].params.push(n.id);
+    for (let k = of[i]; k >= 0; k = groups[k].parent) groups[k].size++;
+  });
+  // A group's parameters: the inputs inside it, and an input in no group (torch's weights,
+  // shared by the model) whose every use is inside it, as nn.Linear's weight is.
+  const inputs = inputsOf(result);
+  const home = new Map(); // input index -> the innermost group around all its uses
+  inputs.forEach((srcs, dst) => {
+    for (const src of srcs) {
+      if (of[src] >= 0 || !isInput(src)) continue;
+      home.set(src, home.has(src) ? commonGroup(groups, home.get(src), of[dst]) : of[dst]);
     }
   });
+  result.nodes.forEach((n, i) => {
+    if (!isInput(i)) return;
+    for (let k = of[i] >= 0 ? of[i] : home.get(i) ?? -1; k >= 0; k = groups[k].parent) groups[k].params.push(n.id);
+  });
+  result.nodes.forEach((n, i) => { if (of[i] >= 0) groups[of[i]].nodes.push(n.id); });
   return { groups, top, of };
+}
+
+// The innermost group holding both a and b (-1: none).
+function commonGroup(groups, a, b) {
+  const above = new Set();
+  for (let k = a; k >= 0; k = groups[k].parent) above.add(k);
+  for (let k = b; k >= 0; k = groups[k].parent) if (above.has(k)) return k;
+  return -1;
 }
 
 /** Whether the tree is more than the program's statements (which fold as their root cards,

@@ -24,7 +24,9 @@ test("the tree counts every node under a group and its parameters", () => {
   const tree = treeOf(answer);
   assert.deepEqual(tree.top, [0, 3]);
   assert.deepEqual(tree.groups.map((g) => g.size), [4, 2, 2, 1]);
-  assert.deepEqual(tree.groups[0].params, ["n1", "n3"]);
+  // x is in no group, but all its uses are in the layer: it counts as the layer's input.
+  assert.deepEqual(tree.groups[0].params, ["n0", "n1", "n3"]);
+  assert.deepEqual(tree.groups[1].params, ["n1"]);
   assert.deepEqual(tree.groups[0].children, [1, 2]);
   assert.deepEqual(pathTo(tree, 4), [0, 2]);
   assert.ok(hasLevels(tree));
@@ -59,7 +61,7 @@ test("a box's gradient norm is over its parameters, else over what leaves it", (
   const grads = (id) => answer.nodes.find((n) => n.id === id).grad;
   const layer = boxSummary(tree, 0, answer, grads);
   assert.equal(layer.of, "θ");
-  assert.ok(Math.abs(layer.norm - 5) < 1e-12, "sqrt(3² + 4²)");
+  assert.ok(Math.abs(layer.norm - Math.sqrt(29)) < 1e-12, "sqrt(2² + 3² + 4²)");
   assert.equal(layer.text, "2 neurons");
   const loss = boxSummary(tree, 3, answer, grads);
   assert.equal(loss.of, "out");

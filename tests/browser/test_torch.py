@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import json
 import linecache
+import re
 import runpy
 import subprocess
 import sys
@@ -20,8 +21,9 @@ import torch
 import torch.nn.functional as F
 from chainrule import from_torch, show
 from chainrule.answer import Answer
+from chainrule.export import offline_html
 from chainrule.widget import StepsWidget
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 from torch import nn
 
 from . import ui
@@ -174,3 +176,54 @@ def test_the_gallery_notebook_runs_cell_by_cell_to_torchs_gradients(
     for name in ("2.weight", "2.bias"):  # the Linear's steps end at its parameters
         assert f"{name} is an input: all its contributions are in" in printed
     assert outputs[-1] == {"0.weight": True, "0.bias": True, "2.weight": True, "2.bias": True}
+
+
+def test_the_offline_file_folds_the_model_by_module_and_steps_one_linear_opened(
+        built_frontend: Path, browser: Browser, tmp_path: Path, artifacts: Path) -> None:
+    model, x, y = _classifier()
+    result = from_torch(lambda: F.cross_entropy(model(x), y), model)
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    out = tmp_path / "classifier.html"
+    out.write_text(offline_html(result))
+    page, blocked, errors = ui.open_offline(browser, out)
+    assert not blocked and not errors, (blocked, errors)
+    # A small model opens whole, each module a frame; folded, each module is one box.
+    expect(page.locator('.frame[data-id] .frame-title', has_text="model.hidden")).to_have_count(1)
+    page.get_by_role("button", name="Fold all", exact=True).click()
+    expect(page.locator(".node.group-box")).to_have_count(2)  # the model and the loss
+    _box(page, "model").locator(".fold-toggle").click()
+    expect(_box(page, "hidden")).to_have_count(1)
+    expect(_box(page, "out")).to_have_count(1)
+    page.keyboard.press("End")
+    # Backward, box by box: the loss, then model.out's whole run, with its parameters' norm.
+    narration = page.locator("#narration")
+    for _ in range(10):
+        if "model.out" in (narration.text_content() or ""):
+            break
+        page.get_by_role("button", name="Previous step", exact=True).click()
+    expect(narration).to_contain_text("Backward through layer model.out")
+    grads = [p.grad for p in model.out.parameters()]
+    norm = float(sum((g ** 2).sum() for g in grads if g is not None) ** 0.5)
+    shown = ui.numbers_in((narration.text_content() or "").split("‖ =")[1])[0]
+    assert ui.close(shown, norm), (shown, norm)
+    # Opened, nn.Linear's own steps: the add, the matmul, the transpose, one by one.
+    _box(page, "out").locator(".fold-toggle").click()
+    expect(page.locator('.frame .frame-title', has_text="model.out")).to_have_count(1)
+    seen, chain_rule = set(), 0
+    for _ in range(8):  # back through model.out's backward steps, each its own node now
+        page.get_by_role("button", name="Previous step", exact=True).click()
+        current = ui.current_node(page)
+        if "group-box" not in (current.get_attribute("class") or ""):
+            seen.add(current.get_attribute("data-id"))
+            chain_rule += page.locator("#step-panel .legend-line").count()
+    ops = {n.op for n in result.nodes if n.id in seen}
+    assert {"matmul", "add"} <= ops, ops
+    assert chain_rule, "upstream × local = contribution, step by step inside the Linear"
+    page.screenshot(path=artifacts / "torch-linear-opened.png")
+
+
+def _box(page: Page, name: str, kind: str = "layer") -> Locator:
+    """The box of the closed group named `name` (as its card shows it: the name, its kind)."""
+    label = page.locator(".node-label", has_text=re.compile(rf"^{re.escape(name)}\s*{kind}$"))
+    return page.locator(".node.group-box").filter(has=label)
