@@ -6,6 +6,7 @@
 import { inflate } from "./answer.js";
 import { cardsOf } from "./cards.js";
 import { createGraphPanel } from "./graph-panel.js";
+import { headingOf } from "./heading.js";
 import { createPlayer, interval, reduce } from "./player.js";
 import { createPlayerPanel } from "./player-panel.js";
 import { createResultsPanel } from "./results-panel.js";
@@ -19,6 +20,7 @@ const MARKUP = `
     <p class="pv-title"><span class="pv-brand">chainrule</span> <code class="pv-source"></code></p>
     <a class="pv-open" target="_blank" rel="noopener" hidden>Open in chainrule ↗</a>
   </header>
+  <details class="pv-listing" hidden><summary></summary><pre class="pv-listing-text"></pre></details>
   <p class="pv-message" role="alert" hidden></p>
   <div class="player" role="group" aria-label="Step player">
     <div class="buttons">
@@ -108,8 +110,22 @@ export function createPlayerView(root, { elk, keyTarget = root, onStep = () => {
   let timeline = null;
   let player = createPlayer(0);
   let shownIndex = 0;
+  let heading = "";
   let loopToken = 0;
   controls.setSpeed(player.speed).setPlaying(false);
+
+  // The title line; a long source's text goes into its closed panel when first opened.
+  function showHeading({ title, listing }) {
+    heading = title;
+    root.querySelector(".pv-source").textContent = title;
+    const panel = root.querySelector(".pv-listing");
+    const text = panel.querySelector(".pv-listing-text");
+    panel.open = false;
+    panel.hidden = !listing;
+    panel.querySelector("summary").textContent = listing?.summary ?? "";
+    text.textContent = "";
+    panel.ontoggle = () => { if (panel.open && listing && !text.textContent) text.textContent = listing.text; };
+  }
 
   function showIndex(previous, { pulse = true } = {}) {
     showStep({ graph, stepPanel, controls, results }, { result, timeline, player }, previous, { pulse });
@@ -143,26 +159,19 @@ export function createPlayerView(root, { elk, keyTarget = root, onStep = () => {
      * `link` is where "Open in chainrule" goes (hidden without one). */
     async show(compact, step = 0, { link = null } = {}) {
       loopToken++;
-      performance.mark("show");
       const answer = inflate(compact);
-      performance.mark("inflate");
       const cards = cardsOf(answer);
-      performance.mark("cards");
       await sized($("graph"));
       const steps = answer.tangent ? createTangentTimeline(answer) : createTimeline(answer);
-      performance.mark("timeline");
       const plan = await graph.prepare(answer, cards, steps.steps[step]?.node ?? null);
-      performance.mark("prepare");
       result = answer;
       timeline = steps;
       player = createPlayer(timeline.total, step, player.speed);
       const nodesById = new Map(answer.nodes.map((n) => [n.id, n]));
       stepPanel.reset(answer, timeline, nodesById);
       graph.show(plan, timeline, player.index);
-      performance.mark("graph.show");
       results.show(answer, answer.tangent ? "forward" : "reverse");
-      performance.mark("results");
-      root.querySelector(".pv-source").textContent = answer.source;
+      showHeading(headingOf(answer.source, answer.forwardCount, answer.output));
       const open = root.querySelector(".pv-open");
       open.hidden = !link;
       if (link) open.href = link;
@@ -186,6 +195,11 @@ export function createPlayerView(root, { elk, keyTarget = root, onStep = () => {
     dispatch(action) {
       if (timeline) dispatch(action);
       return view;
+    },
+
+    /** The answer's title line (a long source summed up): for the page's title. */
+    get title() {
+      return heading;
     },
 
     /** The step shown. */
