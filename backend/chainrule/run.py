@@ -20,7 +20,6 @@ from .groups import groups_data
 from .jacobian import jacobian as jacobian_of
 from .kinks import kink_warnings
 from .narration import TEMPLATES
-from .ops import OPS
 from .parsing import parse
 from .paths import find_paths
 from .records import Renderer, spelled_out
@@ -151,7 +150,7 @@ def trace(graph: Graph, *, check: bool = True, limits: Limits = LIMITS,
     return {
         "version": VERSION,
         "source": graph.source,
-        "output": {"node": out.id, "label": out.label, "value": encode(output_value),
+        "output": {"node": out.id, "label": graph.label(out), "value": encode(output_value),
                    "shape": list(out.shape)},
         "seed": {"value": encode(cotangent), "note": _seed_note(out, seed is None)},
         "ops": ops_table(graph),
@@ -227,7 +226,7 @@ def _non_finite_warnings(graph: Graph, values: Values, grads: Grads) -> list[dic
             continue
         if all(finite[int(j[1:])] for j in node.inputs):
             warnings.append(warning(
-                "non_finite", f"{OPS[node.op].name} gave a non-finite value "
+                "non_finite", f"{graph.ops[node.op].name} gave a non-finite value "
                 f"({encode(_first_bad(values[node.id]))}) at {node.bare.plain}: check its "
                 "inputs (log or sqrt of a negative? division by zero?)", node.id, node.span))
     bad_grads = np.flatnonzero(~grads.finite())
