@@ -201,12 +201,18 @@ def error_text(source: str, err: ChainruleError) -> str:
     text = f"error: {err.message}\n"
     if err.span is None or not source:
         return text
-    start, end = err.span
+    return text + pointer(source, err.span)
+
+
+def pointer(source: str, span: tuple[int, int], indent: str = "  ") -> str:
+    """The source line where `span` starts, with carets under the span (on that line)."""
+    start, end = span
     line_start = source.rfind("\n", 0, start) + 1
     line_end = source.find("\n", start)
     line_end = len(source) if line_end < 0 else line_end
     width = max(1, min(end, line_end) - start)
-    return text + f"  {source[line_start:line_end]}\n  {' ' * (start - line_start)}{'^' * width}\n"
+    return (f"{indent}{source[line_start:line_end]}\n"
+            f"{indent}{' ' * (start - line_start)}{'^' * width}\n")
 
 
 def fmt(value: Value | None) -> str:
@@ -259,6 +265,8 @@ def report(r: Answer) -> str:
               table(["input", "gradient"], [[n, fmt(g)] for n, g in r.gradients.items()])]
     if r.check is not None:
         parts.append(_check_section(r.check))
+        if r.check.rules:
+            parts.append(rules_section(r.source, r.check))
     if r.jacobian is not None:
         parts.append(jacobian_section(r.jacobian))
     n = r.cost
@@ -299,6 +307,18 @@ def _check_section(c: Check) -> str:
             + table(["input", "index", "backprop", "numeric", "rel. error", "ok"], rows)
             + f"  {verdict} ({c.tolerance}); {c.evaluations} evaluations for {c.checked} of "
               f"{c.elements} elements\n")
+
+
+def rules_section(source: str, c: Check) -> str:
+    """Each derivative rule of the program's own against central differences of its function:
+    the verdict, and for a wrong one the rule's line and the node where it is most wrong."""
+    parts = ["\nYour own derivative rules, against central differences of their functions:\n"]
+    for rule in c.rules:
+        parts.append(f"  {'ok' if rule.ok else 'WRONG'}: {rule.message}\n")
+        if not rule.ok:
+            parts += [pointer(source, rule.decorator_span, "    "),
+                      pointer(source, rule.span, "    ")]
+    return "".join(parts)
 
 
 def _backward_rows(r: Answer, expr: dict[str, str]) -> list[list[str]]:

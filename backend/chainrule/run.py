@@ -158,7 +158,7 @@ def trace(graph: Graph, *, check: bool = True, limits: Limits = LIMITS,
         "columns": {"nodes": node_columns(graph, values, sweep), **step_columns(graph, sweep)},
         "records": None,
         "gradients": gradients,
-        "check": finite_difference_check(graph, order, grads, loss, limits, cotangent)
+        "check": finite_difference_check(graph, order, grads, loss, limits, cotangent, values)
         if check else None,
         "warnings": graph.warnings + kink_warnings(graph, values, grads)
         + _non_finite_warnings(graph, values, grads),

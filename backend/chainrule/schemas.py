@@ -189,8 +189,39 @@ class CheckEntry(_Model):
     ok: bool
 
 
+class RuleCheck(_Model):
+    """A derivative rule of the program's own (`@derivative(lambda x: ...)` above a def)
+    against central differences of its function, for one argument, over every element of
+    every node of that primitive whose rule the backward pass used."""
+
+    primitive: str = Field(description="The function with the rule, as its nodes' `op`.")
+    argument: str = Field(description="The parameter the rule differentiates by.")
+    position: int = Field(description="Its position among the parameters (the operand).")
+    node: str = Field(description="The node named: the one holding the element that "
+                      "disagrees most (relative to the tolerance), or agrees least well.")
+    index: list[int] = Field(description="That element's index in the node's value ([] for "
+                             "a scalar).")
+    at: dict[str, Value] = Field(description="The arguments there, by parameter name.")
+    rule: Value = Field(description="The learner's rule there: the local derivative the "
+                        "backward pass used.")
+    numeric: Value = Field(description="The central difference (f(x + h) - f(x - h)) / 2h "
+                           "of the function's own body there.")
+    abs_error: Value = Field(description="|rule - numeric| there.")
+    elements: int = Field(description="Elements checked (of every node of the primitive).")
+    wrong: int = Field(description="How many of them disagree beyond the tolerance.")
+    ok: bool = Field(description="Whether the rule agrees everywhere it was checked.")
+    message: str = Field(description="The verdict as a sentence: `your d softplus/dx at x = "
+                         "0.3 gives 0.4256, finite differences give 0.5744`.")
+    span: Span = Field(description="The source of the node named (to highlight).")
+    decorator_span: Span = Field(description="The `@derivative(...)` line of the rule (to "
+                                 "highlight).")
+    def_span: Span = Field(description="The function's def, through its return expression.")
+
+
 class Check(_Model):
-    """The finite-difference check: 2N evaluations against one forward and one backward pass."""
+    """The finite-difference check: 2N evaluations against one forward and one backward pass,
+    and each of the program's own derivative rules against central differences of its
+    function."""
 
     method: str
     tolerance: str
@@ -202,8 +233,12 @@ class Check(_Model):
     evaluations_for_all: int = Field(description="2N.")
     backprop_passes: dict[str, int]
     max_rel_error: float
-    ok: bool
+    ok: bool = Field(description="Every entry and every rule agrees within the tolerance.")
     entries: list[CheckEntry]
+    rules: list[RuleCheck] = Field(default_factory=list, description="Per primitive with the "
+                                   "learner's own derivative rule, and per argument: the rule "
+                                   "against central differences of the function; empty when "
+                                   "the program defines none.")
 
 
 class KinkSide(_Model):
