@@ -68,7 +68,7 @@ def _answer(args: argparse.Namespace, values: dict[str, object]) -> str:
             paths_data(args.source, values, wrt=args.wrt, limit=args.limit))
         return paths.model_dump_json() + "\n" if args.json else paths_report(paths)
     result = backprop(args.source, values, check=not args.no_check, mode=args.mode,
-                      wrt=args.wrt, seed=args.seed, jacobian=args.jacobian)
+                      wrt=args.wrt, seed=args.seed, jacobian=args.jacobian, output=args.output)
     return result.model_dump_json(by_alias=True) + "\n" if args.json else report(result)
 
 
@@ -152,6 +152,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--mode", choices=["reverse", "forward"], default="reverse",
                         help="forward adds forward mode's tangents (needs --wrt)")
     parser.add_argument("--wrt", help="the input forward mode (or --paths) differentiates by")
+    parser.add_argument("--output", metavar="NAME", help="differentiate the line that assigns "
+                        "NAME (a scalar) instead of the last line")
     parser.add_argument("--jacobian", action="store_true", help="print the Jacobian (an array "
                         "output always has it; this asks for it with a scalar output too)")
     parser.add_argument("--seed", type=_json_value, metavar="JSON", help="the cotangent the "

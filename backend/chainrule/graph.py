@@ -494,8 +494,12 @@ def _short(value: np.ndarray) -> str:
 
 def build_graph(program: Program, values: Mapping[str, object] | None = None,
                 limits: Limits = LIMITS, deadline: Deadline | None = None,
-                overrides: Collection[str] | None = None) -> Graph:
+                overrides: Collection[str] | None = None, output: str | None = None) -> Graph:
     """Build the computation graph of a parsed program, with `values` giving the inputs.
+
+    The output is the last line's value, or the value a line of the program assigns to the name
+    `output` (its last assignment; a scalar): the whole program is built either way, and the
+    sweeps differentiate that node.
 
     A value for an input the source assigns a literal to overrides that literal when
     `overrides` is None or names it; otherwise it is set aside (and reported). Each statement
@@ -515,4 +519,26 @@ def build_graph(program: Program, values: Mapping[str, object] | None = None,
             else:
                 out = builder.expression(stmt.expr)
     assert out is not None
+    if output is not None:
+        out = _chosen_output(builder, program, output)
     return builder.finish(out)
+
+
+def _chosen_output(builder: GraphBuilder, program: Program, name: str) -> Node:
+    """The node a line assigns to `name`, as the output: it must be computed, and a scalar."""
+    lines = [s for s in program.statements if s.target == name]
+    if not lines:
+        named = [s.target for s in program.statements if s.target and s.target not in
+                 builder.inputs]
+        known = f"; the lines computed are: {', '.join(dict.fromkeys(named))}" if named else ""
+        raise ChainruleError(f"the output {name!r} is not a name the program assigns{known}",
+                             None, "unknown_name")
+    node = builder.nodes[int(builder.env[name][1:])]
+    if name in builder.inputs:
+        raise ChainruleError(f"{name} is an input: the output must be a value the program "
+                             "computes", lines[-1].span, "output")
+    if node.shape:
+        raise ChainruleError(f"the output {name} has shape {list(node.shape)}: a chosen output "
+                             "must be a scalar (a single number); reduce it with sum(...) or "
+                             "mean(...) on a line of its own", lines[-1].span, "shape")
+    return node

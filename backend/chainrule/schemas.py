@@ -47,6 +47,11 @@ class BackpropRequest(_Model):
     jacobian: bool = Field(False, description="Also answer the Jacobian for a scalar output "
                            "(one row); an array output always answers it.")
     overrides: list[str] | None = Field(None, description=OVERRIDES)
+    output: str | None = Field(None, description="The line to differentiate, by the name it "
+                               "assigns (`h` for `h = ...`; its last assignment), instead of "
+                               "the last line: the backward pass, the check and the cost are "
+                               "its. It must be a scalar the program computes; the whole "
+                               "program is still evaluated.", examples=["h"])
 
     # Strict: a boolean is not a number, nor "1.5" or 0 a boolean; the schema says what it takes.
     model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
