@@ -174,8 +174,8 @@ def _rule_entry(graph: Graph, op: Op, pos: int, nodes: list[Node],
               "wrong": int(wrong.sum()), "rule": short(rule[worst]),
               "numeric": short(numeric[worst]),
               "at": ", ".join(f"{p} = {short(v)}" for p, v in at.items())}
-    message = say("rule_right", **fields) if not wrong.any() else say("rule_wrong", **fields) + (
-        say("rule_wrong_count", **fields) if elements > 1 else "")
+    verdict = "rule_wrong" if wrong.any() else "rule_right"
+    message = say(verdict, **fields) + (say(f"{verdict}_count", **fields) if elements > 1 else "")
     k = worst - int(first[int(owner[worst])])
     return {
         "primitive": op.name,

@@ -40,8 +40,9 @@ TEMPLATES: dict[str, str] = {
     "rule_wrong": "your d {primitive}/d{argument} at {at} gives {rule}, finite differences "
                   "give {numeric}",
     "rule_wrong_count": " ({wrong} of {elements} elements disagree)",
-    "rule_right": "your d {primitive}/d{argument} agrees with finite differences at all "
-                  "{elements} elements checked",
+    "rule_right": "your d {primitive}/d{argument} at {at} gives {rule}, and so do finite "
+                  "differences",
+    "rule_right_count": " (all {elements} elements agree)",
 }
 
 _SLOT = re.compile(r"\{(\w+)\}")

@@ -158,7 +158,7 @@ class Statement:
     span: Span
 
 
-@dataclass
+@dataclass(eq=False)
 class Function:
     """A `def` of the program: its parameters and its one `return` expression.
 
@@ -178,8 +178,16 @@ class Function:
     decorator_span: Span | None = None  # the `@derivative(...)` line
     depth: int = 1  # how deeply calls nest inside a call of it (itself included)
 
-    def __repr__(self) -> str:  # its body and rule refer back to it: keep it short
+    # Its rule may call it: compared, hashed and shown by its def alone, never recursing.
+    def __repr__(self) -> str:
         return f"Function({self.name}({', '.join(self.params)}))"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Function) and (self.name, self.params, self.span) == (
+            other.name, other.params, other.span)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.span))
 
     @property
     def primitive(self) -> bool:

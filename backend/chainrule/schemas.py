@@ -587,6 +587,9 @@ class Example(_Model):
     source: str
     values: dict[str, InputValue] = Field(default_factory=dict)
     description: str
+    check_passes: bool = Field(True, description="Whether its finite-difference check passes: "
+                               "false for an example whose own derivative rule is wrong on "
+                               "purpose.")
 
 
 class ErrorDetail(_Model):
