@@ -177,6 +177,7 @@ class Function:
     rule: list[Expr] | None = None  # one derivative per parameter, for a primitive
     decorator_span: Span | None = None  # the `@derivative(...)` line
     depth: int = 1  # how deeply calls nest inside a call of it (itself included)
+    size: int = 0  # the nodes one call of it makes (its arguments aside)
 
     # Its rule may call it: compared, hashed and shown by its def alone, never recursing.
     def __repr__(self) -> str:
@@ -317,7 +318,7 @@ def _parse(source: str, limits: Limits, statements_of: Callable[[str], list[Stat
             if expr.kind == "error":
                 raise expr.value  # type: ignore[misc]
     statements, functions = (cast("list[Statement]", lines), {}) if plain else _assemble(
-        source, lines, limits.max_nesting)
+        source, lines, limits)
     if not statements:
         raise ChainruleError("the source is empty: type an expression such as x*y + sin(x)",
                              (0, len(source)), "syntax")
@@ -978,9 +979,11 @@ def _indented(source: str, pos: int) -> bool:
     return before != "" and before.strip(" \t") == ""
 
 
-def _assemble(source: str, lines: list[_Line], max_nesting: int
+def _assemble(source: str, lines: list[_Line], limits: Limits
               ) -> tuple[list[Statement], dict[str, Function]]:
-    """The program's statements and its functions, from the lines the parser read."""
+    """The program's statements and its functions, from the lines the parser read. Calls can
+    multiply the nodes (a function calling another twice, and so on): the nodes they would
+    make are counted here, and a program over the node limit refused before it is built."""
     defs: dict[str, _Define] = {}
     for line in lines:
         if isinstance(line, _Define):
@@ -989,6 +992,7 @@ def _assemble(source: str, lines: list[_Line], max_nesting: int
     statements: list[Statement] = []
     assigned: dict[str, Span] = {}
     decorator: _Decorator | None = None
+    nodes = 0
     i = 0
     while i < len(lines):
         line = lines[i]
@@ -1001,14 +1005,21 @@ def _assemble(source: str, lines: list[_Line], max_nesting: int
         elif isinstance(line, _Define):
             body, i = _body(source, line, lines, i)
             function = _function(source, line, body, decorator, _Scope(
-                source, functions, defs, line.name), assigned, max_nesting)
+                source, functions, defs, line.name), assigned, limits.max_nesting)
             functions[function.name] = function
             decorator = None
         elif isinstance(line, _Return):
             raise ChainruleError("return belongs in a function: an indented line under its "
                                  "def", line.span, "syntax")
         else:
-            _Scope(source, functions, defs).resolve(line.expr)
+            scope = _Scope(source, functions, defs)
+            scope.resolve(line.expr)
+            nodes += scope.size
+            if nodes > limits.max_nodes:
+                raise ChainruleError(
+                    f"with its calls of functions, the graph would have more than "
+                    f"{limits.max_nodes:,} nodes by this line; call fewer, or smaller, "
+                    "functions", line.span, "limit")
             if line.target is not None and line.target in defs:
                 where = _line_number(source, defs[line.target].span[0])
                 raise ChainruleError(f"{line.target} is a function (line {where}): pick "
@@ -1068,6 +1079,7 @@ def _function(source: str, define: _Define, body: Expr, decorator: _Decorator | 
     function = Function(name, params, body, span, define.name_span)
     scope.params = params
     function.depth = scope.resolve(body)
+    function.size = scope.size
     if decorator is not None:
         function.rule, function.decorator_span = _rule(decorator, function), decorator.span
         scope.own = function  # the rule may call the function itself (its body)
@@ -1114,17 +1126,20 @@ class _Scope:
     within: str | None = None  # the function whose body or rule this is
     params: list[str] | None = None
     own: Function | None = None  # in a rule: the function itself, which it may call
+    size: int = 0  # the nodes the expressions resolved so far make, calls inlined
 
     def resolve(self, root: Expr) -> int:
         """Point each call of a program's function at it; how deeply calls nest in `root`
-        (1: none)."""
+        (1: none). Adds the nodes it makes to `size`."""
         depth = 0
         stack = [root]
         while stack:
             expr = stack.pop()
             if expr.kind == "name":
                 self._name(expr)
-            elif expr.kind == "call":
+            elif expr.kind != "call":
+                self.size += 1  # an op, a number or an array
+            else:
                 function = self._callee(expr)
                 if function is None:  # a def that the grammar did not read as one
                     table = _call(Expr("name", expr.span, name=expr.name), expr.args, expr.span)
@@ -1132,6 +1147,7 @@ class _Scope:
                 else:
                     expr.value = function
                     depth = max(depth, 0 if function is self.own else function.depth)
+                self.size += 1 if function is None or function.primitive else function.size
             stack.extend(expr.args)
         return depth + 1
 
