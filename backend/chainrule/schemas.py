@@ -30,7 +30,9 @@ class BackpropRequest(_Model):
     """An expression or a multi-line program, and optional values for its inputs."""
 
     source: str = Field(description="An expression, or lines `name = expression` whose last "
-                        "line is the output.", examples=["sin(x*y) + x**2"])
+                        "line is the output; functions are `def`s with one `return` line, "
+                        "and `@derivative(lambda x: ...)` above one gives it your own "
+                        "derivative rule.", examples=["sin(x*y) + x**2"])
     values: dict[str, InputValue] = Field(
         default_factory=dict, description="Values of inputs: numbers or nested lists "
         "(float64 arrays); they override literals such as `x = 1.5` in the source.",
@@ -393,7 +395,8 @@ class Groups(_Model):
 
     kind: list[GroupKind] = Field(description="What each group is: `statement` (a line "
                                   "`name = expression` of more than one node), `function` (a "
-                                  "call of a Python function inside a traced one), `layer`, "
+                                  "call of a program's own function, or of a Python function "
+                                  "inside a traced one), `layer`, "
                                   "`neuron`, `sample` (one sample's part of its parent), "
                                   "`loss` (the data loss), `regularization`, `data` (the "
                                   "samples' inputs) (the last five: micrograd networks).")
