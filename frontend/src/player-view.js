@@ -20,7 +20,7 @@ const MARKUP = `
     <a class="pv-open" target="_blank" rel="noopener" hidden>Open in chainrule ↗</a>
   </header>
   <p class="pv-message" role="alert" hidden></p>
-  <div class="player" role="group" aria-label="Step player">
+  <div class="player" id="player" tabindex="-1" role="group" aria-label="Step player">
     <div class="buttons">
       <button id="prev" type="button"><span class="icon" aria-hidden="true">‹</span> Previous step</button>
       <button id="play" type="button" aria-label="Play"><span class="icon" aria-hidden="true">▶</span> <span class="text">Play</span></button>
@@ -40,7 +40,7 @@ const MARKUP = `
   </div>
   <div class="graph-wrap">
     <canvas id="graph-far" aria-hidden="true"></canvas>
-    <svg id="graph" role="img" aria-label="Computation graph: inputs on the left, output on the right"></svg>
+    <svg id="graph" role="group" aria-label="Computation graph: inputs on the left, output on the right"></svg>
     <div class="graph-tools">
       <button id="follow" type="button" aria-pressed="true"
         title="Keep the current step in view; off: explore freely"><span class="tick" aria-hidden="true">✓</span> Follow</button>
@@ -58,7 +58,7 @@ const MARKUP = `
     </section>
     <section class="panel" aria-label="Gradients">
       <h2>Gradients</h2>
-      <div class="table-scroll">
+      <div class="table-scroll" tabindex="0" role="group" aria-label="Gradients table">
         <table id="gradients">
           <thead><tr><th scope="col">input</th><th scope="col">value</th><th scope="col">∂L/∂input</th></tr></thead>
           <tbody></tbody>
@@ -67,7 +67,7 @@ const MARKUP = `
       <details class="pv-more">
         <summary>Gradient check and cost</summary>
         <section id="check"></section>
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0" role="group" aria-label="Cost table">
           <table id="cost">
             <thead><tr><th scope="col">method</th><th scope="col">passes</th><th scope="col">here</th></tr></thead>
             <tbody></tbody>
