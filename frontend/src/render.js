@@ -269,7 +269,10 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
     const body = g.select(".node-body");
     if (!graph.focusable) return body.attr("role", "img");
     body.attr("role", "button").attr("tabindex", 0)
-      .on("focus", () => { events.call("hover", null, n.id); follow(n.id, "forward", 0); })
+      .on("focus", (event) => {
+        events.call("hover", null, n.id);
+        if (event.target.matches(":focus-visible")) follow(n.id, "forward", 0); // not on a click
+      })
       .on("blur", () => events.call("hover", null, null))
       .on("keydown", (event) => {
         if (event.key !== "Enter" && event.key !== " ") return;
