@@ -14,9 +14,10 @@ import { showStep } from "./stage.js";
 import { createTangentTimeline, createTimeline } from "./timeline.js";
 
 // The same ids and classes as the page's (index.html), so that style.css draws both alike.
-const MARKUP = `
+// The title line is the page's heading where the player is a page of its own.
+const markup = (titleTag) => `
   <header class="pv-head">
-    <p class="pv-title"><span class="pv-brand">chainrule</span> <code class="pv-source"></code></p>
+    <${titleTag} class="pv-title"><span class="pv-brand">chainrule</span> <code class="pv-source"></code></${titleTag}>
     <a class="pv-open" target="_blank" rel="noopener" hidden>Open in chainrule ↗</a>
   </header>
   <p class="pv-message" role="alert" hidden></p>
@@ -80,10 +81,11 @@ const MARKUP = `
 
 /** A player on `root` (an element or a shadow root's container). Options: `elk` (an ELK
  * instance), `keyTarget` (where ← → Space Home End step it; default `root`), `onStep(index)`
- * (called when the step shown changes). */
-export function createPlayerView(root, { elk, keyTarget = root, onStep = () => {} }) {
+ * (called when the step shown changes), `page` (whether the player is the whole page, as the
+ * embed view and the offline file are: its title line is then the page's h1). */
+export function createPlayerView(root, { elk, keyTarget = root, onStep = () => {}, page = false }) {
   root.classList.add("player-view");
-  root.innerHTML = MARKUP;
+  root.innerHTML = markup(page ? "h1" : "p");
   const $ = (id) => root.querySelector(`#${id}`);
   const controls = createPlayerPanel({
     prev: $("prev"), next: $("next"), play: $("play"), speed: $("speed"), slider: $("step-slider"),
