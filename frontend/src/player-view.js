@@ -15,14 +15,15 @@ import { showStep } from "./stage.js";
 import { createTangentTimeline, createTimeline } from "./timeline.js";
 
 // The same ids and classes as the page's (index.html), so that style.css draws both alike.
-const MARKUP = `
+// The title line is the page's heading where the player is a page of its own.
+const markup = (titleTag) => `
   <header class="pv-head">
-    <p class="pv-title"><span class="pv-brand">chainrule</span> <code class="pv-source"></code></p>
+    <${titleTag} class="pv-title"><span class="pv-brand">chainrule</span> <code class="pv-source"></code></${titleTag}>
     <a class="pv-open" target="_blank" rel="noopener" hidden>Open in chainrule ↗</a>
   </header>
   <details class="pv-listing" hidden><summary></summary><pre class="pv-listing-text"></pre></details>
   <p class="pv-message" role="alert" hidden></p>
-  <div class="player" role="group" aria-label="Step player">
+  <div class="player" id="player" tabindex="-1" role="group" aria-label="Step player">
     <div class="buttons">
       <button id="prev" type="button"><span class="icon" aria-hidden="true">‹</span> Previous step</button>
       <button id="play" type="button" aria-label="Play"><span class="icon" aria-hidden="true">▶</span> <span class="text">Play</span></button>
@@ -42,7 +43,7 @@ const MARKUP = `
   </div>
   <div class="graph-wrap">
     <canvas id="graph-far" aria-hidden="true"></canvas>
-    <svg id="graph" role="img" aria-label="Computation graph: inputs on the left, output on the right"></svg>
+    <svg id="graph" role="group" aria-label="Computation graph: inputs on the left, output on the right"></svg>
     <div class="graph-tools">
       <button id="follow" type="button" aria-pressed="true"
         title="Keep the current step in view; off: explore freely"><span class="tick" aria-hidden="true">✓</span> Follow</button>
@@ -60,7 +61,7 @@ const MARKUP = `
     </section>
     <section class="panel" aria-label="Gradients">
       <h2>Gradients</h2>
-      <div class="table-scroll">
+      <div class="table-scroll" tabindex="0" role="group" aria-label="Gradients table">
         <table id="gradients">
           <thead><tr><th scope="col">input</th><th scope="col">value</th><th scope="col">∂L/∂input</th></tr></thead>
           <tbody></tbody>
@@ -69,7 +70,7 @@ const MARKUP = `
       <details class="pv-more">
         <summary>Gradient check and cost</summary>
         <section id="check"></section>
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0" role="group" aria-label="Cost table">
           <table id="cost">
             <thead><tr><th scope="col">method</th><th scope="col">passes</th><th scope="col">here</th></tr></thead>
             <tbody></tbody>
@@ -82,10 +83,11 @@ const MARKUP = `
 
 /** A player on `root` (an element or a shadow root's container). Options: `elk` (an ELK
  * instance), `keyTarget` (where ← → Space Home End step it; default `root`), `onStep(index)`
- * (called when the step shown changes). */
-export function createPlayerView(root, { elk, keyTarget = root, onStep = () => {} }) {
+ * (called when the step shown changes), `page` (whether the player is the whole page, as the
+ * embed view and the offline file are: its title line is then the page's h1). */
+export function createPlayerView(root, { elk, keyTarget = root, onStep = () => {}, page = false }) {
   root.classList.add("player-view");
-  root.innerHTML = MARKUP;
+  root.innerHTML = markup(page ? "h1" : "p");
   const $ = (id) => root.querySelector(`#${id}`);
   const controls = createPlayerPanel({
     prev: $("prev"), next: $("next"), play: $("play"), speed: $("speed"), slider: $("step-slider"),
