@@ -1,5 +1,5 @@
-"""A network seen by levels: micrograd's moons demo (bench/moons.py) from its offline file opens
-at its top level (data, layers, loss, regularization) as a few readable boxes that never
+"""A network seen by levels: micrograd's moons demo (bench/moons.py), in its offline file and in
+the notebook widget, opens at its top level (data, layers, loss, regularization) as a few readable boxes that never
 overlap, steps a layer at a time, opens a layer and a neuron in place, and steps single edges
 inside them with upstream × local = contribution; the gradients shown are micrograd's own."""
 
@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chainrule import from_micrograd
+from chainrule import from_micrograd, show
 from chainrule.export import offline_html
 from playwright.sync_api import Browser, Page, expect
 
 from . import ui
+from .test_widget import open_widget
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from moons import build_loss  # the benchmark's own demo
@@ -26,18 +27,34 @@ MAX_BOXES = 40
 MIN_TEXT_PX = 11
 
 
-@pytest.fixture(scope="module")
-def demo(built_frontend: Path, browser: Browser, tmp_path_factory: pytest.TempPathFactory,
-         ) -> Iterator[tuple[Page, Any, list[str]]]:
+@pytest.fixture(scope="module", params=["offline file", "widget"])
+def demo(request: pytest.FixtureRequest, built_frontend: Path, browser: Browser,
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Page, Any, list[str]]]:
     loss, model, _ = build_loss(POINTS)
     result = from_micrograd(loss, model)
     loss.backward()
-    out = tmp_path_factory.mktemp("levels") / "moons.html"
-    out.write_text(offline_html(result))
-    page, blocked, errors = ui.open_offline(browser, out)
+    if request.param == "widget":
+        page, blocked = open_widget(browser, show(result))
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        expect(page.locator(".player-view")).to_have_attribute("data-status", "ready")
+    else:
+        out = tmp_path_factory.mktemp("levels") / "moons.html"
+        out.write_text(offline_html(result))
+        page, blocked, errors = ui.open_offline(browser, out)
     assert not blocked, blocked
     yield page, model, errors
     page.context.close()
+
+
+def press(page: Page, key: str) -> None:
+    """A key for the player: the widget hears keys while focus is inside it (a notebook has
+    other keys); the offline file hears them anywhere."""
+    page.evaluate("""() => {
+        const inside = document.activeElement?.closest('.player-view');
+        if (!inside) document.querySelector('.player-view').focus();
+    }""")
+    page.keyboard.press(key)
 
 
 def boxes(page: Page) -> list[dict[str, Any]]:
@@ -67,9 +84,9 @@ def overlapping(rects: list[dict[str, Any]]) -> list[tuple[str, str]]:
 def open_box(page: Page, name: str) -> None:
     """Press the + of the box named `name` (from the keyboard: the box may be out of view)."""
     toggle = page.locator(".node.group-box").filter(
-        has=page.locator(".node-label", has_text=re.compile(rf"^{re.escape(name)}\b"))).first.locator(".fold-toggle")
+        has=page.locator(".node-label", has_text=re.compile(rf"^{re.escape(name)}(\s|$)"))).first.locator(".fold-toggle")
     toggle.focus()
-    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")  # the toggle's own key, not the player's
 
 
 def step_count(page: Page) -> int:
@@ -91,7 +108,7 @@ def test_the_demo_opens_at_its_top_level_as_a_few_readable_boxes(demo: tuple[Pag
 def test_the_player_steps_a_layer_at_a_time_then_inside_an_opened_layer(
         demo: tuple[Page, Any, list[str]], artifacts: Path) -> None:
     page, model, _ = demo
-    page.keyboard.press("Home")
+    press(page, "Home")
     first = step_count(page)
     page.get_by_role("button", name="Next step", exact=True).click()
     expect(page.locator("#narration")).to_contain_text(re.compile(r"^Forward through layer layers\[1\]"))
@@ -108,7 +125,7 @@ def test_the_player_steps_a_layer_at_a_time_then_inside_an_opened_layer(
     page.screenshot(path=artifacts / "levels-layer-open.png")
 
     # The backward pass through layer 2's first neuron, box by box, with its gradient's norm.
-    page.keyboard.press("End")
+    press(page, "End")
     for _ in range(40):
         if "neurons[0]" in (page.locator("#narration").text_content() or ""):
             break
@@ -132,7 +149,7 @@ def test_an_opened_neuron_steps_single_edges_with_upstream_times_local(
     expect(page.locator(".levels-bar")).to_contain_text("layers[2]")
     expect(page.locator(".node.group-box").filter(has_text="sample[0]")).to_have_count(0)
     assert not overlapping(boxes(page) + cards(page))
-    page.keyboard.press("End")
+    press(page, "End")
     # Back from the end (layer 1's box, layer 2's...) to a single node of the opened sample.
     legend = page.locator("#step-panel .legend-line")
     for _ in range(120):
@@ -143,7 +160,7 @@ def test_an_opened_neuron_steps_single_edges_with_upstream_times_local(
     expect(legend).to_have_text("upstream gradient × local derivative = contribution")
     expect(page.locator("#step-panel")).to_contain_text(re.compile(r"Backward pass, step \d+ of"))
     page.screenshot(path=artifacts / "levels-neuron-open.png")
-    page.keyboard.press("End")
+    press(page, "End")
     weights = model.layers[2].neurons[0].w
     ui.expect_gradients(page, {})
     shown = ui.gradient_shown(page, "layers[2].neurons[0].w[0]")
