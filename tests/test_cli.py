@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from chainrule import backprop
@@ -216,3 +217,44 @@ def test_torch_reports_an_unsupported_op_with_its_line_and_exits_2(torch_script:
     assert r.returncode == 2
     line = TORCH_SCRIPT.splitlines().index("    return torch.sort(w).values.sum()") + 1
     assert r.stderr.startswith(f"error: torch.sort (train.py:{line}) is not supported")
+
+
+WRONG_SIGMOID = ("@derivative(lambda x: sigmoid(x))\ndef sigmoid(x):\n    return 1 / (1 + exp(-x))"
+                 "\n\ny = sigmoid(w * x + b)")
+
+
+def test_a_wrong_rule_is_named_with_both_numbers_and_its_line() -> None:
+    r = run(WRONG_SIGMOID, "w=0.8", "x=1.5", "b=-0.9")
+    assert r.returncode == 0, r.stderr
+    assert ("WRONG: your d sigmoid/dx at x = 0.3 gives 0.5744, finite differences give 0.2445"
+            in r.stdout)
+    assert "    @derivative(lambda x: sigmoid(x))\n    ^^^^" in r.stdout
+    assert "    y = sigmoid(w * x + b)\n        ^^^^^^^^^^^^^^^^^^\n" in r.stdout
+    body = json.loads(run(WRONG_SIGMOID, "w=0.8", "x=1.5", "b=-0.9", "--json").stdout)
+    assert not body["check"]["ok"]
+    assert [(rule["primitive"], rule["ok"]) for rule in body["check"]["rules"]] == [
+        ("sigmoid", False)]
+
+
+def test_a_right_rule_is_said_to_agree() -> None:
+    source = WRONG_SIGMOID.replace("lambda x: sigmoid(x)", "lambda x: sigmoid(x) * (1 - sigmoid(x))")
+    r = run(source, "w=0.8", "x=1.5", "b=-0.9")
+    assert "ok: your d sigmoid/dx at x = 0.3 gives 0.2445, and so do finite differences" in r.stdout
+    assert "all within tolerance" in r.stdout
+
+
+def test_output_differentiates_the_named_line() -> None:
+    r = run("a = x * y\nh = sin(a) + x\nh * h", "x=0.5", "y=2", "--output", "h", "--json")
+    assert r.returncode == 0, r.stderr
+    body = json.loads(r.stdout)
+    assert_close(body["gradients"]["x"], 2 * np.cos(1.0) + 1)
+    assert body["output"]["label"] == "h"
+    bad = run("a = x * y\na * 2", "x=0.5", "y=2", "--output", "h")
+    assert bad.returncode == 2 and "error: the output 'h' is not a name" in bad.stderr
+
+
+def test_a_function_error_points_at_its_span() -> None:
+    r = run("def f(x):\n    return x * w\nf(y)", "y=1")
+    assert r.returncode == 2
+    assert r.stderr == ("error: unknown name 'w' in f: a function sees only its parameters (x); "
+                        "pass w as an argument\n      return x * w\n                 ^\n")

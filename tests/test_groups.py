@@ -390,3 +390,29 @@ def test_any_mlps_tree_is_a_tree_and_its_gradients_micrograds(
     assert [groups.kind[g] for g in children(groups, -1)][-2:] == ["loss", "regularization"]
     for name, p in zip(result.gradients, model.parameters(), strict=True):
         assert abs(result.gradients[name] - p.grad) <= 1e-9
+
+
+# ----------------------------------------------------------------- a program's functions
+
+
+def test_the_moons_program_groups_each_call_of_its_functions_in_its_line(
+        client: TestClient) -> None:
+    from chainrule.examples import MOONS
+
+    body = client.post("/api/v1/backprop", json={"source": MOONS}).json()
+    groups = Groups.model_validate(body["groups"])
+    calls = [(name, groups.name[parent], MOONS[slice(*span)]) for name, kind, parent, span in zip(
+        groups.name, groups.kind, groups.parent, groups.span) if kind == "function"]
+    assert calls == [("layer#1", "h1", "layer(W1, X, b1)"), ("layer#2", "h2", "layer(W2, h1, b2)"),
+                     ("margin#1", "loss", "margin(scores, y)")]
+    layer1 = groups.name.index("layer#1")
+    ops = [body["nodes"][k]["op"] for k in members(groups, layer1)]
+    assert ops == ["matmul", "add", "relu"]
+    assert body["check"]["ok"]
+
+
+def test_a_primitive_call_is_one_node_in_its_line_not_a_group() -> None:
+    source = ("@derivative(lambda x: sigmoid(x))\ndef softplus(x):\n    return log(1 + exp(x))\n"
+              "y = softplus(x * w)")
+    groups = backprop(source, {"x": 0.5, "w": 2.0}).groups
+    assert groups is not None and groups.kind == ["statement"] and groups.name == ["y"]

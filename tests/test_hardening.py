@@ -152,6 +152,21 @@ ESCAPES = [
     ("x.exp(__import__)", {"x": 1}, "arity"),
     ("y = 1\ny += x.__dict__", {"x": 1}, "forbidden"),
     ("y = 1\ny |= x", {"x": 1}, "forbidden"),
+    # The program's own functions: their bodies and rules are the same whitelisted arithmetic.
+    ("@derivative(lambda x: __import__(x))\ndef f(x):\n    return x\nf(y)", {"y": 1},
+     "unknown_function"),
+    ("def f(x):\n    return eval(x)\nf(y)", {"y": 1}, "unknown_function"),
+    ("@derivative(lambda x: x.__class__)\ndef f(x):\n    return x\nf(y)", {"y": 1},
+     "forbidden"),
+    ("@derivative(lambda x: 'x')\ndef f(x):\n    return x\nf(y)", {"y": 1}, "forbidden"),
+    ("def f(x):\n    return x\nf.__globals__", {}, "forbidden"),
+    ("def f(x):\n    import os\nf(y)", {"y": 1}, "forbidden"),
+    ("def f(x):\n    return lambda: x\nf(y)", {"y": 1}, "forbidden"),
+    ("@derivative(lambda x: x)\n@derivative(lambda x: x)\ndef f(x):\n    return x\nf(y)",
+     {"y": 1}, "syntax"),
+    ("def f(*x):\n    return x\nf(y)", {"y": 1}, "syntax"),
+    ("def f(x=1):\n    return x\nf(y)", {"y": 1}, "syntax"),
+    ("def f(x):\n    return f(x)\nf(y)", {"y": 1}, "recursion"),
 ]
 
 
@@ -348,3 +363,15 @@ def test_empty_arrays_are_a_value_error(client: TestClient, source: str,
     r = client.post(URL, json={"source": source, "values": values})
     assert r.status_code == 422
     assert r.json()["error"]["kind"] == "value"
+
+
+def test_functions_calling_functions_twice_are_stopped_by_the_node_limit(
+        client: TestClient) -> None:
+    """Each level doubles the nodes (2^60 in all): the limit stops it, quickly."""
+    lines = ["def f0(x):\n    return x * x"]
+    lines += [f"def f{k}(x):\n    return f{k - 1}(x) + f{k - 1}(x)" for k in range(1, 61)]
+    start = time.monotonic()
+    r = client.post(URL, json={"source": "\n".join([*lines, "f60(y)"]), "values": {"y": 1}})
+    assert time.monotonic() - start < 2  # counted from the source, before any node is made
+    assert r.status_code == 422
+    assert r.json()["error"]["kind"] == "limit"

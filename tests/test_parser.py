@@ -131,3 +131,103 @@ def test_too_long_source_is_refused() -> None:
     with pytest.raises(ChainruleError) as info:
         parse("x+" * 400_000 + "x")
     assert info.value.kind == "limit"
+
+
+# ------------------------------------------------------------------- functions
+
+SOFTPLUS = "@derivative(lambda x: sigmoid(x))\ndef softplus(x):\n    return log(1 + exp(x))\n"
+
+
+def test_a_def_with_its_return_line_is_a_function_and_calls_resolve_to_it() -> None:
+    program = parse("def neuron(w, x, b):\n    return relu(w @ x + b)\n\ny = neuron(W, v, c)")
+    neuron = program.functions["neuron"]
+    assert neuron.params == ["w", "x", "b"] and not neuron.primitive
+    assert neuron.body.op == "relu"
+    call = program.statements[0].expr
+    assert call.kind == "call" and call.value is neuron
+    assert [s.target for s in program.statements] == ["y"]
+
+
+def test_a_def_may_hold_its_return_on_its_own_line() -> None:
+    program = parse("def double(x): return 2 * x\ndouble(y)")
+    assert program.functions["double"].body.op == "mul"
+
+
+def test_derivative_makes_a_primitive_with_one_rule_per_parameter() -> None:
+    program = parse(SOFTPLUS + "\n@derivative(lambda x, y: (y, x))\ndef times(x, y):\n"
+                    "    return x * y\nz = times(softplus(a), b)")
+    softplus, times = program.functions["softplus"], program.functions["times"]
+    assert softplus.primitive and [r.op for r in softplus.rule or []] == ["sigmoid"]
+    assert [r.name for r in times.rule or []] == ["y", "x"]
+    assert program.source[slice(*softplus.decorator_span or (0, 0))] == (
+        "@derivative(lambda x: sigmoid(x))")
+
+
+def test_a_rule_may_call_its_own_function() -> None:
+    source = ("@derivative(lambda x: sigmoid(x) * (1 - sigmoid(x)))\ndef sigmoid(x):\n"
+              "    return 1 / (1 + exp(-x))\nsigmoid(a)")
+    sigmoid = parse(source).functions["sigmoid"]
+    assert sigmoid.rule is not None and sigmoid.rule[0].args[0].value is sigmoid
+
+
+@pytest.mark.parametrize(
+    ("source", "bad", "kind"),
+    [
+        ("def f(x):\n    return f(x)\nf(1)", "f(x)", "recursion"),
+        ("y = g(1)\ndef g(x):\n    return x\ny", "g(1)", "recursion"),
+        ("def f(x):\n    return h(x)\ndef h(x):\n    return x\nf(1)", "h(x)", "recursion"),
+        ("def f(x, y):\n    return x * y\nf(1)", "f(1)", "arity"),
+        ("def f(x):\n    return x\nf(1, 2)", "f(1, 2)", "arity"),
+        ("def f(x):\n    return x\nf + 1", "f", "unknown_name"),
+        ("def f(x):\n    return x\ny = f\ny", "f", "unknown_name"),
+        ("def f(x):\n    return x\ndef g(y):\n    return f\ng(1)", "f", "unknown_name"),
+        ("def f(x):\n    return x * w\nf(1)", "w", "unknown_name"),
+        ("def f(x):\n    return foo(x)\nf(1)", "foo", "unknown_function"),
+        ("def f(sin):\n    return sin\nf(1)", "sin", "shadowing"),
+        ("def f(f):\n    return f\nf(1)", "f", "shadowing"),
+        ("def f(x):\n    return x\ndef g(f):\n    return f\ng(1)", "f", "shadowing"),
+        ("def f(x, x):\n    return x\nf(1, 2)", "x", "duplicate"),
+        ("def f(x):\n    return x\ndef f(y):\n    return y\nf(1)", "f", "duplicate"),
+        ("f = 2\ndef f(x):\n    return x\nf(1)", "f", "duplicate"),
+        ("def f(x):\n    return x\nf = 2\nf", "f", "duplicate"),
+        ("def f(x):\nf(1)", "def f(x):", "syntax"),
+        ("def f(x):\n    y = x\n    return y\nf(1)", "y = x", "syntax"),
+        ("def f(x):\n    return x\n    y = 2\nf(1)", "y = 2", "syntax"),
+        ("  def f(x):\n    return x\nf(1)", "def f(x):", "syntax"),
+        ("return x", "return", "forbidden"),
+        ("y = 1\n    return y", "return", "forbidden"),
+        ("def f(x):\n    return x\n    return x\nf(1)", "return x", "syntax"),
+        ("def f(x):\n    return x\nreturn x", "return x", "syntax"),
+        ("def f(x): return\nf(1)", "n", "syntax"),
+        ("@derivative(lambda x: x)\ny = 2", "@derivative(lambda x: x)", "syntax"),
+        ("@derivative(lambda y: y)\ndef f(x):\n    return x\nf(1)", "lambda y:", "arity"),
+        ("@derivative(lambda x, y: x)\ndef f(x, y):\n    return x\nf(1, 2)", "x", "arity"),
+        ("@derivative(lambda x: (1, 2))\ndef f(x):\n    return x\nf(1)", "(1, 2)", "arity"),
+        ("@derivative(lambda x, y, z: (1, 1, 1))\ndef f(x, y, z):\n    return x\nf(1, 2, 3)",
+         "f", "arity"),
+        ("@cache(lambda x: x)\ndef f(x):\n    return x\nf(1)", "cache", "unknown_function"),
+        ("@derivative(lambda x: w)\ndef f(x):\n    return x\nf(1)", "w", "unknown_name"),
+        (("@derivative(lambda x: g(x))\ndef f(x):\n    return x\ndef g(x):\n    return x\n"
+         "f(1)"), "g(x)", "recursion"),
+        ("y = lambda x: x", "lambda", "forbidden"),
+        ("def f(x):\n    return x\nx[1:2]", ":", "forbidden"),
+        ("def f(x):\n    return 1e999 * x\nf(1)", "1e999", "limit"),
+    ],
+)
+def test_function_refusals_name_the_problem_and_point_at_it(source: str, bad: str,
+                                                            kind: str) -> None:
+    with pytest.raises(ChainruleError) as info:
+        parse(source)
+    err = info.value
+    assert (err.kind, source[slice(*err.span or (0, 0))]) == (kind, bad), err.message
+    assert err.message
+
+
+def test_calls_nested_deeper_than_the_limit_are_refused_at_the_def() -> None:
+    lines = ["def f0(x):\n    return x + 1"]
+    lines += [f"def f{k}(x):\n    return f{k - 1}(x)" for k in range(1, 160)]
+    source = "\n".join(lines) + "\nf159(y)"
+    with pytest.raises(ChainruleError) as info:
+        parse(source)
+    assert info.value.kind == "limit"
+    assert source[slice(*info.value.span or (0, 0))] == "f150"  # 151 deep, the limit 150

@@ -57,9 +57,12 @@ def _flat(program: Program) -> list[tuple[object, ...]]:
     """Every statement and node in preorder, each with all its fields but its children (so a
     20,000-term line compares without recursion)."""
     rows: list[tuple[object, ...]] = []
-    for stmt in program.statements:
-        rows.append((stmt.target, stmt.target_span, stmt.span))
-        stack = [stmt.expr]
+    roots = [(stmt.target, stmt.target_span, stmt.span, stmt.expr) for stmt in program.statements]
+    for f in program.functions.values():  # a function's body, then its rule's expressions
+        roots += [(f.name, f.params, f.span, expr) for expr in [f.body, *(f.rule or [])]]
+    for *fields, root in roots:
+        rows.append(tuple(fields))
+        stack = [root]
         while stack:
             expr = stack.pop()
             rows.append((expr.kind, expr.span, expr.op, expr.value, expr.name, len(expr.args)))

@@ -46,6 +46,12 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("x * 12345 + y * 0.00012345", {"x": 1.0, "y": 1e16}, {}),
     ("sin(x * y) + x ** 2", {"x": 1.5, "y": 2.0}, {"mode": "forward", "wrt": "y"}),
     ("sum(W @ x)", {"W": [[1, 2], [3, 4]], "x": [1, 1]}, {"mode": "forward", "wrt": "x"}),
+    # The program's own functions and rules (one of two arguments, one wrong, on arrays).
+    (("@derivative(lambda a, b: (b * a ** (b - 1), a ** b * log(a)))\ndef power(a, b):\n"
+     "    return a ** b\ndef f(u, v):\n    return power(u + 1, v) * u\nz = sum(f(x, y))"),
+     {"x": [0.5, 1.5], "y": 0.7}, {}),
+    ("@derivative(lambda x: 2 * x)\ndef cube(x):\n    return x ** 3\ny = cube(v - 1) * v",
+     {"v": 0.5}, {"mode": "forward", "wrt": "v"}),
 ]
 
 UNARY = ("sin", "cos", "tanh", "exp", "sigmoid", "relu", "abs", "log", "sqrt", "-")

@@ -72,7 +72,7 @@ def _answer(args: argparse.Namespace, values: dict[str, object]) -> str:
             paths_data(args.source, values, wrt=args.wrt, limit=args.limit))
         return paths.model_dump_json() + "\n" if args.json else paths_report(paths)
     result = backprop(args.source, values, check=not args.no_check, mode=args.mode,
-                      wrt=args.wrt, seed=args.seed, jacobian=args.jacobian)
+                      wrt=args.wrt, seed=args.seed, jacobian=args.jacobian, output=args.output)
     return result.model_dump_json(by_alias=True) + "\n" if args.json else report(result)
 
 
@@ -226,6 +226,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--mode", choices=["reverse", "forward"], default="reverse",
                         help="forward adds forward mode's tangents (needs --wrt)")
     parser.add_argument("--wrt", help="the input forward mode (or --paths) differentiates by")
+    parser.add_argument("--output", metavar="NAME", help="differentiate the line that assigns "
+                        "NAME (a scalar) instead of the last line")
     parser.add_argument("--jacobian", action="store_true", help="print the Jacobian (an array "
                         "output always has it; this asks for it with a scalar output too)")
     parser.add_argument("--seed", type=_json_value, metavar="JSON", help="the cotangent the "
@@ -275,12 +277,18 @@ def error_text(source: str, err: ChainruleError) -> str:
     text = f"error: {err.message}\n"
     if err.span is None or not source:
         return text
-    start, end = err.span
+    return text + pointer(source, err.span)
+
+
+def pointer(source: str, span: tuple[int, int], indent: str = "  ") -> str:
+    """The source line where `span` starts, with carets under the span (on that line)."""
+    start, end = span
     line_start = source.rfind("\n", 0, start) + 1
     line_end = source.find("\n", start)
     line_end = len(source) if line_end < 0 else line_end
     width = max(1, min(end, line_end) - start)
-    return text + f"  {source[line_start:line_end]}\n  {' ' * (start - line_start)}{'^' * width}\n"
+    return (f"{indent}{source[line_start:line_end]}\n"
+            f"{indent}{' ' * (start - line_start)}{'^' * width}\n")
 
 
 def fmt(value: Value | None) -> str:
@@ -333,6 +341,8 @@ def report(r: Answer) -> str:
               table(["input", "gradient"], [[n, fmt(g)] for n, g in r.gradients.items()])]
     if r.check is not None:
         parts.append(_check_section(r.check))
+        if r.check.rules:
+            parts.append(rules_section(r.source, r.check))
     if r.jacobian is not None:
         parts.append(jacobian_section(r.jacobian))
     n = r.cost
@@ -373,6 +383,18 @@ def _check_section(c: Check) -> str:
             + table(["input", "index", "backprop", "numeric", "rel. error", "ok"], rows)
             + f"  {verdict} ({c.tolerance}); {c.evaluations} evaluations for {c.checked} of "
               f"{c.elements} elements\n")
+
+
+def rules_section(source: str, c: Check) -> str:
+    """Each derivative rule of the program's own against central differences of its function:
+    the verdict, and for a wrong one the rule's line and the node where it is most wrong."""
+    parts = ["\nYour own derivative rules, against central differences of their functions:\n"]
+    for rule in c.rules:
+        parts.append(f"  {'ok' if rule.ok else 'WRONG'}: {rule.message}\n")
+        if not rule.ok:
+            parts += [pointer(source, rule.decorator_span, "    "),
+                      pointer(source, rule.span, "    ")]
+    return "".join(parts)
 
 
 def _backward_rows(r: Answer, expr: dict[str, str]) -> list[list[str]]:

@@ -15,7 +15,7 @@ import numpy as np
 from .engine import Sweep, Values
 from .graph import Graph, Literal
 from .kinks import kink_point
-from .ops import OPS
+from .ops import Op
 from .plan import Plan, Shape, plan_of
 from .values import JSONValue, encode
 
@@ -75,7 +75,7 @@ def node_columns(graph: Graph, values: Values, sweep: Sweep) -> dict[str, object
         "generation": plan.generation,
         "consumers": [consumers[n.id] for n in graph.nodes],
         "kink": kink,
-        "kink_point": {str(i): kink_point(graph.nodes[i], values)
+        "kink_point": {str(i): kink_point(graph, graph.nodes[i], values)
                        for i, k in enumerate(kink) if k},
         "literal": {str(i): _literal(n.literal) for i, n in enumerate(graph.nodes)
                     if n.literal is not None},
@@ -119,11 +119,10 @@ def step_columns(graph: Graph, sweep: Sweep) -> dict[str, object]:
 def ops_table(graph: Graph) -> dict[str, dict[str, object]]:
     """The op table's entries this graph uses, with what the renderers need of them."""
     used = sorted({n.op for n in graph.nodes} - {"input", "const"})
-    return {name: _op(name) for name in used}
+    return {name: _op(graph.ops[name]) for name in used}
 
 
-def _op(name: str) -> dict[str, object]:
-    op = OPS[name]
+def _op(op: Op) -> dict[str, object]:
     kink = op.kink
     return {
         "name": op.name, "symbol": op.symbol, "elementwise": op.elementwise,

@@ -23,7 +23,7 @@ import numpy as np
 from .graph import Graph, Node, fill
 from .kinks import all_at_kink
 from .narration import say
-from .ops import OPS, PRECEDENCE, Formula, unbroadcast
+from .ops import PRECEDENCE, Formula, Op, unbroadcast
 from .plan import Group, Plan, Received, Shape, plan_of
 from .values import is_number
 
@@ -83,10 +83,10 @@ def evaluate(graph: Graph, leaves: Mapping[str, np.ndarray], batched: bool = Tru
             args = [buffers[s][r] for s, r in zip(group.in_shapes, group.in_rows)]
             if batched:
                 k = len(group.nodes)
-                out = OPS[group.op].forward(*(a.reshape(k * batch, *s) for a, s in zip(
+                out = graph.ops[group.op].forward(*(a.reshape(k * batch, *s) for a, s in zip(
                     args, group.in_shapes))).reshape(k, batch, *group.shape)
             else:
-                out = OPS[group.op].forward(*args)
+                out = graph.ops[group.op].forward(*args)
             buffers[group.shape][group.rows] = out
     return Values(graph, buffers, batched=batched)
 
@@ -183,7 +183,7 @@ def backward(graph: Graph, order: list[Node] | None, values: Values,
                 continue
             graph.deadline.check()
             _accumulate(group.received, contributions[group.shape], grads[group.shape])
-            _group_vjps(group, values, grads, contributions, terms)
+            _group_vjps(graph.ops[group.op], group, values, grads, contributions, terms)
         for shape, received in plan.leaves_received.items():
             _accumulate(received, contributions[shape], grads[shape])
     if terms is not None:
@@ -207,11 +207,11 @@ def _accumulate(received: Received, buffer: np.ndarray, target: np.ndarray) -> N
         target[received.many_rows] = sums[np.arange(len(sums)), received.many_last]
 
 
-def _group_vjps(group: Group, values: Values, grads: dict[Shape, np.ndarray],
+def _group_vjps(op: Op, group: Group, values: Values, grads: dict[Shape, np.ndarray],
                 contributions: dict[Shape, np.ndarray], terms: Terms | None) -> None:
-    """The VJPs of one group's nodes, for every operand that needs a gradient: contributions
-    (and, when recording, the local derivatives and kinks) into the terms' rows."""
-    op = OPS[group.op]
+    """The VJPs of one group's nodes (of the op `op`), for every operand that needs a
+    gradient: contributions (and, when recording, the local derivatives and kinks) into the
+    terms' rows."""
     g = grads[group.shape][group.rows]
     ans, args = values.rows_of(group)
     if op.elementwise and len(group.in_shapes) > 1:
@@ -267,11 +267,11 @@ def _record_kinks(group: Group, where: np.ndarray, terms: Terms) -> None:
     terms.kink_all[group.nodes] = mask.all(axis=1)
 
 
-def local_derivative(node: Node, src: Node, pos: int, args: list[np.ndarray],
+def local_derivative(graph: Graph, node: Node, src: Node, pos: int, args: list[np.ndarray],
                      ans: np.ndarray) -> np.ndarray | None:
     """d node / d input as numbers: the VJP applied to g = 1, where that is the whole Jacobian
     (a scalar node, or an elementwise op whose input was not broadcast); else None."""
-    op = OPS[node.op]
+    op = graph.ops[node.op]
     if not has_local(op.elementwise, node.shape, src.shape):
         return None  # a full Jacobian: only its product with the upstream gradient is shown
     local = np.asarray(op.vjps[pos](np.ones(node.shape) if node.shape else ONE, ans, *args))
@@ -313,9 +313,9 @@ def derivative_formula(graph: Graph, node: Node, src: Node, pos: int,
     refs = {"y": node}
     for slot, input_id in zip("uv", node.inputs):
         refs[slot] = graph.node(input_id)
-    op = OPS[node.op]
+    op = graph.ops[node.op]
     if on_kink is None:
-        on_kink = values is not None and op.kink is not None and all_at_kink(node, values)
+        on_kink = values is not None and op.kink is not None and all_at_kink(op, node, values)
     rule = fill(op.kink.rules[pos] if on_kink and op.kink else op.derivs[pos], refs)
     # After \partial, a power or a function call reads unambiguously without brackets.
     y_plain, y_latex = node.ref(wrapped=True)[0], node.ref(node.precedence < POW)[1]

@@ -1,6 +1,31 @@
-"""The gallery: good first expressions, from one line to a two-layer network's loss."""
+"""The gallery: good first expressions, from one line to a network's loss, and rules of the
+learner's own (one of them wrong on purpose: its check fails, as `check_passes` says)."""
 
 from __future__ import annotations
+
+# micrograd's moons demo as a typed program: 8 points of the two moons (labels 1 and -1), a
+# 2-4-4-1 relu network, and the demo's max-margin loss with L2 regularization.
+MOONS = """X = [[0.96, 0.3], [0.36, 0.93], [-0.42, 0.91], [-0.94, 0.33],
+     [0.04, 0.2], [0.64, -0.43], [1.42, -0.41], [1.94, 0.17]]
+y = [1, 1, 1, 1, -1, -1, -1, -1]
+W1 = [[0.5, -0.3, 0.8, 0.1], [-0.6, 0.9, 0.2, -0.4]]
+b1 = [0.15, -0.2, 0.05, 0.3]
+W2 = [[0.7, -0.5, 0.3, 0.2], [0.4, 0.6, -0.8, 0.1],
+      [-0.3, 0.2, 0.5, -0.6], [0.9, -0.1, 0.4, 0.3]]
+b2 = [0.05, 0.1, -0.1, 0.2]
+w3 = [0.6, -0.7, 0.5, 0.8]
+b3 = -0.1
+
+def layer(W, x, b):
+    return relu(x @ W + b)
+
+def margin(scores, labels):
+    return mean(relu(1 - labels * scores))
+
+h1 = layer(W1, X, b1)
+h2 = layer(W2, h1, b2)
+scores = h2 @ w3 + b3
+loss = margin(scores, y) + 0.0001 * (sum(W1 * W1) + sum(W2 * W2) + sum(w3 * w3))"""
 
 EXAMPLES: list[dict[str, object]] = [
     {"title": "Product and sine", "source": "x*y + sin(x)", "values": {"x": 1.5, "y": 2.0},
@@ -53,4 +78,21 @@ EXAMPLES: list[dict[str, object]] = [
      "description": "An array output has a Jacobian, 3 × 8 here: a reverse pass per output "
                     "element gives a row (see the Jacobian panel); the backward steps start "
                     "from the seed ones."},
+    {"title": "The moons network, with functions", "source": MOONS, "values": {},
+     "description": "micrograd's moons demo, small: 8 points, a 2-4-4-1 network and its "
+                    "max-margin loss. Each call of layer is a group of its own (layer#1, "
+                    "layer#2); the backward pass goes through layer 2, then layer 1."},
+    {"title": "Your own rule: softplus", "source":
+        "@derivative(lambda x: sigmoid(x))\ndef softplus(x):\n    return log(1 + exp(x))\n\n"
+        "y = softplus(w * x + b)", "values": {"w": 0.8, "x": 1.5, "b": -0.9},
+     "description": "softplus as one node with your derivative rule, written as sigmoid: the "
+                    "backward pass uses it, and the check compares it with finite differences "
+                    "of the body."},
+    {"title": "Your own rule, wrong: sigmoid", "source":
+        "@derivative(lambda x: sigmoid(x))\ndef sigmoid(x):\n    return 1 / (1 + exp(-x))\n\n"
+        "y = sigmoid(w * x + b)", "values": {"w": 0.8, "x": 1.5, "b": -0.9},
+     "check_passes": False,
+     "description": "The classic mistake: sigmoid's derivative written as sigmoid(x), not "
+                    "sigmoid(x) * (1 - sigmoid(x)). The check fails on exactly this rule, with "
+                    "both numbers, and the source marks its line and its node."},
 ]

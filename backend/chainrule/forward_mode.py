@@ -15,7 +15,6 @@ import numpy as np
 from .engine import derivative_formula, local_derivative, short
 from .errors import ChainruleError
 from .graph import Graph, Node
-from .ops import OPS
 from .values import encode
 
 
@@ -45,10 +44,10 @@ def forward_mode(graph: Graph, order: list[Node], values: Mapping[str, np.ndarra
                 src = graph.node(src_id)
                 t_in = tangents[src_id]
                 contribution = np.asarray(
-                    OPS[node.op].jvps[pos](t_in, values[node.id], *args)).reshape(node.shape)
+                    graph.ops[node.op].jvps[pos](t_in, values[node.id], *args)).reshape(node.shape)
                 tangent = tangent + contribution
                 derivative = derivative_formula(graph, node, src, pos, values)
-                local = local_derivative(node, src, pos, args, values[node.id])
+                local = local_derivative(graph, node, src, pos, args, values[node.id])
                 parts.append(_product(node, local, t_in))
                 terms.append({"input": src_id, **derivative.data(),
                               "tangent_in": encode(t_in), "contribution": encode(contribution)})

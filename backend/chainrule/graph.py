@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,8 +18,9 @@ import networkx as nx  # type: ignore[import-untyped]
 import numpy as np
 
 from .errors import ChainruleError, Deadline, Span, warning
-from .ops import ATOM, OPS, PRECEDENCE, TIGHT_OPERAND, Formula
-from .parsing import Expr, Program, literal_value
+from .ops import ATOM, OPS, PRECEDENCE, Formula, Op, needs_brackets, template_parts
+from .parsing import Expr, Function, Program, literal_value
+from .primitives import primitive_op
 from .settings import LIMITS, Limits
 from .values import all_finite
 
@@ -75,23 +77,6 @@ class Node:
     group: int | None = None  # the innermost group it belongs to (an index of Graph.groups)
 
     @property
-    def label(self) -> str:
-        """What the node's card shows: its name, its number, or its op."""
-        if self.name:
-            return self.name
-        return self.symbol
-
-    @property
-    def symbol(self) -> str:
-        """Its shortest mark: the op table's symbol (`+`, `max`, `σ`); an input's name; a
-        constant's number."""
-        if self.op == "input":
-            return self.name or self.bare.plain
-        if self.op == "const":
-            return self.bare.plain
-        return OPS[self.op].symbol
-
-    @property
     def size(self) -> int:
         """Number of elements of the node's value."""
         return math.prod(self.shape)
@@ -125,10 +110,21 @@ class Graph:
     warnings: list[dict[str, object]]
     deadline: Deadline  # checked between nodes by every sweep over the graph
     groups: list[Group] = field(default_factory=list)
+    # The op table its nodes' `op` names: the table itself, and a program's own primitives.
+    ops: Mapping[str, Op] = field(default_factory=lambda: OPS)
 
     def node(self, node_id: str) -> Node:
         """The node with this id."""
         return self.nodes[int(node_id[1:])]
+
+    def label(self, node: Node) -> str:
+        """What a node's card shows: its name, or its shortest mark (the op's symbol: `+`,
+        `max`, `σ`; an input's name; a constant's number)."""
+        if node.name:
+            return node.name
+        if node.op in ("input", "const"):
+            return node.bare.plain
+        return self.ops[node.op].symbol
 
     def order(self) -> list[Node]:
         """Nodes in topological order (inputs first, output last): the creation order."""
@@ -203,9 +199,6 @@ def format_number(value: float) -> str:
     return f"{value:.6g}"
 
 
-_PLACEHOLDER = re.compile(r"\$([uvy])")
-
-
 def fill(template: Formula, refs: Mapping[str, Node], op: str | None = None) -> Formula:
     """Fill a template's $u, $v (inputs) and $y (output), adding parentheses only if needed.
 
@@ -216,10 +209,7 @@ def fill(template: Formula, refs: Mapping[str, Node], op: str | None = None) -> 
 
 
 def _needs_brackets(node: Node, slot: str, op: str | None) -> bool:
-    if op is None:
-        return node.precedence < ATOM
-    outer = PRECEDENCE.get(op, ATOM)
-    return node.precedence < outer or (node.precedence == outer and TIGHT_OPERAND.get(op) == slot)
+    return needs_brackets(node.precedence, slot, op)
 
 
 def _fill(text: str, refs: Mapping[str, Node], which: int, op: str | None) -> str:
@@ -230,28 +220,6 @@ def _fill(text: str, refs: Mapping[str, Node], which: int, op: str | None) -> st
             node = refs[slot]
             parts.append(node.ref(wrapped=not enclosed and _needs_brackets(node, slot, op))[which])
     return "".join(parts)
-
-
-_COMPILED: dict[str, list[tuple[str, str, bool]]] = {}
-
-
-def template_parts(text: str) -> list[tuple[str, str, bool]]:
-    """A template cut at its placeholders: (text before, slot, already enclosed), once per text.
-
-    A placeholder is enclosed when brackets or a function's argument list already surround it.
-    """
-    parts = _COMPILED.get(text)
-    if parts is None:
-        parts, start = [], 0
-        for m in _PLACEHOLDER.finditer(text):
-            before, after = text[: m.start()], text[m.end():]
-            enclosed = (before.endswith(("(", "{", ", ")) and after.startswith((")", "}", ","))
-                        ) or (before.endswith(r"\left(") and after.startswith(r"\right)"))
-            parts.append((text[start:m.start()], m.group(1), enclosed))
-            start = m.end()
-        parts.append((text[start:], "", False))
-        _COMPILED[text] = parts
-    return parts
 
 
 class GraphBuilder:
@@ -282,6 +250,13 @@ class GraphBuilder:
         self.warnings: list[dict[str, object]] = []
         self.groups: list[Group] = []
         self.current_group: int | None = None  # the group new nodes belong to
+        self.ops: Mapping[str, Op] = OPS  # with a program's own primitives, once it has any
+        self.calls: Counter[str] = Counter()  # calls of each of a program's functions so far
+
+    def define(self, function: Function) -> None:
+        """Make a primitive of the program (a function with its own derivative rule) an op of
+        this graph's table."""
+        self.ops = {**self.ops, function.name: primitive_op(function, self.ops)}
 
     def add_group(self, kind: str, name: str, span: Span | None = None,
                   parent: int | None = None) -> int:
@@ -372,32 +347,47 @@ class GraphBuilder:
                                  span, "value")
         return array
 
-    def expression(self, root: Expr, name: str | None = None) -> Node:
-        """Add the nodes of one expression, children first, without recursion; an operation at
-        its root is given `name` (the line's target) as it is made."""
+    def expression(self, root: Expr, name: str | None = None,
+                   scope: Mapping[str, Node] | None = None) -> Node:
+        """Add the nodes of one expression, children first, without recursion but into the
+        calls of the program's functions; an operation at its root is given `name` (the line's
+        target) as it is made. In a function's body, `scope` binds its parameters."""
         built: dict[int, Node] = {}
         stack: list[tuple[Expr, bool]] = [(root, False)]
         while stack:
             expr, expanded = stack.pop()
-            if expr.kind == "op" and not expanded:
+            if expr.kind in ("op", "call") and not expanded:
                 stack.append((expr, True))
                 stack.extend((arg, False) for arg in reversed(expr.args))
                 continue
             if expr.kind == "op":
                 args = [built.pop(id(a)) for a in expr.args]
                 node = self.apply(expr.op, args, expr.span, name if expr is root else None)
+            elif expr.kind == "call":
+                node = self.call(expr, [built.pop(id(a)) for a in expr.args])
             elif expr.kind == "name":
-                node = self.lookup(expr)
+                node = scope[expr.name] if scope is not None else self.lookup(expr)
             else:  # a number or an array literal
                 node = self.leaf("const", expr.value, expr.span)
             built[id(expr)] = node
         return built[id(root)]
 
+    def call(self, expr: Expr, args: list[Node]) -> Node:
+        """A call of one of the program's functions: a primitive's one node, or the body of a
+        plain function inlined, its arguments bound, in a `function` group named `name#k` for
+        its k-th call (calls inside it nest; they are at most Function.depth deep)."""
+        function: Function = expr.value  # type: ignore[assignment]
+        if function.primitive:
+            return self.apply(function.name, args, expr.span)
+        self.calls[function.name] += 1
+        with self.group("function", f"{function.name}#{self.calls[function.name]}", expr.span):
+            return self.expression(function.body, scope=dict(zip(function.params, args)))
+
     def apply(self, op_name: str, args: list[Node], span: Span, name: str | None = None
               ) -> Node:
         """A node applying the op-table entry `op_name` to `args`, its shape checked first;
         formulas refer to it by `name` if given, else by its own formula (`sin(x)`)."""
-        op = OPS[op_name]
+        op = self.ops[op_name]
         try:
             shape = op.shape(*(a.shape for a in args))
         except ValueError as err:
@@ -493,7 +483,7 @@ class GraphBuilder:
                                          "input, so there is nothing to differentiate", out.id,
                                          out.span))
         return Graph(self.source, self.nodes, out.id, self.inputs, self.warnings, self.deadline,
-                     self.groups)
+                     self.groups, self.ops)
 
 
 def _short(value: np.ndarray) -> str:
@@ -504,8 +494,12 @@ def _short(value: np.ndarray) -> str:
 
 def build_graph(program: Program, values: Mapping[str, object] | None = None,
                 limits: Limits = LIMITS, deadline: Deadline | None = None,
-                overrides: Collection[str] | None = None) -> Graph:
+                overrides: Collection[str] | None = None, output: str | None = None) -> Graph:
     """Build the computation graph of a parsed program, with `values` giving the inputs.
+
+    The output is the last line's value, or the value a line of the program assigns to the name
+    `output` (its last assignment; a scalar): the whole program is built either way, and the
+    sweeps differentiate that node.
 
     A value for an input the source assigns a literal to overrides that literal when
     `overrides` is None or names it; otherwise it is set aside (and reported). Each statement
@@ -513,6 +507,9 @@ def build_graph(program: Program, values: Mapping[str, object] | None = None,
     for a last line that is an expression alone), spanning the whole line.
     """
     builder = GraphBuilder(program.source, values or {}, limits, deadline, overrides)
+    for function in program.functions.values():
+        if function.primitive:
+            builder.define(function)
     out: Node | None = None
     for stmt in program.statements:
         with builder.group("statement", stmt.target or "output", stmt.span, at_least=2):
@@ -522,4 +519,26 @@ def build_graph(program: Program, values: Mapping[str, object] | None = None,
             else:
                 out = builder.expression(stmt.expr)
     assert out is not None
+    if output is not None:
+        out = _chosen_output(builder, program, output)
     return builder.finish(out)
+
+
+def _chosen_output(builder: GraphBuilder, program: Program, name: str) -> Node:
+    """The node a line assigns to `name`, as the output: it must be computed, and a scalar."""
+    lines = [s for s in program.statements if s.target == name]
+    if not lines:
+        named = [s.target for s in program.statements if s.target and s.target not in
+                 builder.inputs]
+        known = f"; the lines computed are: {', '.join(dict.fromkeys(named))}" if named else ""
+        raise ChainruleError(f"the output {name!r} is not a name the program assigns{known}",
+                             None, "unknown_name")
+    node = builder.nodes[int(builder.env[name][1:])]
+    if name in builder.inputs:
+        raise ChainruleError(f"{name} is an input: the output must be a value the program "
+                             "computes", lines[-1].span, "output")
+    if node.shape:
+        raise ChainruleError(f"the output {name} has shape {list(node.shape)}: a chosen output "
+                             "must be a scalar (a single number); reduce it with sum(...) or "
+                             "mean(...) on a line of its own", lines[-1].span, "shape")
+    return node

@@ -18,7 +18,6 @@ from .check import perturbed_output
 from .engine import backward, forward
 from .errors import ChainruleError, Deadline
 from .graph import Graph, Node, build_graph
-from .ops import OPS
 from .parsing import parse
 from .settings import LIMITS, Limits
 from .values import encode
@@ -79,7 +78,7 @@ def _refuse_beyond_bounds(graph: Graph, limits: Limits) -> None:
         if node.shape:
             raise ChainruleError("the three ways compare scalar programs: this value is an "
                                  "array", node.span, "limit")
-        if node.op in OPS and OPS[node.op].sympy is None:
+        if node.op in graph.ops and graph.ops[node.op].sympy is None:
             raise ChainruleError(f"{node.op} has no symbolic counterpart here", node.span,
                                  "limit")
 
@@ -98,7 +97,7 @@ def _symbolic(graph: Graph, order: list[Node]) -> tuple[dict[str, Any], dict[str
             assert node.const is not None
             expr[node.id] = sp.nsimplify(float(node.const.reshape(())), rational=False)
         else:
-            rule = OPS[node.op].sympy
+            rule = graph.ops[node.op].sympy
             assert rule is not None
             expr[node.id] = rule(sp, *(expr[i] for i in node.inputs))
         if _tree_size(expr[node.id]) > MAX_FORMULA:

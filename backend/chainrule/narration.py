@@ -37,6 +37,12 @@ TEMPLATES: dict[str, str] = {
     "partial_latex": r"\frac{\partial {node}}{\partial {input}}",
     "equation": "{partial} = {rule}",
     "array": "an array of shape {shape}",
+    "rule_wrong": "your d {primitive}/d{argument} at {at} gives {rule}, finite differences "
+                  "give {numeric}",
+    "rule_wrong_count": " ({wrong} of {elements} elements disagree)",
+    "rule_right": "your d {primitive}/d{argument} at {at} gives {rule}, and so do finite "
+                  "differences",
+    "rule_right_count": " (all {elements} elements agree)",
 }
 
 _SLOT = re.compile(r"\{(\w+)\}")

@@ -25,7 +25,9 @@ Conventions, after HIPS autograd:
 
 from __future__ import annotations
 
+import functools
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -65,6 +67,16 @@ class Kink:
 
 
 @dataclass(frozen=True)
+class Defined:
+    """Where a program defined an op of its own: a function with the learner's own derivative
+    rule (primitives.py makes its entry)."""
+
+    params: tuple[str, ...]  # the function's parameters, one per operand
+    span: tuple[int, int]  # its def, through the end of its return expression
+    decorator: tuple[int, int]  # its `@derivative(lambda ...: ...)` line
+
+
+@dataclass(frozen=True)
 class Op:
     """One primitive operation: what it computes, how it differentiates, how it is written."""
 
@@ -90,6 +102,8 @@ class Op:
     # Its symbolic counterpart for the three-ways comparison (methods.py): a function of the
     # sympy module and the operands, or None where it has none (array ops).
     sympy: Callable[..., object] | None = None
+    # For an op a program defined (a function with its own @derivative rule); None in the table.
+    defined: Defined | None = None
 
     def __post_init__(self) -> None:
         if not self.jvps:
@@ -124,7 +138,7 @@ def unbroadcast(shape: Shape, g: Array) -> Array:
     return g.reshape(shape)
 
 
-def _align(*xs: Array) -> list[Array]:
+def align_batch(*xs: Array) -> list[Array]:
     """Give batched arrays the same rank by inserting axes after the batch axis (numpy's rule)."""
     rank = max(x.ndim for x in xs)
     return [x.reshape(x.shape[:1] + (1,) * (rank - x.ndim) + x.shape[1:]) for x in xs]
@@ -135,7 +149,7 @@ def _core_axes(x: Array) -> tuple[int, ...]:
 
 
 def _binary(f: Callable[[Array, Array], Array]) -> Callable[[Array, Array], Array]:
-    return lambda a, b: f(a, b) if a.ndim == b.ndim else f(*_align(a, b))
+    return lambda a, b: f(a, b) if a.ndim == b.ndim else f(*align_batch(a, b))
 
 
 def _bmatmul(a: Array, b: Array) -> Array:
@@ -451,3 +465,34 @@ PRECEDENCE = {"add": 1, "sub": 1, "mul": 2, "div": 2, "matmul": 2, "neg": 3, "po
               "transpose": 5}
 # Operands that need parentheses even at equal precedence: a - (b - c), a / (b * c), (a ** b) ** c.
 TIGHT_OPERAND = {"sub": "v", "div": "v", "matmul": "v", "pow": "u"}
+
+
+# ---------------------------------------------------------------------- the templates' syntax
+
+_PLACEHOLDER = re.compile(r"\$([uvy])")
+
+
+@functools.lru_cache(maxsize=4096)  # the table's own few dozen, and programs' own rules
+def template_parts(text: str) -> list[tuple[str, str, bool]]:
+    """A template cut at its placeholders: (text before, slot, already enclosed), once per text.
+
+    A placeholder is enclosed when brackets or a function's argument list already surround it.
+    """
+    parts, start = [], 0
+    for m in _PLACEHOLDER.finditer(text):
+        before, after = text[: m.start()], text[m.end():]
+        enclosed = (before.endswith(("(", "{", ", ")) and after.startswith((")", "}", ","))
+                    ) or (before.endswith(r"\left(") and after.startswith(r"\right)"))
+        parts.append((text[start:m.start()], m.group(1), enclosed))
+        start = m.end()
+    parts.append((text[start:], "", False))
+    return parts
+
+
+def needs_brackets(precedence: int, slot: str, op: str | None) -> bool:
+    """Whether an operand binding `precedence` tightly needs brackets in slot `slot` of the
+    template of `op` (None: in any formula, where every compound operand gets them)."""
+    if op is None:
+        return precedence < ATOM
+    outer = PRECEDENCE.get(op, ATOM)
+    return precedence < outer or (precedence == outer and TIGHT_OPERAND.get(op) == slot)

@@ -21,6 +21,7 @@ import difflib
 import functools
 import re
 from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -43,7 +44,12 @@ start: (_sep | stmt _sep)* stmt?
 _sep: _NL | ";"
 stmt: NAME "=" expr -> assign
     | NAME AUGASSIGN expr -> augassign
+    | DEF NAME "(" [NAME ("," NAME)* [","]] ")" ":" [RETURN expr] -> define
+    | RETURN expr -> give
+    | "@" NAME "(" LAMBDA [NAME ("," NAME)* [","]] ":" rule ")" -> decorate
     | expr         -> output
+?rule: expr
+    | "(" expr ("," expr)+ [","] ")" -> rules
 
 ?expr: sum
 ?sum: product
@@ -69,6 +75,9 @@ stmt: NAME "=" expr -> assign
     | "[" [expr ("," expr)* [","]] "]" -> array
 
 POW: "**" | "^"
+DEF.2: /def(?!\w)/
+RETURN.2: /return(?!\w)/
+LAMBDA.2: /lambda(?!\w)/
 AUGASSIGN: "+=" | "-=" | "*=" | "/=" | "**=" | "@="
 NAME: /[^\W\d]\w*/
 NUMBER: /(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/
@@ -149,12 +158,100 @@ class Statement:
     span: Span
 
 
+@dataclass(eq=False)
+class Function:
+    """A `def` of the program: its parameters and its one `return` expression.
+
+    A call inlines the body with the arguments bound. With an `@derivative(lambda ...: ...)`
+    line above it, the function is a primitive instead: one node of the graph, its forward the
+    body, its local derivative by each parameter the lambda's expression in that position
+    (`rule`). Calls in the body and the rule are resolved (`Expr.value` is the Function): a
+    function calls only functions defined above it, and its rule may call it itself.
+    """
+
+    name: str
+    params: list[str]
+    body: Expr
+    span: Span  # from `def` to the end of the return expression
+    name_span: Span
+    rule: list[Expr] | None = None  # one derivative per parameter, for a primitive
+    decorator_span: Span | None = None  # the `@derivative(...)` line
+    depth: int = 1  # how deeply calls nest inside a call of it (itself included)
+    size: int = 0  # the nodes one call of it makes (its arguments aside)
+
+    # Its rule may call it: compared, hashed and shown by its def alone, never recursing.
+    def __repr__(self) -> str:
+        return f"Function({self.name}({', '.join(self.params)}))"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Function) and (self.name, self.params, self.span) == (
+            other.name, other.params, other.span)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.span))
+
+    @property
+    def primitive(self) -> bool:
+        """Whether it is one node with the learner's own derivative (@derivative)."""
+        return self.rule is not None
+
+
 @dataclass
 class Program:
-    """The parsed source: its statements, the last of which is the output."""
+    """The parsed source: its statements, the last of which is the output, and the functions
+    it defines (in the order of their `def`s)."""
 
     source: str
     statements: list[Statement]
+    functions: dict[str, Function] = field(default_factory=dict)
+
+
+# The lines of a function, as the parser reads them one at a time (assembled by _assemble).
+Param = tuple[str, Span]
+
+
+@dataclass
+class _Define:
+    """`def name(params):`, with its return expression when it is on the same line."""
+
+    name: str
+    name_span: Span
+    params: list[Param]
+    body: Expr | None
+    span: Span
+
+
+@dataclass
+class _Return:
+    """`return expr`, the body of the def above."""
+
+    expr: Expr
+    span: Span
+
+
+@dataclass
+class _Decorator:
+    """`@name(lambda params: rule)`, `rule` a tuple of expressions for several parameters."""
+
+    name: str
+    name_span: Span
+    params: list[Param]
+    params_span: Span
+    rule: list[Expr]
+    rule_span: Span
+    span: Span
+
+
+@dataclass
+class _Rules:
+    """A parenthesized tuple of expressions: a rule's derivatives by several parameters."""
+
+    exprs: list[Expr]
+    span: Span
+
+
+_Line = Statement | _Define | _Return | _Decorator
+_LINES = (Statement, _Define, _Return, _Decorator)
 
 
 # Python syntax that is not arithmetic, found before parsing so the message can name it.
@@ -166,7 +263,10 @@ _FORBIDDEN_RE = re.compile(
 _COMMENT_RE = re.compile(r"#[^\n]*")
 
 _FORBIDDEN_WORDS = {
-    "lambda": "lambda functions are not allowed: write the expression itself",
+    "lambda": "lambda is allowed only in a derivative rule, on the line above a def: "
+              "@derivative(lambda x: ...)",
+    "def": "def starts a line of its own: def f(x): then an indented line return ...",
+    "return": "return is the body of a function: an indented line under its def",
     "for": "comprehensions and loops are not allowed: write each line out",
     "if": "conditionals are not allowed: use max, min, relu or abs",
     "import": "imports are not allowed: only the functions of the op table can be called",
@@ -202,15 +302,23 @@ def _parse(source: str, limits: Limits, statements_of: Callable[[str], list[Stat
     code = _COMMENT_RE.sub(lambda m: " " * len(m.group()), source)
     if _most_nodes(code) > limits.max_nodes:  # counted before parsing, which takes far longer
         _check_node_count(code, limits.max_nodes)
-    _check_forbidden(code)
+    defined = frozenset(_DEF_NAME_RE.findall(code)) if "def" in code else frozenset()
+    _check_forbidden(_without_function_syntax(code) if defined or "@" in code else code)
     code = _join_bracketed_lines(code, limits.max_nesting)
+    reset = _USER_FUNCTIONS.set(defined)
     try:
-        statements = statements_of(code)
+        lines = cast("list[_Line]", statements_of(code))
     except UnexpectedInput as err:
         raise _syntax_error(source, err) from None
-    for stmt in statements:  # the first refusal, in source order, once the syntax is known good
-        if stmt.expr.kind == "error":
-            raise stmt.expr.value  # type: ignore[misc]
+    finally:
+        _USER_FUNCTIONS.reset(reset)
+    plain = all(line.__class__ is Statement for line in lines)
+    for line in lines:  # the first refusal, in source order, once the syntax is known good
+        for expr in [line.expr] if line.__class__ is Statement else _line_exprs(line):
+            if expr.kind == "error":
+                raise expr.value  # type: ignore[misc]
+    statements, functions = (cast("list[Statement]", lines), {}) if plain else _assemble(
+        source, lines, limits)
     if not statements:
         raise ChainruleError("the source is empty: type an expression such as x*y + sin(x)",
                              (0, len(source)), "syntax")
@@ -219,13 +327,41 @@ def _parse(source: str, limits: Limits, statements_of: Callable[[str], list[Stat
             raise ChainruleError(
                 "only the last line may be a bare expression (the output); give this line a "
                 "name, as in `h = ...`", stmt.span, "syntax")
-    return Program(source, statements)
+    return Program(source, statements, functions)
 
 
 def _check_forbidden(code: str) -> None:
     match = _FORBIDDEN_RE.search(code)
     if match:
         raise ChainruleError(_describe_forbidden(match.group()), match.span(), "forbidden")
+
+
+# The names the source defines with `def`, found before parsing: a call of one of them is kept
+# as a "call" Expr for _assemble to resolve (the parser's callbacks cannot know, as they reduce
+# a line, what the lines around it define). Set by _parse for the length of one parse.
+_DEF_NAME_RE = re.compile(r"^[ \t]*def[ \t]+([^\W\d]\w*)", re.MULTILINE)
+_USER_FUNCTIONS: ContextVar[frozenset[str]] = ContextVar("user_functions", default=frozenset())
+
+# Where the Python words and the colon of a function are in their place: `def f(x):`, a line
+# `return ...`, `@derivative(lambda x, y: ...)`. The forbidden-syntax check skips these (and
+# only these) characters; the grammar then reads them.
+_FUNCTION_SYNTAX_RE = re.compile(
+    r"^[ \t]*(?P<def>def)[ \t]+[^\W\d]\w*[ \t]*\([^()]*\)[ \t]*(?P<colon>:)"
+    r"(?:[ \t]*(?P<inline>return)(?!\w))?"
+    r"|^[ \t]*(?P<ret>return)(?!\w)"
+    r"|^[ \t]*@[ \t]*[^\W\d]\w*[ \t]*\([ \t]*(?P<lambda>lambda)(?!\w)[^:()]*(?P<arrow>:)",
+    re.MULTILINE)
+
+
+def _without_function_syntax(code: str) -> str:
+    """The code with the words and colons of `def`, `return` and `@derivative(lambda ...:`
+    blanked where they stand in their place (offsets kept), for the forbidden-syntax check."""
+    chars = list(code)
+    for match in _FUNCTION_SYNTAX_RE.finditer(code):
+        for group in ("def", "colon", "inline", "ret", "lambda", "arrow"):
+            start, end = match.span(group)
+            chars[start:end] = " " * (end - start)
+    return "".join(chars)
 
 
 def _most_nodes(code: str) -> int:
@@ -421,8 +557,31 @@ def _arithmetic(op: str, children: list[Any]) -> Expr:
 class _ToExpr(Transformer[_AnyToken, Any]):
     """One method per rule of the grammar: its children (tokens included) to an Expr."""
 
-    def start(self, children: list[Any]) -> list[Statement]:
-        return [c for c in children if isinstance(c, Statement)]
+    def start(self, children: list[Any]) -> list[_Line]:
+        return [c for c in children if isinstance(c, _LINES)]
+
+    def define(self, children: list[Any]) -> _Define:
+        """`def name(params):`, and `return expr` when it follows on the same line."""
+        name, close = children[1], _closing(children)
+        body = _operands(children[close + 1:])
+        return _Define(_text(name), _token_span(name), _params(children[3:close]),
+                       body[0] if body else None, _outer(children))
+
+    def give(self, children: list[Any]) -> _Return:
+        return _Return(_operands(children)[0], _outer(children))
+
+    def decorate(self, children: list[Any]) -> _Decorator:
+        """`@name(lambda params: rule)`."""
+        colon = next(k for k, c in enumerate(children) if k > 3 and _is_token(c, ":"))
+        rule = children[colon + 1]
+        exprs = rule.exprs if isinstance(rule, _Rules) else [_expr(rule)]
+        params = children[4:colon]
+        return _Decorator(_text(children[1]), _token_span(children[1]), _params(params),
+                          (_token_span(children[3])[0], _token_span(children[colon])[1]),
+                          exprs, _span_of(rule), _outer(children))
+
+    def rules(self, children: list[Any]) -> _Rules:
+        return _Rules(_operands(children), _outer(children))
 
     def assign(self, children: list[Any]) -> Statement:
         name, _, item = children
@@ -527,11 +686,26 @@ AUGMENTED_ASSIGNMENTS = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div", "**
                          "@=": "matmul"}
 
 
+def _is_token(item: object, text: str) -> bool:
+    return isinstance(item, _TOKEN_TYPES) and _text(item) == text  # type: ignore[arg-type]
+
+
+def _closing(children: list[Any]) -> int:
+    return next(k for k, c in enumerate(children) if _is_token(c, ")"))
+
+
+def _params(tokens: list[Any]) -> list[Param]:
+    """The names of a parameter list (its commas left out), with their spans."""
+    return [(_text(t), _token_span(t)) for t in tokens if not _is_token(t, ",")]
+
+
 def _call(callee: Expr | _Grouped, args: list[Expr], span: Span) -> Expr:
     if isinstance(callee, _Grouped) or callee.kind != "name":
-        raise ChainruleError("only the functions of the op table can be called, by name",
-                             callee.span, "forbidden")
+        raise ChainruleError("only the functions of the op table and the program's own "
+                             "functions can be called, by name", callee.span, "forbidden")
     fname, fspan = callee.name, callee.span
+    if fname in _USER_FUNCTIONS.get():  # resolved by _assemble, once every def is known
+        return Expr("call", span, args=args, name=fname)
     op = FUNCTIONS.get(fname)
     if op is None:
         close = difflib.get_close_matches(fname, FUNCTIONS, n=1)
@@ -777,3 +951,235 @@ def literal_value(expr: Expr) -> object | None:
     if expr.kind == "op" and expr.op == "neg" and expr.args[0].kind == "number":
         return -float(expr.args[0].value)  # type: ignore[arg-type]
     return None
+
+
+# ------------------------------------------------------------------- functions
+#
+# The parser reads a function as lines (`@derivative(...)`, `def ...:`, `return ...`);
+# _assemble puts them together, in source order, and resolves every call of a program's own
+# function: to the Function (a function calls only those defined above it), with its span and
+# the number of its arguments checked.
+
+
+def _line_exprs(line: _Line) -> list[Expr]:
+    if isinstance(line, _Define):
+        return [] if line.body is None else [line.body]
+    if isinstance(line, _Decorator):
+        return line.rule
+    return [line.expr]
+
+
+def _line_number(source: str, pos: int) -> int:
+    return source.count("\n", 0, pos) + 1
+
+
+def _indented(source: str, pos: int) -> bool:
+    """Whether the text at `pos` starts its line after some blanks."""
+    before = source[source.rfind("\n", 0, pos) + 1:pos]
+    return before != "" and before.strip(" \t") == ""
+
+
+def _assemble(source: str, lines: list[_Line], limits: Limits
+              ) -> tuple[list[Statement], dict[str, Function]]:
+    """The program's statements and its functions, from the lines the parser read. Calls can
+    multiply the nodes (a function calling another twice, and so on): the nodes they would
+    make are counted here, and a program over the node limit refused before it is built."""
+    defs: dict[str, _Define] = {}
+    for line in lines:
+        if isinstance(line, _Define):
+            defs.setdefault(line.name, line)
+    functions: dict[str, Function] = {}
+    statements: list[Statement] = []
+    assigned: dict[str, Span] = {}
+    decorator: _Decorator | None = None
+    nodes = 0
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if isinstance(line, _Decorator):
+            if not (i < len(lines) and isinstance(lines[i], _Define)):
+                raise ChainruleError("a decorator goes on the line just above the def it "
+                                     "decorates: no def follows this one", line.span, "syntax")
+            decorator = line
+        elif isinstance(line, _Define):
+            body, i = _body(source, line, lines, i)
+            function = _function(source, line, body, decorator, _Scope(
+                source, functions, defs, line.name), assigned, limits.max_nesting)
+            functions[function.name] = function
+            decorator = None
+        elif isinstance(line, _Return):
+            raise ChainruleError("return belongs in a function: an indented line under its "
+                                 "def", line.span, "syntax")
+        else:
+            scope = _Scope(source, functions, defs)
+            scope.resolve(line.expr)
+            nodes += scope.size
+            if nodes > limits.max_nodes:
+                raise ChainruleError(
+                    f"with its calls of functions, the graph would have more than "
+                    f"{limits.max_nodes:,} nodes by this line; call fewer, or smaller, "
+                    "functions", line.span, "limit")
+            if line.target is not None and line.target in defs:
+                where = _line_number(source, defs[line.target].span[0])
+                raise ChainruleError(f"{line.target} is a function (line {where}): pick "
+                                     "another name for this value", line.target_span,
+                                     "duplicate")
+            if line.target is not None and line.target_span is not None:
+                assigned.setdefault(line.target, line.target_span)
+            statements.append(line)
+    return statements, functions
+
+
+def _body(source: str, define: _Define, lines: list[_Line], i: int) -> tuple[Expr, int]:
+    """The return expression of a def (on its line, or the indented line below), and where
+    the lines after the function start; refuses any other shape of body."""
+    name = define.name
+    if _indented(source, define.span[0]):
+        raise ChainruleError(f"def {name} is indented: a def starts its line (functions are "
+                             "defined at the top level only)", define.span, "syntax")
+    body = define.body
+    if body is None:
+        after = lines[i] if i < len(lines) else None
+        if isinstance(after, _Return) and _indented(source, after.span[0]):
+            body, i = after.expr, i + 1
+        elif after is not None and _indented(source, after.span[0]):
+            raise ChainruleError(f"the body of {name} is one line, `return <expression>`: "
+                                 "write the whole expression in the return (a function "
+                                 "names no values of its own)", after.span, "syntax")
+        else:
+            raise ChainruleError(f"def {name} has no body: write `    return <expression>` on "
+                                 "the line below, indented", define.span, "syntax")
+    if i < len(lines) and _indented(source, lines[i].span[0]):
+        raise ChainruleError(f"the body of {name} is its one `return` line: this line is "
+                             "indented as if it were part of it", lines[i].span, "syntax")
+    return body, i
+
+
+def _function(source: str, define: _Define, body: Expr, decorator: _Decorator | None,
+              scope: _Scope, assigned: dict[str, Span], max_nesting: int) -> Function:
+    """A Function from its lines, its calls resolved and its names checked."""
+    name = define.name
+    if name in scope.functions:
+        raise ChainruleError(f"{name} is defined twice (first on line "
+                             f"{_line_number(source, scope.functions[name].span[0])})",
+                             define.name_span, "duplicate")
+    if name in assigned:
+        raise ChainruleError(f"{name} is a value assigned on line "
+                             f"{_line_number(source, assigned[name][0])}: pick another name "
+                             "for the function", define.name_span, "duplicate")
+    params = [p for p, _ in define.params]
+    for k, (param, span) in enumerate(define.params):
+        if param in params[:k]:
+            raise ChainruleError(f"the parameter {param} appears twice", span, "duplicate")
+        if param == name or param in scope.defs or param in FUNCTIONS:
+            raise ChainruleError(f"the parameter {param} shadows the function {param}: pick "
+                                 "another name", span, "shadowing")
+    span = (define.span[0], body.span[1])
+    function = Function(name, params, body, span, define.name_span)
+    scope.params = params
+    function.depth = scope.resolve(body)
+    function.size = scope.size
+    if decorator is not None:
+        function.rule, function.decorator_span = _rule(decorator, function), decorator.span
+        scope.own = function  # the rule may call the function itself (its body)
+        function.depth = max([function.depth, *map(scope.resolve, function.rule)])
+    if function.depth > max_nesting:
+        raise ChainruleError(f"calls of functions nest {function.depth} deep here; the limit is "
+                             f"{max_nesting}", define.name_span, "limit")
+    return function
+
+
+def _rule(decorator: _Decorator, function: Function) -> list[Expr]:
+    """The derivatives of @derivative(lambda ...: ...), one per parameter of the function."""
+    name, params = function.name, function.params
+    if decorator.name != "derivative":
+        raise ChainruleError(f"unknown decorator @{decorator.name}: the one decorator is "
+                             "@derivative(lambda x: ...), your own derivative rule",
+                             decorator.name_span, "unknown_function")
+    if not 1 <= len(params) <= 2:
+        raise ChainruleError(f"a function with a derivative rule is a primitive of one or two "
+                             f"arguments, as the op table's own; {name} takes {len(params)}",
+                             function.name_span, "arity")
+    given = [p for p, _ in decorator.params]
+    if given != params:
+        raise ChainruleError(f"the rule's parameters must be {name}'s own, in order: "
+                             f"lambda {', '.join(params)}: ...", decorator.params_span,
+                             "arity")
+    if len(decorator.rule) != len(params):
+        what = "a tuple (d/d" + ", d/d".join(params) + ")" if len(params) > 1 else "one expression"
+        count = len(decorator.rule)
+        raise ChainruleError(f"the rule gives {count} derivative{'s' * (count > 1)} for "
+                             f"{len(params)} parameter{'s' * (len(params) > 1)}: write {what}",
+                             decorator.rule_span, "arity")
+    return decorator.rule
+
+
+@dataclass
+class _Scope:
+    """What the names and calls of one expression may refer to: in a statement, the program's
+    values and the functions defined above; in a function's body or rule, its parameters."""
+
+    source: str
+    functions: dict[str, Function]  # defined above
+    defs: dict[str, _Define]  # every def of the program
+    within: str | None = None  # the function whose body or rule this is
+    params: list[str] | None = None
+    own: Function | None = None  # in a rule: the function itself, which it may call
+    size: int = 0  # the nodes the expressions resolved so far make, calls inlined
+
+    def resolve(self, root: Expr) -> int:
+        """Point each call of a program's function at it; how deeply calls nest in `root`
+        (1: none). Adds the nodes it makes to `size`."""
+        depth = 0
+        stack = [root]
+        while stack:
+            expr = stack.pop()
+            if expr.kind == "name":
+                self._name(expr)
+            elif expr.kind != "call":
+                self.size += 1  # an op, a number or an array
+            else:
+                function = self._callee(expr)
+                if function is None:  # a def that the grammar did not read as one
+                    table = _call(Expr("name", expr.span, name=expr.name), expr.args, expr.span)
+                    expr.kind, expr.op = table.kind, table.op
+                else:
+                    expr.value = function
+                    depth = max(depth, 0 if function is self.own else function.depth)
+                self.size += 1 if function is None or function.primitive else function.size
+            stack.extend(expr.args)
+        return depth + 1
+
+    def _name(self, expr: Expr) -> None:
+        name, within = expr.name, self.within
+        if self.params is not None and name in self.params:
+            return
+        if name in self.defs:
+            raise ChainruleError(f"{name} is a function: call it, as in {name}(...)", expr.span,
+                                 "unknown_name")
+        if self.params is not None:
+            raise ChainruleError(f"unknown name '{name}' in {within}: a function sees only its "
+                                 f"parameters ({', '.join(self.params) or 'none'}); pass "
+                                 f"{name} as an argument", expr.span, "unknown_name")
+
+    def _callee(self, expr: Expr) -> Function | None:
+        name = expr.name
+        function = self.functions.get(name)
+        if function is None and self.own is not None and name == self.own.name:
+            function = self.own
+        if function is None and name in self.defs:
+            line = _line_number(self.source, self.defs[name].span[0])
+            if name == self.within:
+                raise ChainruleError(f"{name} calls itself: recursion is not allowed (a "
+                                     "function calls only functions defined above it)",
+                                     expr.span, "recursion")
+            where = f"below {self.within}" if self.within else "below this line"
+            raise ChainruleError(f"{name} is defined on line {line}, {where}: a function can "
+                                 "be called only after its def", expr.span, "recursion")
+        if function is not None and len(expr.args) != len(function.params):
+            count = len(function.params)
+            raise ChainruleError(f"{name} takes {count} argument{'s' * (count != 1)} "
+                                 f"({', '.join(function.params)}), got {len(expr.args)}",
+                                 expr.span, "arity")
+        return function

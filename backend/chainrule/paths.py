@@ -138,7 +138,7 @@ def _factor(graph: Graph, values: Mapping[str, np.ndarray], src: str, dst: str,
     node = graph.node(dst)
     args = [values[i] for i in node.inputs]
     with np.errstate(all="ignore"):
-        local = local_derivative(node, graph.node(src), pos, args, values[dst])
+        local = local_derivative(graph, node, graph.node(src), pos, args, values[dst])
     assert local is not None  # a scalar node's local derivative is always a number
     return float(np.asarray(local).reshape(()))
 

@@ -24,7 +24,6 @@ from typing import NamedTuple
 import numpy as np
 
 from .graph import Graph
-from .ops import OPS
 
 Shape = tuple[int, ...]
 Index = np.ndarray | slice  # rows: an int64 array, or a slice where they are consecutive
@@ -229,7 +228,7 @@ def _groups(graph: Graph, inputs: list[list[int]], generation: list[int],
         if not operands:
             continue
         key: tuple[object, ...] = (generation[i], node.op, *(shapes[s] for s in operands))
-        if not OPS[node.op].elementwise:
+        if not graph.ops[node.op].elementwise:
             key += (i,)
         keyed[key].append(i)
     groups = []

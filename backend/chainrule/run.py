@@ -20,7 +20,6 @@ from .groups import groups_data
 from .jacobian import jacobian as jacobian_of
 from .kinks import kink_warnings
 from .narration import TEMPLATES
-from .ops import OPS
 from .parsing import parse
 from .paths import find_paths
 from .records import Renderer, spelled_out
@@ -52,7 +51,8 @@ def without_gc(fn: F) -> F:
 def backprop(source: str, values: Mapping[str, object] | None = None, *, check: bool = True,
              mode: str = "reverse", wrt: str | None = None, seed: object = None,
              jacobian: bool = False, limits: Limits = LIMITS,
-             overrides: Collection[str] | None = None, **named_values: object) -> Answer:
+             overrides: Collection[str] | None = None, output: str | None = None,
+             **named_values: object) -> Answer:
     """Differentiate the program's output with respect to every input, recording every step.
 
     `backprop("sin(x*y)", x=1.5, y=2)` returns the same data as `POST /api/v2/backprop`: the
@@ -61,23 +61,25 @@ def backprop(source: str, values: Mapping[str, object] | None = None, *, check: 
     the input x (in `tangent`). An array output is swept backward from the cotangent `seed`
     (ones by default) and answers its Jacobian (`jacobian=True` asks for it with a scalar
     output too: one row). A value overrides a literal of the source unless `overrides` is given
-    and omits its name. Raises `ChainruleError` (with a message and a source span) for any
-    mistake in the input.
+    and omits its name. `output` names a line of the program (`h` for `h = ...`, a scalar) to
+    differentiate instead of the last: the backward pass, the check and the cost are its.
+    Raises `ChainruleError` (with a message and a source span) for any mistake in the input.
     """
     return Answer.built(compact_data(
         source, {**(values or {}), **named_values}, check=check, mode=mode, wrt=wrt, seed=seed,
-        jacobian=jacobian, limits=limits, overrides=overrides))
+        jacobian=jacobian, limits=limits, overrides=overrides, output=output))
 
 
 def compact_data(source: str, values: Mapping[str, object] | None = None, *,
                  check: bool = True, mode: str = "reverse", wrt: str | None = None,
                  seed: object = None, jacobian: bool = False, limits: Limits = LIMITS,
                  deadline: Deadline | None = None, overrides: Collection[str] | None = None,
-                 records: Sequence[int] | None = None) -> dict[str, object]:
+                 records: Sequence[int] | None = None,
+                 output: str | None = None) -> dict[str, object]:
     """The compact answer (`POST /api/v2/backprop`) as plain JSON-ready data, not validated:
     the route encodes it directly and the tests check it against `Answer`. `records` (start,
-    stop) also spells out those backward steps. `deadline` defaults to one of
-    `limits.max_seconds`."""
+    stop) also spells out those backward steps; `output` names the line differentiated (the
+    last by default). `deadline` defaults to one of `limits.max_seconds`."""
     if mode not in ("reverse", "forward"):
         raise ChainruleError(f"mode must be 'reverse' or 'forward', not {mode!r}", None,
                              "request")
@@ -85,7 +87,7 @@ def compact_data(source: str, values: Mapping[str, object] | None = None, *,
         raise ChainruleError("forward mode needs `wrt`: the name of the input to differentiate "
                              "with respect to", None, "request")
     graph = build_graph(parse(source, limits), values or {}, limits,
-                        deadline or Deadline(limits.max_seconds), overrides)
+                        deadline or Deadline(limits.max_seconds), overrides, output)
     answer = trace(graph, check=check, limits=limits, wrt=wrt if mode == "forward" else None,
                    seed=seed, jacobian=jacobian)
     if records is not None:
@@ -102,13 +104,14 @@ def backprop_data(source: str, values: Mapping[str, object] | None = None, *,
                   check: bool = True, mode: str = "reverse", wrt: str | None = None,
                   seed: object = None, jacobian: bool = False, limits: Limits = LIMITS,
                   deadline: Deadline | None = None,
-                  overrides: Collection[str] | None = None,
+                  overrides: Collection[str] | None = None, output: str | None = None,
                   **named_values: object) -> dict[str, object]:
     """The v1 answer (`POST /api/v1/backprop`): every record of every step spelled out, as
     plain JSON-ready data: the compact answer rendered whole."""
     return spelled_out(compact_data(source, {**(values or {}), **named_values}, check=check,
                                     mode=mode, wrt=wrt, seed=seed, jacobian=jacobian,
-                                    limits=limits, deadline=deadline, overrides=overrides))
+                                    limits=limits, deadline=deadline, overrides=overrides,
+                                    output=output))
 
 
 def paths_data(source: str, values: Mapping[str, object] | None = None, *, wrt: str,
@@ -151,7 +154,7 @@ def trace(graph: Graph, *, check: bool = True, limits: Limits = LIMITS,
     return {
         "version": VERSION,
         "source": graph.source,
-        "output": {"node": out.id, "label": out.label, "value": encode(output_value),
+        "output": {"node": out.id, "label": graph.label(out), "value": encode(output_value),
                    "shape": list(out.shape)},
         "seed": {"value": encode(cotangent), "note": _seed_note(out, seed is None)},
         "ops": ops_table(graph),
@@ -159,7 +162,7 @@ def trace(graph: Graph, *, check: bool = True, limits: Limits = LIMITS,
         "columns": {"nodes": node_columns(graph, values, sweep), **step_columns(graph, sweep)},
         "records": None,
         "gradients": gradients,
-        "check": finite_difference_check(graph, order, grads, loss, limits, cotangent)
+        "check": finite_difference_check(graph, order, grads, loss, limits, cotangent, values)
         if check else None,
         "warnings": graph.warnings + kink_warnings(graph, values, grads)
         + _non_finite_warnings(graph, values, grads),
@@ -227,7 +230,7 @@ def _non_finite_warnings(graph: Graph, values: Values, grads: Grads) -> list[dic
             continue
         if all(finite[int(j[1:])] for j in node.inputs):
             warnings.append(warning(
-                "non_finite", f"{OPS[node.op].name} gave a non-finite value "
+                "non_finite", f"{graph.ops[node.op].name} gave a non-finite value "
                 f"({encode(_first_bad(values[node.id]))}) at {node.bare.plain}: check its "
                 "inputs (log or sqrt of a negative? division by zero?)", node.id, node.span))
     bad_grads = np.flatnonzero(~grads.finite())

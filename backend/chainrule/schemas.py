@@ -30,7 +30,9 @@ class BackpropRequest(_Model):
     """An expression or a multi-line program, and optional values for its inputs."""
 
     source: str = Field(description="An expression, or lines `name = expression` whose last "
-                        "line is the output.", examples=["sin(x*y) + x**2"])
+                        "line is the output; functions are `def`s with one `return` line, "
+                        "and `@derivative(lambda x: ...)` above one gives it your own "
+                        "derivative rule.", examples=["sin(x*y) + x**2"])
     values: dict[str, InputValue] = Field(
         default_factory=dict, description="Values of inputs: numbers or nested lists "
         "(float64 arrays); they override literals such as `x = 1.5` in the source.",
@@ -47,6 +49,11 @@ class BackpropRequest(_Model):
     jacobian: bool = Field(False, description="Also answer the Jacobian for a scalar output "
                            "(one row); an array output always answers it.")
     overrides: list[str] | None = Field(None, description=OVERRIDES)
+    output: str | None = Field(None, description="The line to differentiate, by the name it "
+                               "assigns (`h` for `h = ...`; its last assignment), instead of "
+                               "the last line: the backward pass, the check and the cost are "
+                               "its. It must be a scalar the program computes; the whole "
+                               "program is still evaluated.", examples=["h"])
 
     # Strict: a boolean is not a number, nor "1.5" or 0 a boolean; the schema says what it takes.
     model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
@@ -189,8 +196,39 @@ class CheckEntry(_Model):
     ok: bool
 
 
+class RuleCheck(_Model):
+    """A derivative rule of the program's own (`@derivative(lambda x: ...)` above a def)
+    against central differences of its function, for one argument, over every element of
+    every node of that primitive whose rule the backward pass used."""
+
+    primitive: str = Field(description="The function with the rule, as its nodes' `op`.")
+    argument: str = Field(description="The parameter the rule differentiates by.")
+    position: int = Field(description="Its position among the parameters (the operand).")
+    node: str = Field(description="The node named: the one holding the element that "
+                      "disagrees most (relative to the tolerance), or agrees least well.")
+    index: list[int] = Field(description="That element's index in the node's value ([] for "
+                             "a scalar).")
+    at: dict[str, Value] = Field(description="The arguments there, by parameter name.")
+    rule: Value = Field(description="The learner's rule there: the local derivative the "
+                        "backward pass used.")
+    numeric: Value = Field(description="The central difference (f(x + h) - f(x - h)) / 2h "
+                           "of the function's own body there.")
+    abs_error: Value = Field(description="|rule - numeric| there.")
+    elements: int = Field(description="Elements checked (of every node of the primitive).")
+    wrong: int = Field(description="How many of them disagree beyond the tolerance.")
+    ok: bool = Field(description="Whether the rule agrees everywhere it was checked.")
+    message: str = Field(description="The verdict as a sentence: `your d softplus/dx at x = "
+                         "0.3 gives 0.4256, finite differences give 0.5744`.")
+    span: Span = Field(description="The source of the node named (to highlight).")
+    decorator_span: Span = Field(description="The `@derivative(...)` line of the rule (to "
+                                 "highlight).")
+    def_span: Span = Field(description="The function's def, through its return expression.")
+
+
 class Check(_Model):
-    """The finite-difference check: 2N evaluations against one forward and one backward pass."""
+    """The finite-difference check: 2N evaluations against one forward and one backward pass,
+    and each of the program's own derivative rules against central differences of its
+    function."""
 
     method: str
     tolerance: str
@@ -202,8 +240,12 @@ class Check(_Model):
     evaluations_for_all: int = Field(description="2N.")
     backprop_passes: dict[str, int]
     max_rel_error: float
-    ok: bool
+    ok: bool = Field(description="Every entry and every rule agrees within the tolerance.")
     entries: list[CheckEntry]
+    rules: list[RuleCheck] = Field(default_factory=list, description="Per primitive with the "
+                                   "learner's own derivative rule, and per argument: the rule "
+                                   "against central differences of the function; empty when "
+                                   "the program defines none.")
 
 
 class KinkSide(_Model):
@@ -353,7 +395,8 @@ class Groups(_Model):
 
     kind: list[GroupKind] = Field(description="What each group is: `statement` (a line "
                                   "`name = expression` of more than one node), `function` (a "
-                                  "call of a Python function inside a traced one), `layer`, "
+                                  "call of a program's own function, or of a Python function "
+                                  "inside a traced one), `layer`, "
                                   "`neuron`, `sample` (one sample's part of its parent), "
                                   "`loss` (the data loss), `regularization`, `data` (the "
                                   "samples' inputs) (the last five: micrograd networks).")
@@ -547,6 +590,9 @@ class Example(_Model):
     source: str
     values: dict[str, InputValue] = Field(default_factory=dict)
     description: str
+    check_passes: bool = Field(True, description="Whether its finite-difference check passes: "
+                               "false for an example whose own derivative rule is wrong on "
+                               "purpose.")
 
 
 class ErrorDetail(_Model):

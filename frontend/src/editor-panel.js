@@ -140,6 +140,12 @@ export function createEditorPanel(el, callbacks) {
       return panel;
     },
 
+    /** Mark the spans of wrong derivative rules in the source: their lines and nodes. */
+    markRules(spans) {
+      sourceView.setRuleSpans(spans);
+      return panel;
+    },
+
     /** Fill the Examples menu from the API; choosing one puts it in the fields and runs it.
      * Resolves to the list; rejects if it could not be loaded. */
     async loadExamples() {

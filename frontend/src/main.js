@@ -13,7 +13,7 @@ import { createMethodsPanel } from "./methods-panel.js";
 import { createPathsPanel } from "./paths-panel.js";
 import { createPlayer, interval, reduce } from "./player.js";
 import { createPlayerPanel } from "./player-panel.js";
-import { createResultsPanel } from "./results-panel.js";
+import { createResultsPanel, ruleSpans } from "./results-panel.js";
 import { createSharePanel } from "./share-panel.js";
 import { nodesInside } from "./spans.js";
 import { createStepPanel } from "./step-panel.js";
@@ -29,6 +29,7 @@ const state = {
   result: null, timeline: null, nodesById: new Map(), valuesText: "",
   player: createPlayer(0), runToken: 0, loopToken: 0, selectedNode: null, hash: "", shownIndex: 0,
   mode: "reverse", wrt: "", // forward mode differentiates with respect to the input `wrt`
+  wrongRuleSpans: [], // the lines and nodes of the derivative rules the check found wrong
 };
 
 const editor = createEditorPanel({
@@ -61,6 +62,15 @@ const stepPanel = createStepPanel({
 });
 const results = createResultsPanel({
   gradients: $("gradients"), check: $("check"), cost: $("cost"), costVerdict: $("cost-verdict"),
+}, {
+  onRule: (rule) => {
+    editor.markRules(rule ? ruleSpans(rule) : state.wrongRuleSpans);
+    graph.select(rule ? [rule.node] : []);
+  },
+  onWrongRules: (rules) => {
+    state.wrongRuleSpans = rules.flatMap(ruleSpans);
+    editor.markRules(state.wrongRuleSpans);
+  },
 });
 createSharePanel({
   copyLink: $("copy-link"), copyEmbed: $("copy-embed"), exportSvg: $("export-svg"),

@@ -234,8 +234,10 @@ export function heatSvg(grid, cls, cell = 10) {
 
 const MAX_CHECK_ROWS = 200;
 
-/** Fill the gradient-check panel: one row per checked element, and what it cost. */
-export function renderCheck(el, check) {
+/** Fill the gradient-check panel: the verdict on each derivative rule of the program's own
+ * (`onRule(rule)` as one is pointed at or focused, `onRule(null)` as it is left), one row per
+ * checked element, and what it cost. */
+export function renderCheck(el, check, onRule = () => {}) {
   el.querySelector(".check-body")?.remove();
   const body = document.createElement("div");
   body.className = "check-body";
@@ -248,6 +250,7 @@ export function renderCheck(el, check) {
     : "✗ Backprop and finite differences disagree somewhere.", check.ok ? "ok" : "bad");
   verdict.classList.add("verdict");
   body.append(verdict);
+  if (check.rules?.length) body.append(ruleList(check.rules, onRule));
   const table = document.createElement("table");
   table.className = "check-table";
   table.createCaption().textContent = `${check.method}; ok when ${check.tolerance}`;
@@ -278,6 +281,26 @@ export function renderCheck(el, check) {
     body.append(para(`… and ${check.entries.length - MAX_CHECK_ROWS} more elements (all in Export JSON).`, "hint"));
   }
   body.append(para(costSentence(check), "cost"));
+}
+
+/** The verdicts on the program's own derivative rules, each a focusable item that points at
+ * its rule and its node. */
+function ruleList(rules, onRule) {
+  const list = document.createElement("ul");
+  list.className = "rule-checks";
+  list.setAttribute("aria-label", "Your own derivative rules against finite differences");
+  for (const rule of rules) {
+    const item = document.createElement("li");
+    item.className = rule.ok ? "ok" : "bad";
+    item.tabIndex = 0;
+    item.dataset.node = rule.node;
+    item.textContent = `${rule.ok ? "✓" : "✗"} ${rule.message}`;
+    item.title = "Shows the rule's line and the node in the source";
+    for (const type of ["mouseenter", "focus"]) item.addEventListener(type, () => onRule(rule));
+    for (const type of ["mouseleave", "blur"]) item.addEventListener(type, () => onRule(null));
+    list.append(item);
+  }
+  return list;
 }
 
 /** Fill the "Cost of each method" table from a costTable (cost.js); the verdict below it. */

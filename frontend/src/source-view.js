@@ -1,6 +1,7 @@
 // The source editor's mirror: a copy of the text behind the <textarea> in which spans are
-// wrapped in <mark>: the error's characters (class "error-span") and the hovered node's
-// source (class "node-span"), and shading the statements folded in the graph (class
+// wrapped in <mark>: the error's characters (class "error-span"), the hovered node's
+// source (class "node-span"), a wrong derivative rule's line and node (class "rule-span"),
+// and shading the statements folded in the graph (class
 // "folded-span"). It owns the textarea's selection events too.
 
 import { markSegments, outside } from "./spans.js";
@@ -11,6 +12,7 @@ const MANY_FOLDS = 200; // more folded statements than this: shade all, clear th
 export function createSourceView(textarea, mirror, onSelect) {
   let errorSpan = null;
   let nodeSpan = null;
+  let ruleSpans = []; // of the source that ran: wrong rules' lines and their nodes
   let ranSource = null; // the source node spans refer to
   let folds = { folded: [], open: [] }; // spans of the statements folded and not, in the graph
 
@@ -20,6 +22,9 @@ export function createSourceView(textarea, mirror, onSelect) {
     const marks = [];
     if (errorSpan) marks.push({ start: errorSpan[0], end: errorSpan[1], cls: "error-span" });
     if (nodeSpan && text === ranSource) marks.push({ start: nodeSpan[0], end: nodeSpan[1], cls: "node-span" });
+    if (text === ranSource) {
+      marks.push(...outside(ruleSpans.map(([start, end]) => ({ start, end, cls: "rule-span" })), marks));
+    }
     // Folded statements shaded; where most are folded (a long program), the whole text is
     // shaded and the few unfolded ones marked clear, so that the marks stay few.
     const mostly = text === ranSource && folds.folded.length > MANY_FOLDS;
@@ -72,6 +77,8 @@ export function createSourceView(textarea, mirror, onSelect) {
     setError(span) { errorSpan = span; render(); return view; },
     /** Highlight a node's span (null: none); only while the text is the one that ran. */
     setNodeSpan(span) { nodeSpan = span; render(); return view; },
+    /** Mark spans of the source that ran as a wrong rule's (its line, its node); [] none. */
+    setRuleSpans(spans) { ruleSpans = spans; render(); return view; },
     /** Shade the statements folded in the graph ({folded, open}: [start, end) spans of the
      * source that ran); redrawn at the next frame. */
     setFolded(spans) {

@@ -45,7 +45,8 @@ def post_backprop(body: BackpropRequest, request: Request) -> Response:
     # tenth of the request. tests/test_api.py checks that the two agree.
     return computed(request, lambda deadline: backprop_data(
         body.source, body.values, check=body.check, mode=body.mode, wrt=body.wrt,
-        seed=body.seed, jacobian=body.jacobian, overrides=body.overrides, deadline=deadline))
+        seed=body.seed, jacobian=body.jacobian, overrides=body.overrides, output=body.output,
+        deadline=deadline))
 
 
 @router_v2.post("/backprop", response_model=Answer, responses=ERRORS)
@@ -54,7 +55,7 @@ def post_compact(body: CompactRequest, request: Request) -> Response:
     return computed(request, lambda deadline: compact_data(
         body.source, body.values, check=body.check, mode=body.mode, wrt=body.wrt,
         seed=body.seed, jacobian=body.jacobian, overrides=body.overrides, deadline=deadline,
-        records=body.records))
+        records=body.records, output=body.output))
 
 
 @router.post("/paths", response_model=PathsResponse, responses=ERRORS)
