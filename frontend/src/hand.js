@@ -149,8 +149,8 @@ export function label(model, id) {
   return n.name ?? (n.op === "const" ? literal(n.value) : n.op);
 }
 
-/** How deep each node stands: 0 for inputs, constants and nodes with no operand wired, else one
- * more than its deepest operand (the columns of the hand view). */
+/** How deep each node stands: 0 for inputs and constants, 1 for an op with no operand wired,
+ * else one more than its deepest operand (the columns of the hand view). */
 export function depths(model) {
   const byId = new Map(model.nodes.map((n) => [n.id, n]));
   const depth = new Map();
@@ -158,7 +158,8 @@ export function depths(model) {
     if (depth.has(n.id)) return depth.get(n.id);
     depth.set(n.id, 0); // cycles cannot be built, but a text's mistakes must not hang us
     const wired = n.operands.filter((o) => o !== null && byId.has(o));
-    const d = wired.length ? 1 + Math.max(...wired.map((o) => visit(byId.get(o)))) : 0;
+    const base = n.operands.length ? 1 : 0; // an op stands right of the inputs, wired or not
+    const d = wired.length ? 1 + Math.max(...wired.map((o) => visit(byId.get(o)))) : base;
     depth.set(n.id, d);
     return d;
   };

@@ -28,6 +28,7 @@ test("sin(x * y) + x built node by node reads as one line per node", () => {
   ({ model: m, id: y } = add(m, "input"));
   ({ model: m, id: a } = add(m, "mul"));
   assert.equal(toSource(m, ops), "x = 1.5\ny = 2\n# unwired: a = mul(?, ?)");
+  assert.deepEqual([...depths(m).values()], [0, 0, 1]);
   m = connect(m, x, a, 0);
   m = connect(m, y, a, 1);
   ({ model: m, id: b } = add(m, "sin"));
