@@ -8,7 +8,7 @@ import {
   addNode, connect, depths, label, opTable, remove, rename, setValue, targets, toSource,
 } from "./hand.js";
 
-const COLUMN = 180; // px between columns of the hand view
+const COLUMN = 170; // px between columns of the hand view
 const ROW = 88;
 const CARD_WIDTH = 140;
 const PAD = 12;
