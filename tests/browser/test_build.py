@@ -33,7 +33,7 @@ def slot(page: Page, name: str, position: int) -> Locator:
 
 def settled(page: Page, lines: int) -> None:
     """The edit's program is in the editor (`lines` lines) and, if it has a statement, ran."""
-    expect(editor(page)).to_have_value(re.compile(r"^[^\n]*(\n[^\n]*){%d}$" % (lines - 1)))
+    expect(editor(page)).to_have_value(re.compile(rf"^[^\n]*(\n[^\n]*){{{lines - 1}}}$"))
     expect(page.locator("body")).to_have_attribute("data-status", "ready")
 
 
@@ -159,7 +159,7 @@ def test_differentiate_from_an_intermediate_node_and_share_it(page: Page, base_u
 
 @pytest.mark.parametrize("width,height", [(1280, 800), (390, 844)])
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_screenshots_of_the_build_mode(browser, base_url: str, width: int, height: int,  # noqa: ANN001
+def test_screenshots_of_the_build_mode(browser, base_url: str, width: int, height: int,
                                        scheme: str) -> None:
     context = browser.new_context(viewport={"width": width, "height": height},
                                   color_scheme=scheme)
