@@ -8,7 +8,7 @@ PORT ?= 8000
 WORKERS ?= 2
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run serve-prod wheel test install install-dev chromium lint bench load clean
+.PHONY: run serve-prod wheel test install install-dev chromium lint bench load clean moons-html
 
 $(BIN)/.runtime: backend/requirements.txt backend/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -72,6 +72,11 @@ $(BIN)/.bench: $(BIN)/.dev backend/requirements-bench.txt
 
 bench: install-dev $(BIN)/.bench
 	$(BIN)/python bench/run.py
+
+# micrograd's moons demo whole (65,818 Values, 100 points) as one offline file, about 18 MB:
+# dist/moons.html (docs/moons.ipynb is the same demo in a notebook).
+moons-html: install $(BIN)/.dev
+	CHAINRULE_MAX_SECONDS=600 $(BIN)/python bench/moons.py --points 100 --html dist/moons.html
 
 # Load test on loopback, 1 then 2 workers; writes docs/load.md. Not part of `make test`.
 load: install-dev

@@ -366,6 +366,19 @@ def _memory_target(rows: list[MoonsRow]) -> Target:
             "stated", "", "stated")
 
 
+def write_html(n_points: int, path: Path) -> None:
+    """The demo at `n_points` points, `from_micrograd(loss, model)`, as the offline file that
+    plays it (`make moons-html`: the full demo, about 18 MB, into dist/)."""
+    from chainrule.export import offline_html
+
+    loss, model, values = build_loss(n_points)
+    html = offline_html(from_micrograd(loss, model))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html, encoding="utf-8")
+    print(f"wrote {path} ({len(html.encode()) / 1e6:.1f} MB, {values:,} Values at {n_points} "
+          "points): open it in a browser; it plays offline")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, nargs="+", default=[25, 50, 100])
@@ -376,7 +389,12 @@ def main() -> None:
     parser.add_argument("--profile", type=int, metavar="N",
                         help="only profile one from_micrograd at N points (cProfile)")
     parser.add_argument("--rss", type=int, metavar="N", help=argparse.SUPPRESS)
+    parser.add_argument("--html", type=Path, metavar="PATH",
+                        help="only write the demo at the first --points as an offline file")
     args = parser.parse_args()
+    if args.html is not None:
+        write_html(args.points[0], args.html)
+        return
     if args.rss is not None:
         _rss_probe(args.rss)
         return

@@ -39,6 +39,22 @@ export function cardOf(node) {
     width: Math.ceil(width), height: Math.ceil(height) };
 }
 
+/** What a screen reader says for a card at a step: the card's label as drawn (name, op or
+ * note, shape), then its numbers in words, "x = 1.5, gradient 2.5"; a number the player has
+ * not reached yet says so. `state` is timeline.nodeStateAt's {value, grad}; `second` names the
+ * second number ("gradient", or "tangent" in forward mode). The label comes first and whole,
+ * so that a voice user can say what they see (WCAG 2.5.3, label in name). */
+export function spokenCard(card, state, second = "gradient") {
+  if (card.box) { // a closed group: "layer layers[1]: 16 neurons, gradient norm 0.12"
+    const norm = state.grad ? `gradient norm ${card.gradText.split(" ").pop()}` : "gradient not computed yet";
+    return `${card.sub} ${card.title}: ${card.valueText}, ${norm}`;
+  }
+  const label = [card.title, card.sub, card.isArray ? card.shape.join("×") : ""].filter(Boolean).join(" ");
+  const value = state.value ? ` = ${card.valueText}` : ", value not computed yet";
+  if (!card.gradText) return label + value;
+  return `${label}${value}, ${second} ${state.grad ? card.gradText : "not computed yet"}`;
+}
+
 /** What a node is when zoomed far out: its op symbol (the op table's short symbol where the
  * answer carries one, else the op's name), an input's name, a constant's value. */
 export function glyphOf(node) {

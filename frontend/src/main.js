@@ -319,8 +319,16 @@ function selectFromSource(start, end) {
   graph.select(nodesInside(state.result.nodes, start, end));
 }
 
+// The skip link moves focus to the player without touching the URL's hash, which holds the
+// page's state (a "#player" there would be read as a link with no source).
+function skipToPlayer(event) {
+  event.preventDefault();
+  $("player").focus();
+}
+
 async function start() {
   controls.setSpeed(state.player.speed).setPlaying(false);
+  document.querySelector(".skip-link").addEventListener("click", skipToPlayer);
   window.addEventListener("hashchange", () => {
     if (location.hash !== state.hash) restoreFromHash();
   });

@@ -275,6 +275,9 @@ export function renderCheck(el, check, onRule = () => {}) {
   }
   const wrap = document.createElement("div");
   wrap.className = "table-scroll";
+  wrap.tabIndex = 0; // scrollable by keyboard
+  wrap.setAttribute("role", "group");
+  wrap.setAttribute("aria-label", "Gradient check table");
   wrap.append(table);
   body.append(wrap);
   if (check.entries.length > MAX_CHECK_ROWS) {

@@ -6,6 +6,7 @@
 import { inflate } from "./answer.js";
 import { cardsOf } from "./cards.js";
 import { createGraphPanel } from "./graph-panel.js";
+import { headingOf } from "./heading.js";
 import { createPlayer, interval, reduce } from "./player.js";
 import { createPlayerPanel } from "./player-panel.js";
 import { createResultsPanel } from "./results-panel.js";
@@ -14,13 +15,15 @@ import { showStep } from "./stage.js";
 import { createTangentTimeline, createTimeline } from "./timeline.js";
 
 // The same ids and classes as the page's (index.html), so that style.css draws both alike.
-const MARKUP = `
+// The title line is the page's heading where the player is a page of its own.
+const markup = (titleTag) => `
   <header class="pv-head">
-    <p class="pv-title"><span class="pv-brand">chainrule</span> <code class="pv-source"></code></p>
+    <${titleTag} class="pv-title"><span class="pv-brand">chainrule</span> <code class="pv-source"></code></${titleTag}>
     <a class="pv-open" target="_blank" rel="noopener" hidden>Open in chainrule ↗</a>
   </header>
+  <details class="pv-listing" hidden><summary></summary><pre class="pv-listing-text"></pre></details>
   <p class="pv-message" role="alert" hidden></p>
-  <div class="player" role="group" aria-label="Step player">
+  <div class="player" id="player" tabindex="-1" role="group" aria-label="Step player">
     <div class="buttons">
       <button id="prev" type="button"><span class="icon" aria-hidden="true">‹</span> Previous step</button>
       <button id="play" type="button" aria-label="Play"><span class="icon" aria-hidden="true">▶</span> <span class="text">Play</span></button>
@@ -40,7 +43,7 @@ const MARKUP = `
   </div>
   <div class="graph-wrap">
     <canvas id="graph-far" aria-hidden="true"></canvas>
-    <svg id="graph" role="img" aria-label="Computation graph: inputs on the left, output on the right"></svg>
+    <svg id="graph" role="group" aria-label="Computation graph: inputs on the left, output on the right"></svg>
     <div class="graph-tools">
       <button id="follow" type="button" aria-pressed="true"
         title="Keep the current step in view; off: explore freely"><span class="tick" aria-hidden="true">✓</span> Follow</button>
@@ -58,7 +61,7 @@ const MARKUP = `
     </section>
     <section class="panel" aria-label="Gradients">
       <h2>Gradients</h2>
-      <div class="table-scroll">
+      <div class="table-scroll" tabindex="0" role="group" aria-label="Gradients table">
         <table id="gradients">
           <thead><tr><th scope="col">input</th><th scope="col">value</th><th scope="col">∂L/∂input</th></tr></thead>
           <tbody></tbody>
@@ -67,7 +70,7 @@ const MARKUP = `
       <details class="pv-more">
         <summary>Gradient check and cost</summary>
         <section id="check"></section>
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0" role="group" aria-label="Cost table">
           <table id="cost">
             <thead><tr><th scope="col">method</th><th scope="col">passes</th><th scope="col">here</th></tr></thead>
             <tbody></tbody>
@@ -80,10 +83,11 @@ const MARKUP = `
 
 /** A player on `root` (an element or a shadow root's container). Options: `elk` (an ELK
  * instance), `keyTarget` (where ← → Space Home End step it; default `root`), `onStep(index)`
- * (called when the step shown changes). */
-export function createPlayerView(root, { elk, keyTarget = root, onStep = () => {} }) {
+ * (called when the step shown changes), `page` (whether the player is the whole page, as the
+ * embed view and the offline file are: its title line is then the page's h1). */
+export function createPlayerView(root, { elk, keyTarget = root, onStep = () => {}, page = false }) {
   root.classList.add("player-view");
-  root.innerHTML = MARKUP;
+  root.innerHTML = markup(page ? "h1" : "p");
   const $ = (id) => root.querySelector(`#${id}`);
   const controls = createPlayerPanel({
     prev: $("prev"), next: $("next"), play: $("play"), speed: $("speed"), slider: $("step-slider"),
@@ -108,8 +112,22 @@ export function createPlayerView(root, { elk, keyTarget = root, onStep = () => {
   let timeline = null;
   let player = createPlayer(0);
   let shownIndex = 0;
+  let heading = "";
   let loopToken = 0;
   controls.setSpeed(player.speed).setPlaying(false);
+
+  // The title line; a long source's text goes into its closed panel when first opened.
+  function showHeading({ title, listing }) {
+    heading = title;
+    root.querySelector(".pv-source").textContent = title;
+    const panel = root.querySelector(".pv-listing");
+    const text = panel.querySelector(".pv-listing-text");
+    panel.open = false;
+    panel.hidden = !listing;
+    panel.querySelector("summary").textContent = listing?.summary ?? "";
+    text.textContent = "";
+    panel.ontoggle = () => { if (panel.open && listing && !text.textContent) text.textContent = listing.text; };
+  }
 
   function showIndex(previous, { pulse = true } = {}) {
     showStep({ graph, stepPanel, controls, results }, { result, timeline, player }, previous, { pulse });
@@ -143,26 +161,19 @@ export function createPlayerView(root, { elk, keyTarget = root, onStep = () => {
      * `link` is where "Open in chainrule" goes (hidden without one). */
     async show(compact, step = 0, { link = null } = {}) {
       loopToken++;
-      performance.mark("show");
       const answer = inflate(compact);
-      performance.mark("inflate");
       const cards = cardsOf(answer);
-      performance.mark("cards");
       await sized($("graph"));
       const steps = answer.tangent ? createTangentTimeline(answer) : createTimeline(answer);
-      performance.mark("timeline");
       const plan = await graph.prepare(answer, cards, steps.steps[step]?.node ?? null);
-      performance.mark("prepare");
       result = answer;
       timeline = steps;
       player = createPlayer(timeline.total, step, player.speed);
       const nodesById = new Map(answer.nodes.map((n) => [n.id, n]));
       stepPanel.reset(answer, timeline, nodesById);
       graph.show(plan, timeline, player.index);
-      performance.mark("graph.show");
       results.show(answer, answer.tangent ? "forward" : "reverse");
-      performance.mark("results");
-      root.querySelector(".pv-source").textContent = answer.source;
+      showHeading(headingOf(answer.source, answer.forwardCount, answer.output));
       const open = root.querySelector(".pv-open");
       open.hidden = !link;
       if (link) open.href = link;
@@ -186,6 +197,11 @@ export function createPlayerView(root, { elk, keyTarget = root, onStep = () => {
     dispatch(action) {
       if (timeline) dispatch(action);
       return view;
+    },
+
+    /** The answer's title line (a long source summed up): for the page's title. */
+    get title() {
+      return heading;
     },
 
     /** The step shown. */

@@ -4,7 +4,7 @@
 // zoom is far out they are drawn on a canvas as op symbols and colours (far-layer.js).
 // Zoom and pan (d3-zoom), "fit to screen", following the current step, and the overview.
 
-import { CELL, PAD, glyphOf } from "./cards.js";
+import { CELL, PAD, glyphOf, spokenCard } from "./cards.js";
 import { clearFar, drawFar } from "./far-layer.js";
 import { createMinimap } from "./minimap.js";
 import { frameAt, involvedAt, nodeStateAt } from "./timeline.js";
@@ -39,6 +39,7 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
   const edgeLayer = viewport.append("g").attr("class", "edges");
   const nodeLayer = viewport.append("g").attr("class", "nodes");
   const pulseLayer = viewport.append("g").attr("class", "pulses");
+  exposeLayers(edgeLayer, nodeLayer, pulseLayer);
   const zoom = d3.zoom().scaleExtent([0.0001, 4]).on("zoom", (event) => {
     viewport.attr("transform", event.transform);
     schedule();
@@ -233,12 +234,7 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
       .on("click", (event) => { event.stopPropagation(); events.call("select", null, n.id); });
     (card.box ? drawBox : drawCard)(g, card, glyphOf(n));
     if (card.fold) foldButton(g, n, card, graph.foldedRoots.has(n.id));
-    if (graph.focusable) {
-      g.attr("tabindex", 0).attr("role", "button").attr("aria-label", `node ${card.note || card.title}`)
-        .on("focus", () => events.call("hover", null, n.id))
-        .on("blur", () => events.call("hover", null, null))
-        .on("keydown", (event) => { if (event.key === "Enter") events.call("select", null, n.id); });
-    }
+    exposeNode(g, n);
     const el = g.node();
     graph.nodeEls.set(n.id, el);
     applyState(el, n.id);
@@ -299,6 +295,33 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
     }
   }
 
+  // A node for assistive technology: an item of the list of nodes whose card is a button (or,
+  // in a graph too big to tab through, an image) named by what it shows; the fold toggle is a
+  // button beside the card's, never inside it. Focus brings the card into view.
+  function exposeNode(g, n) {
+    g.attr("role", "listitem");
+    const body = g.select(".node-body");
+    if (!graph.focusable) return body.attr("role", "img");
+    body.attr("role", "button").attr("tabindex", 0)
+      .on("focus", (event) => {
+        events.call("hover", null, n.id);
+        if (event.target.matches(":focus-visible")) follow(n.id, "forward", 0); // not on a click
+      })
+      .on("blur", () => events.call("hover", null, null))
+      .on("keydown", (event) => {
+        if (event.key !== "Enter" && event.key !== " ") return;
+        event.preventDefault();
+        event.stopPropagation(); // Space selects the focused card, not Play
+        events.call("select", null, n.id);
+      });
+  }
+
+  // The card's accessible name at the step shown: "x = 1.5, gradient 2.5".
+  function nameNode(el, id, state) {
+    const second = graph.result.tangent ? "tangent" : "gradient";
+    el.querySelector(".node-body")?.setAttribute("aria-label", spokenCard(graph.cards.get(id), state, second));
+  }
+
   // The button that folds or unfolds a statement or a group, at the top right of its card.
   function foldButton(g, n, card, folded) {
     const { name, count } = card.fold;
@@ -316,7 +339,8 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
         events.call("fold", null, n.id);
       });
     b.append("title").text(folded ? `Unfold ${name}${size}` : `Fold ${name} into one box`);
-    b.append("rect").attr("width", 16).attr("height", 16).attr("rx", 3);
+    b.append("rect").attr("class", "hit").attr("x", -4).attr("y", -4).attr("width", 24).attr("height", 24);
+    b.append("rect").attr("class", "box").attr("width", 16).attr("height", 16).attr("rx", 3);
     b.append("text").attr("x", 8).attr("y", 12).attr("text-anchor", "middle").text(folded ? "+" : "−");
   }
 
@@ -331,6 +355,7 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
     el.classList.toggle("has-grad", state.grad);
     setText(el.querySelector(".node-value"), state.value || card.box ? card.valueText : "");
     setText(el.querySelector(".node-grad"), state.grad ? card.gradText : "");
+    nameNode(el, id, state);
   }
 
   // Redraw what depends on the view, once per frame at most.
@@ -480,6 +505,14 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
   return view;
 }
 
+// The graph's layers for assistive technology: the nodes are a list; the edges and the pulses
+// along them are drawing only (the step panel says what flows where).
+function exposeLayers(edgeLayer, nodeLayer, pulseLayer) {
+  nodeLayer.attr("role", "list").attr("aria-label", "Nodes");
+  edgeLayer.attr("aria-hidden", "true");
+  pulseLayer.attr("aria-hidden", "true");
+}
+
 function reducedMotion() {
   return window.matchMedia?.("(prefers-reduced-motion: reduce)").matches ?? false;
 }
@@ -504,50 +537,61 @@ function nodeClass(node, outputId) {
   return classes.join(" ");
 }
 
+// The card: its frame and label in `.node-body` (the part named for assistive technology),
+// its numbers and heatmaps beside them (aria-hidden: the body's name says them).
 function drawCard(g, card, glyph) {
   const mid = card.width / 2;
-  g.append("rect").attr("class", "card").attr("width", card.width).attr("height", card.height)
+  const body = g.append("g").attr("class", "node-body");
+  body.append("rect").attr("class", "focus-ring").attr("x", -5).attr("y", -5)
+    .attr("width", card.width + 10).attr("height", card.height + 10).attr("rx", 9);
+  body.append("rect").attr("class", "card").attr("width", card.width).attr("height", card.height)
     .attr("rx", 6);
-  g.append("text").attr("class", "node-glyph").attr("x", mid).attr("y", card.height / 2)
+  body.append("text").attr("class", "node-glyph").attr("x", mid).attr("y", card.height / 2)
     .attr("text-anchor", "middle").attr("dominant-baseline", "central").text(glyph);
-  g.append("line").attr("class", "divider").attr("x1", 0).attr("x2", card.width)
+  body.append("line").attr("class", "divider").attr("x1", 0).attr("x2", card.width)
     .attr("y1", LINE_1 + 5).attr("y2", LINE_1 + 5);
-  const label = g.append("text").attr("class", "node-label").attr("x", PAD).attr("y", LINE_1)
+  const label = body.append("text").attr("class", "node-label").attr("x", PAD).attr("y", LINE_1)
     .text(card.title);
-  if (card.sub) label.append("tspan").attr("class", "node-sub").attr("dx", 6).text(card.sub);
-  if (card.note) g.append("title").text(card.note);
+  // A space (not an offset) between the words, so that the card's text reads as its name does.
+  if (card.sub) label.append("tspan").attr("class", "node-sub").text(` ${card.sub}`);
+  if (card.note) body.append("title").text(card.note);
   if (card.kink) g.classed("kink", true);
   if (card.isArray) {
-    g.append("text").attr("class", "node-shape").attr("x", card.width - PAD).attr("y", LINE_1)
-      .attr("text-anchor", "end").text(card.shape.join("×"));
+    body.append("text").attr("class", "node-shape").attr("x", card.width - PAD).attr("y", LINE_1)
+      .attr("text-anchor", "end").text(` ${card.shape.join("×")}`);
   }
-  g.append("text").attr("class", "node-value").attr("x", mid - 6).attr("y", LINE_2)
+  const numbers = g.append("g").attr("class", "node-numbers").attr("aria-hidden", "true");
+  numbers.append("text").attr("class", "node-value").attr("x", mid - 6).attr("y", LINE_2)
     .attr("text-anchor", "end");
-  g.append("text").attr("class", "node-sep").attr("x", mid).attr("y", LINE_2)
+  numbers.append("text").attr("class", "node-sep").attr("x", mid).attr("y", LINE_2)
     .attr("text-anchor", "middle").text("|");
-  g.append("text").attr("class", "node-grad").attr("x", mid + 6).attr("y", LINE_2)
+  numbers.append("text").attr("class", "node-grad").attr("x", mid + 6).attr("y", LINE_2)
     .attr("text-anchor", "start");
   if (card.heat) {
     const y = LINE_2 + PAD / 2 + 2;
-    drawHeat(g, card.heat.value, "heat-value", mid - 6 - card.heat.width, y);
-    if (card.heat.grad) drawHeat(g, card.heat.grad, "heat-grad", mid + 6, y);
+    drawHeat(numbers, card.heat.value, "heat-value", mid - 6 - card.heat.width, y);
+    if (card.heat.grad) drawHeat(numbers, card.heat.grad, "heat-grad", mid + 6, y);
   }
 }
 
 // A closed group's box: its name and kind, then what it holds, then its gradient's norm.
 function drawBox(g, card, glyph) {
-  g.append("rect").attr("class", "card").attr("width", card.width).attr("height", card.height)
+  const body = g.append("g").attr("class", "node-body");
+  body.append("rect").attr("class", "focus-ring").attr("x", -5).attr("y", -5)
+    .attr("width", card.width + 10).attr("height", card.height + 10).attr("rx", 9);
+  body.append("rect").attr("class", "card").attr("width", card.width).attr("height", card.height)
     .attr("rx", 6);
-  g.append("text").attr("class", "node-glyph").attr("x", card.width / 2).attr("y", card.height / 2)
+  body.append("text").attr("class", "node-glyph").attr("x", card.width / 2).attr("y", card.height / 2)
     .attr("text-anchor", "middle").attr("dominant-baseline", "central").text(glyph);
-  g.append("line").attr("class", "divider").attr("x1", 0).attr("x2", card.width)
+  body.append("line").attr("class", "divider").attr("x1", 0).attr("x2", card.width)
     .attr("y1", LINE_1 + 5).attr("y2", LINE_1 + 5);
-  const label = g.append("text").attr("class", "node-label").attr("x", PAD).attr("y", LINE_1)
+  const label = body.append("text").attr("class", "node-label").attr("x", PAD).attr("y", LINE_1)
     .text(card.title);
-  label.append("tspan").attr("class", "node-sub").attr("dx", 6).text(card.sub);
-  g.append("title").text(card.note);
-  g.append("text").attr("class", "node-value").attr("x", PAD).attr("y", LINE_2);
-  g.append("text").attr("class", "node-grad").attr("x", PAD).attr("y", LINE_2 + 18);
+  label.append("tspan").attr("class", "node-sub").text(` ${card.sub}`);
+  body.append("title").text(card.note);
+  const numbers = g.append("g").attr("class", "node-numbers").attr("aria-hidden", "true");
+  numbers.append("text").attr("class", "node-value").attr("x", PAD).attr("y", LINE_2);
+  numbers.append("text").attr("class", "node-grad").attr("x", PAD).attr("y", LINE_2 + 18);
 }
 
 /** A heatmap of a grid (format.heatmapGrid) as <rect>s; negative cells get class "neg". */

@@ -9,17 +9,16 @@ import { decodeHash, encodeHash } from "./url-state.js";
 import { parseValues } from "./values.js";
 
 const view = createPlayerView(document.getElementById("player-root"),
-  { elk: new globalThis.ELK(), keyTarget: document });
+  { elk: new globalThis.ELK(), keyTarget: document, page: true });
 
 async function start() {
   const holder = document.getElementById(ANSWER_ID);
   if (holder) {
-    performance.mark("start");
     const answer = embeddedAnswer(holder.textContent);
-    performance.mark("parsed");
     if (!answer) return view.showMessage("This file holds no answer to play.");
-    document.title = `chainrule: ${answer.source}`;
-    return view.show(answer, Number(new URLSearchParams(location.hash.slice(1)).get("step")) || 0);
+    await view.show(answer, Number(new URLSearchParams(location.hash.slice(1)).get("step")) || 0);
+    document.title = `chainrule: ${view.title}`;
+    return view;
   }
   const saved = decodeHash(location.hash);
   if (!saved) {
@@ -29,8 +28,8 @@ async function start() {
   try {
     const result = await backprop(saved.source, parseValues(saved.values), true,
       { mode: saved.mode ?? "reverse", wrt: saved.wrt || null });
-    document.title = `chainrule: ${result.source}`;
     await view.show(result, saved.step, { link: `./${encodeHash(saved)}` });
+    document.title = `chainrule: ${view.title}`;
   } catch (err) {
     view.showMessage(err.message);
   }

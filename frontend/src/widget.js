@@ -46,23 +46,39 @@ function render({ model, el }) {
   root.tabIndex = 0; // focus it, then ← → Space Home End step the player
   shadow.append(style, root);
   let syncing = false;
+  // False while the player is being built (laid out, drawn), when the model's step wins: Run
+  // All in a notebook sets `w.step = 5` in the next cell while this view is still being built,
+  // and the seek was dropped, then the new player's own step 0 written back over it.
+  let ready = false;
+  const report = (index) => {
+    if (model.get("step") === index) return;
+    model.set("step", index);
+    model.save_changes();
+  };
   const view = createPlayerView(root, {
     elk: new globalThis.ELK(),
-    onStep: (index) => {
-      if (syncing || model.get("step") === index) return;
-      model.set("step", index);
-      model.save_changes();
-    },
+    onStep: (index) => { if (ready && !syncing) report(index); },
   });
-  const showAnswer = () => view.show(answerOf(model), model.get("step"))
-    .catch((err) => view.showMessage(`The steps cannot be shown: ${err.message}`));
   const followStep = () => {
     // Its own report comes back as a change too (anywidget's model.set fires it): ignore it,
     // or the seek would stop a playing player after one step.
-    if (model.get("step") === view.index) return;
+    if (!ready || model.get("step") === view.index) return;
     syncing = true;
     view.dispatch({ type: "seek", index: model.get("step") });
     syncing = false;
+    report(view.index); // a step past the end shows the last one: the model learns which
+  };
+  const showAnswer = async () => {
+    ready = false;
+    try {
+      await view.show(answerOf(model), model.get("step"));
+    } catch (err) {
+      view.showMessage(`The steps cannot be shown: ${err.message}`);
+      return;
+    } finally {
+      ready = true;
+    }
+    followStep(); // the model's step now, which may have moved while the player was built
   };
   model.on("change:answer", showAnswer);
   model.on("change:step", followStep);

@@ -69,3 +69,15 @@ test("groupDigits keeps every digit of a count past 2^53, grouped by thousands",
   const huge = "9".repeat(120);
   assert.equal(groupDigits(huge), "999999… (120 digits)");
 });
+
+test("a card is spoken as its label, then its value and gradient once the player reaches them", async () => {
+  const { cardOf, spokenCard } = await import("../src/cards.js");
+  const x = cardOf({ id: "n0", name: "x", label: "x", op: "input", shape: [], value: 1.5, grad: 2.5 });
+  assert.equal(spokenCard(x, { value: true, grad: true }), "x = 1.5, gradient 2.5");
+  assert.equal(spokenCard(x, { value: true, grad: false }), "x = 1.5, gradient not computed yet");
+  assert.equal(spokenCard(x, { value: false, grad: false }), "x, value not computed yet, gradient not computed yet");
+  assert.equal(spokenCard(x, { value: true, grad: true }, "tangent"), "x = 1.5, tangent 2.5");
+  const h = cardOf({ id: "n3", name: "h", label: "tanh", op: "tanh", symbol: "tanh", shape: [2],
+    value: [0.5, -1], grad: null });
+  assert.equal(spokenCard(h, { value: true, grad: false }), "h tanh 2 = [0.5, −1]");
+});

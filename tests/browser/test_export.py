@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import pytest
 from chainrule import backprop
+from chainrule.export import offline_html
 from playwright.sync_api import Browser, Page, expect
 
 from ..oracles import sympy_gradients
@@ -99,6 +100,32 @@ def test_the_pages_export_html_downloads_a_file_that_plays_offline(
     page.keyboard.press("End")
     expect(ui.slider(page)).to_have_value(str(len(ui.forward_steps(answer)) + len(answer["backward"]) - 1))
     ui.expect_gradients(page, TRUE_GRADIENTS)
+    page.context.close()
+    assert not blocked and not errors, (blocked, errors)
+
+
+LONG_SOURCE = "\n".join(["a0 = x * y", *(f"a{k} = sin(a{k - 1}) + x * {k}" for k in range(1, 30))])
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)])
+def test_an_offline_file_of_a_long_program_opens_on_its_graph_its_source_folded(
+        built_frontend: Path, browser: Browser, tmp_path: Path, width: int, height: int) -> None:
+    out = tmp_path / "long.html"
+    out.write_text(offline_html(backprop(LONG_SOURCE, {"x": 1.5, "y": 2})))
+    page, blocked, errors = ui.open_offline(browser, out, width=width, height=height)
+    expect(page.locator(".pv-source")).to_have_text(re.compile(r"^30 lines · \d+ nodes · output "))
+    assert "\n" not in page.title() and page.title().startswith("chainrule: 30 lines")
+    listing = page.locator("details.pv-listing")
+    expect(listing.locator("summary")).to_have_text("Source (30 lines)")
+    assert listing.evaluate("(d) => d.open") is False, "the source panel starts closed"
+    graph = page.locator("#graph").bounding_box()
+    assert graph is not None
+    shown = min(graph["y"] + graph["height"], height) - max(graph["y"], 0)
+    assert shown >= 0.4 * height, f"the first screen shows {shown:.0f} px of the graph"
+    first = ui.nodes(page).first.bounding_box()
+    assert first is not None and first["y"] + first["height"] <= height, "a card is in view"
+    listing.locator("summary").click()
+    expect(listing.locator(".pv-listing-text")).to_contain_text("a29 = sin(a28) + x * 29")
     page.context.close()
     assert not blocked and not errors, (blocked, errors)
 

@@ -20,8 +20,8 @@ def test_a_max_node_is_labelled_max_and_a_named_one_shows_its_symbol(
         if node["op"] not in symbols:
             continue
         label = ui.node(page, node["id"]).locator(".node-label")
-        if node["name"]:  # the name, then the op's symbol beside it
-            expect(label).to_have_text(f"{node['name']}{symbols[node['op']]}")
+        if node["name"]:  # the name, then the op's symbol beside it: two words, as it reads
+            expect(label).to_have_text(f"{node['name']} {symbols[node['op']]}")
             expect(label.locator(".node-sub")).to_have_text(symbols[node["op"]])
         else:
             expect(label).to_have_text(symbols[node["op"]])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ TRUE_GRADIENTS = sympy_gradients(ui.SOURCE, ui.VALUES)  # the oracle
 # out (`buffer_paths`, `buffers`, here base64), put back in as DataViews (ipywidgets'
 # put_buffers).
 HARNESS = """<!doctype html><html><head><meta charset="utf-8"></head><body>
-<p>A notebook cell's output:</p><div id="output"></div>
+<p>A notebook cell's output:</p><div id="output" OUTPUT_STYLE></div>
 <script type="module">
   const listeners = new Map();
   const message = JSON.parse(document.getElementById("state").textContent);
@@ -62,9 +63,12 @@ HARNESS = """<!doctype html><html><head><meta charset="utf-8"></head><body>
 </body></html>"""
 
 
-def open_widget(browser: Browser, widget: anywidget.AnyWidget) -> tuple[Page, list[str]]:
+def open_widget(browser: Browser, widget: anywidget.AnyWidget, *, hidden: bool = False
+                ) -> tuple[Page, list[str]]:
     """The widget's module (`widget._esm`, as the notebook gets it) rendered in a page whose
-    every other request is aborted; returns the page and the aborted requests."""
+    every other request is aborted; returns the page and the aborted requests. `hidden`: the
+    output has no size yet (a notebook may render a widget before showing it), so the player
+    waits, half built, until the test shows it."""
     state, paths, buffers = remove_buffers({"answer": widget.answer, "step": widget.step})
     state = json.dumps({"state": state, "buffer_paths": paths,
                         "buffers": [base64.b64encode(b).decode() for b in buffers]}
@@ -74,7 +78,8 @@ def open_widget(browser: Browser, widget: anywidget.AnyWidget) -> tuple[Page, li
 
     def route(r: Route) -> None:
         if r.request.url == f"{ORIGIN}/":
-            r.fulfill(body=HARNESS.replace("STATE", state), content_type="text/html")
+            html = HARNESS.replace("OUTPUT_STYLE", 'style="display: none"' if hidden else "")
+            r.fulfill(body=html.replace("STATE", state), content_type="text/html")
         elif r.request.url == f"{ORIGIN}/widget.js":
             r.fulfill(body=widget._esm, content_type="text/javascript")
         else:
@@ -198,3 +203,25 @@ def test_the_widget_plays_and_removing_its_view_stops_its_clock(
     at = ui.slider(page).input_value()
     page.wait_for_timeout(1500)  # three ticks at 2 steps/s, had the clock gone on
     assert ui.slider(page).input_value() == at
+
+
+def test_a_step_set_while_the_player_is_built_wins_over_its_first_step(
+        built_frontend: Path, browser: Browser) -> None:
+    # Run All in JupyterLab: `w = show(...)`, then `w.step = 5` arrives while the player is
+    # still being built. It must show step 5 and leave the model's step at 5, not write 0 back.
+    widget = show(ui.SOURCE, **ui.VALUES)
+    page, _ = open_widget(browser, widget, hidden=True)
+    root = page.locator("#output .player-view")
+    expect(root).to_be_attached()
+    page.evaluate("window.model.set('step', 5)")  # as Python's `w.step = 5`
+    assert root.get_attribute("data-status") != "ready", "the player is still being built"
+    page.evaluate("document.getElementById('output').style.display = ''")
+    expect(root).to_have_attribute("data-status", "ready")
+    expect(ui.slider(page)).to_have_value("5")
+    expect(page.locator("#step-count")).to_have_text(re.compile(r"^6 / \d+$"))
+    assert page.evaluate("window.model.get('step')") == 5
+    assert page.evaluate("window.saved") == [], "nothing is written back over the model's step"
+    page.evaluate("window.model.set('step', 999)")  # past the end: the last step, reported
+    expect(page.get_by_role("button", name="Next step", exact=True)).to_be_disabled()
+    assert page.evaluate("window.model.get('step')") == int(ui.slider(page).input_value())
+    page.context.close()

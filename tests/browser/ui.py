@@ -146,10 +146,11 @@ def gradient_shown(page: Page, name: str) -> float:
     return shown_number(page.locator(f'#gradients tr[data-input="{name}"] td.grad').text_content())
 
 
-def open_offline(browser: Browser, path: Path) -> tuple[Page, list[str], list[str]]:
+def open_offline(browser: Browser, path: Path, *, width: int = 1280, height: int = 900
+                 ) -> tuple[Page, list[str], list[str]]:
     """An offline file opened from file:// with every other request aborted; returns the page,
     the aborted requests and the page's errors (both filled as it runs)."""
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
     blocked = block_all_but("file://", page)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
