@@ -37,12 +37,14 @@ function post(path, body) {
 /** One forward and one backward sweep of `source`: the compact answer (API v2, answer.py's
  * `Answer`: columns, op entries and sentence templates; answer.js reads it); with
  * {mode: "forward", wrt}, also forward mode's tangent steps for the input `wrt`; with
- * {overrides: [names]}, only those values may override a literal of the source. */
+ * {overrides: [names]}, only those values may override a literal of the source; with
+ * {output: name}, the backward pass starts from that statement instead of the last. */
 export function backprop(source, values = {}, check = true,
-  { mode = "reverse", wrt = null, overrides = null } = {}) {
+  { mode = "reverse", wrt = null, overrides = null, output = null } = {}) {
   const body = { source, values, check };
   if (mode === "forward") Object.assign(body, { mode, wrt });
   if (overrides) body.overrides = overrides;
+  if (output) body.output = output;
   return post("v2/backprop", body);
 }
 
@@ -56,6 +58,11 @@ export function paths(source, values, wrt, limit = 20) {
  * beta2, contour} -> {losses, iterations, thinned, contour, note, warnings, ...}. */
 export function optimize(source, values, options) {
   return post("v1/optimize", { source, values, ...options });
+}
+
+/** The op table: [{name, arity, symbol, syntax, expr: {plain, latex}, description, ...}]. */
+export function ops() {
+  return request("v1/ops");
 }
 
 /** The gallery: [{title, source, values, description}]. */

@@ -8,7 +8,7 @@ import { claimValues, formatValues, overridesFor, ownValues, withoutValues } fro
 
 /** The editor on its elements `el` ({source, mirror, values, valuesNote, examples, run, error,
  * warnings, modes, wrt, wrtField, practice}); callbacks: onRun(), onMode(mode), onWrt(name),
- * onPractice(on), onSelectSource(start, end). */
+ * onPractice(on), onSelectSource(start, end), onSourceInput() (the source typed in). */
 export function createEditorPanel(el, callbacks) {
   const sourceView = createSourceView(el.source, el.mirror, callbacks.onSelectSource);
   // Which source each value was typed for (values.js): only those typed for the source in
@@ -28,6 +28,7 @@ export function createEditorPanel(el, callbacks) {
     });
   }
   el.run.addEventListener("click", () => callbacks.onRun());
+  el.source.addEventListener("input", () => callbacks.onSourceInput?.());
   el.wrt.addEventListener("change", () => callbacks.onWrt(el.wrt.value));
   el.practice.addEventListener("change", () => callbacks.onPractice(el.practice.checked));
   for (const field of [el.source, el.values]) {

@@ -3,13 +3,16 @@
 // only passes data between them.
 
 import { inflate } from "./answer.js";
-import { ApiError, backprop } from "./api.js";
+import { ApiError, backprop, ops as fetchOps } from "./api.js";
 import { cardsOf } from "./cards.js";
 import { createEditorPanel } from "./editor-panel.js";
 import { createGraphPanel } from "./graph-panel.js";
+import { createHandPanel } from "./hand-panel.js";
+import { fromAnswer } from "./hand.js";
 import { createJacobianPanel } from "./jacobian-panel.js";
 import { createOptimizerPanel } from "./optimizer.js";
 import { createMethodsPanel } from "./methods-panel.js";
+import { createOutputPanel } from "./output-panel.js";
 import { createPathsPanel } from "./paths-panel.js";
 import { createPlayer, interval, reduce } from "./player.js";
 import { createPlayerPanel } from "./player-panel.js";
@@ -29,6 +32,7 @@ const state = {
   result: null, timeline: null, nodesById: new Map(), valuesText: "",
   player: createPlayer(0), runToken: 0, loopToken: 0, selectedNode: null, hash: "", shownIndex: 0,
   mode: "reverse", wrt: "", // forward mode differentiates with respect to the input `wrt`
+  output: "", // the statement differentiated ("": the last line)
   wrongRuleSpans: [], // the lines and nodes of the derivative rules the check found wrong
 };
 
@@ -43,6 +47,17 @@ const editor = createEditorPanel({
   onWrt: (name) => { state.wrt = name; run(0); },
   onPractice: (on) => stepPanel.setPractice(on),
   onSelectSource: selectFromSource,
+  onSourceInput: () => { if (hand.on) syncHandSoon(); },
+});
+const hand = createHandPanel({
+  toggle: $("hand-toggle"), section: $("hand"), palette: $("hand-palette"), canvas: $("hand-canvas"),
+  tools: $("hand-tools"), status: $("hand-status"),
+}, {
+  onToggle: (on) => { if (on) syncHand(); },
+  onEdit: (source) => { editor.setInput(source, ""); syncHand(); },
+});
+const outputPanel = createOutputPanel({ bar: $("output-bar") }, {
+  onOutput: (name) => { state.output = name; run(0); },
 });
 const controls = createPlayerPanel({
   prev: $("prev"), next: $("next"), play: $("play"), speed: $("speed"), slider: $("step-slider"),
@@ -110,7 +125,8 @@ async function run(step = 0) {
     const mode = state.mode;
     const wrt = mode === "forward" ? await chooseWrt(source, values, overrides) : null;
     if (token !== state.runToken) return;
-    const result = inflate(await backprop(source, values, true, { mode, wrt, overrides }));
+    const output = mode === "reverse" && assigns(source, state.output) ? state.output : null;
+    const result = inflate(await backprop(source, values, true, { mode, wrt, overrides, output }));
     if (token !== state.runToken) return;
     if (mode === "forward" && !result.tangent) throw new Error("The server did not answer in forward mode.");
     const cards = cardsOf(result);
@@ -148,6 +164,32 @@ function setAside(result, overrides) {
       agrees: JSON.stringify(n.literal.given) === JSON.stringify(n.value) }));
 }
 
+/** Whether `source` assigns `name` on a line of its own (a statement that can be the output). */
+function assigns(source, name) {
+  return Boolean(name) && new RegExp(`^\\s*${name}\\s*=[^=]`, "m").test(source);
+}
+
+// Build by hand: the hand view shows the program in the editor, read back from its answer
+// (a run if the answer shown is not this text's), or from its unwired comments alone.
+function syncHand() {
+  const { source } = editor.input();
+  const statements = source.split("\n").some((line) => line.trim() && !line.trim().startsWith("#"));
+  if (!statements) {
+    hand.show(fromAnswer(null, source));
+    writeHash(source, "", 0);
+  } else if (state.result?.source === source && document.body.dataset.status === "ready") {
+    hand.show(fromAnswer(state.result, source), { editable: !/^\s*def\s/m.test(source) });
+  } else {
+    run(0);
+  }
+}
+
+let handTimer = 0;
+function syncHandSoon() {
+  clearTimeout(handTimer);
+  handTimer = setTimeout(syncHand, 400);
+}
+
 function inputNames(result) {
   return result.nodes.filter((n) => n.op === "input").map((n) => n.name);
 }
@@ -162,6 +204,8 @@ function showResult(result, timeline, plan, valuesText, step) {
   state.timeline = timeline;
   state.nodesById = new Map(result.nodes.map((n) => [n.id, n]));
   state.selectedNode = null;
+  if (!assigns(result.source, state.output)) state.output = "";
+  outputPanel.show(null, state.output);
   state.player = createPlayer(state.timeline.total, step, state.player.speed);
   stepPanel.reset(result, state.timeline, state.nodesById);
   editor.setWrtOptions(inputNames(result), state.wrt, state.mode === "forward")
@@ -174,11 +218,13 @@ function showResult(result, timeline, plan, valuesText, step) {
   jacobianPanel.show(result);
   showIndex(state.player.index, { pulse: false });
   document.body.dataset.status = "ready";
+  if (hand.on) hand.show(fromAnswer(result, result.source), { editable: !/^\s*def\s/m.test(result.source) });
 }
 
 function showError(message, span) {
   editor.showError(message, span);
   graph.setStale(true); // the graph shown is the last good run's, not this source's
+  hand.setStale(true);
   document.body.dataset.status = "error";
 }
 
@@ -230,7 +276,7 @@ function pause() {
 const LONG_SOURCE = 4000;
 let pendingHash = null;
 function writeHash(source, values, step) {
-  pendingHash = { source, values, step, mode: state.mode, wrt: state.wrt };
+  pendingHash = { source, values, step, mode: state.mode, wrt: state.wrt, output: state.output };
   if (source.length <= LONG_SOURCE) flushHash();
 }
 
@@ -249,6 +295,7 @@ function restoreFromHash() {
   state.hash = location.hash;
   state.mode = saved.mode ?? "reverse";
   state.wrt = saved.wrt ?? "";
+  state.output = saved.output ?? "";
   editor.setInput(saved.source, saved.values).setMode(state.mode);
   run(saved.step);
   return true;
@@ -264,6 +311,7 @@ function selectNode(id) {
   state.selectedNode = id;
   graph.select(id ? [id] : []);
   highlightNode(id);
+  outputPanel.show(state.nodesById.get(id) ?? null, state.output);
 }
 
 function selectFromSource(start, end) {
@@ -286,6 +334,8 @@ async function start() {
   });
   const loading = editor.loadExamples()
     .catch((err) => showError(`The examples could not be loaded: ${err.message}`, null));
+  fetchOps().then((list) => hand.setOps(list))
+    .catch((err) => showError(`The op table could not be loaded: ${err.message}`, null));
   if (restoreFromHash()) return;
   await loading;
   editor.chooseFirstExample();

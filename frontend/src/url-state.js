@@ -1,11 +1,12 @@
-// The shareable state in the URL hash: `#source=...&values=...&step=12&mode=forward&wrt=x`.
-// Pure. The default mode (reverse) is left out, so reverse-mode links read as before.
+// The shareable state in the URL hash: `#source=...&values=...&step=12&mode=forward&wrt=x`,
+// `&output=h` when a statement other than the last is differentiated. Pure. The default mode (reverse) is left out, so reverse-mode links read as before.
 
 const MODES = new Set(["reverse", "forward"]);
 
-/** The hash for a state {source, values, step, mode, wrt}: URI-encoded fields, empty and
- * default ones left out. */
-export function encodeHash({ source = "", values = "", step = 0, mode = "reverse", wrt = "" }) {
+/** The hash for a state {source, values, step, mode, wrt, output}: URI-encoded fields, empty
+ * and default ones left out. */
+export function encodeHash({ source = "", values = "", step = 0, mode = "reverse", wrt = "",
+  output = "" }) {
   const parts = [];
   if (source) parts.push(`source=${encodeURIComponent(source)}`);
   if (values) parts.push(`values=${encodeURIComponent(values)}`);
@@ -14,11 +15,12 @@ export function encodeHash({ source = "", values = "", step = 0, mode = "reverse
     parts.push("mode=forward");
     if (wrt) parts.push(`wrt=${encodeURIComponent(wrt)}`);
   }
+  if (source && output) parts.push(`output=${encodeURIComponent(output)}`);
   return parts.length ? `#${parts.join("&")}` : "";
 }
 
 /** The state held by a hash ("#..." or "..."); null when it holds no source. `mode` and `wrt`
- * are there only for a forward-mode link. */
+ * are there only for a forward-mode link, `output` only when one was chosen. */
 export function decodeHash(hash) {
   const text = (hash || "").replace(/^#/, "");
   if (!text) return null;
@@ -39,6 +41,7 @@ export function decodeHash(hash) {
     state.mode = fields.mode;
     state.wrt = fields.wrt ?? "";
   }
+  if (fields.output) state.output = fields.output;
   return state;
 }
 

@@ -41,3 +41,13 @@ test("the embed code is an iframe of /embed beside the page, at the same state",
   assert.deepEqual(decodeHash(new URL(src).hash), { source: "sin(x*y)", values: "x=1.5, y=2", step: 3 });
   assert.match(code, /^<iframe [^>]*><\/iframe>$/);
 });
+
+test("the output chosen round-trips; none chosen is left out", () => {
+  const state = { source: "a = x*y\nh = sin(a) + x\nh * h", values: "x=1.5", step: 2, output: "h" };
+  const hash = encodeHash(state);
+  assert.match(hash, /&output=h$/);
+  assert.deepEqual(decodeHash(hash), state);
+  assert.ok(!encodeHash({ ...state, output: "" }).includes("output"));
+  assert.deepEqual(decodeHash(encodeHash({ ...state, mode: "forward", wrt: "x" })),
+    { ...state, mode: "forward", wrt: "x" });
+});
