@@ -49,11 +49,8 @@ def demo(request: pytest.FixtureRequest, built_frontend: Path, browser: Browser,
 
 def press(page: Page, key: str) -> None:
     """A key for the player: the widget hears keys while focus is inside it (a notebook has
-    other keys); the offline file hears them anywhere."""
-    page.evaluate("""() => {
-        const inside = document.activeElement?.closest('.player-view');
-        if (!inside) document.querySelector('.player-view').focus();
-    }""")
+    other keys of its own); the offline file hears them anywhere."""
+    page.locator(".player-view").first.focus()
     page.keyboard.press(key)
 
 
