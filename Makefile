@@ -24,8 +24,9 @@ frontend/node_modules/.installed: frontend/package.json frontend/package-lock.js
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The bundles of the player (the offline page, the notebook widget's module): frontend/build.mjs.
-frontend/dist/.built: frontend/node_modules/.installed frontend/build.mjs frontend/*.css \
+# The built page and embed view (dist/index.html, dist/embed.html, dist/assets/) and the bundles
+# of the player (the offline page, the notebook widget's module): frontend/build.mjs.
+frontend/dist/.built: frontend/node_modules/.installed frontend/build.mjs frontend/*.css frontend/*.html \
 		frontend/src/*.js
 	cd frontend && npm run --silent build
 	touch $@

@@ -16,7 +16,8 @@ pass) and as a naive loop of 2N forward evaluations.
 Part 3: the same programs through micrograd, HIPS autograd, sympy and PyTorch (bench/compare.py,
 in its own process). Part 4: the HTTP API, a typical expression against /healthz under
 concurrent load, 1 and N workers (bench/api.py, reusing bench/load.py's client). Part 5: the
-browser (bench/browser.py, headless Chromium). Part 6: micrograd's own demo, 25, 50 and 100
+browser (bench/browser.py, headless Chromium), and the page in Lighthouse (bench/lighthouse.py,
+also writing docs/lighthouse.md). Part 6: micrograd's own demo, 25, 50 and 100
 two-moons points through `from_micrograd` against micrograd (bench/moons.py, in its own
 process with the deadline raised). Part 7: the 2-16-16-1 MLP through `from_torch` against
 PyTorch's own forward and backward (bench/torch_mlp.py, in its own process). Between parts 1 and 3, the backend before issue 17's round
@@ -26,7 +27,7 @@ Everything runs in one `make bench`, one after the other, so that ratios hold on
 machine; each time is the median of a few repeats (time.perf_counter). Writes
 docs/benchmarks.md, its Targets table first, and the figures in docs/img/.
 
-    .venv/bin/python bench/run.py [--quick] [--skip compare api browser before moons torch]
+    .venv/bin/python bench/run.py [--quick] [--skip compare api browser levels lighthouse before moons torch]
 """
 
 from __future__ import annotations
@@ -409,6 +410,7 @@ class Extra:
     api_seconds: float = 0.0
     browser: str | None = None
     levels: str | None = None  # bench/levels.py: the demo's picture by levels in Chromium
+    lighthouse: str | None = None  # bench/lighthouse.py: the page's Lighthouse scores
     images: dict[str, str] | None = None
     phases: dict[str, Any] | None = None  # bench/phases.py: before and now, phase by phase
     phases_failed: str = ""
@@ -520,6 +522,11 @@ def run_levels(quick: bool) -> str:
     """bench/levels.py (issue 18's targets in Chromium): its table, or why not."""
     return run_page_bench("levels.py", ["--points", "25" if quick else "100"]
                           + (["--loads", "1"] if quick else []), env=moons.BENCH_ENV)
+
+
+def run_lighthouse(quick: bool) -> str:
+    """bench/lighthouse.py (mobile and desktop presets; also writes docs/lighthouse.md)."""
+    return run_page_bench("lighthouse.py", ["--runs", "1" if quick else "3"])
 
 
 def run_page_bench(script: str, args: list[str], env: dict[str, str] | None = None) -> str:
@@ -1064,6 +1071,17 @@ def write_report(rows: list[Row], checks: list[CheckRow], elapsed: float, repeat
             extra.levels,
             "",
         ]
+    if extra.lighthouse is not None:
+        lines += [
+            "## The page in Lighthouse, headless Chromium",
+            "",
+            ("bench/lighthouse.py: Lighthouse (pinned in frontend/package.json) on \"/\", "
+             "mobile and desktop presets, the median of the runs kept. docs/lighthouse.md has "
+             "the page before issue 19's speed work, the top opportunities and the targets."),
+            "",
+            extra.lighthouse,
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -1152,6 +1170,10 @@ def measure_all(args: argparse.Namespace) -> tuple[list[Row], list[CheckRow], Ex
         print("the demo by levels in Chromium (bench/levels.py) ...", flush=True)
         extra.levels = run_levels(args.quick)
         lap("levels")
+    if "lighthouse" not in args.skip:
+        print("the page in Lighthouse (bench/lighthouse.py) ...", flush=True)
+        extra.lighthouse = run_lighthouse(args.quick)
+        lap("lighthouse")
     if "moons" not in args.skip:
         print("micrograd's demo (bench/moons.py) ...", flush=True)
         extra.moons, extra.moons_failed = run_moons(args.quick)
@@ -1170,7 +1192,8 @@ def main() -> None:
                         "load, browser and demo runs")
     parser.add_argument("--no-write", action="store_true", help="print, do not write the report")
     parser.add_argument("--skip", nargs="*", default=[],
-                        choices=["compare", "api", "browser", "levels", "before", "moons", "torch"],
+                        choices=["compare", "api", "browser", "levels", "lighthouse", "before", "moons",
+                                 "torch"],
                         help="parts to leave out")
     parser.add_argument("--before", default=BEFORE_REV, metavar="REV",
                         help=f"the git revision measured before, phase by phase "

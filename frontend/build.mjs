@@ -1,12 +1,19 @@
-// The build (`npm run build`): the player's modules bundled with esbuild into
+// The build (`npm run build`), with esbuild:
+//   dist/index.html,   the page and the embed view, from index.html and embed.html with their
+//   dist/embed.html    style sheets and modules replaced by these files:
+//   dist/assets/       the page's and the embed view's modules (main-*.js, embed-*.js and the
+//                      chunks they share; KaTeX and elkjs's API in chunks of their own, loaded
+//                      when first needed), style sheets, KaTeX's style sheet and fonts, and
+//                      elkjs's worker, every name content-hashed (served cached for a year);
 //   dist/offline.html  the offline page: every script, style and font inlined, and a place
 //                      for the answer (src/offline.js, chainrule/export.py fill it);
 //   dist/widget.js     the notebook widget's ES module (anywidget), its styles inside.
-// Both are built from the same modules as the page (src/player-view.js and the panels); d3
-// and elkjs, which the page loads as UMD globals, are imported from npm instead.
+// All are built from the same modules (src/player-view.js and the panels). The bundles keep
+// elkjs's in-thread ELK (src/bundle-globals.js); the page runs ELK in a Web Worker (src/elk.js).
 
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { createHash } from "node:crypto";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 
@@ -14,9 +21,11 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const DIST = join(HERE, "dist");
 const PLACEHOLDER = "__CHAINRULE_ANSWER__"; // as in src/offline.js
 
-// `globalThis.d3` and `globalThis.ELK` in the modules become imports of the npm packages.
+const ASSETS = join(DIST, "assets");
+
+// `globalThis.ELK` in the modules (src/elk.js) becomes an import of elkjs's in-thread ELK.
 const GLOBALS = {
-  define: { "globalThis.d3": "__chainrule_d3", "globalThis.ELK": "__chainrule_ELK" },
+  define: { "globalThis.ELK": "__chainrule_ELK" },
   inject: [join(HERE, "src", "bundle-globals.js")],
 };
 
@@ -92,8 +101,59 @@ function widgetStyles(css) {
   return { fonts: fonts.join(""), css: scoped };
 }
 
+// dist/assets/: the page's style sheets (KaTeX's too, its fonts beside it), modules and ELK's
+// worker, content-hashed. Returns the URL (relative to "/", where the pages are) of each entry's output, and
+// of the chunks each imports at once (for <link rel="modulepreload">).
+async function buildPageAssets() {
+  await rm(ASSETS, { recursive: true, force: true });
+  await mkdir(ASSETS, { recursive: true });
+  const url = (file) => relative(HERE, file).split("\\").join("/");
+  const outputsOf = (metafile) => Object.fromEntries(Object.entries(metafile.outputs)
+    .filter(([, out]) => out.entryPoint).map(([file, out]) => [
+      basename(out.entryPoint), { url: url(join(HERE, file)), preload: out.imports
+        .filter((i) => i.kind === "import-statement").map((i) => url(join(HERE, i.path))) }]));
+  const common = { bundle: true, minify: true, outdir: ASSETS, metafile: true,
+    entryNames: "[name]-[hash]", assetNames: "[name]-[hash]", logLevel: "warning",
+    absWorkingDir: HERE };
+  const css = outputsOf((await esbuild.build({
+    ...common, entryPoints: ["style.css", "player-view.css", "node_modules/katex/dist/katex.min.css"],
+    loader: { ".woff2": "file" }, plugins: [woff2Only],
+  })).metafile);
+  const worker = await readFile(join(HERE, "node_modules/elkjs/lib/elk-worker.min.js"));
+  const workerFile = join(ASSETS, `elk-worker-${createHash("sha256").update(worker)
+    .digest("hex").slice(0, 8).toUpperCase()}.js`);
+  await writeFile(workerFile, worker);
+  const js = outputsOf((await esbuild.build({
+    ...common, entryPoints: ["src/main.js", "src/standalone.js"], splitting: true,
+    format: "esm", target: "es2022", chunkNames: "chunk-[hash]", legalComments: "none",
+    define: { __CHAINRULE_ELK_WORKER__: JSON.stringify(url(workerFile)),
+      __CHAINRULE_KATEX_CSS__: JSON.stringify(css["katex.min.css"].url) },
+  })).metafile);
+  return { ...css, ...js };
+}
+
+// dist/<name>: the page `name` with its style sheets and module replaced by their built files.
+async function writePage(name, outputs) {
+  let html = await readFile(join(HERE, name), "utf8");
+  html = html.replace(/<link rel="stylesheet" href="([^"]+)">/g, (tag, href) => {
+    if (!outputs[href]) throw new Error(`${name}: no built file for ${href}`);
+    return `<link rel="stylesheet" href="${outputs[href].url}">`;
+  });
+  html = html.replace(/<script type="module" src="src\/([^"]+)"><\/script>/, (tag, src) => {
+    const out = outputs[src];
+    if (!out) throw new Error(`${name}: no built module for ${src}`);
+    const preload = out.preload.map((p) => `<link rel="modulepreload" href="${p}">\n  `).join("");
+    return `${preload}<script type="module" src="${out.url}"></script>`;
+  });
+  if (/src="src\//.test(html)) throw new Error(`${name}: a module was left unbuilt`);
+  await writeFile(join(DIST, name), html);
+}
+
 async function main() {
   await mkdir(DIST, { recursive: true });
+  const assets = await buildPageAssets();
+  await writePage("index.html", assets);
+  await writePage("embed.html", assets);
   const css = await bundleCss();
   const offline = offlinePage(css, await bundleJs("standalone.js", "esm"));
   await writeFile(join(DIST, "offline.html"), offline);

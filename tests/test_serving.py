@@ -1,23 +1,30 @@
 """What the server hands out besides the API, and the headers on every answer: only the page's
-files, /docs and the API are public; each answer carries its Content-Security-Policy, nosniff
-and a referrer policy; HEAD is answered wherever GET is."""
+built files, /docs and the API are public; each answer carries its Content-Security-Policy,
+nosniff and a referrer policy; the content-hashed files are cached for a year, the rest
+revalidated; HEAD is answered wherever GET is."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 from urllib.parse import urljoin
 
 import httpx
 import pytest
-from chainrule.settings import ASSETS, FRONTEND_DIR, PAGES
+from chainrule.settings import ASSETS, FRONTEND_DIR, HASHED_ASSETS, PAGES
 from fastapi.testclient import TestClient
 
+
+def built(pattern: str) -> str:
+    """The URL of the one built file in dist/assets/ whose name matches `pattern` (main-*.js)."""
+    [path] = (FRONTEND_DIR / HASHED_ASSETS).glob(pattern)
+    return f"/{path.relative_to(FRONTEND_DIR).as_posix()}"
+
+
+MAIN, FONT = "main-*.js", "KaTeX_Main-Regular-*.woff2"  # for built(): a module, a font
 # One of each kind of answer: the page, the embed view, the docs, static files, API answers, a 404.
 ANSWERS = [
     ("GET", "/"), ("GET", "/embed"), ("GET", "/docs"), ("GET", "/docs/swagger-ui-init.js"),
-    ("GET", "/style.css"), ("GET", "/src/main.js"), ("GET", "/node_modules/d3/dist/d3.min.js"),
+    ("GET", MAIN), ("GET", FONT), ("GET", "/dist/offline.html"),
     ("GET", "/api/v1/ops"), ("POST", "/api/v1/backprop"), ("GET", "/openapi.json"),
     ("GET", "/healthz"), ("GET", "/package.json"),
 ]
@@ -26,13 +33,18 @@ PRIVATE = ["package.json", "package-lock.json", "build.mjs", "test/player.test.j
            "node_modules/swagger-ui-dist/index.html", "node_modules/swagger-ui-dist/package.json",
            "node_modules/katex/package.json", "node_modules/esbuild/package.json",
            "node_modules/d3/dist/d3.js", "node_modules/.package-lock.json", "dist/widget.js",
-           "index.html", "embed.html"]  # the pages are at "/" and "/embed" only
-GET_AND_HEAD = ["/", "/embed", "/docs", "/docs/swagger-ui-init.js", "/style.css", "/src/main.js",
-                "/node_modules/katex/dist/fonts/KaTeX_Main-Regular.woff2", "/api/v1/ops",
+           "index.html", "embed.html", "dist/index.html", "dist/embed.html",  # at "/", "/embed"
+           # the sources of the built files
+           "style.css", "src/main.js", "src/elk.js", "node_modules/d3/dist/d3.min.js",
+           "node_modules/elkjs/lib/elk.bundled.js", "node_modules/elkjs/lib/elk-worker.min.js",
+           "node_modules/katex/dist/katex.mjs", "node_modules/katex/dist/katex.min.css"]
+GET_AND_HEAD = ["/", "/embed", "/docs", "/docs/swagger-ui-init.js", MAIN, FONT, "/api/v1/ops",
                 "/healthz", "/openapi.json"]
 
 
 def _request(client: TestClient, method: str, path: str) -> httpx.Response:
+    if "*" in path:
+        path = built(path)
     if method == "POST":
         return client.post(path, json={"source": "sin(x)", "values": {"x": 1}})
     return client.request(method, path)
@@ -65,15 +77,30 @@ def test_every_answer_carries_a_strict_policy_nosniff_and_no_referrer(
 
 
 @pytest.mark.parametrize("path", ["/", "/embed"])
-def test_the_pages_only_inline_script_is_their_import_map_allowed_by_its_hash(
+def test_the_pages_run_one_built_module_and_no_inline_script(
         client: TestClient, path: str) -> None:
     r = client.get(path)
-    inline = re.findall(r"<script([^>]*)>(.*?)</script>", r.text, re.DOTALL)
-    hashed = [body for attributes, body in inline if "src=" not in attributes]
-    assert [a for a, body in inline if body in hashed] == [' type="importmap"']
-    digest = base64.b64encode(hashlib.sha256(hashed[0].encode()).digest()).decode()
-    assert _directives(r.headers["content-security-policy"])["script-src"] == [
-        "'self'", f"'sha256-{digest}'"]
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", r.text, re.DOTALL)
+    assert len(scripts) == 1
+    assert re.fullmatch(r' type="module" src="dist/assets/[\w-]+\.js"', scripts[0][0])
+    assert scripts[0][1] == ""
+    policy = _directives(r.headers["content-security-policy"])
+    assert policy["script-src"] == policy["worker-src"] == ["'self'"]
+
+
+@pytest.mark.parametrize("path", [MAIN, FONT, "elk-worker-*.js", "katex.min-*.css"])
+def test_the_built_files_are_cached_for_a_year(client: TestClient, path: str) -> None:
+    for r in (client.get(built(path)), client.head(built(path))):
+        assert r.status_code == 200
+        assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
+
+
+@pytest.mark.parametrize("path", ["/", "/embed", "/dist/offline.html"])
+def test_the_pages_and_unhashed_files_are_revalidated(client: TestClient, path: str) -> None:
+    r = client.get(path)
+    assert r.status_code == 200
+    assert r.headers["cache-control"] == "no-cache"
+    assert "etag" in r.headers or "last-modified" in r.headers
 
 
 def test_the_docs_run_from_files_only_our_own(client: TestClient) -> None:
@@ -90,6 +117,7 @@ def test_the_docs_run_from_files_only_our_own(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize("path", ["/node_modules/", "/node_modules", "/src/", "/dist/",
+                                  "/dist/assets/",
                                   "/test/", "/src/%2e%2e/package.json", "/.npmrc"])
 def test_directories_and_paths_out_of_the_list_are_404(client: TestClient, path: str) -> None:
     assert client.get(path).status_code == 404
@@ -107,19 +135,20 @@ def _references(client: TestClient, path: str) -> set[str]:
     """The same-origin URLs a served HTML, CSS or JS file loads (absolute paths)."""
     text = client.get(path).text
     if path.endswith(".css"):
-        found = re.findall(r"url\(([^)\"']+)\)", text)
+        found = re.findall(r"""url\(["']?([^)"']+)["']?\)""", text)
     elif path.endswith((".js", ".mjs")):
-        found = re.findall(r"""(?:import|from)\s*["'](\.{1,2}/[^"']+)["']""", text)
+        found = re.findall(r"""(?:import|from)\s*\(?["'](\.{1,2}/[^"']+)["']""", text)
+        # ELK's worker and KaTeX's style sheet, named relative to the page ("/")
+        found += ["/" + url for url in re.findall(r'"(dist/assets/[^"]+)"', text)]
     else:
         found = re.findall(r'(?:src|href)="([^"]+)"', text)
-        found += re.findall(r'"(\./node_modules/[^"]+)"', text)  # the import map
     return {urljoin(f"http://testserver{path}", url).removeprefix("http://testserver")
             for url in found if not url.startswith(("data:", "http:", "https:", "#"))}
 
 
 def test_every_file_the_pages_load_is_served(client: TestClient) -> None:
     """The allow-list is complete: the pages, their styles (KaTeX's fonts) and their modules
-    (followed import by import) all answer 200."""
+    (followed import by import, those loaded later included) all answer 200."""
     seen: set[str] = set()
     todo = set(PAGES)
     while todo:
@@ -129,8 +158,8 @@ def test_every_file_the_pages_load_is_served(client: TestClient) -> None:
         assert r.status_code == 200, path
         if path in PAGES or path.endswith((".css", ".js", ".mjs")):
             todo |= _references(client, path) - seen
-    assert "/node_modules/katex/dist/fonts/KaTeX_Main-Regular.woff2" in seen
-    assert "/node_modules/katex/dist/katex.mjs" in seen and "/src/player-view.js" in seen
+    for later in (FONT, "elk-worker-*.js", "katex.min-*.css", "standalone-*.js"):
+        assert built(later) in seen, later
 
 
 @pytest.mark.parametrize("asset", ASSETS)
@@ -146,11 +175,13 @@ def test_every_listed_asset_exists_and_is_served(client: TestClient, asset: str)
 
 @pytest.mark.parametrize("path", GET_AND_HEAD)
 def test_head_is_answered_wherever_get_is(client: TestClient, path: str) -> None:
+    path = built(path) if "*" in path else path
     get, head = client.get(path), client.head(path)
     assert get.status_code == head.status_code == 200
     assert head.content == b""
     for name in ("content-type", "content-length", "content-encoding",
-                 "content-security-policy", "x-content-type-options", "referrer-policy"):
+                 "content-security-policy", "x-content-type-options", "referrer-policy",
+                 "cache-control"):
         assert head.headers.get(name) == get.headers.get(name), name
 
 

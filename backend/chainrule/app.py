@@ -76,7 +76,7 @@ def create_app() -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(serving.SecurityHeaders,
-                       policies=serving.content_security_policies(FRONTEND_DIR))
+                       policies=serving.content_security_policies())
     app.add_middleware(serving.HeadAsGet)  # outermost: a HEAD is a GET to every layer below
     app.include_router(serving.router)  # the page, /embed, /docs
 

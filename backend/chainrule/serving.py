@@ -7,16 +7,15 @@ package files, build script and tests, and the rest of node_modules/ (swagger-ui
 page among them) are not part of the site.
 
 Every answer carries a Content-Security-Policy, `X-Content-Type-Options: nosniff` and
-`Referrer-Policy: no-referrer`, and HEAD is answered wherever GET is.
+`Referrer-Policy: no-referrer`, and HEAD is answered wherever GET is. The built page's files
+(settings.HASHED_ASSETS, named by their content) are cached for a year; the pages and every
+other file are revalidated each time (`Cache-Control: no-cache`).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -29,9 +28,12 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .settings import FRONTEND_DIR, PAGES
+from .settings import FRONTEND_DIR, HASHED_ASSETS, PAGES
 
 router = APIRouter(include_in_schema=False)
+
+IMMUTABLE = "public, max-age=31536000, immutable"  # a content-hashed name never changes
+REVALIDATE = "no-cache"  # kept, but asked again (ETag, Last-Modified) before each use
 
 SWAGGER_UI = "/node_modules/swagger-ui-dist"  # installed from npm with the frontend
 DOCS_INIT = "/docs/swagger-ui-init.js"
@@ -63,7 +65,7 @@ def _page(name: str) -> FileResponse:
     path = FRONTEND_DIR / name
     if not path.is_file():
         raise HTTPException(404)
-    return FileResponse(path)
+    return FileResponse(path, headers={"Cache-Control": REVALIDATE})
 
 
 @router.get("/")
@@ -107,7 +109,10 @@ class PublicFiles(StaticFiles):
     async def get_response(self, path: str, scope: Scope) -> Response:
         if not self.is_public(path):
             raise HTTPException(404)
-        return await super().get_response(path, scope)
+        response = await super().get_response(path, scope)
+        immutable = path.replace(os.sep, "/").startswith(HASHED_ASSETS)
+        response.headers["Cache-Control"] = IMMUTABLE if immutable else REVALIDATE
+        return response
 
 
 class Frontend(Mount):
@@ -120,32 +125,17 @@ class Frontend(Mount):
         return super().matches(scope)
 
 
-_IMPORT_MAP = re.compile(r'<script type="importmap">(.*?)</script>', re.DOTALL)
-
-
-def import_map_hashes(frontend_dir: Path) -> list[str]:
-    """CSP hash sources of the import maps written inline in the pages. An import map is JSON,
-    not code, but browsers count it as an inline script, and it cannot be a file."""
-    hashes = set()
-    for name in PAGES.values():
-        path = frontend_dir / name
-        text = path.read_text(encoding="utf-8") if path.is_file() else ""
-        for import_map in _IMPORT_MAP.findall(text):
-            digest = hashlib.sha256(import_map.encode()).digest()
-            hashes.add(f"'sha256-{base64.b64encode(digest).decode()}'")
-    return sorted(hashes)
-
-
 def _policy(*directives: str) -> str:
     return "; ".join(directives)
 
 
-def content_security_policies(frontend_dir: Path) -> dict[str, str]:
+def content_security_policies() -> dict[str, str]:
     """The Content-Security-Policy of each path that has its own ("/embed", "/docs"), and of
     every other answer (key "")."""
     page = (
         "default-src 'none'",
-        " ".join(["script-src 'self'", *import_map_hashes(frontend_dir)]),
+        "script-src 'self'",  # the built modules only: no inline script, no eval
+        "worker-src 'self'",  # ELK's layout, in a Web Worker of its own file
         # No inline style: KaTeX, d3 and the exports set styles through the CSSOM
         # (element.style), which a CSP does not restrict, never as markup or attributes.
         "style-src 'self'",

@@ -81,17 +81,15 @@ FRONTEND_DIR = Path(os.environ.get(
     "CHAINRULE_FRONTEND_DIR",
     PACKAGED_FRONTEND if PACKAGED_FRONTEND.is_dir() else REPO_ROOT / "frontend"))
 # What the server hands out from FRONTEND_DIR (serving.py), nothing else: the page at "/", the
-# embed view at "/embed", and the files they and /docs load. A path ending in "/" stands for a
-# directory and everything under it. The wheel packs exactly these, and PACKED_NOT_SERVED.
-PAGES = {"/": "index.html", "/embed": "embed.html"}
+# embed view at "/embed" (both built by frontend/build.mjs from index.html and embed.html), and
+# the files they and /docs load. A path ending in "/" stands for a directory and everything
+# under it. The wheel packs exactly these, and PACKED_NOT_SERVED.
+PAGES = {"/": "dist/index.html", "/embed": "dist/embed.html"}
+# The built page's files, every name content-hashed: served cached for a year (serving.py).
+HASHED_ASSETS = "dist/assets/"
 ASSETS = (
-    "style.css", "player-view.css", "src/",
+    HASHED_ASSETS,  # the page's modules, style sheets, KaTeX's fonts and ELK's worker
     "dist/offline.html",  # fetched by the page's Export HTML
-    "node_modules/d3/dist/d3.min.js",
-    "node_modules/elkjs/lib/elk.bundled.js",
-    "node_modules/katex/dist/katex.min.css",
-    "node_modules/katex/dist/katex.mjs",
-    "node_modules/katex/dist/fonts/",
     "node_modules/swagger-ui-dist/swagger-ui-bundle.js",
     "node_modules/swagger-ui-dist/swagger-ui.css",
     "node_modules/swagger-ui-dist/favicon-32x32.png",

@@ -1,6 +1,29 @@
 // Small element builders shared by the panels.
 
-import katex from "katex";
+let katex = null; // KaTeX, once loaded by the first formula shown
+let loading = null;
+
+// KaTeX's module and, on the page and the embed view (build.mjs's __CHAINRULE_KATEX_CSS__),
+// its style sheet, loaded when the first formula is shown; the bundles carry the styles.
+function loadKatex() {
+  loading ??= Promise.all([import("katex"), katexStyles()]).then(([module]) => {
+    katex = module.default;
+  });
+  return loading;
+}
+
+function katexStyles() {
+  if (typeof __CHAINRULE_KATEX_CSS__ !== "string") return null;
+  const link = document.createElement("link");
+  link.rel = "stylesheet";
+  link.href = __CHAINRULE_KATEX_CSS__;
+  const loaded = new Promise((resolve) => {
+    link.onload = resolve;
+    link.onerror = resolve; // the formula is still drawn, unstyled
+  });
+  document.head.append(link);
+  return loaded;
+}
 
 /** An <h3> with `text`. */
 export function heading(text) {
@@ -17,11 +40,15 @@ export function para(text, cls) {
   return p;
 }
 
-/** A display-mode KaTeX block of `tex`, in a div of class `math cls`. */
+/** A display-mode KaTeX block of `tex`, in a div of class `math cls` (drawn once KaTeX is
+ * loaded: at once after the first formula). */
 export function math(tex, cls) {
   const div = document.createElement("div");
   div.className = `math ${cls ?? ""}`;
-  katex.render(tex, div, { displayMode: true, throwOnError: false, output: "htmlAndMathml" });
+  const draw = () => katex.render(tex, div,
+    { displayMode: true, throwOnError: false, output: "htmlAndMathml" });
+  if (katex) draw();
+  else loadKatex().then(draw);
   return div;
 }
 

@@ -4,6 +4,7 @@
 // FOLD_ABOVE nodes open folded, except the statement of the current step, which unfolds as the
 // player reaches it; a click on a statement's fold button folds or unfolds it for good.
 
+import { createElk } from "./elk.js";
 import { formatShort } from "./format.js";
 import { CHAR, LABEL_CHAR, PAD } from "./cards.js";
 import { layoutGraph } from "./layout.js";
@@ -25,8 +26,8 @@ const FOLD_BUTTON = 22; // px added to a statement's card for its fold button
  * An answer with a tree of groups beyond its statements (layers, neurons, calls, modules) is
  * shown by levels (levels.js): over FOLD_ABOVE nodes it opens at its top level, each group
  * one box; a box's button opens it in place, in a frame whose button closes it again.
- * Options: `elk` (an ELK instance; default: one of the page's global ELK). */
-export function createGraphPanel(el, callbacks, { elk = new globalThis.ELK() } = {}) {
+ * Options: `elk` (an ELK instance; default: elk.js's, loaded at the first layout). */
+export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
   const view = createGraphView(el.graph, { canvas: el.far, minimap: el.minimap });
   view.on("hover", callbacks.onHover).on("select", callbacks.onSelect)
     .on("view", ({ overview }) => { el.minimap.hidden = !overview; })

@@ -338,7 +338,8 @@ async function start() {
     .catch((err) => showError(`The op table could not be loaded: ${err.message}`, null));
   if (restoreFromHash()) return;
   await loading;
-  editor.chooseFirstExample();
+  // Unless the reader has typed or run something while the examples were on their way.
+  if (state.runToken === 0 && !editor.input().source) editor.chooseFirstExample();
 }
 
 start();

@@ -3,10 +3,10 @@
 // against h on log-log axes (d3): truncation falls with h, rounding grows as h shrinks, a V;
 // and sets each symbolic formula's size (its swell) beside backprop's one pass over the graph.
 
+import * as d3 from "d3";
 import { ApiError, methods as fetchMethods } from "./api.js";
 import { formatNumber } from "./format.js";
 
-const d3 = globalThis.d3;
 const MAX_WIDTH = 520; // drawn at the figure's own width, so its text keeps its size
 const HEIGHT = 220;
 const MARGIN = { top: 10, right: 12, bottom: 36, left: 52 };

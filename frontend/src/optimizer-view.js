@@ -1,9 +1,9 @@
 // The optimizer panel's drawings (d3): the output over the iterations, the contours of the
 // output over two inputs with the path the descent took, and the last iteration's values.
 
+import * as d3 from "d3";
 import { formatNumber, formatValue } from "./format.js";
 
-const d3 = globalThis.d3; // the UMD bundle, loaded by index.html
 const MARGIN = { top: 22, right: 14, bottom: 34, left: 56 };
 
 /** The size an svg is drawn at: its CSS width, and a height that suits it. */

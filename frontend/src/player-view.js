@@ -82,7 +82,7 @@ const markup = (titleTag) => `
   </div>`;
 
 /** A player on `root` (an element or a shadow root's container). Options: `elk` (an ELK
- * instance), `keyTarget` (where ← → Space Home End step it; default `root`), `onStep(index)`
+ * instance; default: elk.js's), `keyTarget` (where ← → Space Home End step it; default `root`), `onStep(index)`
  * (called when the step shown changes), `page` (whether the player is the whole page, as the
  * embed view and the offline file are: its title line is then the page's h1). */
 export function createPlayerView(root, { elk, keyTarget = root, onStep = () => {}, page = false }) {

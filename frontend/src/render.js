@@ -4,6 +4,7 @@
 // zoom is far out they are drawn on a canvas as op symbols and colours (far-layer.js).
 // Zoom and pan (d3-zoom), "fit to screen", following the current step, and the overview.
 
+import * as d3 from "d3";
 import { CELL, PAD, glyphOf, spokenCard } from "./cards.js";
 import { clearFar, drawFar } from "./far-layer.js";
 import { createMinimap } from "./minimap.js";
@@ -12,7 +13,6 @@ import {
   FAR_SCALE, fitScale, followTransform, homeTransform, intersects, visibleRect,
 } from "./viewport.js";
 
-const d3 = globalThis.d3; // the UMD bundle, loaded by index.html
 const LINE_1 = 17;
 const LINE_2 = 36;
 /** Graphs up to this many nodes have every card in the SVG. */

@@ -9,7 +9,7 @@ import { decodeHash, encodeHash } from "./url-state.js";
 import { parseValues } from "./values.js";
 
 const view = createPlayerView(document.getElementById("player-root"),
-  { elk: new globalThis.ELK(), keyTarget: document, page: true });
+  { keyTarget: document, page: true });
 
 async function start() {
   const holder = document.getElementById(ANSWER_ID);

@@ -56,7 +56,6 @@ function render({ model, el }) {
     model.save_changes();
   };
   const view = createPlayerView(root, {
-    elk: new globalThis.ELK(),
     onStep: (index) => { if (ready && !syncing) report(index); },
   });
   const followStep = () => {
