@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import ChainruleError, Deadline, Span, warning
 from .ops import ATOM, OPS, PRECEDENCE, Formula, Op, needs_brackets, template_parts
-from .parsing import Expr, Function, Program, literal_value
+from .parsing import Expr, Function, Program, literal_value, postorder
 from .primitives import primitive_op
 from .settings import LIMITS, Limits
 from .values import all_finite
@@ -353,13 +353,7 @@ class GraphBuilder:
         calls of the program's functions; an operation at its root is given `name` (the line's
         target) as it is made. In a function's body, `scope` binds its parameters."""
         built: dict[int, Node] = {}
-        stack: list[tuple[Expr, bool]] = [(root, False)]
-        while stack:
-            expr, expanded = stack.pop()
-            if expr.kind in ("op", "call") and not expanded:
-                stack.append((expr, True))
-                stack.extend((arg, False) for arg in reversed(expr.args))
-                continue
+        for expr in postorder(root):
             if expr.kind == "op":
                 args = [built.pop(id(a)) for a in expr.args]
                 node = self.apply(expr.op, args, expr.span, name if expr is root else None)

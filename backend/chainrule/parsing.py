@@ -148,6 +148,19 @@ class Expr:
     name: str = ""
 
 
+def postorder(root: Expr) -> Iterator[Expr]:
+    """The expressions of `root`, each after its arguments (left to right), without recursion:
+    the order every reader of a tree builds in (the graph, a primitive's steps, its text)."""
+    stack: list[tuple[Expr, bool]] = [(root, False)]
+    while stack:
+        expr, expanded = stack.pop()
+        if expr.kind in ("op", "call") and not expanded:
+            stack.append((expr, True))
+            stack.extend((arg, False) for arg in reversed(expr.args))
+            continue
+        yield expr
+
+
 @dataclass
 class Statement:
     """One line: `name = expr`, or a bare expression (only as the last line, the output)."""

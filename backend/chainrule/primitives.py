@@ -35,7 +35,7 @@ from .ops import (
     needs_brackets,
     template_parts,
 )
-from .parsing import Expr, Function
+from .parsing import Expr, Function, postorder
 
 SLOTS = "uv"  # the templates' placeholders for a primitive's operands ($u, $v)
 
@@ -102,13 +102,7 @@ def _inline(root: Expr, bound: list[int], function: Function, ops: Mapping[str, 
     """Add the steps of `root` whose parameters are the steps `bound` (or, at the top, the
     parameters themselves); the step of its value. Calls nest at most Function.depth deep."""
     done: dict[int, int] = {}
-    stack: list[tuple[Expr, bool]] = [(root, False)]
-    while stack:
-        expr, expanded = stack.pop()
-        if expr.kind in ("op", "call") and not expanded:
-            stack.append((expr, True))
-            stack.extend((arg, False) for arg in reversed(expr.args))
-            continue
+    for expr in postorder(root):
         operands = tuple(done.pop(id(a)) for a in expr.args)
         if expr.kind == "name":
             k = function_params(expr, function)
@@ -218,13 +212,7 @@ def formula(root: Expr, function: Function, ops: Mapping[str, Op],
     """An expression of `function`'s parameters written out, as the learner wrote it (calls
     kept as calls), each parameter as `names` says (`$u`, `$v` for a template)."""
     done: dict[int, tuple[str, str, int]] = {}
-    stack: list[tuple[Expr, bool]] = [(root, False)]
-    while stack:
-        expr, expanded = stack.pop()
-        if expr.kind in ("op", "call") and not expanded:
-            stack.append((expr, True))
-            stack.extend((arg, False) for arg in reversed(expr.args))
-            continue
+    for expr in postorder(root):
         args = [done.pop(id(a)) for a in expr.args]
         if expr.kind == "name":
             name = names[function_params(expr, function)]

@@ -7,6 +7,7 @@
 import {
   addNode, connect, depths, label, opTable, remove, rename, setValue, targets, toSource,
 } from "./hand.js";
+import { button as domButton } from "./dom.js";
 
 const COLUMN = 170; // px between columns of the hand view
 const ROW = 88;
@@ -323,11 +324,7 @@ export function createHandPanel(el, callbacks) {
   return panel;
 }
 
+// dom.js's button, its class named before its action (as these panels read best).
 function button(text, className, onClick) {
-  const b = document.createElement("button");
-  b.type = "button";
-  b.className = className;
-  b.textContent = text;
-  b.addEventListener("click", onClick);
-  return b;
+  return domButton(text, onClick, className);
 }

@@ -2,6 +2,8 @@
 // statement the output (the backward pass, the check and the cost are redone from it); while
 // one is chosen, "Output: h (click to reset)" says so and goes back to the last line.
 
+import { button as domButton } from "./dom.js";
+
 /** Whether node `n` (a page's node record) can be the output: a named statement, not an input. */
 export function canBeOutput(n) {
   return Boolean(n && n.name && n.op !== "input" && n.op !== "const");
@@ -30,11 +32,7 @@ export function createOutputPanel(el, callbacks) {
   return panel;
 }
 
+// dom.js's button, its class named before its action (as this panel reads best).
 function button(text, className, onClick) {
-  const b = document.createElement("button");
-  b.type = "button";
-  b.className = className;
-  b.textContent = text;
-  b.addEventListener("click", onClick);
-  return b;
+  return domButton(text, onClick, className);
 }
