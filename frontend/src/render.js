@@ -106,9 +106,12 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
       if (!graph) return view;
       graph.index = index;
       graph.frame = frameAt(graph.timeline, index);
-      for (const id of ids) {
-        const el = graph.nodeEls.get(shownAs(id));
-        if (el) applyState(el, shownAs(id));
+      // A box stands for thousands of the steps' nodes: each card drawn is redrawn once.
+      const shownIds = new Set();
+      for (const id of ids) shownIds.add(shownAs(id));
+      for (const id of shownIds) {
+        const el = graph.nodeEls.get(id);
+        if (el) applyState(el, id);
       }
       showCurrent(graph.frame, reducedMotion() ? 0 : pulseMs);
       schedule();
