@@ -16,6 +16,7 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
+import { STAGE_PARTS } from "./src/stage-markup.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const DIST = join(HERE, "dist");
@@ -135,6 +136,11 @@ async function buildPageAssets() {
 // dist/<name>: the page `name` with its style sheets and module replaced by their built files.
 async function writePage(name, outputs) {
   let html = await readFile(join(HERE, name), "utf8");
+  // The stage's markup, written once in src/stage-markup.js (the player views use it too).
+  html = html.replace(/<!-- stage:(\w+) -->/g, (tag, part) => {
+    if (!STAGE_PARTS[part]) throw new Error(`${name}: no stage part ${part}`);
+    return STAGE_PARTS[part]();
+  });
   html = html.replace(/<link rel="stylesheet" href="([^"]+)">/g, (tag, href) => {
     if (!outputs[href]) throw new Error(`${name}: no built file for ${href}`);
     return `<link rel="stylesheet" href="${outputs[href].url}">`;

@@ -12,9 +12,10 @@ import { createPlayerPanel } from "./player-panel.js";
 import { createResultsPanel } from "./results-panel.js";
 import { createStepPanel } from "./step-panel.js";
 import { showStep } from "./stage.js";
+import { graphMarkup, narrationMarkup, playerMarkup } from "./stage-markup.js";
 import { createTangentTimeline, createTimeline } from "./timeline.js";
 
-// The same ids and classes as the page's (index.html), so that style.css draws both alike.
+// The stage (stage-markup.js) is the page's own; the title line and the panels are this view's.
 // The title line is the page's heading where the player is a page of its own.
 const markup = (titleTag) => `
   <header class="pv-head">
@@ -23,36 +24,9 @@ const markup = (titleTag) => `
   </header>
   <details class="pv-listing" hidden><summary></summary><pre class="pv-listing-text"></pre></details>
   <p class="pv-message" role="alert" hidden></p>
-  <div class="player" id="player" tabindex="-1" role="group" aria-label="Step player">
-    <div class="buttons">
-      <button id="prev" type="button"><span class="icon" aria-hidden="true">‹</span> Previous step</button>
-      <button id="play" type="button" aria-label="Play"><span class="icon" aria-hidden="true">▶</span> <span class="text">Play</span></button>
-      <button id="next" type="button">Next step <span class="icon" aria-hidden="true">›</span></button>
-    </div>
-    <div class="slider">
-      <label for="step-slider">Step</label>
-      <input id="step-slider" type="range" min="0" max="0" value="0" step="1">
-      <output id="step-count" for="step-slider">0 / 0</output>
-    </div>
-    <div class="speed">
-      <label for="speed">Speed</label>
-      <select id="speed">${[0.5, 1, 2, 4, 8, 16].map((s) =>
-        `<option value="${s}">${s} step${s === 1 ? "" : "s"}/s</option>`).join("")}</select>
-    </div>
-    <p id="phase" data-phase="forward">Forward pass</p>
-  </div>
-  <div class="graph-wrap">
-    <canvas id="graph-far" aria-hidden="true"></canvas>
-    <svg id="graph" role="group" aria-label="Computation graph: inputs on the left, output on the right"></svg>
-    <div class="graph-tools">
-      <button id="follow" type="button" aria-pressed="true"
-        title="Keep the current step in view; off: explore freely"><span class="tick" aria-hidden="true">✓</span> Follow</button>
-      <button id="fit" type="button">Fit to screen</button>
-    </div>
-    <canvas id="minimap" class="minimap" role="img" hidden
-      aria-label="Overview of the whole graph; the part in view is framed. Press to move there."></canvas>
-  </div>
-  <div id="narration" aria-live="polite"></div>
+  ${playerMarkup()}
+  ${graphMarkup()}
+  ${narrationMarkup()}
   <div class="pv-panels">
     <section class="panel step" aria-label="This step">
       <h2>This step</h2>
