@@ -138,6 +138,8 @@ def test_differentiate_from_an_intermediate_node_and_share_it(page: Page, base_u
     ui.open_app(page, base_url)
     ui.run(page, NAMED, "x=1.5, y=2")
     values = {"x": 1.5, "y": 2.0}
+    # The program's own graph, not the first example's still on screen, before a card is pressed.
+    ui.expect_graph(page, ui.backprop(api, NAMED, values))
     ui.node(page, node_id(api, "h")).click()
     page.get_by_role("button", name="Differentiate from here (h)").click()
     reset = page.get_by_role("button", name="Output: h (click to reset)")

@@ -103,7 +103,7 @@ def test_the_venv_runs_the_wheels_chainrule_not_the_checkouts(venv: Venv, tmp_pa
     assert done.returncode == 0, done.stderr
     module, frontend = done.stdout.split()
     assert Path(module).is_relative_to(venv.path) and Path(frontend).is_relative_to(venv.path)
-    assert (Path(frontend) / "index.html").is_file()
+    assert (Path(frontend) / "dist" / "index.html").is_file(), "the built page is packed"
 
 
 def test_the_command_line_from_the_wheel_gives_the_true_gradients(venv: Venv,
@@ -149,8 +149,12 @@ def test_the_wheel_serves_the_pages_with_their_headers_and_nothing_else(wheel_se
             assert page.headers["x-content-type-options"] == "nosniff"
             policy = page.headers["content-security-policy"]
             assert "default-src 'none'" in policy
-            # The packaged pages' import map, allowed by its hash.
-            assert ("'sha256-" in policy) == (path != "/docs")
+            # No inline script anywhere: the pages load their built, hashed modules.
+            assert "script-src 'self'" in policy and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+        module = re.search(r'<script type="module" src="([^"]+)"', http.get("/").text)
+        assert module, "the packaged page loads its built module"
+        built = http.get(module.group(1))
+        assert built.status_code == 200 and "immutable" in built.headers["cache-control"]
         for path in ("/node_modules/", "/dist/widget.js", "/index.html",
                      "/node_modules/katex/LICENSE"):
             assert http.get(path).status_code == 404, path
