@@ -99,7 +99,17 @@ function widgetStyles(css) {
   const fonts = css.match(/@font-face\{[^}]*\}/g) ?? [];
   const scoped = css.replace(/@font-face\{[^}]*\}/g, "")
     .replace(/:root/g, ":host").replace(/(^|[{},])body(?=[{,.:\s])/g, "$1:host");
-  return { fonts: fonts.join(""), css: scoped };
+  return { fonts: fonts.join(""), css: scoped + notebookThemes(scoped) };
+}
+
+// The palette (style.css's variables) again under :host([data-theme=light|dark]), which the
+// widget sets from JupyterLab's theme (widget.js): the notebook's theme, not the system's.
+function notebookThemes(css) {
+  const light = css.match(/:host\{(--bg:[^}]*)\}/);
+  const dark = css.match(/@media\s*\(prefers-color-scheme:\s*dark\)\{:host\{(--bg:[^}]*)\}/);
+  if (!light || !dark) throw new Error("style.css: no light and dark palettes found for the widget");
+  return `:host([data-theme=light]){${light[1]};color-scheme:light}` +
+    `:host([data-theme=dark]){${dark[1]};color-scheme:dark}`;
 }
 
 // dist/assets/: the page's style sheets (KaTeX's too, its fonts beside it), modules and ELK's

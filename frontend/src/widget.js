@@ -36,9 +36,26 @@ function answerOf(model) {
   return { ...answer, columns };
 }
 
+// JupyterLab says its theme on the body (`data-jp-theme-light`); the widget takes it, so that
+// a light notebook on a dark system is not given a dark player (and the other way round).
+// Elsewhere (no such attribute) the system's setting stands. Returns a stop function.
+function followNotebookTheme(el) {
+  const body = el.ownerDocument.body;
+  const apply = () => {
+    const light = body.dataset.jpThemeLight;
+    if (light === undefined) delete el.dataset.theme;
+    else el.dataset.theme = light === "false" ? "dark" : "light";
+  };
+  apply();
+  const observer = new MutationObserver(apply);
+  observer.observe(body, { attributes: true, attributeFilter: ["data-jp-theme-light"] });
+  return () => observer.disconnect();
+}
+
 /** anywidget's render: draw the model's answer into `el`, follow and report its step. */
 function render({ model, el }) {
   declareFonts(el.ownerDocument);
+  const stopTheme = followNotebookTheme(el);
   const shadow = el.attachShadow({ mode: "open" });
   const style = document.createElement("style");
   style.textContent = __CHAINRULE_CSS__;
@@ -84,6 +101,7 @@ function render({ model, el }) {
   showAnswer();
   return () => { // the view is removed: stop its clock and its listeners
     view.dispatch({ type: "pause" });
+    stopTheme();
     model.off("change:answer", showAnswer);
     model.off("change:step", followStep);
   };

@@ -225,3 +225,23 @@ def test_a_step_set_while_the_player_is_built_wins_over_its_first_step(
     expect(page.get_by_role("button", name="Next step", exact=True)).to_be_disabled()
     assert page.evaluate("window.model.get('step')") == int(ui.slider(page).input_value())
     page.context.close()
+
+
+def test_the_widget_takes_jupyterlabs_theme_over_the_systems(browser: Browser) -> None:
+    page, blocked = open_widget(browser, show(ui.SOURCE, **ui.VALUES))
+    try:
+        page.emulate_media(color_scheme="dark")  # the system is dark
+        player = page.locator(".player-view")
+        expect(player).to_have_attribute("data-status", "ready")
+        palette = "el => getComputedStyle(el).getPropertyValue('--bg').trim()"
+        assert player.evaluate(palette) == "#15171a", "no notebook theme: the system's"
+        page.evaluate("() => { document.body.dataset.jpThemeLight = 'true'; }")  # JupyterLab Light
+        expect(page.locator("#output")).to_have_attribute("data-theme", "light")
+        assert player.evaluate(palette) == "#f7f7f5"
+        page.emulate_media(color_scheme="light")
+        page.evaluate("() => { document.body.dataset.jpThemeLight = 'false'; }")  # JupyterLab Dark
+        expect(page.locator("#output")).to_have_attribute("data-theme", "dark")
+        assert player.evaluate(palette) == "#15171a"
+        assert not blocked
+    finally:
+        page.context.close()
