@@ -75,7 +75,9 @@ export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
   function boxCard(plan, k) {
     const { tree } = plan.levels;
     const g = tree.groups[k];
-    const summary = boxSummary(tree, k, plan.result, (id) => plan.byId.get(id)?.grad ?? null);
+    // Node ids are `n<index>`: the answer's own list finds a node, no map of 66,000 beside it.
+    const summary = boxSummary(tree, k, plan.result,
+      (id) => plan.result.nodes[Number(id.slice(1))]?.grad ?? null);
     plan.levels.summaries.set(k, summary);
     const gradText = `‖∂L/∂${summary.of}‖ ${formatShort(summary.norm)}`;
     const title = shortName(tree, k);
@@ -170,9 +172,8 @@ export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
       bar.show(null);
       const tree = treeOf(result);
       if (hasLevels(tree)) {
-        const byId = new Map(result.nodes.map((n) => [n.id, n]));
         const all = new Set(tree.groups.map((g) => g.index));
-        const plan = { result, cards, byId, timeline: null, index: 0,
+        const plan = { result, cards, timeline: null, index: 0,
           levels: { tree, summaries: new Map() }, folded: result.nodes.length > FOLD_ABOVE ? new Set() : all };
         plan.laid = await lay(plan, plan.folded);
         return plan;
