@@ -30,6 +30,17 @@ STARTUP_SECONDS = 30.0
 expect.set_options(timeout=TIMEOUT_MS)
 
 
+def stop(process: subprocess.Popen[bytes], seconds: float) -> None:
+    """Stop a server the tests started: terminate, then kill if it is still there after
+    `seconds`."""
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -64,12 +75,7 @@ def base_url() -> Iterator[str]:
         _wait_healthy(url, process)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, 10)
 
 
 @pytest.fixture(scope="session")

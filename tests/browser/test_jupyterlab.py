@@ -22,7 +22,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
-from .conftest import REPO_ROOT, _free_port
+from .conftest import REPO_ROOT, _free_port, stop
 
 JUPYTER_LAB = Path(sys.executable).with_name("jupyter-lab")
 NOTEBOOK = REPO_ROOT / "docs" / "moons.ipynb"
@@ -82,12 +82,7 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             time.sleep(0.2)  # polling the server's start-up, not the page
         yield Lab(url, token, root)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, 20)
         log.close()
 
 

@@ -28,7 +28,7 @@ from playwright.sync_api import Browser, expect
 
 from ..oracles import sympy_gradients
 from . import ui
-from .conftest import _free_port, _wait_healthy
+from .conftest import _free_port, _wait_healthy, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE, VALUES = ui.SOURCE, ui.VALUES
@@ -93,8 +93,7 @@ def wheel_server(venv: Venv, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         _wait_healthy(url, process)
         yield url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop(process, 10)
 
 
 def test_the_venv_runs_the_wheels_chainrule_not_the_checkouts(venv: Venv, tmp_path: Path) -> None:
