@@ -110,6 +110,9 @@ def test_build_sin_xy_plus_x_with_the_keyboard_only(page: Page, base_url: str) -
     name.press_sequentially("L")
     name.press("Enter")
     expect(editor(page)).to_have_value(BUILT.replace("c = ", "L = "))
+    # The rename's run answered and its cards are drawn before the next key (as after each wire).
+    expect(card(page, "L")).to_be_visible()
+    expect(page.locator("body")).to_have_attribute("data-status", "ready")
     # Delete by keyboard: the consumers' operands are unwired again, as comments.
     card(page, "b").locator(".hand-node").press("Enter")
     page.locator("#hand-tools").get_by_role("button", name="Delete").press("Enter")
