@@ -375,3 +375,91 @@ def test_functions_calling_functions_twice_are_stopped_by_the_node_limit(
     assert time.monotonic() - start < 2  # counted from the source, before any node is made
     assert r.status_code == 422
     assert r.json()["error"]["kind"] == "limit"
+
+
+def _doubling_primitives(levels: int, plain: bool = False) -> str:
+    """Each function calls the one before it twice, in its body and in its rule (a primitive:
+    one node each, but 2^k operations a call), or, with `plain`, a plain chain of doubling
+    functions called from inside one primitive's body."""
+    if plain:
+        lines = ["def g0(x):\n    return x * x"]
+        lines += [f"def g{k}(x):\n    return g{k - 1}(x) + g{k - 1}(x)" for k in range(1, levels)]
+        lines.append(f"@derivative(lambda x: 1)\ndef f(x):\n    return g{levels - 1}(x)")
+        return "\n".join([*lines, "y = f(x)"])
+    lines = ["@derivative(lambda x: 1)\ndef f0(x):\n    return x + 1"]
+    lines += [f"@derivative(lambda x: f{k - 1}(x) * f{k - 1}(x))\ndef f{k}(x):\n"
+              f"    return f{k - 1}(x) + f{k - 1}(x)" for k in range(1, levels)]
+    return "\n".join([*lines, f"y = f{levels - 1}(x)"])
+
+
+@pytest.mark.parametrize("plain", [False, True], ids=["primitives", "plain-inside-primitive"])
+def test_primitives_that_double_at_every_call_are_refused_before_they_run(
+        client: TestClient, plain: bool) -> None:
+    """A 2.5 KB program of thirty primitives, each calling the one before it twice, is one node
+    a function but 2^30 operations a call: refused from the source, at the first function over
+    the limit, before anything is compiled or run."""
+    source = _doubling_primitives(31, plain)
+    assert len(source) < 3000
+    start = time.monotonic()
+    r = client.post(URL, json={"source": source, "values": {"x": 0.5}})
+    assert time.monotonic() - start < 2
+    assert r.status_code == 422
+    error = r.json()["error"]
+    assert error["kind"] == "limit" and "operations" in error["message"]
+    name = source[error["span"][0]:error["span"][1]]
+    assert name.startswith(("f", "g")) and f"one call of {name} " in error["message"]
+
+
+def test_primitives_within_the_work_limit_still_run(client: TestClient) -> None:
+    """Eight doublings (2^8 operations a call) are fine, and the gradient is right:
+    f0(x) = x + 1, f_k = 2 f_{k-1}, so f7 = 128 (x + 1) and df7/dx = 128 by finite differences
+    too (the learner's rule here is deliberately not the derivative: the check says so)."""
+    r = client.post(URL, json={"source": _doubling_primitives(8), "values": {"x": 0.5}})
+    assert r.status_code == 200, r.text[:300]
+    assert r.json()["output"]["value"] == pytest.approx(128 * 1.5)
+
+
+def test_many_calls_of_a_costly_primitive_are_counted_in_the_graph(client: TestClient) -> None:
+    """Each call is one node, but the sweep's work is the calls times the primitive's size."""
+    body = " + ".join(["x * x"] * 2000)
+    source = f"@derivative(lambda x: 2 * x)\ndef f(x):\n    return {body}\ny = f(z)"
+    r = client.post(URL, json={"source": source, "values": {"z": [0.5] * 5000}})
+    assert r.status_code == 422
+    assert r.json()["error"]["kind"] == "limit" and "operations" in r.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("records", [[9, 12], [6, 6], [6, 9], [2**31, 2**31 + 3], [10**20, 10**21],
+                                     [0, 10**20], [-1, 2], [3, 1]])
+def test_records_ranges_past_the_end_or_out_of_range_are_a_clear_4xx(
+        client: TestClient, records: list[int]) -> None:
+    source = "a = x*y\nb = sin(a)\nL = b + x"  # 5 backward steps: 0 to 4
+    r = client.post("/api/v2/backprop", json={"source": source, "values": {"x": 1, "y": 2},
+                                              "records": records})
+    assert r.status_code == 422, r.text[:300]
+    assert "records" in r.json()["error"]["message"]
+
+
+def test_records_ranges_ending_past_the_last_step_end_at_it(client: TestClient) -> None:
+    source = "a = x*y\nb = sin(a)\nL = b + x"
+    body = client.post("/api/v2/backprop", json={"source": source, "values": {"x": 1, "y": 2},
+                                                 "records": [4, 100]}).json()
+    steps = len(body["columns"]["steps"]["node"])
+    assert [r["index"] for r in body["records"]["backward"]] == list(range(4, steps))
+    empty = client.post("/api/v2/backprop", json={"source": source, "values": {"x": 1, "y": 2},
+                                                  "records": [steps, steps + 5]})
+    assert empty.status_code == 200 and empty.json()["records"]["backward"] == []
+
+
+@pytest.mark.parametrize("path", ["/api/v1/backprop", "/api/v2/backprop", "/api/v1/paths",
+                                  "/api/v1/methods", "/api/v1/optimize"])
+@pytest.mark.parametrize("where", ["comment", "name"])
+def test_a_lone_surrogate_is_a_4xx_with_its_span(client: TestClient, path: str,
+                                                 where: str) -> None:
+    source = "x*y # \\udcff" if where == "comment" else "x\\udcff * y"
+    wrt = ', "wrt": "x"' if path.endswith("paths") else ""
+    raw = ('{"source": "' + source + '", "values": {"x": 1, "y": 2}' + wrt + "}").encode()
+    r = client.post(path, content=raw, headers=JSON)
+    assert r.status_code == 422, r.text[:300]
+    error = r.json()["error"]
+    assert "surrogate" in error["message"]
+    assert error["span"] == ([6, 7] if where == "comment" else [1, 2])

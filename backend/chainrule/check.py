@@ -69,7 +69,7 @@ def finite_difference_check(graph: Graph, order: list[Node], grads: Mapping[str,
         if own else []
     seed = np.ones(1) if seed is None else seed
     elements = _elements(graph, order)
-    total = sum(n.size for n in order)
+    total = sum(graph.work(n) for n in order)  # numbers one evaluation computes
     budget = max(1, limits.max_check_work // max(1, 2 * total))
     checked = _sample(elements, budget)
     per_chunk = max(1, limits.check_chunk_elements // max(1, 2 * total))

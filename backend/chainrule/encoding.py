@@ -113,8 +113,13 @@ def _dumps(value: object) -> bytes:
     try:
         return orjson.dumps(value)
     except orjson.JSONEncodeError:  # an integer past 64 bits (the exact path counts of /paths)
-        return json.dumps(value, ensure_ascii=False, allow_nan=False,
-                          separators=(",", ":")).encode()
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # a lone surrogate the request carried into the answer
+        raise ChainruleError("the request holds half of a UTF-16 surrogate pair (a lone "
+                             "\\udXXX escape), which is not a character: send valid Unicode "
+                             "text", None, "request") from None
 
 
 def _check(deadline: Deadline | None) -> None:

@@ -126,6 +126,16 @@ class Graph:
             return node.bare.plain
         return self.ops[node.op].symbol
 
+    def op_work(self, node: Node) -> int:
+        """The operations a sweep applies at each element of `node`: 1, but a program's
+        primitive runs its body and rule."""
+        op = self.ops.get(node.op)
+        return op.work if op is not None else 1
+
+    def work(self, node: Node) -> int:
+        """The operations a sweep applies at `node`: its elements times its op's work."""
+        return node.size * self.op_work(node)
+
     def order(self) -> list[Node]:
         """Nodes in topological order (inputs first, output last): the creation order."""
         return list(self.nodes)
@@ -247,6 +257,7 @@ class GraphBuilder:
         self.env: dict[str, str] = {}
         self.inputs: dict[str, str] = {}
         self.total_elements = 0
+        self.total_work = 0  # elements x their op's work (settings.Limits.max_total_work)
         self.warnings: list[dict[str, object]] = []
         self.groups: list[Group] = []
         self.current_group: int | None = None  # the group new nodes belong to
@@ -309,6 +320,14 @@ class GraphBuilder:
             raise ChainruleError(
                 f"the graph's values would hold more than {self.limits.max_total_elements:,} "
                 "numbers in all; use smaller arrays", span, "limit")
+        work = size * (self.ops[op].work if op in self.ops else 1)
+        self.total_work += work
+        if self.total_work > self.limits.max_total_work:
+            raise ChainruleError(
+                f"one forward and one backward sweep would apply more than "
+                f"{self.limits.max_total_work:,} operations (this {op} alone {work:,}: a "
+                "function with a rule runs its body and rule at every element); use smaller "
+                "arrays or fewer calls", span, "limit")
         node = Node(f"n{len(self.nodes)}", op, inputs, span, shape, group=self.current_group,
                     **kw)  # type: ignore[arg-type]
         self.nodes.append(node)

@@ -27,7 +27,7 @@ def jacobian(graph: Graph, order: list[Node], values: Values,
     out = graph.node(graph.output)
     inputs = [graph.node(i) for i in graph.inputs.values()]
     rows, columns = out.size, sum(n.size for n in inputs)
-    _within_limits(out, rows, columns, len(order), limits)
+    _within_limits(out, rows, columns, sum(map(graph.op_work, order)), limits)
     matrix = np.zeros((rows, columns))
     for i in range(rows):
         seed = np.zeros(rows)

@@ -104,6 +104,9 @@ class Op:
     sympy: Callable[..., object] | None = None
     # For an op a program defined (a function with its own @derivative rule); None in the table.
     defined: Defined | None = None
+    # Operations applied per element of its output by one forward and one backward step: 1 for
+    # the table's ops; a program's primitive runs its body and its rule (graph.py counts it).
+    work: int = 1
 
     def __post_init__(self) -> None:
         if not self.jvps:

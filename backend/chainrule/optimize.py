@@ -61,7 +61,7 @@ def optimize_data(source: str, values: Mapping[str, object] | None = None, *,
     graph.require_scalar_output("gradient descent minimizes one number, so it")
     names = _chosen(graph, inputs)
     order = graph.order()
-    check_budget(order, steps, limits)
+    check_budget(graph, order, steps, limits)
     recorded = _recorded(sum(_const(graph, n).size for n in names), steps, limits)
     start = {name: _const(graph, name).copy() for name in graph.inputs}
     state = _State(method, learning_rate, beta, beta2)
@@ -99,12 +99,15 @@ def optimize_data(source: str, values: Mapping[str, object] | None = None, *,
         "note": NOTE, "warnings": warnings}
 
 
-def check_budget(order: Sequence[Node], steps: int, limits: Limits = LIMITS) -> None:
-    """Refuse, with a `limit` ChainruleError naming the products, a descent over its budgets."""
+def check_budget(graph: Graph, order: Sequence[Node], steps: int, limits: Limits = LIMITS
+                 ) -> None:
+    """Refuse, with a `limit` ChainruleError naming the products, a descent over its budgets
+    (a primitive's elements and node counted as many times as its body and rule apply ops)."""
     iterations = steps + 1
-    elements = sum(node.size for node in order)
+    elements = sum(map(graph.work, order))
+    nodes = sum(map(graph.op_work, order))
     for count, what, budget in ((elements, "numbers", limits.optimize_element_budget),
-                                (len(order), "nodes", limits.optimize_node_budget)):
+                                (nodes, "nodes", limits.optimize_node_budget)):
         if count * iterations > budget:
             raise ChainruleError(
                 f"gradient descent on this program would compute {count:,} {what} × "
@@ -208,7 +211,7 @@ def _contour(graph: Graph, order: list[Node], names: list[str],
     scalars = [n for n in names if graph.node(graph.inputs[n]).shape == ()]
     if len(scalars) != 2:
         return None
-    total = sum(n.size for n in order)
+    total = sum(map(graph.work, order))
     if GRID * GRID * total > limits.max_check_work:
         warnings.append(warning("limit", "the graph is too large for a contour plot"))
         return None

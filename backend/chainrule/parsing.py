@@ -191,6 +191,10 @@ class Function:
     decorator_span: Span | None = None  # the `@derivative(...)` line
     depth: int = 1  # how deeply calls nest inside a call of it (itself included)
     size: int = 0  # the nodes one call of it makes (its arguments aside)
+    # The operations one call of it applies at one point, calls of primitives run in full (a
+    # primitive's body calling another twice doubles: counted here before anything runs).
+    work: int = 0
+    rule_work: int = 0  # for a primitive: the same for its rule, one derivative per parameter
 
     # Its rule may call it: compared, hashed and shown by its def alone, never recursing.
     def __repr__(self) -> str:
@@ -298,6 +302,9 @@ def _describe_forbidden(text: str) -> str:
     return f"the operator '{text}' is not supported: use + - * / ** ^ @ and .T"
 
 
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
 def parse(source: str, limits: Limits = LIMITS) -> Program:
     """Parse a program into statements of whitelisted expressions, or raise ChainruleError."""
     return _parse(source, limits, _replayed_statements)
@@ -312,6 +319,12 @@ def _parse(source: str, limits: Limits, statements_of: Callable[[str], list[Stat
             f"the source has {len(source):,} characters; the limit is {limits.max_source_chars:,}",
             (limits.max_source_chars, len(source)), "limit",
         )
+    lone = _SURROGATE_RE.search(source)
+    if lone:  # JSON's "\udcff" escape decodes to one; no UTF-8 answer could echo it
+        raise ChainruleError(
+            f"the character U+{ord(lone.group()):04X} is half of a UTF-16 surrogate pair, not a "
+            "character of its own: the source must be valid Unicode text", lone.span(),
+            "syntax")
     code = _COMMENT_RE.sub(lambda m: " " * len(m.group()), source)
     if _most_nodes(code) > limits.max_nodes:  # counted before parsing, which takes far longer
         _check_node_count(code, limits.max_nodes)
@@ -1018,7 +1031,7 @@ def _assemble(source: str, lines: list[_Line], limits: Limits
         elif isinstance(line, _Define):
             body, i = _body(source, line, lines, i)
             function = _function(source, line, body, decorator, _Scope(
-                source, functions, defs, line.name), assigned, limits.max_nesting)
+                source, functions, defs, line.name), assigned, limits)
             functions[function.name] = function
             decorator = None
         elif isinstance(line, _Return):
@@ -1070,7 +1083,7 @@ def _body(source: str, define: _Define, lines: list[_Line], i: int) -> tuple[Exp
 
 
 def _function(source: str, define: _Define, body: Expr, decorator: _Decorator | None,
-              scope: _Scope, assigned: dict[str, Span], max_nesting: int) -> Function:
+              scope: _Scope, assigned: dict[str, Span], limits: Limits) -> Function:
     """A Function from its lines, its calls resolved and its names checked."""
     name = define.name
     if name in scope.functions:
@@ -1092,15 +1105,31 @@ def _function(source: str, define: _Define, body: Expr, decorator: _Decorator | 
     function = Function(name, params, body, span, define.name_span)
     scope.params = params
     function.depth = scope.resolve(body)
-    function.size = scope.size
+    function.size, function.work = scope.size, scope.work
     if decorator is not None:
         function.rule, function.decorator_span = _rule(decorator, function), decorator.span
         scope.own = function  # the rule may call the function itself (its body)
         function.depth = max([function.depth, *map(scope.resolve, function.rule)])
-    if function.depth > max_nesting:
+        function.rule_work = scope.work - function.work
+    if function.depth > limits.max_nesting:
         raise ChainruleError(f"calls of functions nest {function.depth} deep here; the limit is "
-                             f"{max_nesting}", define.name_span, "limit")
+                             f"{limits.max_nesting}", define.name_span, "limit")
+    _check_work(function, limits)
     return function
+
+
+def _check_work(function: Function, limits: Limits) -> None:
+    """Refuse a function whose one call, at one point, would apply more operations than
+    limits.max_function_work: counted from the calls it makes, before any is compiled or run
+    (a primitive calling the one before it twice, thirty deep, is 2^30 operations)."""
+    work = function.work + function.rule_work
+    if work > limits.max_function_work:
+        what = "its body and rule" if function.primitive else "its body"
+        raise ChainruleError(
+            f"one call of {function.name} would apply {work:,} operations at each point "
+            f"({what}, with every call they make run in full); the limit is "
+            f"{limits.max_function_work:,}: call fewer functions inside it",
+            function.name_span, "limit")
 
 
 def _rule(decorator: _Decorator, function: Function) -> list[Expr]:
@@ -1140,6 +1169,7 @@ class _Scope:
     params: list[str] | None = None
     own: Function | None = None  # in a rule: the function itself, which it may call
     size: int = 0  # the nodes the expressions resolved so far make, calls inlined
+    work: int = 0  # the operations they apply at one point, calls of primitives run in full
 
     def resolve(self, root: Expr) -> int:
         """Point each call of a program's function at it; how deeply calls nest in `root`
@@ -1152,6 +1182,7 @@ class _Scope:
                 self._name(expr)
             elif expr.kind != "call":
                 self.size += 1  # an op, a number or an array
+                self.work += 1
             else:
                 function = self._callee(expr)
                 if function is None:  # a def that the grammar did not read as one
@@ -1161,6 +1192,7 @@ class _Scope:
                     expr.value = function
                     depth = max(depth, 0 if function is self.own else function.depth)
                 self.size += 1 if function is None or function.primitive else function.size
+                self.work += 1 if function is None else function.work
             stack.extend(expr.args)
         return depth + 1
 

@@ -178,7 +178,8 @@ def primitive_op(function: Function, ops: Mapping[str, Op]) -> Op:
     return Op(name, len(params), lambda *args: _elementwise(body, align_batch(*args)),
               tuple(_vjp(rule) for rule in rules), _broadcast_all, expr, derivs, description,
               name, sympy=(lambda sp, *args: body.symbolic(sp, args)) if symbolic else None,
-              torch=(), defined=Defined(tuple(params), function.span, function.decorator_span))
+              torch=(), defined=Defined(tuple(params), function.span, function.decorator_span),
+              work=function.work + function.rule_work)
 
 
 def _elementwise(code: Code, args: Sequence[Array]) -> Array:

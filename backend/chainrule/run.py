@@ -92,8 +92,10 @@ def compact_data(source: str, values: Mapping[str, object] | None = None, *,
                    seed=seed, jacobian=jacobian)
     if records is not None:
         start, stop = records
-        if not 0 <= start <= stop:
-            raise ChainruleError(f"`records` must be [start, stop) with 0 <= start <= stop, not "
+        steps = len(answer["columns"]["steps"]["node"])  # type: ignore[index]
+        if not 0 <= start <= stop or start > steps:
+            raise ChainruleError(f"`records` must be [start, stop) with 0 <= start <= stop and "
+                                 f"start <= {steps:,} (the number of backward steps), not "
                                  f"[{start}, {stop}]", None, "request")
         answer["records"] = {"start": start, "stop": stop,
                              "backward": Renderer(answer).backward_records(start, stop)}

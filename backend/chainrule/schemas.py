@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
@@ -60,13 +60,18 @@ class BackpropRequest(_Model):
         "examples": [{"source": "sin(x*y) + x**2", "values": {"x": 1.5, "y": 2}}]})
 
 
+# The largest step index a request may name (no graph has more steps than nodes).
+MAX_STEP_INDEX = 2**31 - 1
+
+
 class CompactRequest(BackpropRequest):
     """What `POST /api/v1/backprop` takes, and the backward steps to spell out."""
 
-    records: list[int] | None = Field(
+    records: list[Annotated[int, Field(ge=0, le=MAX_STEP_INDEX)]] | None = Field(
         None, min_length=2, max_length=2,
         description="[start, stop): also answer these backward steps as records, "
-        "exactly as v1's `backward` holds them (in `records`).", examples=[[0, 3]])
+        "exactly as v1's `backward` holds them (in `records`). `start` is at most the number "
+        "of backward steps; `stop` past the last step ends at it.", examples=[[0, 3]])
 
     model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
         "examples": [{"source": "sin(x*y) + x**2", "values": {"x": 1.5, "y": 2},

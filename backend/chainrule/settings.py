@@ -22,6 +22,12 @@ class Limits:
     max_array_elements: int = 100_000  # elements of any one value (input, constant or result)
     max_total_elements: int = 1_000_000  # elements summed over every node of the graph
     max_nesting: int = 150  # nested parentheses, brackets and calls
+    # Operations one call of a program's function applies at one point, the bodies and rules
+    # of the functions it calls counted at every call (parsing.py counts them before any runs).
+    max_function_work: int = 100_000
+    # Element-operations of one forward and one backward sweep: each node's elements times
+    # its op's work (1 for the table's ops; a program's primitive runs its body and rule).
+    max_total_work: int = 10_000_000
     # Finite-difference check: element-evaluations (batch rows x graph elements) per request.
     max_check_work: int = 50_000_000
     # Nodes of a program /methods differentiates symbolically (sympy's formulas can swell).
