@@ -39,10 +39,14 @@ install-dev: install $(BIN)/.dev chromium
 chromium:
 	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+# The app on HOST:PORT; its computations run in CHAINRULE_WORKERS worker processes (default 2,
+# README: How the server computes). Ctrl+C or SIGTERM stops it within seconds.
 run: install
-	$(BIN)/uvicorn chainrule.app:create_app --factory --host $(HOST) --port $(PORT)
+	$(BIN)/uvicorn chainrule.app:create_app --factory --host $(HOST) --port $(PORT) \
+		--timeout-graceful-shutdown 3
 
-# The production server (docker-compose.yml runs this): WORKERS uvicorn worker processes.
+# The production server (docker-compose.yml runs this): one uvicorn process answering, WORKERS
+# worker processes computing.
 serve-prod: install
 	HOST=$(HOST) PORT=$(PORT) CHAINRULE_WORKERS=$(WORKERS) $(BIN)/python -m chainrule.serve
 

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from chainrule.api.pool import compute
 from chainrule.errors import Deadline
+from chainrule.run import backprop_data
 from chainrule.settings import LIMITS
 from fastapi.testclient import TestClient
 
@@ -154,19 +156,21 @@ def test_an_answer_over_the_ceiling_is_refused_unless_it_fits_compressed(
     assert_close(packed.json()["gradients"]["x"], 2 * np.asarray(body["values"]["x"]))
 
 
-def test_the_deadline_covers_the_encoding(client: TestClient, monkeypatch) -> None:
-    from chainrule.api import routes
+def _spends_the_deadline(*, deadline: Deadline, **kwargs: object) -> object:
+    data = backprop_data(deadline=deadline, **kwargs)  # type: ignore[arg-type]
+    deadline.end = time.monotonic()  # the computation took the whole budget
+    return data
 
-    real = routes.backprop_data
 
-    def spends_the_deadline(*args: object, deadline: Deadline, **kwargs: object) -> object:
-        data = real(*args, deadline=deadline, **kwargs)
-        deadline.end = time.monotonic()  # the computation took the whole budget
-        return data
-
-    monkeypatch.setattr(routes, "backprop_data", spends_the_deadline)
-    r = client.post(BACKPROP, json={"source": "sum(x*x)", "values": {"x": [1.0] * 1000}})
-    assert r.status_code == 503 and r.json()["error"]["kind"] == "timeout"
+def test_the_deadline_covers_the_encoding() -> None:
+    """What a worker runs (api/pool.compute): a computation that spent its budget before its
+    answer was encoded is a `timeout`, not an answer late."""
+    outcome = compute(_spends_the_deadline, {"source": "sum(x*x)", "values": {"x": [1.0] * 1000}},
+                      "gzip", LIMITS)
+    assert outcome.error is not None and outcome.error[2] == "timeout"
+    on_time = compute(backprop_data, {"source": "sum(x*x)", "values": {"x": [1.0] * 1000}},
+                      "gzip", LIMITS)
+    assert on_time.error is None and on_time.coding == "gzip" and on_time.body
 
 
 @pytest.mark.parametrize("program", [wide_sum, fan_out], ids=["wide sum", "fan-out"])
@@ -197,3 +201,13 @@ def test_a_program_at_the_node_limit_answers(client: TestClient) -> None:
                                               "check": False}, headers=GZIP)
     assert r.status_code == 200, r.text[:300]
     assert LIMITS.max_nodes - 10 <= len(r.json()["columns"]["nodes"]["op"]) <= LIMITS.max_nodes
+
+
+@pytest.mark.parametrize("accept", ["", "gzip", "zstd", "identity", "br"])
+@pytest.mark.parametrize("size", [1, 2000], ids=["small", "large"])
+def test_every_answer_says_vary_accept_encoding_once(client: TestClient, accept: str,
+                                                     size: int) -> None:
+    r = client.post(BACKPROP, json={"source": "sum(x*x)", "values": {"x": [1.0] * size}},
+                    headers={"accept-encoding": accept})
+    assert r.status_code == 200
+    assert r.headers.get_list("vary") == ["Accept-Encoding"]

@@ -1,6 +1,6 @@
 """The production server command, as docker-compose.yml and `make serve-prod` run it: uvicorn
-with two worker processes on a free loopback port; its answers, its body limit on a real socket,
-and a killed worker replaced while the others keep answering."""
+computing in two worker processes, on a free loopback port; its answers, its body limit on a
+real socket, and a killed worker replaced while the others keep answering."""
 
 from __future__ import annotations
 
@@ -11,75 +11,25 @@ import select
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 import requests
 from chainrule.settings import MAX_BODY_BYTES
 
-ROOT = Path(__file__).resolve().parents[1]
-SERVE = [sys.executable, "-m", "chainrule.serve"]
+from .servers import ROOT, running_server, workers_of
+
 WORKERS = 2
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_healthy(url: str, seconds: float = 60) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{url}/healthz did not answer within {seconds} s")
-
-
-def workers_of(pid: int) -> list[int]:
-    """The worker processes uvicorn spawned (children running multiprocessing's spawn_main)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            cmdline = (entry / "cmdline").read_bytes()
-        except (OSError, IndexError, ValueError):
-            continue
-        if ppid == pid and b"spawn_main" in cmdline:
-            found.append(int(entry.name))
-    return found
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = free_port()
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port),
-           "CHAINRULE_WORKERS": str(WORKERS)}
-    proc = subprocess.Popen(SERVE, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url)
+    with running_server(CHAINRULE_WORKERS=str(WORKERS)) as (url, proc):
         yield url, proc
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def test_compose_and_make_run_this_command() -> None:
@@ -104,7 +54,8 @@ def test_chainrule_serve_is_this_command(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_server_answers_health_and_backprop_with_its_workers(server) -> None:
     url, proc = server
-    assert httpx.get(f"{url}/healthz").json() == {"status": "ok"}
+    health = httpx.get(f"{url}/healthz").json()
+    assert health["status"] == "ok" and health["workers"] == WORKERS and health["accepting"]
     r = httpx.post(f"{url}/api/v1/backprop", json={"source": "x*y", "values": {"x": 2, "y": 3}})
     assert r.status_code == 200
     assert r.json()["gradients"] == {"x": 3.0, "y": 2.0}

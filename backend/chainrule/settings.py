@@ -68,8 +68,13 @@ LIMITS = load_limits()
 HOST = os.environ.get("HOST", "127.0.0.1")
 PORT = _env("PORT", 8000)
 MAX_BODY_BYTES = _env("CHAINRULE_MAX_BODY_BYTES", 4 * 1024 * 1024)
-# Computations running at once in one worker process (the others wait for their turn).
-COMPUTATIONS_PER_WORKER = _env("CHAINRULE_COMPUTATIONS_PER_WORKER", 2)
+# The server's computations (api/pool.py): worker processes, one computation each at a time
+# (one per core is right: a computation is single-threaded numpy); requests waiting for one
+# beyond them (more are refused with 429); and each worker's memory cap in MB above its idle
+# size (an address-space limit; 0: none). The 250,000-node maximum answer peaks near 1 GB.
+WORKERS = _env("CHAINRULE_WORKERS", 2)
+QUEUE = _env("CHAINRULE_QUEUE", 16)
+WORKER_MEMORY_MB = _env("CHAINRULE_WORKER_MEMORY_MB", 2048)
 # The server's garbage-collector thresholds. A 10,000-node answer allocates millions of small,
 # short-lived objects; with Python's defaults the collector runs over and over and costs a
 # third of the request (measured in bench/run.py), so the server collects less often.
@@ -77,8 +82,6 @@ GC_THRESHOLDS = (100_000, 50, 100)
 # Statement shapes (strings of token types) whose LALR actions the parser keeps, least recently
 # used dropped first (see parsing.py): generated and real programs repeat a handful.
 PARSE_CACHE_SHAPES = _env("CHAINRULE_PARSE_CACHE_SHAPES", 2048)
-# Worker processes of `python -m chainrule.serve` (make serve-prod, docker-compose).
-WORKERS = _env("CHAINRULE_WORKERS", 2)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # The UI: inside the installed package (the wheel carries the built frontend and the npm files
 # it serves, see tools/build_wheel.py), else the checkout's frontend/ directory.

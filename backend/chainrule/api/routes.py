@@ -34,51 +34,53 @@ ERRORS: dict[int | str, dict[str, object]] = {
           "(`error.span` points at the characters), or the request is over a limit (`kind` "
           "`limit`: the answer's size, or the work it would take)."},
     413: {"model": ErrorResponse, "description": "The request is too large."},
-    503: {"model": ErrorResponse, "description": "The computation ran out of its time budget."},
+    429: {"model": ErrorResponse, "description": "Every worker is busy and the queue is full: "
+          "try again after `Retry-After` seconds."},
+    503: {"model": ErrorResponse, "description": "The computation ran out of its time budget "
+          "(it was stopped, its worker process ended and replaced)."},
 }
 
 
 @router.post("/backprop", response_model=BackpropResponse, responses=ERRORS)
-def post_backprop(body: BackpropRequest, request: Request) -> Response:
+async def post_backprop(body: BackpropRequest, request: Request) -> Response:
     """Parse, build the graph, run the forward and backward sweeps, and check by finite differences."""
     # The plain data is encoded as it is: validating a 10,000-node answer with pydantic took a
     # tenth of the request. tests/test_api.py checks that the two agree.
-    return computed(request, lambda deadline: backprop_data(
-        body.source, body.values, check=body.check, mode=body.mode, wrt=body.wrt,
-        seed=body.seed, jacobian=body.jacobian, overrides=body.overrides, output=body.output,
-        deadline=deadline))
+    return await computed(
+        request, backprop_data, source=body.source, values=body.values, check=body.check,
+        mode=body.mode, wrt=body.wrt, seed=body.seed, jacobian=body.jacobian,
+        overrides=body.overrides, output=body.output)
 
 
 @router_v2.post("/backprop", response_model=Answer, responses=ERRORS)
-def post_compact(body: CompactRequest, request: Request) -> Response:
+async def post_compact(body: CompactRequest, request: Request) -> Response:
     """The same sweeps as v1, answered as columns: every record can be rendered from them."""
-    return computed(request, lambda deadline: compact_data(
-        body.source, body.values, check=body.check, mode=body.mode, wrt=body.wrt,
-        seed=body.seed, jacobian=body.jacobian, overrides=body.overrides, deadline=deadline,
-        records=body.records, output=body.output))
+    return await computed(
+        request, compact_data, source=body.source, values=body.values, check=body.check,
+        mode=body.mode, wrt=body.wrt, seed=body.seed, jacobian=body.jacobian,
+        overrides=body.overrides, records=body.records, output=body.output)
 
 
 @router.post("/paths", response_model=PathsResponse, responses=ERRORS)
-def post_paths(body: PathsRequest, request: Request) -> Response:
+async def post_paths(body: PathsRequest, request: Request) -> Response:
     """The derivative as a sum over paths: their exact count and the largest ones."""
-    return computed(request, lambda deadline: paths_data(
-        body.source, body.values, wrt=body.wrt, limit=body.limit, deadline=deadline))
+    return await computed(request, paths_data, source=body.source, values=body.values,
+                          wrt=body.wrt, limit=body.limit)
 
 
 @router.post("/methods", response_model=MethodsResponse, responses=ERRORS)
-def post_methods(body: MethodsRequest, request: Request) -> Response:
+async def post_methods(body: MethodsRequest, request: Request) -> Response:
     """Three ways to differentiate: symbolic (with its swell), finite differences over h, backprop."""
-    return computed(request, lambda deadline: methods_data(body.source, body.values,
-                                                           deadline=deadline))
+    return await computed(request, methods_data, source=body.source, values=body.values)
 
 
 @router.post("/optimize", response_model=OptimizeResponse, responses=ERRORS)
-def post_optimize(body: OptimizeRequest, request: Request) -> Response:
+async def post_optimize(body: OptimizeRequest, request: Request) -> Response:
     """Gradient descent, a separate loop: one backprop per iteration, then a step."""
-    return computed(request, lambda deadline: optimize_data(
-        body.source, body.values, inputs=body.inputs, method=body.method,
-        learning_rate=body.learning_rate, steps=body.steps, beta=body.beta, beta2=body.beta2,
-        contour=body.contour, overrides=body.overrides, deadline=deadline))
+    return await computed(
+        request, optimize_data, source=body.source, values=body.values, inputs=body.inputs,
+        method=body.method, learning_rate=body.learning_rate, steps=body.steps,
+        beta=body.beta, beta2=body.beta2, contour=body.contour, overrides=body.overrides)
 
 
 @router.get("/ops", response_model=list[OpOut])
