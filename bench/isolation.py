@@ -209,3 +209,43 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def targets(result: Isolation) -> list[tuple[str, str, str, str, bool | str | None]]:
+    """Issue 25's isolation rows for docs/benchmarks.md's Targets table (bench/run.py)."""
+    memory = result.memory_mb
+    back = memory["after"] / memory["idle"] if memory else float("nan")
+    heavy = ", ".join(f"{status} in {took:.1f} s" for status, took in sorted(
+        result.heavy, key=lambda h: h[1]))
+    worst = max((t for _, t, _, _ in result.hostile), default=0.0)
+    next_worst = max((n for _, _, _, n in result.hostile), default=0.0)
+    hostile_ok = all(400 <= s < 500 and t <= 5 for _, s, t, _ in result.hostile)
+    hostile = "; ".join(f"{name}: {status} in {took * 1e3:.0f} ms"
+                        for name, status, took, _ in result.hostile)
+    one = ("typical expression vs /healthz, one request at a time (medians, a new x each time; "
+           "keep-alive, gzip; production command, 2 workers)")
+    loaded = (f"typical expression while {HEAVY_COUNT} maximum-size requests run "
+              f"({HEAVY_NODES:,}-node fan-out, v2), p99 over {result.loaded_typical_count} "
+              "requests")
+    waits = ("the maximum-size requests themselves, from sending to the answer (admitted, "
+             "waiting for the one heavy worker, computing; each computation stopped at the "
+             "30 s deadline)")
+    memory_row = ("the server's memory (server, forkserver, workers; RSS) 3 s after they end, "
+                  "against idle")
+    memory_figure = (f"{memory.get('after', 0):.0f} MB against {memory.get('idle', 0):.0f} MB "
+                     f"(peak {memory.get('peak', 0):.0f} MB)")
+    hostile_row = ("hostile inputs (the 2.5 KB exponential program, records past the end and "
+                   "past int64, a lone surrogate): status and time, then the next request")
+    return [
+        (one, f"{result.typical_ms:.2f} vs {result.health_ms:.2f} ms", "≤ 1.5× /healthz",
+         f"{result.ratio:.2f}", result.ratio <= 1.5),
+        (loaded, f"{result.loaded_typical_p99 * 1e3:.1f} ms", "≤ 0.3 s",
+         f"{result.loaded_typical_p99 / 0.3:.2f}", result.loaded_typical_p99 <= 0.3),
+        (f"/healthz while they run, p99 over {result.loaded_health_count} requests",
+         f"{result.loaded_health_p99 * 1e3:.1f} ms", "≤ 50 ms",
+         f"{result.loaded_health_p99 / 0.05:.2f}", result.loaded_health_p99 <= 0.05),
+        (waits, heavy or "none", "no computation past its deadline", "", "shown"),
+        (memory_row, memory_figure, "within 10 % of idle", f"{back:.2f}", back <= 1.10),
+        (hostile_row, f"{hostile}; the next request within {next_worst * 1e3:.0f} ms",
+         "4xx within 5 s, the next at once", f"{worst / 5:.4f}", hostile_ok),
+    ]

@@ -27,7 +27,7 @@ Everything runs in one `make bench`, one after the other, so that ratios hold on
 machine; each time is the median of a few repeats (time.perf_counter). Writes
 docs/benchmarks.md, its Targets table first, and the figures in docs/img/.
 
-    .venv/bin/python bench/run.py [--quick] [--skip compare api browser levels lighthouse before moons torch]
+    .venv/bin/python bench/run.py [--quick] [--skip compare api browser levels lighthouse before moons torch isolation]
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import isolation
 import moons
 import numpy as np
 import plots
@@ -421,6 +422,7 @@ class Extra:
     moons_failed: str = ""
     torch_mlp: torch_mlp.TorchRow | None = None  # bench/torch_mlp.py: from_torch vs torch
     torch_failed: str = ""
+    isolation: isolation.Isolation | None = None  # bench/isolation.py: the worker pool
 
 
 def run_compare(quick: bool) -> dict[str, Any]:
@@ -892,13 +894,19 @@ def targets(rows: list[Row], extra: Extra) -> list[str]:
     if extra.torch_failed:
         torch_rows.add("the 2-16-16-1 MLP through from_torch", extra.torch_failed, "measured",
                        "", False)
+    isolated = Targets()
+    for row in isolation.targets(extra.isolation) if extra.isolation else []:
+        isolated.add(*row)
     issue = Targets()
     answer_targets(rows, extra, issue)
     if extra.compare and extra.compare["rows"]:
         torch_targets(extra.compare, issue)
     earlier = Targets()
     earlier_targets(rows, extra, earlier)
-    return [("Issue 17 (answers at network scale): the bench programs, the API, micrograd's "
+    pool = ("Issue 25 (fast and isolated): the server's worker pool, measured in this run "
+            "(bench/isolation.py):")
+    return [*([pool, "", *isolated.lines, ""] if len(isolated.lines) > 2 else []),
+            ("Issue 17 (answers at network scale): the bench programs, the API, micrograd's "
              "demo, before and now; every ratio measured in this run:"), "", *network.lines, "",
             *(["Issue 21 (your own PyTorch model), measured in this run:", "",
                *torch_rows.lines, ""] if len(torch_rows.lines) > 2 else []),
@@ -1182,6 +1190,11 @@ def measure_all(args: argparse.Namespace) -> tuple[list[Row], list[CheckRow], Ex
         print("a PyTorch MLP through from_torch (bench/torch_mlp.py) ...", flush=True)
         extra.torch_mlp, extra.torch_failed = run_torch_mlp(args.quick)
         lap("PyTorch MLP")
+    if "isolation" not in args.skip:
+        print("the worker pool: latency, under load, memory, hostile input "
+              "(bench/isolation.py) ...", flush=True)
+        extra.isolation = isolation.measure(4.0 if args.quick else 10.0)
+        lap("isolation")
     return rows, checks, extra
 
 
@@ -1193,7 +1206,7 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print, do not write the report")
     parser.add_argument("--skip", nargs="*", default=[],
                         choices=["compare", "api", "browser", "levels", "lighthouse", "before", "moons",
-                                 "torch"],
+                                 "torch", "isolation"],
                         help="parts to leave out")
     parser.add_argument("--before", default=BEFORE_REV, metavar="REV",
                         help=f"the git revision measured before, phase by phase "
