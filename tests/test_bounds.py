@@ -4,15 +4,20 @@ answer or a long-busy worker, and what cannot be answered is refused before the 
 
 from __future__ import annotations
 
+import gzip
+import json
 import re
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from chainrule.api.pool import compute
-from chainrule.errors import Deadline
+from chainrule.encoding import Records, encode_answer
+from chainrule.errors import ChainruleError, Deadline
 from chainrule.run import backprop_data
 from chainrule.settings import LIMITS
 from fastapi.testclient import TestClient
@@ -211,3 +216,40 @@ def test_every_answer_says_vary_accept_encoding_once(client: TestClient, accept:
                     headers={"accept-encoding": accept})
     assert r.status_code == 200
     assert r.headers.get_list("vary") == ["Accept-Encoding"]
+
+
+@pytest.mark.parametrize("coding", [None, "gzip", "zstd"])
+def test_records_over_the_cap_are_refused_before_the_rest_are_made(coding: str | None) -> None:
+    """v1's backward steps are rendered while they are encoded: once the bytes to send pass
+    the cap, no further record is made."""
+    made = 0
+
+    def records() -> Iterator[dict[str, object]]:
+        nonlocal made
+        rng = np.random.default_rng(0)
+        for i in range(100_000):  # about 10 MB of JSON in all
+            made += 1
+            yield {"index": i, "value": float(rng.standard_normal()), "text": f"step {i}"}
+
+    with pytest.raises(ChainruleError) as info:
+        encode_answer({"source": "x", "backward": Records(records())}, max_bytes=200_000,
+                      coding=coding)
+    assert info.value.kind == "limit"
+    assert made < 50_000
+
+
+def test_records_are_encoded_as_the_list_they_stand_for() -> None:
+    items = [{"index": i, "text": f"step {i}"} for i in range(1000)]
+    for coding in (None, "gzip"):
+        lazy = encode_answer({"a": 1, "backward": Records(iter(items)), "z": [2]},
+                             max_bytes=10**7, coding=coding)
+        eager = encode_answer({"a": 1, "backward": items, "z": [2]}, max_bytes=10**7,
+                              coding=coding)
+        assert _plain(lazy) == _plain(eager)
+        assert json.loads(_plain(lazy)) == {"a": 1, "backward": items, "z": [2]}
+
+
+def _plain(encoded: Any) -> bytes:
+    if encoded.coding == "gzip":
+        return gzip.decompress(encoded.body)
+    return encoded.body  # type: ignore[no-any-return]

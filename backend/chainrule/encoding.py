@@ -15,8 +15,10 @@ lost; integers past 64 bits, which orjson refuses, are written by the standard l
 
 from __future__ import annotations
 
+import itertools
 import json
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -44,6 +46,17 @@ def _compressor(coding: str) -> _Compressor:
     return zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
 
 
+class Records:
+    """A list in an answer whose items are still to be made (v1's backward steps): written as
+    they come, so that the size cap and the deadline are checked while they are rendered."""
+
+    def __init__(self, items: Iterable[object]) -> None:
+        self.items = items
+
+    def __iter__(self) -> Iterator[object]:
+        return iter(self.items)
+
+
 @dataclass(frozen=True)
 class Encoded:
     """An encoded answer: its bytes, their Content-Encoding (None: plain JSON) and its plain
@@ -61,27 +74,82 @@ def encode_answer(data: object, *, max_bytes: int, deadline: Deadline | None = N
     as the bytes to send pass `max_bytes`, and the deadline's `timeout` once it is spent."""
     if isinstance(data, BaseModel):
         data = data.model_dump(mode="json", by_alias=True)
-    plain = _dumps(data)
-    _check(deadline)
-    if coding is None or len(plain) < MIN_COMPRESSED_BYTES:
-        if len(plain) > max_bytes:
-            raise ChainruleError(_too_large(max_bytes, coding, compressed=False), None, "limit")
-        return Encoded(plain, None, len(plain))
-    if coding not in CODINGS:
+    if coding is not None and coding not in CODINGS:
         raise ValueError(f"unknown coding {coding!r}")
-    compressor = _compressor(coding)
-    out: list[bytes] = []
-    sent = 0
-    for start in range(0, len(plain), CHUNK_BYTES):
-        out.append(compressor.compress(plain[start:start + CHUNK_BYTES]))
-        sent += len(out[-1])
-        if sent > max_bytes:
-            raise ChainruleError(_too_large(max_bytes, coding, compressed=True), None, "limit")
-        _check(deadline)
-    out.append(compressor.flush())
-    if sent + len(out[-1]) > max_bytes:
-        raise ChainruleError(_too_large(max_bytes, coding, compressed=True), None, "limit")
-    return Encoded(b"".join(out), coding, len(plain))
+    sink = _Sink(coding, max_bytes, deadline)
+    for piece in _pieces(data):
+        sink.write(piece)
+    return sink.finish()
+
+
+class _Sink:
+    """Bytes of JSON as they are written: compressed (once past MIN_COMPRESSED_BYTES, when a
+    coding is asked for) in chunks of at most CHUNK_BYTES, the size to send and the clock
+    checked after each chunk."""
+
+    def __init__(self, coding: str | None, max_bytes: int, deadline: Deadline | None) -> None:
+        self.coding, self.max_bytes, self.deadline = coding, max_bytes, deadline
+        self.plain: list[bytes] = []  # uncompressed, until there is enough to compress
+        self.plain_bytes = 0
+        self.compressor: _Compressor | None = None
+        self.out: list[bytes] = []
+        self.sent = 0
+
+    def write(self, piece: bytes) -> None:
+        _check(self.deadline)
+        self.plain_bytes += len(piece)
+        if self.compressor is None:
+            self.plain.append(piece)
+            if self.coding is None:
+                self._within(self.plain_bytes, compressed=False)
+                return
+            if self.plain_bytes < MIN_COMPRESSED_BYTES:
+                return
+            self.compressor = _compressor(self.coding)
+            piece, self.plain = b"".join(self.plain), []
+        for start in range(0, len(piece), CHUNK_BYTES):
+            self.out.append(self.compressor.compress(piece[start:start + CHUNK_BYTES]))
+            self.sent += len(self.out[-1])
+            self._within(self.sent, compressed=True)
+            _check(self.deadline)
+
+    def finish(self) -> Encoded:
+        _check(self.deadline)
+        if self.compressor is None:
+            return Encoded(b"".join(self.plain), None, self.plain_bytes)
+        self.out.append(self.compressor.flush())
+        self._within(self.sent + len(self.out[-1]), compressed=True)
+        return Encoded(b"".join(self.out), self.coding, self.plain_bytes)
+
+    def _within(self, size: int, compressed: bool) -> None:
+        if size > self.max_bytes:
+            raise ChainruleError(_too_large(self.max_bytes, self.coding, compressed), None,
+                                 "limit")
+
+
+RECORDS_AT_ONCE = 256  # records of a Records list encoded in one call
+
+
+def _pieces(data: object) -> Iterator[bytes]:
+    """`data` as JSON, in pieces: the whole at once, unless it is a dict holding Records,
+    whose items are encoded RECORDS_AT_ONCE at a time as they are made."""
+    if not (isinstance(data, dict) and any(isinstance(v, Records) for v in data.values())):
+        yield _dumps(data)
+        return
+    yield b"{"
+    for k, (key, value) in enumerate(data.items()):
+        yield (b"," if k else b"") + _dumps(key) + b":"
+        if not isinstance(value, Records):
+            yield _dumps(value)
+            continue
+        yield b"["
+        items = iter(value)
+        first = True
+        while batch := list(itertools.islice(items, RECORDS_AT_ONCE)):
+            yield (b"" if first else b",") + _dumps(batch)[1:-1]
+            first = False
+        yield b"]"
+    yield b"}"
 
 
 def negotiate(accept_encoding: str) -> str | None:

@@ -9,11 +9,12 @@ run over the whole compact answer.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
+from .encoding import Records
 from .engine import short
 from .graph import format_number, template_parts
 from .narration import say
@@ -127,6 +128,11 @@ class Renderer:
     def backward_records(self, start: int = 0, stop: int | None = None
                          ) -> list[dict[str, object]]:
         """The backward steps start to stop (all by default), each with its terms."""
+        return list(self.iter_backward_records(start, stop))
+
+    def iter_backward_records(self, start: int = 0, stop: int | None = None
+                              ) -> Iterator[dict[str, object]]:
+        """`backward_records`, one record at a time (the server encodes them as they come)."""
         count = len(self.steps["node"])
         stop = count if stop is None else min(stop, count)
         bounds = self.steps["term_start"]
@@ -138,16 +144,14 @@ class Renderer:
             with np.errstate(all="ignore"):
                 sums[src] = c if src not in sums else sums[src] + c
             received[src] = received.get(src, 0) + 1
-        records = []
         for s in range(start, max(start, stop)):
             i = self.steps["node"][s]
             g = decode(self.nodes["grad"][i])
             terms = [self.term(i, t, g, sums, received) for t in range(bounds[s], bounds[s + 1])]
-            records.append({"index": s, "node": f"n{i}", "seed": i == self.output,
-                            "upstream": self.nodes["grad"][i], "terms": terms,
-                            "text": " ".join([self.step_text(i, g),
-                                              *(str(term["text"]) for term in terms)])})
-        return records
+            yield {"index": s, "node": f"n{i}", "seed": i == self.output,
+                   "upstream": self.nodes["grad"][i], "terms": terms,
+                   "text": " ".join([self.step_text(i, g),
+                                     *(str(term["text"]) for term in terms)])}
 
     def step_text(self, i: int, g: np.ndarray) -> str:
         """The sentence that opens node i's backward step."""
@@ -214,13 +218,17 @@ class Renderer:
                    sides=sides, input=self.ref(self.nodes["inputs"][i][pos], True)[0])
 
 
-def spelled_out(answer: Mapping[str, Any]) -> dict[str, object]:
-    """A compact answer as the v1 answer: nodes, edges, forward and backward steps as records."""
+def spelled_out(answer: Mapping[str, Any], lazy: bool = False) -> dict[str, object]:
+    """A compact answer as the v1 answer: nodes, edges, forward and backward steps as records.
+    `lazy`: the backward steps as `Records`, rendered while they are encoded, so that an answer
+    over its size cap is refused as soon as its bytes pass the cap, not once all are made."""
     renderer = Renderer(answer)
+    backward = renderer.iter_backward_records()
     return {
         "source": answer["source"], "output": answer["output"], "seed": answer["seed"],
         "nodes": renderer.node_records(), "edges": renderer.edge_records(),
-        "forward": renderer.forward_records(), "backward": renderer.backward_records(),
+        "forward": renderer.forward_records(),
+        "backward": Records(backward) if lazy else list(backward),
         **{key: answer[key] for key in ("gradients", "check", "warnings", "cost", "tangent",
                                         "jacobian", "groups")},
     }

@@ -107,13 +107,15 @@ def backprop_data(source: str, values: Mapping[str, object] | None = None, *,
                   seed: object = None, jacobian: bool = False, limits: Limits = LIMITS,
                   deadline: Deadline | None = None,
                   overrides: Collection[str] | None = None, output: str | None = None,
-                  **named_values: object) -> dict[str, object]:
+                  lazy: bool = False, **named_values: object) -> dict[str, object]:
     """The v1 answer (`POST /api/v1/backprop`): every record of every step spelled out, as
-    plain JSON-ready data: the compact answer rendered whole."""
+    plain JSON-ready data: the compact answer rendered whole. `lazy`: the backward steps are
+    rendered as the answer is encoded (the server refuses an answer over its size cap as soon
+    as its bytes pass it)."""
     return spelled_out(compact_data(source, {**(values or {}), **named_values}, check=check,
                                     mode=mode, wrt=wrt, seed=seed, jacobian=jacobian,
                                     limits=limits, deadline=deadline, overrides=overrides,
-                                    output=output))
+                                    output=output), lazy=lazy)
 
 
 def paths_data(source: str, values: Mapping[str, object] | None = None, *, wrt: str,

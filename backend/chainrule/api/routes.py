@@ -49,7 +49,7 @@ async def post_backprop(body: BackpropRequest, request: Request) -> Response:
     return await computed(
         request, backprop_data, source=body.source, values=body.values, check=body.check,
         mode=body.mode, wrt=body.wrt, seed=body.seed, jacobian=body.jacobian,
-        overrides=body.overrides, output=body.output)
+        overrides=body.overrides, output=body.output, lazy=True)
 
 
 @router_v2.post("/backprop", response_model=Answer, responses=ERRORS)
