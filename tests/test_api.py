@@ -9,7 +9,7 @@ import pytest
 from chainrule import ChainruleError, backprop
 from chainrule.answer import Answer
 from chainrule.app import create_app
-from chainrule.schemas import BackpropResponse
+from chainrule.schemas import BackpropResponse, HealthResponse
 from chainrule.settings import LIMITS
 from fastapi.testclient import TestClient
 
@@ -156,6 +156,7 @@ def test_health_and_openapi(client: TestClient) -> None:
     health = client.get("/healthz")
     assert health.status_code == 200
     assert health.json()["status"] == "ok" and health.json()["accepting"] is True
+    HealthResponse.model_validate(health.json())  # as /openapi.json documents it
     schema = client.get("/openapi.json").json()
     assert "/api/v1/backprop" in schema["paths"]
     assert "BackpropResponse" in schema["components"]["schemas"]

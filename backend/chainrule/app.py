@@ -19,6 +19,7 @@ from .api.routes import router, router_v2
 from .encoding import MIN_COMPRESSED_BYTES
 from .errors import ChainruleError
 from .middleware import BodyLimit
+from .schemas import HealthResponse
 from .settings import (
     ASSETS,
     FRONTEND_DIR,
@@ -112,9 +113,9 @@ def create_app(workers: int = WORKERS, queue: int = QUEUE,
     app.add_middleware(serving.HeadAsGet)  # outermost: a HEAD is a GET to every layer below
     app.include_router(serving.router)  # the page, /embed, /docs
 
-    @app.get("/healthz", tags=["health"], responses={503: {
-        "description": "The workers cannot take work: the pool is broken, or a computation "
-        "has run far past its deadline."}})
+    @app.get("/healthz", tags=["health"], response_model=HealthResponse, responses={503: {
+        "model": HealthResponse, "description": "The workers cannot take work: the pool is "
+        "broken, or a request has been admitted far longer than any can be."}})
     async def healthz() -> JSONResponse:
         """Whether the server can compute: answered on the event loop, never queued behind
         computations; 200 with the workers' state, 503 when they cannot take work."""

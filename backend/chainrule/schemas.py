@@ -615,6 +615,24 @@ class ErrorResponse(_Model):
     error: ErrorDetail
 
 
+class HealthResponse(_Model):
+    """Whether the server can compute (`GET /healthz`): its worker processes and its queue."""
+
+    status: Literal["ok", "stuck", "broken"] = Field(description="`ok`; `stuck` when a "
+                                                     "request has been admitted longer than "
+                                                     "any can be; `broken` when the workers "
+                                                     "cannot be started (both answered 503)")
+    workers: int = Field(description="worker processes, one computation each at a time")
+    busy: int = Field(description="workers computing")
+    waiting: int = Field(description="requests admitted, waiting for a worker")
+    queue: int = Field(description="requests that may wait; beyond, 429 `busy`")
+    accepting: bool = Field(description="whether a computing request would be admitted now")
+    oldest_request_seconds: float = Field(description="how long the oldest admitted request "
+                                          "has waited and computed")
+    deadline_seconds: float = Field(description="each computation's deadline; its worker is "
+                                    "killed 1 s past it")
+
+
 class MethodsRequest(_Model):
     """A small scalar program, and values for its inputs: the three ways to differentiate it."""
 
