@@ -23,7 +23,9 @@ import ctypes
 import math
 import multiprocessing
 import os
+import pickle
 import resource
+import signal
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import BrokenExecutor, CancelledError
@@ -43,6 +45,7 @@ TRIM_AFTER_BYTES = 1 << 20  # after an answer this large (or a failure), memory 
 LIGHT_BYTES = 16 * 1024  # a request body under this is light: it may use the reserved worker
 HEAVY_POLL_SECONDS = 0.005  # how often a waiting heavy request looks for a free slot
 PRELOAD = ["chainrule.run", "chainrule.methods", "chainrule.optimize"]  # in the forkserver
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 
 
 @dataclass(frozen=True)
@@ -56,9 +59,17 @@ class Outcome:
 
 
 def compute(function: Callable[..., object], kwargs: Mapping[str, Any], coding: str | None,
-            limits: Limits) -> Outcome:
+            limits: Limits, fork: bool = False) -> Outcome:
     """In a worker: `function(**kwargs, limits=limits, deadline=...)`, encoded; a
-    ChainruleError or a MemoryError as an Outcome's error."""
+    ChainruleError or a MemoryError as an Outcome's error. With `fork`, in a child of the
+    worker that exits once it has sent its outcome: a heavy computation's memory goes back to
+    the system whole (a Python process keeps much of what it once used), and the worker stays
+    as small as it was."""
+    if fork:
+        try:
+            return _in_child(lambda: compute(function, kwargs, coding, limits))
+        finally:
+            _return_memory()  # what the request's arguments and the answer's bytes took
     large = True  # a computation that failed may have held much
     try:
         deadline = Deadline(limits.max_seconds)
@@ -77,6 +88,34 @@ def compute(function: Callable[..., object], kwargs: Mapping[str, Any], coding: 
     finally:
         if large:
             _return_memory()
+
+
+def _in_child(call: Callable[[], Outcome]) -> Outcome:
+    """`call()` in a forked child of this worker, its outcome read back through a pipe. The
+    child dies with the worker (PR_SET_PDEATHSIG), so killing the worker stops it too."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: compute, send, exit without running any cleanup of the parent's
+        status = 1
+        try:
+            os.close(read)
+            if _LIBC is not None:
+                _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            with os.fdopen(write, "wb") as pipe:
+                pipe.write(pickle.dumps(call()))
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        data = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if not data:  # killed (the kernel's OOM killer) or crashed before it could answer
+        message = (f"the computation's process ended without an answer (wait status "
+                   f"{status}): it may have run out of memory; try a smaller program")
+        return Outcome(error=(message, None, "limit"))
+    outcome: Outcome = pickle.loads(data)  # our own child's bytes
+    return outcome
 
 
 def _start_worker(memory_mb: int) -> None:
@@ -169,12 +208,12 @@ class Computations:
         key = id(request)
         self.admitted[key] = time.monotonic()
         coding = negotiate(request.headers.get("accept-encoding", ""))
-        args = (function, kwargs, coding, self.limits)
         try:
             if len(await request.body()) < LIGHT_BYTES:
-                outcome = await self._compute(request, args)
-            else:
-                outcome = await self._heavy(request, args)
+                outcome = await self._compute(request, (function, kwargs, coding, self.limits))
+            else:  # in a child of the worker, which gives all its memory back as it exits
+                outcome = await self._heavy(request,
+                                            (function, kwargs, coding, self.limits, True))
         finally:
             took = time.monotonic() - self.admitted.pop(key)
             self.recent = 0.8 * self.recent + 0.2 * took
@@ -192,7 +231,8 @@ class Computations:
     async def _heavy(self, request: Request, args: tuple[Any, ...]) -> Outcome:
         """`_compute` once fewer than `heavy_slots` heavy requests are in the pool. (A count
         polled, not an asyncio.Semaphore: that binds to one event loop, and the app may be
-        called from several, as the tests' client does.)"""
+        called from several, as the tests' client does.) The server gives back the memory
+        its body and answer took once it is done with them."""
         while self.heavy >= self.heavy_slots:
             await asyncio.sleep(HEAVY_POLL_SECONDS)
         self.heavy += 1
@@ -200,6 +240,7 @@ class Computations:
             return await self._compute(request, args)
         finally:
             self.heavy -= 1
+            asyncio.get_running_loop().call_soon(_return_memory)
 
     async def _compute(self, request: Request, args: tuple[Any, ...]) -> Outcome:
         """`compute(*args)` in a worker: its outcome; the computation cancelled (its worker
