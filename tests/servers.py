@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -16,21 +15,38 @@ import httpx
 
 
 def free_port() -> int:
+    """A TCP port of 127.0.0.1 free now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def wait_healthy(url: str, seconds: float = 60) -> None:
+def wait_healthy(url: str, process: subprocess.Popen[bytes] | None = None,
+                 seconds: float = 60) -> None:
+    """Return once `url`/healthz answers 200; raise if `process` exits first or the time is
+    up (polling the server's start-up, not the page)."""
     end = time.monotonic() + seconds
     while time.monotonic() < end:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the server exited with code {process.returncode}")
         try:
             if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{url}/healthz did not answer within {seconds} s")
+        time.sleep(0.1)
+    raise TimeoutError(f"{url}/healthz did not answer within {seconds:.0f} s")
+
+
+def stop(process: subprocess.Popen[bytes], seconds: float) -> None:
+    """Stop a server the tests started: terminate, then kill if it is still there after
+    `seconds`."""
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def children(pid: int) -> list[tuple[int, bytes]]:
@@ -70,12 +86,7 @@ def running_server(**env: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(url)
+        wait_healthy(url, proc)
         yield url, proc
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, 20)

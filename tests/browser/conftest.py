@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,6 +15,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
+from ..servers import free_port, stop, wait_healthy
 from . import ui
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -30,41 +29,10 @@ STARTUP_SECONDS = 30.0
 expect.set_options(timeout=TIMEOUT_MS)
 
 
-def stop(process: subprocess.Popen[bytes], seconds: float) -> None:
-    """Stop a server the tests started: terminate, then kill if it is still there after
-    `seconds`."""
-    process.terminate()
-    try:
-        process.wait(timeout=seconds)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"uvicorn exited with code {process.returncode}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)  # polling the server's start-up, not the page
-    raise RuntimeError(f"{url}/healthz did not answer within {STARTUP_SECONDS:.0f} s")
-
-
 @pytest.fixture(scope="session")
 def base_url() -> Iterator[str]:
     """The app started as `make run` starts it, on a free port of 127.0.0.1."""
-    port = _free_port()
+    port = free_port()
     uvicorn = Path(sys.executable).with_name("uvicorn")
     process = subprocess.Popen(
         [str(uvicorn), "chainrule.app:create_app", "--factory",
@@ -72,7 +40,7 @@ def base_url() -> Iterator[str]:
         cwd=REPO_ROOT, stdin=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, process)
+        wait_healthy(url, process, STARTUP_SECONDS)
         yield url
     finally:
         stop(process, 10)

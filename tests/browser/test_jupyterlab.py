@@ -22,7 +22,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
-from .conftest import REPO_ROOT, _free_port, stop
+from ..servers import free_port, stop
+from .conftest import REPO_ROOT
 
 JUPYTER_LAB = Path(sys.executable).with_name("jupyter-lab")
 NOTEBOOK = REPO_ROOT / "docs" / "moons.ipynb"
@@ -64,7 +65,7 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"),
            "JUPYTER_DATA_DIR": str(home / "data"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
            "IPYTHONDIR": str(home / "ipython"), "MOONS_POINTS": str(POINTS)}
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     log = (home / "lab.log").open("w")
     process = subprocess.Popen(
         [str(JUPYTER_LAB), "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",

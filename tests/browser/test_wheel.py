@@ -27,8 +27,8 @@ from chainrule.settings import ASSETS, PACKED_NOT_SERVED, PAGES
 from playwright.sync_api import Browser, expect
 
 from ..oracles import sympy_gradients
+from ..servers import free_port, stop, wait_healthy
 from . import ui
-from .conftest import _free_port, _wait_healthy, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE, VALUES = ui.SOURCE, ui.VALUES
@@ -83,14 +83,14 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Venv:
 @pytest.fixture(scope="session")
 def wheel_server(venv: Venv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`chainrule serve --port P` from the venv, in an empty directory."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen([str(venv.bin / "chainrule"), "serve", "--port", str(port)],
                                cwd=tmp_path_factory.mktemp("empty"), env=venv.env,
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, process)
+        wait_healthy(url, process, 30)
         yield url
     finally:
         stop(process, 10)
@@ -264,7 +264,7 @@ def test_the_images_command_and_health_check_run_from_the_wheel_with_no_network(
         "kill $server; wait $server",
         "exit $status"])
     done = subprocess.run([tools["unshare"], "--net", tools["sh"], "-c", script], cwd=tmp_path,
-                          env={**venv.env, **env, "PORT": str(_free_port()), "HOME": str(tmp_path)},
+                          env={**venv.env, **env, "PORT": str(free_port()), "HOME": str(tmp_path)},
                           capture_output=True, text=True, timeout=120, check=False)
     log = (tmp_path / "server.log").read_text() if (tmp_path / "server.log").exists() else ""
     assert done.returncode == 0, (done.returncode, done.stderr, log)
