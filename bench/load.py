@@ -146,23 +146,28 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
 
 
 def worker_peak_mb(pid: int) -> list[float]:
-    """VmHWM (peak resident memory) of each worker process of the server `pid` (its children
-    but multiprocessing's small resource tracker; the server itself when it has no workers)."""
-    peaks = []
-    for entry in Path("/proc").iterdir():
+    """VmHWM (peak resident memory) of each worker process of the server `pid`: the children
+    of its forkserver (api/pool.py); the server itself when it has none."""
+    def children(p: int) -> list[int]:
         try:
-            stat = (entry / "stat").read_text()
-            if int(stat.rsplit(")", 1)[1].split()[1]) != pid and entry.name != str(pid):
-                continue
-            if b"resource_tracker" in (entry / "cmdline").read_bytes():
-                continue
-            for line in (entry / "status").read_text().splitlines():
+            return [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
+        except OSError:
+            return []
+
+    def peak(p: int) -> float | None:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
-                    peaks.append((entry.name == str(pid), int(line.split()[1]) / 1024))
-        except (OSError, ValueError, IndexError):
-            continue
-    children = [mb for own, mb in peaks if not own]
-    return sorted(children or [mb for own, mb in peaks if own])
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return None
+
+    forkservers = [c for c in children(pid)
+                   if b"forkserver" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    workers = [w for f in forkservers for w in children(f)]
+    peaks = [mb for mb in map(peak, workers or [pid]) if mb is not None]
+    return sorted(peaks)
 
 
 async def oversize_expect_continue(port: int) -> int | None:
