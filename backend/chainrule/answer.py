@@ -150,9 +150,9 @@ class Answer(_Model):
     records: Records | None = Field(description="The backward steps `records` asked for, "
                                     "spelled out as in v1; null if none were.")
     gradients: dict[str, Value] = Field(description="dL/d(input) for every input, by name.")
-    check: Check | None = Field(description="Central differences for every input element "
-                                "(2N evaluations) against backprop's gradient; null if not "
-                                "asked.")
+    check: Check | None = Field(description="The gradient check against central "
+                                "differences: which one ran (`kind`), over what (`inputs`) "
+                                "and why (`reason`); null if not asked.")
     warnings: list[Warning_] = Field(description="What is worth knowing and did not stop the "
                                      "computation: kinks, non-finite values, overrides.")
     cost: Cost = Field(description="Passes each way of differentiating would take.")
