@@ -156,7 +156,7 @@ class _Probe:
         inputs = [_input_entry(node, per if node in covered else 0, counts[node.id],
                                node not in failed) for node in self.inputs]
         if failed:
-            names = ", ".join(node.name for node in failed)
+            names = ", ".join(str(node.name) for node in failed)
             reason += (f"; {names} disagreed, so {'its' if len(failed) == 1 else 'their'} "
                        f"elements were checked one by one ({len(followed):,} of them)")
         method = (f"directional central difference (f(x + hv) - f(x - hv)) / 2h against ∇f · v "
