@@ -225,8 +225,8 @@ def _construct(annotation: Any, data: Any) -> Any:
         return data
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation.model_construct(**{
-            name: _construct(info.annotation, data[info.alias or name])
-            for name, info in annotation.model_fields.items() if (info.alias or name) in data})
+            name: _construct(inner, data[key]) if inner is not None else data[key]
+            for name, key, inner in _fields(annotation) if key in data})
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is list:
         return [_construct(args[0], item) for item in data]
@@ -234,6 +234,14 @@ def _construct(annotation: Any, data: Any) -> Any:
         return {key: _construct(args[1], item) for key, item in data.items()}
     models = [a for a in args if _has_model(a)]  # X | None: the model, if data is one
     return _construct(models[0], data) if models and isinstance(data, dict) else data
+
+
+@cache
+def _fields(model: type[BaseModel]) -> list[tuple[str, str, Any]]:
+    """A model's fields as (name, key in the data, annotation if a model occurs in it, else
+    None): worked out once per model, not once per record (an answer has thousands)."""
+    return [(name, info.alias or name, info.annotation if _has_model(info.annotation) else None)
+            for name, info in model.model_fields.items()]
 
 
 @cache

@@ -207,33 +207,32 @@ class _Probe:
 
     def direction_entries(self, nodes: Sequence[Node], per: int) -> list[dict[str, object]]:
         """`per` random unit directions for each input of `nodes`: all 2 x per x len(nodes)
-        evaluations in one batched pass."""
+        evaluations in one batched pass (rows 2r and 2r + 1 are x + hv and x - hv of move r)."""
         rng = np.random.default_rng(DIRECTION_SEED)
-        moves = []
-        for node in nodes:
-            x = node.const.reshape(-1)  # type: ignore[union-attr]
-            step = RELATIVE_STEP * max(1.0, float(np.max(np.abs(x)))) if node.size else 0.0
-            for _ in range(per):
-                v = rng.standard_normal(node.size)
-                moves.append((node, v / max(float(np.linalg.norm(v)), 1e-300), step))
-        rows = 2 * len(moves)
+        rows = 2 * per * len(nodes)
         leaves = {n.id: np.repeat(n.const.reshape(1, -1), rows, axis=0)  # type: ignore[union-attr]
                   for n in self.inputs}
-        for r, (node, v, step) in enumerate(moves):
-            leaves[node.id][2 * r] += step * v
-            leaves[node.id][2 * r + 1] -= step * v
+        steps, projected, scales = [], [], []
+        for k, node in enumerate(nodes):
+            x = node.const.reshape(-1)  # type: ignore[union-attr]
+            step = RELATIVE_STEP * max(1.0, float(np.max(np.abs(x))))
+            v = rng.standard_normal((per, node.size))
+            v /= np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-300)
+            first = 2 * per * k
+            leaves[node.id][first:first + 2 * per:2] += step * v
+            leaves[node.id][first + 1:first + 2 * per:2] -= step * v
+            g = self.grads[node.id]
+            steps += [step] * per
+            projected.append(v @ g)
+            scales.append(np.abs(v * g).sum(axis=1))
         with np.errstate(all="ignore"):
             out = _loss_rows(self.graph, leaves, rows, self.seed, self.limits)
-        entries = []
-        counts: dict[str, int] = defaultdict(int)
-        for r, (node, v, step) in enumerate(moves):
-            g = self.grads[node.id]
-            with np.errstate(all="ignore"):
-                numeric = float((out[2 * r] - out[2 * r + 1]) / (2 * step))
-            entries.append(_direction_entry(node, counts[node.id], float(g @ v),
-                                            float(np.abs(g * v).sum()), numeric, self.output))
-            counts[node.id] += 1
-        return entries
+            numeric = (out[0::2] - out[1::2]) / (2 * np.array(steps))
+        moves = [(node, d) for node in nodes for d in range(per)]
+        return [_direction_entry(node, d, bp, scale, fd, self.output)
+                for (node, d), bp, scale, fd in zip(
+                    moves, np.concatenate(projected).tolist(), np.concatenate(scales).tolist(),
+                    numeric.tolist(), strict=True)]
 
 
 def _sample(items: list[tuple[Node, int]], budget: int) -> list[tuple[Node, int]]:
