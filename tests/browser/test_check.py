@@ -5,6 +5,8 @@ phone's width, light and dark."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +108,24 @@ def test_screenshots_of_the_check_panel(browser: Browser, base_url: str, api: ht
         panel.screenshot(path=artifacts / f"check-panel-{width}-{scheme}.png")
     finally:
         context.close()
+
+
+def test_the_offline_file_says_which_check_ran(built_frontend: Path, browser: Browser,
+                                               tmp_path: Path) -> None:
+    out = tmp_path / "layer.html"
+    done = subprocess.run([sys.executable, "-m", "chainrule", "export-html", _layer_source(),
+                           "-o", str(out)], capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    page, blocked, errors = ui.open_offline(browser, out)
+    try:
+        check = page.locator("#check")
+        expect(check.locator(".check-kind")).to_contain_text(
+            "Checked by random directions: 2 random directions v for each of 4 of 4 input "
+            "tensors (154 of 154 elements, all)")
+        # In the closed "Gradient check and cost" box: found by its label, not its role.
+        expect(check.locator('[aria-label="Input tensors the check covered"] tbody tr')
+               ).to_have_count(4)
+        assert errors == []
+    finally:
+        page.context.close()
