@@ -149,8 +149,8 @@ def targets(row: TorchRow) -> list[Target]:
     """Issue 25's targets on the MLP (bench/run.py's table)."""
     ratio, bare = row.from_torch_s / row.torch_s, row.no_check_s / row.torch_s
     model = f"2-16-16-1 MLP, {row.points} points ({row.parameters} parameters, {row.nodes} nodes)"
-    return [(f"{model}: from_torch (its default check included) within {TARGET:g}× torch's "
-             "forward + backward",
+    return [((f"{model}: from_torch (its default check included) within {TARGET:g}× torch's "
+             "forward + backward"),
              (f"{row.from_torch_s * 1e3:.2f} ms vs torch {row.torch_s * 1e3:.3f} ms (check by "
               f"{row.check_kind}, {row.check_evaluations} evaluations; element by element "
               f"{row.elements_s * 1e3:.1f} ms; torch's own central differences "
@@ -197,9 +197,9 @@ def main() -> None:
 def write(row: TorchRow, path: str) -> None:
     """The table and the targets as a markdown page."""
     lines = ["# from_torch against PyTorch", "",
-             "Written by `bench/torch_mlp.py --write docs/torch.md` "
+             ("Written by `bench/torch_mlp.py --write docs/torch.md` "
              f"({time.strftime('%Y-%m-%d', time.gmtime())}, {os.cpu_count()} cores, shared "
-             "with other work: CPU time, interleaved).", "",
+             "with other work: CPU time, interleaved)."), "",
              (__doc__ or "").split("\n\n")[1].replace("\n", " "), "", *table(row), "",
              "| target | measured | wanted | ratio | met |", "|---|---|---|---|---|",
              *(f"| {name} | {measured} | {wanted} | {ratio} | {'yes' if met else 'no'} |"

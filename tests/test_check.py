@@ -201,3 +201,16 @@ def test_the_cli_says_which_check_ran(tmp_path: object) -> None:
     small = subprocess.run([sys.executable, "-m", "chainrule", "x * y", "x=1", "y=2"],
                            capture_output=True, text=True, check=True)
     assert "Gradient check, element by element: 2 input elements" in small.stdout
+
+
+def test_directions_past_the_work_budget_say_which_tensors_were_left_out() -> None:
+    values = _layer()
+    graph = build_graph(parse(LAYER, LIMITS), values, LIMITS, Deadline(30))
+    work = sum(graph.work(n) for n in graph.order())  # numbers one evaluation computes
+    limits = LIMITS.__class__(**{**LIMITS.__dict__, "max_check_work": 2 * work * 3})
+    check = backprop(LAYER, values, check="directions", limits=limits).check
+    assert check is not None and not check.complete
+    assert [(i.input, i.directions) for i in check.inputs] == [
+        ("W", 1), ("x", 1), ("b", 1), ("w", 0)]
+    assert check.checked == 120 + 10 + 12 and check.evaluations == 6
+    assert "covered 3 of 4 input tensors" in check.reason

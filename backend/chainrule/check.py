@@ -144,8 +144,8 @@ class _Probe:
         covered = self.inputs[:max(0, afford // per)] if afford < per * len(self.inputs) \
             else self.inputs
         directions = self.direction_entries(covered, per)
-        failed = [node for node in covered
-                  if not all(d["ok"] for d in directions if d["node"] == node.id)]
+        wrong = {d["node"] for d in directions if not d["ok"]}
+        failed = [node for node in covered if node.id in wrong]
         budget = max(0, self.element_budget() - len(directions))
         followed = _sample([(node, k) for node in failed for k in range(node.size)], budget) \
             if budget else []
@@ -153,8 +153,11 @@ class _Probe:
         counts: dict[str, int] = defaultdict(int)
         for node, _ in followed:
             counts[node.id] += 1
-        inputs = [_input_entry(node, per if node in covered else 0, counts[node.id],
-                               node not in failed) for node in self.inputs]
+        inputs = [_input_entry(node, per if k < len(covered) else 0, counts[node.id],
+                               node.id not in wrong) for k, node in enumerate(self.inputs)]
+        if len(covered) < len(self.inputs):
+            reason += (f"; the work budget covered {len(covered)} of {len(self.inputs)} input "
+                       "tensors")
         if failed:
             names = ", ".join(str(node.name) for node in failed)
             reason += (f"; {names} disagreed, so {'its' if len(failed) == 1 else 'their'} "

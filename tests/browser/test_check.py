@@ -117,7 +117,7 @@ def test_the_offline_file_says_which_check_ran(built_frontend: Path, browser: Br
                            "-o", str(out)], capture_output=True, text=True, timeout=120,
                           check=False)
     assert done.returncode == 0, done.stderr
-    page, blocked, errors = ui.open_offline(browser, out)
+    page, _blocked, errors = ui.open_offline(browser, out)
     try:
         check = page.locator("#check")
         expect(check.locator(".check-kind")).to_contain_text(
