@@ -240,8 +240,11 @@ def _construct(annotation: Any, data: Any) -> Any:
 def _fields(model: type[BaseModel]) -> list[tuple[str, str, Any]]:
     """A model's fields as (name, key in the data, annotation if a model occurs in it, else
     None): worked out once per model, not once per record (an answer has thousands)."""
-    return [(name, info.alias or name, info.annotation if _has_model(info.annotation) else None)
-            for name, info in model.model_fields.items()]
+    fields: list[tuple[str, str, Any]] = []
+    for name, info in model.model_fields.items():
+        annotation: Any = info.annotation
+        fields.append((name, info.alias or name, annotation if _has_model(annotation) else None))
+    return fields
 
 
 @cache
