@@ -141,7 +141,7 @@ def test_a_correct_mlp_passes_the_directional_check_with_every_tensor_covered() 
     assert check is not None and check.kind == "directions" and check.ok and check.complete
     names = [name for name, _ in model.named_parameters()]
     assert [i.input for i in check.inputs] == names
-    assert all(i.directions == LIMITS.check_directions for i in check.inputs)
+    assert all(i.directions == min(LIMITS.check_directions, i.size) for i in check.inputs)
     model.zero_grad()
     loss_fn().backward()
     for name, p in model.named_parameters():
@@ -214,3 +214,15 @@ def test_directions_past_the_work_budget_say_which_tensors_were_left_out() -> No
         ("W", 1), ("x", 1), ("b", 1), ("w", 0)]
     assert check.checked == 120 + 10 + 12 and check.evaluations == 6
     assert "covered 3 of 4 input tensors" in check.reason
+
+
+def test_inputs_of_one_number_each_are_checked_element_by_element() -> None:
+    names = [f"p{k}" for k in range(120)]
+    source = " + ".join(f"sin({n}) * {n}" for n in names)
+    check = backprop(source, {n: 0.01 * k for k, n in enumerate(names)}).check
+    assert check is not None and check.kind == "elements" and check.complete and check.ok
+    assert "random directions would take as many evaluations" in check.reason
+    asked = backprop(source, {n: 0.01 * k for k, n in enumerate(names)},
+                     check="directions").check
+    assert asked is not None and asked.evaluations == 2 * 120  # one direction a number
+    assert all(i.directions == 1 for i in asked.inputs) and asked.ok

@@ -98,6 +98,10 @@ def _choose(probe: _Probe, kind: str) -> tuple[str, str]:
     if n <= most and probe.element_budget() >= n:
         return "elements", (f"{n:,} input element{'' if n == 1 else 's'}, at most "
                             f"{most:,}: each is checked on its own")
+    if probe.directions_for(probe.inputs) >= n:
+        return "elements", (f"{n:,} input elements in {len(probe.inputs):,} inputs of one or "
+                            "a few numbers each: random directions would take as many "
+                            "evaluations as each element on its own")
     why = (f"over {most:,}" if n > most else
            f"too many evaluations to check each of them ({2 * n:,})")
     return "directions", (f"{n:,} input elements, {why}: random directions per input tensor "
@@ -115,6 +119,11 @@ class _Probe:
         self.work = max(1, sum(graph.work(n) for n in order))  # numbers one evaluation computes
         self.grads = {node.id: np.asarray(grads[node.id], dtype=float).reshape(-1)
                       if node.id in grads else np.zeros(node.size) for node in self.inputs}
+
+    def directions_for(self, nodes: Sequence[Node]) -> int:
+        """Directions the check by directions takes over `nodes`: `check_directions` for each
+        (as many as its elements for a smaller one: a number has one direction)."""
+        return sum(min(self.limits.check_directions, node.size) for node in nodes)
 
     def element_budget(self) -> int:
         """Elements the per-element check can afford (2 evaluations each)."""
@@ -140,10 +149,11 @@ class _Probe:
         element by element, within the budget."""
         per = self.limits.check_directions
         afford = self.limits.max_check_work // (2 * self.work)
-        per = max(1, min(per, afford // max(1, len(self.inputs))))
-        covered = self.inputs[:max(0, afford // per)] if afford < per * len(self.inputs) \
-            else self.inputs
-        directions = self.direction_entries(covered, per)
+        covered = self.inputs
+        if self.directions_for(self.inputs) > afford:  # one direction each, as far as it goes
+            per, covered = 1, self.inputs[:afford]
+        counts_per = [min(per, node.size) for node in covered]
+        directions = self.direction_entries(covered, counts_per)
         wrong = {d["node"] for d in directions if not d["ok"]}
         failed = [node for node in covered if node.id in wrong]
         budget = max(0, self.element_budget() - len(directions))
@@ -153,8 +163,9 @@ class _Probe:
         counts: dict[str, int] = defaultdict(int)
         for node, _ in followed:
             counts[node.id] += 1
-        inputs = [_input_entry(node, per if k < len(covered) else 0, counts[node.id],
-                               node.id not in wrong) for k, node in enumerate(self.inputs)]
+        inputs = [_input_entry(node, counts_per[k] if k < len(covered) else 0,
+                               counts[node.id], node.id not in wrong)
+                  for k, node in enumerate(self.inputs)]
         if len(covered) < len(self.inputs):
             reason += (f"; the work budget covered {len(covered)} of {len(self.inputs)} input "
                        "tensors")
@@ -163,8 +174,8 @@ class _Probe:
             reason += (f"; {names} disagreed, so {'its' if len(failed) == 1 else 'their'} "
                        f"elements were checked one by one ({len(followed):,} of them)")
         method = (f"directional central difference (f(x + hv) - f(x - hv)) / 2h against ∇f · v "
-                  f"for {per} random unit direction{'s' if per > 1 else ''} v per input tensor, "
-                  "h = 1e-6 * max(1, max |x|)")
+                  f"for {per} random unit direction{'s' if per > 1 else ''} v per input tensor "
+                  "(one per element of a smaller one), h = 1e-6 * max(1, max |x|)")
         return self.summary("directions", method, DIRECTIONS_TOLERANCE, reason,
                             sum(node.size for node in covered), len(covered) == len(self.inputs),
                             2 * len(directions) + 2 * len(followed), entries, directions, inputs)
@@ -208,30 +219,32 @@ class _Probe:
                 entries.append(_entry(node, k, float(self.grads[node.id][k]), fd, self.output))
         return entries
 
-    def direction_entries(self, nodes: Sequence[Node], per: int) -> list[dict[str, object]]:
-        """`per` random unit directions for each input of `nodes`: all 2 x per x len(nodes)
-        evaluations in one batched pass (rows 2r and 2r + 1 are x + hv and x - hv of move r)."""
+    def direction_entries(self, nodes: Sequence[Node], per: Sequence[int]
+                          ) -> list[dict[str, object]]:
+        """`per[k]` random unit directions for input `nodes[k]`: all 2 x sum(per) evaluations
+        in one batched pass (rows 2r and 2r + 1 are x + hv and x - hv of direction r)."""
         rng = np.random.default_rng(DIRECTION_SEED)
-        rows = 2 * per * len(nodes)
+        rows = 2 * sum(per)
         leaves = {n.id: np.repeat(n.const.reshape(1, -1), rows, axis=0)  # type: ignore[union-attr]
                   for n in self.inputs}
-        steps, projected, scales = [], [], []
-        for k, node in enumerate(nodes):
+        steps, projected, scales, moves = [], [], [], []
+        first = 0
+        for node, count in zip(nodes, per, strict=True):
             x = node.const.reshape(-1)  # type: ignore[union-attr]
             step = RELATIVE_STEP * max(1.0, float(np.max(np.abs(x))))
-            v = rng.standard_normal((per, node.size))
+            v = rng.standard_normal((count, node.size))
             v /= np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-300)
-            first = 2 * per * k
-            leaves[node.id][first:first + 2 * per:2] += step * v
-            leaves[node.id][first + 1:first + 2 * per:2] -= step * v
+            leaves[node.id][first:first + 2 * count:2] += step * v
+            leaves[node.id][first + 1:first + 2 * count:2] -= step * v
+            first += 2 * count
             g = self.grads[node.id]
-            steps += [step] * per
+            steps += [step] * count
             projected.append(v @ g)
             scales.append(np.abs(v * g).sum(axis=1))
+            moves += [(node, d) for d in range(count)]
         with np.errstate(all="ignore"):
             out = _loss_rows(self.graph, leaves, rows, self.seed, self.limits)
             numeric = (out[0::2] - out[1::2]) / (2 * np.array(steps))
-        moves = [(node, d) for node in nodes for d in range(per)]
         return [_direction_entry(node, d, bp, scale, fd, self.output)
                 for (node, d), bp, scale, fd in zip(
                     moves, np.concatenate(projected).tolist(), np.concatenate(scales).tolist(),
