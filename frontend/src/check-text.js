@@ -17,7 +17,8 @@ export function checkSummary(check) {
     const covered = inputs.filter((i) => i.directions > 0);
     const per = Math.max(0, ...covered.map((i) => i.directions));
     const followed = inputs.filter((i) => i.elements_checked > 0);
-    const over = `${plural(per, "random direction")} v for each of ${covered.length} of ` +
+    const fewer = covered.some((i) => i.directions < per) ? "up to " : "";
+    const over = `${fewer}${plural(per, "random direction")} v for each of ${covered.length} of ` +
       `${plural(inputs.length, "input tensor")} (${check.checked.toLocaleString("en-US")} of ` +
       `${plural(n, "element")}${check.complete ? ", all" : ""}): ∇f · v against ` +
       "(f(x + hv) − f(x − hv)) / 2h." +

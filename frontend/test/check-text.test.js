@@ -38,3 +38,10 @@ test("an answer from before the check had kinds reads as element by element", ()
   assert.equal(s.title, "Checked element by element");
   assert.equal(s.why, "");
 });
+
+test("a tensor with fewer directions (a single number has one) makes it \"up to\"", () => {
+  const inputs = [{ input: "W", directions: 2, elements_checked: 0 }, { input: "b", directions: 1, elements_checked: 0 }];
+  const s = checkSummary({ kind: "directions", reason: "", elements: 17, checked: 17, complete: true,
+    evaluations: 6, evaluations_for_all: 34, backprop_passes: passes, inputs });
+  assert.match(s.over, /^up to 2 random directions v for each of 2 of 2 input tensors/);
+});
