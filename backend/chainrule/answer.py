@@ -224,9 +224,17 @@ def _construct(annotation: Any, data: Any) -> Any:
     if data is None or not _has_model(annotation):
         return data
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation.model_construct(**{
-            name: _construct(inner, data[key]) if inner is not None else data[key]
-            for name, key, inner in _fields(annotation) if key in data})
+        fields = _fields(annotation)
+        values = {name: _construct(inner, data[key]) if inner is not None else data[key]
+                  for name, key, inner in fields if key in data}
+        if len(values) < len(fields) or not _plain(annotation):
+            return annotation.model_construct(**values)  # defaults to fill in
+        model = annotation.__new__(annotation)  # what model_construct does when all are given
+        object.__setattr__(model, "__dict__", values)
+        object.__setattr__(model, "__pydantic_fields_set__", set(values))
+        object.__setattr__(model, "__pydantic_extra__", None)
+        object.__setattr__(model, "__pydantic_private__", None)
+        return model
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is list:
         return [_construct(args[0], item) for item in data]
@@ -234,6 +242,14 @@ def _construct(annotation: Any, data: Any) -> Any:
         return {key: _construct(args[1], item) for key, item in data.items()}
     models = [a for a in args if _has_model(a)]  # X | None: the model, if data is one
     return _construct(models[0], data) if models and isinstance(data, dict) else data
+
+
+@cache
+def _plain(model: type[BaseModel]) -> bool:
+    """Whether a model is made by setting its fields alone: no private attributes, no
+    post-init, no extra fields kept, not a root model."""
+    return (not model.__private_attributes__ and not model.__pydantic_post_init__
+            and not model.__pydantic_root_model__ and model.model_config.get("extra") != "allow")
 
 
 @cache
