@@ -6,8 +6,8 @@ as the process's CPU time (`time.process_time`: on a machine shared with other w
 counts the waits for a core too), median of many turns: torch's forward and `loss.backward()`
 (gradients zeroed first; 20 in a row a turn, warm, as a training loop runs them);
 `from_torch(loss_fn, model)` (5 in a row a turn, warm too) with its default gradient check
-(`check="auto"`: above 100 input elements, 2 random directions per parameter tensor, 1 for the
-last bias, a number: 22 evaluations of the loss in one batched pass); the same without the
+(`check="auto"`: above 100 input elements, a random direction per parameter tensor: 12
+evaluations of the loss in one batched pass); the same without the
 check; with the check element by element (`check="elements"`, 674 evaluations, the default
 before issue 25); and, for scale, 674 forward passes of torch itself (what a central difference
 over every parameter costs torch). The gradients are compared with torch's `.grad`.

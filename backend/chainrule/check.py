@@ -5,12 +5,12 @@ evaluations of the function for N input elements, where backprop needs one forwa
 backward pass. The 2N evaluations run as one vectorized pass (a batch axis of 2N rows), in
 chunks that bound memory; past a budget (`max_check_work`) an even sample is checked.
 
-By directions, as `torch.autograd.gradcheck(fast_mode=True)` does: for each input tensor, a
-few random unit directions v, comparing (f(x + hv) - f(x - hv)) / 2h with the gradient's
-projection ∇f · v. Every element of the tensor moves in every direction, so 2 x directions x
-tensors evaluations cover every tensor, whatever its size; a wrong gradient still shows in its
-tensor's directions, and that tensor's elements are then checked one by one (within the
-budget) to find the element.
+By directions, as `torch.autograd.gradcheck(fast_mode=True)` does: for each input tensor,
+random unit directions v (`check_directions`, one by default as in gradcheck), comparing
+(f(x + hv) - f(x - hv)) / 2h with the gradient's projection ∇f · v. Every element of the
+tensor moves in every direction, so 2 x directions x tensors evaluations cover every tensor,
+whatever its size; a wrong gradient still shows in its tensor's directions, and that tensor's
+elements are then checked one by one (within the budget) to find the element.
 
 `gradient_check` picks one: element by element for a few input elements (`check_elements_up_to`),
 by directions above, or whichever the request asks for; the answer says which ran, over what,
@@ -227,13 +227,15 @@ class _Probe:
         rows = 2 * sum(per)
         leaves = {n.id: np.repeat(n.const.reshape(1, -1), rows, axis=0)  # type: ignore[union-attr]
                   for n in self.inputs}
+        noise = rng.standard_normal(sum(c * n.size for n, c in zip(nodes, per, strict=True)))
         steps, projected, scales, moves = [], [], [], []
-        first = 0
+        first = drawn = 0
         for node, count in zip(nodes, per, strict=True):
             x = node.const.reshape(-1)  # type: ignore[union-attr]
             step = RELATIVE_STEP * max(1.0, float(np.max(np.abs(x))))
-            v = rng.standard_normal((count, node.size))
-            v /= np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-300)
+            v = noise[drawn:drawn + count * node.size].reshape(count, node.size)
+            drawn += count * node.size
+            v /= np.maximum(np.sqrt(np.einsum("ij,ij->i", v, v))[:, None], 1e-300)
             leaves[node.id][first:first + 2 * count:2] += step * v
             leaves[node.id][first + 1:first + 2 * count:2] -= step * v
             first += 2 * count

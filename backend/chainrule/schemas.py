@@ -40,7 +40,8 @@ class BackpropRequest(_Model):
     check: bool | Literal["auto", "elements", "directions"] = Field(
         True, description="The gradient check against central differences. `elements`: each "
         "input element on its own (2N evaluations for N input elements; an even sample past "
-        "the budget). `directions`: a few random unit directions v per input tensor, "
+        "the budget). `directions`: random unit directions v per input tensor (one by "
+        "default, `check_directions`), "
         "(f(x + hv) - f(x - hv)) / 2h against the gradient's projection, as torch's "
         "`gradcheck(fast_mode=True)` does (2 evaluations a direction; a tensor that disagrees "
         "is then checked element by element). `auto` (or true): `elements` for up to "

@@ -32,9 +32,10 @@ class Limits:
     max_check_work: int = 50_000_000
     # The gradient check's kind when `check` is true or "auto": each input element on its own
     # up to this many input elements (2 evaluations each), random directions per input tensor
-    # above (2 evaluations each, `check_directions` of them a tensor).
+    # above (2 evaluations each, `check_directions` of them a tensor: one, as torch's
+    # gradcheck(fast_mode=True) takes; more make a subtle error likelier to show).
     check_elements_up_to: int = 100
-    check_directions: int = 2
+    check_directions: int = 1
     # Nodes of a program /methods differentiates symbolically (sympy's formulas can swell).
     max_methods_nodes: int = 60
     # Element-evaluations computed at once in the vectorized finite-difference pass.

@@ -57,16 +57,16 @@ def test_a_layer_is_checked_by_directions_over_every_tensor(
     check = page.locator("#check")
     expect(check.locator(".verdict")).to_have_text("✓ Backprop agrees with finite differences.")
     expect(check.locator(".check-kind")).to_contain_text(
-        "Checked by random directions: 2 random directions v for each of 4 of 4 input "
+        "Checked by random directions: 1 random direction v for each of 4 of 4 input "
         "tensors (154 of 154 elements, all)")
     expect(check.locator(".check-why")).to_contain_text("Why: 154 input elements, over 100")
     tensors = check.get_by_role("group", name="Input tensors the check covered")
     expect(tensors.locator("tbody tr")).to_have_count(4)
-    expect(tensors.locator("tbody tr").first).to_contain_text("W[12×10]2–✓")
+    expect(tensors.locator("tbody tr").first).to_contain_text("W[12×10]1–✓")
     directions = check.get_by_role("group", name="Gradient check by directions")
-    expect(directions.locator("tbody tr")).to_have_count(8)
+    expect(directions.locator("tbody tr")).to_have_count(4)
     expect(directions.locator("tbody tr.bad")).to_have_count(0)
-    expect(check).to_contain_text("16 function evaluations (2 per direction); element by "
+    expect(check).to_contain_text("8 function evaluations (2 per direction); element by "
                                   "element would take 2N = 308.")
 
 
@@ -121,7 +121,7 @@ def test_the_offline_file_says_which_check_ran(built_frontend: Path, browser: Br
     try:
         check = page.locator("#check")
         expect(check.locator(".check-kind")).to_contain_text(
-            "Checked by random directions: 2 random directions v for each of 4 of 4 input "
+            "Checked by random directions: 1 random direction v for each of 4 of 4 input "
             "tensors (154 of 154 elements, all)")
         # In the closed "Gradient check and cost" box: found by its label, not its role.
         expect(check.locator('[aria-label="Input tensors the check covered"] tbody tr')
