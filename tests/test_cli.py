@@ -31,7 +31,7 @@ def test_prints_every_section_as_tables(module: bool) -> None:
     r = run("sin(x*y) + x**2", "x=1.5", "y=2", module=module)
     assert r.returncode == 0, r.stderr
     out = r.stdout
-    for heading in ("Forward pass", "Backward pass", "Gradients", "Finite-difference check",
+    for heading in ("Forward pass", "Backward pass", "Gradients", "Gradient check, element by element",
                     "Cost for N = 2 input elements"):
         assert heading in out
     assert "-0.989992 × 2 = -1.97998" in out  # upstream × local = contribution
@@ -192,7 +192,7 @@ def test_torch_reads_a_scripts_model_and_loss_to_torchs_gradients(torch_script: 
 def test_torch_prints_the_steps_of_a_loss_function_as_tables(torch_script: Path) -> None:
     r = run("torch", f"{torch_script}:loss", module=True)
     assert r.returncode == 0, r.stderr
-    for heading in ("Forward pass", "Backward pass", "Gradients", "Finite-difference check"):
+    for heading in ("Forward pass", "Backward pass", "Gradients", "Gradient check"):
         assert heading in r.stdout
     w = torch.tensor([0.5, -1.5], dtype=torch.float64, requires_grad=True)
     torch.sigmoid(w * 3).sum().backward()

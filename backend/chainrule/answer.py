@@ -150,9 +150,9 @@ class Answer(_Model):
     records: Records | None = Field(description="The backward steps `records` asked for, "
                                     "spelled out as in v1; null if none were.")
     gradients: dict[str, Value] = Field(description="dL/d(input) for every input, by name.")
-    check: Check | None = Field(description="Central differences for every input element "
-                                "(2N evaluations) against backprop's gradient; null if not "
-                                "asked.")
+    check: Check | None = Field(description="The gradient check against central "
+                                "differences: which one ran (`kind`), over what (`inputs`) "
+                                "and why (`reason`); null if not asked.")
     warnings: list[Warning_] = Field(description="What is worth knowing and did not stop the "
                                      "computation: kinks, non-finite values, overrides.")
     cost: Cost = Field(description="Passes each way of differentiating would take.")
@@ -224,9 +224,17 @@ def _construct(annotation: Any, data: Any) -> Any:
     if data is None or not _has_model(annotation):
         return data
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation.model_construct(**{
-            name: _construct(info.annotation, data[info.alias or name])
-            for name, info in annotation.model_fields.items() if (info.alias or name) in data})
+        fields = _fields(annotation)
+        values = {name: _construct(inner, data[key]) if inner is not None else data[key]
+                  for name, key, inner in fields if key in data}
+        if len(values) < len(fields) or not _plain(annotation):
+            return annotation.model_construct(**values)  # defaults to fill in
+        model = annotation.__new__(annotation)  # what model_construct does when all are given
+        object.__setattr__(model, "__dict__", values)
+        object.__setattr__(model, "__pydantic_fields_set__", set(values))
+        object.__setattr__(model, "__pydantic_extra__", None)
+        object.__setattr__(model, "__pydantic_private__", None)
+        return model
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is list:
         return [_construct(args[0], item) for item in data]
@@ -234,6 +242,25 @@ def _construct(annotation: Any, data: Any) -> Any:
         return {key: _construct(args[1], item) for key, item in data.items()}
     models = [a for a in args if _has_model(a)]  # X | None: the model, if data is one
     return _construct(models[0], data) if models and isinstance(data, dict) else data
+
+
+@cache
+def _plain(model: type[BaseModel]) -> bool:
+    """Whether a model is made by setting its fields alone: no private attributes, no
+    post-init, no extra fields kept, not a root model."""
+    return (not model.__private_attributes__ and not model.__pydantic_post_init__
+            and not model.__pydantic_root_model__ and model.model_config.get("extra") != "allow")
+
+
+@cache
+def _fields(model: type[BaseModel]) -> list[tuple[str, str, Any]]:
+    """A model's fields as (name, key in the data, annotation if a model occurs in it, else
+    None): worked out once per model, not once per record (an answer has thousands)."""
+    fields: list[tuple[str, str, Any]] = []
+    for name, info in model.model_fields.items():
+        annotation: Any = info.annotation
+        fields.append((name, info.alias or name, annotation if _has_model(annotation) else None))
+    return fields
 
 
 @cache

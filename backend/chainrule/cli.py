@@ -35,7 +35,7 @@ from .schemas import (
     PathsResponse,
     Value,
 )
-from .settings import HOST, PORT, WORKERS
+from .settings import HOST, LIMITS, PORT, WORKERS
 from .values import decode
 
 CELL = 48  # longest cell before it is cut with "…"
@@ -71,7 +71,7 @@ def _answer(args: argparse.Namespace, values: dict[str, object]) -> str:
         paths = PathsResponse.model_validate(
             paths_data(args.source, values, wrt=args.wrt, limit=args.limit))
         return paths.model_dump_json() + "\n" if args.json else paths_report(paths)
-    result = backprop(args.source, values, check=not args.no_check, mode=args.mode,
+    result = backprop(args.source, values, check=_check_option(args), mode=args.mode,
                       wrt=args.wrt, seed=args.seed, jacobian=args.jacobian, output=args.output)
     return result.model_dump_json(by_alias=True) + "\n" if args.json else report(result)
 
@@ -146,14 +146,13 @@ def torch_command(argv: Sequence[str]) -> int:
                         "in it")
     parser.add_argument("--json", action="store_true", help="print the API's JSON answer")
     parser.add_argument("-o", "--output", help="write the offline HTML file there instead")
-    parser.add_argument("--no-check", action="store_true",
-                        help="skip the finite-difference check")
+    _check_options(parser)
     args = parser.parse_args(argv)
     fn = _script_function(parser, args.target)
     from .torch_graph import from_torch
 
     try:
-        result = from_torch(*_loss_and_model(parser, fn), check=not args.no_check)
+        result = from_torch(*_loss_and_model(parser, fn), check=_check_option(args))
     except ChainruleError as err:
         sys.stderr.write(error_text("", err))
         return 2
@@ -238,9 +237,22 @@ def _parser() -> argparse.ArgumentParser:
                         "symbolic (sympy, with its size), finite differences over h, backprop")
     parser.add_argument("--limit", type=int, default=20, metavar="N",
                         help="--paths lists at most N paths (default 20)")
-    parser.add_argument("--no-check", action="store_true",
-                        help="skip the finite-difference check")
+    _check_options(parser)
     return parser
+
+
+def _check_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--check", choices=["auto", "elements", "directions"], default="auto",
+                       help="the gradient check: each input element on its own (elements), "
+                       "random directions per input tensor (directions), or elements for up "
+                       f"to {LIMITS.check_elements_up_to} input elements and directions above "
+                       "(auto, the default)")
+    group.add_argument("--no-check", action="store_true", help="skip the gradient check")
+
+
+def _check_option(args: argparse.Namespace) -> str | bool:
+    return False if args.no_check else str(args.check)
 
 
 def methods_report(m: MethodsResponse) -> str:
@@ -376,13 +388,29 @@ def _op_text(node: NodeOut) -> str:
 
 
 def _check_section(c: Check) -> str:
-    rows = [[e.input or e.node, str(e.index) if e.index else "", fmt(e.backprop),
-             fmt(e.numeric), fmt(e.rel_error), "yes" if e.ok else "NO"] for e in c.entries]
+    """Which check ran, over what and why; its rows (directions, then elements); the verdict."""
     verdict = "all within tolerance" if c.ok else "SOME ENTRIES DISAGREE"
-    return (f"\nFinite-difference check: {c.method}\n"
-            + table(["input", "index", "backprop", "numeric", "rel. error", "ok"], rows)
-            + f"  {verdict} ({c.tolerance}); {c.evaluations} evaluations for {c.checked} of "
-              f"{c.elements} elements\n")
+    title = ("by random directions" if c.kind == "directions" else "element by element")
+    parts = [f"\nGradient check, {title}: {c.reason}\n  {c.method}\n"]
+    if c.kind == "directions":
+        parts.append(table(["input", "shape", "elements", "directions", "one by one", "ok"], [
+            [i.input or i.node, str(i.shape), str(i.size), str(i.directions),
+             str(i.elements_checked), "yes" if i.ok else "NO"] for i in c.inputs]))
+    if c.directions:
+        parts.append(table(["input", "direction", "grad · v", "numeric", "rel. error", "ok"], [
+            [d.input or d.node, str(d.direction), fmt(d.backprop), fmt(d.numeric),
+             fmt(d.rel_error), "yes" if d.ok else "NO"] for d in c.directions]))
+    if c.entries:
+        parts.append(table(["input", "index", "backprop", "numeric", "rel. error", "ok"], [
+            [e.input or e.node, str(e.index) if e.index else "", fmt(e.backprop),
+             fmt(e.numeric), fmt(e.rel_error), "yes" if e.ok else "NO"] for e in c.entries]))
+    covered = (f"{c.checked} of {c.elements} elements" if c.kind == "elements" else
+               f"{len([i for i in c.inputs if i.directions])} of {len(c.inputs)} input "
+               f"tensors ({c.checked} of {c.elements} elements)")
+    parts.append(f"  {verdict} ({c.tolerance}); {c.evaluations} evaluations for {covered}"
+                 f"{'' if c.complete else ', not all'} (each element on its own: "
+                 f"{c.evaluations_for_all})\n")
+    return "".join(parts)
 
 
 def rules_section(source: str, c: Check) -> str:

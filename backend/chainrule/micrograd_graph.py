@@ -42,7 +42,7 @@ _GENERATED_NAME = re.compile(r"v\d+")
 
 @without_gc
 def from_micrograd(loss: Any, inputs: Mapping[str, Any] | Iterable[Any] | None = None, *,
-                   check: bool = True, limits: Limits = LIMITS) -> Answer:
+                   check: bool | str = True, limits: Limits = LIMITS) -> Answer:
     """Read a micrograd `Value` graph ending in `loss`, and backpropagate through it.
 
     `inputs` names the Values to differentiate with respect to: the model (a micrograd

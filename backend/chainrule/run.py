@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from .answer import Answer
-from .check import finite_difference_check
+from .check import check_kind, gradient_check
 from .columns import VERSION, node_columns, ops_table, step_columns
 from .engine import Grads, Values, backward, forward
 from .errors import ChainruleError, Deadline, warning
@@ -48,7 +48,7 @@ def without_gc(fn: F) -> F:
 
 
 @without_gc
-def backprop(source: str, values: Mapping[str, object] | None = None, *, check: bool = True,
+def backprop(source: str, values: Mapping[str, object] | None = None, *, check: bool | str = True,
              mode: str = "reverse", wrt: str | None = None, seed: object = None,
              jacobian: bool = False, limits: Limits = LIMITS,
              overrides: Collection[str] | None = None, output: str | None = None,
@@ -71,7 +71,7 @@ def backprop(source: str, values: Mapping[str, object] | None = None, *, check: 
 
 
 def compact_data(source: str, values: Mapping[str, object] | None = None, *,
-                 check: bool = True, mode: str = "reverse", wrt: str | None = None,
+                 check: bool | str = True, mode: str = "reverse", wrt: str | None = None,
                  seed: object = None, jacobian: bool = False, limits: Limits = LIMITS,
                  deadline: Deadline | None = None, overrides: Collection[str] | None = None,
                  records: Sequence[int] | None = None,
@@ -103,7 +103,7 @@ def compact_data(source: str, values: Mapping[str, object] | None = None, *,
 
 
 def backprop_data(source: str, values: Mapping[str, object] | None = None, *,
-                  check: bool = True, mode: str = "reverse", wrt: str | None = None,
+                  check: bool | str = True, mode: str = "reverse", wrt: str | None = None,
                   seed: object = None, jacobian: bool = False, limits: Limits = LIMITS,
                   deadline: Deadline | None = None,
                   overrides: Collection[str] | None = None, output: str | None = None,
@@ -134,17 +134,18 @@ def paths_data(source: str, values: Mapping[str, object] | None = None, *, wrt: 
 
 
 @without_gc
-def backprop_graph(graph: Graph, *, check: bool = True, limits: Limits = LIMITS) -> Answer:
+def backprop_graph(graph: Graph, *, check: bool | str = True, limits: Limits = LIMITS) -> Answer:
     """`backprop`'s result for a graph built from objects, not text (micrograd, tracing)."""
     return Answer.built(trace(graph, check=check, limits=limits))
 
 
-def trace(graph: Graph, *, check: bool = True, limits: Limits = LIMITS,
+def trace(graph: Graph, *, check: bool | str = True, limits: Limits = LIMITS,
           wrt: str | None = None, seed: object = None, jacobian: bool = False,
           ) -> dict[str, object]:
     """Run both sweeps over a built graph (and forward mode for `wrt`), assembling the compact
     answer. An array output is swept backward from the cotangent `seed` and answers its
-    Jacobian."""
+    Jacobian. `check` is the gradient check's kind (see `check.check_kind`)."""
+    kind = check_kind(check)
     order = graph.order()
     out = graph.node(graph.output)
     cotangent = cotangent_seed(out, seed)
@@ -166,8 +167,8 @@ def trace(graph: Graph, *, check: bool = True, limits: Limits = LIMITS,
         "columns": {"nodes": node_columns(graph, values, sweep), **step_columns(graph, sweep)},
         "records": None,
         "gradients": gradients,
-        "check": finite_difference_check(graph, order, grads, loss, limits, cotangent, values)
-        if check else None,
+        "check": None if kind is None else gradient_check(
+            graph, order, grads, loss, limits, cotangent, values, kind),
         "warnings": graph.warnings + kink_warnings(graph, values, grads)
         + _non_finite_warnings(graph, values, grads),
         "cost": cost(sum(graph.node(i).size for i in graph.inputs.values()), out.size),

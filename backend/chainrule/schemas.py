@@ -37,7 +37,16 @@ class BackpropRequest(_Model):
         default_factory=dict, description="Values of inputs: numbers or nested lists "
         "(float64 arrays); they override literals such as `x = 1.5` in the source.",
         examples=[{"x": 1.5, "y": 2}])
-    check: bool = Field(True, description="Also run the finite-difference check.")
+    check: bool | Literal["auto", "elements", "directions"] = Field(
+        True, description="The gradient check against central differences. `elements`: each "
+        "input element on its own (2N evaluations for N input elements; an even sample past "
+        "the budget). `directions`: random unit directions v per input tensor (one by "
+        "default, `check_directions`), "
+        "(f(x + hv) - f(x - hv)) / 2h against the gradient's projection, as torch's "
+        "`gradcheck(fast_mode=True)` does (2 evaluations a direction; a tensor that disagrees "
+        "is then checked element by element). `auto` (or true): `elements` for up to "
+        f"{LIMITS.check_elements_up_to} input elements, `directions` above. false: no check.",
+        examples=["auto"])
     mode: Literal["reverse", "forward"] = Field(
         "reverse", description="`reverse` (backprop) always; `forward` adds the forward-mode "
         "steps for the input named by `wrt`, in `tangent`.")
@@ -230,23 +239,66 @@ class RuleCheck(_Model):
     def_span: Span = Field(description="The function's def, through its return expression.")
 
 
-class Check(_Model):
-    """The finite-difference check: 2N evaluations against one forward and one backward pass,
-    and each of the program's own derivative rules against central differences of its
-    function."""
+class DirectionEntry(_Model):
+    """Backprop against a central difference along one random unit direction v of one input
+    tensor: the gradient's projection ∇f · v against (f(x + hv) - f(x - hv)) / 2h."""
 
+    input: str | None = Field(description="The input tensor's name.")
+    node: str = Field(description="Its node.")
+    direction: int = Field(description="Which of its directions (0, 1, ...).")
+    backprop: Value = Field(description="∇f · v: backprop's gradient projected on v.")
+    numeric: Value = Field(description="(f(x + hv) - f(x - hv)) / 2h.")
+    abs_error: Value
+    rel_error: Value
+    ok: bool
+
+
+class InputCheck(_Model):
+    """What the check covered of one input tensor."""
+
+    input: str | None = Field(description="The input's name.")
+    node: str = Field(description="Its node.")
+    shape: list[int]
+    size: int = Field(description="Its elements.")
+    directions: int = Field(description="Random directions it was checked along (0 for the "
+                            "check element by element).")
+    elements_checked: int = Field(description="Its elements checked one by one: all (or a "
+                                  "sample) for the check element by element; for the check by "
+                                  "directions, those of a tensor whose directions disagreed.")
+    ok: bool = Field(description="Whether everything checked of it agrees.")
+
+
+class Check(_Model):
+    """The gradient check: backprop's gradient against central differences, element by element
+    (2N evaluations) or along random directions of each input tensor (2 per direction), against
+    one forward and one backward pass; and each of the program's own derivative rules against
+    central differences of its function."""
+
+    kind: Literal["elements", "directions"] = Field(
+        "elements", description="Which check ran: `elements` (each input element on its own) "
+        "or `directions` (random unit directions per input tensor).")
+    reason: str = Field("", description="Why that one, in a sentence (asked for, or the number "
+                        "of input elements against `check_elements_up_to`).")
     method: str
     tolerance: str
     elements: int = Field(description="N: input elements in all.")
-    checked: int
-    complete: bool = Field(description="False when a large N was sampled to bound the work.")
+    checked: int = Field(description="Input elements the check covered: checked one by one "
+                         "(`elements`), or in the tensors whose directions were tried "
+                         "(`directions`).")
+    complete: bool = Field(description="Whether every input was covered: false when a large N "
+                           "was sampled (or tensors left out) to bound the work.")
     evaluations: int = Field(description="Function evaluations this check took (2 per "
-                             "checked element).")
-    evaluations_for_all: int = Field(description="2N.")
+                             "checked element, 2 per direction).")
+    evaluations_for_all: int = Field(description="2N: the check element by element of all.")
     backprop_passes: dict[str, int]
     max_rel_error: float
-    ok: bool = Field(description="Every entry and every rule agrees within the tolerance.")
-    entries: list[CheckEntry]
+    ok: bool = Field(description="Every entry, direction and rule agrees within the "
+                     "tolerance.")
+    inputs: list[InputCheck] = Field(default_factory=list, description="Per input tensor, what "
+                                     "was checked of it and the verdict.")
+    directions: list[DirectionEntry] = Field(default_factory=list, description="Per input "
+                                             "tensor and direction (`directions` only).")
+    entries: list[CheckEntry] = Field(description="Per input element checked one by one.")
     rules: list[RuleCheck] = Field(default_factory=list, description="Per primitive with the "
                                    "learner's own derivative rule, and per argument: the rule "
                                    "against central differences of the function; empty when "

@@ -28,8 +28,14 @@ class Limits:
     # Element-operations of one forward and one backward sweep: each node's elements times
     # its op's work (1 for the table's ops; a program's primitive runs its body and rule).
     max_total_work: int = 10_000_000
-    # Finite-difference check: element-evaluations (batch rows x graph elements) per request.
+    # The gradient check: element-evaluations (batch rows x graph elements) per request.
     max_check_work: int = 50_000_000
+    # The gradient check's kind when `check` is true or "auto": each input element on its own
+    # up to this many input elements (2 evaluations each), random directions per input tensor
+    # above (2 evaluations each, `check_directions` of them a tensor: one, as torch's
+    # gradcheck(fast_mode=True) takes; more make a subtle error likelier to show).
+    check_elements_up_to: int = 100
+    check_directions: int = 1
     # Nodes of a program /methods differentiates symbolically (sympy's formulas can swell).
     max_methods_nodes: int = 60
     # Element-evaluations computed at once in the vectorized finite-difference pass.

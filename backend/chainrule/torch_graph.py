@@ -17,7 +17,7 @@ from .settings import LIMITS, Limits
 
 
 @without_gc
-def from_torch(loss_fn: Callable[[], Any], model: Any = None, *, check: bool = True,
+def from_torch(loss_fn: Callable[[], Any], model: Any = None, *, check: bool | str = True,
                limits: Limits = LIMITS) -> Answer:
     """Call `loss_fn()` (no arguments; it computes a scalar loss with torch), record every
     torch operation it runs as a node of chainrule's graph, and backpropagate through it.

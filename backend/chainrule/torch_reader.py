@@ -70,7 +70,7 @@ _SKIPPED_DIRS = (os.path.dirname(torch.__file__) + os.sep,
                  os.path.dirname(__file__) + os.sep)
 
 
-def read_torch(loss_fn: Callable[[], Any], model: Any, *, check: bool,
+def read_torch(loss_fn: Callable[[], Any], model: Any, *, check: bool | str,
                limits: Limits) -> Answer:
     """`from_torch`'s work (see there), with torch imported."""
     if model is not None and not isinstance(model, torch.nn.Module):

@@ -44,7 +44,7 @@ KNOWN = ", ".join(f"np.{name}" for name in NUMPY_OPS)
 
 @without_gc
 def trace(f: Callable[..., Any], values: Mapping[str, object] | None = None, *,
-          check: bool = True, limits: Limits = LIMITS, **named_values: object) -> Answer:
+          check: bool | str = True, limits: Limits = LIMITS, **named_values: object) -> Answer:
     """Call `f` with a tracer for each named value, and backpropagate through what it computed.
 
     `trace(f, x=1.5, y=2.0)` traces `f(x=..., y=...)`; `f` uses numpy (`np.sin`, `np.exp`,

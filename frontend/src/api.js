@@ -38,8 +38,10 @@ function post(path, body) {
  * `Answer`: columns, op entries and sentence templates; answer.js reads it); with
  * {mode: "forward", wrt}, also forward mode's tangent steps for the input `wrt`; with
  * {overrides: [names]}, only those values may override a literal of the source; with
- * {output: name}, the backward pass starts from that statement instead of the last. */
-export function backprop(source, values = {}, check = true,
+ * {output: name}, the backward pass starts from that statement instead of the last. `check`:
+ * "auto" (element by element for a few input elements, by random directions above),
+ * "elements", "directions", or false. */
+export function backprop(source, values = {}, check = "auto",
   { mode = "reverse", wrt = null, overrides = null, output = null } = {}) {
   const body = { source, values, check };
   if (mode === "forward") Object.assign(body, { mode, wrt });

@@ -126,7 +126,7 @@ async function run(step = 0) {
     const wrt = mode === "forward" ? await chooseWrt(source, values, overrides) : null;
     if (token !== state.runToken) return;
     const output = mode === "reverse" && assigns(source, state.output) ? state.output : null;
-    const result = inflate(await backprop(source, values, true, { mode, wrt, overrides, output }));
+    const result = inflate(await backprop(source, values, "auto", { mode, wrt, overrides, output }));
     if (token !== state.runToken) return;
     if (mode === "forward" && !result.tangent) throw new Error("The server did not answer in forward mode.");
     const cards = cardsOf(result);

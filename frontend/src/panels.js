@@ -1,6 +1,7 @@
 // The panels beside the graph: the chain-rule step (KaTeX), the gradients and the
 // finite-difference check. Each function draws its own element from data.
 
+import { checkSummary } from "./check-text.js";
 import { heading, math, para, termElement } from "./dom.js";
 import { formatNumber, formatShort, formatValue, heatmapGrid } from "./format.js";
 import { renderPracticeStep } from "./practice-panel.js";
@@ -234,9 +235,10 @@ export function heatSvg(grid, cls, cell = 10) {
 
 const MAX_CHECK_ROWS = 200;
 
-/** Fill the gradient-check panel: the verdict on each derivative rule of the program's own
- * (`onRule(rule)` as one is pointed at or focused, `onRule(null)` as it is left), one row per
- * checked element, and what it cost. */
+/** Fill the gradient-check panel: which check ran, over what and why; the verdict on each
+ * derivative rule of the program's own (`onRule(rule)` as one is pointed at or focused,
+ * `onRule(null)` as it is left); for the check by directions a row per input tensor and one per
+ * direction; a row per element checked one by one; and what it cost. */
 export function renderCheck(el, check, onRule = () => {}) {
   el.querySelector(".check-body")?.remove();
   const body = document.createElement("div");
@@ -246,44 +248,93 @@ export function renderCheck(el, check, onRule = () => {}) {
     body.append(para("The check was not run."));
     return;
   }
+  const summary = checkSummary(check);
   const verdict = para(check.ok ? "✓ Backprop agrees with finite differences."
     : "✗ Backprop and finite differences disagree somewhere.", check.ok ? "ok" : "bad");
   verdict.classList.add("verdict");
   body.append(verdict);
+  const what = document.createElement("p");
+  what.className = "check-kind";
+  what.dataset.kind = check.kind ?? "elements";
+  const title = document.createElement("strong");
+  title.textContent = `${summary.title}: `;
+  what.append(title, summary.over);
+  body.append(what);
+  if (summary.why) body.append(para(summary.why, "check-why hint"));
   if (check.rules?.length) body.append(ruleList(check.rules, onRule));
+  if (check.kind === "directions") {
+    body.append(scrolling(checkTable("Input tensors covered",
+      ["tensor", "shape", "directions", "one by one", "ok"], check.inputs ?? [], (row, input) => {
+        row.dataset.input = input.input ?? input.node;
+        cellText(row, input.input ?? input.node, "name");
+        cellText(row, `[${input.shape.join("×")}]`, "shape");
+        cellText(row, String(input.directions), "count");
+        cellText(row, input.elements_checked ? String(input.elements_checked) : "–", "count");
+        return input.ok;
+      }), "Input tensors the check covered"));
+    body.append(scrolling(checkTable(`${check.method}; ok when ${check.tolerance}`,
+      ["tensor, v", "∇f · v", "central diff.", "rel. error", "ok"], check.directions ?? [],
+      (row, d) => {
+        row.dataset.input = d.input ?? d.node;
+        cellText(row, `${d.input ?? d.node}, v${d.direction + 1}`, "name");
+        cellText(row, formatNumber(d.backprop, 7), "grad");
+        cellText(row, formatNumber(d.numeric, 7), "numeric");
+        cellText(row, formatNumber(d.rel_error, 2), "rel");
+        return d.ok;
+      }), "Gradient check by directions"));
+  }
+  if (check.kind !== "directions" || check.entries.length) {
+    const caption = check.kind === "directions"
+      ? "The tensors that disagreed, element by element" : `${check.method}; ok when ${check.tolerance}`;
+    body.append(scrolling(checkTable(caption, ["element", "backprop", "central diff.", "rel. error", "ok"],
+      check.entries.slice(0, MAX_CHECK_ROWS), (row, entry) => {
+        row.dataset.input = entry.input ?? entry.node;
+        const index = entry.index.length ? `[${entry.index.join(",")}]` : "";
+        cellText(row, `${entry.input ?? entry.node}${index}`, "name");
+        cellText(row, formatNumber(entry.backprop, 7), "grad");
+        cellText(row, formatNumber(entry.numeric, 7), "numeric");
+        cellText(row, formatNumber(entry.rel_error, 2), "rel");
+        return entry.ok;
+      }), "Gradient check table"));
+  }
+  if (check.entries.length > MAX_CHECK_ROWS) {
+    body.append(para(`… and ${check.entries.length - MAX_CHECK_ROWS} more elements (all in Export JSON).`, "hint"));
+  }
+  body.append(para(summary.cost, "cost"));
+}
+
+/** A check table: a caption, column titles, and a row per item drawn by `fill(row, item)`,
+ * which returns whether the item agrees (the row's last cell says it). */
+function checkTable(caption, titles, items, fill) {
   const table = document.createElement("table");
   table.className = "check-table";
-  table.createCaption().textContent = `${check.method}; ok when ${check.tolerance}`;
+  table.createCaption().textContent = caption;
   const head = table.createTHead().insertRow();
-  for (const title of ["element", "backprop", "central diff.", "rel. error", "ok"]) {
+  for (const title of titles) {
     const th = document.createElement("th");
     th.scope = "col";
     th.textContent = title;
     head.append(th);
   }
   const tbody = table.createTBody();
-  for (const entry of check.entries.slice(0, MAX_CHECK_ROWS)) {
+  for (const item of items) {
     const row = tbody.insertRow();
-    row.dataset.input = entry.input ?? entry.node;
-    row.classList.toggle("bad", !entry.ok);
-    const index = entry.index.length ? `[${entry.index.join(",")}]` : "";
-    cellText(row, `${entry.input ?? entry.node}${index}`, "name");
-    cellText(row, formatNumber(entry.backprop, 7), "grad");
-    cellText(row, formatNumber(entry.numeric, 7), "numeric");
-    cellText(row, formatNumber(entry.rel_error, 2), "rel");
-    cellText(row, entry.ok ? "✓" : "✗", entry.ok ? "ok" : "bad");
+    const ok = fill(row, item);
+    row.classList.toggle("bad", !ok);
+    cellText(row, ok ? "✓" : "✗", ok ? "ok" : "bad");
   }
+  return table;
+}
+
+/** A table in a box that scrolls sideways on a narrow screen (by keyboard too). */
+function scrolling(table, label) {
   const wrap = document.createElement("div");
   wrap.className = "table-scroll";
-  wrap.tabIndex = 0; // scrollable by keyboard
+  wrap.tabIndex = 0;
   wrap.setAttribute("role", "group");
-  wrap.setAttribute("aria-label", "Gradient check table");
+  wrap.setAttribute("aria-label", label);
   wrap.append(table);
-  body.append(wrap);
-  if (check.entries.length > MAX_CHECK_ROWS) {
-    body.append(para(`… and ${check.entries.length - MAX_CHECK_ROWS} more elements (all in Export JSON).`, "hint"));
-  }
-  body.append(para(costSentence(check), "cost"));
+  return wrap;
 }
 
 /** The verdicts on the program's own derivative rules, each a focusable item that points at
@@ -326,17 +377,6 @@ export function renderCost(table, verdictEl, cost, mode) {
     cellText(tr, here, "passes");
     tr.title = row.note;
   }
-}
-
-/** The cost of the check against backprop's. */
-export function costSentence(check) {
-  const { forward = 1, backward = 1 } = check.backprop_passes ?? {};
-  const passes = `Backprop: ${forward} forward + ${backward} backward pass.`;
-  if (check.complete) {
-    return `Finite differences: 2N = ${check.evaluations} function evaluations. ${passes}`;
-  }
-  return `Finite differences: 2N = ${check.evaluations_for_all} function evaluations ` +
-    `(this check sampled ${check.checked} of ${check.elements} elements: ${check.evaluations}). ${passes}`;
 }
 
 function cellText(row, text, cls) {
