@@ -24,7 +24,7 @@ from .graph import Graph, Node, fill
 from .kinks import all_at_kink
 from .narration import say
 from .ops import PRECEDENCE, Formula, Op, unbroadcast
-from .plan import Group, Plan, Received, Shape, plan_of
+from .plan import Group, Plan, Received, Scalar, Shape, plan_of
 from .values import is_number
 
 POW = PRECEDENCE["pow"]
@@ -77,9 +77,16 @@ def evaluate(graph: Graph, leaves: Mapping[str, np.ndarray], batched: bool = Tru
         value = leaves[node.id] if node.op == "input" else node.const
         assert value is not None
         buffers[node.shape][plan.rows[i]] = np.broadcast_to(value, (*lead, *node.shape))
+    scalars = buffers.get(())
+    ops, check = graph.ops, graph.deadline.check
     with np.errstate(all="ignore"):
         for group in plan.groups:
-            graph.deadline.check()
+            check()
+            if group.__class__ is Scalar:  # a number (a row of numbers, batched) at a time
+                scalars[group.row] = ops[group.op].forward(  # type: ignore[index]
+                    *[scalars[r] for r in group.in_rows])  # type: ignore[index, union-attr]
+                continue
+            assert isinstance(group, Group)
             args = [buffers[s][r] for s, r in zip(group.in_shapes, group.in_rows)]
             if batched:
                 k = len(group.nodes)
@@ -177,13 +184,19 @@ def backward(graph: Graph, order: list[Node] | None, values: Values,
     grads[plan.shapes[out]][plan.rows[out]] = 1.0 if seed is None else np.reshape(
         seed, plan.shapes[out])
     terms = _recording(plan) if record else None
+    scalar = _ScalarSweep(values.buffers.get(()), grads.get(()), contributions.get(()), terms)
+    ops, check = graph.ops, graph.deadline.check
     with np.errstate(all="ignore"):
         for group in reversed(plan.groups):
             if group.received is None:
                 continue
-            graph.deadline.check()
+            check()
+            if group.__class__ is Scalar:
+                scalar.step(ops[group.op], group)  # type: ignore[arg-type]
+                continue
+            assert isinstance(group, Group)
             _accumulate(group.received, contributions[group.shape], grads[group.shape])
-            _group_vjps(graph.ops[group.op], group, values, grads, contributions, terms)
+            _group_vjps(ops[group.op], group, values, grads, contributions, terms)
         for shape, received in plan.leaves_received.items():
             _accumulate(received, contributions[shape], grads[shape])
     if terms is not None:
@@ -196,6 +209,45 @@ def _recording(plan: Plan) -> Terms:
     return Terms({}, {s: np.zeros((plan.term_counts.get(s, 0), *s)) for s in plan.counts},
                  np.zeros(len(plan.term_node), dtype=bool), np.zeros(count, dtype=bool),
                  np.zeros(count, dtype=bool))
+
+
+class _ScalarSweep:
+    """The backward step of a `Scalar` group: `_accumulate` and `_group_vjps` for one number,
+    with the same rules in the same order (a running sum of the contributions in step order,
+    each VJP at the upstream gradient, and at 1 for the local derivative), so the numbers are
+    those of a one-row group."""
+
+    def __init__(self, values: np.ndarray | None, grads: np.ndarray | None,
+                 contributions: np.ndarray | None, terms: Terms | None) -> None:
+        self.values, self.grads, self.contributions = values, grads, contributions
+        self.terms = terms
+        self.locals = None if terms is None else terms.locals.get(())
+
+    def step(self, op: Op, group: Scalar) -> None:
+        values, grads, contributions = self.values, self.grads, self.contributions
+        assert values is not None and grads is not None and contributions is not None
+        received = group.received or ()
+        if received:
+            g = contributions[received[0]]
+            for row in received[1:]:
+                g = g + contributions[row]
+            grads[group.row] = g
+        else:  # the output: its seed
+            g = grads[group.row]
+        ans = values[group.row]
+        args = [values[r] for r in group.in_rows]
+        terms = self.terms
+        if terms is not None and op.kink is not None:
+            terms.kink_any[group.node] = terms.kink_all[group.node] = bool(
+                op.kink.where(ans, *args))
+        for pos, row in enumerate(group.term_rows):
+            if row < 0:
+                continue
+            rule = op.vjps[pos]
+            contributions[row] = rule(g, ans, *args)
+            if terms is not None:
+                self.locals[row] = rule(ONE, ans, *args)  # type: ignore[index]
+                terms.has_local[group.term_ids[pos]] = True
 
 
 def _accumulate(received: Received, buffer: np.ndarray, target: np.ndarray) -> None:

@@ -74,6 +74,22 @@ class Group(NamedTuple):
     received: Received | None = None  # how the nodes' gradients are summed (None: not swept)
 
 
+class Scalar(NamedTuple):
+    """One node alone in its group, a scalar of an elementwise op on scalars: every node of a
+    deep chain (`-----x`, `a2 = sin(a1)`, a long one-line sum). Stacking one row buys nothing,
+    so the sweeps take it number by number, with the same op-table rules on numpy scalars, and
+    the plan keeps only the row numbers they index (all in the buffers of shape ())."""
+
+    op: str
+    node: int
+    row: int  # its row in the scalars' buffer
+    in_rows: tuple[int, ...]  # per position: the operand's row
+    term_rows: tuple[int, ...]  # per position: the row of its term among the scalars', or -1
+    term_ids: tuple[int, ...]  # per position: the number of its term, or -1
+    received: tuple[int, ...] | None  # the term rows it receives, in step order (None: not
+    # swept); empty for the output, whose gradient is the seed
+
+
 @dataclass(frozen=True)
 class Plan:
     """Buffers, groups and terms of one graph (see the module's docstring)."""
@@ -83,7 +99,7 @@ class Plan:
     counts: dict[Shape, int]  # nodes per shape
     by_shape: dict[Shape, np.ndarray]  # per shape: its nodes, in the order of their rows
     generation: list[int]  # per node: its layer (Graph.layers)
-    groups: list[Group]  # generation by generation, from the inputs to the output
+    groups: list[Group | Scalar]  # generation by generation, from the inputs to the output
     leaves: list[int]  # inputs and constants
     leaves_received: dict[Shape, Received]  # how the leaves' gradients are summed, by shape
     swept: np.ndarray  # per node (bool): reached by the backward sweep (its step exists)
@@ -220,7 +236,7 @@ def _single(node: int, op: str, shape: Shape, operands: list[int], shapes: list[
 def _groups(graph: Graph, inputs: list[list[int]], generation: list[int],
             shapes: list[Shape], rows: list[int],
             term_rows: list[int], sent: list[list[int] | None],
-            receiving: _Receiving) -> list[Group]:
+            receiving: _Receiving) -> list[Group | Scalar]:
     """The op nodes grouped by (generation, op, operand shapes), generation by generation."""
     keyed: dict[tuple[object, ...], list[int]] = defaultdict(list)
     for i, node in enumerate(graph.nodes):
@@ -231,12 +247,24 @@ def _groups(graph: Graph, inputs: list[list[int]], generation: list[int],
         if not graph.ops[node.op].elementwise:
             key += (i,)
         keyed[key].append(i)
-    groups = []
+    groups: list[Group | Scalar] = []
+    ops = graph.ops
+    received_by, term_row = receiving.received_by, receiving.term_rows
     for key in sorted(keyed, key=itemgetter(0)):  # stable: creation order within a generation
         members = keyed[key]
         first = members[0]
         shape, op = shapes[first], graph.nodes[first].op
-        if len(members) == 1:  # most groups of a deep graph: no lists to scan
+        if len(members) == 1 and shape == () and ops[op].elementwise and all(
+                s == () for s in key[2:]):  # a deep graph's usual group
+            operands = inputs[first]
+            ids = sent[first] or [-1] * len(operands)
+            swept = any(t >= 0 for t in ids)  # as a Group's `received`: it sends a term
+            groups.append(Scalar(
+                op, first, rows[first], tuple([rows[n] for n in operands]),
+                tuple([-1 if t < 0 else term_row[t] for t in ids]), tuple(ids),
+                tuple([term_row[t] for t in received_by[first]]) if swept else None))
+            continue
+        if len(members) == 1:
             groups.append(_single(first, op, shape, inputs[first], shapes, rows, term_rows,
                                   sent, receiving))
             continue
