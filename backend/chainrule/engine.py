@@ -382,6 +382,8 @@ SHORT_VECTOR = 4  # vectors up to this length are written out in sentences
 
 def short(value: np.ndarray | float) -> str:
     """A number for a sentence: 4 significant digits; a short vector written out; else a shape."""
+    if value.__class__ is float:
+        return f"{value:.4g}"
     if is_number(value):
         return f"{float(value):.4g}"
     array = np.asarray(value)

@@ -116,7 +116,7 @@ class Renderer:
         op, name = self.nodes["op"][i], self.ref(i, False)[0]
         if op == "const":
             return say("forward_const", name=name)
-        value = short(decode(self.nodes["value"][i]))
+        value = short(_decoded(self.nodes["value"][i]))
         if op == "input":
             literal = self.nodes["literal"].get(str(i))
             note = say("override", literal=literal["text"], line=literal["line"]) if (
@@ -134,14 +134,14 @@ class Renderer:
         received: dict[int, int] = {}
         for t in range(bounds[start]):  # the running sums before the first step asked for
             src = self.terms["input"][t]
-            c = decode(self.terms["contribution"][t])
+            c = _decoded(self.terms["contribution"][t])
             with np.errstate(all="ignore"):
                 sums[src] = c if src not in sums else sums[src] + c
             received[src] = received.get(src, 0) + 1
         records = []
         for s in range(start, max(start, stop)):
             i = self.steps["node"][s]
-            g = decode(self.nodes["grad"][i])
+            g = _decoded(self.nodes["grad"][i])
             terms = [self.term(i, t, g, sums, received) for t in range(bounds[s], bounds[s + 1])]
             records.append({"index": s, "node": f"n{i}", "seed": i == self.output,
                             "upstream": self.nodes["grad"][i], "terms": terms,
@@ -158,15 +158,20 @@ class Renderer:
         return say("step_input" if self.nodes["op"][i] == "input" else "step", name=name,
                    g=short(g))
 
-    def term(self, i: int, t: int, g: np.ndarray, sums: dict[int, np.ndarray],
+    def term(self, i: int, t: int, g: np.ndarray | float, sums: dict[int, Any],
              received: dict[int, int]) -> dict[str, object]:
         """Term t of node i's step; `sums` and `received` carry the running sums along."""
         src, pos = self.terms["input"][t], self.terms["position"][t]
         contribution_json, local_json = self.terms["contribution"][t], self.terms["local"][t]
-        contribution = decode(contribution_json)
+        contribution = _decoded(contribution_json)
         before = sums.get(src)
-        with np.errstate(all="ignore"):
-            after = contribution if before is None else before + contribution
+        if before is None:
+            after = contribution
+        elif before.__class__ is float and contribution.__class__ is float:
+            after = before + contribution  # a float sum: the same double as numpy's
+        else:
+            with np.errstate(all="ignore"):
+                after = before + contribution
         sums[src] = after
         received[src] = received.get(src, 0) + 1
         kink = self.nodes["kink"][i]
@@ -176,7 +181,7 @@ class Renderer:
         broadcast = op["elementwise"] and node_shape != src_shape
         name = self.ref(src, True)[0]
         if local_json is not None:
-            text = say("term_local", input=name, g=short(g), local=short(decode(local_json)),
+            text = say("term_local", input=name, g=short(g), local=short(_decoded(local_json)),
                        contribution=short(contribution))
         elif broadcast:
             text = say("term_broadcast", input=name, g=short(g),
@@ -192,7 +197,8 @@ class Renderer:
         return {
             "input": f"n{src}", "position": pos, **derivative,
             "local": local_json, "contribution": contribution_json,
-            "before": encode(np.zeros(src_shape) if before is None else before),
+            "before": (0.0 if not src_shape else encode(np.zeros(src_shape))) if before is None
+            else encode(before),
             "after": encode(after), "accumulated": before is not None,
             "contribution_index": received[src], "consumers": self.nodes["consumers"][src],
             "broadcast": {"from": node_shape, "to": src_shape,
@@ -212,6 +218,12 @@ class Renderer:
             return say("kink_unary", op=op["name"], point=point, sides=sides)
         return say("kink_binary", node=self.ref(i, True)[0], where=kink["point"], point=point,
                    sides=sides, input=self.ref(self.nodes["inputs"][i][pos], True)[0])
+
+
+def _decoded(value: Any) -> np.ndarray | float:
+    """`decode`, but a finite number stays a float (what a scalar graph's columns hold): its
+    sums and sentences are the same, without a numpy array for each."""
+    return value if value.__class__ is float else decode(value)
 
 
 def spelled_out(answer: Mapping[str, Any]) -> dict[str, object]:
