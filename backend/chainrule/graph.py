@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Collection, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Collection, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 import networkx as nx  # type: ignore[import-untyped]
@@ -25,6 +25,7 @@ from .settings import LIMITS, Limits
 from .values import all_finite
 
 Shape = tuple[int, ...]
+NO_FORMULA = Formula("", "")  # a node's until it is given one (a tuple, so shared)
 MAX_REF_CHARS = 40  # longer sub-expressions are referred to by node id in formulas
 
 # What a group of nodes is: a line of a program, a call of a user's function, a network's
@@ -71,7 +72,7 @@ class Node:
     name: str | None = None
     const: np.ndarray | None = None  # the value of an input or a constant
     requires_grad: bool = False  # depends on some input
-    bare: Formula = field(default_factory=lambda: Formula("", ""))  # how formulas refer to it
+    bare: Formula = NO_FORMULA  # how formulas refer to it
     precedence: int = ATOM  # how tightly its formula binds (ops.PRECEDENCE)
     literal: Literal | None = None  # for an input assigned a literal in the source
     group: int | None = None  # the innermost group it belongs to (an index of Graph.groups)
@@ -226,9 +227,12 @@ def _fill(text: str, refs: Mapping[str, Node], which: int, op: str | None) -> st
     parts = []
     for literal, slot, enclosed in template_parts(text):
         parts.append(literal)
-        if slot:
+        if slot:  # node.ref(...)[which], inlined: a formula is filled for every node
             node = refs[slot]
-            parts.append(node.ref(wrapped=not enclosed and _needs_brackets(node, slot, op))[which])
+            bare = node.bare[which]
+            if node.precedence < ATOM and not enclosed and _needs_brackets(node, slot, op):
+                bare = f"({bare})" if which == 0 else rf"\left({bare}\right)"
+            parts.append(bare)
     return "".join(parts)
 
 
@@ -279,50 +283,38 @@ class GraphBuilder:
         self.groups.append(Group(len(self.groups), kind, name, parent, span))
         return len(self.groups) - 1
 
-    @contextmanager
-    def inside(self, index: int | None) -> Iterator[int | None]:
+    def inside(self, index: int | None) -> AbstractContextManager[int | None]:
         """Nodes added within belong to the group `index` (None: to no group)."""
-        outer, self.current_group = self.current_group, index
-        try:
-            yield index
-        finally:
-            self.current_group = outer
+        return _Inside(self, index)
 
-    @contextmanager
     def group(self, kind: str, name: str, span: Span | None = None, *,
-              at_least: int = 1) -> Iterator[int]:
+              at_least: int = 1) -> AbstractContextManager[int]:
         """A new group inside the current one, holding the nodes added within. If it ends with
         fewer than `at_least` nodes and no group inside it, it is taken away again (its nodes
         go back to the enclosing group)."""
-        start = len(self.nodes)
-        index = self.add_group(kind, name, span, self.current_group)
-        with self.inside(index):
-            yield index
-        members = [n for n in self.nodes[start:] if n.group == index]
-        if len(members) < at_least and index == len(self.groups) - 1:
-            self.groups.pop()
-            for node in members:
-                node.group = self.current_group
+        return _Opened(self, kind, name, span, at_least)
 
     def add(self, op: str, inputs: list[str], span: Span, shape: Shape, **kw: object) -> Node:
         self.deadline.check()
-        if len(self.nodes) >= self.limits.max_nodes:
+        limits = self.limits
+        if len(self.nodes) >= limits.max_nodes:
             raise ChainruleError(
                 f"the graph would have more than {self.limits.max_nodes:,} nodes; split the "
                 "program or simplify it", span, "limit")
         size = math.prod(shape)
-        if size > self.limits.max_array_elements:
+        if size > limits.max_array_elements:
             raise ChainruleError(
                 f"this value would have {size:,} elements (shape {list(shape)}); the limit is "
                 f"{self.limits.max_array_elements:,}", span, "limit")
         self.total_elements += size
-        if self.total_elements > self.limits.max_total_elements:
+        if self.total_elements > limits.max_total_elements:
             raise ChainruleError(
                 f"the graph's values would hold more than {self.limits.max_total_elements:,} "
                 "numbers in all; use smaller arrays", span, "limit")
-        work = size * (self.ops[op].work if op in self.ops else 1)
+        entry = self.ops.get(op)
+        work = size * (1 if entry is None else entry.work)
         self.total_work += work
-        if self.total_work > self.limits.max_total_work:
+        if self.total_work > limits.max_total_work:
             raise ChainruleError(
                 f"one forward and one backward sweep would apply more than "
                 f"{self.limits.max_total_work:,} operations (this {op} alone {work:,}: a "
@@ -402,7 +394,7 @@ class GraphBuilder:
         formulas refer to it by `name` if given, else by its own formula (`sin(x)`)."""
         op = self.ops[op_name]
         try:
-            shape = op.shape(*(a.shape for a in args))
+            shape = op.shape(*[a.shape for a in args])
         except ValueError as err:
             raise ChainruleError(f"{op_name}: {err}", span, "shape") from None
         node = self.add(op_name, [a.id for a in args], span, shape,
@@ -497,6 +489,49 @@ class GraphBuilder:
                                          out.span))
         return Graph(self.source, self.nodes, out.id, self.inputs, self.warnings, self.deadline,
                      self.groups, self.ops)
+
+
+class _Inside:
+    """`GraphBuilder.inside`: a class, not a generator, as it is entered once a statement."""
+
+    def __init__(self, builder: GraphBuilder, index: int | None) -> None:
+        self.builder, self.index, self.outer = builder, index, builder.current_group
+
+    def __enter__(self) -> int | None:
+        self.outer, self.builder.current_group = self.builder.current_group, self.index
+        return self.index
+
+    def __exit__(self, *exc: object) -> None:
+        self.builder.current_group = self.outer
+
+
+class _Opened:
+    """`GraphBuilder.group`: the group is made on entering, and on a normal exit taken away
+    again if it holds fewer than `at_least` nodes and no group was made inside it."""
+
+    def __init__(self, builder: GraphBuilder, kind: str, name: str, span: Span | None,
+                 at_least: int) -> None:
+        self.builder, self.kind, self.name, self.span = builder, kind, name, span
+        self.at_least, self.start, self.index, self.outer = at_least, 0, 0, builder.current_group
+
+    def __enter__(self) -> int:
+        builder = self.builder
+        self.start = len(builder.nodes)
+        self.outer = builder.current_group
+        self.index = builder.add_group(self.kind, self.name, self.span, self.outer)
+        builder.current_group = self.index
+        return self.index
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        builder, index = self.builder, self.index
+        builder.current_group = self.outer
+        if kind is not None:
+            return
+        members = [n for n in builder.nodes[self.start:] if n.group == index]
+        if len(members) < self.at_least and index == len(builder.groups) - 1:
+            builder.groups.pop()
+            for node in members:
+                node.group = self.outer
 
 
 def _short(value: np.ndarray) -> str:

@@ -158,7 +158,9 @@ def _make(graph: Graph) -> Plan:
     by_shape: dict[Shape, list[int]] = defaultdict(list)
     for i, shape in enumerate(shapes):
         by_shape[shape].append(i)
-    generation = graph.layers()
+    generation: list[int] = []  # Graph.layers(), from the inputs read above
+    for operands in inputs:
+        generation.append(1 + max([generation[j] for j in operands], default=-1))
     return Plan(shapes, _ints(rows), dict(counts), {s: _ints(n) for s, n in by_shape.items()},
                 generation,
                 _groups(graph, inputs, generation, shapes, rows, term_rows, sent, receiving),
@@ -239,29 +241,30 @@ def _groups(graph: Graph, inputs: list[list[int]], generation: list[int],
             receiving: _Receiving) -> list[Group | Scalar]:
     """The op nodes grouped by (generation, op, operand shapes), generation by generation."""
     keyed: dict[tuple[object, ...], list[int]] = defaultdict(list)
+    elementwise = {name: op.elementwise for name, op in graph.ops.items()}
     for i, node in enumerate(graph.nodes):
         operands = inputs[i]
         if not operands:
             continue
-        key: tuple[object, ...] = (generation[i], node.op, *(shapes[s] for s in operands))
-        if not graph.ops[node.op].elementwise:
+        key: tuple[object, ...] = (generation[i], node.op, *[shapes[s] for s in operands])
+        if not elementwise[node.op]:
             key += (i,)
         keyed[key].append(i)
     groups: list[Group | Scalar] = []
-    ops = graph.ops
     received_by, term_row = receiving.received_by, receiving.term_rows
     for key in sorted(keyed, key=itemgetter(0)):  # stable: creation order within a generation
         members = keyed[key]
         first = members[0]
         shape, op = shapes[first], graph.nodes[first].op
-        if len(members) == 1 and shape == () and ops[op].elementwise and all(
-                s == () for s in key[2:]):  # a deep graph's usual group
+        # One scalar of an elementwise op on scalars (a shape () is falsy): a deep graph's
+        # usual group.
+        if len(members) == 1 and not shape and elementwise[op] and not any(key[2:]):
             operands = inputs[first]
-            ids = sent[first] or [-1] * len(operands)
-            swept = any(t >= 0 for t in ids)  # as a Group's `received`: it sends a term
+            sends = sent[first] or [-1] * len(operands)
+            swept = any(t >= 0 for t in sends)  # as a Group's `received`: it sends a term
             groups.append(Scalar(
                 op, first, rows[first], tuple([rows[n] for n in operands]),
-                tuple([-1 if t < 0 else term_row[t] for t in ids]), tuple(ids),
+                tuple([-1 if t < 0 else term_row[t] for t in sends]), tuple(sends),
                 tuple([term_row[t] for t in received_by[first]]) if swept else None))
             continue
         if len(members) == 1:

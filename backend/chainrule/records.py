@@ -130,7 +130,7 @@ class Renderer:
         count = len(self.steps["node"])
         stop = count if stop is None else min(stop, count)
         bounds = self.steps["term_start"]
-        sums: dict[int, np.ndarray] = {}  # each operand's gradient so far, in step order
+        sums: dict[int, Any] = {}  # each operand's gradient so far, in step order
         received: dict[int, int] = {}
         for t in range(bounds[start]):  # the running sums before the first step asked for
             src = self.terms["input"][t]
@@ -149,7 +149,7 @@ class Renderer:
                                               *(str(term["text"]) for term in terms)])})
         return records
 
-    def step_text(self, i: int, g: np.ndarray) -> str:
+    def step_text(self, i: int, g: np.ndarray | float) -> str:
         """The sentence that opens node i's backward step."""
         name = self.ref(i, True)[0]
         if i == self.output:
