@@ -60,7 +60,7 @@ class Literal:
     overridden: bool  # the given value is in force (else the literal is)
 
 
-@dataclass
+@dataclass(slots=True)  # a graph holds up to 250,000: made and read faster with slots
 class Node:
     """One node of the computation graph."""
 
@@ -491,6 +491,9 @@ class GraphBuilder:
                      self.groups, self.ops)
 
 
+_OPEN = Group(-1, "statement", "", None)  # the place of a group still open (see _Opened)
+
+
 class _Inside:
     """`GraphBuilder.inside`: a class, not a generator, as it is entered once a statement."""
 
@@ -516,22 +519,28 @@ class _Opened:
 
     def __enter__(self) -> int:
         builder = self.builder
+        if self.kind not in GROUP_KINDS:
+            raise ValueError(f"unknown group kind {self.kind!r}; known: {', '.join(GROUP_KINDS)}")
         self.start = len(builder.nodes)
         self.outer = builder.current_group
-        self.index = builder.add_group(self.kind, self.name, self.span, self.outer)
+        # Its place is kept; the group itself is made on exit, if it stays (most statements
+        # of a deep program are one node, and their group goes again).
+        self.index = len(builder.groups)
+        builder.groups.append(_OPEN)
         builder.current_group = self.index
         return self.index
 
     def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
         builder, index = self.builder, self.index
         builder.current_group = self.outer
-        if kind is not None:
-            return
-        members = [n for n in builder.nodes[self.start:] if n.group == index]
-        if len(members) < self.at_least and index == len(builder.groups) - 1:
-            builder.groups.pop()
-            for node in members:
-                node.group = self.outer
+        if kind is None:
+            members = [n for n in builder.nodes[self.start:] if n.group == index]
+            if len(members) < self.at_least and index == len(builder.groups) - 1:
+                builder.groups.pop()
+                for node in members:
+                    node.group = self.outer
+                return
+        builder.groups[index] = Group(index, self.kind, self.name, self.outer, self.span)
 
 
 def _short(value: np.ndarray) -> str:

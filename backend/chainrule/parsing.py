@@ -136,7 +136,7 @@ class _Lexer(Lexer):
 # ------------------------------------------------------------------------- syntax tree
 
 
-@dataclass
+@dataclass(slots=True)  # tens of thousands a program: made and read faster with slots
 class Expr:
     """A node of the whitelisted syntax tree: a number, an array literal, a name or an op."""
 
@@ -161,7 +161,7 @@ def postorder(root: Expr) -> Iterator[Expr]:
         yield expr
 
 
-@dataclass
+@dataclass(slots=True)
 class Statement:
     """One line: `name = expr`, or a bare expression (only as the last line, the output)."""
 
@@ -519,7 +519,7 @@ def _syntax_error(source: str, err: UnexpectedInput) -> ChainruleError:
 # error anywhere still comes first, and otherwise the refusals come in source order.
 
 
-@dataclass
+@dataclass(slots=True)
 class _Grouped:
     """A parenthesized expression, or a unary plus: the expression, and the span around it."""
 
