@@ -533,12 +533,18 @@ _AnyToken = Token | re.Match[str]
 _TOKEN_TYPES = (Token, re.Match)
 
 
+_MATCH = re.Match
+
+
 def _span_of(item: Expr | _Grouped | _AnyToken) -> Span:
-    if isinstance(item, re.Match):  # the token is its last group (see _Lexer)
-        return item.span(item.lastindex or 0)
+    kind = item.__class__
+    if kind is _MATCH:  # the token is its last group (see _Lexer)
+        return item.span(item.lastindex or 0)  # type: ignore[union-attr, operator]
+    if kind is Expr or kind is _Grouped:
+        return item.span  # type: ignore[union-attr, return-value]
     if isinstance(item, Token):
         return (item.start_pos or 0, item.end_pos or 0)
-    return item.span
+    return item.span  # type: ignore[union-attr, return-value]
 
 
 def _outer(children: list[Any]) -> Span:
@@ -550,8 +556,8 @@ def _token_span(token: _AnyToken) -> Span:
 
 
 def _text(token: _AnyToken) -> str:
-    if isinstance(token, re.Match):
-        return token.group(token.lastindex or 0)
+    if token.__class__ is _MATCH:
+        return token.group(token.lastindex or 0)  # type: ignore[union-attr]
     return str(token)
 
 
@@ -611,7 +617,9 @@ class _ToExpr(Transformer[_AnyToken, Any]):
 
     def assign(self, children: list[Any]) -> Statement:
         name, _, item = children
-        return Statement(_text(name), _token_span(name), _expr(item), _outer(children))
+        span = _span_of(name)
+        return Statement(_text(name), span, item.expr if item.__class__ is _Grouped else item,
+                         (span[0], _span_of(item)[1]))
 
     def augassign(self, children: list[Any]) -> Statement:
         """`c += e` is `c = c + (e)`: the name read back, then the operator, over the line."""
@@ -633,6 +641,9 @@ class _ToExpr(Transformer[_AnyToken, Any]):
 
     def name(self, children: list[Any]) -> Expr:
         (token,) = children
+        if token.__class__ is _MATCH:  # the replay's token: read at once (two a line)
+            group = token.lastindex or 0
+            return Expr("name", token.span(group), name=token.group(group))
         return Expr("name", _token_span(token), name=_text(token))
 
     def add(self, children: list[Any]) -> Expr:
