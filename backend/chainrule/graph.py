@@ -363,6 +363,11 @@ class GraphBuilder:
         """Add the nodes of one expression, children first, without recursion but into the
         calls of the program's functions; an operation at its root is given `name` (the line's
         target) as it is made. In a function's body, `scope` binds its parameters."""
+        if root.kind == "op" and not any(a.kind == "op" or a.kind == "call" for a in root.args):
+            # One operation on names and numbers (`a2 = sin(a1)`, `x * 0.9`): a deep
+            # program's usual line, built in the same order without the walk.
+            return self.apply(root.op, [self._leaf(a, scope) for a in root.args], root.span,
+                              name)
         built: dict[int, Node] = {}
         for expr in postorder(root):
             if expr.kind == "op":
@@ -370,12 +375,17 @@ class GraphBuilder:
                 node = self.apply(expr.op, args, expr.span, name if expr is root else None)
             elif expr.kind == "call":
                 node = self.call(expr, [built.pop(id(a)) for a in expr.args])
-            elif expr.kind == "name":
-                node = scope[expr.name] if scope is not None else self.lookup(expr)
-            else:  # a number or an array literal
-                node = self.leaf("const", expr.value, expr.span)
+            else:
+                node = self._leaf(expr, scope)
             built[id(expr)] = node
         return built[id(root)]
+
+    def _leaf(self, expr: Expr, scope: Mapping[str, Node] | None) -> Node:
+        """The node of a name (a parameter in `scope`, or the program's), or of a number or an
+        array literal."""
+        if expr.kind == "name":
+            return scope[expr.name] if scope is not None else self.lookup(expr)
+        return self.leaf("const", expr.value, expr.span)
 
     def call(self, expr: Expr, args: list[Node]) -> Node:
         """A call of one of the program's functions: a primitive's one node, or the body of a

@@ -31,23 +31,34 @@ class Renderer:
         self.terms = answer["columns"]["terms"]
         self.ops = answer["ops"]
         self.output = int(answer["output"]["node"][1:])
+        # The columns every formula reads, bound once.
+        self.expr, self.expr_latex = self.nodes["expr"], self.nodes["expr_latex"]
+        self.precedence = self.nodes["precedence"]
 
     # ------------------------------------------------------------------- names and formulas
 
     def ref(self, i: int, wrapped: bool) -> tuple[str, str]:
         """(plain, latex) standing for node i inside a larger formula."""
-        plain, latex = self.nodes["expr"][i], self.nodes["expr_latex"][i]
-        if not wrapped or self.nodes["precedence"][i] >= ATOM:
+        plain, latex = self.expr[i], self.expr_latex[i]
+        if not wrapped or self.precedence[i] >= ATOM:
             return plain, latex
         return f"({plain})", rf"\left({latex}\right)"
 
     def fill(self, template: Mapping[str, str], refs: Mapping[str, int]) -> tuple[str, str]:
         """A rule's template with $u, $v, $y filled by nodes (compound ones bracketed)."""
-        return tuple(  # type: ignore[return-value]
-            "".join(text + (self.ref(refs[slot], not enclosed and self.nodes["precedence"][
-                refs[slot]] < ATOM)[which] if slot else "")
-                for text, slot, enclosed in template_parts(template[key]))
-            for which, key in enumerate(("plain", "latex")))
+        filled = []
+        for column, key in ((self.expr, "plain"), (self.expr_latex, "latex")):
+            parts = []
+            for text, slot, enclosed in template_parts(template[key]):
+                parts.append(text)
+                if slot:
+                    j = refs[slot]
+                    bare = column[j]
+                    if not enclosed and self.precedence[j] < ATOM:
+                        bare = f"({bare})" if key == "plain" else rf"\left({bare}\right)"
+                    parts.append(bare)
+            filled.append("".join(parts))
+        return filled[0], filled[1]
 
     def derivative(self, i: int, pos: int, on_kink: bool) -> dict[str, object]:
         """The local derivative d node / d operand: its partial, its rule, the equation."""
