@@ -76,7 +76,7 @@ def evaluate(graph: Graph, leaves: Mapping[str, np.ndarray], batched: bool = Tru
         node = graph.nodes[i]
         value = leaves[node.id] if node.op == "input" else node.const
         assert value is not None
-        buffers[node.shape][plan.rows[i]] = np.broadcast_to(value, (*lead, *node.shape))
+        buffers[node.shape][plan.rows[i]] = value  # broadcast over the batch rows
     scalars = buffers.get(())
     ops, check = graph.ops, graph.deadline.check
     with np.errstate(all="ignore"):
