@@ -467,6 +467,8 @@ def _join_bracketed_lines(code: str, max_nesting: int) -> str:
 
     Also refuses brackets nested deeper than `max_nesting`, at the first one too deep.
     """
+    if not _joins_or_too_deep(code, max_nesting):  # the usual source: nothing to do
+        return code
     depth = 0
     joins = []
     for match in _STRUCTURE_RE.finditer(code):
@@ -487,6 +489,23 @@ def _join_bracketed_lines(code: str, max_nesting: int) -> str:
     for i in joins:
         chars[i] = " "
     return "".join(chars)
+
+
+def _joins_or_too_deep(code: str, max_nesting: int) -> bool:
+    """Whether `_join_bracketed_lines` has anything to do: a newline inside brackets, or
+    brackets nested too deep (the same walk over the characters alone, without positions)."""
+    depth = 0
+    for char in _STRUCTURE_RE.findall(code):
+        if char == "(" or char == "[":
+            depth += 1
+            if depth > max_nesting:
+                return True
+        elif char == "\n":
+            if depth > 0:
+                return True
+        elif depth > 0:
+            depth -= 1
+    return False
 
 
 def _syntax_error(source: str, err: UnexpectedInput) -> ChainruleError:
