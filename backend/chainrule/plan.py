@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from itertools import pairwise
-from operator import itemgetter
 from typing import NamedTuple
 
 import numpy as np
@@ -239,49 +238,72 @@ def _groups(graph: Graph, inputs: list[list[int]], generation: list[int],
             shapes: list[Shape], rows: list[int],
             term_rows: list[int], sent: list[list[int] | None],
             receiving: _Receiving) -> list[Group | Scalar]:
-    """The op nodes grouped by (generation, op, operand shapes), generation by generation."""
-    keyed: dict[tuple[object, ...], list[int]] = defaultdict(list)
+    """The op nodes grouped by (generation, op, operand shapes), generation by generation,
+    in creation order within one (a generation of one node, a deep graph's usual one, is
+    its own group without a key made)."""
+    ops = [node.op for node in graph.nodes]
     elementwise = {name: op.elementwise for name, op in graph.ops.items()}
-    for i, node in enumerate(graph.nodes):
-        operands = inputs[i]
-        if not operands:
-            continue
-        key: tuple[object, ...] = (generation[i], node.op, *[shapes[s] for s in operands])
-        if not elementwise[node.op]:
-            key += (i,)
-        keyed[key].append(i)
+    by_generation: list[list[int]] = [[] for _ in range(max(generation, default=0) + 1)]
+    for i, operands in enumerate(inputs):
+        if operands:
+            by_generation[generation[i]].append(i)
     groups: list[Group | Scalar] = []
-    received_by, term_row = receiving.received_by, receiving.term_rows
-    for key in sorted(keyed, key=itemgetter(0)):  # stable: creation order within a generation
-        members = keyed[key]
-        first = members[0]
-        shape, op = shapes[first], graph.nodes[first].op
-        # One scalar of an elementwise op on scalars (a shape () is falsy): a deep graph's
-        # usual group.
-        if len(members) == 1 and not shape and elementwise[op] and not any(key[2:]):
-            operands = inputs[first]
-            sends = sent[first] or [-1] * len(operands)
-            swept = any(t >= 0 for t in sends)  # as a Group's `received`: it sends a term
-            groups.append(Scalar(
-                op, first, rows[first], tuple([rows[n] for n in operands]),
-                tuple([-1 if t < 0 else term_row[t] for t in sends]), tuple(sends),
-                tuple([term_row[t] for t in received_by[first]]) if swept else None))
+    for nodes in by_generation:
+        if len(nodes) == 1:
+            node = nodes[0]
+            groups.append(_alone(node, ops[node], elementwise[ops[node]], inputs, shapes, rows,
+                                 term_rows, sent, receiving))
             continue
-        if len(members) == 1:
-            groups.append(_single(first, op, shape, inputs[first], shapes, rows, term_rows,
-                                  sent, receiving))
-            continue
-        arity = len(inputs[first])
-        in_nodes = [[inputs[m][p] for m in members] for p in range(arity)]
-        ids = [[(sent[m] or [-1] * arity)[p] for m in members] for p in range(arity)]
-        kept = [[t for t in tp if t >= 0] for tp in ids]
-        groups.append(Group(
-            op, members, shape, as_index([rows[m] for m in members]),
-            tuple(shapes[ns[0]] for ns in in_nodes),
-            tuple(as_index([rows[n] for n in ns]) for ns in in_nodes),
-            tuple(None if len(k) == len(members) else np.array([t >= 0 for t in tp])
-                  for k, tp in zip(kept, ids)),
-            tuple(kept),
-            tuple(as_index([term_rows[t] for t in k]) for k in kept),
-            receiving.of(members, shape) if any(kept) else None))
+        keyed: dict[tuple[object, ...], list[int]] = defaultdict(list)
+        for i in nodes:
+            key: tuple[object, ...] = (ops[i], *[shapes[s] for s in inputs[i]])
+            if not elementwise[ops[i]]:
+                key += (i,)
+            keyed[key].append(i)
+        for members in keyed.values():
+            first = members[0]
+            if len(members) == 1:
+                groups.append(_alone(first, ops[first], elementwise[ops[first]], inputs,
+                                     shapes, rows, term_rows, sent, receiving))
+            else:
+                groups.append(_stacked(members, ops[first], inputs, shapes, rows, term_rows,
+                                       sent, receiving))
     return groups
+
+
+def _alone(node: int, op: str, elementwise: bool, inputs: list[list[int]],
+           shapes: list[Shape], rows: list[int], term_rows: list[int],
+           sent: list[list[int] | None], receiving: _Receiving) -> Group | Scalar:
+    """The group of a node alone in it: a Scalar where it and its operands are scalars (a
+    shape () is falsy) and its op elementwise."""
+    operands = inputs[node]
+    if shapes[node] or not elementwise or any(shapes[n] for n in operands):
+        return _single(node, op, shapes[node], operands, shapes, rows, term_rows, sent,
+                       receiving)
+    sends = sent[node] or [-1] * len(operands)
+    swept = any(t >= 0 for t in sends)  # as a Group's `received`: it sends a term
+    term_row = receiving.term_rows
+    return Scalar(op, node, rows[node], tuple([rows[n] for n in operands]),
+                  tuple([-1 if t < 0 else term_row[t] for t in sends]), tuple(sends),
+                  tuple([term_row[t] for t in receiving.received_by[node]]) if swept else None)
+
+
+def _stacked(members: list[int], op: str, inputs: list[list[int]], shapes: list[Shape],
+             rows: list[int], term_rows: list[int], sent: list[list[int] | None],
+             receiving: _Receiving) -> Group:
+    """The group of several nodes alike, stacked."""
+    first = members[0]
+    shape = shapes[first]
+    arity = len(inputs[first])
+    in_nodes = [[inputs[m][p] for m in members] for p in range(arity)]
+    ids = [[(sent[m] or [-1] * arity)[p] for m in members] for p in range(arity)]
+    kept = [[t for t in tp if t >= 0] for tp in ids]
+    return Group(
+        op, members, shape, as_index([rows[m] for m in members]),
+        tuple(shapes[ns[0]] for ns in in_nodes),
+        tuple(as_index([rows[n] for n in ns]) for ns in in_nodes),
+        tuple(None if len(k) == len(members) else np.array([t >= 0 for t in tp])
+              for k, tp in zip(kept, ids)),
+        tuple(kept),
+        tuple(as_index([term_rows[t] for t in k]) for k in kept),
+        receiving.of(members, shape) if any(kept) else None)
