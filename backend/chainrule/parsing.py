@@ -961,14 +961,17 @@ def _replay(actions: Sequence[_Action], tokens: list[re.Match[str]], pos: int
     """Run the actions on the tokens from `pos`: shifts push tokens, reductions call lark's
     callbacks on the values they pop; the last, the grammar's `start`, gives the statement."""
     stack: list[Any] = []
+    push = stack.append
     for shifts, size, callback in actions:
         if shifts:
             stack += tokens[pos:pos + shifts]
             pos += shifts
-        cut = len(stack) - size
-        children = stack[cut:]
-        del stack[cut:]
-        stack.append(callback(children))
+        if size:
+            children = stack[-size:]
+            del stack[-size:]
+            push(callback(children))
+        else:
+            push(callback([]))
     return cast("list[Statement]", stack[0])
 
 
