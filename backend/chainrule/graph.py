@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import ChainruleError, Deadline, Span, warning
 from .ops import ATOM, OPS, PRECEDENCE, Formula, Op, needs_brackets, template_parts
-from .parsing import Expr, Function, Program, literal_value, postorder
+from .parsing import Expr, Function, Program, Statement, literal_value, postorder
 from .primitives import primitive_op
 from .settings import LIMITS, Limits
 from .values import all_finite
@@ -579,16 +579,29 @@ def build_graph(program: Program, values: Mapping[str, object] | None = None,
             builder.define(function)
     out: Node | None = None
     for stmt in program.statements:
+        if _one_operation(stmt.expr):  # one node, so its group would go again: none opened
+            out = _statement(builder, stmt)
+            continue
         with builder.group("statement", stmt.target or "output", stmt.span, at_least=2):
-            if stmt.target is not None and stmt.target_span is not None:
-                builder.statement_target(stmt.target, stmt.target_span, stmt.expr)
-                out = builder.nodes[int(builder.env[stmt.target][1:])]
-            else:
-                out = builder.expression(stmt.expr)
+            out = _statement(builder, stmt)
     assert out is not None
     if output is not None:
         out = _chosen_output(builder, program, output)
     return builder.finish(out)
+
+
+def _statement(builder: GraphBuilder, stmt: Statement) -> Node:
+    """The nodes of one line; its value's node."""
+    if stmt.target is not None and stmt.target_span is not None:
+        builder.statement_target(stmt.target, stmt.target_span, stmt.expr)
+        return builder.nodes[int(builder.env[stmt.target][1:])]
+    return builder.expression(stmt.expr)
+
+
+def _one_operation(expr: Expr) -> bool:
+    """Whether a line's expression makes one node in its group: one operation on names alone
+    (`a2 = sin(a1)`; a name's first use makes an input, which is in no group)."""
+    return expr.kind == "op" and all(a.kind == "name" for a in expr.args)
 
 
 def _chosen_output(builder: GraphBuilder, program: Program, name: str) -> Node:
