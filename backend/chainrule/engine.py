@@ -3,7 +3,8 @@
 The whole engine is micrograd's: visit the nodes in topological order computing values, then in
 reverse order call each node's local rule (its VJPs from the op table) and add the contributions
 to its inputs' gradients. The visits go a group at a time (plan.py: one generation's nodes of
-one op, computed by one numpy call), and both loops are iterative, so depth is no limit.
+one op, computed by one numpy call; a scalar alone in its generation, number by number), and
+both loops are iterative, so depth is no limit.
 
 What the backward sweep records are numbers, not sentences: each term's contribution and local
 derivative, each node's kink; the answer carries them as columns and the renderers

@@ -6,6 +6,11 @@ numpy call each over a stacked axis: a scalar graph costs numpy calls per (gener
 per node. An op that is not elementwise (matmul, sum, softmax, ...) keeps one node a group: its
 rules see one unbatched value at a time.
 
+A deep graph (a chain, a long one-line sum) has a generation, so a group, per node: stacking
+one row buys nothing and its slices and index arrays cost more than the numbers. A scalar
+node alone in its group, of an elementwise op on scalars, is a `Scalar` instead: the sweeps
+take it number by number with the same rules, and the plan keeps only its row numbers.
+
 Every value lives in a buffer per shape (`rows[i]` is node i's row in the buffer of its shape),
 so a group's operands are gathered with one fancy index per position. The backward sweep's
 terms (one per edge it follows, in the step order of the records: consumers from the output
