@@ -32,6 +32,23 @@ def issue_11(nodes: int) -> str:
                      for i in range(1, max(2, round(nodes / 6)) + 1))
 
 
+def unary_chain(nodes: int) -> str:
+    """`-----...x`: one line of nodes - 1 negations, each its own generation (issue 25)."""
+    return "-" * (nodes - 1) + "x"
+
+
+def one_line_sum(nodes: int) -> str:
+    """`x + x + ... + x`: one line of `nodes` terms, a left-deep tree of nodes - 1 additions
+    (one generation each) over the one input x."""
+    return " + ".join(["x"] * nodes)
+
+
+def scaled_sum(nodes: int) -> str:
+    """`1*x + 2*x + 3*x + ...`: one line of nodes // 3 terms (a constant, a product and an
+    addition each): the products one generation, the additions a chain."""
+    return " + ".join(f"{k}*x" for k in range(1, max(2, nodes // 3) + 1))
+
+
 SHAPES: dict[str, Callable[[int], str]] = {"chain": chain, "wide sum": wide_sum,
                                            "fan-out": fan_out, "issue 11": issue_11}
 INPUTS: dict[str, str] = {"issue 11": "x0"}  # each shape's one input, where it is not x
@@ -40,3 +57,12 @@ INPUTS: dict[str, str] = {"issue 11": "x0"}  # each shape's one input, where it 
 def values(shape: str, x: float = 0.3) -> dict[str, float]:
     """The values a shape's program is run with: its one input set to `x`."""
     return {INPUTS.get(shape, "x"): x}
+
+
+# Issue 25's deep programs, each at the size the issue measured (20 s, 17.5 s and 13.8 s then):
+# one generation a node, so as many of the sweeps' groups as nodes. Input x.
+DEEP: dict[str, tuple[Callable[[int], str], int]] = {
+    "unary chain": (unary_chain, 200_000),
+    "one-line sum": (one_line_sum, 100_000),
+    "1*x + 2*x + ...": (scaled_sum, 180_000),  # 60,000 terms
+}

@@ -9,6 +9,10 @@ backward sweep without and with its records, finite-difference check), of the wh
 (`POST /api/v2/backprop`) and, up to 20,000 nodes, the v1 records (`POST /api/v1/backprop`),
 with their bytes; above 50,000 nodes, the compact answer over HTTP only.
 
+Then issue 25's deep programs (bench/programs.py's DEEP: a one-line unary chain `-----x`, a
+one-line sum `x + x + ...`, `1*x + 2*x + ...`), each at 1,000 and 10,000 nodes and at the size
+the issue measured, the same way.
+
 Part 2: backprop against finite differences for one vector input of N = 10 ... 10,000 elements:
 one forward and one backward pass against 2N evaluations, vectorized (the check's own batched
 pass) and as a naive loop of 2N forward evaluations.
@@ -27,7 +31,7 @@ Everything runs in one `make bench`, one after the other, so that ratios hold on
 machine; each time is the median of a few repeats (time.perf_counter). Writes
 docs/benchmarks.md, its Targets table first, and the figures in docs/img/.
 
-    .venv/bin/python bench/run.py [--quick] [--skip compare api browser levels lighthouse before moons torch isolation]
+    .venv/bin/python bench/run.py [--quick] [--skip compare api browser levels lighthouse before moons torch deep isolation]
 """
 
 from __future__ import annotations
@@ -65,7 +69,7 @@ from fastapi.testclient import TestClient
 from phases import BEFORE_REV, before_and_now, fresh_plan, median_time
 from phases import PHASES as PHASES_EXPLAINED
 from phases import tables as phase_tables
-from programs import SHAPES, values
+from programs import DEEP, SHAPES, values
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
@@ -121,7 +125,8 @@ def refusal(response: Any, seconds: float) -> str:
 def measure_graph(shape: str, target: int, client: TestClient, repeats: int) -> Row:
     """Every phase of one graph, each timed on its own, then the whole pipeline; above
     PHASED_UP_TO nodes only the compact answer over HTTP."""
-    source, inputs = SHAPES[shape](target), values(shape, X)
+    program = SHAPES[shape] if shape in SHAPES else DEEP[shape][0]
+    source, inputs = program(target), values(shape, X)
     row = Row(shape, target, lines=source.count("\n") + 1, chars=len(source))
     body = {"source": source, "values": inputs}
     # The whole answer over HTTP first, while this process holds nothing of the phases below,
@@ -422,6 +427,7 @@ class Extra:
     moons_failed: str = ""
     torch_mlp: torch_mlp.TorchRow | None = None  # bench/torch_mlp.py: from_torch vs torch
     torch_failed: str = ""
+    deep: list[Row] | None = None  # issue 25's deep programs (programs.DEEP), each size
     isolation: isolation.Isolation | None = None  # bench/isolation.py: the worker pool
 
 
@@ -876,9 +882,82 @@ def earlier_targets(rows: list[Row], extra: Extra, table: Targets) -> None:
                       worst_c[2] < 1)
 
 
+DEEP_SIZES = [1_000, 10_000]  # and each deep program's own size (programs.DEEP)
+QUIET_LIMIT_S = 4.0  # issue 25: 250,000 nodes of any shape, on a quiet machine
+
+
+def deep_targets(rows: list[Row], extra: Extra) -> Targets:
+    """Issue 25's part 1: deep programs as fast as wide ones (the 10,000-node chain over HTTP,
+    v1 against v2, the deep programs at the issue's sizes, every shape at the node limit, time
+    per node flat)."""
+    table = Targets()
+    chain = next((r for r in rows if r.shape == "chain" and r.target == 10_000 and r.times),
+                 None)
+    if chain is not None:
+        v2 = _http(chain)
+        table.add("10,000-node chain `a{i} = sin(a{i-1})` end to end (HTTP v2, TestClient, gzip; "
+                  "0.29–0.56 s when the issue was filed)", f"{v2:.3f} s", "≤ 0.15 s",
+                  f"{v2 / 0.15:.1f}× the target", v2 <= 0.15)
+        ten = [r for r in rows + (extra.deep or []) if r.target == 10_000 and r.times
+               and "HTTP v1" in r.times]
+        worst = max(ten, key=lambda r: r.times["HTTP v1"] / _http(r))  # type: ignore[index]
+        table.add("v1 records (`POST /api/v1/backprop`) against v2, 10,000 nodes (v1 / v2)",
+                  ", ".join(f"{r.shape} {r.times['HTTP v1']:.3f} / {_http(r):.3f} s = "  # type: ignore[index]
+                            f"{r.times['HTTP v1'] / _http(r):.2f}" for r in ten),  # type: ignore[index]
+                  "≤ 1.5", f"{worst.times['HTTP v1'] / _http(worst):.2f} ({worst.shape})",  # type: ignore[index]
+                  worst.times["HTTP v1"] / _http(worst) <= 1.5)  # type: ignore[index]
+    was = {"unary chain": "20 s", "one-line sum": "17.5 s", "1*x + 2*x + ...": "13.8 s"}
+    big = [r for r in extra.deep or [] if r.target == DEEP[r.shape][1]]
+    big += [r for r in rows if r.target == TOP and r.times]
+    if big:
+        slowest = max(big, key=_http)
+        table.add(f"the deep programs at the issue's sizes and every shape at {TOP:,} nodes "
+                  "(HTTP v2; ≤ 4 s on a quiet machine; before: "
+                  + ", ".join(f"{k} {v}" for k, v in was.items()) + ")",
+                  "; ".join(f"{r.shape} {r.nodes:,} nodes {_http(r):.2f} s" if r.times else
+                            f"{r.shape} {r.target:,}: {r.refused}" for r in big),
+                  f"≤ {QUIET_LIMIT_S:g} s", f"{_http(slowest) / QUIET_LIMIT_S:.2f} ({slowest.shape})",
+                  all(r.times for r in big) and _http(slowest) <= QUIET_LIMIT_S)
+    spreads = flat_spreads(rows) + deep_spreads(extra.deep or [])
+    if spreads:
+        shape, spread, _, _ = max(spreads, key=lambda x: x[1])
+        table.add("time per node flat from 1,000 nodes to the largest (HTTP v2, max / min per "
+                  "shape)", ", ".join(f"{s} {x:.2f} (to {top:,})" for s, x, top, _ in spreads),
+                  "≤ 1.5", f"{spread:.2f} ({shape})", spread <= 1.5)
+    return table
+
+
+def deep_spreads(rows: list[Row]) -> list[tuple[str, float, int, str]]:
+    """flat_spreads for the deep programs."""
+    out = []
+    for shape in DEEP:
+        mine = [r for r in rows if r.shape == shape and r.times]
+        if len(mine) >= 2:
+            per = [_http(r) / r.nodes for r in mine]
+            out.append((shape, max(per) / min(per), max(r.nodes for r in mine), ""))
+    return out
+
+
+def deep_section(extra: Extra) -> list[str]:
+    """The deep programs, phase by phase as the scalar graphs."""
+    if not extra.deep:
+        return []
+    return [
+        "## Deep programs: one generation a node (issue 25)", "",
+        ("**unary chain** `-----...x` (one line; nodes - 1 negations); **one-line sum** "
+         "`x + x + ... + x` (a left-deep tree of additions over one input); **1*x + 2*x + ...** "
+         "(3 nodes a term: the products one generation, the additions a chain). Each at "
+         f"{', '.join(f'{s:,}' for s in DEEP_SIZES)} nodes and at the size issue 25 measured "
+         "(200,000; 100,000; 60,000 terms, 180,000 nodes). Every node but a few is a group of "
+         "its own in the sweeps' plan: the plan keeps it as a `plan.Scalar`, swept number by "
+         "number. Columns as in the scalar graphs' tables below."), "",
+        *graph_tables(extra.deep), ""]
+
+
 def targets(rows: list[Row], extra: Extra) -> list[str]:
-    """Issue 17's targets (the bench programs, the API, micrograd's demo, before and now),
-    issue 11's still measured, then the earlier issues'."""
+    """Issue 25's part 1 (deep programs), issue 17's targets (the bench programs, the API,
+    micrograd's demo, before and now), issue 11's still measured, then the earlier issues'."""
+    deep = deep_targets(rows, extra)
     network = Targets()
     network_targets(rows, extra, network)
     api_targets(extra, network, latency=True)
@@ -906,6 +985,8 @@ def targets(rows: list[Row], extra: Extra) -> list[str]:
     pool = ("Issue 25 (fast and isolated): the server's worker pool, measured in this run "
             "(bench/isolation.py):")
     return [*([pool, "", *isolated.lines, ""] if len(isolated.lines) > 2 else []),
+            "Issue 25, part 1 (deep programs as fast as wide ones), measured in this run:", "",
+            *deep.lines, "",
             ("Issue 17 (answers at network scale): the bench programs, the API, micrograd's "
              "demo, before and now; every ratio measured in this run:"), "", *network.lines, "",
             *(["Issue 21 (your own PyTorch model), measured in this run:", "",
@@ -963,6 +1044,7 @@ def write_report(rows: list[Row], checks: list[CheckRow], elapsed: float, repeat
         "",
         *targets(rows, extra),
         "",
+        *deep_section(extra),
         *phases_section(extra),
         *moons_section(extra),
         *torch_section(extra),
@@ -1145,6 +1227,14 @@ def measure_all(args: argparse.Namespace) -> tuple[list[Row], list[CheckRow], Ex
     extra = Extra(offers=offered_encodings(client, 1_000 if args.quick else 10_000,
                                            1 if args.quick else 3), parts=parts,
                   machine=at_start)
+    if "deep" not in args.skip:
+        extra.deep = []
+        for shape, (_, size) in DEEP.items():
+            for n in DEEP_SIZES[:1] if args.quick else [*DEEP_SIZES, size]:
+                row = measure_graph(shape, n, client, 1 if args.quick or n > V1_UP_TO else 3)
+                extra.deep.append(row)
+                print(f"{shape:9} {n:>7,}: " + (row.refused or " ".join(
+                    f"{p}={ms(t)}ms" for p, t in (row.times or {}).items())), flush=True)
     del client
     gc.collect()
     lap("scalar graphs")
@@ -1206,7 +1296,7 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print, do not write the report")
     parser.add_argument("--skip", nargs="*", default=[],
                         choices=["compare", "api", "browser", "levels", "lighthouse", "before", "moons",
-                                 "torch", "isolation"],
+                                 "torch", "deep", "isolation"],
                         help="parts to leave out")
     parser.add_argument("--before", default=BEFORE_REV, metavar="REV",
                         help=f"the git revision measured before, phase by phase "

@@ -253,3 +253,31 @@ def _plain(encoded: Any) -> bytes:
     if encoded.coding == "gzip":
         return gzip.decompress(encoded.body)
     return encoded.body  # type: ignore[no-any-return]
+
+
+def test_a_200000_deep_unary_chain_answers_its_gradient(client: TestClient) -> None:
+    """Depth is no limit: 200,000 negations on one line are 200,000 generations of one node
+    each (no stack, no recursion). d/dx of (-1)^n x is (-1)^n, exactly."""
+    depth = 200_000
+    r = client.post("/api/v2/backprop", json={"source": "-" * depth + "x", "values": {"x": 0.3}},
+                    headers=GZIP)
+    assert r.status_code == 200, r.text[:300]
+    body = r.json()
+    assert len(body["columns"]["nodes"]["op"]) == depth + 1
+    assert body["output"]["value"] == 0.3 * (-1) ** depth
+    assert body["gradients"]["x"] == (-1) ** depth
+    assert body["check"]["ok"]  # central differences agree
+
+
+def test_a_100000_term_one_line_sum_answers_its_gradient(client: TestClient) -> None:
+    """A one-line sum of 100,000 terms, alternately x and sin(x): a left-deep tree of 99,999
+    additions, x read 100,000 times. d/dx = 50,000 (1 + cos x)."""
+    terms, x = 100_000, 0.3
+    source = " + ".join(["x", "sin(x)"] * (terms // 2))
+    r = client.post("/api/v2/backprop", json={"source": source, "values": {"x": x}},
+                    headers=GZIP)
+    assert r.status_code == 200, r.text[:300]
+    body = r.json()
+    assert len(body["columns"]["nodes"]["op"]) == terms + terms // 2  # adds, sins and x
+    assert_close(body["output"]["value"], terms // 2 * (x + np.sin(x)), rtol=1e-9)
+    assert_close(body["gradients"]["x"], terms // 2 * (1 + np.cos(x)), rtol=1e-9)

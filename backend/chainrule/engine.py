@@ -3,7 +3,8 @@
 The whole engine is micrograd's: visit the nodes in topological order computing values, then in
 reverse order call each node's local rule (its VJPs from the op table) and add the contributions
 to its inputs' gradients. The visits go a group at a time (plan.py: one generation's nodes of
-one op, computed by one numpy call), and both loops are iterative, so depth is no limit.
+one op, computed by one numpy call; a scalar alone in its generation, number by number), and
+both loops are iterative, so depth is no limit.
 
 What the backward sweep records are numbers, not sentences: each term's contribution and local
 derivative, each node's kink; the answer carries them as columns and the renderers
@@ -24,7 +25,7 @@ from .graph import Graph, Node, fill
 from .kinks import all_at_kink
 from .narration import say
 from .ops import PRECEDENCE, Formula, Op, unbroadcast
-from .plan import Group, Plan, Received, Shape, plan_of
+from .plan import Group, Plan, Received, Scalar, Shape, plan_of
 from .values import is_number
 
 POW = PRECEDENCE["pow"]
@@ -76,10 +77,17 @@ def evaluate(graph: Graph, leaves: Mapping[str, np.ndarray], batched: bool = Tru
         node = graph.nodes[i]
         value = leaves[node.id] if node.op == "input" else node.const
         assert value is not None
-        buffers[node.shape][plan.rows[i]] = np.broadcast_to(value, (*lead, *node.shape))
+        buffers[node.shape][plan.rows[i]] = value  # broadcast over the batch rows
+    scalars = buffers.get(())
+    ops, check = graph.ops, graph.deadline.check
     with np.errstate(all="ignore"):
         for group in plan.groups:
-            graph.deadline.check()
+            check()
+            if group.__class__ is Scalar:  # a number (a row of numbers, batched) at a time
+                scalars[group.row] = ops[group.op].forward(  # type: ignore[index]
+                    *[scalars[r] for r in group.in_rows])  # type: ignore[index, union-attr]
+                continue
+            assert isinstance(group, Group)
             args = [buffers[s][r] for s, r in zip(group.in_shapes, group.in_rows)]
             if batched:
                 k = len(group.nodes)
@@ -177,13 +185,19 @@ def backward(graph: Graph, order: list[Node] | None, values: Values,
     grads[plan.shapes[out]][plan.rows[out]] = 1.0 if seed is None else np.reshape(
         seed, plan.shapes[out])
     terms = _recording(plan) if record else None
+    scalar = _ScalarSweep(values.buffers.get(()), grads.get(()), contributions.get(()), terms)
+    ops, check = graph.ops, graph.deadline.check
     with np.errstate(all="ignore"):
         for group in reversed(plan.groups):
             if group.received is None:
                 continue
-            graph.deadline.check()
+            check()
+            if group.__class__ is Scalar:
+                scalar.step(ops[group.op], group)  # type: ignore[arg-type]
+                continue
+            assert isinstance(group, Group)
             _accumulate(group.received, contributions[group.shape], grads[group.shape])
-            _group_vjps(graph.ops[group.op], group, values, grads, contributions, terms)
+            _group_vjps(ops[group.op], group, values, grads, contributions, terms)
         for shape, received in plan.leaves_received.items():
             _accumulate(received, contributions[shape], grads[shape])
     if terms is not None:
@@ -196,6 +210,45 @@ def _recording(plan: Plan) -> Terms:
     return Terms({}, {s: np.zeros((plan.term_counts.get(s, 0), *s)) for s in plan.counts},
                  np.zeros(len(plan.term_node), dtype=bool), np.zeros(count, dtype=bool),
                  np.zeros(count, dtype=bool))
+
+
+class _ScalarSweep:
+    """The backward step of a `Scalar` group: `_accumulate` and `_group_vjps` for one number,
+    with the same rules in the same order (a running sum of the contributions in step order,
+    each VJP at the upstream gradient, and at 1 for the local derivative), so the numbers are
+    those of a one-row group."""
+
+    def __init__(self, values: np.ndarray | None, grads: np.ndarray | None,
+                 contributions: np.ndarray | None, terms: Terms | None) -> None:
+        self.values, self.grads, self.contributions = values, grads, contributions
+        self.terms = terms
+        self.locals = None if terms is None else terms.locals.get(())
+
+    def step(self, op: Op, group: Scalar) -> None:
+        values, grads, contributions = self.values, self.grads, self.contributions
+        assert values is not None and grads is not None and contributions is not None
+        received = group.received or ()
+        if received:
+            g = contributions[received[0]]
+            for row in received[1:]:
+                g = g + contributions[row]
+            grads[group.row] = g
+        else:  # the output: its seed
+            g = grads[group.row]
+        ans = values[group.row]
+        args = [values[r] for r in group.in_rows]
+        terms = self.terms
+        if terms is not None and op.kink is not None:
+            terms.kink_any[group.node] = terms.kink_all[group.node] = bool(
+                op.kink.where(ans, *args))
+        for pos, row in enumerate(group.term_rows):
+            if row < 0:
+                continue
+            rule = op.vjps[pos]
+            contributions[row] = rule(g, ans, *args)
+            if terms is not None:
+                self.locals[row] = rule(ONE, ans, *args)  # type: ignore[index]
+                terms.has_local[group.term_ids[pos]] = True
 
 
 def _accumulate(received: Received, buffer: np.ndarray, target: np.ndarray) -> None:
@@ -330,6 +383,8 @@ SHORT_VECTOR = 4  # vectors up to this length are written out in sentences
 
 def short(value: np.ndarray | float) -> str:
     """A number for a sentence: 4 significant digits; a short vector written out; else a shape."""
+    if value.__class__ is float:
+        return f"{value:.4g}"
     if is_number(value):
         return f"{float(value):.4g}"
     array = np.asarray(value)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Collection, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Collection, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 import networkx as nx  # type: ignore[import-untyped]
@@ -19,12 +19,13 @@ import numpy as np
 
 from .errors import ChainruleError, Deadline, Span, warning
 from .ops import ATOM, OPS, PRECEDENCE, Formula, Op, needs_brackets, template_parts
-from .parsing import Expr, Function, Program, literal_value, postorder
+from .parsing import Expr, Function, Program, Statement, literal_value, postorder
 from .primitives import primitive_op
 from .settings import LIMITS, Limits
 from .values import all_finite
 
 Shape = tuple[int, ...]
+NO_FORMULA = Formula("", "")  # a node's until it is given one (a tuple, so shared)
 MAX_REF_CHARS = 40  # longer sub-expressions are referred to by node id in formulas
 
 # What a group of nodes is: a line of a program, a call of a user's function, a network's
@@ -59,7 +60,7 @@ class Literal:
     overridden: bool  # the given value is in force (else the literal is)
 
 
-@dataclass
+@dataclass(slots=True)  # a graph holds up to 250,000: made and read faster with slots
 class Node:
     """One node of the computation graph."""
 
@@ -71,7 +72,7 @@ class Node:
     name: str | None = None
     const: np.ndarray | None = None  # the value of an input or a constant
     requires_grad: bool = False  # depends on some input
-    bare: Formula = field(default_factory=lambda: Formula("", ""))  # how formulas refer to it
+    bare: Formula = NO_FORMULA  # how formulas refer to it
     precedence: int = ATOM  # how tightly its formula binds (ops.PRECEDENCE)
     literal: Literal | None = None  # for an input assigned a literal in the source
     group: int | None = None  # the innermost group it belongs to (an index of Graph.groups)
@@ -134,7 +135,8 @@ class Graph:
 
     def work(self, node: Node) -> int:
         """The operations a sweep applies at `node`: its elements times its op's work."""
-        return node.size * self.op_work(node)
+        op = self.ops.get(node.op)  # op_work, inlined: the check weighs every node
+        return math.prod(node.shape) * (1 if op is None else op.work)
 
     def order(self) -> list[Node]:
         """Nodes in topological order (inputs first, output last): the creation order."""
@@ -226,9 +228,12 @@ def _fill(text: str, refs: Mapping[str, Node], which: int, op: str | None) -> st
     parts = []
     for literal, slot, enclosed in template_parts(text):
         parts.append(literal)
-        if slot:
+        if slot:  # node.ref(...)[which], inlined: a formula is filled for every node
             node = refs[slot]
-            parts.append(node.ref(wrapped=not enclosed and _needs_brackets(node, slot, op))[which])
+            bare = node.bare[which]
+            if node.precedence < ATOM and not enclosed and _needs_brackets(node, slot, op):
+                bare = f"({bare})" if which == 0 else rf"\left({bare}\right)"
+            parts.append(bare)
     return "".join(parts)
 
 
@@ -279,50 +284,38 @@ class GraphBuilder:
         self.groups.append(Group(len(self.groups), kind, name, parent, span))
         return len(self.groups) - 1
 
-    @contextmanager
-    def inside(self, index: int | None) -> Iterator[int | None]:
+    def inside(self, index: int | None) -> AbstractContextManager[int | None]:
         """Nodes added within belong to the group `index` (None: to no group)."""
-        outer, self.current_group = self.current_group, index
-        try:
-            yield index
-        finally:
-            self.current_group = outer
+        return _Inside(self, index)
 
-    @contextmanager
     def group(self, kind: str, name: str, span: Span | None = None, *,
-              at_least: int = 1) -> Iterator[int]:
+              at_least: int = 1) -> AbstractContextManager[int]:
         """A new group inside the current one, holding the nodes added within. If it ends with
         fewer than `at_least` nodes and no group inside it, it is taken away again (its nodes
         go back to the enclosing group)."""
-        start = len(self.nodes)
-        index = self.add_group(kind, name, span, self.current_group)
-        with self.inside(index):
-            yield index
-        members = [n for n in self.nodes[start:] if n.group == index]
-        if len(members) < at_least and index == len(self.groups) - 1:
-            self.groups.pop()
-            for node in members:
-                node.group = self.current_group
+        return _Opened(self, kind, name, span, at_least)
 
     def add(self, op: str, inputs: list[str], span: Span, shape: Shape, **kw: object) -> Node:
         self.deadline.check()
-        if len(self.nodes) >= self.limits.max_nodes:
+        limits = self.limits
+        if len(self.nodes) >= limits.max_nodes:
             raise ChainruleError(
                 f"the graph would have more than {self.limits.max_nodes:,} nodes; split the "
                 "program or simplify it", span, "limit")
         size = math.prod(shape)
-        if size > self.limits.max_array_elements:
+        if size > limits.max_array_elements:
             raise ChainruleError(
                 f"this value would have {size:,} elements (shape {list(shape)}); the limit is "
                 f"{self.limits.max_array_elements:,}", span, "limit")
         self.total_elements += size
-        if self.total_elements > self.limits.max_total_elements:
+        if self.total_elements > limits.max_total_elements:
             raise ChainruleError(
                 f"the graph's values would hold more than {self.limits.max_total_elements:,} "
                 "numbers in all; use smaller arrays", span, "limit")
-        work = size * (self.ops[op].work if op in self.ops else 1)
+        entry = self.ops.get(op)
+        work = size * (1 if entry is None else entry.work)
         self.total_work += work
-        if self.total_work > self.limits.max_total_work:
+        if self.total_work > limits.max_total_work:
             raise ChainruleError(
                 f"one forward and one backward sweep would apply more than "
                 f"{self.limits.max_total_work:,} operations (this {op} alone {work:,}: a "
@@ -371,6 +364,11 @@ class GraphBuilder:
         """Add the nodes of one expression, children first, without recursion but into the
         calls of the program's functions; an operation at its root is given `name` (the line's
         target) as it is made. In a function's body, `scope` binds its parameters."""
+        if root.kind == "op" and not any(a.kind == "op" or a.kind == "call" for a in root.args):
+            # One operation on names and numbers (`a2 = sin(a1)`, `x * 0.9`): a deep
+            # program's usual line, built in the same order without the walk.
+            return self.apply(root.op, [self._leaf(a, scope) for a in root.args], root.span,
+                              name)
         built: dict[int, Node] = {}
         for expr in postorder(root):
             if expr.kind == "op":
@@ -378,12 +376,17 @@ class GraphBuilder:
                 node = self.apply(expr.op, args, expr.span, name if expr is root else None)
             elif expr.kind == "call":
                 node = self.call(expr, [built.pop(id(a)) for a in expr.args])
-            elif expr.kind == "name":
-                node = scope[expr.name] if scope is not None else self.lookup(expr)
-            else:  # a number or an array literal
-                node = self.leaf("const", expr.value, expr.span)
+            else:
+                node = self._leaf(expr, scope)
             built[id(expr)] = node
         return built[id(root)]
+
+    def _leaf(self, expr: Expr, scope: Mapping[str, Node] | None) -> Node:
+        """The node of a name (a parameter in `scope`, or the program's), or of a number or an
+        array literal."""
+        if expr.kind == "name":
+            return scope[expr.name] if scope is not None else self.lookup(expr)
+        return self.leaf("const", expr.value, expr.span)
 
     def call(self, expr: Expr, args: list[Node]) -> Node:
         """A call of one of the program's functions: a primitive's one node, or the body of a
@@ -402,7 +405,7 @@ class GraphBuilder:
         formulas refer to it by `name` if given, else by its own formula (`sin(x)`)."""
         op = self.ops[op_name]
         try:
-            shape = op.shape(*(a.shape for a in args))
+            shape = op.shape(*[a.shape for a in args])
         except ValueError as err:
             raise ChainruleError(f"{op_name}: {err}", span, "shape") from None
         node = self.add(op_name, [a.id for a in args], span, shape,
@@ -499,6 +502,58 @@ class GraphBuilder:
                      self.groups, self.ops)
 
 
+_OPEN = Group(-1, "statement", "", None)  # the place of a group still open (see _Opened)
+
+
+class _Inside:
+    """`GraphBuilder.inside`: a class, not a generator, as it is entered once a statement."""
+
+    def __init__(self, builder: GraphBuilder, index: int | None) -> None:
+        self.builder, self.index, self.outer = builder, index, builder.current_group
+
+    def __enter__(self) -> int | None:
+        self.outer, self.builder.current_group = self.builder.current_group, self.index
+        return self.index
+
+    def __exit__(self, *exc: object) -> None:
+        self.builder.current_group = self.outer
+
+
+class _Opened:
+    """`GraphBuilder.group`: the group is made on entering, and on a normal exit taken away
+    again if it holds fewer than `at_least` nodes and no group was made inside it."""
+
+    def __init__(self, builder: GraphBuilder, kind: str, name: str, span: Span | None,
+                 at_least: int) -> None:
+        self.builder, self.kind, self.name, self.span = builder, kind, name, span
+        self.at_least, self.start, self.index, self.outer = at_least, 0, 0, builder.current_group
+
+    def __enter__(self) -> int:
+        builder = self.builder
+        if self.kind not in GROUP_KINDS:
+            raise ValueError(f"unknown group kind {self.kind!r}; known: {', '.join(GROUP_KINDS)}")
+        self.start = len(builder.nodes)
+        self.outer = builder.current_group
+        # Its place is kept; the group itself is made on exit, if it stays (most statements
+        # of a deep program are one node, and their group goes again).
+        self.index = len(builder.groups)
+        builder.groups.append(_OPEN)
+        builder.current_group = self.index
+        return self.index
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        builder, index = self.builder, self.index
+        builder.current_group = self.outer
+        if kind is None:
+            members = [n for n in builder.nodes[self.start:] if n.group == index]
+            if len(members) < self.at_least and index == len(builder.groups) - 1:
+                builder.groups.pop()
+                for node in members:
+                    node.group = self.outer
+                return
+        builder.groups[index] = Group(index, self.kind, self.name, self.outer, self.span)
+
+
 def _short(value: np.ndarray) -> str:
     if value.size == 1:
         return format_number(float(value.reshape(())))
@@ -525,16 +580,29 @@ def build_graph(program: Program, values: Mapping[str, object] | None = None,
             builder.define(function)
     out: Node | None = None
     for stmt in program.statements:
+        if _one_operation(stmt.expr):  # one node, so its group would go again: none opened
+            out = _statement(builder, stmt)
+            continue
         with builder.group("statement", stmt.target or "output", stmt.span, at_least=2):
-            if stmt.target is not None and stmt.target_span is not None:
-                builder.statement_target(stmt.target, stmt.target_span, stmt.expr)
-                out = builder.nodes[int(builder.env[stmt.target][1:])]
-            else:
-                out = builder.expression(stmt.expr)
+            out = _statement(builder, stmt)
     assert out is not None
     if output is not None:
         out = _chosen_output(builder, program, output)
     return builder.finish(out)
+
+
+def _statement(builder: GraphBuilder, stmt: Statement) -> Node:
+    """The nodes of one line; its value's node."""
+    if stmt.target is not None and stmt.target_span is not None:
+        builder.statement_target(stmt.target, stmt.target_span, stmt.expr)
+        return builder.nodes[int(builder.env[stmt.target][1:])]
+    return builder.expression(stmt.expr)
+
+
+def _one_operation(expr: Expr) -> bool:
+    """Whether a line's expression makes one node in its group: one operation on names alone
+    (`a2 = sin(a1)`; a name's first use makes an input, which is in no group)."""
+    return expr.kind == "op" and all(a.kind == "name" for a in expr.args)
 
 
 def _chosen_output(builder: GraphBuilder, program: Program, name: str) -> Node:

@@ -66,6 +66,8 @@ def kink_warnings(graph: Graph, values: Mapping[str, np.ndarray],
     found = []
     for node in graph.nodes:
         op = graph.ops.get(node.op)
+        if op is None or op.kink is None:  # most nodes: asked before the mappings are
+            continue
         mask = kink_mask(op, node, values) if node.requires_grad and node.id in grads else None
         if mask is None:
             continue

@@ -136,7 +136,7 @@ class _Lexer(Lexer):
 # ------------------------------------------------------------------------- syntax tree
 
 
-@dataclass
+@dataclass(slots=True)  # tens of thousands a program: made and read faster with slots
 class Expr:
     """A node of the whitelisted syntax tree: a number, an array literal, a name or an op."""
 
@@ -161,7 +161,7 @@ def postorder(root: Expr) -> Iterator[Expr]:
         yield expr
 
 
-@dataclass
+@dataclass(slots=True)
 class Statement:
     """One line: `name = expr`, or a bare expression (only as the last line, the output)."""
 
@@ -467,6 +467,8 @@ def _join_bracketed_lines(code: str, max_nesting: int) -> str:
 
     Also refuses brackets nested deeper than `max_nesting`, at the first one too deep.
     """
+    if not _joins_or_too_deep(code, max_nesting):  # the usual source: nothing to do
+        return code
     depth = 0
     joins = []
     for match in _STRUCTURE_RE.finditer(code):
@@ -487,6 +489,23 @@ def _join_bracketed_lines(code: str, max_nesting: int) -> str:
     for i in joins:
         chars[i] = " "
     return "".join(chars)
+
+
+def _joins_or_too_deep(code: str, max_nesting: int) -> bool:
+    """Whether `_join_bracketed_lines` has anything to do: a newline inside brackets, or
+    brackets nested too deep (the same walk over the characters alone, without positions)."""
+    depth = 0
+    for char in _STRUCTURE_RE.findall(code):
+        if char == "(" or char == "[":
+            depth += 1
+            if depth > max_nesting:
+                return True
+        elif char == "\n":
+            if depth > 0:
+                return True
+        elif depth > 0:
+            depth -= 1
+    return False
 
 
 def _syntax_error(source: str, err: UnexpectedInput) -> ChainruleError:
@@ -519,7 +538,7 @@ def _syntax_error(source: str, err: UnexpectedInput) -> ChainruleError:
 # error anywhere still comes first, and otherwise the refusals come in source order.
 
 
-@dataclass
+@dataclass(slots=True)
 class _Grouped:
     """A parenthesized expression, or a unary plus: the expression, and the span around it."""
 
@@ -533,12 +552,18 @@ _AnyToken = Token | re.Match[str]
 _TOKEN_TYPES = (Token, re.Match)
 
 
+_MATCH = re.Match
+
+
 def _span_of(item: Expr | _Grouped | _AnyToken) -> Span:
-    if isinstance(item, re.Match):  # the token is its last group (see _Lexer)
-        return item.span(item.lastindex or 0)
+    kind = item.__class__
+    if kind is _MATCH:  # the token is its last group (see _Lexer)
+        return item.span(item.lastindex or 0)  # type: ignore[union-attr, operator]
+    if kind is Expr or kind is _Grouped:
+        return item.span  # type: ignore[union-attr, return-value]
     if isinstance(item, Token):
         return (item.start_pos or 0, item.end_pos or 0)
-    return item.span
+    return item.span  # type: ignore[union-attr, return-value]
 
 
 def _outer(children: list[Any]) -> Span:
@@ -550,8 +575,8 @@ def _token_span(token: _AnyToken) -> Span:
 
 
 def _text(token: _AnyToken) -> str:
-    if isinstance(token, re.Match):
-        return token.group(token.lastindex or 0)
+    if token.__class__ is _MATCH:
+        return token.group(token.lastindex or 0)  # type: ignore[union-attr]
     return str(token)
 
 
@@ -611,7 +636,9 @@ class _ToExpr(Transformer[_AnyToken, Any]):
 
     def assign(self, children: list[Any]) -> Statement:
         name, _, item = children
-        return Statement(_text(name), _token_span(name), _expr(item), _outer(children))
+        span = _span_of(name)
+        return Statement(_text(name), span, item.expr if item.__class__ is _Grouped else item,
+                         (span[0], _span_of(item)[1]))
 
     def augassign(self, children: list[Any]) -> Statement:
         """`c += e` is `c = c + (e)`: the name read back, then the operator, over the line."""
@@ -633,6 +660,9 @@ class _ToExpr(Transformer[_AnyToken, Any]):
 
     def name(self, children: list[Any]) -> Expr:
         (token,) = children
+        if token.__class__ is _MATCH:  # the replay's token: read at once (two a line)
+            group = token.lastindex or 0
+            return Expr("name", token.span(group), name=token.group(group))
         return Expr("name", _token_span(token), name=_text(token))
 
     def add(self, children: list[Any]) -> Expr:
@@ -931,14 +961,17 @@ def _replay(actions: Sequence[_Action], tokens: list[re.Match[str]], pos: int
     """Run the actions on the tokens from `pos`: shifts push tokens, reductions call lark's
     callbacks on the values they pop; the last, the grammar's `start`, gives the statement."""
     stack: list[Any] = []
+    push = stack.append
     for shifts, size, callback in actions:
         if shifts:
             stack += tokens[pos:pos + shifts]
             pos += shifts
-        cut = len(stack) - size
-        children = stack[cut:]
-        del stack[cut:]
-        stack.append(callback(children))
+        if size:
+            children = stack[-size:]
+            del stack[-size:]
+            push(callback(children))
+        else:
+            push(callback([]))
     return cast("list[Statement]", stack[0])
 
 

@@ -6,6 +6,11 @@ numpy call each over a stacked axis: a scalar graph costs numpy calls per (gener
 per node. An op that is not elementwise (matmul, sum, softmax, ...) keeps one node a group: its
 rules see one unbatched value at a time.
 
+A deep graph (a chain, a long one-line sum) has a generation, so a group, per node: stacking
+one row buys nothing and its slices and index arrays cost more than the numbers. A scalar
+node alone in its group, of an elementwise op on scalars, is a `Scalar` instead: the sweeps
+take it number by number with the same rules, and the plan keeps only its row numbers.
+
 Every value lives in a buffer per shape (`rows[i]` is node i's row in the buffer of its shape),
 so a group's operands are gathered with one fancy index per position. The backward sweep's
 terms (one per edge it follows, in the step order of the records: consumers from the output
@@ -18,7 +23,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from itertools import pairwise
-from operator import itemgetter
 from typing import NamedTuple
 
 import numpy as np
@@ -74,6 +78,22 @@ class Group(NamedTuple):
     received: Received | None = None  # how the nodes' gradients are summed (None: not swept)
 
 
+class Scalar(NamedTuple):
+    """One node alone in its group, a scalar of an elementwise op on scalars: every node of a
+    deep chain (`-----x`, `a2 = sin(a1)`, a long one-line sum). Stacking one row buys nothing,
+    so the sweeps take it number by number, with the same op-table rules on numpy scalars, and
+    the plan keeps only the row numbers they index (all in the buffers of shape ())."""
+
+    op: str
+    node: int
+    row: int  # its row in the scalars' buffer
+    in_rows: tuple[int, ...]  # per position: the operand's row
+    term_rows: tuple[int, ...]  # per position: the row of its term among the scalars', or -1
+    term_ids: tuple[int, ...]  # per position: the number of its term, or -1
+    received: tuple[int, ...] | None  # the term rows it receives, in step order (None: not
+    # swept); empty for the output, whose gradient is the seed
+
+
 @dataclass(frozen=True)
 class Plan:
     """Buffers, groups and terms of one graph (see the module's docstring)."""
@@ -83,7 +103,7 @@ class Plan:
     counts: dict[Shape, int]  # nodes per shape
     by_shape: dict[Shape, np.ndarray]  # per shape: its nodes, in the order of their rows
     generation: list[int]  # per node: its layer (Graph.layers)
-    groups: list[Group]  # generation by generation, from the inputs to the output
+    groups: list[Group | Scalar]  # generation by generation, from the inputs to the output
     leaves: list[int]  # inputs and constants
     leaves_received: dict[Shape, Received]  # how the leaves' gradients are summed, by shape
     swept: np.ndarray  # per node (bool): reached by the backward sweep (its step exists)
@@ -142,7 +162,9 @@ def _make(graph: Graph) -> Plan:
     by_shape: dict[Shape, list[int]] = defaultdict(list)
     for i, shape in enumerate(shapes):
         by_shape[shape].append(i)
-    generation = graph.layers()
+    generation: list[int] = []  # Graph.layers(), from the inputs read above
+    for operands in inputs:
+        generation.append(1 + max([generation[j] for j in operands], default=-1))
     return Plan(shapes, _ints(rows), dict(counts), {s: _ints(n) for s, n in by_shape.items()},
                 generation,
                 _groups(graph, inputs, generation, shapes, rows, term_rows, sent, receiving),
@@ -220,37 +242,73 @@ def _single(node: int, op: str, shape: Shape, operands: list[int], shapes: list[
 def _groups(graph: Graph, inputs: list[list[int]], generation: list[int],
             shapes: list[Shape], rows: list[int],
             term_rows: list[int], sent: list[list[int] | None],
-            receiving: _Receiving) -> list[Group]:
-    """The op nodes grouped by (generation, op, operand shapes), generation by generation."""
-    keyed: dict[tuple[object, ...], list[int]] = defaultdict(list)
-    for i, node in enumerate(graph.nodes):
-        operands = inputs[i]
-        if not operands:
+            receiving: _Receiving) -> list[Group | Scalar]:
+    """The op nodes grouped by (generation, op, operand shapes), generation by generation,
+    in creation order within one (a generation of one node, a deep graph's usual one, is
+    its own group without a key made)."""
+    ops = [node.op for node in graph.nodes]
+    elementwise = {name: op.elementwise for name, op in graph.ops.items()}
+    by_generation: list[list[int]] = [[] for _ in range(max(generation, default=0) + 1)]
+    for i, operands in enumerate(inputs):
+        if operands:
+            by_generation[generation[i]].append(i)
+    groups: list[Group | Scalar] = []
+    for nodes in by_generation:
+        if len(nodes) == 1:
+            node = nodes[0]
+            groups.append(_alone(node, ops[node], elementwise[ops[node]], inputs, shapes, rows,
+                                 term_rows, sent, receiving))
             continue
-        key: tuple[object, ...] = (generation[i], node.op, *(shapes[s] for s in operands))
-        if not graph.ops[node.op].elementwise:
-            key += (i,)
-        keyed[key].append(i)
-    groups = []
-    for key in sorted(keyed, key=itemgetter(0)):  # stable: creation order within a generation
-        members = keyed[key]
-        first = members[0]
-        shape, op = shapes[first], graph.nodes[first].op
-        if len(members) == 1:  # most groups of a deep graph: no lists to scan
-            groups.append(_single(first, op, shape, inputs[first], shapes, rows, term_rows,
-                                  sent, receiving))
-            continue
-        arity = len(inputs[first])
-        in_nodes = [[inputs[m][p] for m in members] for p in range(arity)]
-        ids = [[(sent[m] or [-1] * arity)[p] for m in members] for p in range(arity)]
-        kept = [[t for t in tp if t >= 0] for tp in ids]
-        groups.append(Group(
-            op, members, shape, as_index([rows[m] for m in members]),
-            tuple(shapes[ns[0]] for ns in in_nodes),
-            tuple(as_index([rows[n] for n in ns]) for ns in in_nodes),
-            tuple(None if len(k) == len(members) else np.array([t >= 0 for t in tp])
-                  for k, tp in zip(kept, ids)),
-            tuple(kept),
-            tuple(as_index([term_rows[t] for t in k]) for k in kept),
-            receiving.of(members, shape) if any(kept) else None))
+        keyed: dict[tuple[object, ...], list[int]] = defaultdict(list)
+        for i in nodes:
+            key: tuple[object, ...] = (ops[i], *[shapes[s] for s in inputs[i]])
+            if not elementwise[ops[i]]:
+                key += (i,)
+            keyed[key].append(i)
+        for members in keyed.values():
+            first = members[0]
+            if len(members) == 1:
+                groups.append(_alone(first, ops[first], elementwise[ops[first]], inputs,
+                                     shapes, rows, term_rows, sent, receiving))
+            else:
+                groups.append(_stacked(members, ops[first], inputs, shapes, rows, term_rows,
+                                       sent, receiving))
     return groups
+
+
+def _alone(node: int, op: str, elementwise: bool, inputs: list[list[int]],
+           shapes: list[Shape], rows: list[int], term_rows: list[int],
+           sent: list[list[int] | None], receiving: _Receiving) -> Group | Scalar:
+    """The group of a node alone in it: a Scalar where it and its operands are scalars (a
+    shape () is falsy) and its op elementwise."""
+    operands = inputs[node]
+    if shapes[node] or not elementwise or any(shapes[n] for n in operands):
+        return _single(node, op, shapes[node], operands, shapes, rows, term_rows, sent,
+                       receiving)
+    sends = sent[node] or [-1] * len(operands)
+    swept = any(t >= 0 for t in sends)  # as a Group's `received`: it sends a term
+    term_row = receiving.term_rows
+    return Scalar(op, node, rows[node], tuple([rows[n] for n in operands]),
+                  tuple([-1 if t < 0 else term_row[t] for t in sends]), tuple(sends),
+                  tuple([term_row[t] for t in receiving.received_by[node]]) if swept else None)
+
+
+def _stacked(members: list[int], op: str, inputs: list[list[int]], shapes: list[Shape],
+             rows: list[int], term_rows: list[int], sent: list[list[int] | None],
+             receiving: _Receiving) -> Group:
+    """The group of several nodes alike, stacked."""
+    first = members[0]
+    shape = shapes[first]
+    arity = len(inputs[first])
+    in_nodes = [[inputs[m][p] for m in members] for p in range(arity)]
+    ids = [[(sent[m] or [-1] * arity)[p] for m in members] for p in range(arity)]
+    kept = [[t for t in tp if t >= 0] for tp in ids]
+    return Group(
+        op, members, shape, as_index([rows[m] for m in members]),
+        tuple(shapes[ns[0]] for ns in in_nodes),
+        tuple(as_index([rows[n] for n in ns]) for ns in in_nodes),
+        tuple(None if len(k) == len(members) else np.array([t >= 0 for t in tp])
+              for k, tp in zip(kept, ids)),
+        tuple(kept),
+        tuple(as_index([term_rows[t] for t in k]) for k in kept),
+        receiving.of(members, shape) if any(kept) else None)

@@ -32,23 +32,34 @@ class Renderer:
         self.terms = answer["columns"]["terms"]
         self.ops = answer["ops"]
         self.output = int(answer["output"]["node"][1:])
+        # The columns every formula reads, bound once.
+        self.expr, self.expr_latex = self.nodes["expr"], self.nodes["expr_latex"]
+        self.precedence = self.nodes["precedence"]
 
     # ------------------------------------------------------------------- names and formulas
 
     def ref(self, i: int, wrapped: bool) -> tuple[str, str]:
         """(plain, latex) standing for node i inside a larger formula."""
-        plain, latex = self.nodes["expr"][i], self.nodes["expr_latex"][i]
-        if not wrapped or self.nodes["precedence"][i] >= ATOM:
+        plain, latex = self.expr[i], self.expr_latex[i]
+        if not wrapped or self.precedence[i] >= ATOM:
             return plain, latex
         return f"({plain})", rf"\left({latex}\right)"
 
     def fill(self, template: Mapping[str, str], refs: Mapping[str, int]) -> tuple[str, str]:
         """A rule's template with $u, $v, $y filled by nodes (compound ones bracketed)."""
-        return tuple(  # type: ignore[return-value]
-            "".join(text + (self.ref(refs[slot], not enclosed and self.nodes["precedence"][
-                refs[slot]] < ATOM)[which] if slot else "")
-                for text, slot, enclosed in template_parts(template[key]))
-            for which, key in enumerate(("plain", "latex")))
+        filled = []
+        for column, key in ((self.expr, "plain"), (self.expr_latex, "latex")):
+            parts = []
+            for text, slot, enclosed in template_parts(template[key]):
+                parts.append(text)
+                if slot:
+                    j = refs[slot]
+                    bare = column[j]
+                    if not enclosed and self.precedence[j] < ATOM:
+                        bare = f"({bare})" if key == "plain" else rf"\left({bare}\right)"
+                    parts.append(bare)
+            filled.append("".join(parts))
+        return filled[0], filled[1]
 
     def derivative(self, i: int, pos: int, on_kink: bool) -> dict[str, object]:
         """The local derivative d node / d operand: its partial, its rule, the equation."""
@@ -117,7 +128,7 @@ class Renderer:
         op, name = self.nodes["op"][i], self.ref(i, False)[0]
         if op == "const":
             return say("forward_const", name=name)
-        value = short(decode(self.nodes["value"][i]))
+        value = short(_decoded(self.nodes["value"][i]))
         if op == "input":
             literal = self.nodes["literal"].get(str(i))
             note = say("override", literal=literal["text"], line=literal["line"]) if (
@@ -136,24 +147,24 @@ class Renderer:
         count = len(self.steps["node"])
         stop = count if stop is None else min(stop, count)
         bounds = self.steps["term_start"]
-        sums: dict[int, np.ndarray] = {}  # each operand's gradient so far, in step order
+        sums: dict[int, Any] = {}  # each operand's gradient so far, in step order
         received: dict[int, int] = {}
         for t in range(bounds[start]):  # the running sums before the first step asked for
             src = self.terms["input"][t]
-            c = decode(self.terms["contribution"][t])
+            c = _decoded(self.terms["contribution"][t])
             with np.errstate(all="ignore"):
                 sums[src] = c if src not in sums else sums[src] + c
             received[src] = received.get(src, 0) + 1
         for s in range(start, max(start, stop)):
             i = self.steps["node"][s]
-            g = decode(self.nodes["grad"][i])
+            g = _decoded(self.nodes["grad"][i])
             terms = [self.term(i, t, g, sums, received) for t in range(bounds[s], bounds[s + 1])]
             yield {"index": s, "node": f"n{i}", "seed": i == self.output,
                    "upstream": self.nodes["grad"][i], "terms": terms,
                    "text": " ".join([self.step_text(i, g),
                                      *(str(term["text"]) for term in terms)])}
 
-    def step_text(self, i: int, g: np.ndarray) -> str:
+    def step_text(self, i: int, g: np.ndarray | float) -> str:
         """The sentence that opens node i's backward step."""
         name = self.ref(i, True)[0]
         if i == self.output:
@@ -162,15 +173,20 @@ class Renderer:
         return say("step_input" if self.nodes["op"][i] == "input" else "step", name=name,
                    g=short(g))
 
-    def term(self, i: int, t: int, g: np.ndarray, sums: dict[int, np.ndarray],
+    def term(self, i: int, t: int, g: np.ndarray | float, sums: dict[int, Any],
              received: dict[int, int]) -> dict[str, object]:
         """Term t of node i's step; `sums` and `received` carry the running sums along."""
         src, pos = self.terms["input"][t], self.terms["position"][t]
         contribution_json, local_json = self.terms["contribution"][t], self.terms["local"][t]
-        contribution = decode(contribution_json)
+        contribution = _decoded(contribution_json)
         before = sums.get(src)
-        with np.errstate(all="ignore"):
-            after = contribution if before is None else before + contribution
+        if before is None:
+            after = contribution
+        elif before.__class__ is float and contribution.__class__ is float:
+            after = before + contribution  # a float sum: the same double as numpy's
+        else:
+            with np.errstate(all="ignore"):
+                after = before + contribution
         sums[src] = after
         received[src] = received.get(src, 0) + 1
         kink = self.nodes["kink"][i]
@@ -180,7 +196,7 @@ class Renderer:
         broadcast = op["elementwise"] and node_shape != src_shape
         name = self.ref(src, True)[0]
         if local_json is not None:
-            text = say("term_local", input=name, g=short(g), local=short(decode(local_json)),
+            text = say("term_local", input=name, g=short(g), local=short(_decoded(local_json)),
                        contribution=short(contribution))
         elif broadcast:
             text = say("term_broadcast", input=name, g=short(g),
@@ -196,7 +212,8 @@ class Renderer:
         return {
             "input": f"n{src}", "position": pos, **derivative,
             "local": local_json, "contribution": contribution_json,
-            "before": encode(np.zeros(src_shape) if before is None else before),
+            "before": (0.0 if not src_shape else encode(np.zeros(src_shape))) if before is None
+            else encode(before),
             "after": encode(after), "accumulated": before is not None,
             "contribution_index": received[src], "consumers": self.nodes["consumers"][src],
             "broadcast": {"from": node_shape, "to": src_shape,
@@ -216,6 +233,12 @@ class Renderer:
             return say("kink_unary", op=op["name"], point=point, sides=sides)
         return say("kink_binary", node=self.ref(i, True)[0], where=kink["point"], point=point,
                    sides=sides, input=self.ref(self.nodes["inputs"][i][pos], True)[0])
+
+
+def _decoded(value: Any) -> np.ndarray | float:
+    """`decode`, but a finite number stays a float (what a scalar graph's columns hold): its
+    sums and sentences are the same, without a numpy array for each."""
+    return value if value.__class__ is float else decode(value)
 
 
 def spelled_out(answer: Mapping[str, Any], lazy: bool = False) -> dict[str, object]:
