@@ -217,7 +217,7 @@ def targets(result: Isolation) -> list[tuple[str, str, str, str, bool | str | No
     back = memory["after"] / memory["idle"] if memory else float("nan")
     heavy = ", ".join(f"{status} in {took:.1f} s" for status, took in sorted(
         result.heavy, key=lambda h: h[1]))
-    worst = max((t for _, t, _, _ in result.hostile), default=0.0)
+    worst = max((t for _, _, t, _ in result.hostile), default=0.0)
     next_worst = max((n for _, _, _, n in result.hostile), default=0.0)
     hostile_ok = all(400 <= s < 500 and t <= 5 for _, s, t, _ in result.hostile)
     hostile = "; ".join(f"{name}: {status} in {took * 1e3:.0f} ms"
