@@ -21,6 +21,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from chainrule.api.pool import Computations
+from chainrule.settings import LIMITS
 
 from .servers import running_server, workers_of
 from .test_hardening import _doubling_primitives
@@ -109,8 +111,11 @@ def test_a_client_that_leaves_stops_its_computation(one_worker) -> None:
     worker = workers_of(proc.pid)
     with pytest.raises(httpx.ReadTimeout):
         httpx.post(url + BACKPROP, json=SLOW, timeout=0.5)
-    end = time.monotonic() + DEADLINE / 2  # well before its deadline would have stopped it
-    while time.monotonic() < end and httpx.get(f"{url}/healthz").json()["busy"]:
+    # Well before the pool's kill at its deadline would have stopped it (DEADLINE + 1 s from
+    # the start): the pool ends the worker on its next round (every 0.1 s).
+    end = time.monotonic() + DEADLINE / 2
+    while time.monotonic() < end and (httpx.get(f"{url}/healthz").json()["busy"]
+                                      or workers_of(proc.pid) == worker):
         time.sleep(0.02)
     assert httpx.get(f"{url}/healthz").json()["busy"] == 0
     assert workers_of(proc.pid) != worker
@@ -167,3 +172,11 @@ def test_a_typical_expression_never_waits_behind_heavy_requests() -> None:
         for thread in threads:
             thread.join(timeout=30)
         assert [r.status_code for r in results] == [503, 503]
+
+
+def test_a_request_behind_a_full_queue_of_heavy_ones_is_not_called_stuck() -> None:
+    """Heavy requests go one at a time with two workers: the last of a full queue may wait
+    for every admitted one to run to its deadline, and /healthz must not call that stuck."""
+    computations = Computations(workers=2, queue=16, memory_mb=0)
+    one = LIMITS.max_seconds + 1  # a computation, killed at the latest 1 s past its deadline
+    assert computations.longest_wait() >= (2 + 16) * one

@@ -292,8 +292,10 @@ class Computations:
 
     def longest_wait(self) -> float:
         """The longest a request can be admitted: its turn behind a full queue, each ahead
-        killed at the latest at its deadline, then its own computation."""
-        rounds = 1 + math.ceil(self.queue / self.workers)
+        killed at the latest at its deadline, then its own computation. The slowest lane is
+        the heavy one (`heavy_slots` at a time), so every admitted request may be ahead of it
+        there."""
+        rounds = math.ceil((self.workers + self.queue) / self.heavy_slots)
         return rounds * (self.limits.max_seconds + KILL_GRACE)
 
     def health(self) -> tuple[bool, dict[str, object]]:
