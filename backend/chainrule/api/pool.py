@@ -157,6 +157,10 @@ def _libc() -> Any:
 _LIBC = _libc()
 
 
+class _PoolBroke(Exception):
+    """The pool broke while a computation waited for it (see Computations._compute)."""
+
+
 class Busy(Exception):
     """Every worker is busy and the queue is full."""
 
@@ -249,7 +253,16 @@ class Computations:
     async def _compute(self, request: Request, args: tuple[Any, ...]) -> Outcome:
         """`compute(*args)` in a worker: its outcome; the computation cancelled (its worker
         killed if it runs) when the client leaves first or the request is cancelled (the
-        server stops)."""
+        server stops). A pool that broke under it (pebble breaks its pool when a worker it
+        stopped for another request is found dead) is replaced and the computation, which
+        has no effects, is sent once more."""
+        try:
+            return await self._compute_once(request, args)
+        except _PoolBroke:
+            return await self._compute_once(request, args, retry=False)
+
+    async def _compute_once(self, request: Request, args: tuple[Any, ...],
+                            retry: bool = True) -> Outcome:
         future = self.start().schedule(compute, args=args,
                                        timeout=self.limits.max_seconds + KILL_GRACE)
         result: asyncio.Future[Any] = asyncio.wrap_future(future)
@@ -273,6 +286,8 @@ class Computations:
                 "stopped (its worker process was ended and replaced); try a smaller graph or "
                 "skip the finite-difference check", None, "timeout") from None
         except BrokenExecutor:
+            if retry:
+                raise _PoolBroke from None
             raise ChainruleError(
                 "the workers' pool broke while computing this (a worker was killed from "
                 "outside) and was replaced; send the request again", None, "timeout") from None
