@@ -42,13 +42,13 @@ chromium:
 # The app on HOST:PORT; its computations run in CHAINRULE_WORKERS worker processes (default 2,
 # README: How the server computes). Ctrl+C or SIGTERM stops it within seconds.
 run: install
-	$(BIN)/uvicorn chainrule.app:create_app --factory --host $(HOST) --port $(PORT) \
+	$(BIN)/uvicorn chainrule.server.app:create_app --factory --host $(HOST) --port $(PORT) \
 		--timeout-graceful-shutdown 3
 
 # The production server (docker-compose.yml runs this): one uvicorn process answering, WORKERS
 # worker processes computing.
 serve-prod: install
-	HOST=$(HOST) PORT=$(PORT) CHAINRULE_WORKERS=$(WORKERS) $(BIN)/python -m chainrule.serve
+	HOST=$(HOST) PORT=$(PORT) CHAINRULE_WORKERS=$(WORKERS) $(BIN)/python -m chainrule.server
 
 # dist/chainrule-<version>-py3-none-any.whl, the built UI and its npm files inside: installed
 # anywhere, `chainrule serve` needs neither Node nor the network. (The Dockerfile's build stage.)

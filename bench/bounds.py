@@ -5,7 +5,7 @@
     python bench/bounds.py --before /path/to/old/backend    # the same requests, side by side,
                                                             # against another checkout's backend
 
-Starts the production command (`python -m chainrule.serve`, 1 worker) on a free loopback port,
+Starts the production command (`python -m chainrule.server`, 1 worker) on a free loopback port,
 then, one at a time, as a new user would with Python's own clients: gradient descent on a
 100,000-element array (100 and 1,000 steps), bodies of 15 MB read by urllib.request, requests
 and httpx, programs over the node limit, and the benchmarks' 50,000-node programs (the compact

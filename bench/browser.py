@@ -104,7 +104,7 @@ def serve() -> Iterator[str]:
     port = _free_port()
     uvicorn = Path(sys.executable).with_name("uvicorn")
     process = subprocess.Popen(
-        [str(uvicorn), "chainrule.app:create_app", "--factory", "--host", "127.0.0.1",
+        [str(uvicorn), "chainrule.server.app:create_app", "--factory", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning"], cwd=REPO_ROOT, stdin=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:

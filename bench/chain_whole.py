@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
-from chainrule.app import create_app
+from chainrule.server.app import create_app
 from fastapi.testclient import TestClient
 from phases import median_time
 

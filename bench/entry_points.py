@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 from chainrule import backprop, from_micrograd, trace
-from chainrule.micrograd_graph import _Reader, _topological
+from chainrule.readers.micrograd import _Reader, _topological
 from chainrule.settings import LIMITS
 from micrograd.engine import Value
 from micrograd.nn import MLP

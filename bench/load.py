@@ -4,7 +4,7 @@ clients mixing good and malicious requests; /healthz polled throughout.
     python bench/load.py                      # 1 and 2 workers, 30 s each, print the report
     python bench/load.py --write docs/load.md # and write it (make load)
 
-For each worker count: start `python -m chainrule.serve` (as make serve-prod and docker-compose
+For each worker count: start `python -m chainrule.server` (as make serve-prod and docker-compose
 do) on a free 127.0.0.1 port; measure the trivial endpoint first (/healthz alone, same clients,
 the baseline); then run the mix for --seconds while a separate client polls /healthz every
 100 ms. Counts every status by kind of request, connections dropped (any transport error), p50
@@ -123,7 +123,7 @@ def start_server(workers: int, backend: Path | None = None) -> tuple[subprocess.
     env = {**os.environ, "HOST": HOST, "PORT": str(port), "CHAINRULE_WORKERS": str(workers)}
     if backend is not None:
         env["PYTHONPATH"] = str(backend)
-    proc = subprocess.Popen([sys.executable, "-m", "chainrule.serve"], env=env, cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "chainrule.server"], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     end = time.monotonic() + 60
     while time.monotonic() < end:
@@ -295,7 +295,7 @@ def report(results: list[dict[str, Any]], clients: int, seconds: float) -> str:
            (f"Measured {dt.date.today().isoformat()} by `make load` (bench/load.py) on {machine()}. "
            "Client and server share the machine: the client (one Python process, httpx and "
            "asyncio) takes CPU from the workers, so these figures are a floor."), "",
-           (f"Each run: the production command (`python -m chainrule.serve`, as `make serve-prod` "
+           (f"Each run: the production command (`python -m chainrule.server`, as `make serve-prod` "
            f"and docker-compose.yml) on a free 127.0.0.1 port; first {clients} concurrent clients "
            "on /healthz alone (the baseline of the trivial endpoint); then the same clients for "
            f"{seconds:.0f} s on a weighted mix of good and malicious requests (below), each client "

@@ -48,7 +48,7 @@ SEED = 1337  # the notebook's np.random.seed and random.seed
 NOISE = 0.1
 ALPHA = 1e-4  # L2 regularization
 LAYERS = [16, 16, 1]
-GZIP_LEVEL = 1  # the level the server sends gzip at (chainrule.encoding)
+GZIP_LEVEL = 1  # the level the server sends gzip at (chainrule.answer.encoding)
 NOTEBOOK_VALUES = 65_818  # the notebook's loss at 100 points, in micrograd Values
 # The limit bench/run.py raises for this script: the deadline, so that the demo finishes on a
 # busy machine (the default is 30 s). The node limit, 250,000, admits it as it is.

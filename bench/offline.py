@@ -66,7 +66,7 @@ def main() -> None:
              "widget module": (ROOT / "frontend" / "dist" / "widget.js").stat().st_size}
 
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "chainrule.app:create_app",
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "chainrule.server.app:create_app",
                                "--factory", "--port", str(port), "--log-level", "warning"],
                               cwd=ROOT, env={**os.environ})
     base = f"http://127.0.0.1:{port}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib.util
+import re
 import subprocess
 import sys
 import tempfile
@@ -26,17 +27,26 @@ from programs import SHAPES
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent / "backend"))
 
-from chainrule import parsing
+from chainrule.readers import parsing
 from chainrule.settings import GC_THRESHOLDS
 
 
 def parser_at(rev: str) -> ModuleType:
-    """backend/chainrule/parsing.py at `rev`, loaded as chainrule.parsing_before."""
-    text = subprocess.run(["git", "show", f"{rev}:backend/chainrule/parsing.py"], check=True,
-                          capture_output=True, text=True, cwd=BENCH.parent).stdout
+    """The parser at `rev` (backend/chainrule/readers/parsing.py, or parsing.py before issue 26
+    moved it), loaded as chainrule.readers.parsing_before with its imports made absolute."""
+    for where, package in (("readers/parsing.py", "chainrule.readers"), ("parsing.py", "chainrule")):
+        shown = subprocess.run(["git", "show", f"{rev}:backend/chainrule/{where}"], check=False,
+                               capture_output=True, text=True, cwd=BENCH.parent)
+        if shown.returncode == 0:
+            break
+    shown.check_returncode()
+    moved = {"chainrule.ops": "chainrule.core.ops"}  # what the parser imports that moved
+    text = re.sub(r"from (\.+)(\w+) import", lambda m: "from " + moved.get(
+        f"{package.rsplit('.', len(m.group(1)) - 1)[0]}.{m.group(2)}",
+        f"{package.rsplit('.', len(m.group(1)) - 1)[0]}.{m.group(2)}") + " import", shown.stdout)
     path = Path(tempfile.mkdtemp()) / "parsing_before.py"
     path.write_text(text)
-    spec = importlib.util.spec_from_file_location("chainrule.parsing_before", path)
+    spec = importlib.util.spec_from_file_location("chainrule.readers.parsing_before", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module

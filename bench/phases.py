@@ -84,23 +84,32 @@ def median_time(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
 # ------------------------------------------------------------- in the measured backend's process
 
 
-def _has(module: str, name: str) -> bool:
-    """Whether the measured backend's `chainrule.<module>` defines `name`. (Whether the module
-    exists is asked of its directory: an editable install's import hook would find another's.)"""
+def _module(*names: str) -> Any:
+    """The measured backend's module, by its path today or an earlier one (the modules moved
+    into folders in issue 26: `engine` is `core.sweeps`, `run` is `differentiate`)."""
     import importlib
 
     import chainrule
 
-    if not (Path(chainrule.__file__).parent / f"{module}.py").exists():
-        return False
-    return hasattr(importlib.import_module(f"chainrule.{module}"), name)
+    package = Path(chainrule.__file__).parent
+    for name in names:
+        if (package / (name.replace(".", "/") + ".py")).exists():
+            return importlib.import_module(f"chainrule.{name}")
+    return None
+
+
+def _has(names: tuple[str, ...], name: str) -> bool:
+    """Whether the measured backend's module (under any of its `names`) defines `name`. (Whether
+    the module exists is asked of its directory: an editable install's import hook would find
+    another's.)"""
+    return hasattr(_module(*names), name)
 
 
 def _encoder() -> Callable[[object], bytes]:
     """How this backend's route turns an answer into bytes (orjson, then gzip)."""
-    from chainrule.encoding import encode_answer
     from chainrule.settings import LIMITS
 
+    encode_answer = _module("answer.encoding", "encoding").encode_answer
     return lambda data: encode_answer(data, max_bytes=LIMITS.max_answer_bytes, coding="gzip").body
 
 
@@ -124,23 +133,23 @@ def unplanned(graph: Any) -> Any:
 
 def fresh_plan(graph: Any) -> Any:
     """The graph's plan, made anew."""
-    from chainrule.plan import plan_of
-
+    plan_of = _module("core.plan", "plan").plan_of
     return plan_of(unplanned(graph))
 
 
 def measure_shape(shape: str, nodes: int, repeats: int, client: Any) -> dict[str, Any]:
     """Every phase of one shape's program in the backend imported here: seconds, or the error."""
     import numpy as np
-    from chainrule import engine
-    from chainrule.check import finite_difference_check
-    from chainrule.engine import backward, forward
-    from chainrule.graph import build_graph
-    from chainrule.parsing import parse
-    from chainrule.run import backprop_data, trace
     from programs import SHAPES, values
 
-    compact = _has("run", "compact_data")
+    engine = _module("core.sweeps", "engine")
+    forward, backward = engine.forward, engine.backward
+    finite_difference_check = _module("analyses.check", "check").finite_difference_check
+    build_graph = _module("core.graph", "graph").build_graph
+    parse = _module("readers.parsing", "parsing").parse
+    run = _module("differentiate", "run")
+    backprop_data, trace = run.backprop_data, run.trace
+    compact = _has(("differentiate", "run"), "compact_data")
     source, inputs = SHAPES[shape](nodes), values(shape)
     seconds: dict[str, float] = {}
     errors: dict[str, str] = {}
@@ -168,7 +177,7 @@ def measure_shape(shape: str, nodes: int, repeats: int, client: Any) -> dict[str
     if graph is not None:  # the phases below are timed many times over: no deadline for them
         graph.deadline.end = time.monotonic() + 3600
     order = timed("order", lambda: graph.order())
-    if graph is not None and _has("plan", "plan_of"):
+    if graph is not None and _has(("core.plan", "plan"), "plan_of"):
         timed("plan", lambda: fresh_plan(graph))
     node_values = timed("forward", lambda: forward(graph, order))
     timed("backward", lambda: backward(graph, order, node_values, record=False))
@@ -181,9 +190,8 @@ def measure_shape(shape: str, nodes: int, repeats: int, client: Any) -> dict[str
     if "trace" in seconds and all(p in seconds for p in ("order", "forward", "check")):
         seconds["assembly"] = seconds["trace"] - sum(seconds.get(p, 0.0) for p in ASSEMBLED)
     if compact:
-        from chainrule.records import spelled_out
-        from chainrule.run import compact_data
-
+        spelled_out = _module("answer.records", "records").spelled_out
+        compact_data = run.compact_data
         data = timed("answer", lambda: compact_data(source, inputs))
         body = timed("encode", lambda: _encoder()(data))
         v1 = timed("v1: render", lambda: spelled_out(data))
@@ -207,11 +215,10 @@ def measure_shape(shape: str, nodes: int, repeats: int, client: Any) -> dict[str
 def measure(nodes: int, repeats: int) -> dict[str, Any]:
     """Every shape in this process's backend (the one on PYTHONPATH)."""
     import chainrule
-    from chainrule.app import create_app
     from fastapi.testclient import TestClient
     from programs import SHAPES
 
-    client = TestClient(create_app())
+    client = TestClient(_module("server.app", "app").create_app())
     for path in ("/api/v1/backprop", "/api/v2/backprop"):  # warm up (v2 is a 404 before)
         client.post(path, json={"source": "sin(x*y)", "values": {"x": 1, "y": 2}})
     shapes = {shape: measure_shape(shape, nodes, repeats, client) for shape in SHAPES}

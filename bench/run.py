@@ -58,12 +58,12 @@ import plots
 import torch_mlp
 from api import Throughput, measure_api
 from chainrule import backprop
-from chainrule.app import create_app
-from chainrule.check import finite_difference_check
-from chainrule.encoding import encode_answer
-from chainrule.engine import backward, evaluate, forward
-from chainrule.graph import build_graph
-from chainrule.parsing import parse
+from chainrule.analyses.check import finite_difference_check
+from chainrule.answer.encoding import encode_answer
+from chainrule.core.graph import build_graph
+from chainrule.core.sweeps import backward, evaluate, forward
+from chainrule.readers.parsing import parse
+from chainrule.server.app import create_app
 from chainrule.settings import LIMITS
 from fastapi.testclient import TestClient
 from phases import BEFORE_REV, before_and_now, fresh_plan, median_time
@@ -1121,7 +1121,7 @@ def write_report(rows: list[Row], checks: list[CheckRow], elapsed: float, repeat
             "## HTTP API: a typical expression against the trivial endpoint",
             "",
             (f"bench/api.py, with bench/load.py's server and client: the production command "
-             f"(`python -m chainrule.serve`) on a free 127.0.0.1 port, {extra.api_clients} "
+             f"(`python -m chainrule.server`) on a free 127.0.0.1 port, {extra.api_clients} "
              f"concurrent clients in one other process (httpx, asyncio), each sending its next "
              f"request when the last is answered, {extra.api_seconds:.0f} s per endpoint after "
              "a warm-up. The typical expression is asked for as the compact answer "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from chainrule.app import create_app
+from chainrule.server.app import create_app
 from fastapi.testclient import TestClient
 
 

@@ -73,12 +73,12 @@ def workers_of(pid: int) -> list[int]:
 
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVE = [sys.executable, "-m", "chainrule.serve"]
+SERVE = [sys.executable, "-m", "chainrule.server"]
 
 
 @contextmanager
 def running_server(**env: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`python -m chainrule.serve` on a free loopback port with these environment variables
+    """`python -m chainrule.server` on a free loopback port with these environment variables
     (CHAINRULE_WORKERS=..., ...); its URL and process, stopped (SIGINT, then killed) after."""
     port = free_port()
     proc = subprocess.Popen(SERVE, env={**os.environ, "HOST": "127.0.0.1", "PORT": str(port),

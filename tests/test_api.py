@@ -7,9 +7,9 @@ import math
 
 import pytest
 from chainrule import ChainruleError, backprop
-from chainrule.answer import Answer
-from chainrule.app import create_app
-from chainrule.schemas import BackpropResponse, HealthResponse
+from chainrule.answer.models import Answer
+from chainrule.answer.schemas import BackpropResponse, HealthResponse
+from chainrule.server.app import create_app
 from chainrule.settings import LIMITS
 from fastapi.testclient import TestClient
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from chainrule.api.pool import compute
-from chainrule.encoding import Records, encode_answer
+from chainrule.answer.encoding import Records, encode_answer
+from chainrule.differentiate import backprop_data
 from chainrule.errors import ChainruleError, Deadline
-from chainrule.run import backprop_data
+from chainrule.server.pool import compute
 from chainrule.settings import LIMITS
 from fastapi.testclient import TestClient
 

@@ -17,11 +17,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 from chainrule import backprop, from_torch
-from chainrule.check import gradient_check
-from chainrule.engine import backward, forward
+from chainrule.analyses.check import gradient_check
+from chainrule.core.graph import build_graph
+from chainrule.core.sweeps import backward, forward
 from chainrule.errors import ChainruleError, Deadline
-from chainrule.graph import build_graph
-from chainrule.parsing import parse
+from chainrule.readers.parsing import parse
 from chainrule.settings import LIMITS
 from fastapi.testclient import TestClient
 from torch import nn

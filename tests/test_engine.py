@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from autograd import grad
 from chainrule import backprop
-from chainrule.values import decode
+from chainrule.core.numbers import decode
 
 from .oracles import assert_close, sympy_gradients
 

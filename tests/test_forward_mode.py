@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from chainrule import backprop
-from chainrule.values import decode
+from chainrule.core.numbers import decode
 from fastapi.testclient import TestClient
 
 from .oracles import assert_close, sympy_gradients

@@ -9,8 +9,8 @@ from typing import Any, get_args
 
 import numpy as np
 from chainrule import backprop, from_micrograd, trace
-from chainrule.graph import GROUP_KINDS
-from chainrule.schemas import BackpropResponse, GroupKind, Groups
+from chainrule.answer.schemas import BackpropResponse, GroupKind, Groups
+from chainrule.core.graph import GROUP_KINDS
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st

@@ -10,7 +10,7 @@ import string
 
 import numpy as np
 import pytest
-from chainrule.ops import OPS, Op, unbroadcast
+from chainrule.core.ops import OPS, Op, unbroadcast
 
 from .oracles import central_difference
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from chainrule import backprop
+from chainrule.answer.schemas import OptimizeResponse
+from chainrule.core.numbers import decode
 from chainrule.optimize import optimize
-from chainrule.schemas import OptimizeResponse
-from chainrule.values import decode
 from fastapi.testclient import TestClient
 
 from .oracles import assert_close

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from chainrule.errors import ChainruleError
-from chainrule.parsing import parse
+from chainrule.readers.parsing import parse
 
 
 def test_caret_is_power_with_power_precedence() -> None:

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from typing import cast
 
 import pytest
-from chainrule import parsing
 from chainrule.errors import ChainruleError
 from chainrule.examples import EXAMPLES
-from chainrule.parsing import Program, parse
+from chainrule.readers import parsing
+from chainrule.readers.parsing import Program, parse
 from chainrule.settings import LIMITS
 from hypothesis import given
 from hypothesis import strategies as st

@@ -7,7 +7,7 @@ import dataclasses
 import math
 
 import pytest
-from chainrule.run import paths_data
+from chainrule.differentiate import paths_data
 from chainrule.settings import LIMITS
 from fastapi.testclient import TestClient
 

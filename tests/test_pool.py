@@ -21,7 +21,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from chainrule.api.pool import Computations
+from chainrule.server.pool import Computations
 from chainrule.settings import LIMITS
 
 from .servers import running_server, workers_of

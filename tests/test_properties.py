@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 from autograd import grad
 from chainrule import ChainruleError, backprop
-from chainrule.graph import build_graph
-from chainrule.parsing import parse
+from chainrule.core.graph import build_graph
+from chainrule.core.numbers import decode
+from chainrule.readers.parsing import parse
 from chainrule.settings import LIMITS
-from chainrule.values import decode
 from fastapi.testclient import TestClient
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st

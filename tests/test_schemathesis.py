@@ -9,7 +9,7 @@ those are answered 422 with a span, as they should be.
 from __future__ import annotations
 
 import schemathesis
-from chainrule.app import create_app
+from chainrule.server.app import create_app
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 

@@ -39,11 +39,12 @@ def test_compose_and_make_run_this_command() -> None:
     assert "build: ." in compose  # the image of the Dockerfile, whose command is chainrule serve
     assert 'CMD ["chainrule", "serve"]' in dockerfile
     recipe = re.search(r"^serve-prod:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
-    assert recipe and "-m chainrule.serve" in recipe.group(1)
+    assert recipe and "-m chainrule.server" in recipe.group(1)
 
 
 def test_chainrule_serve_is_this_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    from chainrule import cli, serve, settings
+    from chainrule import cli, settings
+    from chainrule.server import main as serve
 
     calls: list[tuple[object, ...]] = []
     monkeypatch.setattr(serve, "serve", lambda *args: calls.append(args))

@@ -18,7 +18,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from chainrule import ChainruleError, from_torch
-from chainrule.answer import Answer
+from chainrule.answer.models import Answer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 from chainrule import ChainruleError, backprop, trace
-from chainrule.answer import Answer
+from chainrule.answer.models import Answer
 from hypothesis import assume, given
 
 from .oracles import assert_close, central_difference

@@ -6,10 +6,10 @@
     -1.979985
 """
 
+from .differentiate import backprop
 from .errors import ChainruleError
-from .micrograd_graph import from_micrograd
-from .run import backprop
-from .tracing import trace
+from .readers.micrograd import from_micrograd
+from .readers.numpy_trace import trace
 
 __all__ = ["ChainruleError", "backprop", "from_micrograd", "from_torch", "show", "trace"]
 
@@ -21,7 +21,7 @@ def __getattr__(name: str) -> object:
 
         return show
     if name == "from_torch":  # its module imports nothing of torch until it is called
-        from .torch_graph import from_torch
+        from .readers.from_torch import from_torch
 
         return from_torch
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")

@@ -23,11 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from .answer import Answer
-from .errors import ChainruleError
-from .methods import methods_data
-from .run import backprop, paths_data
-from .schemas import (
+from .analyses.methods import methods_data
+from .answer.models import Answer
+from .answer.schemas import (
     Check,
     Jacobian,
     MethodsResponse,
@@ -35,8 +33,10 @@ from .schemas import (
     PathsResponse,
     Value,
 )
+from .core.numbers import decode
+from .differentiate import backprop, paths_data
+from .errors import ChainruleError
 from .settings import HOST, LIMITS, PORT, WORKERS
-from .values import decode
 
 CELL = 48  # longest cell before it is cut with "…"
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -99,7 +99,7 @@ def serve_command(argv: Sequence[str]) -> int:
     parser.add_argument("--workers", type=int, default=WORKERS,
                         help=f"worker processes (default {WORKERS}, from CHAINRULE_WORKERS)")
     args = parser.parse_args(argv)
-    from .serve import serve  # uvicorn is needed only here
+    from .server.main import serve  # uvicorn is needed only here
 
     serve(args.host, args.port, args.workers)
     return 0
@@ -149,7 +149,7 @@ def torch_command(argv: Sequence[str]) -> int:
     _check_options(parser)
     args = parser.parse_args(argv)
     fn = _script_function(parser, args.target)
-    from .torch_graph import from_torch
+    from .readers.from_torch import from_torch
 
     try:
         result = from_torch(*_loss_and_model(parser, fn), check=_check_option(args))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .answer import Answer
+from .answer.models import Answer
 from .settings import FRONTEND_DIR
 
 PLACEHOLDER = "__CHAINRULE_ANSWER__"  # as in frontend/src/offline.js

@@ -11,13 +11,13 @@ from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 
-from .engine import backward, evaluate_output, forward
+from .answer.schemas import OptimizeResponse
+from .core.graph import Graph, Node, build_graph
+from .core.numbers import all_finite, encode
+from .core.sweeps import backward, evaluate_output, forward
 from .errors import ChainruleError, Deadline, warning
-from .graph import Graph, Node, build_graph
-from .parsing import parse
-from .schemas import OptimizeResponse
+from .readers.parsing import parse
 from .settings import LIMITS, Limits
-from .values import all_finite, encode
 
 NOTE = ("Gradient descent is a separate loop: each iteration calls backprop once for the "
         "gradient, then moves the inputs. Backprop itself only computes derivatives.")

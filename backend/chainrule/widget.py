@@ -20,8 +20,8 @@ import anywidget
 import numpy as np
 import traitlets
 
-from .answer import Answer
-from .run import backprop
+from .answer.models import Answer
+from .differentiate import backprop
 from .settings import FRONTEND_DIR
 
 # The columns sent as float64 buffers where they can be: (table, field) of the answer's columns.

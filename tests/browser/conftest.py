@@ -35,7 +35,7 @@ def base_url() -> Iterator[str]:
     port = free_port()
     uvicorn = Path(sys.executable).with_name("uvicorn")
     process = subprocess.Popen(
-        [str(uvicorn), "chainrule.app:create_app", "--factory",
+        [str(uvicorn), "chainrule.server.app:create_app", "--factory",
          "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
         cwd=REPO_ROOT, stdin=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"

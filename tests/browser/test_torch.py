@@ -20,7 +20,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from chainrule import from_torch, show
-from chainrule.answer import Answer
+from chainrule.answer.models import Answer
 from chainrule.export import offline_html
 from chainrule.widget import StepsWidget
 from playwright.sync_api import Browser, Locator, Page, expect

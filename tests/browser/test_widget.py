@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from anywidget._util import remove_buffers
 from chainrule import ChainruleError, backprop, from_micrograd, show
-from chainrule.records import spelled_out
+from chainrule.answer.records import spelled_out
 from chainrule.widget import FLOAT_COLUMNS, esm_path
 from micrograd.engine import Value
 from playwright.sync_api import Browser, Page, Route, expect

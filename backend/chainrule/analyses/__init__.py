@@ -1,0 +1,1 @@
+"""The analyses over a graph: the check, forward mode, Jacobians, paths, three ways."""

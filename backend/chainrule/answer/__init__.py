@@ -1,0 +1,1 @@
+"""The answer: its columns, models, records and bytes."""

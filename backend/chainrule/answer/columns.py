@@ -1,0 +1,134 @@
+"""The compact answer's columns: one list per field over the nodes, the steps and the terms.
+
+A network's answer is tens of thousands of nodes: as records it was a dict per node, per step
+and per term, each carrying its formulas and sentence. As columns it is a few lists of numbers
+(`value[i]`, `grad[i]`, `contribution[t]`), with the strings that repeat (op names, templates)
+sent once in small tables; records.py and frontend/src/records.js render any step from them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from ..core.graph import Graph, Literal
+from ..core.kinks import kink_point
+from ..core.numbers import JSONValue, encode
+from ..core.ops import Op
+from ..core.plan import Plan, Shape, plan_of
+from ..core.sweeps import Sweep, Values
+
+VERSION = 2
+
+
+def encode_rows(rows: np.ndarray) -> list[JSONValue]:
+    """Each row of a stacked array as the API writes a value (NaN as a string)."""
+    if rows.ndim == 1 and bool(np.isfinite(rows).all()):
+        return rows.tolist()  # type: ignore[no-any-return]
+    if rows.ndim > 1 and bool(np.isfinite(rows).all()):
+        return rows.tolist()  # type: ignore[no-any-return]
+    return [encode(row) for row in rows]
+
+
+def _column(plan: Plan, buffers: dict[Shape, np.ndarray],
+            nodes: np.ndarray) -> list[JSONValue | None]:
+    """A value per node of `nodes`, read from per-shape buffers, in the order given."""
+    if len(plan.counts) == 1 and len(nodes) == len(plan.shapes):  # one shape: rows in order
+        (shape, buffer), = buffers.items()
+        rows = buffer[plan.rows[nodes]]
+        return list(encode_rows(rows))
+    out: list[JSONValue | None] = [None] * len(nodes)
+    shapes = [plan.shapes[i] for i in nodes.tolist()]
+    for shape in set(shapes):
+        where = [k for k, s in enumerate(shapes) if s == shape]
+        rows = buffers[shape][plan.rows[nodes[where]]]
+        for k, value in zip(where, encode_rows(rows)):
+            out[k] = value
+    return out
+
+
+def node_columns(graph: Graph, values: Values, sweep: Sweep) -> dict[str, object]:
+    """Per node (index i is node `n<i>`): what it is, where it came from, its numbers."""
+    plan = plan_of(graph)
+    everyone = np.arange(len(graph.nodes))
+    swept = np.flatnonzero(plan.swept)
+    grad: list[JSONValue | None] = [None] * len(graph.nodes)
+    for i, g in zip(swept.tolist(), _column(plan, sweep.grads.buffers, swept)):
+        grad[i] = g
+    consumers = Counter(src for node in graph.nodes for src in node.inputs)
+    terms = sweep.terms
+    kink = [0] * len(graph.nodes) if terms is None else (
+        terms.kink_any.astype(int) + terms.kink_all.astype(int)).tolist()
+    return {
+        "op": [n.op for n in graph.nodes],
+        "inputs": [[int(i[1:]) for i in n.inputs] for n in graph.nodes],
+        "name": [n.name for n in graph.nodes],
+        "expr": [n.bare.plain for n in graph.nodes],
+        "expr_latex": [n.bare.latex for n in graph.nodes],
+        "precedence": [n.precedence for n in graph.nodes],
+        "span": [n.span for n in graph.nodes],
+        "shape": [list(n.shape) for n in graph.nodes],
+        "value": _column(plan, values.buffers, everyone),
+        "grad": grad,
+        "requires_grad": [n.requires_grad for n in graph.nodes],
+        "generation": plan.generation,
+        "consumers": [consumers[n.id] for n in graph.nodes],
+        "kink": kink,
+        "kink_point": {str(i): kink_point(graph, graph.nodes[i], values)
+                       for i, k in enumerate(kink) if k},
+        "literal": {str(i): _literal(n.literal) for i, n in enumerate(graph.nodes)
+                    if n.literal is not None},
+    }
+
+
+def _literal(literal: Literal) -> dict[str, object]:
+    return {"text": literal.text, "line": literal.line, "span": literal.span,
+            "given": None if literal.given is None else encode(literal.given),
+            "overridden": literal.overridden}
+
+
+def step_columns(graph: Graph, sweep: Sweep) -> dict[str, object]:
+    """The backward steps (the swept nodes, the output first) and their terms, in step order:
+    step s owns terms term_start[s] to term_start[s + 1]."""
+    plan = plan_of(graph)
+    terms = sweep.terms
+    assert terms is not None
+    count = len(plan.term_node)
+    contribution: list[JSONValue | None] = [None] * count
+    local: list[JSONValue | None] = [None] * count
+    shapes = [plan.shapes[i] for i in plan.term_input.tolist()]
+    for shape in set(shapes):
+        where = np.array([t for t, s in enumerate(shapes) if s == shape], dtype=np.int64)
+        rows = plan.term_rows[where]
+        for t, c in zip(where.tolist(), encode_rows(terms.contributions[shape][rows])):
+            contribution[t] = c
+        with_local = where[terms.has_local[where]]
+        for t, v in zip(with_local.tolist(),
+                        encode_rows(terms.locals[shape][plan.term_rows[with_local]])):
+            local[t] = v
+    start = np.searchsorted(-plan.term_node, -plan.steps, side="left")
+    return {
+        "steps": {"node": plan.steps.tolist(),
+                  "term_start": [*start.tolist(), count]},
+        "terms": {"input": plan.term_input.tolist(), "position": plan.term_position.tolist(),
+                  "local": local, "contribution": contribution},
+    }
+
+
+def ops_table(graph: Graph) -> dict[str, dict[str, object]]:
+    """The op table's entries this graph uses, with what the renderers need of them."""
+    used = sorted({n.op for n in graph.nodes} - {"input", "const"})
+    return {name: _op(graph.ops[name]) for name in used}
+
+
+def _op(op: Op) -> dict[str, object]:
+    kink = op.kink
+    return {
+        "name": op.name, "symbol": op.symbol, "elementwise": op.elementwise,
+        "derivs": [{"plain": d.plain, "latex": d.latex} for d in op.derivs],
+        "kink": None if kink is None else {
+            "point": kink.point, "taken": list(kink.taken), "left": list(kink.left),
+            "right": list(kink.right),
+            "rules": [{"plain": r.plain, "latex": r.latex} for r in kink.rules]},
+    }

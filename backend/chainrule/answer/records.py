@@ -1,0 +1,257 @@
+"""The Python renderer: any step of a compact answer, spelled out as a record.
+
+The compact answer (columns.py) holds numbers; a record holds them with their sentence and
+formulas, written here from the answer's own templates (narration.py) and op table entries.
+frontend/src/records.js is the same renderer for the page; tests/test_records_js.py checks that
+the two write the same records. The v1 answer (every record of every step) is this renderer
+run over the whole compact answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from ..core.graph import format_number, template_parts
+from ..core.narration import say
+from ..core.numbers import decode, encode
+from ..core.ops import ATOM, PRECEDENCE
+from ..core.sweeps import short
+from .encoding import Records
+
+POW = PRECEDENCE["pow"]
+class Renderer:
+    """Records of one compact answer (the dict `run.compact_data` returns, or its JSON)."""
+
+    def __init__(self, answer: Mapping[str, Any]) -> None:
+        self.answer = answer
+        self.nodes = answer["columns"]["nodes"]
+        self.steps = answer["columns"]["steps"]
+        self.terms = answer["columns"]["terms"]
+        self.ops = answer["ops"]
+        self.output = int(answer["output"]["node"][1:])
+        # The columns every formula reads, bound once.
+        self.expr, self.expr_latex = self.nodes["expr"], self.nodes["expr_latex"]
+        self.precedence = self.nodes["precedence"]
+
+    # ------------------------------------------------------------------- names and formulas
+
+    def ref(self, i: int, wrapped: bool) -> tuple[str, str]:
+        """(plain, latex) standing for node i inside a larger formula."""
+        plain, latex = self.expr[i], self.expr_latex[i]
+        if not wrapped or self.precedence[i] >= ATOM:
+            return plain, latex
+        return f"({plain})", rf"\left({latex}\right)"
+
+    def fill(self, template: Mapping[str, str], refs: Mapping[str, int]) -> tuple[str, str]:
+        """A rule's template with $u, $v, $y filled by nodes (compound ones bracketed)."""
+        filled = []
+        for column, key in ((self.expr, "plain"), (self.expr_latex, "latex")):
+            parts = []
+            for text, slot, enclosed in template_parts(template[key]):
+                parts.append(text)
+                if slot:
+                    j = refs[slot]
+                    bare = column[j]
+                    if not enclosed and self.precedence[j] < ATOM:
+                        bare = f"({bare})" if key == "plain" else rf"\left({bare}\right)"
+                    parts.append(bare)
+            filled.append("".join(parts))
+        return filled[0], filled[1]
+
+    def derivative(self, i: int, pos: int, on_kink: bool) -> dict[str, object]:
+        """The local derivative d node / d operand: its partial, its rule, the equation."""
+        node_inputs = self.nodes["inputs"][i]
+        op = self.ops[self.nodes["op"][i]]
+        refs = {"y": i, **dict(zip("uv", node_inputs))}
+        template = op["kink"]["rules"][pos] if on_kink and op["kink"] else op["derivs"][pos]
+        rule_plain, rule_latex = self.fill(template, refs)
+        src = node_inputs[pos]
+        partial = say("partial", node=self.ref(i, True)[0], input=self.ref(src, True)[0])
+        partial_latex = say("partial_latex",
+                            node=self.ref(i, self.nodes["precedence"][i] < POW)[1],
+                            input=self.ref(src, self.nodes["precedence"][src] < POW)[1])
+        return {"formula": say("equation", partial=partial, rule=rule_plain),
+                "latex": say("equation", partial=partial_latex, rule=rule_latex),
+                "partial": {"plain": partial, "latex": partial_latex},
+                "rule": {"plain": rule_plain, "latex": rule_latex}}
+
+    def symbol(self, i: int) -> str:
+        """The node's shortest mark: an op's symbol, an input's name, a constant's number."""
+        op = self.nodes["op"][i]
+        if op == "input":
+            return self.nodes["name"][i] or self.nodes["expr"][i]  # type: ignore[no-any-return]
+        if op == "const":
+            return self.nodes["expr"][i]  # type: ignore[no-any-return]
+        return self.ops[op]["symbol"]  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------------------- the records
+
+    def node_records(self) -> list[dict[str, object]]:
+        """Every node as the v1 answer's `nodes` holds it."""
+        n = self.nodes
+        return [{
+            "id": f"n{i}", "op": n["op"][i], "label": n["name"][i] or self.symbol(i),
+            "symbol": self.symbol(i), "name": n["name"][i],
+            "inputs": [f"n{j}" for j in n["inputs"][i]],
+            "expr": {"plain": n["expr"][i], "latex": n["expr_latex"][i]},
+            "span": n["span"][i], "shape": n["shape"][i], "value": n["value"][i],
+            "grad": n["grad"][i], "requires_grad": n["requires_grad"][i],
+            "generation": n["generation"][i], "consumers": n["consumers"][i],
+            "literal": n["literal"].get(str(i)),
+        } for i in range(len(n["op"]))]
+
+    def edge_records(self) -> list[dict[str, object]]:
+        """Every edge, grouped by source node, then by target and position (as graph.edges)."""
+        outgoing: list[list[tuple[int, int]]] = [[] for _ in self.nodes["op"]]
+        for dst, inputs in enumerate(self.nodes["inputs"]):
+            for pos, src in enumerate(inputs):
+                outgoing[src].append((dst, pos))
+        edges: list[dict[str, object]] = []
+        for src, out in enumerate(outgoing):
+            for dst, pos in out:
+                edges.append({"id": f"e{len(edges)}", "source": f"n{src}", "target": f"n{dst}",
+                              "position": pos})
+        return edges
+
+    def forward_records(self) -> list[dict[str, object]]:
+        """One record per node, in evaluation order: its op, its inputs, its value, a sentence."""
+        n = self.nodes
+        return [{"index": i, "node": f"n{i}", "op": op,
+                 "inputs": [f"n{j}" for j in n["inputs"][i]], "value": n["value"][i],
+                 "text": self.forward_text(i)} for i, op in enumerate(n["op"])]
+
+    def forward_text(self, i: int) -> str:
+        """The sentence of node i's forward step."""
+        op, name = self.nodes["op"][i], self.ref(i, False)[0]
+        if op == "const":
+            return say("forward_const", name=name)
+        value = short(_decoded(self.nodes["value"][i]))
+        if op == "input":
+            literal = self.nodes["literal"].get(str(i))
+            note = say("override", literal=literal["text"], line=literal["line"]) if (
+                literal and literal["overridden"]) else ""
+            return say("forward_input", name=name, value=value, override=note)
+        return say("forward_op", op=self.ops[op]["name"], name=name, value=value)
+
+    def backward_records(self, start: int = 0, stop: int | None = None
+                         ) -> list[dict[str, object]]:
+        """The backward steps start to stop (all by default), each with its terms."""
+        return list(self.iter_backward_records(start, stop))
+
+    def iter_backward_records(self, start: int = 0, stop: int | None = None
+                              ) -> Iterator[dict[str, object]]:
+        """`backward_records`, one record at a time (the server encodes them as they come)."""
+        count = len(self.steps["node"])
+        stop = count if stop is None else min(stop, count)
+        bounds = self.steps["term_start"]
+        sums: dict[int, Any] = {}  # each operand's gradient so far, in step order
+        received: dict[int, int] = {}
+        for t in range(bounds[start]):  # the running sums before the first step asked for
+            src = self.terms["input"][t]
+            c = _decoded(self.terms["contribution"][t])
+            with np.errstate(all="ignore"):
+                sums[src] = c if src not in sums else sums[src] + c
+            received[src] = received.get(src, 0) + 1
+        for s in range(start, max(start, stop)):
+            i = self.steps["node"][s]
+            g = _decoded(self.nodes["grad"][i])
+            terms = [self.term(i, t, g, sums, received) for t in range(bounds[s], bounds[s + 1])]
+            yield {"index": s, "node": f"n{i}", "seed": i == self.output,
+                   "upstream": self.nodes["grad"][i], "terms": terms,
+                   "text": " ".join([self.step_text(i, g),
+                                     *(str(term["text"]) for term in terms)])}
+
+    def step_text(self, i: int, g: np.ndarray | float) -> str:
+        """The sentence that opens node i's backward step."""
+        name = self.ref(i, True)[0]
+        if i == self.output:
+            key = "seed_array" if self.nodes["shape"][i] else "seed"
+            return say(key, g=short(g), name=name)
+        return say("step_input" if self.nodes["op"][i] == "input" else "step", name=name,
+                   g=short(g))
+
+    def term(self, i: int, t: int, g: np.ndarray | float, sums: dict[int, Any],
+             received: dict[int, int]) -> dict[str, object]:
+        """Term t of node i's step; `sums` and `received` carry the running sums along."""
+        src, pos = self.terms["input"][t], self.terms["position"][t]
+        contribution_json, local_json = self.terms["contribution"][t], self.terms["local"][t]
+        contribution = _decoded(contribution_json)
+        before = sums.get(src)
+        if before is None:
+            after = contribution
+        elif before.__class__ is float and contribution.__class__ is float:
+            after = before + contribution  # a float sum: the same double as numpy's
+        else:
+            with np.errstate(all="ignore"):
+                after = before + contribution
+        sums[src] = after
+        received[src] = received.get(src, 0) + 1
+        kink = self.nodes["kink"][i]
+        derivative = self.derivative(i, pos, on_kink=kink == 2)
+        node_shape, src_shape = self.nodes["shape"][i], self.nodes["shape"][src]
+        op = self.ops[self.nodes["op"][i]]
+        broadcast = op["elementwise"] and node_shape != src_shape
+        name = self.ref(src, True)[0]
+        if local_json is not None:
+            text = say("term_local", input=name, g=short(g), local=short(_decoded(local_json)),
+                       contribution=short(contribution))
+        elif broadcast:
+            text = say("term_broadcast", input=name, g=short(g),
+                       rule=derivative["rule"]["plain"],  # type: ignore[index]
+                       contribution=short(contribution))
+        else:
+            text = say("term_vjp", input=name, op=op["name"], contribution=short(contribution))
+        if kink:
+            text += say("term_kink", sentence=self.kink_sentence(i, pos))
+        if before is not None:
+            text += say("term_fan_out", before=short(before), contribution=short(contribution),
+                        after=short(after))
+        return {
+            "input": f"n{src}", "position": pos, **derivative,
+            "local": local_json, "contribution": contribution_json,
+            "before": (0.0 if not src_shape else encode(np.zeros(src_shape))) if before is None
+            else encode(before),
+            "after": encode(after), "accumulated": before is not None,
+            "contribution_index": received[src], "consumers": self.nodes["consumers"][src],
+            "broadcast": {"from": node_shape, "to": src_shape,
+                          "note": say("broadcast_note", **{"from": node_shape, "to": src_shape})}
+            if broadcast else None,
+            "text": text + ".",
+        }
+
+    def kink_sentence(self, i: int, pos: int) -> str:
+        """The convention at node i's kink for operand `pos`, with its one-sided derivatives."""
+        op = self.ops[self.nodes["op"][i]]
+        kink = op["kink"]
+        sides = say("kink_sides", taken=format_number(kink["taken"][pos]),
+                    left=format_number(kink["left"][pos]), right=format_number(kink["right"][pos]))
+        point = format_number(self.nodes["kink_point"][str(i)])
+        if len(kink["taken"]) == 1:
+            return say("kink_unary", op=op["name"], point=point, sides=sides)
+        return say("kink_binary", node=self.ref(i, True)[0], where=kink["point"], point=point,
+                   sides=sides, input=self.ref(self.nodes["inputs"][i][pos], True)[0])
+
+
+def _decoded(value: Any) -> np.ndarray | float:
+    """`decode`, but a finite number stays a float (what a scalar graph's columns hold): its
+    sums and sentences are the same, without a numpy array for each."""
+    return value if value.__class__ is float else decode(value)
+
+
+def spelled_out(answer: Mapping[str, Any], lazy: bool = False) -> dict[str, object]:
+    """A compact answer as the v1 answer: nodes, edges, forward and backward steps as records.
+    `lazy`: the backward steps as `Records`, rendered while they are encoded, so that an answer
+    over its size cap is refused as soon as its bytes pass the cap, not once all are made."""
+    renderer = Renderer(answer)
+    backward = renderer.iter_backward_records()
+    return {
+        "source": answer["source"], "output": answer["output"], "seed": answer["seed"],
+        "nodes": renderer.node_records(), "edges": renderer.edge_records(),
+        "forward": renderer.forward_records(),
+        "backward": Records(backward) if lazy else list(backward),
+        **{key: answer[key] for key in ("gradients", "check", "warnings", "cost", "tangent",
+                                        "jacobian", "groups")},
+    }

@@ -1,1 +1,0 @@
-"""The REST API: thin routes over the library."""

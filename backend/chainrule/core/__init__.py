@@ -1,0 +1,1 @@
+"""The core: the op table, the graph, its plan and the sweeps."""

@@ -1,0 +1,625 @@
+"""From the syntax tree to the computation graph: one node per input, constant and operation.
+
+A name used twice is one node with two outgoing edges (fan-out). Shapes are inferred here, from
+the op table's shape rules, so that a shape mismatch or an oversized array is refused with its
+span before any numbers are computed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Collection, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+
+import networkx as nx  # type: ignore[import-untyped]
+import numpy as np
+
+from ..errors import ChainruleError, Deadline, Span, warning
+from ..readers.parsing import Expr, Function, Program, Statement, literal_value, postorder
+from ..readers.rules import primitive_op
+from ..settings import LIMITS, Limits
+from .numbers import all_finite
+from .ops import ATOM, OPS, PRECEDENCE, Formula, Op, needs_brackets, template_parts
+
+Shape = tuple[int, ...]
+NO_FORMULA = Formula("", "")  # a node's until it is given one (a tuple, so shared)
+MAX_REF_CHARS = 40  # longer sub-expressions are referred to by node id in formulas
+
+# What a group of nodes is: a line of a program, a call of a user's function, a network's
+# layer or neuron, one sample's forward pass, the data loss, the regularization, the data.
+GROUP_KINDS = ("statement", "function", "layer", "neuron", "sample", "loss", "regularization",
+               "data")
+
+
+@dataclass(frozen=True)
+class Group:
+    """One group of the graph's tree of groups: a named part of the computation.
+
+    `parent` is the index of the group it sits in (None at the top), always smaller than its
+    own: a group is made before any group inside it. `span` is the source it stands for, if any.
+    """
+
+    index: int
+    kind: str  # one of GROUP_KINDS
+    name: str
+    parent: int | None
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A value the source assigns to an input (`y = -2.0`), and whether `values` overrode it."""
+
+    text: str  # as typed in the source
+    line: int  # 1-based
+    span: Span
+    given: np.ndarray | None  # the value given for the same name in `values`, if any
+    overridden: bool  # the given value is in force (else the literal is)
+
+
+@dataclass(slots=True)  # a graph holds up to 250,000: made and read faster with slots
+class Node:
+    """One node of the computation graph."""
+
+    id: str
+    op: str  # "input", "const" or a key of OPS
+    inputs: list[str]
+    span: Span
+    shape: Shape
+    name: str | None = None
+    const: np.ndarray | None = None  # the value of an input or a constant
+    requires_grad: bool = False  # depends on some input
+    bare: Formula = NO_FORMULA  # how formulas refer to it
+    precedence: int = ATOM  # how tightly its formula binds (ops.PRECEDENCE)
+    literal: Literal | None = None  # for an input assigned a literal in the source
+    group: int | None = None  # the innermost group it belongs to (an index of Graph.groups)
+
+    @property
+    def size(self) -> int:
+        """Number of elements of the node's value."""
+        return math.prod(self.shape)
+
+    def ref(self, wrapped: bool) -> tuple[str, str]:
+        """(plain, latex) text standing for this node inside a larger formula."""
+        if not wrapped or self.precedence >= ATOM:
+            return self.bare.plain, self.bare.latex
+        return f"({self.bare.plain})", rf"\left({self.bare.latex}\right)"
+
+
+@dataclass
+class Graph:
+    """The computation graph: nodes in topological (creation) order.
+
+    A node is created after every node it reads (`GraphBuilder` builds each expression children
+    first, and a name refers to a node already built), so its id `n<k>` is its place in a
+    topological order, and the edges and layers follow from one pass over the nodes. That is
+    the order networkx's `lexicographical_topological_sort` gives, keyed by id; the tests check
+    it against networkx on `to_networkx()`, the graph for anyone who wants its algorithms.
+
+    `groups` is a tree of named parts (statements, function calls, layers, neurons, samples,
+    ...) over the nodes: each node names its innermost group, each group its parent, parents
+    before children. A node in no group sits at the top.
+    """
+
+    source: str
+    nodes: list[Node]
+    output: str
+    inputs: dict[str, str]  # input name -> node id
+    warnings: list[dict[str, object]]
+    deadline: Deadline  # checked between nodes by every sweep over the graph
+    groups: list[Group] = field(default_factory=list)
+    # The op table its nodes' `op` names: the table itself, and a program's own primitives.
+    ops: Mapping[str, Op] = field(default_factory=lambda: OPS)
+
+    def node(self, node_id: str) -> Node:
+        """The node with this id."""
+        return self.nodes[int(node_id[1:])]
+
+    def label(self, node: Node) -> str:
+        """What a node's card shows: its name, or its shortest mark (the op's symbol: `+`,
+        `max`, `σ`; an input's name; a constant's number)."""
+        if node.name:
+            return node.name
+        if node.op in ("input", "const"):
+            return node.bare.plain
+        return self.ops[node.op].symbol
+
+    def op_work(self, node: Node) -> int:
+        """The operations a sweep applies at each element of `node`: 1, but a program's
+        primitive runs its body and rule."""
+        op = self.ops.get(node.op)
+        return op.work if op is not None else 1
+
+    def work(self, node: Node) -> int:
+        """The operations a sweep applies at `node`: its elements times its op's work."""
+        op = self.ops.get(node.op)  # op_work, inlined: the check weighs every node
+        return math.prod(node.shape) * (1 if op is None else op.work)
+
+    def order(self) -> list[Node]:
+        """Nodes in topological order (inputs first, output last): the creation order."""
+        return list(self.nodes)
+
+    def to_networkx(self) -> nx.MultiDiGraph:
+        """The graph for networkx: a node per id, an edge per input keyed by its position."""
+        g = nx.MultiDiGraph()
+        g.add_nodes_from(n.id for n in self.nodes)
+        g.add_edges_from((src, n.id, pos) for n in self.nodes for pos, src in enumerate(n.inputs))
+        return g
+
+    def require_scalar_output(self, what: str) -> None:
+        """Refuse an array output where `what` (a sentence's subject) needs a single number."""
+        out = self.node(self.output)
+        if out.shape:
+            raise ChainruleError(
+                f"{what} needs the output to be a scalar (a single number), but it has shape "
+                f"{list(out.shape)}: reduce it with sum(...) or mean(...)", out.span, "shape")
+
+    def edges(self) -> list[tuple[str, str, str, int]]:
+        """Every edge as (id, source, target, position), grouped by source node in order, then
+        by target and position (networkx's order of `edges(keys=True)`): the ids the answers
+        share."""
+        outgoing: list[list[tuple[str, int]]] = [[] for _ in self.nodes]
+        for node in self.nodes:
+            for pos, input_id in enumerate(node.inputs):
+                outgoing[int(input_id[1:])].append((node.id, pos))
+        edges: list[tuple[str, str, str, int]] = []
+        for source, out in zip(self.nodes, outgoing):
+            for dst, pos in out:
+                edges.append((f"e{len(edges)}", source.id, dst, pos))
+        return edges
+
+    def generations(self) -> dict[str, int]:
+        """Each node's layer: 0 for nodes without inputs, then 1 + the deepest input's layer."""
+        return {node.id: layer for node, layer in zip(self.nodes, self.layers())}
+
+    def layers(self) -> list[int]:
+        """`generations()` by node index (the creation order)."""
+        layer: list[int] = []
+        for node in self.nodes:
+            layer.append(1 + max([layer[int(i[1:])] for i in node.inputs], default=-1))
+        return layer
+
+
+_GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "theta", "lambda_", "mu", "sigma", "tau",
+          "phi", "omega", "eta", "rho", "xi", "pi", "psi", "chi", "kappa", "nu", "zeta"}
+
+
+_TRAILING_DIGITS = re.compile(r"(.*?[^\d])(\d+)")
+
+
+def latex_name(name: str) -> str:
+    """A name as LaTeX: `W1` -> `W_{1}`, `x_in` -> `x_{in}`, `theta` -> `\\theta`."""
+    base, sub = name, ""
+    if "_" in name.strip("_"):
+        base, sub = name.split("_", 1)
+    else:
+        match = _TRAILING_DIGITS.fullmatch(name)
+        if match:
+            base, sub = match.groups()
+    base = "\\" + base if base in _GREEK else base.replace("_", r"\_")
+    if len(base) > 1 and not base.startswith("\\"):
+        base = rf"\mathrm{{{base}}}"
+    sub = sub.replace("_", r"\_")
+    return f"{base}_{{{sub}}}" if sub else base
+
+
+def format_number(value: float) -> str:
+    """A short, exact-enough text for a constant: 2, 0.5, 1e-08."""
+    return f"{value:.6g}"
+
+
+def fill(template: Formula, refs: Mapping[str, Node], op: str | None = None) -> Formula:
+    """Fill a template's $u, $v (inputs) and $y (output), adding parentheses only if needed.
+
+    `op` names the operation the template writes (its node's own formula): operands that bind
+    at least as tightly go without parentheses. Without it, every compound operand gets them.
+    """
+    return Formula(_fill(template.plain, refs, 0, op), _fill(template.latex, refs, 1, op))
+
+
+def _needs_brackets(node: Node, slot: str, op: str | None) -> bool:
+    return needs_brackets(node.precedence, slot, op)
+
+
+def _fill(text: str, refs: Mapping[str, Node], which: int, op: str | None) -> str:
+    parts = []
+    for literal, slot, enclosed in template_parts(text):
+        parts.append(literal)
+        if slot:  # node.ref(...)[which], inlined: a formula is filled for every node
+            node = refs[slot]
+            bare = node.bare[which]
+            if node.precedence < ATOM and not enclosed and _needs_brackets(node, slot, op):
+                bare = f"({bare})" if which == 0 else rf"\left({bare}\right)"
+            parts.append(bare)
+    return "".join(parts)
+
+
+class GraphBuilder:
+    """Adds nodes one at a time, each checked against the limits, then `finish()`es the graph.
+
+    The parser path feeds it statements (`build_graph`); micrograd's graphs and traced Python
+    functions feed it inputs, constants and ops directly, so every entry point builds the same
+    structure, with the same shapes, formulas and limits. A value given for an input the source
+    assigns a literal to overrides it where `overrides` is None or names it (`literal_input`).
+
+    Each importer also fills one tree of groups through it: `group(kind, name, span)` opens a
+    group inside the current one for the nodes added within it; `add_group` makes one without
+    entering it and `inside(index)` adds nodes to a group made before.
+    """
+
+    def __init__(self, source: str, values: Mapping[str, object], limits: Limits = LIMITS,
+                 deadline: Deadline | None = None,
+                 overrides: Collection[str] | None = None) -> None:
+        self.source = source
+        self.overrides = overrides
+        self.deadline = deadline or Deadline(limits.max_seconds)
+        self.values = dict(values)
+        self.limits = limits
+        self.nodes: list[Node] = []
+        self.env: dict[str, str] = {}
+        self.inputs: dict[str, str] = {}
+        self.total_elements = 0
+        self.total_work = 0  # elements x their op's work (settings.Limits.max_total_work)
+        self.warnings: list[dict[str, object]] = []
+        self.groups: list[Group] = []
+        self.current_group: int | None = None  # the group new nodes belong to
+        self.ops: Mapping[str, Op] = OPS  # with a program's own primitives, once it has any
+        self.calls: Counter[str] = Counter()  # calls of each of a program's functions so far
+
+    def define(self, function: Function) -> None:
+        """Make a primitive of the program (a function with its own derivative rule) an op of
+        this graph's table."""
+        self.ops = {**self.ops, function.name: primitive_op(function, self.ops)}
+
+    def add_group(self, kind: str, name: str, span: Span | None = None,
+                  parent: int | None = None) -> int:
+        """A new group inside `parent` (None: at the top), not entered; its index."""
+        if kind not in GROUP_KINDS:
+            raise ValueError(f"unknown group kind {kind!r}; known: {', '.join(GROUP_KINDS)}")
+        if parent is not None and not 0 <= parent < len(self.groups):
+            raise ValueError(f"no group {parent} to put a group in")
+        self.groups.append(Group(len(self.groups), kind, name, parent, span))
+        return len(self.groups) - 1
+
+    def inside(self, index: int | None) -> AbstractContextManager[int | None]:
+        """Nodes added within belong to the group `index` (None: to no group)."""
+        return _Inside(self, index)
+
+    def group(self, kind: str, name: str, span: Span | None = None, *,
+              at_least: int = 1) -> AbstractContextManager[int]:
+        """A new group inside the current one, holding the nodes added within. If it ends with
+        fewer than `at_least` nodes and no group inside it, it is taken away again (its nodes
+        go back to the enclosing group)."""
+        return _Opened(self, kind, name, span, at_least)
+
+    def add(self, op: str, inputs: list[str], span: Span, shape: Shape, **kw: object) -> Node:
+        self.deadline.check()
+        limits = self.limits
+        if len(self.nodes) >= limits.max_nodes:
+            raise ChainruleError(
+                f"the graph would have more than {self.limits.max_nodes:,} nodes; split the "
+                "program or simplify it", span, "limit")
+        size = math.prod(shape)
+        if size > limits.max_array_elements:
+            raise ChainruleError(
+                f"this value would have {size:,} elements (shape {list(shape)}); the limit is "
+                f"{self.limits.max_array_elements:,}", span, "limit")
+        self.total_elements += size
+        if self.total_elements > limits.max_total_elements:
+            raise ChainruleError(
+                f"the graph's values would hold more than {self.limits.max_total_elements:,} "
+                "numbers in all; use smaller arrays", span, "limit")
+        entry = self.ops.get(op)
+        work = size * (1 if entry is None else entry.work)
+        self.total_work += work
+        if self.total_work > limits.max_total_work:
+            raise ChainruleError(
+                f"one forward and one backward sweep would apply more than "
+                f"{self.limits.max_total_work:,} operations (this {op} alone {work:,}: a "
+                "function with a rule runs its body and rule at every element); use smaller "
+                "arrays or fewer calls", span, "limit")
+        node = Node(f"n{len(self.nodes)}", op, inputs, span, shape, group=self.current_group,
+                    **kw)  # type: ignore[arg-type]
+        self.nodes.append(node)
+        return node
+
+    def leaf(self, op: str, value: object, span: Span, name: str | None = None) -> Node:
+        """An input (`op="input"`, named) or a constant (`op="const"`) holding `value`."""
+        array = self.to_array(value, span, name)
+        node = self.add(op, [], span, array.shape, name=name, const=array,
+                        requires_grad=op == "input")
+        if name:
+            node.bare = Formula(name, latex_name(name))
+        elif array.ndim == 0:
+            text = format_number(float(array))
+            node.bare = Formula(text, text)
+        else:
+            node.bare = Formula(f"c{node.id[1:]}", rf"c_{{{node.id[1:]}}}")
+        return node
+
+    def to_array(self, value: object, span: Span, name: str | None) -> np.ndarray:
+        what = f"the value of {name}" if name else "this array"
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (ValueError, TypeError):
+            raise ChainruleError(
+                f"{what} is not a number or a rectangular array of numbers (rows of different "
+                "lengths?)", span, "value") from None
+        if array.size > self.limits.max_array_elements:
+            raise ChainruleError(
+                f"{what} has {array.size:,} elements; the limit is "
+                f"{self.limits.max_array_elements:,}", span, "limit")
+        if array.size == 0:  # nothing to differentiate, and softmax or max of nothing fails
+            raise ChainruleError(f"{what} is empty: give it at least one number", span, "value")
+        if not all_finite(array):
+            raise ChainruleError(f"{what} contains NaN or Infinity; inputs must be finite",
+                                 span, "value")
+        return array
+
+    def expression(self, root: Expr, name: str | None = None,
+                   scope: Mapping[str, Node] | None = None) -> Node:
+        """Add the nodes of one expression, children first, without recursion but into the
+        calls of the program's functions; an operation at its root is given `name` (the line's
+        target) as it is made. In a function's body, `scope` binds its parameters."""
+        if root.kind == "op" and not any(a.kind == "op" or a.kind == "call" for a in root.args):
+            # One operation on names and numbers (`a2 = sin(a1)`, `x * 0.9`): a deep
+            # program's usual line, built in the same order without the walk.
+            return self.apply(root.op, [self._leaf(a, scope) for a in root.args], root.span,
+                              name)
+        built: dict[int, Node] = {}
+        for expr in postorder(root):
+            if expr.kind == "op":
+                args = [built.pop(id(a)) for a in expr.args]
+                node = self.apply(expr.op, args, expr.span, name if expr is root else None)
+            elif expr.kind == "call":
+                node = self.call(expr, [built.pop(id(a)) for a in expr.args])
+            else:
+                node = self._leaf(expr, scope)
+            built[id(expr)] = node
+        return built[id(root)]
+
+    def _leaf(self, expr: Expr, scope: Mapping[str, Node] | None) -> Node:
+        """The node of a name (a parameter in `scope`, or the program's), or of a number or an
+        array literal."""
+        if expr.kind == "name":
+            return scope[expr.name] if scope is not None else self.lookup(expr)
+        return self.leaf("const", expr.value, expr.span)
+
+    def call(self, expr: Expr, args: list[Node]) -> Node:
+        """A call of one of the program's functions: a primitive's one node, or the body of a
+        plain function inlined, its arguments bound, in a `function` group named `name#k` for
+        its k-th call (calls inside it nest; they are at most Function.depth deep)."""
+        function: Function = expr.value  # type: ignore[assignment]
+        if function.primitive:
+            return self.apply(function.name, args, expr.span)
+        self.calls[function.name] += 1
+        with self.group("function", f"{function.name}#{self.calls[function.name]}", expr.span):
+            return self.expression(function.body, scope=dict(zip(function.params, args)))
+
+    def apply(self, op_name: str, args: list[Node], span: Span, name: str | None = None
+              ) -> Node:
+        """A node applying the op-table entry `op_name` to `args`, its shape checked first;
+        formulas refer to it by `name` if given, else by its own formula (`sin(x)`)."""
+        op = self.ops[op_name]
+        try:
+            shape = op.shape(*[a.shape for a in args])
+        except ValueError as err:
+            raise ChainruleError(f"{op_name}: {err}", span, "shape") from None
+        node = self.add(op_name, [a.id for a in args], span, shape,
+                        requires_grad=any(a.requires_grad for a in args))
+        if name is not None:
+            self.name_node(node, name)
+            return node
+        node.bare = fill(op.expr, dict(zip("uv", args)), op.name)
+        node.precedence = PRECEDENCE.get(op.name, ATOM)
+        if len(node.bare.plain) > MAX_REF_CHARS or len(node.bare.latex) > 2 * MAX_REF_CHARS:
+            node.bare = Formula(f"v{node.id[1:]}", rf"v_{{{node.id[1:]}}}")
+            node.precedence = ATOM
+        return node
+
+    def input(self, name: str, value: object, span: Span) -> Node:
+        """An input named `name` holding `value`: a leaf the gradients are answered for."""
+        node = self.leaf("input", value, span, name)
+        self.inputs[name] = node.id
+        return node
+
+    def lookup(self, expr: Expr) -> Node:
+        if expr.name in self.env:
+            return self.nodes[int(self.env[expr.name][1:])]
+        if expr.name in self.values:
+            with self.inside(None):  # an input is shared by every statement: in none of them
+                node = self.input(expr.name, self.values.pop(expr.name), expr.span)
+            self.env[expr.name] = node.id
+            return node
+        hint = f" (a function: call it, as in {expr.name}(x))" if expr.name in OPS else (
+            f": give it a value, with a line `{expr.name} = 1.5` or in `values`")
+        raise ChainruleError(f"unknown name '{expr.name}'{hint}", expr.span, "unknown_name")
+
+    def literal_input(self, target: str, span: Span, literal: object) -> None:
+        """An input the source assigns a literal to. A value given for it in `values` is in
+        force only where `overrides` allows it (None: every value may override); either way
+        the answer says which, so that values and literals never disagree silently."""
+        given = self.to_array(self.values.pop(target), span, target) \
+            if target in self.values else None
+        agrees = given is not None and np.array_equal(given, np.asarray(literal, np.float64))
+        overridden = given is not None and not agrees and (
+            self.overrides is None or target in self.overrides)
+        node = self.input(target, given if overridden else literal, span)
+        source = self.source
+        node.literal = Literal(source[span[0]:span[1]], source.count("\n", 0, span[0]) + 1,
+                               span, given, overridden)
+        self.env[target] = node.id
+        if given is None or agrees:
+            return
+        where = f"the literal {node.literal.text} of line {node.literal.line}"
+        if overridden:
+            self.warnings.append(warning(
+                "override", f"{target} = {_short(given)} from the values overrides {where}",
+                node.id, span))
+        else:
+            self.warnings.append(warning(
+                "set_aside", f"the value {_short(given)} given for {target} was set aside: "
+                f"{where} stands (`overrides` does not name {target})", node.id, span))
+
+    def statement_target(self, target: str, span: Span, expr: Expr) -> None:
+        if target in self.inputs:
+            raise ChainruleError(f"{target} is an input already; pick another name", span,
+                                 "duplicate")
+        literal = literal_value(expr)
+        if literal is not None:
+            self.literal_input(target, expr.span, literal)
+            return
+        if target in self.values:
+            self.values.pop(target)
+            self.warnings.append(warning("ignored_value", f"{target} is computed by the "
+                                         "program, so the value given for it was ignored",
+                                         span=span))
+        node = self.expression(expr, name=target)
+        self.name_node(node, target)  # a line that only renames a node (`b = a`) names it too
+        self.env[target] = node.id
+
+    @staticmethod
+    def name_node(node: Node, name: str) -> None:
+        """Give a computed node a name (its card and formulas then use it), unless it has one."""
+        if node.name is None and node.op not in ("input", "const"):
+            node.name = name
+            node.bare = Formula(name, latex_name(name))
+            node.precedence = ATOM
+
+    def finish(self, out: Node) -> Graph:
+        """The graph with `out` (a scalar or an array) as its output; warnings added."""
+        for name in self.values:
+            self.warnings.append(warning("unused_value", f"a value was given for '{name}', "
+                                         "which the program does not use"))
+        if not out.requires_grad:
+            self.warnings.append(warning("constant_output", "the output does not depend on any "
+                                         "input, so there is nothing to differentiate", out.id,
+                                         out.span))
+        return Graph(self.source, self.nodes, out.id, self.inputs, self.warnings, self.deadline,
+                     self.groups, self.ops)
+
+
+_OPEN = Group(-1, "statement", "", None)  # the place of a group still open (see _Opened)
+
+
+class _Inside:
+    """`GraphBuilder.inside`: a class, not a generator, as it is entered once a statement."""
+
+    def __init__(self, builder: GraphBuilder, index: int | None) -> None:
+        self.builder, self.index, self.outer = builder, index, builder.current_group
+
+    def __enter__(self) -> int | None:
+        self.outer, self.builder.current_group = self.builder.current_group, self.index
+        return self.index
+
+    def __exit__(self, *exc: object) -> None:
+        self.builder.current_group = self.outer
+
+
+class _Opened:
+    """`GraphBuilder.group`: the group is made on entering, and on a normal exit taken away
+    again if it holds fewer than `at_least` nodes and no group was made inside it."""
+
+    def __init__(self, builder: GraphBuilder, kind: str, name: str, span: Span | None,
+                 at_least: int) -> None:
+        self.builder, self.kind, self.name, self.span = builder, kind, name, span
+        self.at_least, self.start, self.index, self.outer = at_least, 0, 0, builder.current_group
+
+    def __enter__(self) -> int:
+        builder = self.builder
+        if self.kind not in GROUP_KINDS:
+            raise ValueError(f"unknown group kind {self.kind!r}; known: {', '.join(GROUP_KINDS)}")
+        self.start = len(builder.nodes)
+        self.outer = builder.current_group
+        # Its place is kept; the group itself is made on exit, if it stays (most statements
+        # of a deep program are one node, and their group goes again).
+        self.index = len(builder.groups)
+        builder.groups.append(_OPEN)
+        builder.current_group = self.index
+        return self.index
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        builder, index = self.builder, self.index
+        builder.current_group = self.outer
+        if kind is None:
+            members = [n for n in builder.nodes[self.start:] if n.group == index]
+            if len(members) < self.at_least and index == len(builder.groups) - 1:
+                builder.groups.pop()
+                for node in members:
+                    node.group = self.outer
+                return
+        builder.groups[index] = Group(index, self.kind, self.name, self.outer, self.span)
+
+
+def _short(value: np.ndarray) -> str:
+    if value.size == 1:
+        return format_number(float(value.reshape(())))
+    return "an array of shape " + "×".join(map(str, value.shape))
+
+
+def build_graph(program: Program, values: Mapping[str, object] | None = None,
+                limits: Limits = LIMITS, deadline: Deadline | None = None,
+                overrides: Collection[str] | None = None, output: str | None = None) -> Graph:
+    """Build the computation graph of a parsed program, with `values` giving the inputs.
+
+    The output is the last line's value, or the value a line of the program assigns to the name
+    `output` (its last assignment; a scalar): the whole program is built either way, and the
+    sweeps differentiate that node.
+
+    A value for an input the source assigns a literal to overrides that literal when
+    `overrides` is None or names it; otherwise it is set aside (and reported). Each statement
+    of more than one node (inputs aside) is a `statement` group named by its target (`output`
+    for a last line that is an expression alone), spanning the whole line.
+    """
+    builder = GraphBuilder(program.source, values or {}, limits, deadline, overrides)
+    for function in program.functions.values():
+        if function.primitive:
+            builder.define(function)
+    out: Node | None = None
+    for stmt in program.statements:
+        if _one_operation(stmt.expr):  # one node, so its group would go again: none opened
+            out = _statement(builder, stmt)
+            continue
+        with builder.group("statement", stmt.target or "output", stmt.span, at_least=2):
+            out = _statement(builder, stmt)
+    assert out is not None
+    if output is not None:
+        out = _chosen_output(builder, program, output)
+    return builder.finish(out)
+
+
+def _statement(builder: GraphBuilder, stmt: Statement) -> Node:
+    """The nodes of one line; its value's node."""
+    if stmt.target is not None and stmt.target_span is not None:
+        builder.statement_target(stmt.target, stmt.target_span, stmt.expr)
+        return builder.nodes[int(builder.env[stmt.target][1:])]
+    return builder.expression(stmt.expr)
+
+
+def _one_operation(expr: Expr) -> bool:
+    """Whether a line's expression makes one node in its group: one operation on names alone
+    (`a2 = sin(a1)`; a name's first use makes an input, which is in no group)."""
+    return expr.kind == "op" and all(a.kind == "name" for a in expr.args)
+
+
+def _chosen_output(builder: GraphBuilder, program: Program, name: str) -> Node:
+    """The node a line assigns to `name`, as the output: it must be computed, and a scalar."""
+    lines = [s for s in program.statements if s.target == name]
+    if not lines:
+        named = [s.target for s in program.statements if s.target and s.target not in
+                 builder.inputs]
+        known = f"; the lines computed are: {', '.join(dict.fromkeys(named))}" if named else ""
+        raise ChainruleError(f"the output {name!r} is not a name the program assigns{known}",
+                             None, "unknown_name")
+    node = builder.nodes[int(builder.env[name][1:])]
+    if name in builder.inputs:
+        raise ChainruleError(f"{name} is an input: the output must be a value the program "
+                             "computes", lines[-1].span, "output")
+    if node.shape:
+        raise ChainruleError(f"the output {name} has shape {list(node.shape)}: a chosen output "
+                             "must be a scalar (a single number); reduce it with sum(...) or "
+                             "mean(...) on a line of its own", lines[-1].span, "shape")
+    return node

@@ -1,0 +1,395 @@
+"""The forward and reverse sweeps, over groups of nodes.
+
+The whole engine is micrograd's: visit the nodes in topological order computing values, then in
+reverse order call each node's local rule (its VJPs from the op table) and add the contributions
+to its inputs' gradients. The visits go a group at a time (plan.py: one generation's nodes of
+one op, computed by one numpy call; a scalar alone in its generation, number by number), and
+both loops are iterative, so depth is no limit.
+
+What the backward sweep records are numbers, not sentences: each term's contribution and local
+derivative, each node's kink; the answer carries them as columns and the renderers
+(records.py, frontend/src/records.js) write the sentences and formulas from the op table's
+templates.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from .graph import Graph, Node, fill
+from .kinks import all_at_kink
+from .narration import say
+from .numbers import is_number
+from .ops import PRECEDENCE, Formula, Op, unbroadcast
+from .plan import Group, Plan, Received, Scalar, Shape, plan_of
+
+POW = PRECEDENCE["pow"]
+ONE = np.float64(1.0)  # the upstream gradient 1 of a scalar node: a numpy scalar, not an array
+
+
+class Values(Mapping[str, np.ndarray]):
+    """Every node's value, kept in one buffer per shape, shaped (nodes, batch, *shape).
+
+    `values[node_id]` is that node's value: with its batch axis (`batched`), or without it (one
+    evaluation). `buffers` is what the vectorized code reads.
+    """
+
+    def __init__(self, graph: Graph, buffers: dict[Shape, np.ndarray], batched: bool) -> None:
+        self.plan = plan_of(graph)
+        self.buffers = buffers
+        self.batched = batched
+
+    def __getitem__(self, node_id: str) -> np.ndarray:
+        i = int(node_id[1:])
+        return self.buffers[self.plan.shapes[i]][self.plan.rows[i]]  # type: ignore[no-any-return]
+
+    def __iter__(self) -> Iterator[str]:
+        return (f"n{i}" for i in range(len(self.plan.shapes)))
+
+    def __len__(self) -> int:
+        return len(self.plan.shapes)
+
+    def finite(self) -> np.ndarray:
+        """Per node: whether every element of its value is finite (in every batch row)."""
+        return _finite(self.plan, self.buffers)
+
+    def rows_of(self, group: Group) -> tuple[np.ndarray, list[np.ndarray]]:
+        """A group's own values and its operands' (one evaluation), stacked on axis 0."""
+        return (self.buffers[group.shape][group.rows],
+                [self.buffers[s][r] for s, r in zip(group.in_shapes, group.in_rows)])
+
+
+def evaluate(graph: Graph, leaves: Mapping[str, np.ndarray], batched: bool = True) -> Values:
+    """Run every op once over all nodes. `leaves` gives the value of each input, batched (axis
+    0 the batch, of the same length in every leaf) or, with `batched=False`, one evaluation's;
+    constants use their own value. A group's stacked nodes (and batch rows) are the batch axis
+    the op table's forward functions take."""
+    plan = plan_of(graph)
+    batch = next(iter(leaves.values())).shape[0] if leaves and batched else 1
+    lead = (batch,) if batched else ()
+    buffers = {s: np.empty((n, *lead, *s)) for s, n in plan.counts.items()}
+    for i in plan.leaves:
+        node = graph.nodes[i]
+        value = leaves[node.id] if node.op == "input" else node.const
+        assert value is not None
+        buffers[node.shape][plan.rows[i]] = value  # broadcast over the batch rows
+    scalars = buffers.get(())
+    ops, check = graph.ops, graph.deadline.check
+    with np.errstate(all="ignore"):
+        for group in plan.groups:
+            check()
+            if group.__class__ is Scalar:  # a number (a row of numbers, batched) at a time
+                scalars[group.row] = ops[group.op].forward(  # type: ignore[index]
+                    *[scalars[r] for r in group.in_rows])  # type: ignore[index, union-attr]
+                continue
+            assert isinstance(group, Group)
+            args = [buffers[s][r] for s, r in zip(group.in_shapes, group.in_rows)]
+            if batched:
+                k = len(group.nodes)
+                out = graph.ops[group.op].forward(*(a.reshape(k * batch, *s) for a, s in zip(
+                    args, group.in_shapes))).reshape(k, batch, *group.shape)
+            else:
+                out = graph.ops[group.op].forward(*args)
+            buffers[group.shape][group.rows] = out
+    return Values(graph, buffers, batched=batched)
+
+
+def evaluate_output(graph: Graph, leaves: Mapping[str, np.ndarray],
+                    max_elements: int) -> np.ndarray:
+    """The output of `evaluate`, for many batch rows: computed a chunk of rows at a time, so
+    that no more than `max_elements` numbers are held at once."""
+    total = sum(math.prod(s) * n for s, n in plan_of(graph).counts.items())
+    batch = next(iter(leaves.values())).shape[0] if leaves else 1
+    step = max(1, max_elements // max(1, total))
+    chunks = [evaluate(graph, {i: v[start:start + step] for i, v in leaves.items()})[
+        graph.output] for start in range(0, batch, step)]
+    return np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+
+
+def forward(graph: Graph, order: list[Node] | None = None) -> Values:
+    """The forward sweep: every node's value (without a batch axis)."""
+    leaves = {n.id: n.const for n in graph.nodes if n.op == "input" and n.const is not None}
+    return evaluate(graph, leaves, batched=False)
+
+
+class Grads(Mapping[str, np.ndarray]):
+    """dL/d(node) for every node the backward sweep reached, by id."""
+
+    def __init__(self, plan: Plan, buffers: dict[Shape, np.ndarray]) -> None:
+        self.plan, self.buffers = plan, buffers
+
+    def __getitem__(self, node_id: str) -> np.ndarray:
+        i = int(node_id[1:])
+        if not self.plan.swept[i]:
+            raise KeyError(node_id)
+        return self.buffers[self.plan.shapes[i]][self.plan.rows[i]]
+
+    def __iter__(self) -> Iterator[str]:
+        return (f"n{i}" for i in np.flatnonzero(self.plan.swept).tolist())
+
+    def __len__(self) -> int:
+        return int(self.plan.swept.sum())
+
+    def finite(self) -> np.ndarray:
+        """Per node: whether its gradient is finite (nodes not reached count as finite)."""
+        return _finite(self.plan, self.buffers) | ~self.plan.swept
+
+
+def _finite(plan: Plan, buffers: dict[Shape, np.ndarray]) -> np.ndarray:
+    out = np.ones(len(plan.shapes), dtype=bool)
+    for shape, nodes in plan.by_shape.items():
+        buffer = buffers[shape]
+        out[nodes] = np.isfinite(buffer.reshape(len(buffer), -1)).all(axis=1)
+    return out
+
+
+@dataclass
+class Terms:
+    """What the backward sweep recorded, per term (in step order) and per node: numbers only."""
+
+    contributions: dict[Shape, np.ndarray]  # by the operand's shape, row plan.term_rows[t]
+    locals: dict[Shape, np.ndarray]  # the local derivative, where it is the whole Jacobian
+    has_local: np.ndarray  # per term (bool)
+    kink_any: np.ndarray  # per node (bool): some element sits on its op's kink
+    kink_all: np.ndarray  # per node (bool): every element does (the kink's rule is used)
+
+
+@dataclass
+class Sweep:
+    """What the reverse sweep produced: gradients, and (when recorded) its terms."""
+
+    grads: Grads
+    terms: Terms | None
+
+
+def backward(graph: Graph, order: list[Node] | None, values: Values,
+             record: bool = True, seed: np.ndarray | None = None) -> Sweep:
+    """The reverse sweep: seed dL/dL = 1, then the chain rule once per edge, group by group
+    from the output back (a node's consumers are all of later generations, so its gradient is
+    complete when its group comes); a gradient is the sum of its contributions in step order.
+
+    For an array output, `seed` is the cotangent s (ones by default, shaped like the output):
+    the sweep then differentiates L = sum(s * output), giving s^T J for the Jacobian J.
+    With `record=False` only the gradients are computed.
+    """
+    plan = plan_of(graph)
+    grads = {s: np.zeros((n, *s)) for s, n in plan.counts.items()}
+    # One spare zero row per shape: the padding of the sums of fan-out (see _accumulate).
+    contributions = {s: np.zeros((plan.term_counts.get(s, 0) + 1, *s)) for s in plan.counts}
+    out = int(graph.output[1:])
+    grads[plan.shapes[out]][plan.rows[out]] = 1.0 if seed is None else np.reshape(
+        seed, plan.shapes[out])
+    terms = _recording(plan) if record else None
+    scalar = _ScalarSweep(values.buffers.get(()), grads.get(()), contributions.get(()), terms)
+    ops, check = graph.ops, graph.deadline.check
+    with np.errstate(all="ignore"):
+        for group in reversed(plan.groups):
+            if group.received is None:
+                continue
+            check()
+            if group.__class__ is Scalar:
+                scalar.step(ops[group.op], group)  # type: ignore[arg-type]
+                continue
+            assert isinstance(group, Group)
+            _accumulate(group.received, contributions[group.shape], grads[group.shape])
+            _group_vjps(ops[group.op], group, values, grads, contributions, terms)
+        for shape, received in plan.leaves_received.items():
+            _accumulate(received, contributions[shape], grads[shape])
+    if terms is not None:
+        terms.contributions = contributions
+    return Sweep(Grads(plan, grads), terms)
+
+
+def _recording(plan: Plan) -> Terms:
+    count = len(plan.shapes)
+    return Terms({}, {s: np.zeros((plan.term_counts.get(s, 0), *s)) for s in plan.counts},
+                 np.zeros(len(plan.term_node), dtype=bool), np.zeros(count, dtype=bool),
+                 np.zeros(count, dtype=bool))
+
+
+class _ScalarSweep:
+    """The backward step of a `Scalar` group: `_accumulate` and `_group_vjps` for one number,
+    with the same rules in the same order (a running sum of the contributions in step order,
+    each VJP at the upstream gradient, and at 1 for the local derivative), so the numbers are
+    those of a one-row group."""
+
+    def __init__(self, values: np.ndarray | None, grads: np.ndarray | None,
+                 contributions: np.ndarray | None, terms: Terms | None) -> None:
+        self.values, self.grads, self.contributions = values, grads, contributions
+        self.terms = terms
+        self.locals = None if terms is None else terms.locals.get(())
+
+    def step(self, op: Op, group: Scalar) -> None:
+        values, grads, contributions = self.values, self.grads, self.contributions
+        assert values is not None and grads is not None and contributions is not None
+        received = group.received or ()
+        if received:
+            g = contributions[received[0]]
+            for row in received[1:]:
+                g = g + contributions[row]
+            grads[group.row] = g
+        else:  # the output: its seed
+            g = grads[group.row]
+        ans = values[group.row]
+        args = [values[r] for r in group.in_rows]
+        terms = self.terms
+        if terms is not None and op.kink is not None:
+            terms.kink_any[group.node] = terms.kink_all[group.node] = bool(
+                op.kink.where(ans, *args))
+        for pos, row in enumerate(group.term_rows):
+            if row < 0:
+                continue
+            rule = op.vjps[pos]
+            contributions[row] = rule(g, ans, *args)
+            if terms is not None:
+                self.locals[row] = rule(ONE, ans, *args)  # type: ignore[index]
+                terms.has_local[group.term_ids[pos]] = True
+
+
+def _accumulate(received: Received, buffer: np.ndarray, target: np.ndarray) -> None:
+    """Gradients as the sums of the contributions received (`buffer`, by term row), added in
+    step order (the first, then + the second, ...: exactly the running sums the records show)."""
+    target[received.single_rows] = buffer[received.single_terms]
+    if len(received.many_last):
+        sums = np.add.accumulate(buffer[received.many_terms], axis=1)
+        target[received.many_rows] = sums[np.arange(len(sums)), received.many_last]
+
+
+def _group_vjps(op: Op, group: Group, values: Values, grads: dict[Shape, np.ndarray],
+                contributions: dict[Shape, np.ndarray], terms: Terms | None) -> None:
+    """The VJPs of one group's nodes (of the op `op`), for every operand that needs a
+    gradient: contributions (and, when recording, the local derivatives and kinks) into the
+    terms' rows."""
+    g = grads[group.shape][group.rows]
+    ans, args = values.rows_of(group)
+    if op.elementwise and len(group.in_shapes) > 1:
+        g, ans, *args = _align(g, ans, *args)
+    if terms is not None and op.kink is not None:
+        _record_kinks(group, op.kink.where(ans, *args), terms)
+    ones = None
+    for pos, (mask, ids, rows) in enumerate(zip(group.term_mask, group.term_ids,
+                                                group.term_rows)):
+        if not len(ids):
+            continue
+        src_shape = group.in_shapes[pos]
+        raw = _vjp(op.vjps[pos], op.elementwise, g, ans, args)
+        contributions[src_shape][rows] = _unbroadcast_rows(raw if mask is None else raw[mask],
+                                                           src_shape)
+        if terms is not None and has_local(op.elementwise, group.shape, src_shape):
+            ones = np.ones_like(g) if ones is None else ones
+            local = _vjp(op.vjps[pos], op.elementwise, ones, ans, args)
+            terms.locals[src_shape][rows] = _unbroadcast_rows(
+                local if mask is None else local[mask], src_shape)
+            terms.has_local[ids] = True
+
+
+def _align(*xs: np.ndarray) -> list[np.ndarray]:
+    """Stacked values of one rank, axes inserted after the stacking axis (numpy's broadcasting
+    of each row's own values)."""
+    rank = max(x.ndim for x in xs)
+    return [x if x.ndim == rank else x.reshape(x.shape[:1] + (1,) * (rank - x.ndim) + x.shape[1:])
+            for x in xs]
+
+
+def _vjp(rule: object, elementwise: bool, g: np.ndarray, ans: np.ndarray,
+         args: list[np.ndarray]) -> np.ndarray:
+    """A VJP over a group's stacked rows (`elementwise`), or over its one node's own values,
+    returned stacked and broadcast to the node's shape."""
+    if elementwise:
+        raw = rule(g, ans, *args)  # type: ignore[operator]
+        return raw if raw.shape == ans.shape else np.broadcast_to(raw, ans.shape)
+    return np.asarray(rule(g[0], ans[0], *(a[0] for a in args)))[None]  # type: ignore[operator]
+
+
+def _unbroadcast_rows(raw: np.ndarray, shape: Shape) -> np.ndarray:
+    """Each row summed back to `shape` over the axes broadcasting added or stretched."""
+    if raw.shape[1:] == shape:
+        return raw
+    return np.stack([unbroadcast(shape, np.asarray(r)) for r in raw]) if len(raw) else \
+        np.zeros((0, *shape))
+
+
+def _record_kinks(group: Group, where: np.ndarray, terms: Terms) -> None:
+    mask = np.broadcast_to(where, where.shape).reshape(len(group.nodes), -1)
+    terms.kink_any[group.nodes] = mask.any(axis=1)
+    terms.kink_all[group.nodes] = mask.all(axis=1)
+
+
+def local_derivative(graph: Graph, node: Node, src: Node, pos: int, args: list[np.ndarray],
+                     ans: np.ndarray) -> np.ndarray | None:
+    """d node / d input as numbers: the VJP applied to g = 1, where that is the whole Jacobian
+    (a scalar node, or an elementwise op whose input was not broadcast); else None."""
+    op = graph.ops[node.op]
+    if not has_local(op.elementwise, node.shape, src.shape):
+        return None  # a full Jacobian: only its product with the upstream gradient is shown
+    local = np.asarray(op.vjps[pos](np.ones(node.shape) if node.shape else ONE, ans, *args))
+    return unbroadcast(src.shape, local)
+
+
+def has_local(elementwise: bool, shape: Shape, src_shape: Shape) -> bool:
+    """Whether d node / d operand is shown as numbers: the VJP applied to ones is the whole
+    Jacobian for a scalar node, or for an elementwise op whose operand was not broadcast."""
+    return math.prod(shape) == 1 or (elementwise and shape == src_shape)
+
+
+class Derivative(NamedTuple):
+    """A local derivative in its parts: the partial d node / d input, and the rule it equals."""
+
+    partial: Formula
+    rule: Formula
+
+    @property
+    def equation(self) -> Formula:
+        """`partial = rule`, in both notations."""
+        return Formula(f"{self.partial.plain} = {self.rule.plain}",
+                       f"{self.partial.latex} = {self.rule.latex}")
+
+    def data(self) -> dict[str, object]:
+        """The fields a term of the answer carries (schemas.Term, schemas.TangentTerm)."""
+        (partial, partial_latex), (rule, rule_latex) = self
+        return {"formula": f"{partial} = {rule}", "latex": f"{partial_latex} = {rule_latex}",
+                "partial": {"plain": partial, "latex": partial_latex},
+                "rule": {"plain": rule, "latex": rule_latex}}
+
+
+def derivative_formula(graph: Graph, node: Node, src: Node, pos: int,
+                       values: Mapping[str, np.ndarray] | None = None,
+                       on_kink: bool | None = None) -> Derivative:
+    """The local derivative d node / d input, written with the graph's own names: the rule
+    actually used at these `values`, which on a kink (relu(0), a tie of max) is the kink's
+    (`on_kink`, when the caller knows already whether every element sits on it)."""
+    refs = {"y": node}
+    for slot, input_id in zip("uv", node.inputs):
+        refs[slot] = graph.node(input_id)
+    op = graph.ops[node.op]
+    if on_kink is None:
+        on_kink = values is not None and op.kink is not None and all_at_kink(op, node, values)
+    rule = fill(op.kink.rules[pos] if on_kink and op.kink else op.derivs[pos], refs)
+    # After \partial, a power or a function call reads unambiguously without brackets.
+    y_plain, y_latex = node.ref(wrapped=True)[0], node.ref(node.precedence < POW)[1]
+    u_plain, u_latex = src.ref(wrapped=True)[0], src.ref(src.precedence < POW)[1]
+    partial = Formula(f"d{y_plain}/d{u_plain}",
+                      rf"\frac{{\partial {y_latex}}}{{\partial {u_latex}}}")
+    return Derivative(partial, rule)
+
+
+SHORT_VECTOR = 4  # vectors up to this length are written out in sentences
+
+
+def short(value: np.ndarray | float) -> str:
+    """A number for a sentence: 4 significant digits; a short vector written out; else a shape."""
+    if value.__class__ is float:
+        return f"{value:.4g}"
+    if is_number(value):
+        return f"{float(value):.4g}"
+    array = np.asarray(value)
+    if array.size == 1:
+        return f"{float(array.reshape(())):.4g}"
+    if array.ndim == 1 and array.size <= SHORT_VECTOR:
+        return "[" + ", ".join(f"{float(x):.4g}" for x in array) + "]"
+    return say("array", shape="×".join(map(str, array.shape)))

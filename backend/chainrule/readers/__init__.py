@@ -1,0 +1,1 @@
+"""The readers: the language, and the numpy, micrograd and PyTorch importers."""

@@ -1,0 +1,494 @@
+"""Reading a PyTorch computation into chainrule's graph, under a `TorchFunctionMode`.
+
+While `loss_fn()` runs, torch hands every function, Tensor method, operator and property read
+(`torch.tanh`, `x.sum()`, `a @ b`, `x.T`) to the mode's `__torch_function__`, which runs it as
+usual and, when one of its operands depends on an input, adds its node to a `GraphBuilder`
+through the op table's `torch` field (`__radd__`, `__rsub__`, ... swap their operands). Some of
+torch's functions are read as their parts (`_PARTS`): `F.linear` as transpose, matmul and add;
+`F.mse_loss` as sub, pow 2 and mean (a `loss` group); `F.log_softmax(z, dim)` as
+z - logsumexp_rows(z) and `F.softmax` as its exp (`function` groups); `F.cross_entropy` as
+log_softmax, then the targets' entries picked by a one-hot constant, summed, negated and
+averaged, and `F.nll_loss` as that picking (`loss` groups). Conversions (`.double()`, `.to()`)
+are the same node, and so are reshapes that keep the shape; a reshape, view, flatten, squeeze
+or unsqueeze that changes it is the op table's reshape, with a constant of the new shape.
+`.detach()` and `.data` are constants; reads of sizes and dtypes pass. Anything else that
+touches an input is refused with its name, the module running and the line of the call.
+Forward hooks on every module open and close a `layer` group named by its path (`model.0`),
+nested as the modules are.
+
+Each node's span points into the user's own source, as `trace`'s do: the expression of the
+user's innermost frame that was running when torch was called (a line of `loss_fn`, or of a
+module's own `forward`), the frames of torch and chainrule skipped. Each function met is read
+once (`user_source.Source`) and the answer's source is those functions one after another.
+
+The values are recomputed by chainrule's engine in float64, from the parameters and constants
+copied as `tensor.detach().double()`; torch's own loss is kept to compare.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from functools import partial
+from types import CodeType, FrameType
+from typing import Any
+
+import numpy as np
+import torch
+from torch.overrides import TorchFunctionMode, resolve_name
+
+from ..answer.models import Answer
+from ..core.graph import GraphBuilder, Node
+from ..core.ops import OPS
+from ..differentiate import backprop_graph
+from ..errors import ChainruleError, Span, warning
+from ..settings import Limits
+from .user_source import Source, frame_position
+
+# torch's name (a function's, a method's, an operator's, a property's) -> the op-table entry.
+TORCH_OPS = {torch_name: op.name for op in OPS.values() for torch_name in op.torch}
+# The same values under another dtype or device, or a copy: the operand's own node.
+SAME_VALUES = frozenset({"double", "float", "to", "type", "cpu", "contiguous", "clone",
+                         "requires_grad_"})
+# Reshapes: the operand's node when the shape does not change, else the op table's reshape.
+RESHAPES = frozenset({"reshape", "view", "view_as", "reshape_as", "flatten", "squeeze",
+                      "unsqueeze"})
+# Cut off from the gradient, as torch means them: constants from there on.
+DETACHED = frozenset({"detach", "data"})
+# Read numbers out of a tensor: the graph would stop there without saying so.
+NUMBER_READS = frozenset({"item", "tolist", "numpy", "__float__", "__int__", "__bool__",
+                          "__index__", "__array__"})
+# Options that leave an op as the table computes it.
+_NEUTRAL_OPTIONS = {"alpha": 1, "inplace": False, "keepdim": False}
+# Options of torch's losses that chainrule's parts do not compute (their defaults).
+_LOSS_DEFAULTS = {"weight": None, "size_average": None, "reduce": None, "label_smoothing": 0.0}
+_SKIPPED_DIRS = (os.path.dirname(torch.__file__) + os.sep,
+                 os.path.dirname(__file__) + os.sep)
+
+
+def read_torch(loss_fn: Callable[[], Any], model: Any, *, check: bool | str,
+               limits: Limits) -> Answer:
+    """`from_torch`'s work (see there), with torch imported."""
+    if model is not None and not isinstance(model, torch.nn.Module):
+        raise ChainruleError(f"from_torch's model is an nn.Module, not {type(model).__name__}",
+                             None, "request")
+    reader = _Reader(model, limits)
+    with reader.hooks(), torch.no_grad(), _Mode(reader):
+        loss = loss_fn()
+    out = reader.tracked(loss) if isinstance(loss, torch.Tensor) else None
+    if out is None:
+        raise ChainruleError("from_torch's loss_fn returned no value computed from the "
+                             "parameters: return the loss tensor", None, "request")
+    reader.builder.source = reader.listing.text
+    graph = reader.builder.finish(out)
+    graph.require_scalar_output("from_torch")
+    graph.warnings.extend(reader.listing.warnings)
+    graph.warnings.extend(warning("unused_value", f"the parameter {name} is not part of the "
+                                  "loss's graph") for name in reader.unused())
+    result = backprop_graph(graph, check=check, limits=limits)
+    _compare(result, float(loss.detach().double().sum()))
+    return result
+
+
+def _compare(result: Answer, theirs: float) -> None:
+    """Warn when chainrule's loss is not torch's (an op computed differently)."""
+    ours = result.output.value
+    if isinstance(ours, float) and not math.isclose(ours, theirs, rel_tol=1e-6, abs_tol=1e-9):
+        result.add_warning(warning(
+            "torch_mismatch", f"chainrule computes the loss as {ours:.17g} but torch's is "
+            f"{theirs:.17g} (torch in float32?)", result.output.node))
+
+
+@functools.lru_cache(maxsize=256)
+def _source_of(code: CodeType) -> Source:
+    """A function's source, read and parsed once (a loss read again runs the same code)."""
+    return Source.of(code)
+
+
+@functools.lru_cache(maxsize=1024)
+def _short_name(func: Any) -> tuple[str, str]:
+    """(torch's full name of a function, its short name): `torch.Tensor.T.__get__` is `T`."""
+    full = resolve_name(func) or getattr(func, "__qualname__", repr(func))
+    parts = full.split(".")
+    return full, parts[-2] if parts[-1] == "__get__" and len(parts) > 1 else parts[-1]
+
+
+def _tensors(value: Any) -> Iterator[torch.Tensor]:
+    """The tensors in an argument or a result (inside lists, tuples and dicts too)."""
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _tensors(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _tensors(item)
+
+
+def _user_frame() -> FrameType:
+    """The innermost frame running that is neither torch's nor chainrule's: the user's line
+    (the outermost frame, if every one is theirs)."""
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_SKIPPED_DIRS):
+        frame = frame.f_back
+    return frame
+
+
+class _Listing:
+    """The user's own functions that ran torch calls, each read once, in the order first met
+    and a blank line apart: the answer's source, and the spans into it."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.read: list[tuple[Source, int]] = []  # each function's source, at its offset
+        self.placed: dict[CodeType, tuple[Source, int] | None] = {}
+        self.spans: dict[tuple[CodeType, int], Span] = {}
+        self.warnings: list[dict[str, object]] = []
+
+    def span(self, frame: FrameType) -> Span:
+        """Where in the text the expression that `frame` is executing is (found once per
+        instruction: a loop or a layer called twice runs the same one again)."""
+        key = (frame.f_code, frame.f_lasti)
+        span = self.spans.get(key)
+        if span is None:
+            span = self.spans[key] = self.find(frame)
+        return span
+
+    def find(self, frame: FrameType) -> Span:
+        code = frame.f_code
+        if code not in self.placed:
+            self.placed[code] = self.place(code)
+        placed = self.placed[code]
+        position = frame_position(frame) if placed is not None else None
+        if placed is None or position is None:
+            return (0, 0)
+        source, offset = placed
+        start, end = source.span(*position)
+        return (offset + start, offset + end)
+
+    def place(self, code: CodeType) -> tuple[Source, int] | None:
+        """The source holding `code` (read and appended to the text when new), and its offset;
+        None if it has none (typed into a prompt)."""
+        for source, offset in self.read:
+            if source.contains(code):
+                return source, offset
+        source = _source_of(code)
+        if not source.text:
+            self.warnings.extend(source.warnings)
+            return None
+        if self.text:
+            self.text += "\n" if self.text.endswith("\n") else "\n\n"
+        self.read.append((source, len(self.text)))
+        self.text += source.text
+        return self.read[-1]
+
+
+class _Mode(TorchFunctionMode):
+    """Runs each torch call as usual, then hands it to the reader."""
+
+    def __init__(self, reader: _Reader) -> None:
+        super().__init__()
+        self.reader = reader
+
+    def __torch_function__(self, func: Any, types: Any, args: tuple[Any, ...] = (),
+                           kwargs: dict[str, Any] | None = None) -> Any:
+        kwargs = kwargs or {}
+        result = func(*args, **kwargs)
+        self.reader.call(func, args, kwargs, result)
+        return result
+
+
+class _Reader:
+    """The graph being built: a node per tensor computed from an input, by tensor identity."""
+
+    def __init__(self, model: Any, limits: Limits) -> None:
+        self.builder = GraphBuilder("", {}, limits)
+        self.model = model
+        self.parameters: dict[int, str] = {} if model is None else {
+            id(p): name for name, p in model.named_parameters()}
+        self.nodes: dict[int, Node] = {}
+        self.kept: list[object] = []  # every tensor with a node, so that no id is reused
+        self.modules: list[tuple[str, AbstractContextManager[int]]] = []
+        self.listing = _Listing()
+        self.span: Span = (0, 0)  # the user's expression that made the call being read
+
+    # ------------------------------------------------------------ modules as groups
+
+    def hooks(self) -> AbstractContextManager[None]:
+        """Forward pre- and post-hooks on every module of the model, removed on exit."""
+        return _Hooks(self)
+
+    def enter(self, path: str, module: Any, args: Any) -> None:
+        """A module starts: its `layer` group, spanning the user's call of it, opens inside the
+        running module's."""
+        group = self.builder.group("layer", path, self.listing.span(_user_frame()))
+        group.__enter__()
+        self.modules.append((path, group))
+
+    def leave(self, path: str, module: Any, args: Any, output: Any) -> None:
+        """A module ends: its group closes."""
+        _, group = self.modules.pop()
+        group.__exit__(None, None, None)
+
+    def where(self) -> str:
+        """`in model.0 (train.py:14)`: the running module and the user's line."""
+        module = f"in {self.modules[-1][0]} " if self.modules else ""
+        frame = _user_frame()
+        return f"{module}({os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno})"
+
+    # ------------------------------------------------------------ tensors as nodes
+
+    def tracked(self, tensor: torch.Tensor) -> Node | None:
+        """The node of a tensor computed from an input, or of an input (made at first use)."""
+        node = self.nodes.get(id(tensor))
+        if node is not None:
+            return node
+        name = self.input_name(tensor)
+        if name is None:
+            return None
+        with self.builder.inside(None):  # an input is shared by every module: in none
+            node = self.builder.input(name, _array(tensor), (0, 0))
+        return self.bind(tensor, node)
+
+    def input_name(self, tensor: torch.Tensor) -> str | None:
+        if self.model is not None:
+            return self.parameters.get(id(tensor))
+        if tensor.requires_grad and tensor.is_leaf:
+            self.parameters[id(tensor)] = name = f"t{len(self.parameters)}"
+            return name
+        return None
+
+    def depends(self, tensor: torch.Tensor) -> bool:
+        """Whether a tensor is an input or computed from one (without making its node)."""
+        return id(tensor) in self.nodes or id(tensor) in self.parameters or (
+            self.model is None and tensor.requires_grad and tensor.is_leaf)
+
+    def bind(self, tensor: torch.Tensor, node: Node) -> Node:
+        self.nodes[id(tensor)] = node
+        self.kept.append(tensor)
+        return node
+
+    def operand(self, value: Any) -> Node:
+        """The node of an operand: a node already, tracked, else a constant (a tensor's, an
+        array's or a number's) spanning the call that first used it."""
+        if isinstance(value, Node):
+            return value
+        if isinstance(value, torch.Tensor):
+            node = self.tracked(value)
+            if node is not None:
+                return node
+            return self.bind(value, self.builder.leaf("const", _array(value), self.span))
+        return self.builder.leaf("const", value, self.span)
+
+    def apply(self, op_name: str, operands: list[Any]) -> Node:
+        """A node of the op-table entry `op_name`, spanning the call being read."""
+        return self.builder.apply(op_name, [self.operand(x) for x in operands], self.span)
+
+    def unused(self) -> list[str]:
+        """The model's parameters that no recorded op read."""
+        made = set(self.builder.inputs)
+        return [name for name in self.parameters.values() if name not in made]
+
+    # ------------------------------------------------------------ torch's calls
+
+    def call(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
+             result: Any) -> None:
+        """Record one torch call, if any of its operands depends on an input."""
+        if not any(self.depends(t) for t in _tensors((args, kwargs))):
+            return  # constants in, a constant out
+        full, name = _short_name(func)
+        if name in NUMBER_READS:
+            raise self.refusal(full, "reads numbers out of a tensor, which cuts the graph there")
+        if next(_tensors(result), None) is None or name in DETACHED:
+            return  # sizes, dtypes, flags; or detached from the gradient, as torch means
+        self.span = self.listing.span(_user_frame())
+        if name in SAME_VALUES or (name in RESHAPES and result.shape == args[0].shape):
+            self.bind(result, self.operand(args[0]))
+        elif name in RESHAPES and isinstance(result, torch.Tensor):
+            if result.dtype != args[0].dtype:
+                raise self.refusal(full, f"reads the numbers as {result.dtype}")
+            self.bind(result, self.apply("reshape", [args[0], np.zeros(result.shape)]))
+        elif name in _PARTS:
+            self.bind(result, _PARTS[name](self, full, args, kwargs))
+        elif name in TORCH_OPS and isinstance(result, torch.Tensor):
+            self.bind(result, self.table_op(full, name, args, kwargs))
+        else:
+            raise self.refusal(full)
+
+    def refusal(self, full: str, why: str = "") -> ChainruleError:
+        known = ", ".join(sorted(n for n in {*TORCH_OPS, *_PARTS, *RESHAPES}
+                                   if not n.startswith("__")))
+        reason = f": it {why}" if why else f"; chainrule reads + - * / ** @ and {known}"
+        return ChainruleError(f"{full} {self.where()} is not supported{reason}", None,
+                              "unknown_function")
+
+    def table_op(self, full: str, name: str, args: tuple[Any, ...],
+                 kwargs: dict[str, Any]) -> Node:
+        """The node of an op-table entry, its operands the call's first `arity` arguments."""
+        op_name = TORCH_OPS[name]
+        arity = OPS[op_name].arity
+        operands, extra = list(args[:arity]), args[arity:]
+        if name == "transpose" and _swaps_both_axes(operands[0], extra):
+            extra = ()
+        options = [k for k, v in kwargs.items()
+                   if v is not None and (k not in _NEUTRAL_OPTIONS or _NEUTRAL_OPTIONS[k] != v)]
+        if extra or options or len(operands) != arity:
+            given = ", ".join([*map(repr, extra), *(f"{k}=" for k in options)])
+            raise self.refusal(full, f"is called with {given or 'other arguments'}, and "
+                               f"chainrule's {op_name} takes {arity} operand(s) and no options")
+        if name.startswith("__r"):
+            operands.reverse()  # `2 - x` is x.__rsub__(2)
+        return self.apply(op_name, operands)
+
+
+    def linear(self, full: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Node:
+        """`F.linear(x, W, b)` as its parts: x @ W.T + b."""
+        bound = _bind(args, kwargs, ("input", "weight", "bias"))
+        node = self.apply("matmul", [bound["input"], self.apply("transpose", [bound["weight"]])])
+        if bound.get("bias") is not None:
+            node = self.apply("add", [node, bound["bias"]])
+        return node
+
+    def mse_loss(self, full: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Node:
+        """`F.mse_loss(input, target)` as its parts: mean((input - target) ** 2), a `loss`
+        group (sum for reduction="sum"; no reduction for "none")."""
+        bound = _bind(args, kwargs, ("input", "target", "size_average", "reduce", "reduction",
+                                     "weight"))
+        reduction = self.reduction(full, bound)
+        with self.builder.group("loss", "mse_loss", self.span):
+            node = self.apply("pow", [self.apply("sub", [bound["input"], bound["target"]]), 2.0])
+            if reduction != "none":
+                node = self.apply(reduction, [node])
+        return node
+
+    def softmax(self, full: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Node:
+        """`F.softmax(z, dim)` as its parts: exp(z - logsumexp_rows(z)), a `function` group."""
+        bound = _bind(args, kwargs, ("input", "dim", "_stacklevel", "dtype"))
+        with self.builder.group("function", "softmax", self.span):
+            return self.by_rows(full, bound["input"], bound.get("dim"), exp=True)
+
+    def log_softmax(self, full: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Node:
+        """`F.log_softmax(z, dim)` as its parts: z - logsumexp_rows(z), a `function` group."""
+        bound = _bind(args, kwargs, ("input", "dim", "_stacklevel", "dtype"))
+        with self.builder.group("function", "log_softmax", self.span):
+            return self.by_rows(full, bound["input"], bound.get("dim"), exp=False)
+
+    def by_rows(self, full: str, tensor: Any, dim: Any, *, exp: bool) -> Node:
+        """log_softmax (or, with `exp`, softmax) of `tensor` along `dim`: along the last axis
+        as the op table computes it, or along the first of a matrix between two transposes."""
+        z = self.operand(tensor)
+        rank = len(z.shape)
+        if not isinstance(dim, int):
+            raise self.refusal(full, "is called without dim= (say which axis)")
+        across = rank == 2 and dim % rank == 0
+        if not rank or (dim % rank != rank - 1 and not across):
+            raise self.refusal(full, f"works along dim={dim} of a {rank}-axis tensor, and "
+                               "chainrule's works along the last axis (or the first of a matrix)")
+        if across:
+            z = self.apply("transpose", [z])
+        node = self.apply("sub", [z, self.apply("logsumexp_rows", [z])])
+        if exp:
+            node = self.apply("exp", [node])
+        return self.apply("transpose", [node]) if across else node
+
+    def cross_entropy(self, full: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Node:
+        """`F.cross_entropy(z, target)` as its parts, a `loss` group: log_softmax over the
+        classes (dim 1, or 0 without a batch), then the picking of `nll_loss`."""
+        bound = _bind(args, kwargs, ("input", "target", "weight", "size_average",
+                                     "ignore_index", "reduce", "reduction", "label_smoothing"))
+        reduction = self.reduction(full, bound)
+        z = bound["input"]
+        with self.builder.group("loss", "cross_entropy", self.span):
+            with self.builder.group("function", "log_softmax", self.span):
+                logp = self.by_rows(full, z, 1 if z.ndim > 1 else 0, exp=False)
+            return self.picked(full, logp, bound["target"], bound.get("ignore_index", -100),
+                               reduction)
+
+    def nll_loss(self, full: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Node:
+        """`F.nll_loss(logp, target)` as its parts, a `loss` group (see `picked`)."""
+        bound = _bind(args, kwargs, ("input", "target", "weight", "size_average",
+                                     "ignore_index", "reduce", "reduction"))
+        reduction = self.reduction(full, bound)
+        with self.builder.group("loss", "nll_loss", self.span):
+            return self.picked(full, self.operand(bound["input"]), bound["target"],
+                               bound.get("ignore_index", -100), reduction)
+
+    def picked(self, full: str, logp: Node, target: Any, ignore: int, reduction: str) -> Node:
+        """-sum(t * logp) over the classes: t one-hot for class indices (a row of zeros where
+        the target is `ignore`), or the target's probabilities; then the sum, the mean over the
+        targets counted (torch's "mean"), or a loss per sample ("none", as logp's rows times
+        ones)."""
+        classes = logp.shape[-1] if logp.shape else 0
+        if isinstance(target, torch.Tensor) and not target.is_floating_point():
+            index = target.detach().cpu().numpy()
+            kept = index != ignore
+            t: Any = ((np.arange(classes) == index[..., None]) & kept[..., None]).astype(float)
+            count = float(kept.sum())
+        else:
+            t, count = target, float(logp.shape[0] if len(logp.shape) > 1 else 1)
+        node = self.apply("mul", [logp, t])
+        if reduction == "none":
+            node = self.apply("matmul", [node, np.ones(classes)])
+        else:
+            node = self.apply("sum", [node])
+        node = self.apply("neg", [node])
+        return self.apply("div", [node, count]) if reduction == "mean" else node
+
+    def reduction(self, full: str, bound: dict[str, Any]) -> str:
+        """A loss's reduction ("mean", "sum" or "none"), its other options refused unless they
+        are torch's defaults."""
+        reduction = bound.get("reduction", "mean")
+        options = [k for k, v in _LOSS_DEFAULTS.items() if k in bound and bound[k] != v]
+        if options or reduction not in ("mean", "sum", "none"):
+            given = ", ".join(f"{k}=" for k in options) or f"reduction={reduction!r}"
+            raise self.refusal(full, f"is called with {given}, and chainrule reads it with "
+                               "reduction= alone")
+        return str(reduction)
+
+
+_PARTS: dict[str, Callable[[_Reader, str, tuple[Any, ...], dict[str, Any]], Node]] = {
+    "linear": _Reader.linear, "mse_loss": _Reader.mse_loss, "softmax": _Reader.softmax,
+    "log_softmax": _Reader.log_softmax, "cross_entropy": _Reader.cross_entropy,
+    "nll_loss": _Reader.nll_loss}
+
+
+class _Hooks:
+    """Forward hooks on every module of a model (none without one), removed on exit."""
+
+    def __init__(self, reader: _Reader) -> None:
+        self.reader = reader
+        self.handles: list[Any] = []
+
+    def __enter__(self) -> None:
+        if self.reader.model is None:
+            return
+        for name, module in self.reader.model.named_modules():
+            path = f"model.{name}" if name else "model"
+            self.handles.append(module.register_forward_pre_hook(
+                partial(self.reader.enter, path)))
+            self.handles.append(module.register_forward_hook(partial(self.reader.leave, path)))
+
+    def __exit__(self, *exc: object) -> None:
+        for handle in self.handles:
+            handle.remove()
+
+
+def _bind(args: tuple[Any, ...], kwargs: dict[str, Any], names: tuple[str, ...]
+          ) -> dict[str, Any]:
+    """A call's arguments by name."""
+    return {**dict(zip(names, args)), **kwargs}
+
+
+def _swaps_both_axes(tensor: Any, dims: tuple[Any, ...]) -> bool:
+    """Whether `transpose(d0, d1)` of a matrix swaps its two axes (what chainrule's does)."""
+    return isinstance(tensor, torch.Tensor) and tensor.ndim == 2 and len(dims) == 2 and all(
+        isinstance(d, int) for d in dims) and sorted(d % 2 for d in dims) == [0, 1]
+
+
+def _array(tensor: torch.Tensor) -> np.ndarray:
+    """A tensor's numbers as a float64 array of chainrule's own (a copy)."""
+    return np.array(tensor.detach().double().cpu().numpy(), dtype=np.float64)

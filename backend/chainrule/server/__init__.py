@@ -1,0 +1,1 @@
+"""The server: the app, its routes, its worker pool and what it serves."""

@@ -1,0 +1,5 @@
+"""`python -m chainrule.server`: the production server (make serve-prod, docker-compose)."""
+
+from .main import main
+
+main()
