@@ -28,10 +28,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from chainrule import backprop
-from chainrule.core.graph import build_graph
 from chainrule.core.sweeps import backward, forward
 from chainrule.differentiate import compact_data
 from chainrule.readers.parsing import parse
+from chainrule.readers.program import build_graph
 
 VALUES = {"x": 0.3, "y": 0.7}
 # name, op (+, *, ** or a function of one argument: tanh, sin), left, right (a name, a number,

@@ -60,9 +60,9 @@ from api import Throughput, measure_api
 from chainrule import backprop
 from chainrule.analyses.check import finite_difference_check
 from chainrule.answer.encoding import encode_answer
-from chainrule.core.graph import build_graph
 from chainrule.core.sweeps import backward, evaluate, forward
 from chainrule.readers.parsing import parse
+from chainrule.readers.program import build_graph
 from chainrule.server.app import create_app
 from chainrule.settings import LIMITS
 from fastapi.testclient import TestClient

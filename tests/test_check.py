@@ -18,10 +18,10 @@ import torch
 import torch.nn.functional as F
 from chainrule import backprop, from_torch
 from chainrule.analyses.check import gradient_check
-from chainrule.core.graph import build_graph
 from chainrule.core.sweeps import backward, forward
 from chainrule.errors import ChainruleError, Deadline
 from chainrule.readers.parsing import parse
+from chainrule.readers.program import build_graph
 from chainrule.settings import LIMITS
 from fastapi.testclient import TestClient
 from torch import nn

@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 from autograd import grad
 from chainrule import ChainruleError, backprop
-from chainrule.core.graph import build_graph
 from chainrule.core.numbers import decode
 from chainrule.readers.parsing import parse
+from chainrule.readers.program import build_graph
 from chainrule.settings import LIMITS
 from fastapi.testclient import TestClient
 from hypothesis import assume, given, settings

@@ -17,13 +17,14 @@ from .answer.columns import VERSION, node_columns, ops_table, step_columns
 from .answer.groups import groups_data
 from .answer.models import Answer
 from .answer.records import Renderer, spelled_out
-from .core.graph import Graph, Node, build_graph
+from .core.graph import Graph, Node
 from .core.kinks import kink_warnings
 from .core.narration import TEMPLATES
 from .core.numbers import all_finite, encode
 from .core.sweeps import Grads, Values, backward, forward
 from .errors import ChainruleError, Deadline, warning
 from .readers.parsing import parse
+from .readers.program import build_graph
 from .settings import LIMITS, Limits
 
 F = TypeVar("F", bound=Callable[..., Any])

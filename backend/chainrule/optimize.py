@@ -12,11 +12,12 @@ from collections.abc import Collection, Mapping, Sequence
 import numpy as np
 
 from .answer.schemas import OptimizeResponse
-from .core.graph import Graph, Node, build_graph
+from .core.graph import Graph, Node
 from .core.numbers import all_finite, encode
 from .core.sweeps import backward, evaluate_output, forward
 from .errors import ChainruleError, Deadline, warning
 from .readers.parsing import parse
+from .readers.program import build_graph
 from .settings import LIMITS, Limits
 
 NOTE = ("Gradient descent is a separate loop: each iteration calls backprop once for the "

@@ -14,11 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from ..core.graph import Graph, Node, build_graph
+from ..core.graph import Graph, Node
 from ..core.numbers import encode
 from ..core.sweeps import backward, forward
 from ..errors import ChainruleError, Deadline
 from ..readers.parsing import parse
+from ..readers.program import build_graph
 from ..settings import LIMITS, Limits
 from .check import perturbed_output
 
