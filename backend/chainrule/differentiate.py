@@ -13,7 +13,7 @@ from .analyses.check import check_kind, gradient_check
 from .analyses.forward_mode import forward_mode
 from .analyses.jacobian import jacobian as jacobian_of
 from .analyses.paths import find_paths
-from .answer.columns import VERSION, node_columns, ops_table, step_columns
+from .answer.columns import BINDING, VERSION, node_columns, ops_table, step_columns
 from .answer.groups import groups_data
 from .answer.models import Answer
 from .answer.records import Renderer, spelled_out
@@ -164,6 +164,7 @@ def trace(graph: Graph, *, check: bool | str = True, limits: Limits = LIMITS,
                    "shape": list(out.shape)},
         "seed": {"value": encode(cotangent), "note": _seed_note(out, seed is None)},
         "ops": ops_table(graph),
+        "binding": BINDING,
         "templates": TEMPLATES,
         "columns": {"nodes": node_columns(graph, values, sweep), **step_columns(graph, sweep)},
         "records": None,

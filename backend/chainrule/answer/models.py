@@ -59,6 +59,10 @@ class OpEntry(_Model):
     name: str = Field(description="The op's name, as a node's `op` says it.")
     symbol: str = Field(description="The short mark of its nodes: `+`, `×`, `σ`.")
     elementwise: bool = Field(description="Output element i depends only on input element i.")
+    precedence: int = Field(description="How tightly its formula binds: an operand binding less "
+                            "tightly is bracketed in it (the answer's `binding.atom`: a call).")
+    tight: str | None = Field(description="The slot (`u` or `v`) whose operand is bracketed "
+                              "even at equal precedence, as in a - (b - c); null if none.")
     derivs: list[Formula] = Field(description="Per operand: the local derivative's template, "
                                   "`$u`, `$v` the operands and `$y` the node.")
     kink: KinkRules | None = Field(description="Where its derivative is undefined; null if "
@@ -112,6 +116,31 @@ class TermColumns(_Model):
                                       "operand's gradient. Its gradient before and after a "
                                       "term are the running sum of its contributions in step "
                                       "order.")
+    kind: list[int] = Field(description="Its kind: an index into `term_kinds`, which says "
+                            "the templates its sentence and formula are filled from.")
+
+
+class TermKind(_Model):
+    """How a kind of term is written, decided once for both renderers (records.py,
+    frontend/src/records.js), which fill its templates with the term's numbers."""
+
+    text: list[str] = Field(description="The sentence templates (keys of the answer's "
+                            "`templates`) its text joins, in order: `term_local`, "
+                            "`term_broadcast` or `term_vjp`, then `term_kink` on a kink and "
+                            "`term_fan_out` when its operand has had a contribution before.")
+    rule: str = Field(description="The op's templates its local derivative fills: `derivs`, "
+                      "or `kink` (the kink's rules, where every element sits on it).")
+    broadcast: bool = Field(description="Whether broadcasting stretched its operand (its "
+                            "record notes the shapes).")
+
+
+class Binding(_Model):
+    """How tightly formulas bind, for the renderers' brackets."""
+
+    atom: int = Field(description="A node whose `precedence` is below it is bracketed inside "
+                      "another formula (a name, a number or a call never is).")
+    partial: int = Field(description="A partial derivative's LaTeX brackets a node binding "
+                         "less tightly than this (a power).")
 
 
 class Columns(_Model):
@@ -121,6 +150,8 @@ class Columns(_Model):
     steps: StepColumns = Field(description="One entry per backward step, the output first.")
     terms: TermColumns = Field(description="One entry per term (an edge followed back), in "
                                "step order.")
+    term_kinds: list[TermKind] = Field(description="The kinds of term the answer has, which "
+                                       "`terms.kind` refers to.")
 
 
 class Records(_Model):
@@ -142,6 +173,7 @@ class Answer(_Model):
     output: Output = Field(description="The output node and its value.")
     seed: Seed = Field(description="The cotangent the backward sweep started from.")
     ops: dict[str, OpEntry] = Field(description="The op-table entries the graph uses, by name.")
+    binding: Binding = Field(description="How tightly formulas bind, for their brackets.")
     templates: dict[str, str] = Field(description="The sentence templates every step's text "
                                       "is written from (`{slot}`s filled with its numbers).")
     columns: Columns = Field(description="The graph and both sweeps, as columns.")
