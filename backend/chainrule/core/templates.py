@@ -61,7 +61,7 @@ def pieces(text: str, operands: Mapping[str, Operand], which: int = 0,
         yield literal, ""
         if slot:
             operand = operands[slot]
-            formula = operand[which]
+            formula = operand.latex if which else operand.plain
             if not enclosed and needs_brackets(operand.precedence, slot, op):
                 formula = f"({formula})" if which == 0 else rf"\left({formula}\right)"
             yield formula, slot
