@@ -15,7 +15,7 @@ from __future__ import annotations
 import types
 import typing
 from functools import cache, cached_property
-from typing import Any, Union
+from typing import Any, Literal, Union
 
 import orjson
 from pydantic import BaseModel, Field, PrivateAttr
@@ -61,8 +61,9 @@ class OpEntry(_Model):
     elementwise: bool = Field(description="Output element i depends only on input element i.")
     precedence: int = Field(description="How tightly its formula binds: an operand binding less "
                             "tightly is bracketed in it (the answer's `binding.atom`: a call).")
-    tight: str | None = Field(description="The slot (`u` or `v`) whose operand is bracketed "
-                              "even at equal precedence, as in a - (b - c); null if none.")
+    tight: Literal["u", "v"] | None = Field(description="The slot whose operand is bracketed "
+                                            "even at equal precedence, as in a - (b - c); "
+                                            "null if none.")
     derivs: list[Formula] = Field(description="Per operand: the local derivative's template, "
                                   "`$u`, `$v` the operands and `$y` the node.")
     kink: KinkRules | None = Field(description="Where its derivative is undefined; null if "
@@ -128,8 +129,9 @@ class TermKind(_Model):
                             "`templates`) its text joins, in order: `term_local`, "
                             "`term_broadcast` or `term_vjp`, then `term_kink` on a kink and "
                             "`term_fan_out` when its operand has had a contribution before.")
-    rule: str = Field(description="The op's templates its local derivative fills: `derivs`, "
-                      "or `kink` (the kink's rules, where every element sits on it).")
+    rule: Literal["derivs", "kink"] = Field(description="The op's templates its local "
+                                            "derivative fills: `derivs`, or `kink` (the "
+                                            "kink's rules, where every element sits on it).")
     broadcast: bool = Field(description="Whether broadcasting stretched its operand (its "
                             "record notes the shapes).")
 
