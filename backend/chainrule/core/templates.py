@@ -60,11 +60,7 @@ def pieces(text: str, operands: Mapping[str, Operand], which: int = 0,
     for literal, slot, enclosed in template_parts(text):
         yield literal, ""
         if slot:
-            operand = operands[slot]
-            formula = operand.latex if which else operand.plain
-            if not enclosed and needs_brackets(operand.precedence, slot, op):
-                formula = f"({formula})" if which == 0 else rf"\left({formula}\right)"
-            yield formula, slot
+            yield _placed(operands[slot], slot, enclosed, which, op), slot
 
 
 def fill(template: Formula, operands: Mapping[str, Operand], op: str | None = None) -> Formula:
@@ -73,5 +69,15 @@ def fill(template: Formula, operands: Mapping[str, Operand], op: str | None = No
     `op` names the operation the template writes (its node's own formula): operands that bind
     at least as tightly go without parentheses. Without it, every compound operand gets them.
     """
-    return Formula(*("".join(piece for piece, _ in pieces(template[which], operands, which, op))
+    return Formula(*("".join([literal + _placed(operands[slot], slot, enclosed, which, op)
+                              if slot else literal
+                              for literal, slot, enclosed in template_parts(template[which])])
                      for which in (0, 1)))
+
+
+def _placed(operand: Operand, slot: str, enclosed: bool, which: int, op: str | None) -> str:
+    """An operand's formula as it stands in slot `slot`: bracketed if precedence needs it."""
+    formula = operand.latex if which else operand.plain
+    if enclosed or operand.precedence >= ATOM or not needs_brackets(operand.precedence, slot, op):
+        return formula
+    return f"({formula})" if which == 0 else rf"\left({formula}\right)"
