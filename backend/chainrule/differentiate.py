@@ -157,6 +157,7 @@ def trace(graph: Graph, *, check: bool | str = True, limits: Limits = LIMITS,
     grads = sweep.grads
     gradients = {name: encode(grads.get(i, np.zeros(graph.node(i).shape)))
                  for name, i in graph.inputs.items()}
+    steps, term_kinds = step_columns(graph, sweep)
     return {
         "version": VERSION,
         "source": graph.source,
@@ -165,8 +166,9 @@ def trace(graph: Graph, *, check: bool | str = True, limits: Limits = LIMITS,
         "seed": {"value": encode(cotangent), "note": _seed_note(out, seed is None)},
         "ops": ops_table(graph),
         "binding": BINDING,
+        "term_kinds": term_kinds,
         "templates": TEMPLATES,
-        "columns": {"nodes": node_columns(graph, values, sweep), **step_columns(graph, sweep)},
+        "columns": {"nodes": node_columns(graph, values, sweep), **steps},
         "records": None,
         "gradients": gradients,
         "check": None if kind is None else gradient_check(

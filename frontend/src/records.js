@@ -101,7 +101,7 @@ export function fill(template, operands, atom, op = null) {
 export function createRenderer(answer) {
   const nodes = answer.columns.nodes;
   const { steps, terms } = answer.columns;
-  const kinds = answer.columns.term_kinds;
+  const kinds = answer.term_kinds;
   const { ops, templates } = answer;
   const { atom, partial: pow } = answer.binding;
   const output = Number(answer.output.node.slice(1));

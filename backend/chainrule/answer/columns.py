@@ -88,9 +88,10 @@ def _literal(literal: Literal) -> dict[str, object]:
             "overridden": literal.overridden}
 
 
-def step_columns(graph: Graph, sweep: Sweep) -> dict[str, object]:
+def step_columns(graph: Graph, sweep: Sweep) -> tuple[dict[str, object], list[dict[str, object]]]:
     """The backward steps (the swept nodes, the output first) and their terms, in step order:
-    step s owns terms term_start[s] to term_start[s + 1]."""
+    step s owns terms term_start[s] to term_start[s + 1]; and the kinds of term they are, which
+    each term's `kind` points into."""
     plan = plan_of(graph)
     terms = sweep.terms
     assert terms is not None
@@ -116,8 +117,7 @@ def step_columns(graph: Graph, sweep: Sweep) -> dict[str, object]:
         "terms": {"input": plan.term_input.tolist(), "position": plan.term_position.tolist(),
                   "local": local, "contribution": contribution,
                   "kind": kind.reshape(-1).tolist()},
-        "term_kinds": [_term_kind(int(code)) for code in used],
-    }
+    }, [_term_kind(int(code)) for code in used]
 
 
 # A term's kind, as a number: its opening sentence (the local derivative, a broadcast rule or a

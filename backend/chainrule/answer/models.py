@@ -117,8 +117,8 @@ class TermColumns(_Model):
                                       "operand's gradient. Its gradient before and after a "
                                       "term are the running sum of its contributions in step "
                                       "order.")
-    kind: list[int] = Field(description="Its kind: an index into `term_kinds`, which says "
-                            "the templates its sentence and formula are filled from.")
+    kind: list[int] = Field(description="Its kind: an index into the answer's `term_kinds`, "
+                            "which says the templates its sentence and formula fill.")
 
 
 class TermKind(_Model):
@@ -152,8 +152,6 @@ class Columns(_Model):
     steps: StepColumns = Field(description="One entry per backward step, the output first.")
     terms: TermColumns = Field(description="One entry per term (an edge followed back), in "
                                "step order.")
-    term_kinds: list[TermKind] = Field(description="The kinds of term the answer has, which "
-                                       "`terms.kind` refers to.")
 
 
 class Records(_Model):
@@ -176,6 +174,8 @@ class Answer(_Model):
     seed: Seed = Field(description="The cotangent the backward sweep started from.")
     ops: dict[str, OpEntry] = Field(description="The op-table entries the graph uses, by name.")
     binding: Binding = Field(description="How tightly formulas bind, for their brackets.")
+    term_kinds: list[TermKind] = Field(description="The kinds of term the answer has, which "
+                                       "`columns.terms.kind` refers to.")
     templates: dict[str, str] = Field(description="The sentence templates every step's text "
                                       "is written from (`{slot}`s filled with its numbers).")
     columns: Columns = Field(description="The graph and both sweeps, as columns.")

@@ -31,7 +31,7 @@ class Renderer:
         self.nodes = answer["columns"]["nodes"]
         self.steps = answer["columns"]["steps"]
         self.terms = answer["columns"]["terms"]
-        self.kinds = answer["columns"]["term_kinds"]
+        self.kinds = answer["term_kinds"]
         self.ops = answer["ops"]
         self.atom, self.partial = answer["binding"]["atom"], answer["binding"]["partial"]
         self.output = int(answer["output"]["node"][1:])
