@@ -160,9 +160,10 @@ export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
       const follow = !hasLevels(tree);
       const statements = follow ? statementsOf(result, tree) : null;
       const big = result.nodes.length > FOLD_ABOVE && (!follow || statements.length > 1);
-      const plan = { result, tree, follow, big, cards: follow ? withFoldButtons(cards, result, tree) : cards,
-        open: big ? new Set() : new Set(tree.groups.map((g) => g.index)), auto: null, chosen: new Map(),
-        statements, summaries: new Map(), timeline: null, index: 0 };
+      const drawn = follow ? withFoldButtons(cards, result, tree) : cards;
+      const plan = { result, tree, follow, big, cards: drawn, statements, auto: null, chosen: new Map(),
+        open: big ? new Set() : new Set(tree.groups.map((g) => g.index)), summaries: new Map(),
+        timeline: null, index: 0 };
       plan.open = opensAt(plan, currentNode) ?? plan.open;
       plan.laid = await lay(plan, plan.open);
       return plan;
