@@ -318,6 +318,9 @@ _MAX_TIE = Kink(lambda ans, a, b: np.broadcast_to(a == b, np.shape(ans)), (_HALF
                 (0.5, 0.5), (0.0, 0.0), (1.0, 1.0), "at a tie")
 _MIN_TIE = Kink(lambda ans, a, b: np.broadcast_to(a == b, np.shape(ans)), (_HALF, _HALF),
                 (0.5, 0.5), (1.0, 1.0), (0.0, 0.0), "at a tie")
+# max's and min's VJPs: the gradient goes to the input the op picked, half to each at a tie.
+_TO_THE_PICKED: tuple[Vjp, Vjp] = (lambda g, y, a, b: g * _tie_share(a, b, y),
+                                   lambda g, y, a, b: g * _tie_share(b, a, y))
 
 
 # Each entry in three parts, a line or two each: its rule (forward, VJPs, JVPs, shape, kink),
@@ -496,8 +499,7 @@ OPS: dict[str, Op] = {
            numpy=(), torch=(), sympy=lambda sp, a: sp.log(1 + sp.exp(a)), micrograd=()),
         Op(name="max", arity=2,
            forward=_binary(np.maximum),
-           vjps=(lambda g, y, a, b: g * _tie_share(a, b, y),
-                 lambda g, y, a, b: g * _tie_share(b, a, y)),
+           vjps=_TO_THE_PICKED,
            shape=_broadcast, kink=_MAX_TIE,
            expr=_f("max($u, $v)", r"\max($u, $v)"),
            derivs=(_f("1 if $u > $v else 0", r"[\,$u > $v\,]"),
@@ -507,8 +509,7 @@ OPS: dict[str, Op] = {
            micrograd=()),
         Op(name="min", arity=2,
            forward=_binary(np.minimum),
-           vjps=(lambda g, y, a, b: g * _tie_share(a, b, y),
-                 lambda g, y, a, b: g * _tie_share(b, a, y)),
+           vjps=_TO_THE_PICKED,
            shape=_broadcast, kink=_MIN_TIE,
            expr=_f("min($u, $v)", r"\min($u, $v)"),
            derivs=(_f("1 if $u < $v else 0", r"[\,$u < $v\,]"),
