@@ -173,7 +173,7 @@ OPERANDS = [pytest.param(Formula("x", "x"), ATOM, id="name"),
 
 
 def _operand(slot: str, bare: Formula, precedence: int) -> Node:
-    return Node(id=f"n{slot}", op="input", inputs=[], span=(0, 0), shape=(), bare=bare,
+    return Node(id="uv".index(slot), op="input", inputs=[], span=(0, 0), shape=(), bare=bare,
                 precedence=precedence)
 
 
