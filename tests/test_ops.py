@@ -1,4 +1,6 @@
-"""The op table: every entry's VJPs checked against finite differences, automatically.
+"""The op table, tested from its entries: every entry's VJPs and JVPs checked against finite
+differences, its templates written out with operands, its foreign names looked up and its
+sympy counterpart evaluated.
 
 A new op is tested by being added to the table: it needs only a domain (below) if its inputs
 must avoid some values.
@@ -6,11 +8,22 @@ must avoid some values.
 
 from __future__ import annotations
 
+import re
 import string
 
 import numpy as np
 import pytest
-from chainrule.core.ops import OPS, Op, unbroadcast
+from chainrule.core.ops import (
+    ATOM,
+    OPS,
+    PRECEDENCE,
+    TIGHT_OPERAND,
+    Formula,
+    Op,
+    unbroadcast,
+)
+from chainrule.core.templates import Operand, fill
+from chainrule.readers.micrograd import MICROGRAD_OPS
 
 from .oracles import central_difference
 
@@ -41,13 +54,18 @@ def _cases() -> list[tuple[str, tuple[tuple[int, ...], ...]]]:
     return cases
 
 
+def _args(op: Op, shapes: tuple[tuple[int, ...], ...]) -> list[np.ndarray]:
+    """Inputs of these shapes; max and min's apart by 0.3, away from a tie."""
+    args = [_sample(op, s) for s in shapes]
+    if op.name in ("max", "min") and shapes[0] == shapes[1]:
+        args[1] = args[0] + np.where(np.random.rand(*args[0].shape) < 0.5, 0.3, -0.3)
+    return args
+
+
 @pytest.mark.parametrize(("name", "shapes"), _cases())
 def test_vjps_match_finite_differences(name: str, shapes: tuple[tuple[int, ...], ...]) -> None:
     op = OPS[name]
-    args = [_sample(op, s) for s in shapes]
-    if name in ("max", "min"):
-        args[1] = args[0] + np.where(np.random.rand(*args[0].shape) < 0.5, 0.3, -0.3) \
-            if shapes[0] == shapes[1] else args[1]
+    args = _args(op, shapes)
     ans = op.forward(*(a[None] for a in args))[0]
     g = np.random.normal(size=ans.shape)
     for i, arg in enumerate(args):
@@ -57,13 +75,6 @@ def test_vjps_match_finite_differences(name: str, shapes: tuple[tuple[int, ...],
 
         vjp = unbroadcast(arg.shape, np.asarray(op.vjps[i](g, ans, *args)))
         np.testing.assert_allclose(vjp, central_difference(f, arg), rtol=1e-5, atol=1e-7)
-
-
-def _args(op: Op, shapes: tuple[tuple[int, ...], ...]) -> list[np.ndarray]:
-    args = [_sample(op, s) for s in shapes]
-    if op.name in ("max", "min") and shapes[0] == shapes[1]:
-        args[1] = args[0] + np.where(np.random.rand(*args[0].shape) < 0.5, 0.3, -0.3)
-    return args
 
 
 @pytest.mark.parametrize(("name", "shapes"), _cases())
@@ -97,12 +108,95 @@ def test_jvps_and_vjps_are_transposes(name: str, shapes: tuple[tuple[int, ...], 
 
 
 @pytest.mark.parametrize("name", list(OPS))
-def test_every_entry_is_complete(name: str) -> None:
+def test_every_entry_has_what_a_newcomer_looks_for(name: str) -> None:
     op = OPS[name]
     assert len(op.vjps) == op.arity == len(op.derivs) == len(op.jvps)
     used = {"$" + c for c in string.ascii_letters if "$" + c in op.expr.plain + op.expr.latex}
     assert used <= {"$u", "$v"} and "$u" in op.expr.plain
-    assert op.description
+    assert op.description.endswith(".") and op.symbol
+    for template in (op.expr, *op.derivs):
+        assert template.plain and template.latex
+    # Its foreign names: a tuple of names (empty where the library has none), and sympy's
+    # counterpart or an explicit None.
+    for names in (op.numpy, op.torch, op.micrograd):
+        assert isinstance(names, tuple) and all(isinstance(n, str) and n for n in names)
+    assert op.sympy is None or callable(op.sympy)
+    assert op.defined is None and op.work == 1
+
+
+@pytest.mark.parametrize("name", list(OPS))
+def test_notation_follows_syntax(name: str) -> None:
+    op = OPS[name]
+    assert op.syntax in ("function", "infix", "prefix", "postfix")
+    assert (op.precedence == ATOM) == (op.syntax == "function")
+    assert op.tight is None or (op.syntax == "infix" and op.tight in ("u", "v"))
+    assert PRECEDENCE.get(name, ATOM) == op.precedence
+    assert TIGHT_OPERAND.get(name) == op.tight
+
+
+def test_a_foreign_name_names_one_entry() -> None:
+    for field in ("numpy", "torch", "micrograd"):
+        names = [n for op in OPS.values() for n in getattr(op, field)]
+        assert len(names) == len(set(names)), field
+    assert MICROGRAD_OPS == {"+": "add", "*": "mul", "ReLU": "relu", "tanh": "tanh", "exp": "exp"}
+
+
+@pytest.mark.parametrize("name", [name for name, op in OPS.items() if op.numpy])
+def test_numpy_names_are_numpy_functions(name: str) -> None:
+    assert all(callable(getattr(np, n, None)) for n in OPS[name].numpy)
+
+
+@pytest.mark.parametrize("name", [name for name, op in OPS.items() if op.torch])
+def test_torch_names_are_torch_functions_or_tensor_methods(name: str) -> None:
+    torch = pytest.importorskip("torch")
+    assert all(hasattr(torch, n) or hasattr(torch.Tensor, n) for n in OPS[name].torch)
+
+
+@pytest.mark.parametrize("name", [name for name, op in OPS.items() if op.sympy is not None])
+def test_sympy_counterpart_computes_the_forward(name: str) -> None:
+    sp = pytest.importorskip("sympy")
+    op = OPS[name]
+    assert op.sympy is not None
+    symbols = sp.symbols("a b")[:op.arity]
+    args = [_sample(op, ()) for _ in symbols]
+    expr = op.sympy(sp, *symbols)
+    value = float(expr.subs(dict(zip(symbols, args))))  # type: ignore[attr-defined]
+    assert value == pytest.approx(float(op.forward(*(np.array([a]) for a in args))[0]), rel=1e-12)
+
+
+# Operands to write templates with: names, a subscripted name (braces in LaTeX) and compound
+# formulas that bind loosely (a sum) and tightly (a power).
+OPERANDS = [pytest.param(Formula("x", "x"), ATOM, id="name"),
+            pytest.param(Formula("w1", "w_{1}"), ATOM, id="subscripted"),
+            pytest.param(Formula("a + b", "a + b"), PRECEDENCE["add"], id="sum"),
+            pytest.param(Formula("a ** 2", "a^{2}"), PRECEDENCE["pow"], id="power")]
+
+
+def _balanced(text: str, pairs: tuple[tuple[str, str], ...]) -> bool:
+    for opening, closing in pairs:
+        depth = 0
+        for piece in re.findall("|".join(re.escape(p) for p in (opening, closing)), text):
+            depth += 1 if piece == opening else -1
+            if depth < 0:
+                return False
+        if depth:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("name", list(OPS))
+@pytest.mark.parametrize(("operand", "precedence"), OPERANDS)
+def test_templates_render_with_any_operand(name: str, operand: Formula, precedence: int) -> None:
+    op = OPS[name]
+    refs = {slot: Operand(*operand, precedence) for slot in "uv"[:op.arity]}
+    for template, of in ((op.expr, op), *((d, None) for d in op.derivs)):
+        filled = fill(template, refs, of)
+        for text in filled:
+            assert "$" not in text, (template, filled)
+            assert operand.plain in filled.plain or "$u" not in template.plain
+        assert _balanced(filled.plain, (("(", ")"),))
+        latex = filled.latex.replace(r"\{", "").replace(r"\}", "")
+        assert _balanced(latex, (("{", "}"), (r"\left", r"\right"))), filled.latex
 
 
 def test_unbroadcast_sums_stretched_axes() -> None:

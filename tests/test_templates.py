@@ -12,11 +12,11 @@ NAME = Operand("x", "x")
 
 
 def test_an_op_brackets_only_what_binds_less_tightly_or_sits_in_its_tight_slot() -> None:
-    assert fill(OPS["sub"].expr, {"u": SUM, "v": DIFFERENCE}, "sub") == Formula(
+    assert fill(OPS["sub"].expr, {"u": SUM, "v": DIFFERENCE}, OPS["sub"]) == Formula(
         "a + b - (c - d)", r"a + b - \left(c - d\right)")
-    assert fill(OPS["mul"].expr, {"u": SUM, "v": POWER}, "mul") == Formula(
+    assert fill(OPS["mul"].expr, {"u": SUM, "v": POWER}, OPS["mul"]) == Formula(
         "(a + b) * x ** 2", r"\left(a + b\right) \cdot x^{2}")
-    assert fill(OPS["pow"].expr, {"u": POWER, "v": NAME}, "pow").plain == "(x ** 2) ** x"
+    assert fill(OPS["pow"].expr, {"u": POWER, "v": NAME}, OPS["pow"]).plain == "(x ** 2) ** x"
 
 
 def test_without_an_op_every_compound_operand_is_bracketed_unless_enclosed() -> None:

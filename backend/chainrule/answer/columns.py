@@ -15,7 +15,7 @@ import numpy as np
 from ..core.graph import Graph, Literal
 from ..core.kinks import kink_point
 from ..core.numbers import JSONValue, encode
-from ..core.ops import ATOM, PRECEDENCE, TIGHT_OPERAND, Op
+from ..core.ops import ATOM, OPS, Op
 from ..core.plan import Plan, Shape
 from ..core.sweeps import Sweep, Terms, Values
 
@@ -155,7 +155,7 @@ def _term_kind(code: int) -> dict[str, object]:
 # How tightly formulas bind, for the renderers' brackets: below `atom` a node's formula is
 # bracketed inside another; a partial's LaTeX brackets what binds less tightly than `partial`
 # (after \partial, a power or a function call reads unambiguously without brackets).
-BINDING = {"atom": ATOM, "partial": PRECEDENCE["pow"]}
+BINDING = {"atom": ATOM, "partial": OPS["pow"].precedence}
 
 
 def ops_table(graph: Graph) -> dict[str, dict[str, object]]:
@@ -168,7 +168,7 @@ def _op(op: Op) -> dict[str, object]:
     kink = op.kink
     return {
         "name": op.name, "symbol": op.symbol, "elementwise": op.elementwise,
-        "precedence": PRECEDENCE.get(op.name, ATOM), "tight": TIGHT_OPERAND.get(op.name),
+        "precedence": op.precedence, "tight": op.tight,
         "derivs": [{"plain": d.plain, "latex": d.latex} for d in op.derivs],
         "kink": None if kink is None else {
             "point": kink.point, "taken": list(kink.taken), "left": list(kink.left),

@@ -359,7 +359,7 @@ class GraphBuilder:
         if name is not None:
             self.name_node(node, name)
             return node
-        node.bare = fill(op.expr, {slot: a.operand for slot, a in zip("uv", args)}, op.name)
+        node.bare = fill(op.expr, {slot: a.operand for slot, a in zip("uv", args)}, op)
         node.precedence = PRECEDENCE.get(op.name, ATOM)
         if len(node.bare.plain) > MAX_REF_CHARS or len(node.bare.latex) > 2 * MAX_REF_CHARS:
             node.bare = Formula(f"v{node.id}", rf"v_{{{node.id}}}")

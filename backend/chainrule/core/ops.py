@@ -1,12 +1,15 @@
 """The table of primitive operations: the heart of chainrule.
 
-Each entry declares one primitive once: its forward function, one vector-Jacobian product (VJP) per
-input, one Jacobian-vector product (JVP) per input for forward mode, the rule for its output shape,
-formula templates (plain text and LaTeX) for the node and for its local derivative with respect
-to each input, and the texts a reader sees, as data: the node's short symbol (`+`, `×`, `max`,
-`σ`) and a one-line description. The parser, the engine, the forward-mode stepper, the API's
-`/ops` and the docs all read this table; nothing else knows op names (nor cuts their formulas
-into pieces). Adding an op is adding an entry.
+Each entry declares one primitive once, by keyword, in three parts. Its rule: its forward
+function, one vector-Jacobian product (VJP) per input, one Jacobian-vector product (JVP) per input
+for forward mode, the rule for its output shape, its kink if it has one. Its notation: formula
+templates (plain text and LaTeX) for the node and for its local derivative with respect to each
+input, and the texts a reader sees, as data: the node's short symbol (`+`, `×`, `max`, `σ`), a
+one-line description, and an operator's syntax and precedence. Its foreign names: what numpy,
+torch, sympy and micrograd call it, for the readers of their programs. The parser, the engine,
+the forward-mode stepper, the readers, the API's `/ops` and the docs all read this table; nothing
+else knows op names (nor cuts their formulas into pieces). Adding an op is adding an entry; the
+tests (tests/test_ops.py) pick it up by themselves.
 
 Conventions, after HIPS autograd:
 - `forward(*args)` sees every argument with a leading batch axis (row b is one evaluation of the
@@ -18,8 +21,8 @@ Conventions, after HIPS autograd:
   contribution to the output's tangent, shaped like the output. An elementwise op's Jacobian is
   diagonal, so its JVP is derived once from its VJP: jvp_i(t) = vjp_i(broadcast_to(t, out_shape));
   only the other ops (matmul, transpose, sum, mean, softmax, logsumexp) declare their own.
-- Templates use `$u`, `$v` for the inputs and `$y` for the output (filled by templates.fill, which adds
-  only the parentheses precedence needs).
+- Templates use `$u`, `$v` for the inputs and `$y` for the output (filled by templates.fill,
+  which adds only the parentheses precedence needs).
   For a scalar node, the local derivative shown is the VJP applied to g = 1.
 """
 
@@ -74,45 +77,60 @@ class Defined:
     decorator: tuple[int, int]  # its `@derivative(lambda ...: ...)` line
 
 
-@dataclass(frozen=True)
+# How tightly an op's formula binds, for writing formulas with only the parentheses they need:
+# names, numbers and function calls are atoms; an infix, prefix or postfix op says its own.
+ATOM = 9
+
+
+@dataclass(frozen=True, kw_only=True)
 class Op:
-    """One primitive operation: what it computes, how it differentiates, how it is written."""
+    """One primitive operation: what it computes and how it differentiates (the rule), how it is
+    written (the notation), and what other libraries call it (the foreign names)."""
 
     name: str
     arity: int
+
+    # The rule.
     forward: Callable[..., Array]
-    vjps: tuple[Vjp, ...]
-    shape: Callable[..., Shape]
-    expr: Formula  # the node itself, e.g. sin($u)
-    derivs: tuple[Formula, ...]  # local derivative d y / d input, one per input
-    description: str
-    symbol: str  # the short label of a node of this op: `+`, `×`, `max`, `σ`
+    vjps: tuple[Vjp, ...]  # one per input
+    jvps: tuple[Jvp, ...] = ()  # one per input; derived from the VJPs when the op is elementwise
+    shape: Callable[..., Shape]  # the output's shape from the inputs'
     elementwise: bool = True  # output element i depends only on input element i (after broadcast)
-    syntax: str = "function"  # function | infix | prefix | postfix
-    jvps: tuple[Jvp, ...] = ()  # forward mode; derived from the VJPs when the op is elementwise
-    # The numpy functions that compute this op, for tracing a user's Python function (np.sin,
-    # np.maximum, ...); by default the forward's own name when the forward is a numpy ufunc.
-    numpy: tuple[str, ...] = ()
-    # The torch functions, Tensor methods and operators (reflected dunders swap the operands)
-    # that compute it, for reading a PyTorch model (torch_reader.py): `torch.tanh`, `x.tanh()`.
-    torch: tuple[str, ...] = ()
     kink: Kink | None = None  # where the derivative is undefined, and the convention there
-    # Its symbolic counterpart for the three-ways comparison (methods.py): a function of the
-    # sympy module and the operands, or None where it has none (array ops).
-    sympy: Callable[..., object] | None = None
-    # For an op a program defined (a function with its own @derivative rule); None in the table.
-    defined: Defined | None = None
     # Operations applied per element of its output by one forward and one backward step: 1 for
     # the table's ops; a program's primitive runs its body and its rule (graph.py counts it).
     work: int = 1
+
+    # The notation.
+    expr: Formula  # the node itself, e.g. sin($u)
+    derivs: tuple[Formula, ...]  # local derivative d y / d input, one per input
+    symbol: str  # the short label of a node of this op: `+`, `×`, `max`, `σ`
+    description: str
+    syntax: str = "function"  # function | infix | prefix | postfix
+    precedence: int = ATOM  # how tightly its formula binds (ATOM: a function call)
+    # The operand that needs parentheses even at equal precedence: "v" in a - (b - c),
+    # a / (b * c); "u" in (a ** b) ** c.
+    tight: str | None = None
+
+    # The foreign names: none has a default, so an entry says where it has none.
+    # The numpy functions that compute this op, for tracing a user's Python function.
+    numpy: tuple[str, ...]
+    # The torch functions, Tensor methods and operators (reflected dunders swap the operands)
+    # that compute it, for reading a PyTorch model (readers/pytorch.py): `torch.tanh`, `x.tanh()`.
+    torch: tuple[str, ...]
+    # Its symbolic counterpart for the three-ways comparison (methods.py): a function of the
+    # sympy module and the operands, or None where it has none (array ops).
+    sympy: Callable[..., object] | None
+    micrograd: tuple[str, ...]  # micrograd's `_op` strings for it (readers/micrograd.py)
+
+    # For an op a program defined (a function with its own @derivative rule); None in the table.
+    defined: Defined | None = None
 
     def __post_init__(self) -> None:
         if not self.jvps:
             if not self.elementwise:
                 raise ValueError(f"{self.name} is not elementwise: declare its JVPs")
             object.__setattr__(self, "jvps", tuple(_diagonal_jvp(v) for v in self.vjps))
-        if not self.numpy and isinstance(self.forward, np.ufunc):
-            object.__setattr__(self, "numpy", (self.forward.__name__,))
 
 
 # ---------------------------------------------------------------- helpers shared by every entry
@@ -284,18 +302,6 @@ def _f(plain: str, latex: str | None = None) -> Formula:
     return Formula(plain, plain if latex is None else latex)
 
 
-def _unary(
-    name: str, forward: Callable[[Array], Array], vjp: Vjp, deriv: Formula, description: str,
-    latex_name: str | None = None, symbol: str | None = None, kink: Kink | None = None,
-    sympy: Callable[..., object] | None = None, torch: tuple[str, ...] | None = None,
-) -> Op:
-    fn = latex_name or rf"\operatorname{{{name}}}"
-    return Op(name, 1, forward, (vjp,), _same, _f(f"{name}($u)", rf"{fn}\left($u\right)"),
-              (deriv,), description, symbol or name, kink=kink,
-              sympy=sympy or (lambda sp, a: getattr(sp, name)(a)),
-              torch=(name,) if torch is None else torch)
-
-
 def _kink_at_zero(taken: float, left: float, right: float) -> Kink:
     """A one-input op whose derivative jumps at 0 (abs, relu)."""
     return Kink(lambda ans, a: a == 0, (_f(format(taken, "g")),), (taken,), (left,), (right,),
@@ -310,151 +316,270 @@ _MAX_TIE = Kink(lambda ans, a, b: np.broadcast_to(a == b, np.shape(ans)), (_HALF
                 (0.5, 0.5), (0.0, 0.0), (1.0, 1.0), "at a tie")
 _MIN_TIE = Kink(lambda ans, a, b: np.broadcast_to(a == b, np.shape(ans)), (_HALF, _HALF),
                 (0.5, 0.5), (1.0, 1.0), (0.0, 0.0), "at a tie")
+# max's and min's VJPs: the gradient goes to the input the op picked, half to each at a tie.
+_TO_THE_PICKED: tuple[Vjp, Vjp] = (lambda g, y, a, b: g * _tie_share(a, b, y),
+                                   lambda g, y, a, b: g * _tie_share(b, a, y))
 
 
+# Each entry in three parts, a line or two each: its rule (forward, VJPs, JVPs, shape, kink),
+# its notation (templates, symbol, description, syntax, precedence) and its foreign names.
 OPS: dict[str, Op] = {
     op.name: op
     for op in [
-        Op("add", 2, _binary(np.add), (lambda g, y, a, b: g, lambda g, y, a, b: g), _broadcast,
-           _f("$u + $v"), (_f("1"), _f("1")), "Sum of two values.", "+", syntax="infix",
-           sympy=lambda sp, a, b: a + b,
-           numpy=("add",), torch=("add", "__add__", "__radd__")),
-        Op("sub", 2, _binary(np.subtract), (lambda g, y, a, b: g, lambda g, y, a, b: -g),
-           _broadcast, _f("$u - $v"), (_f("1"), _f("-1")), "Difference.", "−", syntax="infix",
-           sympy=lambda sp, a, b: a - b,
-           numpy=("subtract",), torch=("sub", "subtract", "__sub__", "__rsub__")),
-        Op("mul", 2, _binary(np.multiply), (lambda g, y, a, b: g * b, lambda g, y, a, b: g * a),
-           _broadcast, _f("$u * $v", r"$u \cdot $v"), (_f("$v"), _f("$u")),
-           "Product (elementwise for arrays).", "×", syntax="infix",
-           sympy=lambda sp, a, b: a * b, numpy=("multiply",),
-           torch=("mul", "multiply", "__mul__", "__rmul__")),
-        Op("div", 2, _binary(np.divide),
-           (lambda g, y, a, b: g / b, lambda g, y, a, b: -g * a / b**2), _broadcast,
-           _f("$u / $v", r"\frac{$u}{$v}"),
-           (_f("1/$v", r"\frac{1}{$v}"), _f("-$u/$v^2", r"-\frac{$u}{$v^{2}}")),
-           "Quotient.", "÷", syntax="infix",
-           sympy=lambda sp, a, b: a / b, numpy=("divide",),
-           torch=("div", "divide", "true_divide", "__truediv__", "__rtruediv__")),
-        Op("pow", 2, _binary(np.power),
-           (_pow_vjp_base, _pow_vjp_exponent),
-           _broadcast, _f("$u ** $v", "$u^{$v}"),
-           (_f("$v * $u ** ($v - 1)", r"$v \cdot $u^{$v - 1}"),
-            _f("$u ** $v * log($u)", r"$u^{$v} \ln $u")),
-           "Power (`**`, or `^` as people type it).", "^", syntax="infix",
-           sympy=lambda sp, a, b: a**b,
-           numpy=("power",), torch=("pow", "__pow__", "__rpow__")),
-        Op("matmul", 2, _bmatmul, (_matmul_vjp_a, _matmul_vjp_b), _matmul_shape,
-           _f("$u @ $v", r"$u \, $v"), (_f("$v.T", "$v^{\\top}"), _f("$u.T", "$u^{\\top}")),
-           "Matrix product of vectors and matrices; upstream gradients flow as g @ v.T and u.T @ g.",
-           "@", elementwise=False, syntax="infix", numpy=("matmul", "dot"),
+        # ------------------------------------------------------------ operators
+        Op(name="add", arity=2,
+           forward=_binary(np.add), vjps=(lambda g, y, a, b: g, lambda g, y, a, b: g),
+           shape=_broadcast,
+           expr=_f("$u + $v"), derivs=(_f("1"), _f("1")),
+           symbol="+", description="Sum of two values.", syntax="infix", precedence=1,
+           numpy=("add",), torch=("add", "__add__", "__radd__"),
+           sympy=lambda sp, a, b: a + b, micrograd=("+",)),
+        Op(name="sub", arity=2,
+           forward=_binary(np.subtract), vjps=(lambda g, y, a, b: g, lambda g, y, a, b: -g),
+           shape=_broadcast,
+           expr=_f("$u - $v"), derivs=(_f("1"), _f("-1")),
+           symbol="−", description="Difference.", syntax="infix", precedence=1, tight="v",
+           numpy=("subtract",), torch=("sub", "subtract", "__sub__", "__rsub__"),
+           sympy=lambda sp, a, b: a - b, micrograd=()),
+        Op(name="mul", arity=2,
+           forward=_binary(np.multiply), vjps=(lambda g, y, a, b: g * b, lambda g, y, a, b: g * a),
+           shape=_broadcast,
+           expr=_f("$u * $v", r"$u \cdot $v"), derivs=(_f("$v"), _f("$u")),
+           symbol="×", description="Product (elementwise for arrays).", syntax="infix",
+           precedence=2,
+           numpy=("multiply",), torch=("mul", "multiply", "__mul__", "__rmul__"),
+           sympy=lambda sp, a, b: a * b, micrograd=("*",)),
+        Op(name="div", arity=2,
+           forward=_binary(np.divide),
+           vjps=(lambda g, y, a, b: g / b, lambda g, y, a, b: -g * a / b**2), shape=_broadcast,
+           expr=_f("$u / $v", r"\frac{$u}{$v}"),
+           derivs=(_f("1/$v", r"\frac{1}{$v}"), _f("-$u/$v^2", r"-\frac{$u}{$v^{2}}")),
+           symbol="÷", description="Quotient.", syntax="infix", precedence=2, tight="v",
+           numpy=("divide",), torch=("div", "divide", "true_divide", "__truediv__", "__rtruediv__"),
+           sympy=lambda sp, a, b: a / b, micrograd=()),
+        # micrograd's `**k` (k a number in its `_op` string) is read apart: readers/micrograd.py.
+        Op(name="pow", arity=2,
+           forward=_binary(np.power), vjps=(_pow_vjp_base, _pow_vjp_exponent), shape=_broadcast,
+           expr=_f("$u ** $v", "$u^{$v}"),
+           derivs=(_f("$v * $u ** ($v - 1)", r"$v \cdot $u^{$v - 1}"),
+                   _f("$u ** $v * log($u)", r"$u^{$v} \ln $u")),
+           symbol="^", description="Power (`**`, or `^` as people type it).", syntax="infix",
+           precedence=4, tight="u",
+           numpy=("power",), torch=("pow", "__pow__", "__rpow__"),
+           sympy=lambda sp, a, b: a**b, micrograd=()),
+        Op(name="matmul", arity=2,
+           forward=_bmatmul, vjps=(_matmul_vjp_a, _matmul_vjp_b),
+           jvps=(lambda t, y, a, b: np.matmul(t, b), lambda t, y, a, b: np.matmul(a, t)),
+           shape=_matmul_shape, elementwise=False,
+           expr=_f("$u @ $v", r"$u \, $v"),
+           derivs=(_f("$v.T", "$v^{\\top}"), _f("$u.T", "$u^{\\top}")),
+           symbol="@",
+           description="Matrix product of vectors and matrices; upstream gradients flow as "
+                       "g @ v.T and u.T @ g.",
+           syntax="infix", precedence=2, tight="v",
+           numpy=("matmul", "dot"),
            torch=("matmul", "__matmul__", "__rmatmul__", "mm", "mv", "dot"),
-           jvps=(lambda t, y, a, b: np.matmul(t, b), lambda t, y, a, b: np.matmul(a, t))),
-        Op("neg", 1, np.negative, (lambda g, y, a: -g,), _same, _f("-$u"), (_f("-1"),),
-           "Negation.", "−", syntax="prefix",
-           sympy=lambda sp, a: -a, torch=("neg", "negative", "__neg__")),
-        Op("transpose", 1, _transpose, (lambda g, y, a: g.T,), _reversed,
-           _f("$u.T", "$u^{\\top}"), (_f("transpose", r"\top"),),
-           "Transpose (reverses the axes); the gradient is transposed back.", "ᵀ",
-           elementwise=False, syntax="postfix", numpy=("transpose",), torch=("transpose", "t", "T"),
-           jvps=(lambda t, y, a: t.T,)),
-        _unary("sin", np.sin, lambda g, y, a: g * np.cos(a), _f("cos($u)", r"\cos $u"),
-               "Sine.", r"\sin"),
-        _unary("cos", np.cos, lambda g, y, a: -g * np.sin(a), _f("-sin($u)", r"-\sin $u"),
-               "Cosine.", r"\cos"),
-        _unary("tan", np.tan, lambda g, y, a: g / np.cos(a) ** 2,
-               _f("1/cos($u)^2", r"\frac{1}{\cos^{2} $u}"), "Tangent.", r"\tan"),
-        _unary("asin", np.arcsin, lambda g, y, a: g / np.sqrt(1 - a**2),
-               _f("1/sqrt(1 - $u^2)", r"\frac{1}{\sqrt{1 - $u^{2}}}"), "Arcsine.", r"\arcsin"),
-        _unary("acos", np.arccos, lambda g, y, a: -g / np.sqrt(1 - a**2),
-               _f("-1/sqrt(1 - $u^2)", r"-\frac{1}{\sqrt{1 - $u^{2}}}"), "Arccosine.",
-               r"\arccos"),
-        _unary("atan", np.arctan, lambda g, y, a: g / (1 + a**2),
-               _f("1/(1 + $u^2)", r"\frac{1}{1 + $u^{2}}"), "Arctangent.", r"\arctan"),
-        _unary("sinh", np.sinh, lambda g, y, a: g * np.cosh(a), _f("cosh($u)", r"\cosh $u"),
-               "Hyperbolic sine.", r"\sinh"),
-        _unary("cosh", np.cosh, lambda g, y, a: g * np.sinh(a), _f("sinh($u)", r"\sinh $u"),
-               "Hyperbolic cosine.", r"\cosh"),
-        _unary("tanh", np.tanh, lambda g, y, a: g * (1 - y**2),
-               _f("1 - tanh($u)^2", r"1 - \tanh^{2} $u"), "Hyperbolic tangent.", r"\tanh"),
-        _unary("exp", np.exp, lambda g, y, a: g * y, _f("exp($u)", r"e^{$u}"),
-               "Exponential.", r"\exp"),
-        _unary("log", np.log, lambda g, y, a: g / a, _f("1/$u", r"\frac{1}{$u}"),
-               "Natural logarithm.", r"\ln"),
-        _unary("log1p", np.log1p, lambda g, y, a: g / (1 + a),
-               _f("1/(1 + $u)", r"\frac{1}{1 + $u}"), "log(1 + u), accurate near 0.",
-               sympy=lambda sp, a: sp.log(1 + a)),
-        _unary("sqrt", np.sqrt, lambda g, y, a: g / (2 * y),
-               _f("1/(2*sqrt($u))", r"\frac{1}{2\sqrt{$u}}"), "Square root.", symbol="√"),
-        _unary("abs", np.abs, lambda g, y, a: g * np.sign(a), _f("sign($u)", r"\operatorname{sign} $u"),
-               "Absolute value (derivative 0 at 0).", kink=_kink_at_zero(0.0, -1.0, 1.0),
-               sympy=lambda sp, a: sp.Abs(a)),
-        _unary("sigmoid", _sigmoid, lambda g, y, a: g * y * (1 - y),
-               _f("sigmoid($u) * (1 - sigmoid($u))", r"\sigma($u)\,(1 - \sigma($u))"),
-               "Logistic sigmoid 1/(1 + exp(-u)).", r"\sigma", "σ",
-               sympy=lambda sp, a: 1 / (1 + sp.exp(-a))),
-        _unary("relu", lambda a: np.maximum(a, 0.0), lambda g, y, a: g * (a > 0),
-               _f("1 if $u > 0 else 0", r"[\,$u > 0\,]"), "max(u, 0) (derivative 0 at 0).",
-               kink=_kink_at_zero(0.0, 0.0, 1.0), sympy=lambda sp, a: sp.Max(a, 0)),
-        _unary("softplus", lambda a: np.logaddexp(0.0, a), lambda g, y, a: g * _sigmoid(a),
-               _f("sigmoid($u)", r"\sigma($u)"), "log(1 + exp(u)), a smooth relu.",
-               sympy=lambda sp, a: sp.log(1 + sp.exp(a)),
-               torch=()),  # torch's softplus turns linear past a threshold: not this op
-        Op("max", 2, _binary(np.maximum),
-           (lambda g, y, a, b: g * _tie_share(a, b, y), lambda g, y, a, b: g * _tie_share(b, a, y)),
-           _broadcast, _f("max($u, $v)", r"\max($u, $v)"),
-           (_f("1 if $u > $v else 0", r"[\,$u > $v\,]"), _f("1 if $v > $u else 0", r"[\,$v > $u\,]")),
-           "Elementwise maximum; a tie splits the gradient in half.", "max", numpy=("maximum",),
-           torch=("maximum",),
-           kink=_MAX_TIE, sympy=lambda sp, a, b: sp.Max(a, b)),
-        Op("min", 2, _binary(np.minimum),
-           (lambda g, y, a, b: g * _tie_share(a, b, y), lambda g, y, a, b: g * _tie_share(b, a, y)),
-           _broadcast, _f("min($u, $v)", r"\min($u, $v)"),
-           (_f("1 if $u < $v else 0", r"[\,$u < $v\,]"), _f("1 if $v < $u else 0", r"[\,$v < $u\,]")),
-           "Elementwise minimum; a tie splits the gradient in half.", "min", numpy=("minimum",),
-           torch=("minimum",),
-           kink=_MIN_TIE, sympy=lambda sp, a, b: sp.Min(a, b)),
-        Op("sum", 1, lambda a: np.sum(a, axis=_core_axes(a)),
-           (lambda g, y, a: np.full(a.shape, g),), _reduced, _f("sum($u)", r"\sum $u"),
-           (_f("1 (for every element)", r"\mathbf{1}"),),
-           "Sum of all elements; the gradient is copied to every element.", "Σ", elementwise=False,
-           numpy=("sum",), torch=("sum",),
-           jvps=(lambda t, y, a: np.asarray(np.sum(t)),)),
-        Op("mean", 1, lambda a: np.mean(a, axis=_core_axes(a)),
-           (lambda g, y, a: np.full(a.shape, g / max(a.size, 1)),), _reduced,
-           _f("mean($u)", r"\operatorname{mean} $u"), (_f("1/n (for every element)", r"\frac{1}{n}\mathbf{1}"),),
-           "Mean of all elements.", "mean", elementwise=False, numpy=("mean",), torch=("mean",),
-           jvps=(lambda t, y, a: np.asarray(np.mean(t)),)),
-        Op("softmax", 1, _softmax, (lambda g, y, a: y * (g - np.sum(g * y)),), _same,
-           _f("softmax($u)", r"\operatorname{softmax}($u)"),
-           (_f("diag(y) - y y.T", r"\operatorname{diag}(y) - y\,y^{\top}"),),
-           "exp(u) / sum(exp(u)) over all elements.", "softmax", elementwise=False,
-           jvps=(lambda t, y, a: y * (t - np.sum(t * y)),)),
-        Op("logsumexp", 1, _logsumexp, (lambda g, y, a: g * np.exp(a - y),), _reduced,
-           _f("logsumexp($u)", r"\log\sum e^{$u}"),
-           (_f("softmax($u)", r"\operatorname{softmax}($u)"),),
-           "log(sum(exp(u))) over all elements, computed stably.", "logsumexp",
-           elementwise=False,
-           jvps=(lambda t, y, a: np.sum(t * np.exp(a - y)),)),
+           sympy=None, micrograd=()),
+        Op(name="neg", arity=1,
+           forward=np.negative, vjps=(lambda g, y, a: -g,), shape=_same,
+           expr=_f("-$u"), derivs=(_f("-1"),),
+           symbol="−", description="Negation.", syntax="prefix", precedence=3,
+           numpy=("negative",), torch=("neg", "negative", "__neg__"),
+           sympy=lambda sp, a: -a, micrograd=()),
+        Op(name="transpose", arity=1,
+           forward=_transpose, vjps=(lambda g, y, a: g.T,), jvps=(lambda t, y, a: t.T,),
+           shape=_reversed, elementwise=False,
+           expr=_f("$u.T", "$u^{\\top}"), derivs=(_f("transpose", r"\top"),),
+           symbol="ᵀ",
+           description="Transpose (reverses the axes); the gradient is transposed back.",
+           syntax="postfix", precedence=5,
+           numpy=("transpose",), torch=("transpose", "t", "T"), sympy=None, micrograd=()),
+        # ------------------------------------------------------------ functions, elementwise
+        Op(name="sin", arity=1,
+           forward=np.sin, vjps=(lambda g, y, a: g * np.cos(a),), shape=_same,
+           expr=_f("sin($u)", r"\sin\left($u\right)"), derivs=(_f("cos($u)", r"\cos $u"),),
+           symbol="sin", description="Sine.",
+           numpy=("sin",), torch=("sin",), sympy=lambda sp, a: sp.sin(a), micrograd=()),
+        Op(name="cos", arity=1,
+           forward=np.cos, vjps=(lambda g, y, a: -g * np.sin(a),), shape=_same,
+           expr=_f("cos($u)", r"\cos\left($u\right)"), derivs=(_f("-sin($u)", r"-\sin $u"),),
+           symbol="cos", description="Cosine.",
+           numpy=("cos",), torch=("cos",), sympy=lambda sp, a: sp.cos(a), micrograd=()),
+        Op(name="tan", arity=1,
+           forward=np.tan, vjps=(lambda g, y, a: g / np.cos(a) ** 2,), shape=_same,
+           expr=_f("tan($u)", r"\tan\left($u\right)"),
+           derivs=(_f("1/cos($u)^2", r"\frac{1}{\cos^{2} $u}"),),
+           symbol="tan", description="Tangent.",
+           numpy=("tan",), torch=("tan",), sympy=lambda sp, a: sp.tan(a), micrograd=()),
+        Op(name="asin", arity=1,
+           forward=np.arcsin, vjps=(lambda g, y, a: g / np.sqrt(1 - a**2),), shape=_same,
+           expr=_f("asin($u)", r"\arcsin\left($u\right)"),
+           derivs=(_f("1/sqrt(1 - $u^2)", r"\frac{1}{\sqrt{1 - $u^{2}}}"),),
+           symbol="asin", description="Arcsine.",
+           numpy=("arcsin",), torch=("asin",), sympy=lambda sp, a: sp.asin(a), micrograd=()),
+        Op(name="acos", arity=1,
+           forward=np.arccos, vjps=(lambda g, y, a: -g / np.sqrt(1 - a**2),), shape=_same,
+           expr=_f("acos($u)", r"\arccos\left($u\right)"),
+           derivs=(_f("-1/sqrt(1 - $u^2)", r"-\frac{1}{\sqrt{1 - $u^{2}}}"),),
+           symbol="acos", description="Arccosine.",
+           numpy=("arccos",), torch=("acos",), sympy=lambda sp, a: sp.acos(a), micrograd=()),
+        Op(name="atan", arity=1,
+           forward=np.arctan, vjps=(lambda g, y, a: g / (1 + a**2),), shape=_same,
+           expr=_f("atan($u)", r"\arctan\left($u\right)"),
+           derivs=(_f("1/(1 + $u^2)", r"\frac{1}{1 + $u^{2}}"),),
+           symbol="atan", description="Arctangent.",
+           numpy=("arctan",), torch=("atan",), sympy=lambda sp, a: sp.atan(a), micrograd=()),
+        Op(name="sinh", arity=1,
+           forward=np.sinh, vjps=(lambda g, y, a: g * np.cosh(a),), shape=_same,
+           expr=_f("sinh($u)", r"\sinh\left($u\right)"), derivs=(_f("cosh($u)", r"\cosh $u"),),
+           symbol="sinh", description="Hyperbolic sine.",
+           numpy=("sinh",), torch=("sinh",), sympy=lambda sp, a: sp.sinh(a), micrograd=()),
+        Op(name="cosh", arity=1,
+           forward=np.cosh, vjps=(lambda g, y, a: g * np.sinh(a),), shape=_same,
+           expr=_f("cosh($u)", r"\cosh\left($u\right)"), derivs=(_f("sinh($u)", r"\sinh $u"),),
+           symbol="cosh", description="Hyperbolic cosine.",
+           numpy=("cosh",), torch=("cosh",), sympy=lambda sp, a: sp.cosh(a), micrograd=()),
+        Op(name="tanh", arity=1,
+           forward=np.tanh, vjps=(lambda g, y, a: g * (1 - y**2),), shape=_same,
+           expr=_f("tanh($u)", r"\tanh\left($u\right)"),
+           derivs=(_f("1 - tanh($u)^2", r"1 - \tanh^{2} $u"),),
+           symbol="tanh", description="Hyperbolic tangent.",
+           numpy=("tanh",), torch=("tanh",), sympy=lambda sp, a: sp.tanh(a), micrograd=("tanh",)),
+        Op(name="exp", arity=1,
+           forward=np.exp, vjps=(lambda g, y, a: g * y,), shape=_same,
+           expr=_f("exp($u)", r"\exp\left($u\right)"), derivs=(_f("exp($u)", r"e^{$u}"),),
+           symbol="exp", description="Exponential.",
+           numpy=("exp",), torch=("exp",), sympy=lambda sp, a: sp.exp(a), micrograd=("exp",)),
+        Op(name="log", arity=1,
+           forward=np.log, vjps=(lambda g, y, a: g / a,), shape=_same,
+           expr=_f("log($u)", r"\ln\left($u\right)"), derivs=(_f("1/$u", r"\frac{1}{$u}"),),
+           symbol="log", description="Natural logarithm.",
+           numpy=("log",), torch=("log",), sympy=lambda sp, a: sp.log(a), micrograd=()),
+        Op(name="log1p", arity=1,
+           forward=np.log1p, vjps=(lambda g, y, a: g / (1 + a),), shape=_same,
+           expr=_f("log1p($u)", r"\operatorname{log1p}\left($u\right)"),
+           derivs=(_f("1/(1 + $u)", r"\frac{1}{1 + $u}"),),
+           symbol="log1p", description="log(1 + u), accurate near 0.",
+           numpy=("log1p",), torch=("log1p",), sympy=lambda sp, a: sp.log(1 + a), micrograd=()),
+        Op(name="sqrt", arity=1,
+           forward=np.sqrt, vjps=(lambda g, y, a: g / (2 * y),), shape=_same,
+           expr=_f("sqrt($u)", r"\operatorname{sqrt}\left($u\right)"),
+           derivs=(_f("1/(2*sqrt($u))", r"\frac{1}{2\sqrt{$u}}"),),
+           symbol="√", description="Square root.",
+           numpy=("sqrt",), torch=("sqrt",), sympy=lambda sp, a: sp.sqrt(a), micrograd=()),
+        Op(name="abs", arity=1,
+           forward=np.abs, vjps=(lambda g, y, a: g * np.sign(a),), shape=_same,
+           kink=_kink_at_zero(0.0, -1.0, 1.0),
+           expr=_f("abs($u)", r"\operatorname{abs}\left($u\right)"),
+           derivs=(_f("sign($u)", r"\operatorname{sign} $u"),),
+           symbol="abs", description="Absolute value (derivative 0 at 0).",
+           numpy=("absolute",), torch=("abs",), sympy=lambda sp, a: sp.Abs(a), micrograd=()),
+        Op(name="sigmoid", arity=1,
+           forward=_sigmoid, vjps=(lambda g, y, a: g * y * (1 - y),), shape=_same,
+           expr=_f("sigmoid($u)", r"\sigma\left($u\right)"),
+           derivs=(_f("sigmoid($u) * (1 - sigmoid($u))", r"\sigma($u)\,(1 - \sigma($u))"),),
+           symbol="σ", description="Logistic sigmoid 1/(1 + exp(-u)).",
+           numpy=(), torch=("sigmoid",), sympy=lambda sp, a: 1 / (1 + sp.exp(-a)), micrograd=()),
+        Op(name="relu", arity=1,
+           forward=lambda a: np.maximum(a, 0.0), vjps=(lambda g, y, a: g * (a > 0),), shape=_same,
+           kink=_kink_at_zero(0.0, 0.0, 1.0),
+           expr=_f("relu($u)", r"\operatorname{relu}\left($u\right)"),
+           derivs=(_f("1 if $u > 0 else 0", r"[\,$u > 0\,]"),),
+           symbol="relu", description="max(u, 0) (derivative 0 at 0).",
+           numpy=(), torch=("relu",), sympy=lambda sp, a: sp.Max(a, 0), micrograd=("ReLU",)),
+        Op(name="softplus", arity=1,
+           forward=lambda a: np.logaddexp(0.0, a), vjps=(lambda g, y, a: g * _sigmoid(a),),
+           shape=_same,
+           expr=_f("softplus($u)", r"\operatorname{softplus}\left($u\right)"),
+           derivs=(_f("sigmoid($u)", r"\sigma($u)"),),
+           symbol="softplus", description="log(1 + exp(u)), a smooth relu.",
+           # torch's softplus turns linear past a threshold: not this op
+           numpy=(), torch=(), sympy=lambda sp, a: sp.log(1 + sp.exp(a)), micrograd=()),
+        Op(name="max", arity=2,
+           forward=_binary(np.maximum),
+           vjps=_TO_THE_PICKED,
+           shape=_broadcast, kink=_MAX_TIE,
+           expr=_f("max($u, $v)", r"\max($u, $v)"),
+           derivs=(_f("1 if $u > $v else 0", r"[\,$u > $v\,]"),
+                   _f("1 if $v > $u else 0", r"[\,$v > $u\,]")),
+           symbol="max", description="Elementwise maximum; a tie splits the gradient in half.",
+           numpy=("maximum",), torch=("maximum",), sympy=lambda sp, a, b: sp.Max(a, b),
+           micrograd=()),
+        Op(name="min", arity=2,
+           forward=_binary(np.minimum),
+           vjps=_TO_THE_PICKED,
+           shape=_broadcast, kink=_MIN_TIE,
+           expr=_f("min($u, $v)", r"\min($u, $v)"),
+           derivs=(_f("1 if $u < $v else 0", r"[\,$u < $v\,]"),
+                   _f("1 if $v < $u else 0", r"[\,$v < $u\,]")),
+           symbol="min", description="Elementwise minimum; a tie splits the gradient in half.",
+           numpy=("minimum",), torch=("minimum",), sympy=lambda sp, a, b: sp.Min(a, b),
+           micrograd=()),
+        # ------------------------------------------------------------ functions of whole arrays
+        Op(name="sum", arity=1,
+           forward=lambda a: np.sum(a, axis=_core_axes(a)),
+           vjps=(lambda g, y, a: np.full(a.shape, g),),
+           jvps=(lambda t, y, a: np.asarray(np.sum(t)),),
+           shape=_reduced, elementwise=False,
+           expr=_f("sum($u)", r"\sum $u"), derivs=(_f("1 (for every element)", r"\mathbf{1}"),),
+           symbol="Σ", description="Sum of all elements; the gradient is copied to every element.",
+           numpy=("sum",), torch=("sum",), sympy=None, micrograd=()),
+        Op(name="mean", arity=1,
+           forward=lambda a: np.mean(a, axis=_core_axes(a)),
+           vjps=(lambda g, y, a: np.full(a.shape, g / max(a.size, 1)),),
+           jvps=(lambda t, y, a: np.asarray(np.mean(t)),),
+           shape=_reduced, elementwise=False,
+           expr=_f("mean($u)", r"\operatorname{mean} $u"),
+           derivs=(_f("1/n (for every element)", r"\frac{1}{n}\mathbf{1}"),),
+           symbol="mean", description="Mean of all elements.",
+           numpy=("mean",), torch=("mean",), sympy=None, micrograd=()),
+        Op(name="softmax", arity=1,
+           forward=_softmax, vjps=(lambda g, y, a: y * (g - np.sum(g * y)),),
+           jvps=(lambda t, y, a: y * (t - np.sum(t * y)),),
+           shape=_same, elementwise=False,
+           expr=_f("softmax($u)", r"\operatorname{softmax}($u)"),
+           derivs=(_f("diag(y) - y y.T", r"\operatorname{diag}(y) - y\,y^{\top}"),),
+           symbol="softmax", description="exp(u) / sum(exp(u)) over all elements.",
+           numpy=(), torch=(), sympy=None, micrograd=()),
+        Op(name="logsumexp", arity=1,
+           forward=_logsumexp, vjps=(lambda g, y, a: g * np.exp(a - y),),
+           jvps=(lambda t, y, a: np.sum(t * np.exp(a - y)),),
+           shape=_reduced, elementwise=False,
+           expr=_f("logsumexp($u)", r"\log\sum e^{$u}"),
+           derivs=(_f("softmax($u)", r"\operatorname{softmax}($u)"),),
+           symbol="logsumexp",
+           description="log(sum(exp(u))) over all elements, computed stably.",
+           numpy=(), torch=(), sympy=None, micrograd=()),
         # Along the last axis: a row of a matrix at a time (torch's dim=-1). log_softmax is
-        # u - logsumexp_rows(u), softmax its exp (torch_reader reads them as these parts).
-        Op("logsumexp_rows", 1, _logsumexp_rows, (lambda g, y, a: g * np.exp(a - y),),
-           _row_reduced, _f("logsumexp_rows($u)", r"\log\sum_{\text{row}} e^{$u}"),
-           (_f("softmax($u) along each row", r"\operatorname{softmax}($u)\text{ by row}"),),
-           "log(sum(exp(u))) along the last axis (each row of a matrix), computed stably; the "
-           "axis is kept with length 1, so that u - logsumexp_rows(u) is log-softmax by row.",
-           "logsumexp/row", elementwise=False,
-           jvps=(lambda t, y, a: np.sum(t * np.exp(a - y), axis=-1, keepdims=True),)),
+        # u - logsumexp_rows(u), softmax its exp (readers/pytorch.py reads them as these parts).
+        Op(name="logsumexp_rows", arity=1,
+           forward=_logsumexp_rows, vjps=(lambda g, y, a: g * np.exp(a - y),),
+           jvps=(lambda t, y, a: np.sum(t * np.exp(a - y), axis=-1, keepdims=True),),
+           shape=_row_reduced, elementwise=False,
+           expr=_f("logsumexp_rows($u)", r"\log\sum_{\text{row}} e^{$u}"),
+           derivs=(_f("softmax($u) along each row", r"\operatorname{softmax}($u)\text{ by row}"),),
+           symbol="logsumexp/row",
+           description="log(sum(exp(u))) along the last axis (each row of a matrix), computed "
+                       "stably; the axis is kept with length 1, so that u - logsumexp_rows(u) is "
+                       "log-softmax by row.",
+           numpy=(), torch=(), sympy=None, micrograd=()),
         # v lends only its shape (torch's reshape_as): every reshape, view, flatten, squeeze
         # and unsqueeze of a torch model that changes the shape is this op with a constant of
-        # the new shape (torch_reader's RESHAPES names them: the same names keep the shape).
-        Op("reshape", 2, _reshape_as,
-           (lambda g, y, a, b: g.reshape(a.shape), lambda g, y, a, b: np.zeros(b.shape)),
-           _reshaped, _f("reshape($u, $v.shape)", r"\operatorname{reshape}($u, \operatorname{shape} $v)"),
-           (_f("1 for each element, at its place in $u", r"\mathbf{1}\text{, reshaped back}"),
-            _f("0 (only its shape is read)", "0")),
-           "The elements of u, in order, in the shape of v (v's values are not read); the "
-           "gradient is reshaped back to u's shape.", "reshape", elementwise=False,
-           jvps=(lambda t, y, a, b: t.reshape(y.shape), lambda t, y, a, b: np.zeros(y.shape))),
+        # the new shape (readers/pytorch.py's RESHAPES names them: the same names keep the shape).
+        Op(name="reshape", arity=2,
+           forward=_reshape_as,
+           vjps=(lambda g, y, a, b: g.reshape(a.shape), lambda g, y, a, b: np.zeros(b.shape)),
+           jvps=(lambda t, y, a, b: t.reshape(y.shape), lambda t, y, a, b: np.zeros(y.shape)),
+           shape=_reshaped, elementwise=False,
+           expr=_f("reshape($u, $v.shape)",
+                   r"\operatorname{reshape}($u, \operatorname{shape} $v)"),
+           derivs=(_f("1 for each element, at its place in $u",
+                      r"\mathbf{1}\text{, reshaped back}"),
+                   _f("0 (only its shape is read)", "0")),
+           symbol="reshape",
+           description="The elements of u, in order, in the shape of v (v's values are not "
+                       "read); the gradient is reshaped back to u's shape.",
+           numpy=(), torch=(), sympy=None, micrograd=()),
     ]
 }
 
@@ -462,9 +587,8 @@ OPS: dict[str, Op] = {
 BINARY_OPERATORS = {"Add": "add", "Sub": "sub", "Mult": "mul", "Div": "div", "Pow": "pow",
                     "MatMult": "matmul"}
 FUNCTIONS = {name: op for name, op in OPS.items() if op.syntax == "function"}
-# How tightly each operator binds, for writing formulas with only the parentheses they need.
-ATOM = 9  # names, numbers, function calls
-PRECEDENCE = {"add": 1, "sub": 1, "mul": 2, "div": 2, "matmul": 2, "neg": 3, "pow": 4,
-              "transpose": 5}
-# Operands that need parentheses even at equal precedence: a - (b - c), a / (b * c), (a ** b) ** c.
-TIGHT_OPERAND = {"sub": "v", "div": "v", "matmul": "v", "pow": "u"}
+# Views of the entries' notation, by op name: the operators' precedence (ATOM elsewhere) and
+# their tight operand.
+PRECEDENCE = {name: op.precedence for name, op in OPS.items() if op.precedence != ATOM}
+TIGHT_OPERAND = {name: op.tight for name, op in OPS.items() if op.tight is not None}
+

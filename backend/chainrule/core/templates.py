@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import NamedTuple
 
-from .ops import ATOM, PRECEDENCE, TIGHT_OPERAND, Formula
+from .ops import ATOM, Formula, Op
 
 _PLACEHOLDER = re.compile(r"\$([uvy])")
 
@@ -44,17 +44,16 @@ def template_parts(text: str) -> list[tuple[str, str, bool]]:
     return parts
 
 
-def needs_brackets(precedence: int, slot: str, op: str | None) -> bool:
+def needs_brackets(precedence: int, slot: str, op: Op | None) -> bool:
     """Whether an operand binding `precedence` tightly needs brackets in slot `slot` of the
     template of `op` (None: in any formula, where every compound operand gets them)."""
     if op is None:
         return precedence < ATOM
-    outer = PRECEDENCE.get(op, ATOM)
-    return precedence < outer or (precedence == outer and TIGHT_OPERAND.get(op) == slot)
+    return precedence < op.precedence or (precedence == op.precedence and op.tight == slot)
 
 
 def pieces(text: str, operands: Mapping[str, Operand], which: int = 0,
-           op: str | None = None) -> Iterator[tuple[str, str]]:
+           op: Op | None = None) -> Iterator[tuple[str, str]]:
     """The filled template a piece at a time, in notation `which` (0 plain, 1 LaTeX): the
     template's own text with slot "", then each operand's formula with its slot."""
     for literal, slot, enclosed in template_parts(text):
@@ -63,10 +62,10 @@ def pieces(text: str, operands: Mapping[str, Operand], which: int = 0,
             yield _placed(operands[slot], slot, enclosed, which, op), slot
 
 
-def fill(template: Formula, operands: Mapping[str, Operand], op: str | None = None) -> Formula:
+def fill(template: Formula, operands: Mapping[str, Operand], op: Op | None = None) -> Formula:
     """A template's $u, $v (operands) and $y (node) filled, adding parentheses only if needed.
 
-    `op` names the operation the template writes (its node's own formula): operands that bind
+    `op` is the operation the template writes (its node's own formula): operands that bind
     at least as tightly go without parentheses. Without it, every compound operand gets them.
     """
     return Formula(*("".join([literal + _placed(operands[slot], slot, enclosed, which, op)
@@ -75,7 +74,7 @@ def fill(template: Formula, operands: Mapping[str, Operand], op: str | None = No
                      for which in (0, 1)))
 
 
-def _placed(operand: Operand, slot: str, enclosed: bool, which: int, op: str | None) -> str:
+def _placed(operand: Operand, slot: str, enclosed: bool, which: int, op: Op | None) -> str:
     """An operand's formula as it stands in slot `slot`: bracketed if precedence needs it."""
     formula = operand.latex if which else operand.plain
     if enclosed or operand.precedence >= ATOM or not needs_brackets(operand.precedence, slot, op):

@@ -32,11 +32,12 @@ from ..errors import ChainruleError, Span, warning
 from ..settings import LIMITS, Limits
 from .micrograd_structure import Path, Structure, infer, is_module, is_value
 
-# micrograd's `_op` strings and the op-table entries they are. `**k` (a power by the number k)
-# is read apart, since k sits in the string. micrograd 0.1.0 (PyPI) builds +, *, **k and ReLU;
-# the lecture's Value (nn-zero-to-hero) adds tanh and exp. Negation (`* -1`), subtraction
-# (`+ (-b)`) and division (`* b**-1`) arrive as micrograd builds them, from those.
-MICROGRAD_OPS = {"+": "add", "*": "mul", "ReLU": "relu", "tanh": "tanh", "exp": "exp"}
+# micrograd's `_op` strings and the op-table entries they are, read from the table's
+# `micrograd` field. `**k` (a power by the number k) is read apart, since k sits in the string.
+# micrograd 0.1.0 (PyPI) builds +, *, **k and ReLU; the lecture's Value (nn-zero-to-hero) adds
+# tanh and exp. Negation (`* -1`), subtraction (`+ (-b)`) and division (`* b**-1`) arrive as
+# micrograd builds them, from those.
+MICROGRAD_OPS = {mg_name: op.name for op in OPS.values() for mg_name in op.micrograd}
 POWER_PREFIX = "**"
 _GENERATED_NAME = re.compile(r"v\d+")
 

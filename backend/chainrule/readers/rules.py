@@ -25,7 +25,6 @@ import numpy as np
 
 from ..core.ops import (
     ATOM,
-    PRECEDENCE,
     Array,
     Defined,
     Formula,
@@ -174,11 +173,14 @@ def primitive_op(function: Function, ops: Mapping[str, Op]) -> Op:
                    "your rule: " + "; ".join(f"d{name}/d{p} = {rule}"
                                             for p, rule in zip(params, shown)) + ".")
     symbolic = body.symbolic_ok
-    return Op(name, len(params), lambda *args: _elementwise(body, align_batch(*args)),
-              tuple(_vjp(rule) for rule in rules), _broadcast_all, expr, derivs, description,
-              name, sympy=(lambda sp, *args: body.symbolic(sp, args)) if symbolic else None,
-              torch=(), defined=Defined(tuple(params), function.span, function.decorator_span),
-              work=function.work + function.rule_work)
+    return Op(name=name, arity=len(params),
+              forward=lambda *args: _elementwise(body, align_batch(*args)),
+              vjps=tuple(_vjp(rule) for rule in rules), shape=_broadcast_all,
+              work=function.work + function.rule_work,
+              expr=expr, derivs=derivs, symbol=name, description=description,
+              numpy=(), torch=(), micrograd=(),
+              sympy=(lambda sp, *args: body.symbolic(sp, args)) if symbolic else None,
+              defined=Defined(tuple(params), function.span, function.decorator_span))
 
 
 def _elementwise(code: Code, args: Sequence[Array]) -> Array:
@@ -228,8 +230,7 @@ def formula(root: Expr, function: Function, ops: Mapping[str, Op],
                                      rf"{_operator(callee)}\left({latex}\right)", ATOM)
         else:
             op = ops[expr.op]
-            done[id(expr)] = Operand(*fill(op.expr, dict(zip(SLOTS, args)), op.name),
-                                     PRECEDENCE.get(op.name, ATOM))
+            done[id(expr)] = Operand(*fill(op.expr, dict(zip(SLOTS, args)), op), op.precedence)
     plain, latex, _ = done[id(root)]
     return Formula(plain, latex)
 
