@@ -235,6 +235,7 @@ class _Reader:
         self.write(f"v{len(self.builder.nodes)} = ")
         start = self.length
         refs = dict(zip("uv", operands))
+        # The listing is plain text, its operands names or numbers (atoms: never bracketed).
         names = {slot: Operand(self.ref(node), "") for slot, node in refs.items()}
         for piece, slot in pieces(OPS[op_name].expr.plain, names):
             span = self.write(piece)
