@@ -34,7 +34,7 @@ from .answer.schemas import (
     Value,
 )
 from .core.numbers import decode
-from .differentiate import backprop, paths_data
+from .differentiate import backprop, from_torch, paths_data
 from .errors import ChainruleError
 from .settings import HOST, LIMITS, PORT, WORKERS
 
@@ -149,8 +149,6 @@ def torch_command(argv: Sequence[str]) -> int:
     _check_options(parser)
     args = parser.parse_args(argv)
     fn = _script_function(parser, args.target)
-    from .readers.from_torch import from_torch
-
     try:
         result = from_torch(*_loss_and_model(parser, fn), check=_check_option(args))
     except ChainruleError as err:
