@@ -29,7 +29,7 @@ from .readers import Read
 from .readers.micrograd import read_micrograd
 from .readers.numpy_trace import read_numpy
 from .readers.parsing import parse
-from .readers.program import build_graph
+from .readers.program import build_graph, read_program
 from .settings import LIMITS, Limits
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -87,10 +87,10 @@ def compact_data(source: str, values: Mapping[str, object] | None = None, *,
     stop) also spells out those backward steps; `output` names the line differentiated (the
     last by default). `deadline` defaults to one of `limits.max_seconds`."""
     check_mode(mode, wrt)
-    graph = build_graph(parse(source, limits), values or {}, limits,
-                        deadline or Deadline(limits.max_seconds), overrides, output)
-    answer = differentiate(Read(graph), check=check, limits=limits, mode=mode, wrt=wrt,
-                           seed=seed, jacobian=jacobian)
+    read = read_program(source, values or {}, limits, deadline or Deadline(limits.max_seconds),
+                        overrides, output)
+    answer = differentiate(read, check=check, limits=limits, mode=mode, wrt=wrt, seed=seed,
+                           jacobian=jacobian)
     if records is not None:
         start, stop = records
         steps = len(answer["columns"]["steps"]["node"])  # type: ignore[index]
