@@ -1,18 +1,18 @@
-"""The graph cut into groups that one numpy call computes: the sweeps' plan.
+"""The graph cut into stacks that one numpy call computes: the sweeps' plan.
 
 Nodes of one generation (no path between them) with the same op and the same input shapes are
 independent and alike, so their forward values, their VJPs and their local derivatives are one
 numpy call each over a stacked axis: a scalar graph costs numpy calls per (generation, op), not
-per node. An op that is not elementwise (matmul, sum, softmax, ...) keeps one node a group: its
+per node. An op that is not elementwise (matmul, sum, softmax, ...) keeps one node a stack: its
 rules see one unbatched value at a time.
 
-A deep graph (a chain, a long one-line sum) has a generation, so a group, per node: stacking
+A deep graph (a chain, a long one-line sum) has a generation, so a stack, per node: stacking
 one row buys nothing and its slices and index arrays cost more than the numbers. A scalar
-node alone in its group, of an elementwise op on scalars, is a `Scalar` instead: the sweeps
+node alone in its stack, of an elementwise op on scalars, is a `Scalar` instead: the sweeps
 take it number by number with the same rules, and the plan keeps only its row numbers.
 
 Every value lives in a buffer per shape (`rows[i]` is node i's row in the buffer of its shape),
-so a group's operands are gathered with one fancy index per position. The backward sweep's
+so a stack's operands are gathered with one fancy index per position. The backward sweep's
 terms (one per edge it follows, in the step order of the records: consumers from the output
 back, operands in position order) are numbered here too, since they depend on the graph alone.
 The plan is made once per graph and kept on it.
@@ -60,7 +60,7 @@ class Received(NamedTuple):
 
 
 
-class Group(NamedTuple):
+class Stack(NamedTuple):
     """Nodes that one call computes: one generation, one op, the same input shapes."""
 
     op: str
@@ -79,7 +79,7 @@ class Group(NamedTuple):
 
 
 class Scalar(NamedTuple):
-    """One node alone in its group, a scalar of an elementwise op on scalars: every node of a
+    """One node alone in its stack, a scalar of an elementwise op on scalars: every node of a
     deep chain (`-----x`, `a2 = sin(a1)`, a long one-line sum). Stacking one row buys nothing,
     so the sweeps take it number by number, with the same op-table rules on numpy scalars, and
     the plan keeps only the row numbers they index (all in the buffers of shape ())."""
@@ -96,14 +96,14 @@ class Scalar(NamedTuple):
 
 @dataclass(frozen=True)
 class Plan:
-    """Buffers, groups and terms of one graph (see the module's docstring)."""
+    """Buffers, stacks and terms of one graph (see the module's docstring)."""
 
     shapes: list[Shape]  # per node
     rows: np.ndarray  # per node: its row in the buffer of its shape
     counts: dict[Shape, int]  # nodes per shape
     by_shape: dict[Shape, np.ndarray]  # per shape: its nodes, in the order of their rows
     generation: list[int]  # per node: its layer (Graph.layers)
-    groups: list[Group | Scalar]  # generation by generation, from the inputs to the output
+    stacks: list[Stack | Scalar]  # generation by generation, from the inputs to the output
     leaves: list[int]  # inputs and constants
     leaves_received: dict[Shape, Received]  # how the leaves' gradients are summed, by shape
     swept: np.ndarray  # per node (bool): reached by the backward sweep (its step exists)
@@ -167,7 +167,7 @@ def _make(graph: Graph) -> Plan:
         generation.append(1 + max([generation[j] for j in operands], default=-1))
     return Plan(shapes, _ints(rows), dict(counts), {s: _ints(n) for s, n in by_shape.items()},
                 generation,
-                _groups(graph, inputs, generation, shapes, rows, term_rows, sent, receiving),
+                _stacks(graph, inputs, generation, shapes, rows, term_rows, sent, receiving),
                 leaves, leaves_received, np.array(swept, dtype=bool),
                 _ints([i for i in range(count - 1, -1, -1) if swept[i]]),
                 _ints(term_node), _ints(term_input), _ints(term_position),
@@ -227,11 +227,11 @@ def _swept(inputs: list[list[int]], output: int, requires: list[bool]) -> list[b
 
 def _single(node: int, op: str, shape: Shape, operands: list[int], shapes: list[Shape],
             rows: list[int], term_rows: list[int], sent: list[list[int] | None],
-            receiving: _Receiving) -> Group:
-    """The group of one node."""
+            receiving: _Receiving) -> Stack:
+    """The stack of one node."""
     ids = sent[node] or [-1] * len(operands)
     kept = tuple([t] if t >= 0 else [] for t in ids)
-    return Group(op, [node], shape, slice(rows[node], rows[node] + 1),
+    return Stack(op, [node], shape, slice(rows[node], rows[node] + 1),
                  tuple(shapes[n] for n in operands),
                  tuple(slice(rows[n], rows[n] + 1) for n in operands), (None,) * len(operands),
                  kept, tuple(slice(term_rows[t], term_rows[t] + 1) if t >= 0 else _NONE
@@ -239,24 +239,24 @@ def _single(node: int, op: str, shape: Shape, operands: list[int], shapes: list[
                  receiving.of([node], shape) if any(t >= 0 for t in ids) else None)
 
 
-def _groups(graph: Graph, inputs: list[list[int]], generation: list[int],
+def _stacks(graph: Graph, inputs: list[list[int]], generation: list[int],
             shapes: list[Shape], rows: list[int],
             term_rows: list[int], sent: list[list[int] | None],
-            receiving: _Receiving) -> list[Group | Scalar]:
+            receiving: _Receiving) -> list[Stack | Scalar]:
     """The op nodes grouped by (generation, op, operand shapes), generation by generation,
     in creation order within one (a generation of one node, a deep graph's usual one, is
-    its own group without a key made)."""
+    its own stack without a key made)."""
     ops = [node.op for node in graph.nodes]
     elementwise = {name: op.elementwise for name, op in graph.ops.items()}
     by_generation: list[list[int]] = [[] for _ in range(max(generation, default=0) + 1)]
     for i, operands in enumerate(inputs):
         if operands:
             by_generation[generation[i]].append(i)
-    groups: list[Group | Scalar] = []
+    stacks: list[Stack | Scalar] = []
     for nodes in by_generation:
         if len(nodes) == 1:
             node = nodes[0]
-            groups.append(_alone(node, ops[node], elementwise[ops[node]], inputs, shapes, rows,
+            stacks.append(_alone(node, ops[node], elementwise[ops[node]], inputs, shapes, rows,
                                  term_rows, sent, receiving))
             continue
         keyed: dict[tuple[object, ...], list[int]] = defaultdict(list)
@@ -268,25 +268,25 @@ def _groups(graph: Graph, inputs: list[list[int]], generation: list[int],
         for members in keyed.values():
             first = members[0]
             if len(members) == 1:
-                groups.append(_alone(first, ops[first], elementwise[ops[first]], inputs,
+                stacks.append(_alone(first, ops[first], elementwise[ops[first]], inputs,
                                      shapes, rows, term_rows, sent, receiving))
             else:
-                groups.append(_stacked(members, ops[first], inputs, shapes, rows, term_rows,
+                stacks.append(_stacked(members, ops[first], inputs, shapes, rows, term_rows,
                                        sent, receiving))
-    return groups
+    return stacks
 
 
 def _alone(node: int, op: str, elementwise: bool, inputs: list[list[int]],
            shapes: list[Shape], rows: list[int], term_rows: list[int],
-           sent: list[list[int] | None], receiving: _Receiving) -> Group | Scalar:
-    """The group of a node alone in it: a Scalar where it and its operands are scalars (a
+           sent: list[list[int] | None], receiving: _Receiving) -> Stack | Scalar:
+    """The stack of a node alone in it: a Scalar where it and its operands are scalars (a
     shape () is falsy) and its op elementwise."""
     operands = inputs[node]
     if shapes[node] or not elementwise or any(shapes[n] for n in operands):
         return _single(node, op, shapes[node], operands, shapes, rows, term_rows, sent,
                        receiving)
     sends = sent[node] or [-1] * len(operands)
-    swept = any(t >= 0 for t in sends)  # as a Group's `received`: it sends a term
+    swept = any(t >= 0 for t in sends)  # as a Stack's `received`: it sends a term
     term_row = receiving.term_rows
     return Scalar(op, node, rows[node], tuple([rows[n] for n in operands]),
                   tuple([-1 if t < 0 else term_row[t] for t in sends]), tuple(sends),
@@ -295,15 +295,15 @@ def _alone(node: int, op: str, elementwise: bool, inputs: list[list[int]],
 
 def _stacked(members: list[int], op: str, inputs: list[list[int]], shapes: list[Shape],
              rows: list[int], term_rows: list[int], sent: list[list[int] | None],
-             receiving: _Receiving) -> Group:
-    """The group of several nodes alike, stacked."""
+             receiving: _Receiving) -> Stack:
+    """The stack of several nodes alike, stacked."""
     first = members[0]
     shape = shapes[first]
     arity = len(inputs[first])
     in_nodes = [[inputs[m][p] for m in members] for p in range(arity)]
     ids = [[(sent[m] or [-1] * arity)[p] for m in members] for p in range(arity)]
     kept = [[t for t in tp if t >= 0] for tp in ids]
-    return Group(
+    return Stack(
         op, members, shape, as_index([rows[m] for m in members]),
         tuple(shapes[ns[0]] for ns in in_nodes),
         tuple(as_index([rows[n] for n in ns]) for ns in in_nodes),

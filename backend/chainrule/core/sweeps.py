@@ -1,8 +1,8 @@
-"""The forward and reverse sweeps, over groups of nodes.
+"""The forward and reverse sweeps, over stacks of nodes.
 
 The whole engine is micrograd's: visit the nodes in topological order computing values, then in
 reverse order call each node's local rule (its VJPs from the op table) and add the contributions
-to its inputs' gradients. The visits go a group at a time (plan.py: one generation's nodes of
+to its inputs' gradients. The visits go a stack at a time (plan.py: one generation's nodes of
 one op, computed by one numpy call; a scalar alone in its generation, number by number), and
 both loops are iterative, so depth is no limit.
 
@@ -26,7 +26,7 @@ from .kinks import all_at_kink
 from .narration import say
 from .numbers import is_number
 from .ops import PRECEDENCE, Formula, Op, unbroadcast
-from .plan import Group, Plan, Received, Scalar, Shape, plan_of
+from .plan import Plan, Received, Scalar, Shape, Stack, plan_of
 
 POW = PRECEDENCE["pow"]
 ONE = np.float64(1.0)  # the upstream gradient 1 of a scalar node: a numpy scalar, not an array
@@ -58,16 +58,16 @@ class Values(Mapping[str, np.ndarray]):
         """Per node: whether every element of its value is finite (in every batch row)."""
         return _finite(self.plan, self.buffers)
 
-    def rows_of(self, group: Group) -> tuple[np.ndarray, list[np.ndarray]]:
-        """A group's own values and its operands' (one evaluation), stacked on axis 0."""
-        return (self.buffers[group.shape][group.rows],
-                [self.buffers[s][r] for s, r in zip(group.in_shapes, group.in_rows)])
+    def rows_of(self, stack: Stack) -> tuple[np.ndarray, list[np.ndarray]]:
+        """A stack's own values and its operands' (one evaluation), stacked on axis 0."""
+        return (self.buffers[stack.shape][stack.rows],
+                [self.buffers[s][r] for s, r in zip(stack.in_shapes, stack.in_rows)])
 
 
 def evaluate(graph: Graph, leaves: Mapping[str, np.ndarray], batched: bool = True) -> Values:
     """Run every op once over all nodes. `leaves` gives the value of each input, batched (axis
     0 the batch, of the same length in every leaf) or, with `batched=False`, one evaluation's;
-    constants use their own value. A group's stacked nodes (and batch rows) are the batch axis
+    constants use their own value. A stack's stacked nodes (and batch rows) are the batch axis
     the op table's forward functions take."""
     plan = plan_of(graph)
     batch = next(iter(leaves.values())).shape[0] if leaves and batched else 1
@@ -81,21 +81,21 @@ def evaluate(graph: Graph, leaves: Mapping[str, np.ndarray], batched: bool = Tru
     scalars = buffers.get(())
     ops, check = graph.ops, graph.deadline.check
     with np.errstate(all="ignore"):
-        for group in plan.groups:
+        for stack in plan.stacks:
             check()
-            if group.__class__ is Scalar:  # a number (a row of numbers, batched) at a time
-                scalars[group.row] = ops[group.op].forward(  # type: ignore[index]
-                    *[scalars[r] for r in group.in_rows])  # type: ignore[index, union-attr]
+            if stack.__class__ is Scalar:  # a number (a row of numbers, batched) at a time
+                scalars[stack.row] = ops[stack.op].forward(  # type: ignore[index]
+                    *[scalars[r] for r in stack.in_rows])  # type: ignore[index, union-attr]
                 continue
-            assert isinstance(group, Group)
-            args = [buffers[s][r] for s, r in zip(group.in_shapes, group.in_rows)]
+            assert isinstance(stack, Stack)
+            args = [buffers[s][r] for s, r in zip(stack.in_shapes, stack.in_rows)]
             if batched:
-                k = len(group.nodes)
-                out = graph.ops[group.op].forward(*(a.reshape(k * batch, *s) for a, s in zip(
-                    args, group.in_shapes))).reshape(k, batch, *group.shape)
+                k = len(stack.nodes)
+                out = graph.ops[stack.op].forward(*(a.reshape(k * batch, *s) for a, s in zip(
+                    args, stack.in_shapes))).reshape(k, batch, *stack.shape)
             else:
-                out = graph.ops[group.op].forward(*args)
-            buffers[group.shape][group.rows] = out
+                out = graph.ops[stack.op].forward(*args)
+            buffers[stack.shape][stack.rows] = out
     return Values(graph, buffers, batched=batched)
 
 
@@ -169,9 +169,9 @@ class Sweep:
 
 def backward(graph: Graph, order: list[Node] | None, values: Values,
              record: bool = True, seed: np.ndarray | None = None) -> Sweep:
-    """The reverse sweep: seed dL/dL = 1, then the chain rule once per edge, group by group
+    """The reverse sweep: seed dL/dL = 1, then the chain rule once per edge, stack by stack
     from the output back (a node's consumers are all of later generations, so its gradient is
-    complete when its group comes); a gradient is the sum of its contributions in step order.
+    complete when its stack comes); a gradient is the sum of its contributions in step order.
 
     For an array output, `seed` is the cotangent s (ones by default, shaped like the output):
     the sweep then differentiates L = sum(s * output), giving s^T J for the Jacobian J.
@@ -188,16 +188,16 @@ def backward(graph: Graph, order: list[Node] | None, values: Values,
     scalar = _ScalarSweep(values.buffers.get(()), grads.get(()), contributions.get(()), terms)
     ops, check = graph.ops, graph.deadline.check
     with np.errstate(all="ignore"):
-        for group in reversed(plan.groups):
-            if group.received is None:
+        for stack in reversed(plan.stacks):
+            if stack.received is None:
                 continue
             check()
-            if group.__class__ is Scalar:
-                scalar.step(ops[group.op], group)  # type: ignore[arg-type]
+            if stack.__class__ is Scalar:
+                scalar.step(ops[stack.op], stack)  # type: ignore[arg-type]
                 continue
-            assert isinstance(group, Group)
-            _accumulate(group.received, contributions[group.shape], grads[group.shape])
-            _group_vjps(ops[group.op], group, values, grads, contributions, terms)
+            assert isinstance(stack, Stack)
+            _accumulate(stack.received, contributions[stack.shape], grads[stack.shape])
+            _stack_vjps(ops[stack.op], stack, values, grads, contributions, terms)
         for shape, received in plan.leaves_received.items():
             _accumulate(received, contributions[shape], grads[shape])
     if terms is not None:
@@ -213,10 +213,10 @@ def _recording(plan: Plan) -> Terms:
 
 
 class _ScalarSweep:
-    """The backward step of a `Scalar` group: `_accumulate` and `_group_vjps` for one number,
+    """The backward step of a `Scalar` stack: `_accumulate` and `_stack_vjps` for one number,
     with the same rules in the same order (a running sum of the contributions in step order,
     each VJP at the upstream gradient, and at 1 for the local derivative), so the numbers are
-    those of a one-row group."""
+    those of a one-row stack."""
 
     def __init__(self, values: np.ndarray | None, grads: np.ndarray | None,
                  contributions: np.ndarray | None, terms: Terms | None) -> None:
@@ -224,31 +224,31 @@ class _ScalarSweep:
         self.terms = terms
         self.locals = None if terms is None else terms.locals.get(())
 
-    def step(self, op: Op, group: Scalar) -> None:
+    def step(self, op: Op, stack: Scalar) -> None:
         values, grads, contributions = self.values, self.grads, self.contributions
         assert values is not None and grads is not None and contributions is not None
-        received = group.received or ()
+        received = stack.received or ()
         if received:
             g = contributions[received[0]]
             for row in received[1:]:
                 g = g + contributions[row]
-            grads[group.row] = g
+            grads[stack.row] = g
         else:  # the output: its seed
-            g = grads[group.row]
-        ans = values[group.row]
-        args = [values[r] for r in group.in_rows]
+            g = grads[stack.row]
+        ans = values[stack.row]
+        args = [values[r] for r in stack.in_rows]
         terms = self.terms
         if terms is not None and op.kink is not None:
-            terms.kink_any[group.node] = terms.kink_all[group.node] = bool(
+            terms.kink_any[stack.node] = terms.kink_all[stack.node] = bool(
                 op.kink.where(ans, *args))
-        for pos, row in enumerate(group.term_rows):
+        for pos, row in enumerate(stack.term_rows):
             if row < 0:
                 continue
             rule = op.vjps[pos]
             contributions[row] = rule(g, ans, *args)
             if terms is not None:
                 self.locals[row] = rule(ONE, ans, *args)  # type: ignore[index]
-                terms.has_local[group.term_ids[pos]] = True
+                terms.has_local[stack.term_ids[pos]] = True
 
 
 def _accumulate(received: Received, buffer: np.ndarray, target: np.ndarray) -> None:
@@ -260,27 +260,27 @@ def _accumulate(received: Received, buffer: np.ndarray, target: np.ndarray) -> N
         target[received.many_rows] = sums[np.arange(len(sums)), received.many_last]
 
 
-def _group_vjps(op: Op, group: Group, values: Values, grads: dict[Shape, np.ndarray],
+def _stack_vjps(op: Op, stack: Stack, values: Values, grads: dict[Shape, np.ndarray],
                 contributions: dict[Shape, np.ndarray], terms: Terms | None) -> None:
-    """The VJPs of one group's nodes (of the op `op`), for every operand that needs a
+    """The VJPs of one stack's nodes (of the op `op`), for every operand that needs a
     gradient: contributions (and, when recording, the local derivatives and kinks) into the
     terms' rows."""
-    g = grads[group.shape][group.rows]
-    ans, args = values.rows_of(group)
-    if op.elementwise and len(group.in_shapes) > 1:
+    g = grads[stack.shape][stack.rows]
+    ans, args = values.rows_of(stack)
+    if op.elementwise and len(stack.in_shapes) > 1:
         g, ans, *args = _align(g, ans, *args)
     if terms is not None and op.kink is not None:
-        _record_kinks(group, op.kink.where(ans, *args), terms)
+        _record_kinks(stack, op.kink.where(ans, *args), terms)
     ones = None
-    for pos, (mask, ids, rows) in enumerate(zip(group.term_mask, group.term_ids,
-                                                group.term_rows)):
+    for pos, (mask, ids, rows) in enumerate(zip(stack.term_mask, stack.term_ids,
+                                                stack.term_rows)):
         if not len(ids):
             continue
-        src_shape = group.in_shapes[pos]
+        src_shape = stack.in_shapes[pos]
         raw = _vjp(op.vjps[pos], op.elementwise, g, ans, args)
         contributions[src_shape][rows] = _unbroadcast_rows(raw if mask is None else raw[mask],
                                                            src_shape)
-        if terms is not None and has_local(op.elementwise, group.shape, src_shape):
+        if terms is not None and has_local(op.elementwise, stack.shape, src_shape):
             ones = np.ones_like(g) if ones is None else ones
             local = _vjp(op.vjps[pos], op.elementwise, ones, ans, args)
             terms.locals[src_shape][rows] = _unbroadcast_rows(
@@ -298,7 +298,7 @@ def _align(*xs: np.ndarray) -> list[np.ndarray]:
 
 def _vjp(rule: object, elementwise: bool, g: np.ndarray, ans: np.ndarray,
          args: list[np.ndarray]) -> np.ndarray:
-    """A VJP over a group's stacked rows (`elementwise`), or over its one node's own values,
+    """A VJP over a stack's stacked rows (`elementwise`), or over its one node's own values,
     returned stacked and broadcast to the node's shape."""
     if elementwise:
         raw = rule(g, ans, *args)  # type: ignore[operator]
@@ -314,10 +314,10 @@ def _unbroadcast_rows(raw: np.ndarray, shape: Shape) -> np.ndarray:
         np.zeros((0, *shape))
 
 
-def _record_kinks(group: Group, where: np.ndarray, terms: Terms) -> None:
-    mask = np.broadcast_to(where, where.shape).reshape(len(group.nodes), -1)
-    terms.kink_any[group.nodes] = mask.any(axis=1)
-    terms.kink_all[group.nodes] = mask.all(axis=1)
+def _record_kinks(stack: Stack, where: np.ndarray, terms: Terms) -> None:
+    mask = np.broadcast_to(where, where.shape).reshape(len(stack.nodes), -1)
+    terms.kink_any[stack.nodes] = mask.any(axis=1)
+    terms.kink_all[stack.nodes] = mask.all(axis=1)
 
 
 def local_derivative(graph: Graph, node: Node, src: Node, pos: int, args: list[np.ndarray],
