@@ -137,8 +137,7 @@ def ours_engine(program: list[Line]) -> Callable[[], dict[str, float]]:
 
     def gradient() -> dict[str, float]:
         graph = build_graph(tree, values)
-        order = graph.order()
-        grads = backward(graph, order, forward(graph, order), record=False).grads
+        grads = backward(graph, forward(graph), record=False).grads
         return {k: float(grads[graph.inputs[k]]) for k in values}
     return gradient
 
@@ -147,10 +146,9 @@ def ours_sweeps(program: list[Line]) -> Callable[[], dict[str, float]]:
     """chainrule's two numeric sweeps alone, on a graph built beforehand."""
     values = {k: VALUES[k] for k in inputs(program)}
     graph = build_graph(parse(source(program)), values)
-    order = graph.order()
 
     def gradient() -> dict[str, float]:
-        grads = backward(graph, order, forward(graph, order), record=False).grads
+        grads = backward(graph, forward(graph), record=False).grads
         return {k: float(grads[graph.inputs[k]]) for k in values}
     return gradient
 

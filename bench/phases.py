@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import gc
+import inspect
 import json
 import os
 import statistics
@@ -44,7 +45,7 @@ PHASES: dict[str, str] = {
     "parse": "text to syntax tree (`parse`)",
     "graph": "syntax tree to graph, with shapes and formulas (`build_graph`)",
     "order": "topological order (`Graph.order`)",
-    "plan": ("the sweeps' groups, one generation's nodes of one op (`plan.plan_of`, made once "
+    "plan": ("the sweeps' groups, one generation's nodes of one op (`Graph.plan`, made once "
              "a graph and kept on it; now only)"),
     "forward": "forward sweep, numbers only (`forward`)",
     "backward": "backward sweep, numbers only (`backward(record=False)`)",
@@ -127,14 +128,16 @@ def _sizes(response: Any, prefix: str = "") -> dict[str, Any]:
 def unplanned(graph: Any) -> Any:
     """The graph without the plan `plan_of` keeps on it after its first use, so that what is
     timed next makes it as an answer does (the sweeps timed apart reuse the kept one)."""
-    graph.__dict__.pop("_plan", None)
+    graph.__dict__.pop("_plan", None)  # where plan_of kept it, before issue 26
+    graph.__dict__.pop("plan", None)  # Graph.plan's, since
     return graph
 
 
 def fresh_plan(graph: Any) -> Any:
     """The graph's plan, made anew."""
-    plan_of = _module("core.plan", "plan").plan_of
-    return plan_of(unplanned(graph))
+    plan = _module("core.plan", "plan")
+    make = getattr(plan, "make_plan", None) or plan.plan_of
+    return make(unplanned(graph))
 
 
 def measure_shape(shape: str, nodes: int, repeats: int, client: Any) -> dict[str, Any]:
@@ -184,11 +187,14 @@ def measure_shape(shape: str, nodes: int, repeats: int, client: Any) -> dict[str
     if graph is not None:  # the phases below are timed many times over: no deadline for them
         graph.deadline.end = time.monotonic() + 3600
     order = timed("order", lambda: graph.order())
-    if graph is not None and _has(("core.plan", "plan"), "plan_of"):
+    if graph is not None and (_has(("core.plan", "plan"), "plan_of") or _has(("core.plan",), "make_plan")):
         timed("plan", lambda: fresh_plan(graph))
-    node_values = timed("forward", lambda: forward(graph, order))
-    timed("backward", lambda: backward(graph, order, node_values, record=False))
-    sweep = timed("backward+records", lambda: backward(graph, order, node_values))
+    # Before issue 26 the sweeps took the node order too (and ignored it).
+    ordered = "order" in inspect.signature(forward).parameters
+    before = (order,) if ordered else ()
+    node_values = timed("forward", lambda: forward(graph, *before))
+    timed("backward", lambda: backward(graph, *before, node_values, record=False))
+    sweep = timed("backward+records", lambda: backward(graph, *before, node_values))
     if hasattr(engine, "forward_steps"):
         timed("forward records", lambda: engine.forward_steps(graph, order, node_values))
     timed("check", lambda: finite_difference_check(

@@ -159,9 +159,9 @@ def measure_graph(shape: str, target: int, client: TestClient, repeats: int) -> 
     graph.deadline.end = time.monotonic() + 3600  # timed many times over: no deadline here
     t["order"], order = median_time(graph.order, repeats)
     t["plan"], _ = median_time(lambda: fresh_plan(graph), repeats)
-    t["forward"], vals = median_time(lambda: forward(graph, order), repeats)
-    t["backward"], _ = median_time(lambda: backward(graph, order, vals, record=False), repeats)
-    t["backward+records"], sweep = median_time(lambda: backward(graph, order, vals), repeats)
+    t["forward"], vals = median_time(lambda: forward(graph), repeats)
+    t["backward"], _ = median_time(lambda: backward(graph, vals, record=False), repeats)
+    t["backward+records"], sweep = median_time(lambda: backward(graph, vals), repeats)
     out = float(vals[graph.output].reshape(()))
     t["check"], _ = median_time(lambda: finite_difference_check(graph, order, sweep.grads, out),
                                 repeats)
@@ -215,8 +215,8 @@ def measure_check(n: int, repeats: int, naive_budget_s: float) -> CheckRow:
     order = graph.order()
 
     def two_passes() -> Any:
-        vals = forward(graph, order)
-        return vals, backward(graph, order, vals, record=False)
+        vals = forward(graph)
+        return vals, backward(graph, vals, record=False)
 
     backprop_t, (vals, sweep) = median_time(two_passes, repeats)
     out = float(vals[graph.output].reshape(()))
@@ -294,7 +294,7 @@ def graph_tables(rows: list[Row]) -> list[str]:
                    f"{_per_node(r.json_bytes, r.nodes)} | {_per_node(r.wire_bytes, r.nodes)} | "
                    f"{_per_node(r.v1_json_bytes, r.nodes)} | "
                    f"{_per_node(r.v1_wire_bytes, r.nodes)} |")
-    out += ["", (f"*plan*: the sweeps' groups (`plan_of`), made once a graph; *rest*: what "
+    out += ["", (f"*plan*: the sweeps' groups (`Graph.plan`), made once a graph; *rest*: what "
                  "`backprop()` spends beyond the phases timed apart (the columns, the op "
                  "entries, warnings, the result constructed); *encode*: the compact answer to "
                  "bytes (orjson, then gzip level 1, bounded); *HTTP*: `POST /api/v2/backprop` "

@@ -94,8 +94,8 @@ def test_a_corrupted_gradient_is_caught_and_pinned_to_its_tensor(corrupt: str) -
     values = _layer()
     graph = build_graph(parse(LAYER, LIMITS), values, LIMITS, Deadline(30))
     order = graph.order()
-    node_values = forward(graph, order)
-    grads = dict(backward(graph, order, node_values, record=False).grads)
+    node_values = forward(graph)
+    grads = dict(backward(graph, node_values, record=False).grads)
     target = graph.inputs[corrupt]
     wrong = grads[target].copy()
     wrong.reshape(-1)[3] += 0.5  # one element off: the directions still see it

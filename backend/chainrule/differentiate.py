@@ -19,7 +19,7 @@ from .answer.columns import VERSION, node_columns, ops_table, step_columns
 from .answer.groups import groups_data
 from .answer.models import Answer
 from .answer.records import Renderer, spelled_out
-from .core.graph import Graph, Node
+from .core.graph import Graph, Node, node_key
 from .core.kinks import kink_warnings
 from .core.narration import TEMPLATES
 from .core.numbers import all_finite, encode
@@ -128,8 +128,8 @@ def paths_data(source: str, values: Mapping[str, object] | None = None, *, wrt: 
     graph = build_graph(parse(source, limits), values or {}, limits,
                         deadline or Deadline(limits.max_seconds))
     order = graph.order()
-    node_values = forward(graph, order)
-    grads = backward(graph, order, node_values, record=False).grads
+    node_values = forward(graph)
+    grads = backward(graph, node_values, record=False).grads
     return {"source": graph.source, **find_paths(graph, order, node_values, grads, wrt, limit,
                                                  limits)}
 
@@ -245,8 +245,8 @@ def differentiate(read: Read, *, mode: str = "reverse", wrt: str | None = None,
     order = graph.order()
     out = graph.node(graph.output)
     cotangent = cotangent_seed(out, seed)
-    values = forward(graph, order)
-    sweep = backward(graph, order, values, seed=cotangent)
+    values = forward(graph)
+    sweep = backward(graph, values, seed=cotangent)
     output_value = values[out.id]
     loss = float(np.sum(cotangent * output_value))
     grads = sweep.grads
@@ -255,7 +255,7 @@ def differentiate(read: Read, *, mode: str = "reverse", wrt: str | None = None,
     return {
         "version": VERSION,
         "source": graph.source,
-        "output": {"node": out.id, "label": graph.label(out), "value": encode(output_value),
+        "output": {"node": node_key(out.id), "label": graph.label(out), "value": encode(output_value),
                    "shape": list(out.shape)},
         "seed": {"value": encode(cotangent), "note": _seed_note(out, seed is None)},
         "ops": ops_table(graph),
@@ -371,17 +371,17 @@ def _non_finite_warnings(graph: Graph, values: Values, grads: Grads) -> list[dic
         node = graph.nodes[i]
         if node.op in ("input", "const"):
             continue
-        if all(finite[int(j[1:])] for j in node.inputs):
+        if all(finite[j] for j in node.inputs):
             warnings.append(warning(
                 "non_finite", f"{graph.ops[node.op].name} gave a non-finite value "
                 f"({encode(_first_bad(values[node.id]))}) at {node.bare.plain}: check its "
-                "inputs (log or sqrt of a negative? division by zero?)", node.id, node.span))
+                "inputs (log or sqrt of a negative? division by zero?)", node_key(node.id), node.span))
     bad_grads = np.flatnonzero(~grads.finite())
     if len(bad_grads):
         first = graph.nodes[int(bad_grads[-1])]
         warnings.append(warning(
             "non_finite_gradient", f"the gradient is not finite from {first.bare.plain} "
-            "backwards: a local derivative there is infinite or undefined", first.id,
+            "backwards: a local derivative there is infinite or undefined", node_key(first.id),
             first.span))
     return warnings
 

@@ -71,8 +71,8 @@ def optimize_data(source: str, values: Mapping[str, object] | None = None, *,
     warnings: list[dict[str, object]] = list(graph.warnings)  # unused values, constant output
     for k in range(steps + 1):
         current = {name: _const(graph, name) for name in names}
-        node_values = forward(graph, order)
-        grads = backward(graph, order, node_values, record=False).grads
+        node_values = forward(graph)
+        grads = backward(graph, node_values, record=False).grads
         output = node_values[graph.output].reshape(())
         gradients = {n: grads.get(graph.inputs[n], np.zeros(current[n].shape)) for n in names}
         losses.append(encode(output))

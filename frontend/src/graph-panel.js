@@ -1,16 +1,17 @@
-// The graph panel: lays the answer out (layout.js) with its statements folded or not
-// (statements.js), draws it (render.js) with the controls over it (Follow, Fit to screen, the
-// overview), and dims a graph that no longer matches the source. Programs of more than
-// FOLD_ABOVE nodes open folded, except the statement of the current step, which unfolds as the
-// player reaches it; a click on a statement's fold button folds or unfolds it for good.
+// The graph panel: lays the answer out (layout.js) folded by its tree of groups (levels.js),
+// draws it (render.js) with the controls over it (Follow, Fit to screen, the overview), and
+// dims a graph that no longer matches the source. A program of statements alone folds them
+// as their root cards: over FOLD_ABOVE nodes it opens folded, except the statement of the
+// current step, which unfolds as the player reaches it; a click on a statement's fold button
+// folds or unfolds it for good. A tree with more levels (layers, neurons, calls, modules)
+// folds each group into a box the player steps over at once.
 
 import { createElk } from "./elk.js";
 import { formatShort } from "./format.js";
 import { CHAR, LABEL_CHAR, PAD } from "./cards.js";
 import { layoutGraph } from "./layout.js";
-import { boxSummary, foldTree, hasLevels, runAt, shortName, stopsOf, treeOf } from "./levels.js";
+import { boxSummary, foldTree, hasLevels, rootOf, runAt, shortName, stopsOf, treeOf } from "./levels.js";
 import { createGraphView } from "./render.js";
-import { foldGraph, foldable, statementsOf } from "./statements.js";
 import { READABLE_SCALE } from "./viewport.js";
 
 /** Beyond this many nodes, a graph unfolded whole says how it is drawn. */
@@ -31,7 +32,7 @@ export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
   const view = createGraphView(el.graph, { canvas: el.far, minimap: el.minimap });
   view.on("hover", callbacks.onHover).on("select", callbacks.onSelect)
     .on("view", ({ overview }) => { el.minimap.hidden = !overview; })
-    .on("fold", (root) => toggle(root));
+    .on("fold", (id) => toggle(id));
   el.fit.addEventListener("click", () => view.fit(300));
   el.follow.addEventListener("click", () => {
     const on = el.follow.getAttribute("aria-pressed") !== "true";
@@ -39,31 +40,24 @@ export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
     view.setFollow(on);
   });
 
-  let shown = null; // {result, cards, statements, folded, auto, user, timeline, index, big}
+  // The plan shown: {result, tree, cards, open (the open groups), follow (statements alone:
+  // closed ones are their root cards, opened as the player reaches them), big, auto (the
+  // group the player opened), chosen (group -> open, as the user left it), statements
+  // (follow: their spans), summaries, timeline, index, laid, stops}.
+  let shown = null;
   const bar = levelsBar(el.graph.parentElement, (id) => toggle(id));
   let token = 0;
 
-  // The layout of the graph with `folded` statements folded.
-  async function lay(plan, folded) {
-    if (plan.levels) return layLevels(plan, folded);
-    const graph = foldGraph(plan.result, plan.statements, folded);
-    const wrapWidth = Math.max(360, el.graph.getBoundingClientRect().width / READABLE_SCALE - 24);
-    const sizeOf = (n) => plan.cards.get(n.id);
-    // Big programs re-lay out as the player unfolds statements: the linear flow layout keeps
-    // that well under a frame's budget, where ELK could take a long task.
-    const laid = await layoutGraph(graph, elk, sizeOf, { wrapWidth, flow: plan.big });
-    laid.hidden = graph.hidden;
-    laid.edgeList = graph.edges;
-    return laid;
-  }
-
-  // The layout by levels, with the groups in `open` open: ELK, frames nested, while the
-  // graph shown is small; the flow layout (no frames) beyond.
-  async function layLevels(plan, open) {
-    const graph = foldTree(plan.result, plan.levels.tree, open);
+  // The layout of the graph with the groups in `open` open: ELK, frames nested, while the
+  // graph shown is small; the flow layout (no frames) beyond. Big programs of statements
+  // always take the flow layout: they re-lay out as the player unfolds statements, and the
+  // linear flow layout keeps that well under a frame's budget, where ELK could take a long task.
+  async function lay(plan, open) {
+    const graph = foldTree(plan.result, plan.tree, open, { roots: plan.follow });
     for (const box of graph.boxes) if (!plan.cards.has(box.id)) plan.cards.set(box.id, boxCard(plan, box.group));
     const wrapWidth = Math.max(360, el.graph.getBoundingClientRect().width / READABLE_SCALE - 24);
-    const laid = await layoutGraph(graph, elk, (n) => plan.cards.get(n.id), { wrapWidth });
+    const laid = await layoutGraph(graph, elk, (n) => plan.cards.get(n.id),
+      { wrapWidth, flow: plan.follow && plan.big });
     laid.hidden = graph.hidden;
     laid.edgeList = graph.edges;
     laid.boxes = graph.boxes;
@@ -73,12 +67,12 @@ export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
 
   // A closed group's card: its name and kind, then its size | the norm of its gradient.
   function boxCard(plan, k) {
-    const { tree } = plan.levels;
+    const { tree } = plan;
     const g = tree.groups[k];
     // Node ids are `n<index>`: the answer's own list finds a node, no map of 66,000 beside it.
     const summary = boxSummary(tree, k, plan.result,
       (id) => plan.result.nodes[Number(id.slice(1))]?.grad ?? null);
-    plan.levels.summaries.set(k, summary);
+    plan.summaries.set(k, summary);
     const gradText = `‖∂L/∂${summary.of}‖ ${formatShort(summary.norm)}`;
     const title = shortName(tree, k);
     const width = Math.max((title.length + g.kind.length + 1) * LABEL_CHAR + FOLD_BUTTON,
@@ -89,80 +83,72 @@ export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
   }
 
   // Draw the plan's current layout, keeping the view where it is (or at its home); the step
-  // is shown with `options` (pulses).
+  // is shown with `options` (pulses). Statements tell the source which of them are folded;
+  // levels show the open groups' bar and step over the closed boxes.
   function draw(plan, laid, home, options = { pulseMs: 0 }) {
     plan.laid = laid;
     view.draw(plan.result, laid, plan.cards, plan.timeline);
     if (home) view.home(plan.timeline.steps[plan.index]?.node ?? null);
-    view.update(plan.levels ? laid.nodes.keys() : plan.result.nodes.map((n) => n.id), plan.index, options);
-    if (plan.levels) {
-      bar.show(plan.levels.tree, plan.folded, plan.result.nodes.length);
-      plan.stops = laid.hidden.size ? stopsOf(plan.timeline, (id) => laid.hidden.get(id) ?? id) : null;
-      callbacks.onStops?.(plan.stops);
+    view.update(laid.nodes.keys(), plan.index, options);
+    if (plan.follow) {
+      const folded = plan.statements.filter((t) => t.group >= 0 && !plan.open.has(t.group));
+      const open = plan.statements.filter((t) => t.group < 0 || plan.open.has(t.group));
+      const key = `${folded.length}:${open.map((t) => t.root).join(",")}`;
+      if (key === plan.foldKey) return;
+      plan.foldKey = key;
+      callbacks.onFold?.({ folded: folded.map((t) => t.span), open: open.map((t) => t.span) });
       return;
     }
-    const spans = (indexes) => indexes.map((i) => plan.statements.list[i].span);
-    const open = plan.statements.list.map((t) => t.index).filter((i) => !plan.folded.has(i));
-    const key = `${plan.folded.size}:${open.join(",")}`;
-    if (key === plan.foldKey) return;
-    plan.foldKey = key;
-    callbacks.onFold?.({ folded: spans([...plan.folded]), open: spans(open) });
+    bar.show(plan.tree, plan.open, plan.result.nodes.length);
+    plan.stops = laid.hidden.size ? stopsOf(plan.timeline, (id) => laid.hidden.get(id) ?? id) : null;
+    callbacks.onStops?.(plan.stops);
   }
 
-  // The folded statements once the player stands at `index`: the statement of its step
-  // unfolded (unless the user folded it), the one the player unfolded before folded again
-  // (unless the user unfolded it). Null if nothing changes. Updates plan.auto.
-  function foldsAt(plan, index) {
-    if (!plan.big) return null;
-    const node = plan.timeline.steps[index]?.node;
-    const s = node === undefined ? undefined : plan.statements.of.get(node);
-    const folded = new Set(plan.folded);
-    let auto = plan.auto;
-    if (auto !== null && auto !== s && !plan.user.has(auto)) folded.add(auto);
-    if (auto !== s) auto = null;
-    if (s !== undefined && folded.has(s) && !plan.userClosed.has(s)) {
-      folded.delete(s);
-      auto = s;
+  // The open groups once the player stands on node `id` (a statement's own, big programs of
+  // statements alone): its group opened (unless the user folded it), the one the player
+  // opened before closed again (unless the user opened it). Null if nothing changes.
+  // Updates plan.auto.
+  function opensAt(plan, id) {
+    if (!plan.follow || !plan.big) return null;
+    const k = id ? plan.tree.of[Number(id.slice(1))] : -1;
+    const open = new Set(plan.open);
+    if (plan.auto !== null && plan.auto !== k && plan.chosen.get(plan.auto) !== true) open.delete(plan.auto);
+    if (plan.auto !== k) plan.auto = null;
+    if (k >= 0 && !open.has(k) && plan.chosen.get(k) !== false) {
+      open.add(k);
+      plan.auto = k;
     }
-    plan.auto = auto;
-    return sameSet(folded, plan.folded) ? null : folded;
+    return sameSet(open, plan.open) ? null : open;
   }
 
-  // Lay the plan out again with `folded`, then draw it (the newest request wins).
-  async function relayout(plan, folded, options) {
-    plan.folded = folded;
+  // Lay the plan out again with `open`, then draw it (the newest request wins).
+  async function relayout(plan, open, options) {
+    plan.open = open;
     const mine = ++token;
-    const laid = await lay(plan, folded);
+    const laid = await lay(plan, open);
     if (mine !== token || shown !== plan) return;
     draw(plan, laid, false, options);
   }
 
-  function toggle(root) {
+  // A fold button: a box `g<k>` opens, a frame `f<k>` closes, a statement's root `n<i>`
+  // folds or unfolds its statement for good; "top" folds every group, "all" opens them.
+  function toggle(id) {
     const plan = shown;
-    if (plan?.levels) {
-      const k = Number(root.slice(1)); // a box `g<k>` opens, a frame `f<k>` closes
-      let open = new Set(plan.folded);
-      if (root === "top") open = new Set();
-      else if (root === "all") open = new Set(plan.levels.tree.groups.map((g) => g.index));
-      else if (root.startsWith("g")) open.add(k);
-      else for (const d of [k, ...descendants(plan.levels.tree, k)]) open.delete(d);
-      relayout(plan, open, { pulseMs: 0 });
-      return;
+    if (!plan) return;
+    const { tree } = plan;
+    let open = new Set(plan.open);
+    if (id === "top") open = new Set();
+    else if (id === "all") open = new Set(tree.groups.map((g) => g.index));
+    else {
+      const k = id[0] === "n" ? tree.of[Number(id.slice(1))] : Number(id.slice(1));
+      if (!(k >= 0)) return;
+      const opening = id[0] === "g" || id[0] === "n" && !open.has(k);
+      if (opening) open.add(k);
+      else for (const d of [k, ...descendants(tree, k)]) open.delete(d);
+      plan.chosen.set(k, opening);
+      if (plan.auto === k) plan.auto = null;
     }
-    const s = plan?.statements.of.get(root);
-    if (s === undefined) return;
-    const folded = new Set(plan.folded);
-    if (folded.has(s)) {
-      folded.delete(s);
-      plan.user.add(s);
-      plan.userClosed.delete(s);
-    } else {
-      folded.add(s);
-      plan.user.delete(s);
-      plan.userClosed.add(s);
-    }
-    if (plan.auto === s) plan.auto = null;
-    relayout(plan, folded, { pulseMs: 0 });
+    relayout(plan, open, { pulseMs: 0 });
   }
 
   const panel = {
@@ -171,32 +157,15 @@ export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
     async prepare(result, cards, currentNode = null) {
       bar.show(null);
       const tree = treeOf(result);
-      if (hasLevels(tree)) {
-        const all = new Set(tree.groups.map((g) => g.index));
-        const plan = { result, cards, timeline: null, index: 0,
-          levels: { tree, summaries: new Map() }, folded: result.nodes.length > FOLD_ABOVE ? new Set() : all };
-        plan.laid = await lay(plan, plan.folded);
-        return plan;
-      }
-      const statements = statementsOf(result);
-      const canFold = new Set(foldable(statements));
-      const roots = new Map(statements.list.filter((s) => canFold.has(s.index)).map((s) => [s.root, s]));
-      const withButtons = new Map(cards);
-      for (const [id, s] of roots) {
-        withButtons.set(id, { ...cards.get(id), width: cards.get(id).width + FOLD_BUTTON,
-          fold: { count: s.nodes.length, name: s.name ?? "the output" } });
-      }
-      const big = result.nodes.length > FOLD_ABOVE && statements.list.length > 1;
-      const plan = { result, cards: withButtons, statements, big, rootsOf: roots,
-        folded: big ? canFold : new Set(), auto: null, user: new Set(), userClosed: new Set(),
+      const follow = !hasLevels(tree);
+      const statements = follow ? statementsOf(result, tree) : null;
+      const big = result.nodes.length > FOLD_ABOVE && (!follow || statements.length > 1);
+      const drawn = follow ? withFoldButtons(cards, result, tree) : cards;
+      const plan = { result, tree, follow, big, cards: drawn, statements, auto: null, chosen: new Map(),
+        open: big ? new Set() : new Set(tree.groups.map((g) => g.index)), summaries: new Map(),
         timeline: null, index: 0 };
-      const current = statements.of.get(currentNode);
-      if (big && current !== undefined && plan.folded.has(current)) {
-        plan.folded = new Set(canFold);
-        plan.folded.delete(current);
-        plan.auto = current;
-      }
-      plan.laid = await lay(plan, plan.folded);
+      plan.open = opensAt(plan, currentNode) ?? plan.open;
+      plan.laid = await lay(plan, plan.open);
       return plan;
     },
 
@@ -208,7 +177,7 @@ export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
       shown = plan;
       plan.timeline = timeline;
       plan.index = index;
-      if (plan.levels) boxTimes(plan.levels.tree, timeline);
+      boxTimes(plan.tree, timeline);
       draw(plan, plan.laid, true);
       return panel;
     },
@@ -218,12 +187,8 @@ export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
     update(ids, index, options) {
       if (!shown) return panel;
       shown.index = index;
-      if (shown.levels) {
-        view.update(ids, index, options);
-        return panel;
-      }
-      const folded = foldsAt(shown, index);
-      if (folded) relayout(shown, folded, options);
+      const open = opensAt(shown, shown.timeline.steps[index]?.node);
+      if (open) relayout(shown, open, options);
       else view.update(ids, index, options);
       return panel;
     },
@@ -232,13 +197,13 @@ export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
      * {phase, name, kind, text, norm, of, steps: [first, last]}; else null. */
     levelAt(index) {
       const plan = shown;
-      if (!plan?.levels || !plan.stops) return null;
+      if (!plan?.stops) return null;
       const step = plan.timeline.steps[index];
       const box = step && plan.laid.hidden.get(step.node);
       if (!box) return null;
       const k = Number(box.slice(1));
-      const g = plan.levels.tree.groups[k];
-      const summary = plan.levels.summaries.get(k);
+      const g = plan.tree.groups[k];
+      const summary = plan.summaries.get(k);
       return { phase: step.phase, name: g.name, kind: g.kind, text: summary.text, norm: summary.norm,
         of: summary.of, steps: runAt(plan.stops, index) };
     },
@@ -335,6 +300,31 @@ function descendants(tree, k) {
     const c = stack.pop();
     out.push(c);
     stack.push(...tree.groups[c].children);
+  }
+  return out;
+}
+
+// The statements of a program without levels, in source order: {group (-1: a one-node
+// statement, in no group, never folded), root (the id of the node it assigns), span (the
+// root's)}.
+function statementsOf(result, tree) {
+  const groupOf = new Map(tree.groups.map((g) => [rootOf(tree, g.index), g.index]));
+  const out = [];
+  result.nodes.forEach((n, i) => {
+    const group = groupOf.get(i) ?? -1;
+    const alone = tree.of[i] < 0 && n.op !== "input" && (n.name || n.id === result.output.node);
+    if (group >= 0 || alone) out.push({ group, root: n.id, span: n.span });
+  });
+  return out;
+}
+
+// The cards with a fold button on each statement's root: its name (or "the output") and size.
+function withFoldButtons(cards, result, tree) {
+  const out = new Map(cards);
+  for (const g of tree.groups) {
+    const root = result.nodes[rootOf(tree, g.index)];
+    out.set(root.id, { ...cards.get(root.id), width: cards.get(root.id).width + FOLD_BUTTON,
+      fold: { count: g.size, name: root.name ?? "the output" } });
   }
   return out;
 }

@@ -106,7 +106,7 @@ export function fromElkGraph(graph) {
   return { nodes, edges, frames, width: graph.width ?? 0, height: graph.height ?? 0 };
 }
 
-/** Lay a graph ({nodes, edges}: an answer, or statements.foldGraph's) out: with `elk` (an
+/** Lay a graph ({nodes, edges}: an answer, or levels.foldTree's) out: with `elk` (an
  * ELK instance) when it is small enough for ELK to be quick, else by columns that wrap at
  * `wrapWidth` (flowLayout; always with `flow`). Resolves to fromElkGraph's shape. */
 export async function layoutGraph(graph, elk, sizeOf, { wrapWidth = Infinity, flow = false } = {}) {

@@ -1,16 +1,20 @@
-// The answer's tree of groups (layers, neurons, samples, function calls, modules) as levels
-// of the picture: a closed group is one box with its name, its size and, once the backward
-// pass has been through it, the norm of its gradient; an open group shows its children in a
-// frame. Pure: graph-panel.js lays the result out, render.js draws it, the player steps by it.
+// The answer's tree of groups (statements, layers, neurons, samples, function calls, modules)
+// as levels of the picture: a closed group is one box with its name, its size and, once the
+// backward pass has been through it, the norm of its gradient; an open group shows its
+// children in a frame. A program of statements alone folds by the same tree, a closed
+// statement drawn as its root's card. Pure: graph-panel.js lays the result out, render.js
+// draws it, the player steps by it.
 
 /** The tree of `result.groups` (the answer's columns: kind, name, parent, span, node_group):
  * {groups: [{index, kind, name, parent, span, children, nodes, size, params}], top, of} where
  * `nodes` are a group's own node ids (not its children's), `size` counts every node under it,
  * `params` its inputs under it (weights and biases), `top` the groups without a parent and
- * `of` the innermost group of each node index (-1 for none). Null without groups. */
+ * `of` the innermost group of each node index (-1 for none). Without groups, a tree of none. */
 export function treeOf(result) {
   const columns = result.groups;
-  if (!columns || !columns.kind.length) return null;
+  if (!columns || !columns.kind.length) {
+    return { groups: [], top: [], of: new Int32Array(result.nodes.length).fill(-1) };
+  }
   const groups = columns.kind.map((kind, index) => ({
     index, kind, name: columns.name[index], parent: columns.parent[index], span: columns.span[index],
     children: [], nodes: [], size: 0, params: [],
@@ -49,10 +53,16 @@ function commonGroup(groups, a, b) {
   return -1;
 }
 
-/** Whether the tree is more than the program's statements (which fold as their root cards,
- * statements.js): a layer, a neuron, a call, a module... */
+/** Whether the tree is more than the program's statements (which fold as their root cards):
+ * a layer, a neuron, a call, a module... */
 export function hasLevels(tree) {
   return Boolean(tree?.groups.some((g) => g.kind !== "statement"));
+}
+
+/** A statement's root: the node index it assigns (or the output, for a last line that is an
+ * expression alone), made after the others of its group. */
+export function rootOf(tree, k) {
+  return Number(tree.groups[k].nodes.at(-1).slice(1));
 }
 
 /** The graph at the level where the groups in `open` (a Set of group indexes) are open:
@@ -60,8 +70,11 @@ export function hasLevels(tree) {
  * group's box (`hidden`: node id -> box id `g<k>`); the edges between two boxes, or a box and
  * a node, are one edge with their `count`; `frames` are the open groups, each with the ids
  * shown inside it (`members`) and its parent frame, for a layout that draws them nested.
- * Linear in the answer's size, over its columns: a 66,000-node network folds in a few ms. */
-export function foldTree(result, tree, open) {
+ * With `roots` (a tree of statements alone), a closed group is its root's card instead
+ * (`hidden`: node id -> root id), each edge into it kept, in the answer's order, and an open
+ * one has no frame. Linear in the answer's size, over its columns: a 66,000-node network
+ * folds in a few ms. */
+export function foldTree(result, tree, open, { roots = false } = {}) {
   const shownAs = new Int32Array(tree.groups.length); // the closed group standing for a group, or -1
   for (const g of tree.groups) {
     const above = g.parent >= 0 ? shownAs[g.parent] : -1;
@@ -71,7 +84,10 @@ export function foldTree(result, tree, open) {
   const count = inputs.length;
   const box = new Int32Array(count); // the box a node is hidden in, or -1
   for (let i = 0; i < count; i++) box[i] = tree.of[i] >= 0 ? shownAs[tree.of[i]] : -1;
-  const hidden = new Hidden(box);
+  // The id drawn for a closed group's nodes: its box, or its root's card (the root shown).
+  const standIn = tree.groups.map((g) => (roots ? `n${rootOf(tree, g.index)}` : `g${g.index}`));
+  if (roots) for (const g of tree.groups) if (shownAs[g.index] === g.index) box[rootOf(tree, g.index)] = -1;
+  const hidden = new Hidden(box, standIn);
   const nodes = [];
   const boxes = [];
   const placed = new Uint8Array(tree.groups.length);
@@ -86,7 +102,7 @@ export function foldTree(result, tree, open) {
       if (tree.of[i] >= 0) frameOf.set(n.id, tree.of[i]);
       continue;
     }
-    if (placed[k]) continue;
+    if (roots || placed[k]) continue;
     placed[k] = 1;
     const record = boxRecord(tree, k);
     boxes.push(record);
@@ -94,6 +110,23 @@ export function foldTree(result, tree, open) {
     const parent = visibleParent(tree.groups[k].parent);
     if (parent >= 0) frameOf.set(record.id, parent);
   }
+  const edges = edgesOf(inputs, box, standIn, roots);
+  if (roots) return { nodes, edges, hidden, boxes, frames: [] };
+  const frames = tree.groups.filter((g) => shownAs[g.index] < 0 && open.has(g.index)).map((g) => ({
+    group: g.index, id: `f${g.index}`, name: g.name, kind: g.kind, parent: visibleParent(g.parent),
+    members: [],
+  }));
+  const byGroup = new Map(frames.map((f) => [f.group, f]));
+  for (const [id, k] of frameOf) byGroup.get(k)?.members.push(id);
+  return { nodes, edges, hidden, boxes, frames: frames.filter((f) => f.members.length || hasChildFrame(f, frames)) };
+}
+
+// The edges drawn when each node index i is hidden in closed group box[i] (-1: shown), drawn
+// as standIn[box[i]]: an edge between two shown nodes is itself; those a box gathers are one
+// edge with their count, unless the groups stand as their `roots` (then each is kept, and
+// all are in the answer's order).
+function edgesOf(inputs, box, standIn, roots) {
+  const count = inputs.length;
   const edges = [];
   const merged = new Map();
   // Edge ids as the answer's edge list numbers them: by source, then target and position.
@@ -106,28 +139,28 @@ export function foldTree(result, tree, open) {
       const s = box[src];
       const t = box[dst];
       if (s >= 0 && s === t) return;
-      const source = s >= 0 ? `g${s}` : `n${src}`;
-      const target = t >= 0 ? `g${t}` : `n${dst}`;
+      const source = s >= 0 ? standIn[s] : `n${src}`;
+      const target = t >= 0 ? standIn[t] : `n${dst}`;
+      if (source === target) return; // into its own root
       if (s < 0 && t < 0) {
         edges.push({ id: `e${id}`, source, target, position });
+        return;
+      }
+      // `from` and `to` keep the edge's own ends, for the steps that run along it.
+      if (roots) {
+        edges.push({ id: `e${id}`, source, target, position, from: `n${src}`, to: `n${dst}` });
         return;
       }
       const key = `${source}>${target}`;
       const seen = merged.get(key);
       if (seen) { seen.count++; return; }
-      // `from` and `to` keep the edge's own ends, for the steps that run along it.
       const edge = { id: `a${key}`, source, target, position, from: `n${src}`, to: `n${dst}`, count: 1 };
       merged.set(key, edge);
       edges.push(edge);
     });
   }
-  const frames = tree.groups.filter((g) => shownAs[g.index] < 0 && open.has(g.index)).map((g) => ({
-    group: g.index, id: `f${g.index}`, name: g.name, kind: g.kind, parent: visibleParent(g.parent),
-    members: [],
-  }));
-  const byGroup = new Map(frames.map((f) => [f.group, f]));
-  for (const [id, k] of frameOf) byGroup.get(k)?.members.push(id);
-  return { nodes, edges, hidden, boxes, frames: frames.filter((f) => f.members.length || hasChildFrame(f, frames)) };
+  if (roots) edges.sort((a, b) => a.id.slice(1) - b.id.slice(1));
+  return edges;
 }
 
 // Each node's inputs by index: the answer's column, or its records' ids.
@@ -136,16 +169,19 @@ function inputsOf(result) {
     ?? result.nodes.map((n) => n.inputs.map((id) => Number(id.slice(1))));
 }
 
-/** Which nodes a box hides, as a Map from node id to box id would say it, over an array. */
+/** Which nodes a closed group hides, as a Map from node id to the id drawn for them would say
+ * it, over an array: `box` the closed group of each node index (-1: shown), `standIn` the id
+ * drawn for each group's hidden nodes. */
 class Hidden {
-  constructor(box) {
+  constructor(box, standIn) {
     this.box = box;
+    this.standIn = standIn;
     this.size = box.reduce((n, k) => n + (k >= 0 ? 1 : 0), 0);
   }
 
   get(id) {
     const k = this.box[Number(id.slice(1))];
-    return id[0] === "n" && k >= 0 ? `g${k}` : undefined;
+    return id[0] === "n" && k >= 0 ? this.standIn[k] : undefined;
   }
 
   has(id) {
@@ -154,7 +190,7 @@ class Hidden {
 
   /** The ids of the boxes, once each. */
   values() {
-    return new Set([...this.box].filter((k) => k >= 0).map((k) => `g${k}`)).values();
+    return new Set([...this.box].filter((k) => k >= 0).map((k) => this.standIn[k])).values();
   }
 }
 

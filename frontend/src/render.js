@@ -23,10 +23,11 @@ const VIEW_MARGIN = 160; // screen px around the view where cards are drawn ahea
 const MOVE_MS = 320;
 
 /** A graph view on an <svg>, with `canvas` (far-out drawing) and `minimap` canvases beside
- * it; emits "hover" (id or null), "select" (id or null), "fold" (the root of the statement
- * whose fold button was pressed) and "view" ({overview}: whether the overview is worth
- * showing). `laid` may stand folded statements for their roots: laid.hidden maps a hidden node
- * to its root, laid.edgeList gives the edges drawn, laid.refs the far edges' stubs. */
+ * it; emits "hover" (id or null), "select" (id or null), "fold" (the id of the card or frame
+ * whose fold button was pressed: a statement's root, a box, a frame) and "view" ({overview}:
+ * whether the overview is worth showing). `laid` may stand folded groups for their roots or
+ * boxes: laid.hidden maps a hidden node to the id drawn for it, laid.edgeList gives the edges
+ * drawn, laid.refs the far edges' stubs. */
 export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) {
   const svg = d3.select(svgElement);
   const events = d3.dispatch("hover", "select", "view", "fold");

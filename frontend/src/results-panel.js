@@ -3,7 +3,7 @@
 // of the program's own) and the cost of each method.
 
 import { costTable } from "./cost.js";
-import { markPendingGradients, renderCheck, renderCost, renderGradients } from "./panels.js";
+import { markPendingGradients, renderCheck, renderCost, renderGradients } from "./panel-drawings.js";
 
 /** The spans a rule's verdict points at: its `@derivative` line and its node. */
 export function ruleSpans(rule) {

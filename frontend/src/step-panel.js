@@ -1,8 +1,8 @@
-// The step panel: "This step" (the chain rule typeset with KaTeX, panels.js), the narration
-// line read by screen readers, and practice mode, which asks the learner for each backward
-// step's local derivatives and contributions and holds the player until they are in.
+// The step panel: "This step" (the chain rule typeset with KaTeX, panel-drawings.js), the
+// narration line read by screen readers, and practice mode, which asks the learner for each
+// backward step's local derivatives and contributions and holds the player until they are in.
 
-import { levelText, renderStepPanel } from "./panels.js";
+import { levelText, renderStepPanel } from "./panel-drawings.js";
 import * as practice from "./practice.js";
 
 /** The panel on its elements `el` ({stepPanel, narration, practiceScore, practiceHelp}). */

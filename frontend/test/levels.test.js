@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { boxSummary, foldTree, hasLevels, pathTo, runAt, stopsOf, treeOf } from "../src/levels.js";
+import { boxSummary, foldTree, hasLevels, pathTo, rootOf, runAt, stopsOf, treeOf } from "../src/levels.js";
 import { createPlayer, reduce } from "../src/player.js";
 
 // A layer of two neurons, each a weight times the input x, and a loss summing them:
@@ -31,7 +31,8 @@ test("the tree counts every node under a group and its parameters", () => {
   assert.deepEqual(pathTo(tree, 4), [0, 2]);
   assert.ok(hasLevels(tree));
   assert.equal(hasLevels(treeOf({ ...answer, groups: { ...answer.groups, kind: Array(4).fill("statement") } })), false);
-  assert.equal(treeOf({ ...answer, groups: null }), null);
+  const none = treeOf({ ...answer, groups: null });
+  assert.deepEqual([none.groups, none.top, [...none.of]], [[], [], [-1, -1, -1, -1, -1, -1]]);
 });
 
 test("at the top level a closed group is one box and its edges are counted", () => {
@@ -54,6 +55,39 @@ test("an open group is a frame around its children, closed ones boxes inside it"
     answer.edges.map((e) => [e.id, e.source, e.target, e.position]), "every edge is itself when all is open");
   assert.deepEqual(all.frames.map((f) => [f.id, f.parent, f.members]),
     [["f0", -1, []], ["f1", 0, ["n1", "n2"]], ["f2", 0, ["n3", "n4"]], ["f3", -1, ["n5"]]]);
+});
+
+// x0 = 0.5 / x1 = tanh(x0) * 2 / x1 + x0: an input, a statement of 3 nodes (group 0), an
+// output line of one node (no group).
+const statementNode = (id, op, inputs = [], name = null) => ({ id, op, inputs, name, span: [0, 0] });
+const program = {
+  output: { node: "n4" },
+  nodes: [statementNode("n0", "input", [], "x0"), statementNode("n1", "tanh", ["n0"]), statementNode("n2", "const"),
+    statementNode("n3", "mul", ["n1", "n2"], "x1"), statementNode("n4", "add", ["n3", "n0"])],
+  edges: [["n0", "n1", 0], ["n0", "n4", 1], ["n1", "n3", 0], ["n2", "n3", 1], ["n3", "n4", 0]]
+    .map(([source, target, position], i) => ({ id: `e${i}`, source, target, position })),
+  groups: { kind: ["statement"], name: ["x1"], parent: [-1], span: [[0, 0]], node_group: [-1, 0, 0, 0, -1] },
+};
+
+test("a statement's root is the node it assigns, the last of its group", () => {
+  const tree = treeOf(program);
+  assert.equal(hasLevels(tree), false);
+  assert.equal(rootOf(tree, 0), 3);
+  assert.deepEqual(tree.groups[0].nodes, ["n1", "n2", "n3"]);
+});
+
+test("a closed statement is its root's card: edges into it go to the root, edges inside vanish", () => {
+  const tree = treeOf(program);
+  const g = foldTree(program, tree, new Set(), { roots: true });
+  assert.deepEqual(g.nodes.map((n) => n.id), ["n0", "n3", "n4"]);
+  assert.deepEqual(g.edges.map((e) => [e.id, e.source, e.target, e.from ?? null]),
+    [["e0", "n0", "n3", "n0"], ["e1", "n0", "n4", null], ["e4", "n3", "n4", null]]);
+  assert.equal(g.hidden.get("n1"), "n3");
+  assert.deepEqual([...g.hidden.values()], ["n3"]);
+  assert.deepEqual([g.boxes, g.frames], [[], []]);
+  const open = foldTree(program, tree, new Set([0]), { roots: true });
+  assert.deepEqual(open.edges.map((e) => e.id), ["e0", "e1", "e2", "e3", "e4"]);
+  assert.deepEqual(open.frames, [], "an open statement has no frame");
 });
 
 test("a box's gradient norm is over its parameters, else over what leaves it", () => {

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ..core.graph import Graph, Node
+from ..core.graph import Graph, Node, node_key
 from ..core.narration import say
 from ..core.numbers import encode
 from ..core.ops import Op
@@ -57,9 +57,9 @@ def check_kind(check: bool | str) -> str | None:
     return str(check)
 
 
-def gradient_check(graph: Graph, order: list[Node], grads: Mapping[str, np.ndarray],
+def gradient_check(graph: Graph, order: list[Node], grads: Mapping[int, np.ndarray],
                    output: float, limits: Limits = LIMITS, seed: np.ndarray | None = None,
-                   values: Mapping[str, np.ndarray] | None = None,
+                   values: Mapping[int, np.ndarray] | None = None,
                    kind: str = "auto") -> dict[str, object]:
     """Backprop's gradient against central differences: element by element, or by random
     directions per input tensor (`kind`; "auto" picks by the number of input elements), and
@@ -80,10 +80,10 @@ def gradient_check(graph: Graph, order: list[Node], grads: Mapping[str, np.ndarr
     return result
 
 
-def finite_difference_check(graph: Graph, order: list[Node], grads: Mapping[str, np.ndarray],
+def finite_difference_check(graph: Graph, order: list[Node], grads: Mapping[int, np.ndarray],
                             output: float, limits: Limits = LIMITS,
                             seed: np.ndarray | None = None,
-                            values: Mapping[str, np.ndarray] | None = None) -> dict[str, object]:
+                            values: Mapping[int, np.ndarray] | None = None) -> dict[str, object]:
     """The check element by element (`gradient_check` with kind "elements")."""
     return gradient_check(graph, order, grads, output, limits, seed, values, "elements")
 
@@ -111,7 +111,7 @@ def _choose(probe: _Probe, kind: str) -> tuple[str, str]:
 class _Probe:
     """One check's graph, gradient and budget, and the two ways to check."""
 
-    def __init__(self, graph: Graph, order: list[Node], grads: Mapping[str, np.ndarray],
+    def __init__(self, graph: Graph, order: list[Node], grads: Mapping[int, np.ndarray],
                  output: float, limits: Limits, seed: np.ndarray) -> None:
         self.graph, self.output, self.limits, self.seed = graph, output, limits, seed
         self.inputs = [graph.node(i) for i in graph.inputs.values()]
@@ -134,11 +134,11 @@ class _Probe:
         items = [(node, k) for node in self.inputs for k in range(node.size)]
         checked = _sample(items, self.element_budget())
         entries = self.element_entries(checked)
-        counts: dict[str, int] = defaultdict(int)
+        counts: dict[int, int] = defaultdict(int)
         for node, _ in checked:
             counts[node.id] += 1
         inputs = [_input_entry(node, 0, counts[node.id],
-                               all(e["ok"] for e in entries if e["node"] == node.id))
+                               all(e["ok"] for e in entries if e["node"] == node_key(node.id)))
                   for node in self.inputs]
         return self.summary("elements", ELEMENTS_METHOD, ELEMENTS_TOLERANCE, reason,
                             len(checked), len(checked) == len(items), 2 * len(checked),
@@ -155,16 +155,16 @@ class _Probe:
         counts_per = [min(per, node.size) for node in covered]
         directions = self.direction_entries(covered, counts_per)
         wrong = {d["node"] for d in directions if not d["ok"]}
-        failed = [node for node in covered if node.id in wrong]
+        failed = [node for node in covered if node_key(node.id) in wrong]
         budget = max(0, self.element_budget() - len(directions))
         followed = _sample([(node, k) for node in failed for k in range(node.size)], budget) \
             if budget else []
         entries = self.element_entries(followed)
-        counts: dict[str, int] = defaultdict(int)
+        counts: dict[int, int] = defaultdict(int)
         for node, _ in followed:
             counts[node.id] += 1
         inputs = [_input_entry(node, counts_per[k] if k < len(covered) else 0,
-                               counts[node.id], node.id not in wrong)
+                               counts[node.id], node_key(node.id) not in wrong)
                   for k, node in enumerate(self.inputs)]
         if len(covered) < len(self.inputs):
             reason += (f"; the work budget covered {len(covered)} of {len(self.inputs)} input "
@@ -260,7 +260,7 @@ def _sample(items: list[tuple[Node, int]], budget: int) -> list[tuple[Node, int]
     return [items[i] for i in sorted(set(picks.tolist()))]
 
 
-def _loss_rows(graph: Graph, leaves: dict[str, np.ndarray], rows: int, seed: np.ndarray,
+def _loss_rows(graph: Graph, leaves: dict[int, np.ndarray], rows: int, seed: np.ndarray,
                limits: Limits) -> np.ndarray:
     """L = sum(seed * f) at each row of the inputs' values (`leaves`: rows x size each)."""
     shaped = {i: v.reshape((rows, *graph.node(i).shape)) for i, v in leaves.items()}
@@ -286,7 +286,7 @@ def perturbed_output(graph: Graph, chunk: list[tuple[Node, int]], steps: np.ndar
 
 def _input_entry(node: Node, directions: int, elements: int, ok: bool) -> dict[str, object]:
     """What the check covered of one input tensor."""
-    return {"input": node.name, "node": node.id, "shape": list(node.shape), "size": node.size,
+    return {"input": node.name, "node": node_key(node.id), "shape": list(node.shape), "size": node.size,
             "directions": directions, "elements_checked": elements, "ok": bool(ok)}
 
 
@@ -299,7 +299,7 @@ def _direction_entry(node: Node, k: int, projected: float, scale: float, numeric
     ok = finite and abs_error <= ATOL * (1 + abs(output)) + RTOL * scale
     return {
         "input": node.name,
-        "node": node.id,
+        "node": node_key(node.id),
         "direction": k,
         "backprop": encode(projected),
         "numeric": encode(numeric),
@@ -318,7 +318,7 @@ def _entry(node: Node, k: int, bp: float, numeric: float, output: float
     ok = finite and abs_error <= ATOL * (1 + abs(output)) + RTOL * abs(numeric)
     return {
         "input": node.name,
-        "node": node.id,
+        "node": node_key(node.id),
         "index": _index(k, node.shape),
         "backprop": encode(bp),
         "numeric": encode(numeric),
@@ -338,8 +338,8 @@ def _index(k: int, shape: tuple[int, ...]) -> list[int]:
     return index[::-1]
 
 
-def rule_checks(graph: Graph, values: Mapping[str, np.ndarray],
-                grads: Mapping[str, np.ndarray]) -> list[dict[str, object]]:
+def rule_checks(graph: Graph, values: Mapping[int, np.ndarray],
+                grads: Mapping[int, np.ndarray]) -> list[dict[str, object]]:
     """Each of the program's own derivative rules against central differences of its
     primitive's forward (the function's body), one entry per primitive and argument, over
     every element of every node of it whose rule the backward sweep used for that argument."""
@@ -360,7 +360,7 @@ def rule_checks(graph: Graph, values: Mapping[str, np.ndarray],
 
 
 def _rule_entry(graph: Graph, op: Op, pos: int, nodes: list[Node],
-                values: Mapping[str, np.ndarray]) -> dict[str, object]:
+                values: Mapping[int, np.ndarray]) -> dict[str, object]:
     """One rule of one primitive, at every element of its nodes: the learner's local
     derivative against (f(.., x + h, ..) - f(.., x - h, ..)) / 2h, elementwise; the element
     that disagrees most (relative to the tolerance) is the one named."""
@@ -398,7 +398,7 @@ def _rule_entry(graph: Graph, op: Op, pos: int, nodes: list[Node],
         "primitive": op.name,
         "argument": params[pos],
         "position": pos,
-        "node": node.id,
+        "node": node_key(node.id),
         "index": [int(i) for i in np.unravel_index(k, node.shape)] if node.shape else [],
         "at": {p: encode(v) for p, v in at.items()},
         "rule": encode(float(rule[worst])),

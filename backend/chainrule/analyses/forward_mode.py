@@ -12,13 +12,13 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..core.graph import Graph, Node
+from ..core.graph import Graph, Node, node_key
 from ..core.numbers import encode
 from ..core.sweeps import derivative_formula, local_derivative, short
 from ..errors import ChainruleError
 
 
-def forward_mode(graph: Graph, order: list[Node], values: Mapping[str, np.ndarray],
+def forward_mode(graph: Graph, order: list[Node], values: Mapping[int, np.ndarray],
                  wrt: str) -> dict[str, object]:
     """Seed d(wrt)/d(wrt) = 1 (ones for an array), then one JVP per edge, in evaluation order."""
     if wrt not in graph.inputs:
@@ -26,8 +26,8 @@ def forward_mode(graph: Graph, order: list[Node], values: Mapping[str, np.ndarra
         raise ChainruleError(f"forward mode: '{wrt}' is not an input of the program (its inputs: "
                              f"{known})", None, "unknown_name")
     seed = graph.node(graph.inputs[wrt])
-    tangents: dict[str, np.ndarray] = {seed.id: np.ones(seed.shape)}
-    steps = [{"index": 0, "node": seed.id, "tangent": encode(tangents[seed.id]), "terms": [],
+    tangents: dict[int, np.ndarray] = {seed.id: np.ones(seed.shape)}
+    steps = [{"index": 0, "node": node_key(seed.id), "tangent": encode(tangents[seed.id]), "terms": [],
               "text": f"Seed: d{wrt}/d{wrt} = 1 at the input {wrt}. Forward mode starts here and "
                       "applies the chain rule once per edge, from this input towards the output."}]
     with np.errstate(all="ignore"):
@@ -49,12 +49,12 @@ def forward_mode(graph: Graph, order: list[Node], values: Mapping[str, np.ndarra
                 derivative = derivative_formula(graph, node, src, pos, values)
                 local = local_derivative(graph, node, src, pos, args, values[node.id])
                 parts.append(_product(node, local, t_in))
-                terms.append({"input": src_id, **derivative.data(),
+                terms.append({"input": node_key(src_id), **derivative.data(),
                               "tangent_in": encode(t_in), "contribution": encode(contribution)})
             tangents[node.id] = tangent
             name = node.ref(wrapped=True)[0]
             text = f"d{name}/d{wrt} = {' + '.join(parts)} = {short(tangent)}."
-            steps.append({"index": len(steps), "node": node.id, "tangent": encode(tangent),
+            steps.append({"index": len(steps), "node": node_key(node.id), "tangent": encode(tangent),
                           "terms": terms, "text": text})
     shape = graph.node(graph.output).shape
     out = tangents.get(graph.output, np.zeros(shape))

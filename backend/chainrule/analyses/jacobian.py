@@ -32,7 +32,7 @@ def jacobian(graph: Graph, order: list[Node], values: Values,
     for i in range(rows):
         seed = np.zeros(rows)
         seed[i] = 1.0
-        grads = backward(graph, order, values, record=False, seed=seed).grads
+        grads = backward(graph, values, record=False, seed=seed).grads
         matrix[i] = np.concatenate([grads.get(n.id, np.zeros(n.shape)).reshape(-1)
                                     for n in inputs]) if inputs else []
     offsets = np.cumsum([0, *(n.size for n in inputs)]).tolist()

@@ -37,8 +37,8 @@ def methods_data(source: str, values: Mapping[str, object] | None = None, *,
                         deadline or Deadline(limits.max_seconds))
     _refuse_beyond_bounds(graph, limits)
     order = graph.order()
-    node_values = forward(graph, order)
-    grads = backward(graph, order, node_values, record=False).grads
+    node_values = forward(graph)
+    grads = backward(graph, node_values, record=False).grads
     output = float(node_values[graph.output].reshape(()))
     symbols, derivatives = _symbolic(graph, order)
     operations = sum(1 for n in graph.nodes if n.op not in ("input", "const"))
@@ -89,7 +89,7 @@ def _symbolic(graph: Graph, order: list[Node]) -> tuple[dict[str, Any], dict[str
     import sympy as sp  # type: ignore[import-untyped]
 
     symbols = {name: sp.Symbol(name, real=True) for name in graph.inputs}
-    expr: dict[str, Any] = {}
+    expr: dict[int, Any] = {}
     for node in order:
         graph.deadline.check()
         if node.op == "input":

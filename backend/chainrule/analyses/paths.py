@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.graph import Graph, Node
+from ..core.graph import Graph, Node, node_key
 from ..core.numbers import encode
 from ..core.sweeps import local_derivative
 from ..errors import ChainruleError
@@ -35,15 +35,15 @@ INT_DIGITS_CHUNK = 1000  # decimal digits converted at once (Python refuses > 43
 class Edge:
     """One edge of the graph on some path from the input to the output, with its local factor."""
 
-    id: str
-    source: str
-    target: str
+    id: str  # the answer's edge id, e<k>
+    source: int
+    target: int
     position: int
     factor: float
 
 
-def find_paths(graph: Graph, order: list[Node], values: Mapping[str, np.ndarray],
-               grads: Mapping[str, np.ndarray], wrt: str, limit: int,
+def find_paths(graph: Graph, order: list[Node], values: Mapping[int, np.ndarray],
+               grads: Mapping[int, np.ndarray], wrt: str, limit: int,
                limits: Limits = LIMITS) -> dict[str, object]:
     """Count every path from input `wrt` to the output, and list the `limit` largest by |product|.
 
@@ -65,15 +65,16 @@ def find_paths(graph: Graph, order: list[Node], values: Mapping[str, np.ndarray]
     complete = len(listed) == count
     return {
         "wrt": wrt,
-        "output": graph.output,
+        "output": node_key(graph.output),
         "count": count if count.bit_length() < 4 * 3300 else None,
         "count_text": decimal_text(count),
         "gradient": encode(gradient),
         "listed_sum": encode(listed_sum),
         "rest_sum": encode(gradient - listed_sum),
         "complete": complete,
-        "labels": {i: graph.node(i).bare.plain for i in _ids_on(edges, start)},
-        "edges": [{"id": e.id, "source": e.source, "target": e.target, "position": e.position,
+        "labels": {node_key(i): graph.node(i).bare.plain for i in _ids_on(edges, start)},
+        "edges": [{"id": e.id, "source": node_key(e.source), "target": node_key(e.target),
+                   "position": e.position,
                    "factor": encode(e.factor)} for e in edges],
         "paths": [{**p, "product": encode(p["product"]),  # type: ignore[arg-type]
                    "factors": [encode(f) for f in p["factors"]]}  # type: ignore[attr-defined]
@@ -83,10 +84,10 @@ def find_paths(graph: Graph, order: list[Node], values: Mapping[str, np.ndarray]
     }
 
 
-def count_paths(order: list[Node], edges: list[Edge], start: str) -> dict[str, int]:
+def count_paths(order: list[Node], edges: list[Edge], start: int) -> dict[int, int]:
     """Paths from `start` to each node, as exact integers: each node adds up its in-edges'."""
     counts = {start: 1}
-    incoming: dict[str, list[Edge]] = {}
+    incoming: dict[int, list[Edge]] = {}
     for e in edges:
         incoming.setdefault(e.target, []).append(e)
     for node in order:
@@ -106,8 +107,8 @@ def decimal_text(n: int) -> str:
     return str(n) + "".join(reversed(chunks))
 
 
-def _edges_between(graph: Graph, order: list[Node], values: Mapping[str, np.ndarray],
-                   start: str) -> list[Edge]:
+def _edges_between(graph: Graph, order: list[Node], values: Mapping[int, np.ndarray],
+                   start: int) -> list[Edge]:
     """The edges on some path from `start` to the output, each with its local derivative."""
     reached = {start}
     for node in order:
@@ -117,7 +118,7 @@ def _edges_between(graph: Graph, order: list[Node], values: Mapping[str, np.ndar
     for node in reversed(order):
         if node.id in leads:
             leads.update(i for i in node.inputs if i in reached)
-    for node_id in sorted(leads, key=lambda i: int(i[1:])):
+    for node_id in sorted(leads):
         _require_scalar(graph.node(node_id))
     return [Edge(k, src, dst, pos, _factor(graph, values, src, dst, pos))
             for k, src, dst, pos in graph.edges() if src in leads and dst in leads]
@@ -133,7 +134,7 @@ def _require_scalar(node: Node) -> None:
             node.span, "shape")
 
 
-def _factor(graph: Graph, values: Mapping[str, np.ndarray], src: str, dst: str,
+def _factor(graph: Graph, values: Mapping[int, np.ndarray], src: int, dst: int,
             pos: int) -> float:
     node = graph.node(dst)
     args = [values[i] for i in node.inputs]
@@ -149,7 +150,7 @@ def _log_abs(x: float) -> float:
     return math.log(a) if a > 0 and not math.isnan(a) else -math.inf
 
 
-def _best_paths(graph: Graph, order: list[Node], edges: list[Edge], start: str, limit: int,
+def _best_paths(graph: Graph, order: list[Node], edges: list[Edge], start: int, limit: int,
                 max_entries: int) -> list[dict[str, object]]:
     """The `limit` paths of largest |product|, largest first, by a best-first search.
 
@@ -157,11 +158,11 @@ def _best_paths(graph: Graph, order: list[Node], edges: list[Edge], start: str, 
     the search's bound exact: a partial path's priority is what its best completion reaches, so
     paths reach the output in order. Stops early once the listed paths hold `max_entries` nodes.
     """
-    out_edges: dict[str, list[Edge]] = {}
+    out_edges: dict[int, list[Edge]] = {}
     for e in edges:
         out_edges.setdefault(e.source, []).append(e)
     best = {graph.output: 0.0}
-    best_edge: dict[str, Edge] = {}
+    best_edge: dict[int, Edge] = {}
     for node in reversed(order):
         for e in out_edges.get(node.id, []):
             reach = _log_abs(e.factor) + best[e.target]
@@ -171,7 +172,7 @@ def _best_paths(graph: Graph, order: list[Node], edges: list[Edge], start: str, 
     # edges). Along a node's best edge the priority is carried over exactly, and ties pop the
     # newest first, so the search runs straight down to the output instead of widening
     # over equal paths (a+a doubled 20,000 times has 2^20000 paths of product 1).
-    heap: list[tuple[float, int, float, str, tuple[Edge, object] | None]] = [
+    heap: list[tuple[float, int, float, int, tuple[Edge, object] | None]] = [
         (-best[start], 0, 0.0, start, None)]
     found: list[dict[str, object]] = []
     pushed, entries = 1, 0
@@ -194,7 +195,7 @@ def _best_paths(graph: Graph, order: list[Node], edges: list[Edge], start: str, 
     return found
 
 
-def _unwind(start: str, trail: tuple[Edge, object] | None) -> dict[str, object]:
+def _unwind(start: int, trail: tuple[Edge, object] | None) -> dict[str, object]:
     chain: list[Edge] = []
     while trail is not None:
         edge, rest = trail
@@ -204,14 +205,14 @@ def _unwind(start: str, trail: tuple[Edge, object] | None) -> dict[str, object]:
     product = 1.0
     for e in chain:
         product *= e.factor
-    return {"nodes": [start, *(e.target for e in chain)], "edges": [e.id for e in chain],
+    return {"nodes": [node_key(i) for i in (start, *(e.target for e in chain))], "edges": [e.id for e in chain],
             "positions": [e.position for e in chain], "factors": [e.factor for e in chain],
             "product": product}
 
 
-def _ids_on(edges: list[Edge], start: str) -> list[str]:
+def _ids_on(edges: list[Edge], start: int) -> list[int]:
     ids = {start, *(e.source for e in edges), *(e.target for e in edges)}
-    return sorted(ids, key=lambda i: int(i[1:]))
+    return sorted(ids)
 
 
 def _note(count: int, listed: int, complete: bool, cut: bool, max_entries: int) -> str:

@@ -16,7 +16,7 @@ from ..core.graph import Graph, Literal
 from ..core.kinks import kink_point
 from ..core.numbers import JSONValue, encode
 from ..core.ops import Op
-from ..core.plan import Plan, Shape, plan_of
+from ..core.plan import Plan, Shape
 from ..core.sweeps import Sweep, Values
 
 VERSION = 2
@@ -50,7 +50,7 @@ def _column(plan: Plan, buffers: dict[Shape, np.ndarray],
 
 def node_columns(graph: Graph, values: Values, sweep: Sweep) -> dict[str, object]:
     """Per node (index i is node `n<i>`): what it is, where it came from, its numbers."""
-    plan = plan_of(graph)
+    plan = graph.plan
     everyone = np.arange(len(graph.nodes))
     swept = np.flatnonzero(plan.swept)
     grad: list[JSONValue | None] = [None] * len(graph.nodes)
@@ -62,7 +62,7 @@ def node_columns(graph: Graph, values: Values, sweep: Sweep) -> dict[str, object
         terms.kink_any.astype(int) + terms.kink_all.astype(int)).tolist()
     return {
         "op": [n.op for n in graph.nodes],
-        "inputs": [[int(i[1:]) for i in n.inputs] for n in graph.nodes],
+        "inputs": [n.inputs for n in graph.nodes],
         "name": [n.name for n in graph.nodes],
         "expr": [n.bare.plain for n in graph.nodes],
         "expr_latex": [n.bare.latex for n in graph.nodes],
@@ -91,7 +91,7 @@ def _literal(literal: Literal) -> dict[str, object]:
 def step_columns(graph: Graph, sweep: Sweep) -> dict[str, object]:
     """The backward steps (the swept nodes, the output first) and their terms, in step order:
     step s owns terms term_start[s] to term_start[s + 1]."""
-    plan = plan_of(graph)
+    plan = graph.plan
     terms = sweep.terms
     assert terms is not None
     count = len(plan.term_node)

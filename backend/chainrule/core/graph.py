@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import networkx as nx  # type: ignore[import-untyped]
 import numpy as np
@@ -19,6 +21,9 @@ import numpy as np
 from ..errors import ChainruleError, Deadline, Span, warning
 from ..settings import LIMITS, Limits
 from .numbers import all_finite
+
+if TYPE_CHECKING:
+    from .plan import Plan
 from .ops import ATOM, OPS, PRECEDENCE, Formula, Op, needs_brackets, template_parts
 
 Shape = tuple[int, ...]
@@ -61,9 +66,9 @@ class Literal:
 class Node:
     """One node of the computation graph."""
 
-    id: str
+    id: int  # its place in Graph.nodes (`n<id>` on the wire: node_key)
     op: str  # "input", "const" or a key of OPS
-    inputs: list[str]
+    inputs: list[int]  # the ids of its operands, in order
     span: Span
     shape: Shape
     name: str | None = None
@@ -103,17 +108,25 @@ class Graph:
 
     source: str
     nodes: list[Node]
-    output: str
-    inputs: dict[str, str]  # input name -> node id
+    output: int  # the id of the node differentiated
+    inputs: dict[str, int]  # input name -> node id
     warnings: list[dict[str, object]]
     deadline: Deadline  # checked between nodes by every sweep over the graph
     groups: list[Group] = field(default_factory=list)
     # The op table its nodes' `op` names: the table itself, and a program's own primitives.
     ops: Mapping[str, Op] = field(default_factory=lambda: OPS)
 
-    def node(self, node_id: str) -> Node:
+    @cached_property
+    def plan(self) -> Plan:
+        """How the sweeps compute this graph, stack by stack (plan.py): made on first use, as
+        a graph is not changed once built."""
+        from .plan import make_plan  # plan.py reads graphs
+
+        return make_plan(self)
+
+    def node(self, node_id: int) -> Node:
         """The node with this id."""
-        return self.nodes[int(node_id[1:])]
+        return self.nodes[node_id]
 
     def label(self, node: Node) -> str:
         """What a node's card shows: its name, or its shortest mark (the op's symbol: `+`,
@@ -154,21 +167,21 @@ class Graph:
                 f"{what} needs the output to be a scalar (a single number), but it has shape "
                 f"{list(out.shape)}: reduce it with sum(...) or mean(...)", out.span, "shape")
 
-    def edges(self) -> list[tuple[str, str, str, int]]:
+    def edges(self) -> list[tuple[str, int, int, int]]:
         """Every edge as (id, source, target, position), grouped by source node in order, then
         by target and position (networkx's order of `edges(keys=True)`): the ids the answers
         share."""
-        outgoing: list[list[tuple[str, int]]] = [[] for _ in self.nodes]
+        outgoing: list[list[tuple[int, int]]] = [[] for _ in self.nodes]
         for node in self.nodes:
             for pos, input_id in enumerate(node.inputs):
-                outgoing[int(input_id[1:])].append((node.id, pos))
-        edges: list[tuple[str, str, str, int]] = []
+                outgoing[input_id].append((node.id, pos))
+        edges: list[tuple[str, int, int, int]] = []
         for source, out in zip(self.nodes, outgoing):
             for dst, pos in out:
                 edges.append((f"e{len(edges)}", source.id, dst, pos))
         return edges
 
-    def generations(self) -> dict[str, int]:
+    def generations(self) -> dict[int, int]:
         """Each node's layer: 0 for nodes without inputs, then 1 + the deepest input's layer."""
         return {node.id: layer for node, layer in zip(self.nodes, self.layers())}
 
@@ -176,8 +189,13 @@ class Graph:
         """`generations()` by node index (the creation order)."""
         layer: list[int] = []
         for node in self.nodes:
-            layer.append(1 + max([layer[int(i[1:])] for i in node.inputs], default=-1))
+            layer.append(1 + max([layer[i] for i in node.inputs], default=-1))
         return layer
+
+
+def node_key(node_id: int) -> str:
+    """A node's id as the answers write it: `n<id>` (inside, ids are integers)."""
+    return f"n{node_id}"
 
 
 _GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "theta", "lambda_", "mu", "sigma", "tau",
@@ -254,7 +272,7 @@ class GraphBuilder:
         self.values = dict(values)
         self.limits = limits
         self.nodes: list[Node] = []
-        self.inputs: dict[str, str] = {}
+        self.inputs: dict[str, int] = {}
         self.total_elements = 0
         self.total_work = 0  # elements x their op's work (settings.Limits.max_total_work)
         self.warnings: list[dict[str, object]] = []
@@ -283,7 +301,7 @@ class GraphBuilder:
         go back to the enclosing group)."""
         return _Opened(self, kind, name, span, at_least)
 
-    def add(self, op: str, inputs: list[str], span: Span, shape: Shape, **kw: object) -> Node:
+    def add(self, op: str, inputs: list[int], span: Span, shape: Shape, **kw: object) -> Node:
         self.deadline.check()
         limits = self.limits
         if len(self.nodes) >= limits.max_nodes:
@@ -309,7 +327,7 @@ class GraphBuilder:
                 f"{self.limits.max_total_work:,} operations (this {op} alone {work:,}: a "
                 "function with a rule runs its body and rule at every element); use smaller "
                 "arrays or fewer calls", span, "limit")
-        node = Node(f"n{len(self.nodes)}", op, inputs, span, shape, group=self.current_group,
+        node = Node(len(self.nodes), op, inputs, span, shape, group=self.current_group,
                     **kw)  # type: ignore[arg-type]
         self.nodes.append(node)
         return node
@@ -325,7 +343,7 @@ class GraphBuilder:
             text = format_number(float(array))
             node.bare = Formula(text, text)
         else:
-            node.bare = Formula(f"c{node.id[1:]}", rf"c_{{{node.id[1:]}}}")
+            node.bare = Formula(f"c{node.id}", rf"c_{{{node.id}}}")
         return node
 
     def to_array(self, value: object, span: Span, name: str | None) -> np.ndarray:
@@ -364,7 +382,7 @@ class GraphBuilder:
         node.bare = fill(op.expr, dict(zip("uv", args)), op.name)
         node.precedence = PRECEDENCE.get(op.name, ATOM)
         if len(node.bare.plain) > MAX_REF_CHARS or len(node.bare.latex) > 2 * MAX_REF_CHARS:
-            node.bare = Formula(f"v{node.id[1:]}", rf"v_{{{node.id[1:]}}}")
+            node.bare = Formula(f"v{node.id}", rf"v_{{{node.id}}}")
             node.precedence = ATOM
         return node
 
@@ -389,7 +407,7 @@ class GraphBuilder:
                                          "which the program does not use"))
         if not out.requires_grad:
             self.warnings.append(warning("constant_output", "the output does not depend on any "
-                                         "input, so there is nothing to differentiate", out.id,
+                                         "input, so there is nothing to differentiate", node_key(out.id),
                                          out.span))
         return Graph(self.source, self.nodes, out.id, self.inputs, self.warnings, self.deadline,
                      self.groups, self.ops)

@@ -13,12 +13,12 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..errors import warning
-from .graph import Graph, Node, format_number
+from .graph import Graph, Node, format_number, node_key
 from .narration import say
 from .ops import Op
 
 
-def kink_mask(op: Op | None, node: Node, values: Mapping[str, np.ndarray]
+def kink_mask(op: Op | None, node: Node, values: Mapping[int, np.ndarray]
               ) -> np.ndarray | None:
     """Which elements of `node` (of the op `op`; None for a leaf) sit on its op's kink, or None
     if none does."""
@@ -30,13 +30,13 @@ def kink_mask(op: Op | None, node: Node, values: Mapping[str, np.ndarray]
     return mask if mask.any() else None
 
 
-def all_at_kink(op: Op, node: Node, values: Mapping[str, np.ndarray]) -> bool:
+def all_at_kink(op: Op, node: Node, values: Mapping[int, np.ndarray]) -> bool:
     """Whether every element of `node` sits on the kink: then the rule used is the kink's."""
     mask = kink_mask(op, node, values)
     return mask is not None and bool(mask.all())
 
 
-def sentence(node: Node, pos: int, graph: Graph, values: Mapping[str, np.ndarray]) -> str:
+def sentence(node: Node, pos: int, graph: Graph, values: Mapping[int, np.ndarray]) -> str:
     """The convention for input `pos` of a node on a kink, with its one-sided derivatives:
     "relu'(0) is taken as 0; from the left 0, from the right 1"."""
     op = graph.ops[node.op]
@@ -51,7 +51,7 @@ def sentence(node: Node, pos: int, graph: Graph, values: Mapping[str, np.ndarray
                sides=sides, input=graph.node(node.inputs[pos]).ref(wrapped=True)[0])
 
 
-def kink_point(graph: Graph, node: Node, values: Mapping[str, np.ndarray]) -> float:
+def kink_point(graph: Graph, node: Node, values: Mapping[int, np.ndarray]) -> float:
     """The input's value at the kink (the first element on it)."""
     mask = kink_mask(graph.ops.get(node.op), node, values)
     first = values[node.inputs[0]]
@@ -60,8 +60,8 @@ def kink_point(graph: Graph, node: Node, values: Mapping[str, np.ndarray]) -> fl
     return float(np.broadcast_to(first, mask.shape)[mask][0])
 
 
-def kink_warnings(graph: Graph, values: Mapping[str, np.ndarray],
-                  grads: Mapping[str, np.ndarray]) -> list[dict[str, object]]:
+def kink_warnings(graph: Graph, values: Mapping[int, np.ndarray],
+                  grads: Mapping[int, np.ndarray]) -> list[dict[str, object]]:
     """A `kink` warning for each node whose derivative the backward sweep took on a kink."""
     found = []
     for node in graph.nodes:
@@ -77,9 +77,9 @@ def kink_warnings(graph: Graph, values: Mapping[str, np.ndarray],
         where = "" if mask.size == 1 else f"at {int(mask.sum())} of {mask.size} elements, "
         text = "; and ".join(sentence(node, pos, graph, values) for pos in range(len(node.inputs)))
         found.append(warning("kink", f"{node.ref(wrapped=False)[0]} is not differentiable here: "
-                             f"{where}{text}", node.id, node.span, kink={
+                             f"{where}{text}", node_key(node.id), node.span, kink={
                                  "point": kink.point, "elements": int(mask.sum()),
-                                 "inputs": [{"input": src, "taken": kink.taken[pos],
+                                 "inputs": [{"input": node_key(src), "taken": kink.taken[pos],
                                              "left": kink.left[pos], "right": kink.right[pos]}
                                             for pos, src in enumerate(node.inputs)]}))
     return found

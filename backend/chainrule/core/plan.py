@@ -116,26 +116,18 @@ class Plan:
     term_counts: dict[Shape, int]
 
 
-def plan_of(graph: Graph) -> Plan:
-    """The graph's plan, made on first use and kept on the graph."""
-    plan = graph.__dict__.get("_plan")
-    if plan is None:
-        plan = _make(graph)
-        graph.__dict__["_plan"] = plan
-    return plan
-
-
-def _make(graph: Graph) -> Plan:
+def make_plan(graph: Graph) -> Plan:
+    """The graph's plan (`Graph.plan` makes it once, on first use)."""
     nodes = graph.nodes
     count = len(nodes)
     shapes = [n.shape for n in nodes]
-    inputs = [[int(i[1:]) for i in n.inputs] for n in nodes]
+    inputs = [n.inputs for n in nodes]
     counts: dict[Shape, int] = defaultdict(int)
     rows = []
     for shape in shapes:
         rows.append(counts[shape])
         counts[shape] += 1
-    swept = _swept(inputs, int(graph.output[1:]), [n.requires_grad for n in nodes])
+    swept = _swept(inputs, graph.output, [n.requires_grad for n in nodes])
     term_node: list[int] = []
     term_input: list[int] = []
     term_position: list[int] = []

@@ -26,13 +26,13 @@ from .kinks import all_at_kink
 from .narration import say
 from .numbers import is_number
 from .ops import PRECEDENCE, Formula, Op, unbroadcast
-from .plan import Plan, Received, Scalar, Shape, Stack, plan_of
+from .plan import Plan, Received, Scalar, Shape, Stack
 
 POW = PRECEDENCE["pow"]
 ONE = np.float64(1.0)  # the upstream gradient 1 of a scalar node: a numpy scalar, not an array
 
 
-class Values(Mapping[str, np.ndarray]):
+class Values(Mapping[int, np.ndarray]):
     """Every node's value, kept in one buffer per shape, shaped (nodes, batch, *shape).
 
     `values[node_id]` is that node's value: with its batch axis (`batched`), or without it (one
@@ -40,16 +40,15 @@ class Values(Mapping[str, np.ndarray]):
     """
 
     def __init__(self, graph: Graph, buffers: dict[Shape, np.ndarray], batched: bool) -> None:
-        self.plan = plan_of(graph)
+        self.plan = graph.plan
         self.buffers = buffers
         self.batched = batched
 
-    def __getitem__(self, node_id: str) -> np.ndarray:
-        i = int(node_id[1:])
+    def __getitem__(self, i: int) -> np.ndarray:
         return self.buffers[self.plan.shapes[i]][self.plan.rows[i]]  # type: ignore[no-any-return]
 
-    def __iter__(self) -> Iterator[str]:
-        return (f"n{i}" for i in range(len(self.plan.shapes)))
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(len(self.plan.shapes)))
 
     def __len__(self) -> int:
         return len(self.plan.shapes)
@@ -64,12 +63,12 @@ class Values(Mapping[str, np.ndarray]):
                 [self.buffers[s][r] for s, r in zip(stack.in_shapes, stack.in_rows)])
 
 
-def evaluate(graph: Graph, leaves: Mapping[str, np.ndarray], batched: bool = True) -> Values:
+def evaluate(graph: Graph, leaves: Mapping[int, np.ndarray], batched: bool = True) -> Values:
     """Run every op once over all nodes. `leaves` gives the value of each input, batched (axis
     0 the batch, of the same length in every leaf) or, with `batched=False`, one evaluation's;
     constants use their own value. A stack's stacked nodes (and batch rows) are the batch axis
     the op table's forward functions take."""
-    plan = plan_of(graph)
+    plan = graph.plan
     batch = next(iter(leaves.values())).shape[0] if leaves and batched else 1
     lead = (batch,) if batched else ()
     buffers = {s: np.empty((n, *lead, *s)) for s, n in plan.counts.items()}
@@ -99,11 +98,11 @@ def evaluate(graph: Graph, leaves: Mapping[str, np.ndarray], batched: bool = Tru
     return Values(graph, buffers, batched=batched)
 
 
-def evaluate_output(graph: Graph, leaves: Mapping[str, np.ndarray],
+def evaluate_output(graph: Graph, leaves: Mapping[int, np.ndarray],
                     max_elements: int) -> np.ndarray:
     """The output of `evaluate`, for many batch rows: computed a chunk of rows at a time, so
     that no more than `max_elements` numbers are held at once."""
-    total = sum(math.prod(s) * n for s, n in plan_of(graph).counts.items())
+    total = sum(math.prod(s) * n for s, n in graph.plan.counts.items())
     batch = next(iter(leaves.values())).shape[0] if leaves else 1
     step = max(1, max_elements // max(1, total))
     chunks = [evaluate(graph, {i: v[start:start + step] for i, v in leaves.items()})[
@@ -111,26 +110,25 @@ def evaluate_output(graph: Graph, leaves: Mapping[str, np.ndarray],
     return np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
 
 
-def forward(graph: Graph, order: list[Node] | None = None) -> Values:
+def forward(graph: Graph) -> Values:
     """The forward sweep: every node's value (without a batch axis)."""
     leaves = {n.id: n.const for n in graph.nodes if n.op == "input" and n.const is not None}
     return evaluate(graph, leaves, batched=False)
 
 
-class Grads(Mapping[str, np.ndarray]):
+class Grads(Mapping[int, np.ndarray]):
     """dL/d(node) for every node the backward sweep reached, by id."""
 
     def __init__(self, plan: Plan, buffers: dict[Shape, np.ndarray]) -> None:
         self.plan, self.buffers = plan, buffers
 
-    def __getitem__(self, node_id: str) -> np.ndarray:
-        i = int(node_id[1:])
+    def __getitem__(self, i: int) -> np.ndarray:
         if not self.plan.swept[i]:
-            raise KeyError(node_id)
+            raise KeyError(i)
         return self.buffers[self.plan.shapes[i]][self.plan.rows[i]]
 
-    def __iter__(self) -> Iterator[str]:
-        return (f"n{i}" for i in np.flatnonzero(self.plan.swept).tolist())
+    def __iter__(self) -> Iterator[int]:
+        return iter(np.flatnonzero(self.plan.swept).tolist())
 
     def __len__(self) -> int:
         return int(self.plan.swept.sum())
@@ -167,8 +165,8 @@ class Sweep:
     terms: Terms | None
 
 
-def backward(graph: Graph, order: list[Node] | None, values: Values,
-             record: bool = True, seed: np.ndarray | None = None) -> Sweep:
+def backward(graph: Graph, values: Values, record: bool = True,
+             seed: np.ndarray | None = None) -> Sweep:
     """The reverse sweep: seed dL/dL = 1, then the chain rule once per edge, stack by stack
     from the output back (a node's consumers are all of later generations, so its gradient is
     complete when its stack comes); a gradient is the sum of its contributions in step order.
@@ -177,11 +175,11 @@ def backward(graph: Graph, order: list[Node] | None, values: Values,
     the sweep then differentiates L = sum(s * output), giving s^T J for the Jacobian J.
     With `record=False` only the gradients are computed.
     """
-    plan = plan_of(graph)
+    plan = graph.plan
     grads = {s: np.zeros((n, *s)) for s, n in plan.counts.items()}
     # One spare zero row per shape: the padding of the sums of fan-out (see _accumulate).
     contributions = {s: np.zeros((plan.term_counts.get(s, 0) + 1, *s)) for s in plan.counts}
-    out = int(graph.output[1:])
+    out = graph.output
     grads[plan.shapes[out]][plan.rows[out]] = 1.0 if seed is None else np.reshape(
         seed, plan.shapes[out])
     terms = _recording(plan) if record else None
@@ -358,7 +356,7 @@ class Derivative(NamedTuple):
 
 
 def derivative_formula(graph: Graph, node: Node, src: Node, pos: int,
-                       values: Mapping[str, np.ndarray] | None = None,
+                       values: Mapping[int, np.ndarray] | None = None,
                        on_kink: bool | None = None) -> Derivative:
     """The local derivative d node / d input, written with the graph's own names: the rule
     actually used at these `values`, which on a kink (relu(0), a tie of max) is the kink's

@@ -148,7 +148,7 @@ class _Reader:
         self.groups: dict[Path, int] = {}
         self.every_leaf = every_leaf
         self.nodes: dict[int, Node] = {}
-        self.unplaced: set[str] = set()  # constants whose span waits for their first use
+        self.unplaced: set[int] = set()  # constants whose span waits for their first use
         self.lines: list[str] = []
         self.length = 0
         self.used = set(names.values())
@@ -241,7 +241,7 @@ class _Reader:
         if node.op == "const":
             text = _text(float(node.const)) if node.const is not None else ""
             return f"({text})" if text.startswith("-") else text
-        return node.name or f"v{node.id[1:]}"
+        return node.name or f"v{node.id}"
 
     def write(self, text: str) -> Span:
         """Append text to the listing; the span it takes there."""

@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 
 import numpy as np
 
-from ..core.graph import Graph, GraphBuilder, Literal, Node, format_number
+from ..core.graph import Graph, GraphBuilder, Literal, Node, format_number, node_key
 from ..core.ops import OPS
 from ..errors import ChainruleError, Deadline, Span, warning
 from ..settings import LIMITS, Limits
@@ -30,7 +30,7 @@ class ProgramBuilder(GraphBuilder):
                  overrides: Collection[str] | None = None) -> None:
         super().__init__(source, values, limits, deadline)
         self.overrides = overrides
-        self.env: dict[str, str] = {}
+        self.env: dict[str, int] = {}
         self.calls: Counter[str] = Counter()  # calls of each of a program's functions so far
 
     def define(self, function: Function) -> None:
@@ -80,7 +80,7 @@ class ProgramBuilder(GraphBuilder):
 
     def lookup(self, expr: Expr) -> Node:
         if expr.name in self.env:
-            return self.nodes[int(self.env[expr.name][1:])]
+            return self.nodes[self.env[expr.name]]
         if expr.name in self.values:
             with self.inside(None):  # an input is shared by every statement: in none of them
                 node = self.input(expr.name, self.values.pop(expr.name), expr.span)
@@ -110,11 +110,11 @@ class ProgramBuilder(GraphBuilder):
         if overridden:
             self.warnings.append(warning(
                 "override", f"{target} = {_short(given)} from the values overrides {where}",
-                node.id, span))
+                node_key(node.id), span))
         else:
             self.warnings.append(warning(
                 "set_aside", f"the value {_short(given)} given for {target} was set aside: "
-                f"{where} stands (`overrides` does not name {target})", node.id, span))
+                f"{where} stands (`overrides` does not name {target})", node_key(node.id), span))
 
     def statement_target(self, target: str, span: Span, expr: Expr) -> None:
         if target in self.inputs:
@@ -183,7 +183,7 @@ def _statement(builder: ProgramBuilder, stmt: Statement) -> Node:
     """The nodes of one line; its value's node."""
     if stmt.target is not None and stmt.target_span is not None:
         builder.statement_target(stmt.target, stmt.target_span, stmt.expr)
-        return builder.nodes[int(builder.env[stmt.target][1:])]
+        return builder.nodes[builder.env[stmt.target]]
     return builder.expression(stmt.expr)
 
 
@@ -202,7 +202,7 @@ def _chosen_output(builder: ProgramBuilder, program: Program, name: str) -> Node
         known = f"; the lines computed are: {', '.join(dict.fromkeys(named))}" if named else ""
         raise ChainruleError(f"the output {name!r} is not a name the program assigns{known}",
                              None, "unknown_name")
-    node = builder.nodes[int(builder.env[name][1:])]
+    node = builder.nodes[builder.env[name]]
     if name in builder.inputs:
         raise ChainruleError(f"{name} is an input: the output must be a value the program "
                              "computes", lines[-1].span, "output")

@@ -1,8 +1,8 @@
 // The optimizer panel: gradient descent as its own loop around backprop. Reads its controls,
-// asks the API for the iterations, and draws them (optimizer-view.js).
+// asks the API for the iterations, and draws them (optimizer-charts.js).
 
 import { ApiError, optimize } from "./api.js";
-import { drawContour, drawLoss, renderOptimizerTable } from "./optimizer-view.js";
+import { drawContour, drawLoss, renderOptimizerTable } from "./optimizer-charts.js";
 import { parseValues } from "./values.js";
 
 const $ = (id) => document.getElementById(id);

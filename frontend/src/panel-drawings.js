@@ -1,4 +1,5 @@
-// The panels beside the graph: the chain-rule step (KaTeX), the gradients and the
+// The drawings of the panels beside the graph (their controllers: step-panel.js,
+// results-panel.js): the chain-rule step (KaTeX), the gradients and the
 // finite-difference check. Each function draws its own element from data.
 
 import { checkSummary } from "./check-text.js";
