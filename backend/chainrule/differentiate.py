@@ -255,8 +255,8 @@ def differentiate(read: Read, *, mode: str = "reverse", wrt: str | None = None,
     return {
         "version": VERSION,
         "source": graph.source,
-        "output": {"node": node_key(out.id), "label": graph.label(out), "value": encode(output_value),
-                   "shape": list(out.shape)},
+        "output": {"node": node_key(out.id), "label": graph.label(out),
+                   "value": encode(output_value), "shape": list(out.shape)},
         "seed": {"value": encode(cotangent), "note": _seed_note(out, seed is None)},
         "ops": ops_table(graph),
         "templates": TEMPLATES,
@@ -306,7 +306,7 @@ def _chosen_output(read: Read, output: str | None, *, scalar: bool) -> Graph:
     return chosen
 
 
-def _reference_warnings(read: Read, value: np.ndarray, node: str) -> list[dict[str, object]]:
+def _reference_warnings(read: Read, value: np.ndarray, node: int) -> list[dict[str, object]]:
     """A warning if the output is not the value the source library computed for it."""
     reference = read.reference
     ours = encode(value)
@@ -314,7 +314,7 @@ def _reference_warnings(read: Read, value: np.ndarray, node: str) -> list[dict[s
             ours, reference.value, rel_tol=reference.rel_tol, abs_tol=reference.abs_tol):
         return []
     return [warning(reference.kind, reference.message.format(ours=ours, theirs=reference.value),
-                    node)]
+                    node_key(node))]
 
 
 def cotangent_seed(out: Node, seed: object) -> np.ndarray:

@@ -39,13 +39,13 @@ class Read:
     """
 
     graph: Graph
-    outputs: Mapping[str, str] = field(default_factory=dict)
+    outputs: Mapping[str, int] = field(default_factory=dict)
     warnings: list[dict[str, object]] = field(default_factory=list)
     reference: Reference | None = None
     scalar_for: str | None = None
 
 
-def named_nodes(graph: Graph) -> dict[str, str]:
+def named_nodes(graph: Graph) -> dict[str, int]:
     """The computed nodes that have a name, by name (the last of a name winning)."""
     return {node.name: node.id for node in graph.nodes
             if node.name and node.op not in ("input", "const")}

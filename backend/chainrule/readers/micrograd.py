@@ -152,7 +152,7 @@ class _Reader:
         self.lines: list[str] = []
         self.length = 0
         self.used = set(names.values())
-        self.outputs: dict[str, str] = {}  # a computed node's names (v<k>, its label): its id
+        self.outputs: dict[str, int] = {}  # a computed node's names (v<k>, its label): its id
 
     def read(self, value: Any) -> None:
         """The node of one Value, whose operands have their nodes already, in its group."""
@@ -191,7 +191,7 @@ class _Reader:
             raise ChainruleError(f"micrograd's op {op!r} is not in chainrule's op table "
                                  f"(known: {known})", None, "unknown_function")
         node = self.nodes[id(value)]
-        self.outputs[f"v{node.id[1:]}"] = node.id
+        self.outputs[f"v{node.id}"] = node.id
         label = str(getattr(value, "label", "") or "")
         if label.isidentifier():
             self.outputs[label] = node.id

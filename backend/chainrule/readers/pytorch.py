@@ -204,7 +204,7 @@ class _Reader:
         self.modules: list[tuple[str, AbstractContextManager[int]]] = []
         self.listing = _Listing()
         self.span: Span = (0, 0)  # the user's expression that made the call being read
-        self.outputs: dict[str, str] = {}  # a module's path, a loss's function: its output
+        self.outputs: dict[str, int] = {}  # a module's path, a loss's function: its output
 
     # ------------------------------------------------------------ modules as groups
 
