@@ -200,6 +200,25 @@ def test_torch_prints_the_steps_of_a_loss_function_as_tables(torch_script: Path)
     assert [["t0", f"[{k}]", f"{float(g):.6g}"] for k, g in enumerate(w.grad)] == checked[-2:]
 
 
+def test_torch_takes_the_texts_options(torch_script: Path) -> None:
+    r = run("torch", f"{torch_script}:setup", "--json", "--mode", "forward", "--wrt",
+            "0.bias", "--of", "model.2", "--seed", "[[1, 0], [0, 1], [1, 1], [0, 0]]",
+            "--no-check")
+    assert r.returncode == 0, r.stderr
+    body = json.loads(r.stdout)
+    assert body["output"]["shape"] == [4, 2] and body["check"] is None
+    script = runpy.run_path(str(torch_script))
+    model, x = script["model"], script["x"]
+    seed = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]], dtype=torch.float64)
+    (model(x) * seed).sum().backward()
+    assert_close(body["gradients"]["0.bias"], model[0].bias.grad.numpy(), rtol=1e-9)
+    bias = model[0].bias.detach()
+    _, tangent = torch.autograd.functional.jvp(
+        lambda b: torch.func.functional_call(model, {"0.bias": b}, (x,)), bias,
+        torch.ones_like(bias))
+    assert_close(body["tangent"]["derivative"], tangent.numpy(), rtol=1e-9)
+
+
 @pytest.mark.parametrize(("target", "message"), [
     ("train.py", "name a script and a function in it"),
     ("missing.py:setup", "no such file: missing.py"),

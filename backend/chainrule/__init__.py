@@ -6,10 +6,8 @@
     -1.979985
 """
 
-from .differentiate import backprop
+from .differentiate import backprop, from_micrograd, from_torch, trace
 from .errors import ChainruleError
-from .readers.micrograd import from_micrograd
-from .readers.numpy_trace import trace
 
 __all__ = ["ChainruleError", "backprop", "from_micrograd", "from_torch", "show", "trace"]
 
@@ -20,8 +18,4 @@ def __getattr__(name: str) -> object:
         from .widget import show
 
         return show
-    if name == "from_torch":  # its module imports nothing of torch until it is called
-        from .readers.from_torch import from_torch
-
-        return from_torch
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")

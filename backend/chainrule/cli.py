@@ -7,7 +7,8 @@ JSON instead. A mistake in the input exits with status 2, its message and a care
 
 `chainrule serve [--host H] [--port P] [--workers N]` serves the UI and the API;
 `chainrule export-html "sin(x*y)" x=1.5 y=2 -o steps.html` writes the offline file;
-`chainrule torch train.py:setup [-o steps.html]` reads a PyTorch loss with `from_torch`.
+`chainrule torch train.py:setup [-o steps.html]` reads a PyTorch loss with `from_torch` (with
+the same --mode, --wrt, --jacobian, --seed and --check as the text; --of NAME for the output).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from .answer.schemas import (
     Value,
 )
 from .core.numbers import decode
-from .differentiate import backprop, paths_data
+from .differentiate import backprop, from_torch, paths_data
 from .errors import ChainruleError
 from .settings import HOST, LIMITS, PORT, WORKERS
 
@@ -72,7 +73,8 @@ def _answer(args: argparse.Namespace, values: dict[str, object]) -> str:
             paths_data(args.source, values, wrt=args.wrt, limit=args.limit))
         return paths.model_dump_json() + "\n" if args.json else paths_report(paths)
     result = backprop(args.source, values, check=_check_option(args), mode=args.mode,
-                      wrt=args.wrt, seed=args.seed, jacobian=args.jacobian, output=args.output)
+                      wrt=args.wrt, seed=args.seed, jacobian=args.jacobian,
+                      output=args.output_name)
     return result.model_dump_json(by_alias=True) + "\n" if args.json else report(result)
 
 
@@ -146,13 +148,18 @@ def torch_command(argv: Sequence[str]) -> int:
                         "in it")
     parser.add_argument("--json", action="store_true", help="print the API's JSON answer")
     parser.add_argument("-o", "--output", help="write the offline HTML file there instead")
+    _differentiate_options(parser, "--of", "differentiate the value NAME names (a module's "
+                           "output, model.0; a loss read as its parts, mse_loss) instead of "
+                           "the loss")
     _check_options(parser)
     args = parser.parse_args(argv)
+    if args.mode == "forward" and not args.wrt:
+        parser.error("--mode forward needs --wrt NAME (the input to differentiate by)")
     fn = _script_function(parser, args.target)
-    from .readers.from_torch import from_torch
-
     try:
-        result = from_torch(*_loss_and_model(parser, fn), check=_check_option(args))
+        result = from_torch(*_loss_and_model(parser, fn), check=_check_option(args),
+                            mode=args.mode, wrt=args.wrt, seed=args.seed,
+                            jacobian=args.jacobian, output=args.output_name)
     except ChainruleError as err:
         sys.stderr.write(error_text("", err))
         return 2
@@ -222,15 +229,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("values", nargs="*", metavar="name=value",
                         help="input values: x=1.5 or W=[[1,2],[3,4]]")
     parser.add_argument("--json", action="store_true", help="print the API's JSON answer")
-    parser.add_argument("--mode", choices=["reverse", "forward"], default="reverse",
-                        help="forward adds forward mode's tangents (needs --wrt)")
-    parser.add_argument("--wrt", help="the input forward mode (or --paths) differentiates by")
-    parser.add_argument("--output", metavar="NAME", help="differentiate the line that assigns "
-                        "NAME (a scalar) instead of the last line")
-    parser.add_argument("--jacobian", action="store_true", help="print the Jacobian (an array "
-                        "output always has it; this asks for it with a scalar output too)")
-    parser.add_argument("--seed", type=_json_value, metavar="JSON", help="the cotangent the "
-                        "backward pass starts from, shaped like the output (default ones)")
+    _differentiate_options(parser, "--output", "differentiate the line that assigns NAME (a "
+                           "scalar) instead of the last line")
     parser.add_argument("--paths", action="store_true", help="the derivative by --wrt as a sum "
                         "over paths: their exact count and the largest ones")
     parser.add_argument("--methods", action="store_true", help="three ways to differentiate: "
@@ -239,6 +239,20 @@ def _parser() -> argparse.ArgumentParser:
                         help="--paths lists at most N paths (default 20)")
     _check_options(parser)
     return parser
+
+
+def _differentiate_options(parser: argparse.ArgumentParser, output: str,
+                           output_help: str) -> None:
+    """The options every reader takes (`backprop`'s): --mode, --wrt, the output (`output`
+    names its flag), --jacobian, --seed."""
+    parser.add_argument("--mode", choices=["reverse", "forward"], default="reverse",
+                        help="forward adds forward mode's tangents (needs --wrt)")
+    parser.add_argument("--wrt", help="the input forward mode (or --paths) differentiates by")
+    parser.add_argument(output, dest="output_name", metavar="NAME", help=output_help)
+    parser.add_argument("--jacobian", action="store_true", help="print the Jacobian (an array "
+                        "output always has it; this asks for it with a scalar output too)")
+    parser.add_argument("--seed", type=_json_value, metavar="JSON", help="the cotangent the "
+                        "backward pass starts from, shaped like the output (default ones)")
 
 
 def _check_options(parser: argparse.ArgumentParser) -> None:

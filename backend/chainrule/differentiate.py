@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import gc
-from collections.abc import Callable, Collection, Mapping, Sequence
+import math
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -23,8 +25,11 @@ from .core.narration import TEMPLATES
 from .core.numbers import all_finite, encode
 from .core.sweeps import Grads, Values, backward, forward
 from .errors import ChainruleError, Deadline, warning
+from .readers import Read
+from .readers.micrograd import read_micrograd
+from .readers.numpy_trace import read_numpy
 from .readers.parsing import parse
-from .readers.program import build_graph
+from .readers.program import build_graph, read_program
 from .settings import LIMITS, Limits
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -81,16 +86,11 @@ def compact_data(source: str, values: Mapping[str, object] | None = None, *,
     the route encodes it directly and the tests check it against `Answer`. `records` (start,
     stop) also spells out those backward steps; `output` names the line differentiated (the
     last by default). `deadline` defaults to one of `limits.max_seconds`."""
-    if mode not in ("reverse", "forward"):
-        raise ChainruleError(f"mode must be 'reverse' or 'forward', not {mode!r}", None,
-                             "request")
-    if mode == "forward" and not wrt:
-        raise ChainruleError("forward mode needs `wrt`: the name of the input to differentiate "
-                             "with respect to", None, "request")
-    graph = build_graph(parse(source, limits), values or {}, limits,
-                        deadline or Deadline(limits.max_seconds), overrides, output)
-    answer = trace(graph, check=check, limits=limits, wrt=wrt if mode == "forward" else None,
-                   seed=seed, jacobian=jacobian)
+    check_mode(mode, wrt)
+    read = read_program(source, values or {}, limits, deadline or Deadline(limits.max_seconds),
+                        overrides, output)
+    answer = differentiate(read, check=check, limits=limits, mode=mode, wrt=wrt, seed=seed,
+                           jacobian=jacobian)
     if records is not None:
         start, stop = records
         steps = len(answer["columns"]["steps"]["node"])  # type: ignore[index]
@@ -134,18 +134,113 @@ def paths_data(source: str, values: Mapping[str, object] | None = None, *, wrt: 
                                                  limits)}
 
 
+def check_mode(mode: str, wrt: str | None) -> None:
+    """Refuse a mode other than reverse and forward, and forward mode without `wrt`."""
+    if mode not in ("reverse", "forward"):
+        raise ChainruleError(f"mode must be 'reverse' or 'forward', not {mode!r}", None,
+                             "request")
+    if mode == "forward" and not wrt:
+        raise ChainruleError("forward mode needs `wrt`: the name of the input to differentiate "
+                             "with respect to", None, "request")
+
+
 @without_gc
-def backprop_graph(graph: Graph, *, check: bool | str = True, limits: Limits = LIMITS) -> Answer:
-    """`backprop`'s result for a graph built from objects, not text (micrograd, tracing)."""
-    return Answer.built(trace(graph, check=check, limits=limits))
+def backprop_graph(read: Read | Graph, *, mode: str = "reverse", wrt: str | None = None,
+                   seed: object = None, jacobian: bool = False, output: str | None = None,
+                   check: bool | str = True, limits: Limits = LIMITS) -> Answer:
+    """`backprop`'s result for what a reader read (or a graph built from objects), with every
+    option `differentiate` takes."""
+    return Answer.built(differentiate(read if isinstance(read, Read) else Read(read),
+                                      mode=mode, wrt=wrt, seed=seed, jacobian=jacobian,
+                                      output=output, check=check, limits=limits))
 
 
-def trace(graph: Graph, *, check: bool | str = True, limits: Limits = LIMITS,
-          wrt: str | None = None, seed: object = None, jacobian: bool = False,
-          ) -> dict[str, object]:
-    """Run both sweeps over a built graph (and forward mode for `wrt`), assembling the compact
-    answer. An array output is swept backward from the cotangent `seed` and answers its
-    Jacobian. `check` is the gradient check's kind (see `check.check_kind`)."""
+@without_gc
+def trace(f: Callable[..., Any], values: Mapping[str, object] | None = None, *,
+          check: bool | str = True, mode: str = "reverse", wrt: str | None = None,
+          seed: object = None, jacobian: bool = False, output: str | None = None,
+          limits: Limits = LIMITS, **named_values: object) -> Answer:
+    """Call `f` with a tracer for each named value, and backpropagate through what it computed.
+
+    `trace(f, x=1.5, y=2.0)` traces `f(x=..., y=...)`; `f` uses numpy (`np.sin`, `np.exp`,
+    `np.tanh`, `@`, `**`, `np.sum`, `np.maximum`, broadcasting, ...) as usual and returns a
+    scalar (an array too, with a `seed` or `jacobian=True`). Returns the same result model as
+    `chainrule.backprop`, its source being `f`'s own lines, and takes the same options:
+    `mode="forward", wrt="x"`, `seed`, `jacobian`, `check`, and `output`, the name of a local
+    variable of `f` (its last assignment) to differentiate instead of what `f` returns. A numpy
+    function outside the op table raises `ChainruleError` naming it.
+    """
+    check_mode(mode, wrt)
+    return backprop_graph(read_numpy(f, {**(values or {}), **named_values}, limits),
+                          mode=mode, wrt=wrt, seed=seed, jacobian=jacobian, output=output,
+                          check=check, limits=limits)
+
+
+@without_gc
+def from_micrograd(loss: Any, inputs: Mapping[str, Any] | Iterable[Any] | None = None, *, check: bool | str = True,
+                   mode: str = "reverse", wrt: str | None = None, seed: object = None,
+                   jacobian: bool = False, output: str | None = None,
+                   limits: Limits = LIMITS) -> Answer:
+    """Read a micrograd `Value` graph ending in `loss`, and backpropagate through it.
+
+    `inputs` names the Values to differentiate with respect to: the model (a micrograd
+    `Module` such as `MLP`: its parameters named by their place, `layers[1].neurons[3].w[0]`,
+    and the answer's groups its layers, neurons, samples, loss and regularization), a mapping
+    `{"w": w, ...}`, or a sequence such as `model.parameters()` (named p0, p1, ...); the other
+    leaves become constants. Without it, every leaf is an input, named by its `label`
+    (micrograd's lecture Value has one) or `v<k>`. Returns the same result model as
+    `chainrule.backprop`, and takes the same options (`mode="forward", wrt=...`, `seed`,
+    `jacobian`, `check`); `output` names a computed Value to differentiate instead of `loss`:
+    `v<k>` as the answer's source lists it, or its `label`.
+    """
+    check_mode(mode, wrt)
+    return backprop_graph(read_micrograd(loss, inputs, limits), mode=mode, wrt=wrt, seed=seed,
+                          jacobian=jacobian, output=output, check=check, limits=limits)
+
+
+@without_gc
+def from_torch(loss_fn: Callable[[], Any], model: Any = None, *, check: bool | str = True,
+               mode: str = "reverse", wrt: str | None = None, seed: object = None,
+               jacobian: bool = False, output: str | None = None,
+               limits: Limits = LIMITS) -> Answer:
+    """Call `loss_fn()` (no arguments; it computes a scalar loss with torch), record every
+    torch operation it runs as a node of chainrule's graph, and backpropagate through it.
+
+    `model` (an `nn.Module`): its parameters are the inputs, named as `named_parameters()`
+    names them (`0.weight`), and the nodes are grouped by the module that ran them (`model`,
+    `model.0`, ...). Any other tensor is a constant. Without a model, every leaf tensor that
+    requires grad is an input (`t0`, `t1`, ... in the order of first use). An operation outside
+    chainrule's op table raises `ChainruleError` naming it, the module and the line of the
+    call. Returns the same result model as `chainrule.backprop`, and takes the same options
+    (`mode="forward", wrt="0.weight"`, `seed`, `jacobian`, `check`; an array loss with a seed
+    or the Jacobian); `output` names a module's output (`model.0`) or a loss read as its parts
+    (`mse_loss`) to differentiate instead of the loss. Values in float64. torch is imported
+    only when this is called.
+    """
+    check_mode(mode, wrt)
+    try:
+        from .readers.pytorch import read_torch
+    except ImportError as err:
+        raise ChainruleError(f"from_torch needs PyTorch ({err}): pip install "
+                             "'chainrule[torch]'", None, "request") from None
+    return backprop_graph(read_torch(loss_fn, model, limits), mode=mode, wrt=wrt, seed=seed,
+                          jacobian=jacobian, output=output, check=check, limits=limits)
+
+
+def differentiate(read: Read, *, mode: str = "reverse", wrt: str | None = None,
+                  seed: object = None, jacobian: bool = False, output: str | None = None,
+                  check: bool | str = True, limits: Limits = LIMITS) -> dict[str, object]:
+    """Run both sweeps over what a reader read (and forward mode for `wrt`), assembling the
+    compact answer: the one way in, for programs, traced functions, micrograd and torch.
+
+    An array output is swept backward from the cotangent `seed` and answers its Jacobian
+    (`jacobian=True` asks for it with a scalar output too). `output` names a node the reader
+    named (`Read.outputs`) to differentiate instead of the reader's output. `check` is the
+    gradient check's kind (see `check.check_kind`). The reader's warnings follow the graph's,
+    and a warning says so if the output is not the value the source library computed.
+    """
+    check_mode(mode, wrt)
+    graph = _chosen_output(read, output, scalar=seed is None and not jacobian)
     kind = check_kind(check)
     order = graph.order()
     out = graph.node(graph.output)
@@ -161,8 +256,8 @@ def trace(graph: Graph, *, check: bool | str = True, limits: Limits = LIMITS,
     return {
         "version": VERSION,
         "source": graph.source,
-        "output": {"node": node_key(out.id), "label": graph.label(out), "value": encode(output_value),
-                   "shape": list(out.shape)},
+        "output": {"node": node_key(out.id), "label": graph.label(out),
+                   "value": encode(output_value), "shape": list(out.shape)},
         "seed": {"value": encode(cotangent), "note": _seed_note(out, seed is None)},
         "ops": ops_table(graph),
         "binding": BINDING,
@@ -173,14 +268,56 @@ def trace(graph: Graph, *, check: bool | str = True, limits: Limits = LIMITS,
         "gradients": gradients,
         "check": None if kind is None else gradient_check(
             graph, order, grads, loss, limits, cotangent, values, kind),
-        "warnings": graph.warnings + kink_warnings(graph, values, grads)
-        + _non_finite_warnings(graph, values, grads),
+        "warnings": graph.warnings + read.warnings + kink_warnings(graph, values, grads)
+        + _non_finite_warnings(graph, values, grads)
+        + ([] if output is not None else _reference_warnings(read, output_value, out.id)),
         "cost": cost(sum(graph.node(i).size for i in graph.inputs.values()), out.size),
-        "tangent": None if wrt is None else forward_mode(graph, order, values, wrt),
+        "tangent": None if mode != "forward" or wrt is None
+        else forward_mode(graph, order, values, wrt),
         "jacobian": jacobian_of(graph, order, values, limits)
         if jacobian or out.shape else None,
         "groups": groups_data(graph),
     }
+
+
+def _chosen_output(read: Read, output: str | None, *, scalar: bool) -> Graph:
+    """The reader's graph, its output the node named `output` if given; a scalar where the
+    reader or the choice needs one (`scalar`: no seed and no Jacobian was asked for)."""
+    graph = read.graph
+    if output is None:
+        if read.scalar_for and scalar:
+            graph.require_scalar_output(read.scalar_for)
+        return graph
+    node_id = read.outputs.get(output)
+    if node_id is None:
+        if output in graph.inputs:
+            raise ChainruleError(f"{output} is an input: the output must be a value computed "
+                                 "from the inputs", None, "output")
+        names = list(read.outputs)
+        known = (f"; the values named here are: {', '.join(names[:30])}"
+                 + (f" and {len(names) - 30:,} more" if len(names) > 30 else "")) if names \
+            else "; none is named here"
+        raise ChainruleError(f"the output {output!r} is not a name of a computed value{known}",
+                             None, "unknown_name")
+    chosen = replace(graph, output=node_id)
+    node = chosen.node(node_id)
+    if not node.requires_grad:
+        raise ChainruleError(f"the output {output} does not depend on any input, so there is "
+                             "nothing to differentiate", node.span, "output")
+    if scalar:
+        chosen.require_scalar_output(f"differentiating {output}")
+    return chosen
+
+
+def _reference_warnings(read: Read, value: np.ndarray, node: int) -> list[dict[str, object]]:
+    """A warning if the output is not the value the source library computed for it."""
+    reference = read.reference
+    ours = encode(value)
+    if reference is None or not isinstance(ours, float) or math.isclose(
+            ours, reference.value, rel_tol=reference.rel_tol, abs_tol=reference.abs_tol):
+        return []
+    return [warning(reference.kind, reference.message.format(ours=ours, theirs=reference.value),
+                    node_key(node))]
 
 
 def cotangent_seed(out: Node, seed: object) -> np.ndarray:

@@ -81,7 +81,9 @@ class StepsWidget(anywidget.AnyWidget):  # type: ignore[misc]
 def show(source_or_result: str | Answer, /, **values: Any) -> StepsWidget:
     """A widget that plays the steps: of a source with its values (`show("sin(x*y)", x=1.5,
     y=2)`, and `mode="forward", wrt="x"` as for `backprop`), or of a result already computed
-    (`show(backprop(...))`, `show(trace(f, ...))`, `show(from_micrograd(loss))`)."""
+    (`show(backprop(...))`, `show(trace(f, ...))`, `show(from_micrograd(loss))`,
+    `show(from_torch(loss_fn, model))`, each with any of backprop's options, e.g.
+    `show(trace(f, x=1.5, mode="forward", wrt="x"))`)."""
     if isinstance(source_or_result, Answer):
         if values:
             raise TypeError("show(result) takes no values: they are in the result already")
@@ -89,6 +91,7 @@ def show(source_or_result: str | Answer, /, **values: Any) -> StepsWidget:
     elif isinstance(source_or_result, str):
         result = backprop(source_or_result, **values)
     else:
-        raise TypeError("show() takes a source (str) or a result of backprop(), trace() or "
-                        f"from_micrograd(), not {type(source_or_result).__name__}")
+        raise TypeError("show() takes a source (str) or a result of backprop(), trace(), "
+                        "from_micrograd() or from_torch(), not "
+                        f"{type(source_or_result).__name__}")
     return StepsWidget(answer=widget_answer(result))

@@ -199,7 +199,8 @@ def test_the_widget_plays_and_removing_its_view_stops_its_clock(
     page.get_by_role("button", name="Play", exact=True).click()
     # It plays on, reporting each step (read as at least 3: a loaded machine may pass 3 between
     # two of expect's polls).
-    page.wait_for_function("Number(document.getElementById('step-slider').value) >= 3")
+    page.wait_for_function("(slider) => Number(slider.value) >= 3",
+                           arg=ui.slider(page).element_handle())
     assert page.evaluate("window.model.get('step')") >= 3
     page.evaluate("window.cleanup()")  # what anywidget calls when the output is cleared
     at = ui.slider(page).input_value()

@@ -211,12 +211,6 @@ class Answer(_Model):
     def _renderer(self) -> Renderer:
         return Renderer(self._json)
 
-    def add_warning(self, warning: dict[str, Any]) -> None:
-        """A warning found after the answer was built (as errors.warning makes it)."""
-        self.warnings.append(_construct(Warning_, warning))
-        if self._data is not None:
-            self._data["warnings"].append(warning)
-
     def compact_json(self) -> bytes:
         """The compact answer as JSON, as `POST /api/v2/backprop` sends it (the widget and the
         offline file hold this; frontend/src/answer.js reads it)."""

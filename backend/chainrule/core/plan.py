@@ -21,15 +21,43 @@ The plan is made once per graph and kept on it.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from .graph import Graph
+from .ops import Op
 
 Shape = tuple[int, ...]
+
+
+class _Node(Protocol):
+    """What a plan reads of a node (graph.Node)."""
+
+    @property
+    def op(self) -> str: ...
+    @property
+    def inputs(self) -> list[int]: ...
+    @property
+    def shape(self) -> Shape: ...
+    @property
+    def requires_grad(self) -> bool: ...
+
+
+class Graph(Protocol):
+    """What a plan reads of a graph (graph.Graph, which makes its plan here on first use, so
+    this module does not import it)."""
+
+    @property
+    def nodes(self) -> Sequence[_Node]: ...
+    @property
+    def output(self) -> int: ...
+    @property
+    def ops(self) -> Mapping[str, Op]: ...
+
+
 Index = np.ndarray | slice  # rows: an int64 array, or a slice where they are consecutive
 
 

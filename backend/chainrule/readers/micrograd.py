@@ -17,19 +17,17 @@ from __future__ import annotations
 
 import heapq
 import keyword
-import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from ..answer.models import Answer
 from ..core.graph import Graph, GraphBuilder, Node
 from ..core.ops import OPS
 from ..core.templates import Operand, pieces
-from ..differentiate import backprop_graph, without_gc
 from ..errors import ChainruleError, Span, warning
 from ..settings import LIMITS, Limits
+from . import Read, Reference
 from .micrograd_structure import Path, Structure, infer, is_module, is_value
 
 # micrograd's `_op` strings and the op-table entries they are, read from the table's
@@ -42,19 +40,11 @@ POWER_PREFIX = "**"
 _GENERATED_NAME = re.compile(r"v\d+")
 
 
-@without_gc
-def from_micrograd(loss: Any, inputs: Mapping[str, Any] | Iterable[Any] | None = None, *,
-                   check: bool | str = True, limits: Limits = LIMITS) -> Answer:
-    """Read a micrograd `Value` graph ending in `loss`, and backpropagate through it.
-
-    `inputs` names the Values to differentiate with respect to: the model (a micrograd
-    `Module` such as `MLP`: its parameters named by their place, `layers[1].neurons[3].w[0]`,
-    and the answer's groups its layers, neurons, samples, loss and regularization), a mapping
-    `{"w": w, ...}`, or a sequence such as `model.parameters()` (named p0, p1, ...); the other
-    leaves become constants. Without it, every leaf is an input, named by its `label`
-    (micrograd's lecture Value has one) or `v<k>`. Returns the same result model as
-    `chainrule.backprop`.
-    """
+def read_micrograd(loss: Any, inputs: Mapping[str, Any] | Iterable[Any] | None = None,
+                   limits: Limits = LIMITS) -> Read:
+    """Read a micrograd `Value` graph ending in `loss` (`from_micrograd`'s reading: see
+    `chainrule.from_micrograd`). Its computed nodes are named as the listing names them,
+    `v<k>`, and by their `label` where a Value has one; `output=` may choose them."""
     if is_module(inputs):
         order = _topological(loss, limits)
         structure = infer(inputs, order)
@@ -69,17 +59,12 @@ def from_micrograd(loss: Any, inputs: Mapping[str, Any] | Iterable[Any] | None =
         reader.read(value)
     missing = [name for key, name in names.items() if key not in reader.nodes]
     graph = reader.finish(loss)
-    graph.warnings.extend(warning("unused_value", f"the input {name} is not part of the "
-                                  "loss's graph") for name in missing)
-    result = backprop_graph(graph, check=check, limits=limits)
-    ours = result.output.value
-    if isinstance(ours, float) and not math.isclose(ours, float(loss.data), rel_tol=1e-9,
-                                                    abs_tol=1e-12):
-        result.add_warning(warning(
-            "micrograd_mismatch", f"chainrule computes the output as {ours:.17g} but "
-            f"micrograd's data is {float(loss.data):.17g}: does a Value class here compute an "
-            "op differently from micrograd?", result.output.node))
-    return result
+    unused = [warning("unused_value", f"the input {name} is not part of the loss's graph")
+              for name in missing]
+    return Read(graph, reader.outputs, unused, Reference(
+        float(loss.data), "micrograd_mismatch", "chainrule computes the output as {ours:.17g} "
+        "but micrograd's data is {theirs:.17g}: does a Value class here compute an op "
+        "differently from micrograd?", rel_tol=1e-9, abs_tol=1e-12))
 
 
 def _input_names(inputs: Mapping[str, Any] | Iterable[Any] | None) -> dict[int, str]:
@@ -169,6 +154,7 @@ class _Reader:
         self.lines: list[str] = []
         self.length = 0
         self.used = set(names.values())
+        self.outputs: dict[str, int] = {}  # a computed node's names (v<k>, its label): its id
 
     def read(self, value: Any) -> None:
         """The node of one Value, whose operands have their nodes already, in its group."""
@@ -206,6 +192,11 @@ class _Reader:
             known = ", ".join([*MICROGRAD_OPS, POWER_PREFIX + "k"])
             raise ChainruleError(f"micrograd's op {op!r} is not in chainrule's op table "
                                  f"(known: {known})", None, "unknown_function")
+        node = self.nodes[id(value)]
+        self.outputs[f"v{node.id}"] = node.id
+        label = str(getattr(value, "label", "") or "")
+        if label.isidentifier():
+            self.outputs[label] = node.id
 
     def leaf(self, value: Any) -> Node:
         name = self.names.get(id(value))

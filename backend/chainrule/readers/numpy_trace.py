@@ -29,12 +29,11 @@ from typing import Any
 
 import numpy as np
 
-from ..answer.models import Answer
 from ..core.graph import GraphBuilder, Node
 from ..core.ops import OPS
-from ..differentiate import backprop_graph, without_gc
 from ..errors import ChainruleError, Span
 from ..settings import LIMITS, Limits
+from . import Read, named_nodes
 from .user_source import Source, frame_position
 
 # numpy's function name -> the op-table entry that computes it, read from the table.
@@ -42,17 +41,11 @@ NUMPY_OPS = {numpy_name: op.name for op in OPS.values() for numpy_name in op.num
 KNOWN = ", ".join(f"np.{name}" for name in NUMPY_OPS)
 
 
-@without_gc
-def trace(f: Callable[..., Any], values: Mapping[str, object] | None = None, *,
-          check: bool | str = True, limits: Limits = LIMITS, **named_values: object) -> Answer:
-    """Call `f` with a tracer for each named value, and backpropagate through what it computed.
-
-    `trace(f, x=1.5, y=2.0)` traces `f(x=..., y=...)`; `f` uses numpy (`np.sin`, `np.exp`,
-    `np.tanh`, `@`, `**`, `np.sum`, `np.maximum`, broadcasting, ...) as usual and returns a
-    scalar. Returns the same result model as `chainrule.backprop`, its source being `f`'s own
-    lines. A numpy function outside the op table raises `ChainruleError` naming it.
-    """
-    inputs = {**(values or {}), **named_values}
+def read_numpy(f: Callable[..., Any], inputs: Mapping[str, object],
+               limits: Limits = LIMITS) -> Read:
+    """Call `f` with a tracer for each named value, and read what it computed (`trace`'s
+    reading: see `chainrule.trace`). Its nodes are named by the local variables they are
+    assigned to, which `output=` may choose."""
     try:
         inspect.signature(f).bind(**inputs)
     except TypeError as err:
@@ -74,9 +67,7 @@ def trace(f: Callable[..., Any], values: Mapping[str, object] | None = None, *,
             "return one number computed from them (reduce arrays with np.sum or np.mean)",
             None, "request")
     graph = tracer.builder.finish(out.node)
-    graph.require_scalar_output(f"tracing {_name(f)}")
-    graph.warnings.extend(source.warnings)
-    return backprop_graph(graph, check=check, limits=limits)
+    return Read(graph, named_nodes(graph), source.warnings, scalar_for=f"tracing {_name(f)}")
 
 
 def _name(f: Callable[..., Any]) -> str:

@@ -16,7 +16,8 @@ from ..core.graph import Graph, GraphBuilder, Literal, Node, format_number, node
 from ..core.ops import OPS
 from ..errors import ChainruleError, Deadline, Span, warning
 from ..settings import LIMITS, Limits
-from .parsing import Expr, Function, Program, Statement, literal_value, postorder
+from . import Read
+from .parsing import Expr, Function, Program, Statement, literal_value, parse, postorder
 from .rules import primitive_op
 
 
@@ -168,6 +169,14 @@ def build_graph(program: Program, values: Mapping[str, object] | None = None,
     if output is not None:
         out = _chosen_output(builder, program, output)
     return builder.finish(out)
+
+
+def read_program(source: str, values: Mapping[str, object] | None = None,
+                 limits: Limits = LIMITS, deadline: Deadline | None = None,
+                 overrides: Collection[str] | None = None, output: str | None = None) -> Read:
+    """The language's reader: a program's text parsed and built (see `build_graph`, which
+    chooses the line `output` names as the output) into what every reader returns."""
+    return Read(build_graph(parse(source, limits), values, limits, deadline, overrides, output))
 
 
 def _statement(builder: ProgramBuilder, stmt: Statement) -> Node:

@@ -28,7 +28,6 @@ copied as `tensor.detach().double()`; torch's own loss is kept to compare.
 from __future__ import annotations
 
 import functools
-import math
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -41,12 +40,11 @@ import numpy as np
 import torch
 from torch.overrides import TorchFunctionMode, resolve_name
 
-from ..answer.models import Answer
 from ..core.graph import GraphBuilder, Node
 from ..core.ops import OPS
-from ..differentiate import backprop_graph
 from ..errors import ChainruleError, Span, warning
 from ..settings import Limits
+from . import Read, Reference
 from .user_source import Source, frame_position
 
 # torch's name (a function's, a method's, an operator's, a property's) -> the op-table entry.
@@ -70,9 +68,10 @@ _SKIPPED_DIRS = (os.path.dirname(torch.__file__) + os.sep,
                  os.path.dirname(__file__) + os.sep)
 
 
-def read_torch(loss_fn: Callable[[], Any], model: Any, *, check: bool | str,
-               limits: Limits) -> Answer:
-    """`from_torch`'s work (see there), with torch imported."""
+def read_torch(loss_fn: Callable[[], Any], model: Any, limits: Limits) -> Read:
+    """Read what `loss_fn()` computes with torch (`from_torch`'s reading: see
+    `chainrule.from_torch`). The output of each module and of each loss read as its parts is
+    named by its path (`model.0`) or function (`mse_loss`); `output=` may choose them."""
     if model is not None and not isinstance(model, torch.nn.Module):
         raise ChainruleError(f"from_torch's model is an nn.Module, not {type(model).__name__}",
                              None, "request")
@@ -85,22 +84,12 @@ def read_torch(loss_fn: Callable[[], Any], model: Any, *, check: bool | str,
                              "parameters: return the loss tensor", None, "request")
     reader.builder.source = reader.listing.text
     graph = reader.builder.finish(out)
-    graph.require_scalar_output("from_torch")
-    graph.warnings.extend(reader.listing.warnings)
-    graph.warnings.extend(warning("unused_value", f"the parameter {name} is not part of the "
-                                  "loss's graph") for name in reader.unused())
-    result = backprop_graph(graph, check=check, limits=limits)
-    _compare(result, float(loss.detach().double().sum()))
-    return result
-
-
-def _compare(result: Answer, theirs: float) -> None:
-    """Warn when chainrule's loss is not torch's (an op computed differently)."""
-    ours = result.output.value
-    if isinstance(ours, float) and not math.isclose(ours, theirs, rel_tol=1e-6, abs_tol=1e-9):
-        result.add_warning(warning(
-            "torch_mismatch", f"chainrule computes the loss as {ours:.17g} but torch's is "
-            f"{theirs:.17g} (torch in float32?)", result.output.node))
+    unused = [warning("unused_value", f"the parameter {name} is not part of the loss's graph")
+              for name in reader.unused()]
+    return Read(graph, reader.outputs, [*reader.listing.warnings, *unused], Reference(
+        float(loss.detach().double().sum()), "torch_mismatch", "chainrule computes the loss as "
+        "{ours:.17g} but torch's is {theirs:.17g} (torch in float32?)", rel_tol=1e-6,
+        abs_tol=1e-9), scalar_for="from_torch")
 
 
 @functools.lru_cache(maxsize=256)
@@ -215,6 +204,7 @@ class _Reader:
         self.modules: list[tuple[str, AbstractContextManager[int]]] = []
         self.listing = _Listing()
         self.span: Span = (0, 0)  # the user's expression that made the call being read
+        self.outputs: dict[str, int] = {}  # a module's path, a loss's function: its output
 
     # ------------------------------------------------------------ modules as groups
 
@@ -230,9 +220,13 @@ class _Reader:
         self.modules.append((path, group))
 
     def leave(self, path: str, module: Any, args: Any, output: Any) -> None:
-        """A module ends: its group closes."""
+        """A module ends: its group closes, and its output (if it has a node) is named by its
+        path (a module called again: by its last call)."""
         _, group = self.modules.pop()
         group.__exit__(None, None, None)
+        node = self.nodes.get(id(output)) if isinstance(output, torch.Tensor) else None
+        if node is not None:
+            self.outputs[path] = node.id
 
     def where(self) -> str:
         """`in model.0 (train.py:14)`: the running module and the user's line."""
@@ -313,7 +307,8 @@ class _Reader:
                 raise self.refusal(full, f"reads the numbers as {result.dtype}")
             self.bind(result, self.apply("reshape", [args[0], np.zeros(result.shape)]))
         elif name in _PARTS:
-            self.bind(result, _PARTS[name](self, full, args, kwargs))
+            node = self.bind(result, _PARTS[name](self, full, args, kwargs))
+            self.outputs[name] = node.id
         elif name in TORCH_OPS and isinstance(result, torch.Tensor):
             self.bind(result, self.table_op(full, name, args, kwargs))
         else:
