@@ -13,7 +13,6 @@ import string
 
 import numpy as np
 import pytest
-from chainrule.core.graph import Node, fill
 from chainrule.core.ops import (
     ATOM,
     OPS,
@@ -23,6 +22,7 @@ from chainrule.core.ops import (
     Op,
     unbroadcast,
 )
+from chainrule.core.templates import Operand, fill
 from chainrule.readers.micrograd import MICROGRAD_OPS
 
 from .oracles import central_difference
@@ -172,11 +172,6 @@ OPERANDS = [pytest.param(Formula("x", "x"), ATOM, id="name"),
             pytest.param(Formula("a ** 2", "a^{2}"), PRECEDENCE["pow"], id="power")]
 
 
-def _operand(slot: str, bare: Formula, precedence: int) -> Node:
-    return Node(id="uv".index(slot), op="input", inputs=[], span=(0, 0), shape=(), bare=bare,
-                precedence=precedence)
-
-
 def _balanced(text: str, pairs: tuple[tuple[str, str], ...]) -> bool:
     for opening, closing in pairs:
         depth = 0
@@ -193,8 +188,8 @@ def _balanced(text: str, pairs: tuple[tuple[str, str], ...]) -> bool:
 @pytest.mark.parametrize(("operand", "precedence"), OPERANDS)
 def test_templates_render_with_any_operand(name: str, operand: Formula, precedence: int) -> None:
     op = OPS[name]
-    refs = {slot: _operand(slot, operand, precedence) for slot in "uv"[:op.arity]}
-    for template, of in ((op.expr, name), *((d, None) for d in op.derivs)):
+    refs = {slot: Operand(*operand, precedence) for slot in "uv"[:op.arity]}
+    for template, of in ((op.expr, op), *((d, None) for d in op.derivs)):
         filled = fill(template, refs, of)
         for text in filled:
             assert "$" not in text, (template, filled)

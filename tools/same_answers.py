@@ -23,11 +23,14 @@ count as the same.
     PYTHONPATH=backend .venv/bin/python tools/same_answers.py --rev c0293a3
     PYTHONPATH=backend .venv/bin/python tools/same_answers.py --dump before.json
     PYTHONPATH=backend .venv/bin/python tools/same_answers.py --against before.json
+    PYTHONPATH=backend .venv/bin/python tools/same_answers.py --against before.json \
+        --new-fields binding,ops.*.precedence
 
 `--dump FILE` writes this backend's answers; `--rev REV` takes another revision's backend out of
 git (`git archive`), dumps its answers in a process of its own with this script's code, and
 compares them with this checkout's, field by field; `--against FILE` compares this checkout's
-with a saved dump. Each answer that differs is printed with its first differing path; the exit
+with a saved dump; `--new-fields` leaves the fields this backend adds (dotted paths, `*` for
+any key) out of its own answers. Each answer that differs is printed with its first differing path; the exit
 status is 1 if any does. A dump takes about 2 s (`--rev`, two dumps, about 5 s). Lint:
 
     ruff check tools
@@ -48,7 +51,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -462,13 +465,30 @@ def dump_of_revision(rev: str) -> dict[str, Any]:
         return json.loads(out_file.read_text())  # type: ignore[no-any-return]
 
 
-def compare(before: dict[str, Any], now: dict[str, Any], ignore: list[str]) -> int:
+def drop_new_field(value: Any, path: list[str]) -> None:
+    """Remove the field at `path` (keys; `*` any key) from an answer, where it is."""
+    if not isinstance(value, dict) or not path:
+        return
+    head, rest = path[0], path[1:]
+    for key in list(value) if head == "*" else [head] if head in value else []:
+        if rest:
+            drop_new_field(value[key], rest)
+        else:
+            del value[key]
+
+
+def compare(before: dict[str, Any], now: dict[str, Any], ignore: list[str],
+            new_fields: Sequence[str] = ()) -> int:
     """Print each answer that differs (or is only on one side) and the count of the same;
-    1 if any differs."""
+    1 if any differs. `new_fields` (dotted paths, `*` any key) are left out of `now` only: the
+    earlier answers must not have them."""
     for answers in (before, now):
         for answer in answers.values():
             for key in ignore:
                 answer.pop(key, None)
+    for answer in now.values():
+        for field in new_fields:
+            drop_new_field(answer, field.split("."))
     differ = [(name, first_difference(before[name], now[name]) if name in now
                else "only in the first") for name in before]
     differ += [(name, "only in the second") for name in now if name not in before]
@@ -488,6 +508,9 @@ def main() -> int:
                         help="compare with the answers saved in FILE (by --dump)")
     parser.add_argument("--ignore", action="append", default=[], metavar="KEY",
                         help="a top-level field to leave out (one the revision did not have)")
+    parser.add_argument("--new-fields", default="", metavar="A,B",
+                        help="fields this backend adds, as dotted paths (`*` any key, e.g. "
+                        "ops.*.precedence), left out of its answers only")
     args = parser.parse_args()
     if args.dump:
         args.dump.write_text(json.dumps(dump()))
@@ -496,7 +519,8 @@ def main() -> int:
         before = json.loads(args.against.read_text())
     else:
         before = dump_of_revision(args.rev or "HEAD")
-    return compare(before, dump(), args.ignore)
+    new_fields = [field for field in args.new_fields.split(",") if field]
+    return compare(before, dump(), args.ignore, new_fields)
 
 
 if __name__ == "__main__":

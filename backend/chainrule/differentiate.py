@@ -15,7 +15,7 @@ from .analyses.check import check_kind, gradient_check
 from .analyses.forward_mode import forward_mode
 from .analyses.jacobian import jacobian as jacobian_of
 from .analyses.paths import find_paths
-from .answer.columns import VERSION, node_columns, ops_table, step_columns
+from .answer.columns import BINDING, VERSION, node_columns, ops_table, step_columns
 from .answer.groups import groups_data
 from .answer.models import Answer
 from .answer.records import Renderer, spelled_out
@@ -252,6 +252,7 @@ def differentiate(read: Read, *, mode: str = "reverse", wrt: str | None = None,
     grads = sweep.grads
     gradients = {name: encode(grads.get(i, np.zeros(graph.node(i).shape)))
                  for name, i in graph.inputs.items()}
+    steps, term_kinds = step_columns(graph, sweep)
     return {
         "version": VERSION,
         "source": graph.source,
@@ -259,8 +260,10 @@ def differentiate(read: Read, *, mode: str = "reverse", wrt: str | None = None,
                    "value": encode(output_value), "shape": list(out.shape)},
         "seed": {"value": encode(cotangent), "note": _seed_note(out, seed is None)},
         "ops": ops_table(graph),
+        "binding": BINDING,
+        "term_kinds": term_kinds,
         "templates": TEMPLATES,
-        "columns": {"nodes": node_columns(graph, values, sweep), **step_columns(graph, sweep)},
+        "columns": {"nodes": node_columns(graph, values, sweep), **steps},
         "records": None,
         "gradients": gradients,
         "check": None if kind is None else gradient_check(

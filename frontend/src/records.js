@@ -1,6 +1,8 @@
 // The JS renderer: any record of a compact answer (API v2), written exactly as
-// backend/chainrule/records.py writes it (the v1 answer's nodes, edges, forward and backward
-// steps), from the answer's own sentence templates and op entries. Pure: no DOM.
+// backend/chainrule/answer/records.py writes it (the v1 answer's nodes, edges, forward and
+// backward steps), from the answer's own sentence templates and op entries. It decides nothing:
+// each term's kind (which templates it fills) and the brackets' precedences come with the
+// answer; it fills them. Pure: no DOM.
 //
 // Lazy: loading an answer is one pass over its term column (each term's previous term into
 // the same operand, and its count); a step's terms, formulas and sentences are written when
@@ -8,8 +10,6 @@
 
 import { formatG } from "./pyformat.js";
 
-const ATOM = 9; // ops.py's ATOM: a name, a number or a call, never bracketed
-const POW = 4; // ops.py's PRECEDENCE["pow"]: LaTeX partials bracket what binds less tightly
 const SHORT_VECTOR = 4; // vectors up to this length are written out in sentences
 const NON_FINITE = { NaN: NaN, Infinity: Infinity, "-Infinity": -Infinity };
 const SLOT = /\{(\w+)\}/g;
@@ -62,7 +62,7 @@ export function short(value, arrayTemplate) {
 
 const compiled = new Map();
 
-/** A formula template cut at its placeholders, as graph.template_parts: [text before, slot,
+/** A formula template cut at its placeholders, as templates.template_parts: [text before, slot,
  * already enclosed (by brackets or a call's argument list)], then [the rest, "", false]. */
 export function templateParts(text) {
   let parts = compiled.get(text);
@@ -83,11 +83,27 @@ export function templateParts(text) {
   return parts;
 }
 
+/** A formula template's $u, $v (operands) and $y (node) filled, as templates.fill: `operands`
+ * by slot, each [plain, latex, precedence]; [plain, latex] back. `op` (an entry of the answer's
+ * `ops`) is the op whose own formula the template writes: operands binding at least as tightly
+ * go without brackets. Without it, every operand binding less tightly than `atom` gets them. */
+export function fill(template, operands, atom, op = null) {
+  const outer = op ? op.precedence : atom;
+  return ["plain", "latex"].map((key, which) => templateParts(template[key]).map(([text, slot, enclosed]) => {
+    if (!slot) return text;
+    const [formula, precedence] = [operands[slot][which], operands[slot][2]];
+    const wrap = !enclosed && (precedence < outer || (precedence === outer && op?.tight === slot));
+    return text + (!wrap ? formula : which ? `\\left(${formula}\\right)` : `(${formula})`);
+  }).join(""));
+}
+
 /** The renderer of one compact answer: node, edge, forward and backward step records. */
 export function createRenderer(answer) {
   const nodes = answer.columns.nodes;
   const { steps, terms } = answer.columns;
+  const kinds = answer.term_kinds;
   const { ops, templates } = answer;
+  const { atom, partial: pow } = answer.binding;
   const output = Number(answer.output.node.slice(1));
   const tell = (key, fields) => say(templates[key], fields);
   const shortly = (value) => short(value, templates.array);
@@ -97,24 +113,21 @@ export function createRenderer(answer) {
   function ref(i, wrapped) {
     const plain = nodes.expr[i];
     const latex = nodes.expr_latex[i];
-    if (!wrapped || nodes.precedence[i] >= ATOM) return [plain, latex];
+    if (!wrapped || nodes.precedence[i] >= atom) return [plain, latex];
     return [`(${plain})`, `\\left(${latex}\\right)`];
   }
 
-  function fill(template, refs) {
-    return ["plain", "latex"].map((key, which) => templateParts(template[key]).map(([text, slot, enclosed]) =>
-      text + (slot ? ref(refs[slot], !enclosed && nodes.precedence[refs[slot]] < ATOM)[which] : "")).join(""));
-  }
+  const operand = (i) => [nodes.expr[i], nodes.expr_latex[i], nodes.precedence[i]];
 
-  function derivative(i, pos, onKink) {
+  function derivative(i, pos, rules) {
     const inputs = nodes.inputs[i];
     const op = ops[nodes.op[i]];
-    const [rulePlain, ruleLatex] = fill(onKink && op.kink ? op.kink.rules[pos] : op.derivs[pos],
-      { y: i, u: inputs[0], v: inputs[1] });
+    const operands = { y: operand(i), u: operand(inputs[0]), v: inputs.length > 1 ? operand(inputs[1]) : null };
+    const [rulePlain, ruleLatex] = fill(rules === "kink" ? op.kink.rules[pos] : op.derivs[pos], operands, atom);
     const src = inputs[pos];
     const partial = tell("partial", { node: ref(i, true)[0], input: ref(src, true)[0] });
-    const partialLatex = tell("partial_latex", { node: ref(i, nodes.precedence[i] < POW)[1],
-      input: ref(src, nodes.precedence[src] < POW)[1] });
+    const partialLatex = tell("partial_latex", { node: ref(i, nodes.precedence[i] < pow)[1],
+      input: ref(src, nodes.precedence[src] < pow)[1] });
     return { formula: tell("equation", { partial, rule: rulePlain }),
       latex: tell("equation", { partial: partialLatex, rule: ruleLatex }),
       partial: { plain: partial, latex: partialLatex }, rule: { plain: rulePlain, latex: ruleLatex } };
@@ -156,8 +169,8 @@ export function createRenderer(answer) {
 
   function stepText(i, g) {
     const name = ref(i, true)[0];
-    if (i === output) return tell(nodes.shape[i].length ? "seed_array" : "seed", { g: shortly(g), name });
-    return tell(nodes.op[i] === "input" ? "step_input" : "step", { name, g: shortly(g) });
+    if (i === output) return tell(nodes.shape[i].length ? "seed_array" : "seed", { g, name });
+    return tell(nodes.op[i] === "input" ? "step_input" : "step", { name, g });
   }
 
   function kinkSentence(i, pos) {
@@ -179,32 +192,21 @@ export function createRenderer(answer) {
     const contribution = decode(contributionJson);
     const before = previous[t] >= 0 ? after(previous[t]) : null;
     const sum = after(t);
-    const kink = nodes.kink[i];
-    const d = derivative(i, pos, kink === 2);
+    const kind = kinds[terms.kind[t]];
+    const d = derivative(i, pos, kind.rule);
     const nodeShape = nodes.shape[i];
     const srcShape = nodes.shape[src];
-    const op = ops[nodes.op[i]];
-    const broadcast = op.elementwise && pyStr(nodeShape) !== pyStr(srcShape);
-    const input = ref(src, true)[0];
-    let text;
-    if (localJson !== null) {
-      text = tell("term_local", { input, g: shortly(g), local: shortly(decode(localJson)),
-        contribution: shortly(contribution) });
-    } else if (broadcast) {
-      text = tell("term_broadcast", { input, g: shortly(g), rule: d.rule.plain, contribution: shortly(contribution) });
-    } else {
-      text = tell("term_vjp", { input, op: op.name, contribution: shortly(contribution) });
-    }
-    if (kink) text += tell("term_kink", { sentence: kinkSentence(i, pos) });
-    if (before !== null) {
-      text += tell("term_fan_out", { before: shortly(before), contribution: shortly(contribution),
-        after: shortly(sum) });
-    }
+    const fields = { input: ref(src, true)[0], g, contribution: shortly(contribution), rule: d.rule.plain,
+      op: ops[nodes.op[i]].name };
+    if (localJson !== null) fields.local = shortly(decode(localJson));
+    if (kind.text.includes("term_kink")) fields.sentence = kinkSentence(i, pos);
+    if (before !== null) Object.assign(fields, { before: shortly(before), after: shortly(sum) });
+    const text = kind.text.map((key) => tell(key, fields)).join("");
     return {
       input: `n${src}`, position: pos, ...d, local: localJson, contribution: contributionJson,
       before: encode(before === null ? zeros(srcShape) : before), after: encode(sum),
       accumulated: before !== null, contribution_index: received[t], consumers: nodes.consumers[src],
-      broadcast: broadcast ? { from: nodeShape, to: srcShape,
+      broadcast: kind.broadcast ? { from: nodeShape, to: srcShape,
         note: tell("broadcast_note", { from: nodeShape, to: srcShape }) } : null,
       text: `${text}.`,
     };
@@ -250,7 +252,7 @@ export function createRenderer(answer) {
     /** Backward step s, with its terms, formulas and sentences. */
     backward(s) {
       const i = steps.node[s];
-      const g = decode(nodes.grad[i]);
+      const g = shortly(decode(nodes.grad[i]));
       const stepTerms = [];
       for (let t = steps.term_start[s]; t < steps.term_start[s + 1]; t++) stepTerms.push(term(i, t, g));
       return { index: s, node: `n${i}`, seed: i === output, upstream: nodes.grad[i], terms: stepTerms,

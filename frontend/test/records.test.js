@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { inflate } from "../src/answer.js";
 import { formatG } from "../src/pyformat.js";
-import { createRenderer, decode, encode, say, short, templateParts } from "../src/records.js";
+import { createRenderer, decode, encode, fill, say, short, templateParts } from "../src/records.js";
 
 // Answers of POST /api/v2/backprop (tests/test_records_js.py checks the renderer on many more).
 const fixture = (name) => JSON.parse(readFileSync(new URL(`fixtures/${name}.json`, import.meta.url), "utf8"));
@@ -39,10 +39,23 @@ test("templates fill their slots as narration.say does, lists as Python writes t
     "\\frac{\\partial y}{\\partial x}");
 });
 
-test("a placeholder is enclosed inside brackets or a call's arguments, as graph.template_parts", () => {
+test("a placeholder is enclosed inside brackets or a call's arguments, as templates.template_parts", () => {
   assert.deepEqual(templateParts("max($u, $v)"), [["max(", "u", true], [", ", "v", true], [")", "", false]]);
   assert.deepEqual(templateParts("$u * $v"), [["", "u", false], [" * ", "v", false], ["", "", false]]);
   assert.deepEqual(templateParts("\\left($u\\right)^2"), [["\\left(", "u", true], ["\\right)^2", "", false]]);
+});
+
+test("a template is filled with brackets only where precedence needs them, as templates.fill", () => {
+  const sum = ["a + b", "a + b", 1];
+  const difference = ["c - d", "c - d", 1];
+  const name = ["x", "x", 9];
+  const sub = { precedence: 1, tight: "v" };
+  const subtraction = { plain: "$u - $v", latex: "$u - $v" };
+  assert.deepEqual(fill(subtraction, { u: sum, v: difference }, 9, sub), ["a + b - (c - d)", "a + b - \\left(c - d\\right)"]);
+  assert.deepEqual(fill(subtraction, { u: sum, v: name }, 9), ["(a + b) - x", "\\left(a + b\\right) - x"],
+    "without an op, every compound operand is bracketed");
+  assert.deepEqual(fill({ plain: "max($u, $v)", latex: "\\max($u, $v)" }, { u: sum, v: name }, 9),
+    ["max(a + b, x)", "\\max(a + b, x)"], "an argument list encloses already");
 });
 
 test("steps are written with their sentences, formulas and running sums", () => {

@@ -15,9 +15,9 @@ import numpy as np
 from ..core.graph import Graph, Literal
 from ..core.kinks import kink_point
 from ..core.numbers import JSONValue, encode
-from ..core.ops import Op
+from ..core.ops import ATOM, OPS, Op
 from ..core.plan import Plan, Shape
-from ..core.sweeps import Sweep, Values
+from ..core.sweeps import Sweep, Terms, Values
 
 VERSION = 2
 
@@ -88,9 +88,10 @@ def _literal(literal: Literal) -> dict[str, object]:
             "overridden": literal.overridden}
 
 
-def step_columns(graph: Graph, sweep: Sweep) -> dict[str, object]:
+def step_columns(graph: Graph, sweep: Sweep) -> tuple[dict[str, object], list[dict[str, object]]]:
     """The backward steps (the swept nodes, the output first) and their terms, in step order:
-    step s owns terms term_start[s] to term_start[s + 1]."""
+    step s owns terms term_start[s] to term_start[s + 1]; and the kinds of term they are, which
+    each term's `kind` points into."""
     plan = graph.plan
     terms = sweep.terms
     assert terms is not None
@@ -108,12 +109,53 @@ def step_columns(graph: Graph, sweep: Sweep) -> dict[str, object]:
                         encode_rows(terms.locals[shape][plan.term_rows[with_local]])):
             local[t] = v
     start = np.searchsorted(-plan.term_node, -plan.steps, side="left")
+    codes = _term_codes(graph, plan, terms)
+    used, kind = np.unique(codes, return_inverse=True)
     return {
         "steps": {"node": plan.steps.tolist(),
                   "term_start": [*start.tolist(), count]},
         "terms": {"input": plan.term_input.tolist(), "position": plan.term_position.tolist(),
-                  "local": local, "contribution": contribution},
-    }
+                  "local": local, "contribution": contribution,
+                  "kind": kind.reshape(-1).tolist()},
+    }, [_term_kind(int(code)) for code in used]
+
+
+# A term's kind, as a number: its opening sentence (the local derivative, a broadcast rule or a
+# VJP) in the low bits, then a flag for each part that may follow.
+_OPENING = ("term_local", "term_broadcast", "term_vjp")
+_KINK, _FAN_OUT, _BROADCAST_NOTE, _KINK_RULE = 4, 8, 16, 32
+
+
+def _term_codes(graph: Graph, plan: Plan, terms: Terms) -> np.ndarray:
+    """Per term, its kind (`_term_kind` spells it out): decided here once, for both renderers."""
+    node, src = plan.term_node, plan.term_input
+    kink = terms.kink_any[node].astype(np.int64) + terms.kink_all[node].astype(np.int64)
+    shape_id = {shape: k for k, shape in enumerate(dict.fromkeys(plan.shapes))}
+    shapes = np.array([shape_id[shape] for shape in plan.shapes], dtype=np.int64)
+    ops = [graph.ops.get(op) for op in (n.op for n in graph.nodes)]
+    elementwise = np.array([op is not None and op.elementwise for op in ops], dtype=bool)
+    has_kink = np.array([op is not None and op.kink is not None for op in ops], dtype=bool)
+    broadcast = elementwise[node] & (shapes[node] != shapes[src])
+    fan_out = np.ones(len(src), dtype=bool)
+    fan_out[np.unique(src, return_index=True)[1]] = False  # each operand's first term
+    opening = np.where(terms.has_local, 0, np.where(broadcast, 1, 2))
+    return (opening + _KINK * (kink > 0) + _FAN_OUT * fan_out + _BROADCAST_NOTE * broadcast
+            + _KINK_RULE * ((kink == 2) & has_kink[node]))  # type: ignore[no-any-return]
+
+
+def _term_kind(code: int) -> dict[str, object]:
+    """A term kind: its sentence templates in order, the op's rules its formula fills (`derivs`
+    or the kink's), and whether its record carries a broadcast note."""
+    return {"text": [_OPENING[code & 3], *(["term_kink"] if code & _KINK else []),
+                     *(["term_fan_out"] if code & _FAN_OUT else [])],
+            "rule": "kink" if code & _KINK_RULE else "derivs",
+            "broadcast": bool(code & _BROADCAST_NOTE)}
+
+
+# How tightly formulas bind, for the renderers' brackets: below `atom` a node's formula is
+# bracketed inside another; a partial's LaTeX brackets what binds less tightly than `partial`
+# (after \partial, a power or a function call reads unambiguously without brackets).
+BINDING = {"atom": ATOM, "partial": OPS["pow"].precedence}
 
 
 def ops_table(graph: Graph) -> dict[str, dict[str, object]]:
@@ -126,6 +168,7 @@ def _op(op: Op) -> dict[str, object]:
     kink = op.kink
     return {
         "name": op.name, "symbol": op.symbol, "elementwise": op.elementwise,
+        "precedence": op.precedence, "tight": op.tight,
         "derivs": [{"plain": d.plain, "latex": d.latex} for d in op.derivs],
         "kink": None if kink is None else {
             "point": kink.point, "taken": list(kink.taken), "left": list(kink.left),

@@ -15,7 +15,7 @@ from __future__ import annotations
 import types
 import typing
 from functools import cache, cached_property
-from typing import Any, Union
+from typing import Any, Literal, Union
 
 import orjson
 from pydantic import BaseModel, Field, PrivateAttr
@@ -59,6 +59,11 @@ class OpEntry(_Model):
     name: str = Field(description="The op's name, as a node's `op` says it.")
     symbol: str = Field(description="The short mark of its nodes: `+`, `×`, `σ`.")
     elementwise: bool = Field(description="Output element i depends only on input element i.")
+    precedence: int = Field(description="How tightly its formula binds: an operand binding less "
+                            "tightly is bracketed in it (the answer's `binding.atom`: a call).")
+    tight: Literal["u", "v"] | None = Field(description="The slot whose operand is bracketed "
+                                            "even at equal precedence, as in a - (b - c); "
+                                            "null if none.")
     derivs: list[Formula] = Field(description="Per operand: the local derivative's template, "
                                   "`$u`, `$v` the operands and `$y` the node.")
     kink: KinkRules | None = Field(description="Where its derivative is undefined; null if "
@@ -112,6 +117,32 @@ class TermColumns(_Model):
                                       "operand's gradient. Its gradient before and after a "
                                       "term are the running sum of its contributions in step "
                                       "order.")
+    kind: list[int] = Field(description="Its kind: an index into the answer's `term_kinds`, "
+                            "which says the templates its sentence and formula fill.")
+
+
+class TermKind(_Model):
+    """How a kind of term is written, decided once for both renderers (records.py,
+    frontend/src/records.js), which fill its templates with the term's numbers."""
+
+    text: list[str] = Field(description="The sentence templates (keys of the answer's "
+                            "`templates`) its text joins, in order: `term_local`, "
+                            "`term_broadcast` or `term_vjp`, then `term_kink` on a kink and "
+                            "`term_fan_out` when its operand has had a contribution before.")
+    rule: Literal["derivs", "kink"] = Field(description="The op's templates its local "
+                                            "derivative fills: `derivs`, or `kink` (the "
+                                            "kink's rules, where every element sits on it).")
+    broadcast: bool = Field(description="Whether broadcasting stretched its operand (its "
+                            "record notes the shapes).")
+
+
+class Binding(_Model):
+    """How tightly formulas bind, for the renderers' brackets."""
+
+    atom: int = Field(description="A node whose `precedence` is below it is bracketed inside "
+                      "another formula (a name, a number or a call never is).")
+    partial: int = Field(description="A partial derivative's LaTeX brackets a node binding "
+                         "less tightly than this (a power).")
 
 
 class Columns(_Model):
@@ -142,6 +173,9 @@ class Answer(_Model):
     output: Output = Field(description="The output node and its value.")
     seed: Seed = Field(description="The cotangent the backward sweep started from.")
     ops: dict[str, OpEntry] = Field(description="The op-table entries the graph uses, by name.")
+    binding: Binding = Field(description="How tightly formulas bind, for their brackets.")
+    term_kinds: list[TermKind] = Field(description="The kinds of term the answer has, which "
+                                       "`columns.terms.kind` refers to.")
     templates: dict[str, str] = Field(description="The sentence templates every step's text "
                                       "is written from (`{slot}`s filled with its numbers).")
     columns: Columns = Field(description="The graph and both sweeps, as columns.")

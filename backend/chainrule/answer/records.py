@@ -14,14 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from ..core.graph import format_number, template_parts
+from ..core.graph import format_number
 from ..core.narration import say
 from ..core.numbers import decode, encode
-from ..core.ops import ATOM, PRECEDENCE
+from ..core.ops import Formula
 from ..core.sweeps import short
+from ..core.templates import Operand, fill
 from .encoding import Records
 
-POW = PRECEDENCE["pow"]
+
 class Renderer:
     """Records of one compact answer (the dict `run.compact_data` returns, or its JSON)."""
 
@@ -30,7 +31,9 @@ class Renderer:
         self.nodes = answer["columns"]["nodes"]
         self.steps = answer["columns"]["steps"]
         self.terms = answer["columns"]["terms"]
+        self.kinds = answer["term_kinds"]
         self.ops = answer["ops"]
+        self.atom, self.partial = answer["binding"]["atom"], answer["binding"]["partial"]
         self.output = int(answer["output"]["node"][1:])
         # The columns every formula reads, bound once.
         self.expr, self.expr_latex = self.nodes["expr"], self.nodes["expr_latex"]
@@ -41,38 +44,24 @@ class Renderer:
     def ref(self, i: int, wrapped: bool) -> tuple[str, str]:
         """(plain, latex) standing for node i inside a larger formula."""
         plain, latex = self.expr[i], self.expr_latex[i]
-        if not wrapped or self.precedence[i] >= ATOM:
+        if not wrapped or self.precedence[i] >= self.atom:
             return plain, latex
         return f"({plain})", rf"\left({latex}\right)"
 
-    def fill(self, template: Mapping[str, str], refs: Mapping[str, int]) -> tuple[str, str]:
-        """A rule's template with $u, $v, $y filled by nodes (compound ones bracketed)."""
-        filled = []
-        for column, key in ((self.expr, "plain"), (self.expr_latex, "latex")):
-            parts = []
-            for text, slot, enclosed in template_parts(template[key]):
-                parts.append(text)
-                if slot:
-                    j = refs[slot]
-                    bare = column[j]
-                    if not enclosed and self.precedence[j] < ATOM:
-                        bare = f"({bare})" if key == "plain" else rf"\left({bare}\right)"
-                    parts.append(bare)
-            filled.append("".join(parts))
-        return filled[0], filled[1]
-
-    def derivative(self, i: int, pos: int, on_kink: bool) -> dict[str, object]:
-        """The local derivative d node / d operand: its partial, its rule, the equation."""
+    def derivative(self, i: int, pos: int, rules: str) -> dict[str, object]:
+        """The local derivative d node / d operand: its partial, its rule (from the op's
+        `rules`: its `derivs`, or its `kink`'s), the equation."""
         node_inputs = self.nodes["inputs"][i]
         op = self.ops[self.nodes["op"][i]]
-        refs = {"y": i, **dict(zip("uv", node_inputs))}
-        template = op["kink"]["rules"][pos] if on_kink and op["kink"] else op["derivs"][pos]
-        rule_plain, rule_latex = self.fill(template, refs)
+        operands = {slot: Operand(self.expr[j], self.expr_latex[j], self.precedence[j])
+                    for slot, j in (("y", i), *zip("uv", node_inputs))}
+        template = op["kink"]["rules"][pos] if rules == "kink" else op["derivs"][pos]
+        rule_plain, rule_latex = fill(Formula(template["plain"], template["latex"]), operands)
         src = node_inputs[pos]
         partial = say("partial", node=self.ref(i, True)[0], input=self.ref(src, True)[0])
         partial_latex = say("partial_latex",
-                            node=self.ref(i, self.nodes["precedence"][i] < POW)[1],
-                            input=self.ref(src, self.nodes["precedence"][src] < POW)[1])
+                            node=self.ref(i, self.precedence[i] < self.partial)[1],
+                            input=self.ref(src, self.precedence[src] < self.partial)[1])
         return {"formula": say("equation", partial=partial, rule=rule_plain),
                 "latex": say("equation", partial=partial_latex, rule=rule_latex),
                 "partial": {"plain": partial, "latex": partial_latex},
@@ -157,23 +146,22 @@ class Renderer:
             received[src] = received.get(src, 0) + 1
         for s in range(start, max(start, stop)):
             i = self.steps["node"][s]
-            g = _decoded(self.nodes["grad"][i])
+            g = short(_decoded(self.nodes["grad"][i]))
             terms = [self.term(i, t, g, sums, received) for t in range(bounds[s], bounds[s + 1])]
             yield {"index": s, "node": f"n{i}", "seed": i == self.output,
                    "upstream": self.nodes["grad"][i], "terms": terms,
                    "text": " ".join([self.step_text(i, g),
                                      *(str(term["text"]) for term in terms)])}
 
-    def step_text(self, i: int, g: np.ndarray | float) -> str:
+    def step_text(self, i: int, g: str) -> str:
         """The sentence that opens node i's backward step."""
         name = self.ref(i, True)[0]
         if i == self.output:
             key = "seed_array" if self.nodes["shape"][i] else "seed"
-            return say(key, g=short(g), name=name)
-        return say("step_input" if self.nodes["op"][i] == "input" else "step", name=name,
-                   g=short(g))
+            return say(key, g=g, name=name)
+        return say("step_input" if self.nodes["op"][i] == "input" else "step", name=name, g=g)
 
-    def term(self, i: int, t: int, g: np.ndarray | float, sums: dict[int, Any],
+    def term(self, i: int, t: int, g: str, sums: dict[int, Any],
              received: dict[int, int]) -> dict[str, object]:
         """Term t of node i's step; `sums` and `received` carry the running sums along."""
         src, pos = self.terms["input"][t], self.terms["position"][t]
@@ -189,26 +177,20 @@ class Renderer:
                 after = before + contribution
         sums[src] = after
         received[src] = received.get(src, 0) + 1
-        kink = self.nodes["kink"][i]
-        derivative = self.derivative(i, pos, on_kink=kink == 2)
+        kind = self.kinds[self.terms["kind"][t]]
+        derivative = self.derivative(i, pos, kind["rule"])
         node_shape, src_shape = self.nodes["shape"][i], self.nodes["shape"][src]
-        op = self.ops[self.nodes["op"][i]]
-        broadcast = op["elementwise"] and node_shape != src_shape
-        name = self.ref(src, True)[0]
+        fields = {"input": self.ref(src, True)[0], "g": g,
+                  "contribution": short(contribution),
+                  "rule": derivative["rule"]["plain"],  # type: ignore[index]
+                  "op": self.ops[self.nodes["op"][i]]["name"]}
         if local_json is not None:
-            text = say("term_local", input=name, g=short(g), local=short(_decoded(local_json)),
-                       contribution=short(contribution))
-        elif broadcast:
-            text = say("term_broadcast", input=name, g=short(g),
-                       rule=derivative["rule"]["plain"],  # type: ignore[index]
-                       contribution=short(contribution))
-        else:
-            text = say("term_vjp", input=name, op=op["name"], contribution=short(contribution))
-        if kink:
-            text += say("term_kink", sentence=self.kink_sentence(i, pos))
+            fields["local"] = short(_decoded(local_json))
+        if "term_kink" in kind["text"]:
+            fields["sentence"] = self.kink_sentence(i, pos)
         if before is not None:
-            text += say("term_fan_out", before=short(before), contribution=short(contribution),
-                        after=short(after))
+            fields["before"], fields["after"] = short(before), short(after)
+        text = "".join(say(key, **fields) for key in kind["text"])
         return {
             "input": f"n{src}", "position": pos, **derivative,
             "local": local_json, "contribution": contribution_json,
@@ -218,7 +200,7 @@ class Renderer:
             "contribution_index": received[src], "consumers": self.nodes["consumers"][src],
             "broadcast": {"from": node_shape, "to": src_shape,
                           "note": say("broadcast_note", **{"from": node_shape, "to": src_shape})}
-            if broadcast else None,
+            if kind["broadcast"] else None,
             "text": text + ".",
         }
 

@@ -21,10 +21,11 @@ import numpy as np
 from ..errors import ChainruleError, Deadline, Span, warning
 from ..settings import LIMITS, Limits
 from .numbers import all_finite
+from .ops import ATOM, OPS, PRECEDENCE, Formula, Op
+from .templates import Operand, fill
 
 if TYPE_CHECKING:
     from .plan import Plan
-from .ops import ATOM, OPS, PRECEDENCE, Formula, Op, needs_brackets, template_parts
 
 Shape = tuple[int, ...]
 NO_FORMULA = Formula("", "")  # a node's until it is given one (a tuple, so shared)
@@ -89,6 +90,11 @@ class Node:
         if not wrapped or self.precedence >= ATOM:
             return self.bare.plain, self.bare.latex
         return f"({self.bare.plain})", rf"\left({self.bare.latex}\right)"
+
+    @property
+    def operand(self) -> Operand:
+        """The node as a template's operand: its formula and how tightly it binds."""
+        return Operand(self.bare.plain, self.bare.latex, self.precedence)
 
 
 @dataclass
@@ -226,32 +232,6 @@ def format_number(value: float) -> str:
     return f"{value:.6g}"
 
 
-def fill(template: Formula, refs: Mapping[str, Node], op: str | None = None) -> Formula:
-    """Fill a template's $u, $v (inputs) and $y (output), adding parentheses only if needed.
-
-    `op` names the operation the template writes (its node's own formula): operands that bind
-    at least as tightly go without parentheses. Without it, every compound operand gets them.
-    """
-    return Formula(_fill(template.plain, refs, 0, op), _fill(template.latex, refs, 1, op))
-
-
-def _needs_brackets(node: Node, slot: str, op: str | None) -> bool:
-    return needs_brackets(node.precedence, slot, op)
-
-
-def _fill(text: str, refs: Mapping[str, Node], which: int, op: str | None) -> str:
-    parts = []
-    for literal, slot, enclosed in template_parts(text):
-        parts.append(literal)
-        if slot:  # node.ref(...)[which], inlined: a formula is filled for every node
-            node = refs[slot]
-            bare = node.bare[which]
-            if node.precedence < ATOM and not enclosed and _needs_brackets(node, slot, op):
-                bare = f"({bare})" if which == 0 else rf"\left({bare}\right)"
-            parts.append(bare)
-    return "".join(parts)
-
-
 class GraphBuilder:
     """Adds nodes one at a time, each checked against the limits, then `finish()`es the graph.
 
@@ -379,7 +359,7 @@ class GraphBuilder:
         if name is not None:
             self.name_node(node, name)
             return node
-        node.bare = fill(op.expr, dict(zip("uv", args)), op.name)
+        node.bare = fill(op.expr, {slot: a.operand for slot, a in zip("uv", args)}, op)
         node.precedence = PRECEDENCE.get(op.name, ATOM)
         if len(node.bare.plain) > MAX_REF_CHARS or len(node.bare.latex) > 2 * MAX_REF_CHARS:
             node.bare = Formula(f"v{node.id}", rf"v_{{{node.id}}}")

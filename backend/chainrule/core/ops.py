@@ -21,16 +21,14 @@ Conventions, after HIPS autograd:
   contribution to the output's tangent, shaped like the output. An elementwise op's Jacobian is
   diagonal, so its JVP is derived once from its VJP: jvp_i(t) = vjp_i(broadcast_to(t, out_shape));
   only the other ops (matmul, transpose, sum, mean, softmax, logsumexp) declare their own.
-- Templates use `$u`, `$v` for the inputs and `$y` for the output (filled by graph.fill, which adds
-  only the parentheses precedence needs).
+- Templates use `$u`, `$v` for the inputs and `$y` for the output (filled by templates.fill,
+  which adds only the parentheses precedence needs).
   For a scalar node, the local derivative shown is the VJP applied to g = 1.
 """
 
 from __future__ import annotations
 
-import functools
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -594,33 +592,3 @@ FUNCTIONS = {name: op for name, op in OPS.items() if op.syntax == "function"}
 PRECEDENCE = {name: op.precedence for name, op in OPS.items() if op.precedence != ATOM}
 TIGHT_OPERAND = {name: op.tight for name, op in OPS.items() if op.tight is not None}
 
-
-# ---------------------------------------------------------------------- the templates' syntax
-
-_PLACEHOLDER = re.compile(r"\$([uvy])")
-
-
-@functools.lru_cache(maxsize=4096)  # the table's own few dozen, and programs' own rules
-def template_parts(text: str) -> list[tuple[str, str, bool]]:
-    """A template cut at its placeholders: (text before, slot, already enclosed), once per text.
-
-    A placeholder is enclosed when brackets or a function's argument list already surround it.
-    """
-    parts, start = [], 0
-    for m in _PLACEHOLDER.finditer(text):
-        before, after = text[: m.start()], text[m.end():]
-        enclosed = (before.endswith(("(", "{", ", ")) and after.startswith((")", "}", ","))
-                    ) or (before.endswith(r"\left(") and after.startswith(r"\right)"))
-        parts.append((text[start:m.start()], m.group(1), enclosed))
-        start = m.end()
-    parts.append((text[start:], "", False))
-    return parts
-
-
-def needs_brackets(precedence: int, slot: str, op: str | None) -> bool:
-    """Whether an operand binding `precedence` tightly needs brackets in slot `slot` of the
-    template of `op` (None: in any formula, where every compound operand gets them)."""
-    if op is None:
-        return precedence < ATOM
-    outer = PRECEDENCE.get(op, ATOM)
-    return precedence < outer or (precedence == outer and TIGHT_OPERAND.get(op) == slot)

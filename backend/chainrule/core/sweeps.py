@@ -21,12 +21,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .graph import Graph, Node, fill
+from .graph import Graph, Node
 from .kinks import all_at_kink
 from .narration import say
 from .numbers import is_number
 from .ops import PRECEDENCE, Formula, Op, unbroadcast
 from .plan import Plan, Received, Scalar, Shape, Stack
+from .templates import fill
 
 POW = PRECEDENCE["pow"]
 ONE = np.float64(1.0)  # the upstream gradient 1 of a scalar node: a numpy scalar, not an array
@@ -361,9 +362,9 @@ def derivative_formula(graph: Graph, node: Node, src: Node, pos: int,
     """The local derivative d node / d input, written with the graph's own names: the rule
     actually used at these `values`, which on a kink (relu(0), a tie of max) is the kink's
     (`on_kink`, when the caller knows already whether every element sits on it)."""
-    refs = {"y": node}
+    refs = {"y": node.operand}
     for slot, input_id in zip("uv", node.inputs):
-        refs[slot] = graph.node(input_id)
+        refs[slot] = graph.node(input_id).operand
     op = graph.ops[node.op]
     if on_kink is None:
         on_kink = values is not None and op.kink is not None and all_at_kink(op, node, values)

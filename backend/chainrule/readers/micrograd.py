@@ -24,6 +24,7 @@ from typing import Any
 
 from ..core.graph import Graph, GraphBuilder, Node
 from ..core.ops import OPS
+from ..core.templates import Operand, pieces
 from ..errors import ChainruleError, Span, warning
 from ..settings import LIMITS, Limits
 from . import Read, Reference
@@ -225,15 +226,13 @@ class _Reader:
         self.write(f"v{len(self.builder.nodes)} = ")
         start = self.length
         refs = dict(zip("uv", operands))
-        for piece in re.split(r"(\$[uv])", OPS[op_name].expr.plain):
-            node = refs.get(piece[1:]) if piece.startswith("$") else None
-            if node is None:
-                self.write(piece)
-                continue
-            span = self.write(self.ref(node))
-            if node.id in self.unplaced:
-                node.span = span
-                self.unplaced.discard(node.id)
+        # The listing is plain text, its operands names or numbers (atoms: never bracketed).
+        names = {slot: Operand(self.ref(node), "") for slot, node in refs.items()}
+        for piece, slot in pieces(OPS[op_name].expr.plain, names):
+            span = self.write(piece)
+            if slot and refs[slot].id in self.unplaced:
+                refs[slot].span = span
+                self.unplaced.discard(refs[slot].id)
         span = (start, self.length)
         self.write("\n")
         return self.builder.apply(op_name, operands, span)

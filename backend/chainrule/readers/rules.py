@@ -25,15 +25,13 @@ import numpy as np
 
 from ..core.ops import (
     ATOM,
-    PRECEDENCE,
     Array,
     Defined,
     Formula,
     Op,
     align_batch,
-    needs_brackets,
-    template_parts,
 )
+from ..core.templates import Operand, fill
 from ..errors import ChainruleError
 from .parsing import Expr, Function, postorder
 
@@ -215,25 +213,24 @@ def formula(root: Expr, function: Function, ops: Mapping[str, Op],
             names: Sequence[str]) -> Formula:
     """An expression of `function`'s parameters written out, as the learner wrote it (calls
     kept as calls), each parameter as `names` says (`$u`, `$v` for a template)."""
-    done: dict[int, tuple[str, str, int]] = {}
+    done: dict[int, Operand] = {}
     for expr in postorder(root):
         args = [done.pop(id(a)) for a in expr.args]
         if expr.kind == "name":
             name = names[function_params(expr, function)]
-            done[id(expr)] = (name, name, ATOM)
+            done[id(expr)] = Operand(name, name, ATOM)
         elif expr.kind == "number":
             text = f"{float(expr.value):.6g}"  # type: ignore[arg-type]
-            done[id(expr)] = (text, text, ATOM)
+            done[id(expr)] = Operand(text, text, ATOM)
         elif expr.kind == "call":
             callee = _callee(expr).name
             plain = ", ".join(a[0] for a in args)
             latex = ", ".join(a[1] for a in args)
-            done[id(expr)] = (f"{callee}({plain})", rf"{_operator(callee)}\left({latex}\right)",
-                              ATOM)
+            done[id(expr)] = Operand(f"{callee}({plain})",
+                                     rf"{_operator(callee)}\left({latex}\right)", ATOM)
         else:
             op = ops[expr.op]
-            done[id(expr)] = (*(_fill(op, args, which) for which in (0, 1)),
-                              PRECEDENCE.get(op.name, ATOM))  # type: ignore[assignment]
+            done[id(expr)] = Operand(*fill(op.expr, dict(zip(SLOTS, args)), op), op.precedence)
     plain, latex, _ = done[id(root)]
     return Formula(plain, latex)
 
@@ -241,17 +238,3 @@ def formula(root: Expr, function: Function, ops: Mapping[str, Op],
 def _operator(name: str) -> str:
     """A function's name in LaTeX, upright."""
     return r"\operatorname{" + name.replace("_", r"\_") + "}"
-
-
-def _fill(op: Op, args: list[tuple[str, str, int]], which: int) -> str:
-    refs = dict(zip("uv", args))
-    parts = []
-    for text, slot, enclosed in template_parts(op.expr[which]):
-        parts.append(text)
-        if slot:
-            arg = refs[slot]
-            wrap = not enclosed and needs_brackets(arg[2], slot, op.name)
-            text = arg[0] if which == 0 else arg[1]
-            parts.append(text if not wrap else f"({text})" if which == 0
-                         else rf"\left({text}\right)")
-    return "".join(parts)

@@ -1,0 +1,82 @@
+"""Formula templates: the op table's `$u`, `$v` (the operands) and `$y` (the node), filled.
+
+One fill for every formula chainrule writes: a node's own formula (graph.py), a local
+derivative's rule (sweeps.py, and the Python renderer, answer/records.py), a learner's own rule
+written with its parameters (readers/rules.py) and micrograd's listing (readers/micrograd.py).
+frontend/src/records.js holds the same fill for the page. An operand is bracketed only where
+precedence needs it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator, Mapping
+from typing import NamedTuple
+
+from .ops import ATOM, Formula, Op
+
+_PLACEHOLDER = re.compile(r"\$([uvy])")
+
+
+class Operand(NamedTuple):
+    """What fills a slot: its formula in both notations and how tightly it binds."""
+
+    plain: str
+    latex: str
+    precedence: int = ATOM
+
+
+@functools.lru_cache(maxsize=4096)  # the table's own few dozen, and programs' own rules
+def template_parts(text: str) -> list[tuple[str, str, bool]]:
+    """A template cut at its placeholders: (text before, slot, already enclosed), once per text.
+
+    A placeholder is enclosed when brackets or a function's argument list already surround it.
+    """
+    parts, start = [], 0
+    for m in _PLACEHOLDER.finditer(text):
+        before, after = text[: m.start()], text[m.end():]
+        enclosed = (before.endswith(("(", "{", ", ")) and after.startswith((")", "}", ","))
+                    ) or (before.endswith(r"\left(") and after.startswith(r"\right)"))
+        parts.append((text[start:m.start()], m.group(1), enclosed))
+        start = m.end()
+    parts.append((text[start:], "", False))
+    return parts
+
+
+def needs_brackets(precedence: int, slot: str, op: Op | None) -> bool:
+    """Whether an operand binding `precedence` tightly needs brackets in slot `slot` of the
+    template of `op` (None: in any formula, where every compound operand gets them)."""
+    if op is None:
+        return precedence < ATOM
+    return precedence < op.precedence or (precedence == op.precedence and op.tight == slot)
+
+
+def pieces(text: str, operands: Mapping[str, Operand], which: int = 0,
+           op: Op | None = None) -> Iterator[tuple[str, str]]:
+    """The filled template a piece at a time, in notation `which` (0 plain, 1 LaTeX): the
+    template's own text with slot "", then each operand's formula with its slot."""
+    for literal, slot, enclosed in template_parts(text):
+        yield literal, ""
+        if slot:
+            yield _placed(operands[slot], slot, enclosed, which, op), slot
+
+
+def fill(template: Formula, operands: Mapping[str, Operand], op: Op | None = None) -> Formula:
+    """A template's $u, $v (operands) and $y (node) filled, adding parentheses only if needed.
+
+    `op` is the operation the template writes (its node's own formula): operands that bind
+    at least as tightly go without parentheses. Without it, every compound operand gets them.
+    """
+    return Formula(*("".join([literal + _placed(operands[slot], slot, enclosed, which, op)
+                              if slot else literal
+                              for literal, slot, enclosed in template_parts(template[which])])
+                     for which in (0, 1)))
+
+
+def _placed(operand: Operand, slot: str, enclosed: bool, which: int, op: Op | None) -> str:
+    """An operand's formula as it stands in slot `slot`: bracketed if precedence needs it."""
+    formula = operand.latex if which else operand.plain
+    if enclosed or operand.precedence >= ATOM or not needs_brackets(operand.precedence, slot, op):
+        return formula
+    return f"({formula})" if which == 0 else rf"\left({formula}\right)"
