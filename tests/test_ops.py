@@ -3,7 +3,8 @@ differences, its templates written out with operands, its foreign names looked u
 sympy counterpart evaluated.
 
 A new op is tested by being added to the table: it needs only a domain (below) if its inputs
-must avoid some values.
+must avoid some values. An op with static params (a reduction's axis, keepdims, ddof) is tested
+with each set `_param_sets` makes from the names it declares.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from chainrule.core.ops import (
     TIGHT_OPERAND,
     Formula,
     Op,
+    check_params,
     unbroadcast,
 )
-from chainrule.core.templates import Operand, fill
+from chainrule.core.templates import Operand, fill, params_operand
 from chainrule.readers.micrograd import MICROGRAD_OPS
 
 from .oracles import central_difference
@@ -46,11 +48,44 @@ def _sample(op: Op, shape: tuple[int, ...]) -> np.ndarray:
     return x
 
 
-def _cases() -> list[tuple[str, tuple[tuple[int, ...], ...]]]:
-    cases = []
+REDUCED_SHAPES = [((),), ((3,),), ((2, 3),), ((2, 2, 3),)]
+Params = dict[str, object]
+
+
+def _param_sets(op: Op, shape: tuple[int, ...]) -> list[Params]:
+    """The params an op is checked with on an input of `shape`: the defaults, then each of its
+    params at other values (every axis, a negative one, several, keepdims, ddof)."""
+    names = dict(op.params)
+    sets: list[Params] = [{}]
+    if "axis" in names:
+        sets += [{"axis": a} for a in range(len(shape))]
+        if shape:
+            sets.append({"axis": -1, "keepdims": True})
+        if len(shape) == 3:
+            sets.append({"axis": (0, 2)})
+    if "keepdims" in names:
+        sets.append({"keepdims": True})
+    if "ddof" in names:
+        sets += [{**p, "ddof": 1} for p in sets if _count(shape, p.get("axis")) > 1]
+    return sets
+
+
+def _count(shape: tuple[int, ...], axis: object) -> int:
+    if axis is None:
+        return int(np.prod(shape))
+    axes = (axis,) if isinstance(axis, int) else axis
+    return int(np.prod([shape[a] for a in axes]))  # type: ignore[union-attr]
+
+
+def _cases() -> list[object]:
+    cases: list[object] = []
     for name, op in OPS.items():
-        shapes = SHAPES.get(name) or (BINARY_SHAPES if op.arity == 2 else ELEMENTWISE_SHAPES)
-        cases += [(name, s) for s in shapes]
+        shapes = SHAPES.get(name) or (REDUCED_SHAPES if op.params else BINARY_SHAPES
+                                      if op.arity == 2 else ELEMENTWISE_SHAPES)
+        for s in shapes:
+            sets = _param_sets(op, s[0])
+            cases += [pytest.param(name, s, p, id=f"{name}-{s}-{p}" if p else f"{name}-{s}")
+                      for p in sets]
     return cases
 
 
@@ -62,48 +97,54 @@ def _args(op: Op, shapes: tuple[tuple[int, ...], ...]) -> list[np.ndarray]:
     return args
 
 
-@pytest.mark.parametrize(("name", "shapes"), _cases())
-def test_vjps_match_finite_differences(name: str, shapes: tuple[tuple[int, ...], ...]) -> None:
+@pytest.mark.parametrize(("name", "shapes", "params"), _cases())
+def test_vjps_match_finite_differences(name: str, shapes: tuple[tuple[int, ...], ...],
+                                       params: Params) -> None:
     op = OPS[name]
     args = _args(op, shapes)
-    ans = op.forward(*(a[None] for a in args))[0]
+    ans = op.forward(*(a[None] for a in args), **params)[0]
+    assert ans.shape == op.shape(*shapes, **params)
     g = np.random.normal(size=ans.shape)
     for i, arg in enumerate(args):
         def f(x: np.ndarray, i: int = i) -> float:
             batch = [(x if j == i else a)[None] for j, a in enumerate(args)]
-            return float(np.sum(g * op.forward(*batch)[0]))
+            return float(np.sum(g * op.forward(*batch, **params)[0]))
 
-        vjp = unbroadcast(arg.shape, np.asarray(op.vjps[i](g, ans, *args)))
+        vjp = unbroadcast(arg.shape, np.asarray(op.vjps[i](g, ans, *args, **params)))
         np.testing.assert_allclose(vjp, central_difference(f, arg), rtol=1e-5, atol=1e-7)
 
 
-@pytest.mark.parametrize(("name", "shapes"), _cases())
-def test_jvps_match_finite_differences(name: str, shapes: tuple[tuple[int, ...], ...]) -> None:
+@pytest.mark.parametrize(("name", "shapes", "params"), _cases())
+def test_jvps_match_finite_differences(name: str, shapes: tuple[tuple[int, ...], ...],
+                                       params: Params) -> None:
     op = OPS[name]
     args = _args(op, shapes)
-    ans = op.forward(*(a[None] for a in args))[0]
+    ans = op.forward(*(a[None] for a in args), **params)[0]
     h = 1e-6
     for i, arg in enumerate(args):
         t = np.random.normal(size=arg.shape)
 
         def along(s: float, i: int = i, t: np.ndarray = t) -> np.ndarray:
-            return op.forward(*((a + s * t if j == i else a)[None] for j, a in enumerate(args)))[0]
+            return op.forward(*((a + s * t if j == i else a)[None] for j, a in enumerate(args)),
+                              **params)[0]
 
-        jvp = np.asarray(op.jvps[i](t, ans, *args))
+        jvp = np.asarray(op.jvps[i](t, ans, *args, **params))
         assert jvp.shape == ans.shape
         np.testing.assert_allclose(jvp, (along(h) - along(-h)) / (2 * h), rtol=1e-5, atol=1e-7)
 
 
-@pytest.mark.parametrize(("name", "shapes"), _cases())
-def test_jvps_and_vjps_are_transposes(name: str, shapes: tuple[tuple[int, ...], ...]) -> None:
+@pytest.mark.parametrize(("name", "shapes", "params"), _cases())
+def test_jvps_and_vjps_are_transposes(name: str, shapes: tuple[tuple[int, ...], ...],
+                                      params: Params) -> None:
     op = OPS[name]
     args = _args(op, shapes)
-    ans = op.forward(*(a[None] for a in args))[0]
+    ans = op.forward(*(a[None] for a in args), **params)[0]
     g = np.random.normal(size=ans.shape)
     for i, arg in enumerate(args):
         t = np.random.normal(size=arg.shape)
-        vjp = unbroadcast(arg.shape, np.asarray(op.vjps[i](g, ans, *args)))
-        np.testing.assert_allclose(np.sum(vjp * t), np.sum(g * op.jvps[i](t, ans, *args)),
+        vjp = unbroadcast(arg.shape, np.asarray(op.vjps[i](g, ans, *args, **params)))
+        np.testing.assert_allclose(np.sum(vjp * t),
+                                   np.sum(g * op.jvps[i](t, ans, *args, **params)),
                                    rtol=1e-10, atol=1e-12)
 
 
@@ -112,7 +153,10 @@ def test_every_entry_has_what_a_newcomer_looks_for(name: str) -> None:
     op = OPS[name]
     assert len(op.vjps) == op.arity == len(op.derivs) == len(op.jvps)
     used = {"$" + c for c in string.ascii_letters if "$" + c in op.expr.plain + op.expr.latex}
-    assert used <= {"$u", "$v"} and "$u" in op.expr.plain
+    assert used <= {"$u", "$v", "$p"} and "$u" in op.expr.plain
+    # An op with params writes them in its node's formula ($p), and only there.
+    assert ("$p" in op.expr.plain and "$p" in op.expr.latex) == bool(op.params)
+    assert not any("$p" in d.plain + d.latex for d in op.derivs)
     assert op.description.endswith(".") and op.symbol
     for template in (op.expr, *op.derivs):
         assert template.plain and template.latex
@@ -212,3 +256,30 @@ def test_power_with_zero_base_or_zero_exponent_has_finite_slopes() -> None:
     ans, g = a**b, np.ones(3)
     assert pow_.vjps[0](g, ans, a, b).tolist() == [0.0, 0.0, 0.0]  # d(x**0)/dx = 0, at 0 too
     assert pow_.vjps[1](g, ans, a, b).tolist() == [0.0, 0.0, np.log(2.0)]  # d(0**y)/dy = 0
+
+
+@pytest.mark.parametrize("name", [name for name, op in OPS.items() if op.params])
+def test_a_node_formula_writes_its_params(name: str) -> None:
+    op = OPS[name]
+    x = Operand("a + b", "a + b", PRECEDENCE["add"])
+    plain, latex = fill(op.expr, {"u": x, "p": params_operand((("axis", 0),))}, op)
+    assert plain == f"{op.expr.plain.split('(')[0]}(a + b, axis=0)"
+    assert r"\text{axis }0" in latex
+    assert fill(op.expr, {"u": x}, op).plain == f"{op.expr.plain.split('(')[0]}(a + b)"
+
+
+def test_params_are_checked_against_the_entry() -> None:
+    assert check_params(OPS["sum"], {"axis": None, "keepdims": False}) == ()
+    assert check_params(OPS["var"], {"ddof": 1, "axis": 0}) == (("axis", 0), ("ddof", 1))
+    for bad in ({"axis": 1.5}, {"keepdims": 1}, {"dim": 0}, {"axis": True}):
+        with pytest.raises(ValueError):
+            check_params(OPS["sum"], bad)
+    with pytest.raises(ValueError, match="out of bounds"):
+        OPS["sum"].shape((2, 3), axis=2)
+
+
+def test_a_tie_splits_a_reductions_gradient_evenly() -> None:
+    a = np.array([[1.0, 3.0, 3.0], [2.0, 0.0, 1.0]])
+    amax = OPS["amax"]
+    ans = amax.forward(a[None], axis=1)[0]
+    assert amax.vjps[0](np.ones(2), ans, a, axis=1).tolist() == [[0, 0.5, 0.5], [1, 0, 0]]

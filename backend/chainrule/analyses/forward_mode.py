@@ -44,7 +44,8 @@ def forward_mode(graph: Graph, order: list[Node], values: Mapping[int, np.ndarra
                 src = graph.node(src_id)
                 t_in = tangents[src_id]
                 contribution = np.asarray(
-                    graph.ops[node.op].jvps[pos](t_in, values[node.id], *args)).reshape(node.shape)
+                    graph.ops[node.op].jvps[pos](t_in, values[node.id], *args,
+                                                 **dict(node.params))).reshape(node.shape)
                 tangent = tangent + contribution
                 derivative = derivative_formula(graph, node, src, pos, values)
                 local = local_derivative(graph, node, src, pos, args, values[node.id])

@@ -79,6 +79,8 @@ def node_columns(graph: Graph, values: Values, sweep: Sweep) -> dict[str, object
                        for i, k in enumerate(kink) if k},
         "literal": {str(i): _literal(n.literal) for i, n in enumerate(graph.nodes)
                     if n.literal is not None},
+        # An op's static params where they differ from its defaults (`sum(x, axis=0)`).
+        "params": {str(i): dict(n.params) for i, n in enumerate(graph.nodes) if n.params},
     }
 
 

@@ -21,8 +21,8 @@ import numpy as np
 from ..errors import ChainruleError, Deadline, Span, warning
 from ..settings import LIMITS, Limits
 from .numbers import all_finite
-from .ops import ATOM, OPS, PRECEDENCE, Formula, Op
-from .templates import Operand, fill
+from .ops import ATOM, OPS, PRECEDENCE, Formula, Op, Params, check_params
+from .templates import Operand, fill, params_operand
 
 if TYPE_CHECKING:
     from .plan import Plan
@@ -79,6 +79,7 @@ class Node:
     precedence: int = ATOM  # how tightly its formula binds (ops.PRECEDENCE)
     literal: Literal | None = None  # for an input assigned a literal in the source
     group: int | None = None  # the innermost group it belongs to (an index of Graph.groups)
+    params: Params = ()  # its op's static params that differ from the defaults (ops.py)
 
     @property
     def size(self) -> int:
@@ -345,21 +346,24 @@ class GraphBuilder:
                                  span, "value")
         return array
 
-    def apply(self, op_name: str, args: list[Node], span: Span, name: str | None = None
-              ) -> Node:
-        """A node applying the op-table entry `op_name` to `args`, its shape checked first;
-        formulas refer to it by `name` if given, else by its own formula (`sin(x)`)."""
+    def apply(self, op_name: str, args: list[Node], span: Span, name: str | None = None,
+              params: Mapping[str, object] | None = None) -> Node:
+        """A node applying the op-table entry `op_name` to `args` with its static `params`
+        (axis, keepdims, ...), its params and shape checked first; formulas refer to it by
+        `name` if given, else by its own formula (`sin(x)`, `sum(x, axis=0)`)."""
         op = self.ops[op_name]
         try:
-            shape = op.shape(*[a.shape for a in args])
+            kept = check_params(op, dict(params)) if params else ()
+            shape = op.shape(*[a.shape for a in args], **dict(kept))
         except ValueError as err:
             raise ChainruleError(f"{op_name}: {err}", span, "shape") from None
         node = self.add(op_name, [a.id for a in args], span, shape,
-                        requires_grad=any(a.requires_grad for a in args))
+                        requires_grad=any(a.requires_grad for a in args), params=kept)
         if name is not None:
             self.name_node(node, name)
             return node
-        node.bare = fill(op.expr, {slot: a.operand for slot, a in zip("uv", args)}, op)
+        node.bare = fill(op.expr, {"p": params_operand(kept),
+                                   **{slot: a.operand for slot, a in zip("uv", args)}}, op)
         node.precedence = PRECEDENCE.get(op.name, ATOM)
         if len(node.bare.plain) > MAX_REF_CHARS or len(node.bare.latex) > 2 * MAX_REF_CHARS:
             node.bare = Formula(f"v{node.id}", rf"v_{{{node.id}}}")

@@ -24,6 +24,26 @@ Conventions, after HIPS autograd:
 - Templates use `$u`, `$v` for the inputs and `$y` for the output (filled by templates.fill,
   which adds only the parentheses precedence needs).
   For a scalar node, the local derivative shown is the VJP applied to g = 1.
+
+Static parameters (a reduction's `axis`, `keepdims`, `ddof`), after JAX's primitives, which
+`bind(*args, **params)` and hand the same params to every rule of the primitive:
+- An entry lists the parameters it takes, with their defaults, in `params`; its forward, VJPs,
+  JVPs and shape rule take them as keywords (`forward(*args, axis=None, keepdims=False)`), with
+  the same defaults in their signatures, so a rule called without any computes what the op did
+  before it had parameters.
+- A node holds its own, `Node.params`: the (name, value) pairs that differ from the defaults, in
+  the entry's order, as a tuple (hashable, and empty for nearly every node: `sum(x)` is the same
+  node, with the same answer, as before there were parameters). Values are literals: None, ints,
+  tuples of ints, booleans. The builder checks them against the entry (`check_params`).
+- The engine passes a node's params to its op's rules wherever it calls them; the plan stacks
+  nodes for one numpy call only when their params are equal (a Stack carries them).
+- `axis` counts the node's own axes: `forward` sees a leading batch axis and shifts the axes by
+  one (`_batch_axes`); a negative axis counts from the end either way.
+- The node's formula writes them: an `expr` template places them at `$p` (`sum($u$p)` is
+  `sum(x, axis=0)`; in LaTeX they are a subscript of the sum sign), filled by templates.fill in
+  Python only (the node formulas travel as text); the derivative templates do not use `$p`. The compact
+  answer carries them as data in a sparse column (`nodes.params`: node index -> {name: value}),
+  so records and the page can say along which axis without reading a formula.
 """
 
 from __future__ import annotations
@@ -125,6 +145,9 @@ class Op:
 
     # For an op a program defined (a function with its own @derivative rule); None in the table.
     defined: Defined | None = None
+
+    # Its static parameters and their defaults, in order (see the module's docstring).
+    params: tuple[tuple[str, object], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.jvps:
@@ -243,6 +266,156 @@ def _matmul_vjp_b(g: Array, ans: Array, a: Array, b: Array) -> Array:
     return a.T @ g
 
 
+# ---------------------------------------------------------------- reductions along an axis
+Params = tuple[tuple[str, object], ...]
+Axis = int | tuple[int, ...] | None
+
+
+def check_params(op: Op, given: dict[str, object]) -> Params:
+    """A node's params from the ones a reader was given: each known to `op` and a literal of
+    its kind; those equal to the default left out (ValueError names the first wrong one)."""
+    defaults = dict(op.params)
+    for name, value in given.items():
+        if name not in defaults:
+            known = ", ".join(defaults) or "none"
+            raise ValueError(f"{op.name} takes no parameter {name!r} (its parameters: {known})")
+        ok = (value is None or isinstance(value, int) and not isinstance(value, bool)
+              or isinstance(value, tuple) and all(isinstance(a, int) for a in value)
+              ) if name == "axis" else isinstance(value, bool) if name == "keepdims" else (
+            isinstance(value, int) and not isinstance(value, bool) and value >= 0)
+        if not ok:
+            kind = {"axis": "an integer, a tuple of integers or None",
+                    "keepdims": "True or False"}.get(name, "a non-negative integer")
+            raise ValueError(f"{op.name}'s {name} must be {kind}, not {value!r}")
+    return tuple((n, given[n]) for n, d in op.params if n in given and given[n] != d)
+
+
+def _axes(axis: Axis, ndim: int) -> tuple[int, ...]:
+    """The reduced axes of an array of rank `ndim`, non-negative and sorted (None: all)."""
+    if axis is None:
+        return tuple(range(ndim))
+    return tuple(sorted(a % ndim for a in ((axis,) if isinstance(axis, int) else axis)))
+
+
+def _batch_axes(x: Array, axis: Axis) -> tuple[int, ...]:
+    """The reduced axes of a batched array (axis 0 the batch): the node's own, shifted by one."""
+    return tuple(a + 1 for a in _axes(axis, x.ndim - 1))
+
+
+def _kept(g: Array, shape: Shape, axis: Axis, keepdims: bool) -> Array:
+    """An output-shaped `g` with the reduced axes back, of length 1 (broadcasts to `shape`)."""
+    return np.asarray(g) if keepdims else np.expand_dims(g, _axes(axis, len(shape)))
+
+
+def _spread(g: Array, shape: Shape, axis: Axis, keepdims: bool) -> Array:
+    """A reduction's upstream gradient copied along the reduced axes: back to `shape`."""
+    return np.array(np.broadcast_to(_kept(g, shape, axis, keepdims), shape))
+
+
+def _count(shape: Shape, axis: Axis) -> int:
+    """How many elements each output element of a reduction gathers."""
+    return math.prod(shape[a] for a in _axes(axis, len(shape)))
+
+
+def _reduced_shape(s: Shape, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Shape:
+    if axis is None:
+        return (1,) * len(s) if keepdims else ()
+    axes = (axis,) if isinstance(axis, int) else axis
+    for a in axes:
+        if not -len(s) <= a < len(s):
+            raise ValueError(f"axis {a} is out of bounds for shape {list(s)} (rank {len(s)})")
+    kept = _axes(axis, len(s))
+    if len(set(kept)) != len(kept):
+        raise ValueError(f"axis {axis} names an axis twice")
+    return tuple(1 if i in kept else n for i, n in enumerate(s) if keepdims or i not in kept)
+
+
+def _sum(x: Array, axis: Axis = None, keepdims: bool = False) -> Array:
+    return np.sum(x, axis=_batch_axes(x, axis), keepdims=keepdims)
+
+
+def _mean(x: Array, axis: Axis = None, keepdims: bool = False) -> Array:
+    return np.mean(x, axis=_batch_axes(x, axis), keepdims=keepdims)
+
+
+def _var(x: Array, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Array:
+    return np.var(x, axis=_batch_axes(x, axis), keepdims=keepdims, ddof=ddof)
+
+
+def _var_vjp(g: Array, y: Array, a: Array, axis: Axis = None, keepdims: bool = False,
+             ddof: int = 0) -> Array:
+    centred = a - np.mean(a, axis=_axes(axis, a.ndim), keepdims=True)
+    return 2 * centred * _kept(g, a.shape, axis, keepdims) / (_count(a.shape, axis) - ddof)
+
+
+def _var_jvp(t: Array, y: Array, a: Array, axis: Axis = None, keepdims: bool = False,
+             ddof: int = 0) -> Array:
+    centred = a - np.mean(a, axis=_axes(axis, a.ndim), keepdims=True)
+    return np.asarray(np.sum(2 * centred * t, axis=_axes(axis, a.ndim), keepdims=keepdims)
+                      / (_count(a.shape, axis) - ddof))
+
+
+def _extreme(pick: Callable[..., Array]) -> Callable[..., Array]:
+    def forward(x: Array, axis: Axis = None, keepdims: bool = False) -> Array:
+        return pick(x, axis=_batch_axes(x, axis), keepdims=keepdims)  # type: ignore[no-any-return]
+    return forward
+
+
+def _picked_share(y: Array, a: Array, axis: Axis, keepdims: bool) -> Array:
+    """Where a reduction's max (or min) was picked, 1 over the number of ties (torch's amax)."""
+    picked = a == _kept(y, a.shape, axis, keepdims)
+    return picked / np.sum(picked, axis=_axes(axis, a.ndim), keepdims=True)
+
+
+def _extreme_vjp(g: Array, y: Array, a: Array, axis: Axis = None,
+                 keepdims: bool = False) -> Array:
+    return _kept(g, a.shape, axis, keepdims) * _picked_share(y, a, axis, keepdims)
+
+
+def _extreme_jvp(t: Array, y: Array, a: Array, axis: Axis = None,
+                 keepdims: bool = False) -> Array:
+    return np.asarray(np.sum(t * _picked_share(y, a, axis, keepdims), axis=_axes(axis, a.ndim),
+                             keepdims=keepdims))
+
+
+def _logsumexp_along(x: Array, axis: Axis = None, keepdims: bool = False) -> Array:
+    if axis is None and not keepdims:
+        return _logsumexp(x)  # over everything: the op as it was before it took an axis
+    axes = _batch_axes(x, axis)
+    m = np.max(x, axis=axes, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    out = m + np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True))
+    return out if keepdims else np.squeeze(out, axis=axes)
+
+
+def _logsumexp_vjp(g: Array, y: Array, a: Array, axis: Axis = None,
+                   keepdims: bool = False) -> Array:
+    return _kept(g, a.shape, axis, keepdims) * np.exp(a - _kept(y, a.shape, axis, keepdims))
+
+
+def _logsumexp_jvp(t: Array, y: Array, a: Array, axis: Axis = None,
+                   keepdims: bool = False) -> Array:
+    if axis is None and not keepdims:
+        return np.asarray(np.sum(t * np.exp(a - y)))
+    return np.asarray(np.sum(t * np.exp(a - _kept(y, a.shape, axis, keepdims)),
+                             axis=_axes(axis, a.ndim), keepdims=keepdims))
+
+
+def _sum_jvp(t: Array, y: Array, a: Array, axis: Axis = None, keepdims: bool = False) -> Array:
+    if axis is None and not keepdims:
+        return np.asarray(np.sum(t))
+    return np.asarray(np.sum(t, axis=_axes(axis, a.ndim), keepdims=keepdims))
+
+
+def _mean_jvp(t: Array, y: Array, a: Array, axis: Axis = None, keepdims: bool = False) -> Array:
+    if axis is None and not keepdims:
+        return np.asarray(np.mean(t))
+    return np.asarray(np.mean(t, axis=_axes(axis, a.ndim), keepdims=keepdims))
+
+
+_AXIS: Params = (("axis", None), ("keepdims", False))
+
+
 # ---------------------------------------------------------------------- shape rules
 
 
@@ -272,10 +445,6 @@ def _matmul_shape(a: Shape, b: Shape) -> Shape:
             f"@ needs the inner dimensions to agree: {list(a)} @ {list(b)} pairs {a[-1]} with {b[0]}"
         )
     return a[:-1] + b[1:]
-
-
-def _reduced(s: Shape) -> Shape:
-    return ()
 
 
 def _row_reduced(s: Shape) -> Shape:
@@ -516,23 +685,57 @@ OPS: dict[str, Op] = {
            numpy=("minimum",), torch=("minimum",), sympy=lambda sp, a, b: sp.Min(a, b),
            micrograd=()),
         # ------------------------------------------------------------ functions of whole arrays
-        Op(name="sum", arity=1,
-           forward=lambda a: np.sum(a, axis=_core_axes(a)),
-           vjps=(lambda g, y, a: np.full(a.shape, g),),
-           jvps=(lambda t, y, a: np.asarray(np.sum(t)),),
-           shape=_reduced, elementwise=False,
-           expr=_f("sum($u)", r"\sum $u"), derivs=(_f("1 (for every element)", r"\mathbf{1}"),),
-           symbol="Σ", description="Sum of all elements; the gradient is copied to every element.",
+        Op(name="sum", arity=1, params=_AXIS,
+           forward=_sum,
+           vjps=(lambda g, y, a, axis=None, keepdims=False: _spread(g, a.shape, axis, keepdims),),
+           jvps=(_sum_jvp,),
+           shape=_reduced_shape, elementwise=False,
+           expr=_f("sum($u$p)", r"\sum$p $u"),
+           derivs=(_f("1 (for every element)", r"\mathbf{1}"),),
+           symbol="Σ",
+           description="Sum of all elements, or along `axis`; the gradient is copied to every "
+                       "element summed.",
            numpy=("sum",), torch=("sum",), sympy=None, micrograd=()),
-        Op(name="mean", arity=1,
-           forward=lambda a: np.mean(a, axis=_core_axes(a)),
-           vjps=(lambda g, y, a: np.full(a.shape, g / max(a.size, 1)),),
-           jvps=(lambda t, y, a: np.asarray(np.mean(t)),),
-           shape=_reduced, elementwise=False,
-           expr=_f("mean($u)", r"\operatorname{mean} $u"),
+        Op(name="mean", arity=1, params=_AXIS,
+           forward=_mean,
+           vjps=(lambda g, y, a, axis=None, keepdims=False:
+                 _spread(g, a.shape, axis, keepdims) / max(_count(a.shape, axis), 1),),
+           jvps=(_mean_jvp,),
+           shape=_reduced_shape, elementwise=False,
+           expr=_f("mean($u$p)", r"\operatorname{mean}$p $u"),
            derivs=(_f("1/n (for every element)", r"\frac{1}{n}\mathbf{1}"),),
-           symbol="mean", description="Mean of all elements.",
+           symbol="mean", description="Mean of all elements, or along `axis`.",
            numpy=("mean",), torch=("mean",), sympy=None, micrograd=()),
+        Op(name="var", arity=1, params=(*_AXIS, ("ddof", 0)),
+           forward=_var, vjps=(_var_vjp,), jvps=(_var_jvp,),
+           shape=_reduced_shape, elementwise=False,
+           expr=_f("var($u$p)", r"\operatorname{var}$p $u"),
+           derivs=(_f("2 ($u - mean($u)) / (n - ddof)",
+                      r"\frac{2\,($u - \bar{$u})}{n - \text{ddof}}"),),
+           symbol="var",
+           description="Variance of all elements, or along `axis`: the mean squared distance "
+                       "from the mean, divided by n - ddof instead of n when ddof is given.",
+           numpy=("var",), torch=("var",), sympy=None, micrograd=()),
+        Op(name="amax", arity=1, params=_AXIS,
+           forward=_extreme(np.max), vjps=(_extreme_vjp,), jvps=(_extreme_jvp,),
+           shape=_reduced_shape, elementwise=False,
+           expr=_f("max($u$p)", r"\max$p $u"),
+           derivs=(_f("1 where $u is the maximum (1/k for a k-way tie), else 0",
+                      r"[\,$u = \max $u\,] / k"),),
+           symbol="max",
+           description="Largest element, of all or along `axis`; the gradient goes to the "
+                       "element picked, split evenly between ties (as torch's amax).",
+           numpy=("max", "amax"), torch=("amax",), sympy=None, micrograd=()),
+        Op(name="amin", arity=1, params=_AXIS,
+           forward=_extreme(np.min), vjps=(_extreme_vjp,), jvps=(_extreme_jvp,),
+           shape=_reduced_shape, elementwise=False,
+           expr=_f("min($u$p)", r"\min$p $u"),
+           derivs=(_f("1 where $u is the minimum (1/k for a k-way tie), else 0",
+                      r"[\,$u = \min $u\,] / k"),),
+           symbol="min",
+           description="Smallest element, of all or along `axis`; the gradient goes to the "
+                       "element picked, split evenly between ties (as torch's amin).",
+           numpy=("min", "amin"), torch=("amin",), sympy=None, micrograd=()),
         Op(name="softmax", arity=1,
            forward=_softmax, vjps=(lambda g, y, a: y * (g - np.sum(g * y)),),
            jvps=(lambda t, y, a: y * (t - np.sum(t * y)),),
@@ -541,14 +744,13 @@ OPS: dict[str, Op] = {
            derivs=(_f("diag(y) - y y.T", r"\operatorname{diag}(y) - y\,y^{\top}"),),
            symbol="softmax", description="exp(u) / sum(exp(u)) over all elements.",
            numpy=(), torch=(), sympy=None, micrograd=()),
-        Op(name="logsumexp", arity=1,
-           forward=_logsumexp, vjps=(lambda g, y, a: g * np.exp(a - y),),
-           jvps=(lambda t, y, a: np.sum(t * np.exp(a - y)),),
-           shape=_reduced, elementwise=False,
-           expr=_f("logsumexp($u)", r"\log\sum e^{$u}"),
+        Op(name="logsumexp", arity=1, params=_AXIS,
+           forward=_logsumexp_along, vjps=(_logsumexp_vjp,), jvps=(_logsumexp_jvp,),
+           shape=_reduced_shape, elementwise=False,
+           expr=_f("logsumexp($u$p)", r"\log\sum$p e^{$u}"),
            derivs=(_f("softmax($u)", r"\operatorname{softmax}($u)"),),
            symbol="logsumexp",
-           description="log(sum(exp(u))) over all elements, computed stably.",
+           description="log(sum(exp(u))) over all elements, or along `axis`, computed stably.",
            numpy=(), torch=(), sympy=None, micrograd=()),
         # Along the last axis: a row of a matrix at a time (torch's dim=-1). log_softmax is
         # u - logsumexp_rows(u), softmax its exp (readers/pytorch.py reads them as these parts).

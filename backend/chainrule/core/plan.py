@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from types import MappingProxyType
 from typing import NamedTuple, Protocol
 
 import numpy as np
@@ -44,6 +45,8 @@ class _Node(Protocol):
     def shape(self) -> Shape: ...
     @property
     def requires_grad(self) -> bool: ...
+    @property
+    def params(self) -> tuple[tuple[str, object], ...]: ...
 
 
 class Graph(Protocol):
@@ -104,6 +107,8 @@ class Stack(NamedTuple):
     term_ids: tuple[list[int], ...]
     term_rows: tuple[Index, ...]
     received: Received | None = None  # how the nodes' gradients are summed (None: not swept)
+    # The nodes' static params (equal in a stack), as the keywords of their op's rules.
+    params: Mapping[str, object] = MappingProxyType({})
 
 
 class Scalar(NamedTuple):
@@ -247,7 +252,7 @@ def _swept(inputs: list[list[int]], output: int, requires: list[bool]) -> list[b
 
 def _single(node: int, op: str, shape: Shape, operands: list[int], shapes: list[Shape],
             rows: list[int], term_rows: list[int], sent: list[list[int] | None],
-            receiving: _Receiving) -> Stack:
+            receiving: _Receiving, params: tuple[tuple[str, object], ...] = ()) -> Stack:
     """The stack of one node."""
     ids = sent[node] or [-1] * len(operands)
     kept = tuple([t] if t >= 0 else [] for t in ids)
@@ -256,7 +261,8 @@ def _single(node: int, op: str, shape: Shape, operands: list[int], shapes: list[
                  tuple(slice(rows[n], rows[n] + 1) for n in operands), (None,) * len(operands),
                  kept, tuple(slice(term_rows[t], term_rows[t] + 1) if t >= 0 else _NONE
                              for t in ids),
-                 receiving.of([node], shape) if any(t >= 0 for t in ids) else None)
+                 receiving.of([node], shape) if any(t >= 0 for t in ids) else None,
+                 dict(params))
 
 
 def _stacks(graph: Graph, inputs: list[list[int]], generation: list[int],
@@ -267,6 +273,7 @@ def _stacks(graph: Graph, inputs: list[list[int]], generation: list[int],
     in creation order within one (a generation of one node, a deep graph's usual one, is
     its own stack without a key made)."""
     ops = [node.op for node in graph.nodes]
+    params = [node.params for node in graph.nodes]
     elementwise = {name: op.elementwise for name, op in graph.ops.items()}
     by_generation: list[list[int]] = [[] for _ in range(max(generation, default=0) + 1)]
     for i, operands in enumerate(inputs):
@@ -277,34 +284,37 @@ def _stacks(graph: Graph, inputs: list[list[int]], generation: list[int],
         if len(nodes) == 1:
             node = nodes[0]
             stacks.append(_alone(node, ops[node], elementwise[ops[node]], inputs, shapes, rows,
-                                 term_rows, sent, receiving))
+                                 term_rows, sent, receiving, params[node]))
             continue
         keyed: dict[tuple[object, ...], list[int]] = defaultdict(list)
         for i in nodes:
             key: tuple[object, ...] = (ops[i], *[shapes[s] for s in inputs[i]])
             if not elementwise[ops[i]]:
                 key += (i,)
+            if params[i]:  # one numpy call takes one set of params
+                key += params[i]
             keyed[key].append(i)
         for members in keyed.values():
             first = members[0]
             if len(members) == 1:
                 stacks.append(_alone(first, ops[first], elementwise[ops[first]], inputs,
-                                     shapes, rows, term_rows, sent, receiving))
+                                     shapes, rows, term_rows, sent, receiving, params[first]))
             else:
                 stacks.append(_stacked(members, ops[first], inputs, shapes, rows, term_rows,
-                                       sent, receiving))
+                                       sent, receiving, params[first]))
     return stacks
 
 
 def _alone(node: int, op: str, elementwise: bool, inputs: list[list[int]],
            shapes: list[Shape], rows: list[int], term_rows: list[int],
-           sent: list[list[int] | None], receiving: _Receiving) -> Stack | Scalar:
+           sent: list[list[int] | None], receiving: _Receiving,
+           params: tuple[tuple[str, object], ...] = ()) -> Stack | Scalar:
     """The stack of a node alone in it: a Scalar where it and its operands are scalars (a
     shape () is falsy) and its op elementwise."""
     operands = inputs[node]
-    if shapes[node] or not elementwise or any(shapes[n] for n in operands):
+    if shapes[node] or not elementwise or params or any(shapes[n] for n in operands):
         return _single(node, op, shapes[node], operands, shapes, rows, term_rows, sent,
-                       receiving)
+                       receiving, params)
     sends = sent[node] or [-1] * len(operands)
     swept = any(t >= 0 for t in sends)  # as a Stack's `received`: it sends a term
     term_row = receiving.term_rows
@@ -315,8 +325,8 @@ def _alone(node: int, op: str, elementwise: bool, inputs: list[list[int]],
 
 def _stacked(members: list[int], op: str, inputs: list[list[int]], shapes: list[Shape],
              rows: list[int], term_rows: list[int], sent: list[list[int] | None],
-             receiving: _Receiving) -> Stack:
-    """The stack of several nodes alike, stacked."""
+             receiving: _Receiving, params: tuple[tuple[str, object], ...] = ()) -> Stack:
+    """The stack of several nodes alike (one op, one set of params), stacked."""
     first = members[0]
     shape = shapes[first]
     arity = len(inputs[first])
@@ -331,4 +341,4 @@ def _stacked(members: list[int], op: str, inputs: list[list[int]], shapes: list[
               for k, tp in zip(kept, ids)),
         tuple(kept),
         tuple(as_index([term_rows[t] for t in k]) for k in kept),
-        receiving.of(members, shape) if any(kept) else None)
+        receiving.of(members, shape) if any(kept) else None, dict(params))

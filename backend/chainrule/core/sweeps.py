@@ -92,9 +92,9 @@ def evaluate(graph: Graph, leaves: Mapping[int, np.ndarray], batched: bool = Tru
             if batched:
                 k = len(stack.nodes)
                 out = graph.ops[stack.op].forward(*(a.reshape(k * batch, *s) for a, s in zip(
-                    args, stack.in_shapes))).reshape(k, batch, *stack.shape)
+                    args, stack.in_shapes)), **stack.params).reshape(k, batch, *stack.shape)
             else:
-                out = graph.ops[stack.op].forward(*args)
+                out = graph.ops[stack.op].forward(*args, **stack.params)
             buffers[stack.shape][stack.rows] = out
     return Values(graph, buffers, batched=batched)
 
@@ -276,12 +276,12 @@ def _stack_vjps(op: Op, stack: Stack, values: Values, grads: dict[Shape, np.ndar
         if not len(ids):
             continue
         src_shape = stack.in_shapes[pos]
-        raw = _vjp(op.vjps[pos], op.elementwise, g, ans, args)
+        raw = _vjp(op.vjps[pos], op.elementwise, g, ans, args, stack.params)
         contributions[src_shape][rows] = _unbroadcast_rows(raw if mask is None else raw[mask],
                                                            src_shape)
         if terms is not None and has_local(op.elementwise, stack.shape, src_shape):
             ones = np.ones_like(g) if ones is None else ones
-            local = _vjp(op.vjps[pos], op.elementwise, ones, ans, args)
+            local = _vjp(op.vjps[pos], op.elementwise, ones, ans, args, stack.params)
             terms.locals[src_shape][rows] = _unbroadcast_rows(
                 local if mask is None else local[mask], src_shape)
             terms.has_local[ids] = True
@@ -296,13 +296,14 @@ def _align(*xs: np.ndarray) -> list[np.ndarray]:
 
 
 def _vjp(rule: object, elementwise: bool, g: np.ndarray, ans: np.ndarray,
-         args: list[np.ndarray]) -> np.ndarray:
-    """A VJP over a stack's stacked rows (`elementwise`), or over its one node's own values,
-    returned stacked and broadcast to the node's shape."""
+         args: list[np.ndarray], params: Mapping[str, object]) -> np.ndarray:
+    """A VJP over a stack's stacked rows (`elementwise`), or over its one node's own values
+    (with its params), returned stacked and broadcast to the node's shape."""
     if elementwise:
         raw = rule(g, ans, *args)  # type: ignore[operator]
         return raw if raw.shape == ans.shape else np.broadcast_to(raw, ans.shape)
-    return np.asarray(rule(g[0], ans[0], *(a[0] for a in args)))[None]  # type: ignore[operator]
+    return np.asarray(rule(g[0], ans[0], *(a[0] for a in args),  # type: ignore[operator]
+                           **params))[None]
 
 
 def _unbroadcast_rows(raw: np.ndarray, shape: Shape) -> np.ndarray:
@@ -326,7 +327,8 @@ def local_derivative(graph: Graph, node: Node, src: Node, pos: int, args: list[n
     op = graph.ops[node.op]
     if not has_local(op.elementwise, node.shape, src.shape):
         return None  # a full Jacobian: only its product with the upstream gradient is shown
-    local = np.asarray(op.vjps[pos](np.ones(node.shape) if node.shape else ONE, ans, *args))
+    local = np.asarray(op.vjps[pos](np.ones(node.shape) if node.shape else ONE, ans, *args,
+                                    **dict(node.params)))
     return unbroadcast(src.shape, local)
 
 

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from .ops import ATOM, Formula, Op
 
-_PLACEHOLDER = re.compile(r"\$([uvy])")
+_PLACEHOLDER = re.compile(r"\$([uvyp])")
 
 
 class Operand(NamedTuple):
@@ -25,6 +25,19 @@ class Operand(NamedTuple):
     plain: str
     latex: str
     precedence: int = ATOM
+
+
+NO_PARAMS = Operand("", "")  # `$p` of a node whose op takes no params, or has the defaults
+
+
+def params_operand(params: tuple[tuple[str, object], ...]) -> Operand:
+    """What fills `$p`, a node's params (ops.py): `, axis=0, keepdims=True` in plain text (as
+    numpy spells a call), a subscript in LaTeX (`\\sum_{\\text{axis }0}`)."""
+    if not params:
+        return NO_PARAMS
+    plain = "".join(f", {name}={value}" for name, value in params)
+    latex = r",\ ".join(rf"\text{{{name} }}{value}" for name, value in params)
+    return Operand(plain, f"_{{{latex}}}")
 
 
 @functools.lru_cache(maxsize=4096)  # the table's own few dozen, and programs' own rules
@@ -36,7 +49,7 @@ def template_parts(text: str) -> list[tuple[str, str, bool]]:
     parts, start = [], 0
     for m in _PLACEHOLDER.finditer(text):
         before, after = text[: m.start()], text[m.end():]
-        enclosed = (before.endswith(("(", "{", ", ")) and after.startswith((")", "}", ","))
+        enclosed = (before.endswith(("(", "{", ", ")) and after.startswith((")", "}", ",", "$p"))
                     ) or (before.endswith(r"\left(") and after.startswith(r"\right)"))
         parts.append((text[start:m.start()], m.group(1), enclosed))
         start = m.end()
@@ -59,7 +72,8 @@ def pieces(text: str, operands: Mapping[str, Operand], which: int = 0,
     for literal, slot, enclosed in template_parts(text):
         yield literal, ""
         if slot:
-            yield _placed(operands[slot], slot, enclosed, which, op), slot
+            yield _placed(operands.get(slot, NO_PARAMS) if slot == "p" else operands[slot],
+                          slot, enclosed, which, op), slot
 
 
 def fill(template: Formula, operands: Mapping[str, Operand], op: Op | None = None) -> Formula:
@@ -68,7 +82,8 @@ def fill(template: Formula, operands: Mapping[str, Operand], op: Op | None = Non
     `op` is the operation the template writes (its node's own formula): operands that bind
     at least as tightly go without parentheses. Without it, every compound operand gets them.
     """
-    return Formula(*("".join([literal + _placed(operands[slot], slot, enclosed, which, op)
+    return Formula(*("".join([literal + _placed(operands.get(slot, NO_PARAMS) if slot == "p"
+                                                else operands[slot], slot, enclosed, which, op)
                               if slot else literal
                               for literal, slot, enclosed in template_parts(template[which])])
                      for which in (0, 1)))
