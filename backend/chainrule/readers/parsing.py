@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import itertools
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
@@ -33,7 +34,7 @@ from lark.lexer import Lexer, PatternStr
 from lark.parse_tree_builder import ExpandSingleChild
 from lark.parsers.lalr_analysis import Shift
 
-from ..core.ops import FUNCTIONS, OPS
+from ..core.ops import FUNCTIONS, OPS, Op, check_params
 from ..errors import ChainruleError, Span
 from ..settings import LIMITS, PARSE_CACHE_SHAPES, Limits
 
@@ -66,9 +67,11 @@ stmt: NAME "=" expr -> assign
     | postfix POW unary -> pow
 ?postfix: atom
     | postfix "." NAME -> attribute
-    | postfix "." NAME "(" [expr ("," expr)* [","]] ")" -> method
-    | postfix "(" [expr ("," expr)* [","]] ")" -> call
+    | postfix "." NAME "(" [arg ("," arg)* [","]] ")" -> method
+    | postfix "(" [arg ("," arg)* [","]] ")" -> call
     | postfix "[" [expr ("," expr)* [","]] "]" -> index
+?arg: expr
+    | NAME "=" expr -> keyword
 ?atom: NUMBER -> number
     | NAME -> name
     | "(" expr ")"
@@ -146,6 +149,7 @@ class Expr:
     args: list[Expr] = field(default_factory=list)
     value: object = None  # float for numbers, nested lists of floats for arrays
     name: str = ""
+    params: tuple[tuple[str, object], ...] = ()  # an op's static params (`axis=0`): ops.py
 
 
 def postorder(root: Expr) -> Iterator[Expr]:
@@ -356,7 +360,14 @@ def _parse(source: str, limits: Limits, statements_of: Callable[[str], list[Stat
     return Program(source, statements, functions)
 
 
+# A keyword argument's literal value, `(x, keepdims=True)`: True, False and None are read there
+# (and only there), so the forbidden-syntax check skips them.
+_KEYWORD_LITERAL_RE = re.compile(r"(?<=[(,])([ \t]*[^\W\d]\w*[ \t]*=[ \t]*)(True|False|None)\b")
+
+
 def _check_forbidden(code: str) -> None:
+    if "=" in code:
+        code = _KEYWORD_LITERAL_RE.sub(lambda m: m.group(1) + " " * len(m.group(2)), code)
     match = _FORBIDDEN_RE.search(code)
     if match:
         raise ChainruleError(_describe_forbidden(match.group()), match.span(), "forbidden")
@@ -729,6 +740,13 @@ class _ToExpr(Transformer[_AnyToken, Any]):
             "indexing with [...] is not supported: use whole arrays with sum, mean, @ and "
             "elementwise ops", span, "forbidden"), span)
 
+    def keyword(self, children: list[Any]) -> Expr:
+        """`axis=0` in a call's arguments: kept as a "keyword" Expr for _call to read."""
+        span, (value,) = _outer(children), _operands(children)
+        if value.kind == "error":
+            return _refused(value.value, span)  # type: ignore[arg-type]
+        return Expr("keyword", span, name=_text(children[0]), args=[value])
+
     def call(self, children: list[Any]) -> Expr:
         span, callee, args = _outer(children), children[0], _operands(children[1:])
         try:
@@ -760,8 +778,13 @@ def _call(callee: Expr | _Grouped, args: list[Expr], span: Span) -> Expr:
         raise ChainruleError("only the functions of the op table and the program's own "
                              "functions can be called, by name", callee.span, "forbidden")
     fname, fspan = callee.name, callee.span
+    args, keywords = _positional(args), [a for a in args if a.kind == "keyword"]
     if fname in _USER_FUNCTIONS.get():  # resolved by _assemble, once every def is known
+        if keywords:
+            raise ChainruleError(f"{fname} is the program's own function: call it with its "
+                                 "arguments in order, without names", keywords[0].span, "arity")
         return Expr("call", span, args=args, name=fname)
+    fname = REDUCTIONS.get(fname, fname) if len(args) == 1 else fname
     op = FUNCTIONS.get(fname)
     if op is None:
         close = difflib.get_close_matches(fname, FUNCTIONS, n=1)
@@ -773,10 +796,57 @@ def _call(callee: Expr | _Grouped, args: list[Expr], span: Span) -> Expr:
         raise ChainruleError(
             f"{fname} takes {op.arity} argument{'s' if op.arity > 1 else ''}, "
             f"got {len(args)}", span, "arity")
-    return Expr("op", span, op=fname, args=args)
+    return Expr("op", span, op=fname, args=args, params=_keyword_params(op, keywords))
+
+
+# `max(x, axis=1)` and `x.max()`, numpy's spelling: one array, so the reduction (np.max) and
+# not the elementwise max of two (np.maximum).
+REDUCTIONS = {"max": "amax", "min": "amin"}
+
+
+def _positional(args: list[Expr]) -> list[Expr]:
+    """A call's arguments before its keywords (a positional one after a keyword: refused)."""
+    for before, after in itertools.pairwise(args):
+        if before.kind == "keyword" and after.kind != "keyword":
+            raise ChainruleError("a positional argument cannot follow a keyword argument",
+                                 after.span, "syntax")
+    return [a for a in args if a.kind != "keyword"]
+
+
+def _keyword_params(op: Op, keywords: list[Expr]) -> tuple[tuple[str, object], ...]:
+    """The static params a call names (`axis=0, keepdims=True`): literal integers, True, False
+    or None, each checked against the op's entry; anything else refused at its span."""
+    given: dict[str, object] = {}
+    for kw in keywords:
+        if kw.name in given:
+            raise ChainruleError(f"{kw.name} is given twice", kw.span, "syntax")
+        if not op.params:
+            raise ChainruleError(f"{op.name} takes no keyword arguments", kw.span, "arity")
+        given[kw.name] = _literal_param(kw.args[0])
+        try:
+            check_params(op, {kw.name: given[kw.name]})
+        except ValueError as err:
+            raise ChainruleError(str(err), kw.span, "value") from None
+    return check_params(op, given)
+
+
+def _literal_param(value: Expr) -> object:
+    """A keyword's value as a literal: an integer (`1`, `-1`), True, False or None."""
+    if value.kind == "name" and value.name in ("True", "False", "None"):
+        return {"True": True, "False": False, "None": None}[value.name]
+    negative = value.kind == "op" and value.op == "neg" and len(value.args) == 1
+    number = value.args[0] if negative else value
+    if number.kind == "number" and float(number.value).is_integer():  # type: ignore[arg-type]
+        return int(number.value) * (-1 if negative else 1)  # type: ignore[call-overload]
+    raise ChainruleError("a keyword argument's value must be a literal integer, True, False or "
+                         "None (it is fixed when the graph is built, not differentiated)",
+                         value.span, "value")
 
 
 def _method(arg: Expr, name: str, name_span: Span, extra: list[Expr], span: Span) -> Expr:
+    keywords = [e for e in extra if e.kind == "keyword"]
+    extra = _positional(extra)
+    name = REDUCTIONS.get(name, name) if not extra else name
     op = FUNCTIONS.get(name)
     if op is None or op.arity != 1:
         unary = [f for f, o in FUNCTIONS.items() if o.arity == 1]
@@ -791,7 +861,7 @@ def _method(arg: Expr, name: str, name_span: Span, extra: list[Expr], span: Span
     if extra:
         raise ChainruleError(f".{name}() takes no arguments: it applies {name} to the value "
                              "before the dot", (extra[0].span[0], extra[-1].span[1]), "arity")
-    return Expr("op", span, op=name, args=[arg])
+    return Expr("op", span, op=name, args=[arg], params=_keyword_params(op, keywords))
 
 
 # keep_all_tokens: spans are computed from the tokens (brackets included), which is much faster
@@ -928,7 +998,9 @@ def _plan(shape: str) -> tuple[_Action, ...] | None:
 def _unit_reductions(below: int, top: int, letter: str) -> tuple[int, tuple[_Callback, ...]]:
     """The one-child reductions the table makes in a row on `letter` from `top` over `below`
     (each pops one state and goes to a state over `below`): the state they end in, and their
-    callbacks (the grammar's `?expr: sum ... ?atom: NUMBER -> number` take seven for a number,
+    callbacks (the grammar's `?expr: sum ... ?arg: expr
+    | NAME "=" expr -> keyword
+?atom: NUMBER -> number` take seven for a number,
     and one callback)."""
     table, end, accept = _TABLE.actions, _TABLE.letters["$END"], _TABLE.end
     callbacks: list[_Callback] = []

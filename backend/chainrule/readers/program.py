@@ -47,12 +47,13 @@ class ProgramBuilder(GraphBuilder):
             # One operation on names and numbers (`a2 = sin(a1)`, `x * 0.9`): a deep
             # program's usual line, built in the same order without the walk.
             return self.apply(root.op, [self._leaf(a, scope) for a in root.args], root.span,
-                              name)
+                              name, dict(root.params))
         built: dict[int, Node] = {}
         for expr in postorder(root):
             if expr.kind == "op":
                 args = [built.pop(id(a)) for a in expr.args]
-                node = self.apply(expr.op, args, expr.span, name if expr is root else None)
+                node = self.apply(expr.op, args, expr.span, name if expr is root else None,
+                                  dict(expr.params))
             elif expr.kind == "call":
                 node = self.call(expr, [built.pop(id(a)) for a in expr.args])
             else:
