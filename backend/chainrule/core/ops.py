@@ -751,7 +751,7 @@ OPS: dict[str, Op] = {
            derivs=(_f("softmax($u)", r"\operatorname{softmax}($u)"),),
            symbol="logsumexp",
            description="log(sum(exp(u))) over all elements, or along `axis`, computed stably.",
-           numpy=(), torch=(), sympy=None, micrograd=()),
+           numpy=(), torch=("logsumexp",), sympy=None, micrograd=()),
         # Along the last axis: a row of a matrix at a time (torch's dim=-1). log_softmax is
         # u - logsumexp_rows(u), softmax its exp (readers/pytorch.py reads them as these parts).
         Op(name="logsumexp_rows", arity=1,

@@ -141,12 +141,13 @@ class _Tracing:
         span = self.source.parameters.get(name, (0, 0))
         return Tracer(self, self.builder.input(name, value, span))
 
-    def apply(self, op_name: str, operands: tuple[object, ...]) -> Tracer:
+    def apply(self, op_name: str, operands: tuple[object, ...],
+              params: Mapping[str, object] | None = None) -> Tracer:
         position = _caller_position(self.source)
         span = self.source.span(*position) if position else (0, 0)
         with self.builder.inside(self.current_group()):
             args = [self.node(operand, span) for operand in operands]
-            node = self.builder.apply(op_name, args, span)
+            node = self.builder.apply(op_name, args, span, params=params)
         name = self.source.names.get(position) if position else None
         if name:
             self.builder.name_node(node, name)
@@ -163,6 +164,19 @@ class _Tracing:
             raise ChainruleError(f"a {type(operand).__name__} cannot be part of the traced "
                                  "computation: use numbers and numpy arrays", span, "value")
         return self.builder.leaf("const", operand, span)
+
+
+def _python_params(params: Mapping[str, object]) -> dict[str, object]:
+    """numpy's integers and booleans as Python's (`axis=np.int64(0)`), for the op table."""
+    def plain(value: object) -> object:
+        if isinstance(value, np.bool_):
+            return bool(value)
+        if isinstance(value, np.integer):
+            return int(value)
+        if isinstance(value, (tuple, list)):
+            return tuple(plain(v) for v in value)
+        return value
+    return {name: plain(value) for name, value in params.items()}
 
 
 class Tracer:
@@ -197,8 +211,8 @@ class Tracer:
             raise self._refuse("len()", "a scalar has no length")
         return self.shape[0]
 
-    def _op(self, op_name: str, *operands: object) -> Tracer:
-        return self.tracing.apply(op_name, operands)
+    def _op(self, op_name: str, *operands: object, **params: object) -> Tracer:
+        return self.tracing.apply(op_name, operands, _python_params(params))
 
     def _error(self, message: str, kind: str) -> ChainruleError:
         """A refusal pointing at the expression of the traced function that asked for it."""
@@ -213,7 +227,8 @@ class Tracer:
         reason = f" ({why})" if why else ""
         return self._error(
             f"{what} is not in chainrule's op table{reason}; a traced function may use "
-            f"+ - * / ** @, .T, .dot(), .sum(), .mean(), abs() and {KNOWN}", "unknown_function")
+            f"+ - * / ** @, .T, .dot(), .sum(), .mean(), .var(), .max(), .min(), abs() and "
+            f"{KNOWN}", "unknown_function")
 
     # numpy's protocols
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: object,
@@ -227,19 +242,27 @@ class Tracer:
     def __array_function__(self, func: Callable[..., Any], types: object,
                            args: tuple[object, ...], kwargs: dict[str, object]) -> Tracer:
         name = getattr(func, "__name__", str(func))
-        if kwargs:
-            raise self._unknown(f"np.{name} with {', '.join(kwargs)}=",
-                           f"chainrule's {name} takes the whole array, with no options")
-        return self._numpy(name, args)
+        return self._numpy(name, args, kwargs)
 
-    def _numpy(self, name: str, operands: tuple[object, ...]) -> Tracer:
+    def _numpy(self, name: str, operands: tuple[object, ...],
+               kwargs: Mapping[str, object] | None = None) -> Tracer:
         op_name = NUMPY_OPS.get(name)
         if op_name is None:
             raise self._unknown(f"np.{name}", "")
+        op = OPS[op_name]
+        params = dict(kwargs or {})
+        if op.params and len(operands) == op.arity + 1 and "axis" not in params:
+            *operands_, params["axis"] = operands  # np.sum(x, 0): numpy's axis, by position
+            operands = tuple(operands_)
+        unknown = [k for k in params if k not in dict(op.params)]
+        if unknown:
+            takes = (f"chainrule's {name} takes {', '.join(dict(op.params))}" if op.params
+                     else f"chainrule's {name} takes no options")
+            raise self._unknown(f"np.{name} with {', '.join(unknown)}=", takes)
         if len(operands) != OPS[op_name].arity:
             raise self._error(f"np.{name} takes {OPS[op_name].arity} argument(s) here, got "
                               f"{len(operands)}", "arity")
-        return self._op(op_name, *operands)
+        return self._op(op_name, *operands, **params)
 
     def __array__(self, *args: object, **kwargs: object) -> np.ndarray:
         raise self._refuse("np.asarray / np.array", "the numbers are computed after tracing; keep "
@@ -305,17 +328,25 @@ class Tracer:
         """The matrix product, as `x.dot(y)` writes it."""
         return self._op("matmul", self, other)
 
-    def sum(self, axis: None = None) -> Tracer:
-        """The sum of all elements."""
-        if axis is not None:
-            raise self._unknown(f"sum(axis={axis})", "chainrule's sum adds all elements")
-        return self._op("sum", self)
+    def sum(self, axis: object = None, *, keepdims: bool = False) -> Tracer:
+        """The sum of all elements, or along `axis`."""
+        return self._op("sum", self, axis=axis, keepdims=keepdims)
 
-    def mean(self, axis: None = None) -> Tracer:
-        """The mean of all elements."""
-        if axis is not None:
-            raise self._unknown(f"mean(axis={axis})", "chainrule's mean averages all elements")
-        return self._op("mean", self)
+    def mean(self, axis: object = None, *, keepdims: bool = False) -> Tracer:
+        """The mean of all elements, or along `axis`."""
+        return self._op("mean", self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis: object = None, *, ddof: int = 0, keepdims: bool = False) -> Tracer:
+        """The variance of all elements, or along `axis` (divided by n - ddof)."""
+        return self._op("var", self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def max(self, axis: object = None, *, keepdims: bool = False) -> Tracer:
+        """The largest element, or the largest along `axis` (ties share the gradient)."""
+        return self._op("amax", self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis: object = None, *, keepdims: bool = False) -> Tracer:
+        """The smallest element, or the smallest along `axis` (ties share the gradient)."""
+        return self._op("amin", self, axis=axis, keepdims=keepdims)
 
     # what needs the numbers, which tracing does not have
     def __bool__(self) -> bool:

@@ -49,6 +49,13 @@ from .user_source import Source, frame_position
 
 # torch's name (a function's, a method's, an operator's, a property's) -> the op-table entry.
 TORCH_OPS = {torch_name: op.name for op in OPS.values() for torch_name in op.torch}
+# torch's reductions (an entry with params, by its torch names), and max and min of one
+# tensor, which reduce (of two, they are the elementwise maximum and minimum).
+REDUCTIONS = {name: op for name, op in TORCH_OPS.items() if OPS[op].params} | {
+    "max": "amax", "min": "amin"}
+_ELEMENTWISE_OF_TWO = {"max": "max", "min": "min"}
+# A reduction's arguments after the tensor, by position, as torch names them.
+_REDUCTION_ARGS = {"var": ("dim", "unbiased", "keepdim")}
 # The same values under another dtype or device, or a copy: the operand's own node.
 SAME_VALUES = frozenset({"double", "float", "to", "type", "cpu", "contiguous", "clone",
                          "requires_grad_"})
@@ -306,6 +313,10 @@ class _Reader:
             if result.dtype != args[0].dtype:
                 raise self.refusal(full, f"reads the numbers as {result.dtype}")
             self.bind(result, self.apply("reshape", [args[0], np.zeros(result.shape)]))
+        elif name in REDUCTIONS or name in _ELEMENTWISE_OF_TWO:
+            # max(dim) answers (values, indices): the values are the node, the indices data.
+            values = result if isinstance(result, torch.Tensor) else result[0]
+            self.bind(values, self.reduce_along(full, name, args, kwargs))
         elif name in _PARTS:
             node = self.bind(result, _PARTS[name](self, full, args, kwargs))
             self.outputs[name] = node.id
@@ -339,6 +350,32 @@ class _Reader:
             operands.reverse()  # `2 - x` is x.__rsub__(2)
         return self.apply(op_name, operands)
 
+
+    def reduce_along(self, full: str, name: str, args: tuple[Any, ...],
+                     kwargs: dict[str, Any]) -> Node:
+        """A reduction, its torch arguments as the op's params: `dim` is `axis`, `keepdim`
+        `keepdims`, and var's `correction` (or `unbiased`) `ddof` (torch's default is 1);
+        max and min of two tensors are the elementwise ones."""
+        if name in _ELEMENTWISE_OF_TWO and (len(args) > 1 and isinstance(args[1], torch.Tensor)
+                                            or isinstance(kwargs.get("other"), torch.Tensor)):
+            other = args[1] if len(args) > 1 else kwargs["other"]
+            return self.apply(_ELEMENTWISE_OF_TWO[name], [args[0], other])
+        bound = _bind(args[1:], kwargs, _REDUCTION_ARGS.get(name, ("dim", "keepdim")))
+        params: dict[str, Any] = {}
+        dim = bound.pop("dim", None)
+        if dim is not None and dim != () and dim != []:
+            params["axis"] = tuple(dim) if isinstance(dim, (tuple, list)) else dim
+        params["keepdims"] = bool(bound.pop("keepdim", False))
+        if name == "var":
+            correction, unbiased = bound.pop("correction", None), bound.pop("unbiased", None)
+            params["ddof"] = int(correction if correction is not None else
+                                 1 if unbiased is None else bool(unbiased))
+        options = [k for k, v in bound.items() if v is not None]
+        if options:
+            raise self.refusal(full, f"is called with {', '.join(f'{k}=' for k in options)}, "
+                               f"which chainrule's {REDUCTIONS[name]} does not take")
+        return self.builder.apply(REDUCTIONS[name], [self.operand(args[0])], self.span,
+                                  params=params)
 
     def linear(self, full: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Node:
         """`F.linear(x, W, b)` as its parts: x @ W.T + b."""
