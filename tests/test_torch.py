@@ -301,7 +301,7 @@ def test_an_op_outside_any_module_is_refused_with_its_line() -> None:
 
 
 @pytest.mark.parametrize("loss_fn, message", [
-    (lambda w: w.sum(dim=0).sum(), "torch.Tensor.sum (test_torch.py"),
+    (lambda w: w.sum(dim=0, dtype=torch.float64).sum(), "torch.Tensor.sum (test_torch.py"),
     (lambda w: torch.tensor(w.sum().item()), "torch.Tensor.item (test_torch.py"),
     (lambda w: w * 2, "needs the output to be a scalar"),
     (lambda w: torch.ones(2).sum(), "returned no value computed from the parameters"),
