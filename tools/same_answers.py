@@ -466,7 +466,12 @@ def dump_of_revision(rev: str) -> dict[str, Any]:
 
 
 def drop_new_field(value: Any, path: list[str]) -> None:
-    """Remove the field at `path` (keys; `*` any key) from an answer, where it is."""
+    """Remove the field at `path` (keys; `*` any key, or any element of a list) from an
+    answer, where it is."""
+    if isinstance(value, list) and path and path[0] == "*":
+        for item in value:
+            drop_new_field(item, path[1:])
+        return
     if not isinstance(value, dict) or not path:
         return
     head, rest = path[0], path[1:]

@@ -230,7 +230,8 @@ export function createRenderer(answer) {
         expr: { plain: nodes.expr[i], latex: nodes.expr_latex[i] }, span: nodes.span[i],
         shape: nodes.shape[i], value: nodes.value[i], grad: nodes.grad[i],
         requires_grad: nodes.requires_grad[i], generation: nodes.generation[i],
-        consumers: nodes.consumers[i], literal: nodes.literal[String(i)] ?? null };
+        consumers: nodes.consumers[i], literal: nodes.literal[String(i)] ?? null,
+        params: nodes.params?.[String(i)] ?? null };
     },
 
     /** Every edge, grouped by source node, then by target and position (as records.py). */

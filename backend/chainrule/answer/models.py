@@ -95,6 +95,10 @@ class NodeColumns(_Model):
                                          "first operand's value there.")
     literal: dict[str, LiteralOut] = Field(description="By index, for an input the source "
                                            "assigns a literal.")
+    params: dict[str, dict[str, Any]] = Field(
+        description="By index, for a node whose op takes static "
+        "params (a reduction's axis, keepdims, ddof): those that differ from the op's "
+        "defaults, e.g. {\"axis\": 0, \"keepdims\": true}; axis may be a list of axes.")
 
 
 class StepColumns(_Model):

@@ -89,7 +89,7 @@ class Renderer:
             "span": n["span"][i], "shape": n["shape"][i], "value": n["value"][i],
             "grad": n["grad"][i], "requires_grad": n["requires_grad"][i],
             "generation": n["generation"][i], "consumers": n["consumers"][i],
-            "literal": n["literal"].get(str(i)),
+            "literal": n["literal"].get(str(i)), "params": n["params"].get(str(i)),
         } for i in range(len(n["op"]))]
 
     def edge_records(self) -> list[dict[str, object]]:

@@ -130,6 +130,9 @@ class NodeOut(_Model):
     literal: LiteralOut | None = Field(description="For an input the source assigns a "
                                        "literal to: that literal and whether `values` "
                                        "overrode it; null otherwise.")
+    params: dict[str, object] | None = Field(
+        description="Its op's static params that differ from the defaults (a reduction's "
+                    "axis, keepdims, ddof: `sum(x, axis=0)`); null otherwise.")
 
 
 class EdgeOut(_Model):
