@@ -431,19 +431,23 @@ def _check_node_count(code: str, max_nodes: int) -> None:
     sign of a number) makes a node of its own. So it never refuses a program the graph builder
     would admit, and refuses most of those it would not in a small fraction of parsing time.
     """
-    count = square = 0
+    count = square = paren = 0
     operand = minus = False  # the last token ends an operand; a unary minus waits for its operand
+    keyword = False  # after `=` inside a call's brackets: a keyword's literal makes no node
     for match in _COUNT_RE.finditer(code):
         kind, text = match.lastgroup, match.group()
         if minus and kind != "number":
             count += 1  # a unary minus on anything but a number is a neg node
         minus = False
+        literal, keyword = keyword, False
         if kind == "number":
-            count += square == 0
+            count += square == 0 and not literal
             operand = True
         elif kind == "op":
             if operand:
                 count += 1
+            elif literal and text == "-":
+                keyword = True  # `axis=-1`: the literal's sign
             elif text == "-" and square == 0:
                 minus = True
             operand = False
@@ -457,11 +461,14 @@ def _check_node_count(code: str, max_nodes: int) -> None:
             call = text == "(" and operand
             count += call or (text == "[" and square == 0)
             square += text == "["
+            paren += text == "("
             operand = False
         elif text in ")]":
             square = max(0, square - (text == "]"))
+            paren = max(0, paren - (text == ")"))
             operand = True
         else:
+            keyword = text == "=" and paren > 0
             operand = False
         if count > max_nodes:
             raise ChainruleError(
