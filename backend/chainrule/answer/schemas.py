@@ -641,6 +641,9 @@ class OpOut(_Model):
     description: str
     kink: OpKink | None = Field(description="Where its derivative is undefined (abs, relu at "
                                 "0; max, min at a tie) and the convention there; null if none.")
+    params: dict[str, object] = Field(description="Its static params and their defaults, "
+                                      "written as keywords (`sum(x, axis=0)`): axis, keepdims, "
+                                      "ddof for the reductions; empty for the others.")
 
 
 class Example(_Model):

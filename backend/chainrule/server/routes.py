@@ -90,7 +90,7 @@ def get_ops() -> list[OpOut]:
                   expr={"plain": op.expr.plain, "latex": op.expr.latex},  # type: ignore[arg-type]
                   derivatives=[{"plain": d.plain, "latex": d.latex} for d in op.derivs],  # type: ignore[misc]
                   elementwise=op.elementwise, description=op.description,
-                  kink=None if op.kink is None else {  # type: ignore[arg-type]
+                  params=dict(op.params), kink=None if op.kink is None else {  # type: ignore[arg-type]
                       "point": op.kink.point, "taken": op.kink.taken, "left": op.kink.left,
                       "right": op.kink.right,
                       "rules": [{"plain": r.plain, "latex": r.latex} for r in op.kink.rules]})
