@@ -55,6 +55,7 @@ def test_the_language_reduces_along_an_axis_as_numpy_does(
         source: str, fun: Callable[[np.ndarray], float]) -> None:
     x = np.random.normal(size=(4, 3))
     result = backprop(source, {"x": x.tolist()})
+    assert result.check is not None and result.check.ok  # the batched forward agrees too
     assert_close(result.output.value, fun(x))
     assert_close(_grad(result, "x"), central_difference(fun, x), rtol=1e-5, atol=1e-8)
     forward = backprop(source, {"x": x.tolist()}, mode="forward", wrt="x", check=False)
@@ -131,6 +132,7 @@ def test_trace_reads_numpys_reductions_along_an_axis(fun: Callable[..., float]) 
     values = {"x": np.random.normal(size=(4, 3)), "w": np.random.normal(size=(3, 3))}
     names = list(values)[:fun.__code__.co_argcount]
     result = trace(fun, {n: values[n] for n in names})
+    assert result.check is not None and result.check.ok
     assert_close(result.output.value, fun(*(values[n] for n in names)))
     for k, name in enumerate(names):
         def f(v: np.ndarray, k: int = k) -> float:

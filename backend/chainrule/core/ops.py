@@ -20,7 +20,7 @@ Conventions, after HIPS autograd:
 - `jvps[i](t, ans, *args)` gets the tangent `t` of input i (shaped like that input) and returns its
   contribution to the output's tangent, shaped like the output. An elementwise op's Jacobian is
   diagonal, so its JVP is derived once from its VJP: jvp_i(t) = vjp_i(broadcast_to(t, out_shape));
-  only the other ops (matmul, transpose, sum, mean, softmax, logsumexp) declare their own.
+  only the other ops (matmul, transpose, the reductions, softmax, reshape) declare their own.
 - Templates use `$u`, `$v` for the inputs and `$y` for the output (filled by templates.fill,
   which adds only the parentheses precedence needs).
   For a scalar node, the local derivative shown is the VJP applied to g = 1.
