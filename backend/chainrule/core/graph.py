@@ -21,7 +21,7 @@ import numpy as np
 from ..errors import ChainruleError, Deadline, Span, warning
 from ..settings import LIMITS, Limits
 from .numbers import all_finite
-from .ops import ATOM, OPS, PRECEDENCE, Formula, Op
+from .ops import ATOM, OPS, Formula, Op
 from .templates import Operand, fill
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ class Node:
     const: np.ndarray | None = None  # the value of an input or a constant
     requires_grad: bool = False  # depends on some input
     bare: Formula = NO_FORMULA  # how formulas refer to it
-    precedence: int = ATOM  # how tightly its formula binds (ops.PRECEDENCE)
+    precedence: int = ATOM  # how tightly its formula binds (its op entry's precedence)
     literal: Literal | None = None  # for an input assigned a literal in the source
     group: int | None = None  # the innermost group it belongs to (an index of Graph.groups)
 
@@ -360,7 +360,7 @@ class GraphBuilder:
             self.name_node(node, name)
             return node
         node.bare = fill(op.expr, {slot: a.operand for slot, a in zip("uv", args)}, op)
-        node.precedence = PRECEDENCE.get(op.name, ATOM)
+        node.precedence = op.precedence
         if len(node.bare.plain) > MAX_REF_CHARS or len(node.bare.latex) > 2 * MAX_REF_CHARS:
             node.bare = Formula(f"v{node.id}", rf"v_{{{node.id}}}")
             node.precedence = ATOM

@@ -587,8 +587,7 @@ OPS: dict[str, Op] = {
 BINARY_OPERATORS = {"Add": "add", "Sub": "sub", "Mult": "mul", "Div": "div", "Pow": "pow",
                     "MatMult": "matmul"}
 FUNCTIONS = {name: op for name, op in OPS.items() if op.syntax == "function"}
-# Views of the entries' notation, by op name: the operators' precedence (ATOM elsewhere) and
-# their tight operand.
-PRECEDENCE = {name: op.precedence for name, op in OPS.items() if op.precedence != ATOM}
-TIGHT_OPERAND = {name: op.tight for name, op in OPS.items() if op.tight is not None}
+# How tightly the operands of a derivative's label d y / d u are written: as a power's base, so
+# that d(a + b) brackets its operand and d sin(a) does not.
+PARTIAL = OPS["pow"].precedence
 

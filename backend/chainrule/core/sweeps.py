@@ -25,11 +25,10 @@ from .graph import Graph, Node
 from .kinks import all_at_kink
 from .narration import say
 from .numbers import is_number
-from .ops import PRECEDENCE, Formula, Op, unbroadcast
+from .ops import PARTIAL, Formula, Op, unbroadcast
 from .plan import Plan, Received, Scalar, Shape, Stack
 from .templates import fill
 
-POW = PRECEDENCE["pow"]
 ONE = np.float64(1.0)  # the upstream gradient 1 of a scalar node: a numpy scalar, not an array
 
 
@@ -370,8 +369,8 @@ def derivative_formula(graph: Graph, node: Node, src: Node, pos: int,
         on_kink = values is not None and op.kink is not None and all_at_kink(op, node, values)
     rule = fill(op.kink.rules[pos] if on_kink and op.kink else op.derivs[pos], refs)
     # After \partial, a power or a function call reads unambiguously without brackets.
-    y_plain, y_latex = node.ref(wrapped=True)[0], node.ref(node.precedence < POW)[1]
-    u_plain, u_latex = src.ref(wrapped=True)[0], src.ref(src.precedence < POW)[1]
+    y_plain, y_latex = node.ref(wrapped=True)[0], node.ref(node.precedence < PARTIAL)[1]
+    u_plain, u_latex = src.ref(wrapped=True)[0], src.ref(src.precedence < PARTIAL)[1]
     partial = Formula(f"d{y_plain}/d{u_plain}",
                       rf"\frac{{\partial {y_latex}}}{{\partial {u_latex}}}")
     return Derivative(partial, rule)
