@@ -18,7 +18,7 @@ from ..core.graph import format_number
 from ..core.narration import say
 from ..core.numbers import decode, encode
 from ..core.ops import Formula
-from ..core.sweeps import short
+from ..core.sweeps import Derivative, short
 from ..core.templates import Operand, fill
 from .encoding import Records
 
@@ -56,16 +56,12 @@ class Renderer:
         operands = {slot: Operand(self.expr[j], self.expr_latex[j], self.precedence[j])
                     for slot, j in (("y", i), *zip("uv", node_inputs))}
         template = op["kink"]["rules"][pos] if rules == "kink" else op["derivs"][pos]
-        rule_plain, rule_latex = fill(Formula(template["plain"], template["latex"]), operands)
+        rule = Formula(*fill(Formula(template["plain"], template["latex"]), operands))
         src = node_inputs[pos]
-        partial = say("partial", node=self.ref(i, True)[0], input=self.ref(src, True)[0])
-        partial_latex = say("partial_latex",
-                            node=self.ref(i, self.precedence[i] < self.partial)[1],
-                            input=self.ref(src, self.precedence[src] < self.partial)[1])
-        return {"formula": say("equation", partial=partial, rule=rule_plain),
-                "latex": say("equation", partial=partial_latex, rule=rule_latex),
-                "partial": {"plain": partial, "latex": partial_latex},
-                "rule": {"plain": rule_plain, "latex": rule_latex}}
+        return Derivative.of(
+            (self.ref(i, True)[0], self.ref(i, self.precedence[i] < self.partial)[1]),
+            (self.ref(src, True)[0], self.ref(src, self.precedence[src] < self.partial)[1]),
+            rule).data()
 
     def symbol(self, i: int) -> str:
         """The node's shortest mark: an op's symbol, an input's name, a constant's number."""
