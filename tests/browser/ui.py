@@ -41,9 +41,14 @@ def api_error(api: httpx.Client, source: str, values: dict[str, Any]) -> dict[st
 
 
 def open_app(page: Page, url: str) -> None:
-    """Open the UI at `url` and wait until it can run."""
+    """Open the UI at `url` and wait until it has started: the examples are in their menu and
+    the run the page makes by itself (the first example, or the link's source) is over."""
     response = page.goto(url)
     assert response is not None and response.ok, f"GET {url}: {response and response.status}"
+    # Typing while the page's own first run is on its way raced it: twice in clean-clone CI
+    # runs the graph drawn stayed the first example's after the test's Run.
+    page.wait_for_function("() => document.querySelectorAll('#examples option').length > 1"
+                           " && document.body.dataset.status !== 'loading'")
     expect(page.get_by_role("button", name="Run", exact=True)).to_be_enabled()
 
 
