@@ -81,8 +81,15 @@ def node(page: Page, node_id: str) -> Locator:
 
 
 def expect_graph(page: Page, answer: dict[str, Any]) -> None:
-    """The graph drawn is the answer's: one card per node, one edge per edge."""
-    expect(nodes(page)).to_have_count(len(answer["nodes"]))
+    """The graph drawn is the answer's: one card per node, one edge per edge. When it is not,
+    the failure says what the page showed instead (its status, its error, its source)."""
+    try:
+        expect(nodes(page)).to_have_count(len(answer["nodes"]))
+    except AssertionError as err:
+        shown = page.evaluate("""() => ({status: document.body.dataset.status,
+            error: document.getElementById('error').textContent,
+            source: document.getElementById('source').value.slice(0, 80)})""")
+        raise AssertionError(f"{err}\nthe page showed: {shown}") from None
     expect(page.locator("svg#graph .edge")).to_have_count(len(answer["edges"]))
 
 
