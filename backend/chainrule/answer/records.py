@@ -19,7 +19,7 @@ from ..core.narration import say
 from ..core.numbers import decode, encode
 from ..core.ops import Formula
 from ..core.sweeps import Derivative, short
-from ..core.templates import Operand, fill
+from ..core.templates import Operand, fill, ref
 from .encoding import Records
 
 
@@ -33,7 +33,7 @@ class Renderer:
         self.terms = answer["columns"]["terms"]
         self.kinds = answer["term_kinds"]
         self.ops = answer["ops"]
-        self.atom, self.partial = answer["binding"]["atom"], answer["binding"]["partial"]
+        self.partial = answer["binding"]["partial"]
         self.output = int(answer["output"]["node"][1:])
         # The columns every formula reads, bound once.
         self.expr, self.expr_latex = self.nodes["expr"], self.nodes["expr_latex"]
@@ -43,10 +43,7 @@ class Renderer:
 
     def ref(self, i: int, wrapped: bool) -> tuple[str, str]:
         """(plain, latex) standing for node i inside a larger formula."""
-        plain, latex = self.expr[i], self.expr_latex[i]
-        if not wrapped or self.precedence[i] >= self.atom:
-            return plain, latex
-        return f"({plain})", rf"\left({latex}\right)"
+        return ref(self.expr[i], self.expr_latex[i], self.precedence[i], wrapped)
 
     def derivative(self, i: int, pos: int, rules: str) -> dict[str, object]:
         """The local derivative d node / d operand: its partial, its rule (from the op's

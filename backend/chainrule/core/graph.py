@@ -22,7 +22,7 @@ from ..errors import ChainruleError, Deadline, Span, warning
 from ..settings import LIMITS, Limits
 from .numbers import all_finite
 from .ops import ATOM, OPS, Formula, Op
-from .templates import Operand, fill
+from .templates import Operand, fill, ref
 
 if TYPE_CHECKING:
     from .plan import Plan
@@ -87,9 +87,7 @@ class Node:
 
     def ref(self, wrapped: bool) -> tuple[str, str]:
         """(plain, latex) text standing for this node inside a larger formula."""
-        if not wrapped or self.precedence >= ATOM:
-            return self.bare.plain, self.bare.latex
-        return f"({self.bare.plain})", rf"\left({self.bare.latex}\right)"
+        return ref(self.bare.plain, self.bare.latex, self.precedence, wrapped)
 
     @property
     def operand(self) -> Operand:
