@@ -145,13 +145,11 @@ def check_mode(mode: str, wrt: str | None) -> None:
 
 
 @without_gc
-def backprop_graph(read: Read | Graph, *, mode: str = "reverse", wrt: str | None = None,
+def backprop_graph(read: Read, *, mode: str = "reverse", wrt: str | None = None,
                    seed: object = None, jacobian: bool = False, output: str | None = None,
                    check: bool | str = True, limits: Limits = LIMITS) -> Answer:
-    """`backprop`'s result for what a reader read (or a graph built from objects), with every
-    option `differentiate` takes."""
-    return Answer.built(differentiate(read if isinstance(read, Read) else Read(read),
-                                      mode=mode, wrt=wrt, seed=seed, jacobian=jacobian,
+    """`backprop`'s result for what a reader read, with every option `differentiate` takes."""
+    return Answer.built(differentiate(read, mode=mode, wrt=wrt, seed=seed, jacobian=jacobian,
                                       output=output, check=check, limits=limits))
 
 

@@ -206,7 +206,10 @@ def test_an_example_runs_and_its_fan_out_step_shows_the_running_sum(
     index = option.evaluate("(o) => o.index")
     page.get_by_label("Examples", exact=True).select_option(index=index)
     expect(page.get_by_label("Expression", exact=True)).to_have_value(example["source"])
+    # Choosing the example ran it already; this second run's answer, once it is in, is the one
+    # stepped (were the first one's steps taken, the second would set the player back to 0).
     page.get_by_role("button", name="Run", exact=True).click()
+    expect(page.locator("body")).to_have_attribute("data-status", "ready")
     ui.expect_graph(page, answer)
 
     evaluations = answer["check"]["evaluations"]

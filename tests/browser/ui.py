@@ -41,9 +41,14 @@ def api_error(api: httpx.Client, source: str, values: dict[str, Any]) -> dict[st
 
 
 def open_app(page: Page, url: str) -> None:
-    """Open the UI at `url` and wait until it can run."""
+    """Open the UI at `url` and wait until it has started: the examples are in their menu and
+    the run the page makes by itself (the first example, or the link's source) is over."""
     response = page.goto(url)
     assert response is not None and response.ok, f"GET {url}: {response and response.status}"
+    # Typing while the page's own first run is on its way raced it: twice in clean-clone CI
+    # runs the graph drawn stayed the first example's after the test's Run.
+    page.wait_for_function("() => document.querySelectorAll('#examples option').length > 1"
+                           " && document.body.dataset.status !== 'loading'")
     expect(page.get_by_role("button", name="Run", exact=True)).to_be_enabled()
 
 
@@ -76,8 +81,15 @@ def node(page: Page, node_id: str) -> Locator:
 
 
 def expect_graph(page: Page, answer: dict[str, Any]) -> None:
-    """The graph drawn is the answer's: one card per node, one edge per edge."""
-    expect(nodes(page)).to_have_count(len(answer["nodes"]))
+    """The graph drawn is the answer's: one card per node, one edge per edge. When it is not,
+    the failure says what the page showed instead (its status, its error, its source)."""
+    try:
+        expect(nodes(page)).to_have_count(len(answer["nodes"]))
+    except AssertionError as err:
+        shown = page.evaluate("""() => ({status: document.body.dataset.status,
+            error: document.getElementById('error').textContent,
+            source: document.getElementById('source').value.slice(0, 80)})""")
+        raise AssertionError(f"{err}\nthe page showed: {shown}") from None
     expect(page.locator("svg#graph .edge")).to_have_count(len(answer["edges"]))
 
 

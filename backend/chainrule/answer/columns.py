@@ -15,7 +15,7 @@ import numpy as np
 from ..core.graph import Graph, Literal
 from ..core.kinks import kink_point
 from ..core.numbers import JSONValue, encode
-from ..core.ops import ATOM, OPS, Op
+from ..core.ops import ATOM, PARTIAL, Op
 from ..core.plan import Plan, Shape
 from ..core.sweeps import Sweep, Terms, Values
 
@@ -157,7 +157,7 @@ def _term_kind(code: int) -> dict[str, object]:
 # How tightly formulas bind, for the renderers' brackets: below `atom` a node's formula is
 # bracketed inside another; a partial's LaTeX brackets what binds less tightly than `partial`
 # (after \partial, a power or a function call reads unambiguously without brackets).
-BINDING = {"atom": ATOM, "partial": OPS["pow"].precedence}
+BINDING = {"atom": ATOM, "partial": PARTIAL}
 
 
 def ops_table(graph: Graph) -> dict[str, dict[str, object]]:

@@ -18,8 +18,8 @@ from ..core.graph import format_number
 from ..core.narration import say
 from ..core.numbers import decode, encode
 from ..core.ops import Formula
-from ..core.sweeps import short
-from ..core.templates import Operand, fill
+from ..core.sweeps import Derivative, short
+from ..core.templates import Operand, fill, ref
 from .encoding import Records
 
 
@@ -33,7 +33,7 @@ class Renderer:
         self.terms = answer["columns"]["terms"]
         self.kinds = answer["term_kinds"]
         self.ops = answer["ops"]
-        self.atom, self.partial = answer["binding"]["atom"], answer["binding"]["partial"]
+        self.partial = answer["binding"]["partial"]
         self.output = int(answer["output"]["node"][1:])
         # The columns every formula reads, bound once.
         self.expr, self.expr_latex = self.nodes["expr"], self.nodes["expr_latex"]
@@ -43,10 +43,7 @@ class Renderer:
 
     def ref(self, i: int, wrapped: bool) -> tuple[str, str]:
         """(plain, latex) standing for node i inside a larger formula."""
-        plain, latex = self.expr[i], self.expr_latex[i]
-        if not wrapped or self.precedence[i] >= self.atom:
-            return plain, latex
-        return f"({plain})", rf"\left({latex}\right)"
+        return ref(self.expr[i], self.expr_latex[i], self.precedence[i], wrapped)
 
     def derivative(self, i: int, pos: int, rules: str) -> dict[str, object]:
         """The local derivative d node / d operand: its partial, its rule (from the op's
@@ -56,16 +53,12 @@ class Renderer:
         operands = {slot: Operand(self.expr[j], self.expr_latex[j], self.precedence[j])
                     for slot, j in (("y", i), *zip("uv", node_inputs))}
         template = op["kink"]["rules"][pos] if rules == "kink" else op["derivs"][pos]
-        rule_plain, rule_latex = fill(Formula(template["plain"], template["latex"]), operands)
+        rule = Formula(*fill(Formula(template["plain"], template["latex"]), operands))
         src = node_inputs[pos]
-        partial = say("partial", node=self.ref(i, True)[0], input=self.ref(src, True)[0])
-        partial_latex = say("partial_latex",
-                            node=self.ref(i, self.precedence[i] < self.partial)[1],
-                            input=self.ref(src, self.precedence[src] < self.partial)[1])
-        return {"formula": say("equation", partial=partial, rule=rule_plain),
-                "latex": say("equation", partial=partial_latex, rule=rule_latex),
-                "partial": {"plain": partial, "latex": partial_latex},
-                "rule": {"plain": rule_plain, "latex": rule_latex}}
+        return Derivative.of(
+            (self.ref(i, True)[0], self.ref(i, self.precedence[i] < self.partial)[1]),
+            (self.ref(src, True)[0], self.ref(src, self.precedence[src] < self.partial)[1]),
+            rule).data()
 
     def symbol(self, i: int) -> str:
         """The node's shortest mark: an op's symbol, an input's name, a constant's number."""

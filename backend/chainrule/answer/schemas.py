@@ -165,17 +165,22 @@ class Broadcast(_Model):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-class Term(_Model):
-    """The chain rule along one edge: upstream × local derivative = contribution."""
+class LocalDerivative(_Model):
+    """An edge's local derivative d node / d input, as its formula writes it."""
 
-    input: str = Field(description="The operand receiving the contribution.")
-    position: int
     formula: str = Field(description="The local derivative d node / d input, plain text: "
                          "`partial = rule`.")
     latex: str = Field(description="The same formula in LaTeX.")
     partial: Formula = Field(description="The left side alone: d node / d input.")
     rule: Formula = Field(description="The right side alone: the op table's rule for this "
                           "input, written with the graph's names.")
+
+
+class Term(LocalDerivative):
+    """The chain rule along one edge: upstream × local derivative = contribution."""
+
+    input: str = Field(description="The operand receiving the contribution.")
+    position: int
     local: Value | None = Field(description="The local derivative as numbers (the VJP applied "
                                 "to 1); null where it is a full Jacobian.")
     contribution: Value = Field(description="The VJP: what this edge adds to dL/d(input).")
@@ -365,16 +370,10 @@ class Cost(_Model):
                                                      "evaluations.")
 
 
-class TangentTerm(_Model):
+class TangentTerm(LocalDerivative):
     """The chain rule along one edge in forward mode: local derivative × incoming tangent."""
 
     input: str = Field(description="The operand whose tangent flows in.")
-    formula: str = Field(description="The local derivative d node / d input, plain text: "
-                         "`partial = rule`.")
-    latex: str = Field(description="The same formula in LaTeX.")
-    partial: Formula = Field(description="The left side alone: d node / d input.")
-    rule: Formula = Field(description="The right side alone: the op table's rule for this "
-                          "input, written with the graph's names.")
     tangent_in: Value = Field(description="d(input)/d(wrt).")
     contribution: Value = Field(description="The JVP: what this edge adds to d(node)/d(wrt).")
 

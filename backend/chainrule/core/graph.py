@@ -21,8 +21,8 @@ import numpy as np
 from ..errors import ChainruleError, Deadline, Span, warning
 from ..settings import LIMITS, Limits
 from .numbers import all_finite
-from .ops import ATOM, OPS, PRECEDENCE, Formula, Op, Params, check_params
-from .templates import Operand, fill, params_operand
+from .ops import ATOM, OPS, Formula, Op, Params, check_params
+from .templates import Operand, fill, params_operand, ref
 
 if TYPE_CHECKING:
     from .plan import Plan
@@ -76,7 +76,7 @@ class Node:
     const: np.ndarray | None = None  # the value of an input or a constant
     requires_grad: bool = False  # depends on some input
     bare: Formula = NO_FORMULA  # how formulas refer to it
-    precedence: int = ATOM  # how tightly its formula binds (ops.PRECEDENCE)
+    precedence: int = ATOM  # how tightly its formula binds (its op entry's precedence)
     literal: Literal | None = None  # for an input assigned a literal in the source
     group: int | None = None  # the innermost group it belongs to (an index of Graph.groups)
     params: Params = ()  # its op's static params that differ from the defaults (ops.py)
@@ -88,9 +88,7 @@ class Node:
 
     def ref(self, wrapped: bool) -> tuple[str, str]:
         """(plain, latex) text standing for this node inside a larger formula."""
-        if not wrapped or self.precedence >= ATOM:
-            return self.bare.plain, self.bare.latex
-        return f"({self.bare.plain})", rf"\left({self.bare.latex}\right)"
+        return ref(self.bare.plain, self.bare.latex, self.precedence, wrapped)
 
     @property
     def operand(self) -> Operand:
@@ -364,7 +362,7 @@ class GraphBuilder:
             return node
         node.bare = fill(op.expr, {"p": params_operand(kept),
                                    **{slot: a.operand for slot, a in zip("uv", args)}}, op)
-        node.precedence = PRECEDENCE.get(op.name, ATOM)
+        node.precedence = op.precedence
         if len(node.bare.plain) > MAX_REF_CHARS or len(node.bare.latex) > 2 * MAX_REF_CHARS:
             node.bare = Formula(f"v{node.id}", rf"v_{{{node.id}}}")
             node.precedence = ATOM

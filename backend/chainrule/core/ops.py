@@ -69,7 +69,7 @@ class Formula(NamedTuple):
     latex: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Kink:
     """Where an op is not differentiable, and the convention its VJPs follow there.
 
@@ -473,18 +473,20 @@ def _f(plain: str, latex: str | None = None) -> Formula:
 
 def _kink_at_zero(taken: float, left: float, right: float) -> Kink:
     """A one-input op whose derivative jumps at 0 (abs, relu)."""
-    return Kink(lambda ans, a: a == 0, (_f(format(taken, "g")),), (taken,), (left,), (right,),
-                "at 0")
+    return Kink(where=lambda ans, a: a == 0, rules=(_f(format(taken, "g")),), taken=(taken,),
+                left=(left,), right=(right,), point="at 0")
 
 
 # max and min at a tie u = v: the gradient is split in half (what a central difference sees).
 # For max, raising one input from the tie makes it the maximum (slope 1), lowering it leaves
 # the other (slope 0); min the other way round.
 _HALF = _f("1/2", r"\tfrac{1}{2}")
-_MAX_TIE = Kink(lambda ans, a, b: np.broadcast_to(a == b, np.shape(ans)), (_HALF, _HALF),
-                (0.5, 0.5), (0.0, 0.0), (1.0, 1.0), "at a tie")
-_MIN_TIE = Kink(lambda ans, a, b: np.broadcast_to(a == b, np.shape(ans)), (_HALF, _HALF),
-                (0.5, 0.5), (1.0, 1.0), (0.0, 0.0), "at a tie")
+_MAX_TIE = Kink(where=lambda ans, a, b: np.broadcast_to(a == b, np.shape(ans)),
+                rules=(_HALF, _HALF), taken=(0.5, 0.5), left=(0.0, 0.0), right=(1.0, 1.0),
+                point="at a tie")
+_MIN_TIE = Kink(where=lambda ans, a, b: np.broadcast_to(a == b, np.shape(ans)),
+                rules=(_HALF, _HALF), taken=(0.5, 0.5), left=(1.0, 1.0), right=(0.0, 0.0),
+                point="at a tie")
 # max's and min's VJPs: the gradient goes to the input the op picked, half to each at a tie.
 _TO_THE_PICKED: tuple[Vjp, Vjp] = (lambda g, y, a, b: g * _tie_share(a, b, y),
                                    lambda g, y, a, b: g * _tie_share(b, a, y))
@@ -789,8 +791,7 @@ OPS: dict[str, Op] = {
 BINARY_OPERATORS = {"Add": "add", "Sub": "sub", "Mult": "mul", "Div": "div", "Pow": "pow",
                     "MatMult": "matmul"}
 FUNCTIONS = {name: op for name, op in OPS.items() if op.syntax == "function"}
-# Views of the entries' notation, by op name: the operators' precedence (ATOM elsewhere) and
-# their tight operand.
-PRECEDENCE = {name: op.precedence for name, op in OPS.items() if op.precedence != ATOM}
-TIGHT_OPERAND = {name: op.tight for name, op in OPS.items() if op.tight is not None}
+# How tightly the operands of a derivative's label d y / d u are written: as a power's base, so
+# that d(a + b) brackets its operand and d sin(a) does not.
+PARTIAL = OPS["pow"].precedence
 

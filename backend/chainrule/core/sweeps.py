@@ -25,11 +25,10 @@ from .graph import Graph, Node
 from .kinks import all_at_kink
 from .narration import say
 from .numbers import is_number
-from .ops import PRECEDENCE, Formula, Op, unbroadcast
+from .ops import PARTIAL, Formula, Op, unbroadcast
 from .plan import Plan, Received, Scalar, Shape, Stack
 from .templates import fill
 
-POW = PRECEDENCE["pow"]
 ONE = np.float64(1.0)  # the upstream gradient 1 of a scalar node: a numpy scalar, not an array
 
 
@@ -344,16 +343,24 @@ class Derivative(NamedTuple):
     partial: Formula
     rule: Formula
 
+    @classmethod
+    def of(cls, node: tuple[str, str], operand: tuple[str, str], rule: Formula) -> Derivative:
+        """d node / d operand = rule, from the (plain, LaTeX) texts standing for the node and
+        its operand in the partial."""
+        return cls(Formula(say("partial", node=node[0], input=operand[0]),
+                           say("partial_latex", node=node[1], input=operand[1])), rule)
+
     @property
     def equation(self) -> Formula:
         """`partial = rule`, in both notations."""
-        return Formula(f"{self.partial.plain} = {self.rule.plain}",
-                       f"{self.partial.latex} = {self.rule.latex}")
+        return Formula(say("equation", partial=self.partial.plain, rule=self.rule.plain),
+                       say("equation", partial=self.partial.latex, rule=self.rule.latex))
 
     def data(self) -> dict[str, object]:
-        """The fields a term of the answer carries (schemas.Term, schemas.TangentTerm)."""
+        """The fields a term of the answer carries (schemas.LocalDerivative)."""
         (partial, partial_latex), (rule, rule_latex) = self
-        return {"formula": f"{partial} = {rule}", "latex": f"{partial_latex} = {rule_latex}",
+        formula, latex = self.equation
+        return {"formula": formula, "latex": latex,
                 "partial": {"plain": partial, "latex": partial_latex},
                 "rule": {"plain": rule, "latex": rule_latex}}
 
@@ -372,11 +379,8 @@ def derivative_formula(graph: Graph, node: Node, src: Node, pos: int,
         on_kink = values is not None and op.kink is not None and all_at_kink(op, node, values)
     rule = fill(op.kink.rules[pos] if on_kink and op.kink else op.derivs[pos], refs)
     # After \partial, a power or a function call reads unambiguously without brackets.
-    y_plain, y_latex = node.ref(wrapped=True)[0], node.ref(node.precedence < POW)[1]
-    u_plain, u_latex = src.ref(wrapped=True)[0], src.ref(src.precedence < POW)[1]
-    partial = Formula(f"d{y_plain}/d{u_plain}",
-                      rf"\frac{{\partial {y_latex}}}{{\partial {u_latex}}}")
-    return Derivative(partial, rule)
+    return Derivative.of((node.ref(wrapped=True)[0], node.ref(node.precedence < PARTIAL)[1]),
+                         (src.ref(wrapped=True)[0], src.ref(src.precedence < PARTIAL)[1]), rule)
 
 
 SHORT_VECTOR = 4  # vectors up to this length are written out in sentences
