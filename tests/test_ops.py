@@ -257,7 +257,7 @@ def test_power_with_zero_base_or_zero_exponent_has_finite_slopes() -> None:
 @pytest.mark.parametrize("name", [name for name, op in OPS.items() if op.params])
 def test_a_node_formula_writes_its_params(name: str) -> None:
     op = OPS[name]
-    x = Operand("a + b", "a + b", PRECEDENCE["add"])
+    x = Operand("a + b", "a + b", OPS["add"].precedence)
     plain, latex = fill(op.expr, {"u": x, "p": params_operand((("axis", 0),))}, op)
     assert plain == f"{op.expr.plain.split('(')[0]}(a + b, axis=0)"
     assert r"\text{axis }0" in latex
