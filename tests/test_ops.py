@@ -33,7 +33,16 @@ DOMAINS = {"asin": (-0.9, 0.9), "acos": (-0.9, 0.9), "log": (0.2, 3.0), "sqrt": 
 SHAPES = {"matmul": [((3, 2), (2, 4)), ((3,), (3, 2)), ((2, 3), (3,)), ((3,), (3,))],
           "logsumexp_rows": [((3,),), ((2, 3),), ((2, 2, 3),)],
           "reshape": [((2, 3), (6,)), ((6,), (3, 2)), ((3,), (3, 1)), ((2, 1), (2,)),
-                      ((), (1, 1))]}
+                      ((), (1, 1))],
+          "index": [((2, 3),), ((4,),), ((2, 2, 3),)],
+          # gather's second operand: its index arrays, one per `@` of the key, stacked.
+          "gather": [((5, 3), (4,)), ((5, 3), (2, 2)), ((4, 5), (2, 4)), ((3, 4), (2,)),
+                     ((2, 3, 4), (2, 2))]}
+# Index keys that fit each shape above (core/indexing.py), and the gather keys by their shapes.
+KEYS = {(2, 3): ["0", "-1, 1:", ":, ::2", "None, :, 1"], (4,): ["1:3", "::-1", "None"],
+        (2, 2, 3): ["..., 0", "1, ..., :2", ":, None, 1"]}
+GATHER_KEYS = {((5, 3), (4,)): ["@"], ((5, 3), (2, 2)): ["@"], ((4, 5), (2, 4)): ["@, @"],
+               ((3, 4), (2,)): [":, @"], ((2, 3, 4), (2, 2)): [":, 1, @", "@, 1:"]}
 ELEMENTWISE_SHAPES = [((),), ((3,),), ((2, 3),)]
 BINARY_SHAPES = [((), ()), ((3,), ()), ((2, 3), (3,)), ((2, 1), (1, 3))]
 
@@ -54,6 +63,8 @@ def _param_sets(op: Op, shape: tuple[int, ...]) -> list[Params]:
     """The params an op is checked with on an input of `shape`: the defaults, then each of its
     params at other values (every axis, a negative one, several, keepdims, ddof)."""
     names = dict(op.params)
+    if op.name == "index":
+        return [{"key": k} for k in KEYS[shape]]
     sets: list[Params] = [{}]
     if "axis" in names:
         sets += [{"axis": a} for a in range(len(shape))]
@@ -81,7 +92,8 @@ def _cases() -> list[object]:
         shapes = SHAPES.get(name) or (REDUCED_SHAPES if op.params else BINARY_SHAPES
                                       if op.arity == 2 else ELEMENTWISE_SHAPES)
         for s in shapes:
-            sets = _param_sets(op, s[0])
+            sets = [{"key": k} for k in GATHER_KEYS[s]] if name == "gather" else _param_sets(
+                op, s[0])
             cases += [pytest.param(name, s, p, id=f"{name}-{s}-{p}" if p else f"{name}-{s}")
                       for p in sets]
     return cases
@@ -90,6 +102,8 @@ def _cases() -> list[object]:
 def _args(op: Op, shapes: tuple[tuple[int, ...], ...]) -> list[np.ndarray]:
     """Inputs of these shapes; max and min's apart by 0.3, away from a tie."""
     args = [_sample(op, s) for s in shapes]
+    for i in op.data:  # indices: integers in range of the axes they index (the first's length)
+        args[i] = np.random.randint(0, 2, size=shapes[i]).astype(float)
     if op.name in ("max", "min") and shapes[0] == shapes[1]:
         args[1] = args[0] + np.where(np.random.rand(*args[0].shape) < 0.5, 0.3, -0.3)
     return args
@@ -104,6 +118,10 @@ def test_vjps_match_finite_differences(name: str, shapes: tuple[tuple[int, ...],
     assert ans.shape == op.shape(*shapes, **params)
     g = np.random.normal(size=ans.shape)
     for i, arg in enumerate(args):
+        if i in op.data:  # indices say where, not how much: never differentiated
+            assert not np.any(op.vjps[i](g, ans, *args, **params))
+            continue
+
         def f(x: np.ndarray, i: int = i) -> float:
             batch = [(x if j == i else a)[None] for j, a in enumerate(args)]
             return float(np.sum(g * op.forward(*batch, **params)[0]))
@@ -120,6 +138,8 @@ def test_jvps_match_finite_differences(name: str, shapes: tuple[tuple[int, ...],
     ans = op.forward(*(a[None] for a in args), **params)[0]
     h = 1e-6
     for i, arg in enumerate(args):
+        if i in op.data:
+            continue
         t = np.random.normal(size=arg.shape)
 
         def along(s: float, i: int = i, t: np.ndarray = t) -> np.ndarray:
@@ -152,8 +172,9 @@ def test_every_entry_has_what_a_newcomer_looks_for(name: str) -> None:
     assert len(op.vjps) == op.arity == len(op.derivs) == len(op.jvps)
     used = {"$" + c for c in string.ascii_letters if "$" + c in op.expr.plain + op.expr.latex}
     assert used <= {"$u", "$v", "$p"} and "$u" in op.expr.plain
-    # An op with params writes them in its node's formula ($p), and only there.
-    assert ("$p" in op.expr.plain and "$p" in op.expr.latex) == bool(op.params)
+    # An op with params writes them in its node's formula ($p), and only there (gather's key
+    # is written by its data operand, the index arrays in their place: `p[arange(n), y]`).
+    assert ("$p" in op.expr.plain and "$p" in op.expr.latex) == bool(op.params and not op.data)
     assert not any("$p" in d.plain + d.latex for d in op.derivs)
     assert op.description.endswith(".") and op.symbol
     for template in (op.expr, *op.derivs):
@@ -254,7 +275,7 @@ def test_power_with_zero_base_or_zero_exponent_has_finite_slopes() -> None:
     assert pow_.vjps[1](g, ans, a, b).tolist() == [0.0, 0.0, np.log(2.0)]  # d(0**y)/dy = 0
 
 
-@pytest.mark.parametrize("name", [name for name, op in OPS.items() if op.params])
+@pytest.mark.parametrize("name", [name for name, op in OPS.items() if "axis" in dict(op.params)])
 def test_a_node_formula_writes_its_params(name: str) -> None:
     op = OPS[name]
     x = Operand("a + b", "a + b", OPS["add"].precedence)

@@ -85,7 +85,7 @@ def test_method_calls_chain_and_mix_with_transpose() -> None:
         ("__import__(x)", "__import__", "unknown_function"),
         ("eval(x)", "eval", "unknown_function"),
         ("(x)(y)", "(x)", "forbidden"),
-        ("x[0]", "x[0]", "forbidden"),
+        ("x[sin(x)]", "sin(x)", "forbidden"),
         ("x < y", "<", "forbidden"),
         ("sin(x, y)", "sin(x, y)", "arity"),
         ("sinn(x)", "sinn", "unknown_function"),
@@ -210,7 +210,7 @@ def test_a_rule_may_call_its_own_function() -> None:
         (("@derivative(lambda x: g(x))\ndef f(x):\n    return x\ndef g(x):\n    return x\n"
          "f(1)"), "g(x)", "recursion"),
         ("y = lambda x: x", "lambda", "forbidden"),
-        ("def f(x):\n    return x\nx[1:2]", ":", "forbidden"),
+        ("def f(x):\n    return x\ny = x : 2", ":", "forbidden"),
         ("def f(x):\n    return 1e999 * x\nf(1)", "1e999", "limit"),
     ],
 )

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import ChainruleError, Deadline, Span, warning
 from ..settings import LIMITS, Limits
+from .indexing import ARRAY, Component, check_arrays, key_text
 from .numbers import all_finite
 from .ops import ATOM, OPS, Formula, Op, Params, check_params
 from .templates import Operand, fill, params_operand, ref
@@ -367,6 +368,28 @@ class GraphBuilder:
             node.bare = Formula(f"v{node.id}", rf"v_{{{node.id}}}")
             node.precedence = ATOM
         return node
+
+    def subscript(self, x: Node, key: tuple[Component, ...], arrays: list[np.ndarray],
+                  texts: list[str], span: Span, name: str | None = None,
+                  index: Node | None = None) -> Node:
+        """`x[key]`: an `index` node for a basic key; with integer arrays at the key's `@`s
+        (data, with the texts that wrote them), a `gather` node reading them: the node `index`
+        itself where one array is a constant already in the graph (`C[X]`), else a constant of
+        the arrays broadcast and stacked, its formula the key with each array in its place."""
+        text = key_text(key)
+        if not arrays:
+            return self.apply("index", [x], span, name, {"key": text})
+        try:
+            stacked = arrays[0] if len(arrays) == 1 else np.stack(np.broadcast_arrays(*arrays))
+            check_arrays(x.shape, text, np.asarray(stacked, dtype=np.float64))
+        except ValueError as err:
+            raise ChainruleError(f"{x.bare.plain}[{text}]: {err}", span, "value") from None
+        if index is None or len(arrays) > 1 or text != ARRAY:
+            places = iter(texts)
+            written = ", ".join(next(places) if c == ARRAY else key_text((c,)) for c in key)
+            index = self.leaf("const", stacked, span)
+            index.bare = Formula(written, written.replace(":", "{:}"))
+        return self.apply("gather", [x, index], span, name, {"key": text})
 
     def input(self, name: str, value: object, span: Span) -> Node:
         """An input named `name` holding `value`: a leaf the gradients are answered for."""

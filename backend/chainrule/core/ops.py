@@ -55,6 +55,16 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .indexing import (
+    arrays_in,
+    batched_key,
+    explicit,
+    indexed_shape,
+    key_text,
+    numpy_key,
+    parse_key,
+)
+
 Shape = tuple[int, ...]
 Array = np.ndarray
 Vjp = Callable[..., Array]
@@ -148,6 +158,9 @@ class Op:
 
     # Its static parameters and their defaults, in order (see the module's docstring).
     params: tuple[tuple[str, object], ...] = ()
+    # The inputs that are data, by position: indices and masks, which say where, not how much.
+    # A reader gives them constants; they are never differentiated (their VJPs return zeros).
+    data: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.jvps:
@@ -279,15 +292,32 @@ def check_params(op: Op, given: dict[str, object]) -> Params:
         if name not in defaults:
             known = ", ".join(defaults) or "none"
             raise ValueError(f"{op.name} takes no parameter {name!r} (its parameters: {known})")
-        ok = (value is None or isinstance(value, int) and not isinstance(value, bool)
-              or isinstance(value, tuple) and all(isinstance(a, int) for a in value)
-              ) if name == "axis" else isinstance(value, bool) if name == "keepdims" else (
-            isinstance(value, int) and not isinstance(value, bool) and value >= 0)
-        if not ok:
-            kind = {"axis": "an integer, a tuple of integers or None",
-                    "keepdims": "True or False"}.get(name, "a non-negative integer")
+        ok, kind = PARAM_KINDS.get(name, _COUNT)
+        if not ok(value):
             raise ValueError(f"{op.name}'s {name} must be {kind}, not {value!r}")
     return tuple((n, given[n]) for n, d in op.params if n in given and given[n] != d)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_key(value: object) -> bool:
+    try:
+        return isinstance(value, str) and bool(parse_key(value))
+    except ValueError:
+        return False
+
+
+_COUNT = (lambda v: _is_int(v) and v >= 0, "a non-negative integer")  # type: ignore[operator]
+# What each param's value may be, and how a refusal says it: by the param's name, so that
+# every op naming `axis` takes the same literals.
+PARAM_KINDS: dict[str, tuple[Callable[[object], bool], str]] = {
+    "axis": (lambda v: v is None or _is_int(v) or isinstance(v, tuple) and all(
+        _is_int(a) for a in v), "an integer, a tuple of integers or None"),
+    "keepdims": (lambda v: isinstance(v, bool), "True or False"),
+    "key": (_is_key, "an index in numpy's spelling, such as 0, 1:3 or :, None"),
+}
 
 
 def _axes(axis: Axis, ndim: int) -> tuple[int, ...]:
@@ -414,6 +444,50 @@ def _mean_jvp(t: Array, y: Array, a: Array, axis: Axis = None, keepdims: bool = 
 
 
 _AXIS: Params = (("axis", None), ("keepdims", False))
+
+
+# ---------------------------------------------------------------- indexing (indexing.py)
+
+
+def _index(x: Array, key: str = "...") -> Array:
+    return x[batched_key(key, x.ndim - 1)]
+
+
+def _index_vjp(g: Array, y: Array, a: Array, key: str = "...") -> Array:
+    out = np.zeros(a.shape)
+    out[numpy_key(key)] = g  # a basic index picks each element once
+    return out
+
+
+def _gather(x: Array, idx: Array, key: str = "@") -> Array:
+    """x[key] with the index arrays `idx` (stacked on its axis 1): one numpy call when every
+    batch row indexes the same places (the batch axis moved last, out of the key's way)."""
+    if len(x) == 1 or (idx == idx[:1]).all():
+        moved = np.moveaxis(x, 0, -1)
+        picked = moved[numpy_key(key_text(explicit(key, x.ndim - 1)), idx[0])]
+        return np.moveaxis(picked, -1, 0)
+    return np.stack([a[numpy_key(key, i)] for a, i in zip(x, idx)])
+
+
+def _scatter_add(g: Array, y: Array, a: Array, idx: Array, key: str = "@") -> Array:
+    """Gather's VJP: each upstream element added back at the place it was read from (places
+    read twice add up: np.add.at, not assignment)."""
+    out = np.zeros(a.shape)
+    np.add.at(out, numpy_key(key, idx), g)
+    return out
+
+
+def _indexed_shape(s: Shape, key: str = "...") -> Shape:
+    return indexed_shape(s, key)
+
+
+def _gathered_shape(s: Shape, i: Shape, key: str = "@") -> Shape:
+    count = arrays_in(key)
+    if count == 1:
+        return indexed_shape(s, key, i)
+    if not i or i[0] != count:
+        raise ValueError(f"the index [{key}] places {count} arrays, given {i[:1]}")
+    return indexed_shape(s, key, i[1:])
 
 
 # ---------------------------------------------------------------------- shape rules
@@ -766,6 +840,37 @@ OPS: dict[str, Op] = {
            description="log(sum(exp(u))) along the last axis (each row of a matrix), computed "
                        "stably; the axis is kept with length 1, so that u - logsumexp_rows(u) is "
                        "log-softmax by row.",
+           numpy=(), torch=(), sympy=None, micrograd=()),
+        # ------------------------------------------------------------ indexing
+        Op(name="index", arity=1, params=(("key", "..."),),
+           forward=_index, vjps=(_index_vjp,),
+           jvps=(lambda t, y, a, key="...": t[numpy_key(key)],),
+           shape=_indexed_shape, elementwise=False,
+           expr=_f("$u[$p]"),
+           derivs=(_f("1 at each element picked, 0 elsewhere", r"\mathbf{1}_{\text{picked}}"),),
+           symbol="[ ]",
+           description="The elements of u a basic index picks: integers, slices (`1:3`, `:`), "
+                       "`None` (a new axis), `...`; the gradient goes back to the places they "
+                       "were read from, zeros elsewhere.",
+           numpy=(), torch=(), sympy=None, micrograd=()),
+        # v holds the index arrays (data, never differentiated): the array for one `@`, else
+        # one per `@` of the key, stacked on axis 0 (indexing.py).
+        Op(name="gather", arity=2, params=(("key", "@"),), data=(1,),
+           forward=_gather,
+           vjps=(_scatter_add, lambda g, y, a, b, key="@": np.zeros(b.shape)),
+           jvps=(lambda t, y, a, b, key="@": t[numpy_key(key, b)],
+                 lambda t, y, a, b, key="@": np.zeros(y.shape)),
+           shape=_gathered_shape, elementwise=False,
+           expr=_f("$u[$v]"),
+           derivs=(_f("1 at each place read, added up where a place is read again",
+                      r"\textstyle\sum_{\text{reads}} \mathbf{1}"),
+                   _f("0 (indices are data)", "0")),
+           symbol="[ ]",
+           description="The elements of u at the places integer arrays name (`C[X]`, an "
+                       "embedding; `p[arange(n), y]`, one per row); the indices are data, not "
+                       "differentiated. Its backward is a scatter-add: each upstream element "
+                       "goes back to the place it was read from, and a place read twice gets "
+                       "both.",
            numpy=(), torch=(), sympy=None, micrograd=()),
         # v lends only its shape (torch's reshape_as): every reshape, view, flatten, squeeze
         # and unsqueeze of a torch model that changes the shape is this op with a constant of

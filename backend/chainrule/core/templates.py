@@ -32,9 +32,13 @@ NO_PARAMS = Operand("", "")  # `$p` of a node whose op takes no params, or has t
 
 def params_operand(params: tuple[tuple[str, object], ...]) -> Operand:
     """What fills `$p`, a node's params (ops.py): `, axis=0, keepdims=True` in plain text (as
-    numpy spells a call), a subscript in LaTeX (`\\sum_{\\text{axis }0}`)."""
+    numpy spells a call), a subscript in LaTeX (`\\sum_{\\text{axis }0}`); an index's key as
+    it stands between the brackets (`1:3, :`)."""
     if not params:
         return NO_PARAMS
+    if params[0][0] == "key":  # an index's key is the text between its brackets: x[1:3, :]
+        text = str(params[0][1])
+        return Operand(text, text.replace("...", r"\ldots").replace(":", "{:}"))
     plain = "".join(f", {name}={value}" for name, value in params)
     latex = r",\ ".join(rf"\text{{{name} }}{value}" for name, value in params)
     return Operand(plain, f"_{{{latex}}}")

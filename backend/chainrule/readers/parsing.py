@@ -34,6 +34,7 @@ from lark.lexer import Lexer, PatternStr
 from lark.parse_tree_builder import ExpandSingleChild
 from lark.parsers.lalr_analysis import Shift
 
+from ..core.indexing import ARRAY, Component, key_text
 from ..core.ops import FUNCTIONS, OPS, Op, check_params
 from ..errors import ChainruleError, Span
 from ..settings import LIMITS, PARSE_CACHE_SHAPES, Limits
@@ -69,7 +70,10 @@ stmt: NAME "=" expr -> assign
     | postfix "." NAME -> attribute
     | postfix "." NAME "(" [arg ("," arg)* [","]] ")" -> method
     | postfix "(" [arg ("," arg)* [","]] ")" -> call
-    | postfix "[" [expr ("," expr)* [","]] "]" -> index
+    | postfix "[" [subscript ("," subscript)* [","]] "]" -> index
+?subscript: expr
+    | [expr] ":" [expr] [":" [expr]] -> slice
+    | ELLIPSIS -> ellipsis
 ?arg: expr
     | NAME "=" expr -> keyword
 ?atom: NUMBER -> number
@@ -78,6 +82,7 @@ stmt: NAME "=" expr -> assign
     | "[" [expr ("," expr)* [","]] "]" -> array
 
 POW: "**" | "^"
+ELLIPSIS: "..."
 DEF.2: /def(?!\w)/
 RETURN.2: /return(?!\w)/
 LAMBDA.2: /lambda(?!\w)/
@@ -368,6 +373,8 @@ _KEYWORD_LITERAL_RE = re.compile(r"(?<=[(,])([ \t]*[^\W\d]\w*[ \t]*=[ \t]*)(True
 def _check_forbidden(code: str) -> None:
     if "=" in code:
         code = _KEYWORD_LITERAL_RE.sub(lambda m: m.group(1) + " " * len(m.group(2)), code)
+    if "[" in code:
+        code = _without_index_syntax(code)
     match = _FORBIDDEN_RE.search(code)
     if match:
         raise ChainruleError(_describe_forbidden(match.group()), match.span(), "forbidden")
@@ -390,6 +397,23 @@ _FUNCTION_SYNTAX_RE = re.compile(
     re.MULTILINE)
 
 
+# Inside square brackets, a slice's colon and None (a new axis) are an index's own syntax.
+_INDEX_SYNTAX_RE = re.compile(r"[\[\]]|:|\bNone\b")
+
+
+def _without_index_syntax(code: str) -> str:
+    """The code with the colons and Nones inside square brackets blanked (offsets kept), for
+    the forbidden-syntax check: `x[1:3, None]` is an index, `a: 1` is not Python we read."""
+    chars, depth = list(code), 0
+    for match in _INDEX_SYNTAX_RE.finditer(code):
+        text = match.group()
+        if text in "[]":
+            depth = max(0, depth + (1 if text == "[" else -1))
+        elif depth:
+            chars[match.start():match.end()] = " " * len(text)
+    return "".join(chars)
+
+
 def _without_function_syntax(code: str) -> str:
     """The code with the words and colons of `def`, `return` and `@derivative(lambda ...:`
     blanked where they stand in their place (offsets kept), for the forbidden-syntax check."""
@@ -408,7 +432,7 @@ def _most_nodes(code: str) -> int:
     `.relu()`; not the dot of a number such as 0.5); each leaf (number, array, input) is an
     argument of an operation (at most two each), or a whole line of its own.
     """
-    operations = sum(code.count(char) for char in "+-*/@^(")
+    operations = sum(code.count(char) for char in "+-*/@^([")
     operations += len(_DOT_BEFORE_NAME_RE.findall(code)) if "." in code else 0
     return 3 * operations + code.count("\n") + code.count(";") + 1
 
@@ -444,7 +468,7 @@ def _check_node_count(code: str, max_nodes: int) -> None:
             count += square == 0 and not literal
             operand = True
         elif kind == "op":
-            if operand:
+            if operand and square == 0:  # inside brackets: an index (data) or a literal
                 count += 1
             elif literal and text == "-":
                 keyword = True  # `axis=-1`: the literal's sign
@@ -458,7 +482,7 @@ def _check_node_count(code: str, max_nodes: int) -> None:
             operand = True
             continue
         elif text in "([":
-            call = text == "(" and operand
+            call = text == "(" and operand and square == 0
             count += call or (text == "[" and square == 0)
             square += text == "["
             paren += text == "("
@@ -742,10 +766,31 @@ class _ToExpr(Transformer[_AnyToken, Any]):
             return _refused(err, span)
 
     def index(self, children: list[Any]) -> Expr:
-        span = _outer(children)
-        return _first_error(_operands(children), span) or _refused(ChainruleError(
-            "indexing with [...] is not supported: use whole arrays with sum, mean, @ and "
-            "elementwise ops", span, "forbidden"), span)
+        """`x[0]`, `x[1:3, :]`, `x[:, None]`: an `index` node, its key a param; `C[X]`,
+        `p[arange(n), y]`: a `gather` node, the arrays data the builder reads (Expr.value)."""
+        span, (arg, *parts) = _outer(children), _operands(children)
+        try:
+            return _first_error([arg, *parts], span) or _subscript(arg, parts, span)
+        except ChainruleError as err:
+            return _refused(err, span)
+
+    def slice(self, children: list[Any]) -> Expr:
+        """`a:b`, `:`, `::2`: bounds are literal integers, fixed when the graph is built."""
+        bounds: list[object] = [None]
+        for child in children:
+            if _is_token(child, ":"):
+                bounds.append(None)
+            elif child.kind == "error":
+                return child  # type: ignore[no-any-return]
+            else:
+                try:
+                    bounds[-1] = _index_int(child, "a slice's bound")
+                except ChainruleError as err:
+                    return _refused(err, err.span or _outer(children))
+        return Expr("slice", _outer(children), value=slice(*bounds))
+
+    def ellipsis(self, children: list[Any]) -> Expr:
+        return Expr("ellipsis", _outer(children), value=Ellipsis)
 
     def keyword(self, children: list[Any]) -> Expr:
         """`axis=0` in a call's arguments: kept as a "keyword" Expr for _call to read."""
@@ -791,6 +836,8 @@ def _call(callee: Expr | _Grouped, args: list[Expr], span: Span) -> Expr:
             raise ChainruleError(f"{fname} is the program's own function: call it with its "
                                  "arguments in order, without names", keywords[0].span, "arity")
         return Expr("call", span, args=args, name=fname)
+    if fname == "arange":
+        return _arange(args, keywords, span)
     fname = REDUCTIONS.get(fname, fname) if len(args) == 1 else fname
     op = FUNCTIONS.get(fname)
     if op is None:
@@ -806,9 +853,79 @@ def _call(callee: Expr | _Grouped, args: list[Expr], span: Span) -> Expr:
     return Expr("op", span, op=fname, args=args, params=_keyword_params(op, keywords))
 
 
+def _arange(args: list[Expr], keywords: list[Expr], span: Span) -> Expr:
+    """`arange(n)`, `arange(a, b)`, `arange(a, b, step)` of literal integers: data (indices),
+    as numpy makes it; an index uses it, and elsewhere it is an array constant."""
+    if keywords or not 1 <= len(args) <= 3:
+        raise ChainruleError("arange takes one to three literal integers: arange(n), "
+                             "arange(start, stop) or arange(start, stop, step)", span, "arity")
+    bounds = [_index_int(a, "arange's argument") for a in args]
+    if len(bounds) == 3 and bounds[2] == 0:
+        raise ChainruleError("arange's step cannot be 0", args[2].span, "value")
+    values = range(*bounds)
+    if not values:
+        raise ChainruleError(f"arange({', '.join(map(str, bounds))}) is empty", span, "value")
+    if len(values) > LIMITS.max_array_elements:
+        raise ChainruleError(f"arange would make {len(values):,} numbers; the limit is "
+                             f"{LIMITS.max_array_elements:,}", span, "limit")
+    return Expr("arange", span, value=[float(v) for v in values])
+
+
 # `max(x, axis=1)` and `x.max()`, numpy's spelling: one array, so the reduction (np.max) and
 # not the elementwise max of two (np.maximum).
 REDUCTIONS = {"max": "amax", "min": "amin"}
+
+
+def _subscript(arg: Expr, parts: list[Expr], span: Span) -> Expr:
+    """`arg[parts]`: each part an integer, a slice, None or `...` (the key, static), or an
+    array of integers (data: a name given in the values, a list, `arange(n)`), an `@` in the
+    key. Where the key is not read is refused at its part's span."""
+    components: list[Component] = []
+    data: list[Expr] = []
+    for part in parts:
+        if part.kind in ("slice", "ellipsis"):
+            components.append(part.value)  # type: ignore[arg-type]
+        elif part.kind == "name" and part.name == "None":
+            components.append(None)
+        elif _is_int_literal(part):
+            components.append(_index_int(part, "an index"))
+        elif _is_data(part):
+            components.append(ARRAY)
+            data.append(part)
+        else:
+            raise ChainruleError("an index is data, fixed before the graph runs: an integer, a "
+                                 "slice such as 1:3, None, ..., or an array of integers (a name "
+                                 "given in the values, a list, arange(n)); it is never "
+                                 "differentiated", part.span, "forbidden")
+    if not parts:
+        raise ChainruleError("an index needs something between the brackets: x[0], x[1:3]",
+                             span, "syntax")
+    text = key_text(tuple(components))
+    if data:
+        return Expr("op", span, op="gather", args=[arg], value=data, params=(("key", text),))
+    return Expr("op", span, op="index", args=[arg], params=(("key", text),))
+
+
+def _is_data(expr: Expr) -> bool:
+    """An index array as the parser reads one: a name, a list, `arange(...)`, or one of
+    these negated or indexed with a basic key (`-i`, `Y[:2]`)."""
+    while expr.kind == "op" and expr.op in ("neg", "index"):
+        expr = expr.args[0]
+    return expr.kind in ("name", "array", "arange")
+
+
+def _is_int_literal(expr: Expr) -> bool:
+    number = expr.args[0] if expr.kind == "op" and expr.op == "neg" and expr.args else expr
+    return number.kind == "number" and float(number.value).is_integer()  # type: ignore[arg-type]
+
+
+def _index_int(expr: Expr, what: str) -> int:
+    """A literal integer (`3`, `-1`) where an index or a slice's bound stands."""
+    if not _is_int_literal(expr):
+        raise ChainruleError(f"{what} must be a literal integer such as 2 or -1",
+                             expr.span, "value")
+    number = expr.args[0] if expr.kind == "op" else expr
+    return int(number.value) * (-1 if number is not expr else 1)  # type: ignore[call-overload]
 
 
 def _positional(args: list[Expr]) -> list[Expr]:

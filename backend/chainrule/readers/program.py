@@ -13,6 +13,7 @@ from collections.abc import Collection, Mapping
 import numpy as np
 
 from ..core.graph import Graph, GraphBuilder, Literal, Node, format_number, node_key
+from ..core.indexing import numpy_key, parse_key
 from ..core.ops import OPS
 from ..errors import ChainruleError, Deadline, Span, warning
 from ..settings import LIMITS, Limits
@@ -32,6 +33,7 @@ class ProgramBuilder(GraphBuilder):
         self.overrides = overrides
         self.env: dict[str, int] = {}
         self.calls: Counter[str] = Counter()  # calls of each of a program's functions so far
+        self.data: dict[str, np.ndarray] = {}  # values read as indices, not yet a node
 
     def define(self, function: Function) -> None:
         """Make a primitive of the program (a function with its own derivative rule) an op of
@@ -46,20 +48,68 @@ class ProgramBuilder(GraphBuilder):
         if root.kind == "op" and not any(a.kind == "op" or a.kind == "call" for a in root.args):
             # One operation on names and numbers (`a2 = sin(a1)`, `x * 0.9`): a deep
             # program's usual line, built in the same order without the walk.
-            return self.apply(root.op, [self._leaf(a, scope) for a in root.args], root.span,
-                              name, dict(root.params))
+            return self._operation(root, [self._leaf(a, scope) for a in root.args], name, scope)
         built: dict[int, Node] = {}
         for expr in postorder(root):
             if expr.kind == "op":
                 args = [built.pop(id(a)) for a in expr.args]
-                node = self.apply(expr.op, args, expr.span, name if expr is root else None,
-                                  dict(expr.params))
+                node = self._operation(expr, args, name if expr is root else None, scope)
             elif expr.kind == "call":
                 node = self.call(expr, [built.pop(id(a)) for a in expr.args])
             else:
                 node = self._leaf(expr, scope)
             built[id(expr)] = node
         return built[id(root)]
+
+    def _operation(self, expr: Expr, args: list[Node], name: str | None,
+                   scope: Mapping[str, Node] | None) -> Node:
+        """The node of one op of the table on built operands; a gather's index arrays read
+        (data, not nodes of the walk)."""
+        if expr.op != "gather":
+            return self.apply(expr.op, args, expr.span, name, dict(expr.params))
+        key = parse_key(str(dict(expr.params)["key"]))
+        data: list[Expr] = expr.value  # type: ignore[assignment]
+        arrays = [self._index_array(e, scope) for e in data]
+        texts = [self.source[e.span[0]:e.span[1]] for e in data]
+        named = data[0].kind == "name" and len(data) == 1
+        index = self._data_node(data[0], scope) if named else None
+        return self.subscript(args[0], key, arrays, texts, expr.span, name, index)
+
+    def _data_node(self, expr: Expr, scope: Mapping[str, Node] | None) -> Node:
+        """The node of a name that indexes: a constant, named, made on its first use."""
+        if scope is not None and expr.name in scope:
+            return scope[expr.name]
+        if expr.name not in self.env:
+            with self.inside(None):  # data is shared by every statement: in none of them
+                node = self.leaf("const", self.data.pop(expr.name), expr.span, expr.name)
+            self.env[expr.name] = node.id
+        return self.nodes[self.env[expr.name]]
+
+    def _index_array(self, expr: Expr, scope: Mapping[str, Node] | None) -> np.ndarray:
+        """An index array's value: data known before the graph runs. A name given in the
+        values is data (a constant named by it, never an input); an input or a constant
+        already made gives its value; a computed value is refused."""
+        if expr.kind == "op":  # `-i`, `Y[:2]`: the parser lets only these through
+            value = self._index_array(expr.args[0], scope)
+            if expr.op == "neg":
+                return -value
+            return value[numpy_key(str(dict(expr.params)["key"]))]
+        if expr.kind in ("array", "arange"):
+            return self.to_array(expr.value, expr.span, None)
+        if scope is not None and expr.name in scope or expr.name in self.env:
+            node = scope[expr.name] if scope is not None and expr.name in scope else \
+                self.nodes[self.env[expr.name]]
+            if node.const is None:
+                raise ChainruleError(f"{expr.name} is computed by the program, so it cannot "
+                                     "index: an index is data, given in the values or written "
+                                     "as a list or arange(n)", expr.span, "value")
+            return node.const
+        if expr.name in self.values:
+            self.data[expr.name] = self.to_array(self.values.pop(expr.name), expr.span,
+                                                 expr.name)
+        if expr.name in self.data:
+            return self.data[expr.name]
+        return self.lookup(expr).const  # type: ignore[return-value]  # raises its error
 
     def _leaf(self, expr: Expr, scope: Mapping[str, Node] | None) -> Node:
         """The node of a name (a parameter in `scope`, or the program's), or of a number or an

@@ -1,0 +1,110 @@
+"""Indexing: basic keys (`x[0]`, `x[1:3, :]`, `x[:, None]`, `x[..., 0]`) and integer arrays
+(`C[X]`, an embedding; `p[arange(n), y]`, one pick per row), through the language (against
+finite differences of the same numpy code), `trace` (against finite differences of the traced
+function) and `from_torch` (against torch autograd). The indices are data: never inputs,
+never differentiated. The op table's own check of the rules is tests/test_ops.py's."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from chainrule import ChainruleError, backprop
+from chainrule.answer.models import Answer
+
+from .oracles import assert_close, central_difference
+
+
+def _grad(result: Answer, name: str) -> np.ndarray:
+    value = result.gradients[name]
+    return np.asarray(value if not isinstance(value, dict) else value["value"], dtype=float)
+
+
+def _nodes(result: Answer) -> dict[str, Any]:
+    return json.loads(result.compact_json())["columns"]["nodes"]  # type: ignore[no-any-return]
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(1, keepdims=True)
+    return z - np.log(np.exp(z).sum(1, keepdims=True))  # type: ignore[no-any-return]
+
+
+X = [0, 2, 2, 4, 1, 2]  # row 2 is read three times: its gradient adds up
+Y = [1, 0, 2, 2]
+
+# The language, and the same computation in numpy (x is 4×3, C is 5×3).
+PROGRAMS: list[tuple[str, Callable[..., float]]] = [
+    ("sum(x[0] ** 2)", lambda x, C: np.sum(x[0] ** 2)),
+    ("sum(sin(x[1:3, :]))", lambda x, C: np.sum(np.sin(x[1:3, :]))),
+    ("sum(x[:, None] * x[None])", lambda x, C: np.sum(x[:, None] * x[None])),
+    ("sum(x[..., -1] * x[::2, 0].sum())", lambda x, C: np.sum(x[..., -1] * x[::2, 0].sum())),
+    ("x[-1, 1] * x[0, 0] + x[3, 1:][0]", lambda x, C: x[-1, 1] * x[0, 0] + x[3, 1:][0]),
+    ("e = C[X]\nsum(tanh(e @ x.T))", lambda x, C: np.sum(np.tanh(C[X] @ x.T))),
+    # makemore's long cross entropy: the picked log-probabilities, one per row.
+    (("logits = x @ C.T\nm = max(logits, axis=1, keepdims=True)\nz = logits - m\n"
+      "logprobs = z - log(sum(exp(z), axis=1, keepdims=True))\n"
+      "loss = -mean(logprobs[arange(4), Y])"),
+     lambda x, C: -np.mean(_log_softmax(x @ C.T)[np.arange(4), Y])),
+    ("sum(x[:, [0, 2, 2]] ** 2)", lambda x, C: np.sum(x[:, [0, 2, 2]] ** 2)),
+    ("sum(x[[3, 0], 1:] * C[[4, 4], :2])", lambda x, C: np.sum(x[[3, 0], 1:] * C[[4, 4], :2])),
+]
+
+
+@pytest.mark.parametrize(("source", "fun"), PROGRAMS)
+def test_the_language_indexes_as_numpy_does(source: str, fun: Callable[..., float]) -> None:
+    x, C = np.random.normal(size=(4, 3)), np.random.normal(size=(5, 3))
+    values = {"x": x.tolist(), "C": C.tolist(), "X": X, "Y": Y}
+    used = {k: v for k, v in values.items() if k in source.replace("x[", " x[") or k == "x"}
+    result = backprop(source, used)
+    assert result.check is not None and result.check.ok, result.check
+    assert_close(result.output.value, fun(x, C))
+    assert_close(_grad(result, "x"), central_difference(lambda a: fun(a, C), x),
+                 rtol=1e-5, atol=1e-8)
+    if "C" in used:
+        assert_close(_grad(result, "C"), central_difference(lambda a: fun(x, a), C),
+                     rtol=1e-5, atol=1e-8)
+    assert not {"X", "Y"} & set(result.gradients), "indices are data, never differentiated"
+    forward = backprop(source, used, mode="forward", wrt="x", check=False)
+    assert forward.tangent is not None
+    assert_close(forward.tangent.derivative, _grad(result, "x").sum(), rtol=1e-8)
+
+
+def test_an_embeddings_rows_read_twice_get_both_gradients() -> None:
+    C = np.random.normal(size=(5, 3))
+    result = backprop("sum(C[X] * W)", {"C": C.tolist(), "X": [[1, 3], [3, 3]],
+                                         "W": np.ones((2, 2, 3)).tolist()})
+    grad = _grad(result, "C")
+    assert_close(grad, np.array([0, 1, 0, 3, 0])[:, None] * np.ones(3))
+
+
+def test_an_index_is_written_in_the_formula_and_the_key_travels_as_data() -> None:
+    result = backprop("sum(x[1:3, None]) + sum(C[X]) + sum(x[:, Y[:2]])",
+                      {"x": np.ones((4, 3)).tolist(), "C": np.ones((5, 3)).tolist(),
+                       "X": X, "Y": Y}, check=False)
+    nodes = _nodes(result)
+    assert "x[1:3, None]" in nodes["expr"]
+    assert "C[X]" in nodes["expr"] and "x[:, Y[:2]]" in nodes["expr"]
+    assert nodes["expr"].count("X") == 1, "C[X] reads the node X: one node, named"
+    assert {"key": "1:3, None"} in nodes["params"].values()
+
+
+@pytest.mark.parametrize(("source", "wrong"), [
+    ("sum(x[sin(x)])", "sin(x)"), ("sum(x[1.5])", "1.5"), ("sum(x[0:y])", "y"),
+    ("sum(x[7])", "x[7]"), ("sum(x[0, 0, 0])", "x[0, 0, 0]"), ("sum(C[[0, 9]])", "C[[0, 9]]"),
+    ("sum(x[[0.5]])", "x[[0.5]]"), ("sum(x[])", "x[]"), ("sum(arange(0))", "arange(0)"),
+])
+def test_an_index_that_cannot_be_read_is_refused_at_its_span(source: str, wrong: str) -> None:
+    with pytest.raises(ChainruleError) as caught:
+        backprop(source, x=np.ones((4, 3)).tolist(), C=np.ones((5, 3)).tolist(), y=1.0)
+    start, end = caught.value.span  # type: ignore[misc]
+    assert source[start:end] == wrong, caught.value
+
+
+def test_colons_and_none_are_read_only_inside_brackets() -> None:
+    for source in ("x: 3", "None + x"):
+        with pytest.raises(ChainruleError) as caught:
+            backprop(source, x=1.0)
+        assert caught.value.kind == "forbidden"
