@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from chainrule import ChainruleError, backprop, from_torch
+from chainrule import ChainruleError, backprop, from_torch, trace
 from chainrule.answer.models import Answer
 from torch import nn
 
@@ -298,6 +298,17 @@ def test_a_refusal_is_one_short_sentence_naming_the_call_module_and_line() -> No
     assert message.startswith(f"torch.sort in model.1 (test_norm.py:{line}) is not supported")
     assert len(message) < 300 and message.count(". ") == 0
     assert "/api/v1/ops" in message and "README" in message
+
+
+def test_a_traced_functions_refusal_is_one_short_sentence_with_the_pointer() -> None:
+    def cumulative(x: np.ndarray) -> float:
+        return float(np.cumsum(x).sum())
+
+    with pytest.raises(ChainruleError) as caught:
+        trace(cumulative, x=[1.0, 2.0])
+    message = str(caught.value)
+    assert message.startswith("np.cumsum is not in chainrule's op table")
+    assert len(message) < 300 and "/api/v1/ops" in message and "README" in message
 
 
 def test_what_torch_takes_and_an_op_of_chainrules_does_not_is_refused_at_its_line() -> None:
