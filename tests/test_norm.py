@@ -107,6 +107,20 @@ def test_batchnorm1d_in_eval_reads_the_running_statistics_as_data() -> None:
     assert "bnraw" in nodes["name"]
 
 
+def test_batchnorm1d_of_sequences_without_running_statistics_or_affine_parameters() -> None:
+    torch.manual_seed(10)
+    model = nn.Sequential(nn.Linear(4, 4),
+                          nn.BatchNorm1d(3, affine=False, track_running_stats=False),
+                          nn.Tanh()).double()
+    model.eval()  # without running statistics, eval normalizes by the batch's too
+    x = torch.randn(5, 3, 4, dtype=torch.float64)
+    y = torch.randn(5, 3, 4, dtype=torch.float64)
+    loss_fn = _mse(model, x, y)
+    result = from_torch(loss_fn, model)
+    _assert_torchs_gradients(result, loss_fn, _parameters(model))
+    assert _names_by_group(result)["model.1"] == BN_PARTS
+
+
 class _ScaledImages(nn.Module):
     """A parameter before BatchNorm2d, so that gradients flow through the batch statistics."""
 
@@ -257,6 +271,19 @@ def test_stacked_matmul_bmm_and_a_linear_layer_on_a_sequence() -> None:
     seq = torch.randn(2, 5, 4, dtype=torch.float64)
     _assert_torchs_gradients(from_torch(lambda: model(seq).sum(), model),
                              lambda: model(seq).sum(), _parameters(model))
+
+
+def test_the_language_multiplies_stacks_of_matrices() -> None:
+    rng = np.random.default_rng(11)
+    a, b = rng.normal(size=(2, 3, 4)), rng.normal(size=(4, 5))
+
+    def f(a: np.ndarray, b: np.ndarray) -> float:
+        return float(np.sum(np.tanh(a @ b) @ b.T))
+
+    result = backprop("sum(tanh(a @ b) @ b.T)", a=a.tolist(), b=b.tolist())
+    assert result.check is not None and result.check.ok
+    assert_close(result.gradients["a"], central_difference(lambda v: f(v, b), a), rtol=1e-6)
+    assert_close(result.gradients["b"], central_difference(lambda v: f(a, v), b), rtol=1e-6)
 
 
 # ---- float32
