@@ -208,12 +208,14 @@ def _binary(f: Callable[[Array, Array], Array]) -> Callable[[Array, Array], Arra
 
 
 def _bmatmul(a: Array, b: Array) -> Array:
+    """numpy's matmul of batched operands: a vector is a one-row (or one-column) matrix for
+    the product, a stack of matrices broadcasts with the other's stack (past the batch axis)."""
     a_vec, b_vec = a.ndim == 2, b.ndim == 2
-    out = (a[:, None, :] if a_vec else a) @ (b[:, :, None] if b_vec else b)
+    out = np.matmul(*align_batch(a[:, None, :] if a_vec else a, b[:, :, None] if b_vec else b))
+    if a_vec:
+        out = out[..., 0, :]
     if b_vec:
         out = out[..., 0]
-    if a_vec:
-        out = out[:, 0]
     return out
 
 
@@ -268,15 +270,23 @@ def _pow_vjp_exponent(g: Array, ans: Array, a: Array, b: Array) -> Array:
 
 
 def _matmul_vjp_a(g: Array, ans: Array, a: Array, b: Array) -> Array:
+    """g @ b.T (b's last two axes swapped, for stacks), a vector's axis put back and taken away
+    again; summed over a broadcast stack by `unbroadcast`, as for every op."""
     if b.ndim == 1:
-        return np.multiply.outer(g, b) if a.ndim == 2 else g * b
-    return g @ b.T if a.ndim == 2 else b @ g
+        return np.multiply.outer(g, b) if a.ndim >= 2 else g * b
+    if a.ndim == 1:
+        return np.asarray((g[..., None, :] @ np.swapaxes(b, -1, -2))[..., 0, :])
+    return np.asarray(g @ np.swapaxes(b, -1, -2))
 
 
 def _matmul_vjp_b(g: Array, ans: Array, a: Array, b: Array) -> Array:
+    """a.T @ g (a's last two axes swapped, for stacks), as `_matmul_vjp_a`."""
     if a.ndim == 1:
-        return np.multiply.outer(a, g) if b.ndim == 2 else g * a
-    return a.T @ g
+        return np.multiply.outer(a, g) if b.ndim == 2 else (
+            a[:, None] * g[..., None, :] if b.ndim > 2 else g * a)
+    if b.ndim == 1:
+        return np.asarray((np.swapaxes(a, -1, -2) @ g[..., None])[..., 0])
+    return np.asarray(np.swapaxes(a, -1, -2) @ g)
 
 
 # ---------------------------------------------------------------- reductions along an axis
@@ -510,15 +520,23 @@ def _broadcast(a: Shape, b: Shape) -> Shape:
 
 
 def _matmul_shape(a: Shape, b: Shape) -> Shape:
-    if not (1 <= len(a) <= 2 and 1 <= len(b) <= 2):
+    """numpy's matmul: vectors and matrices, and stacks of matrices whose leading axes
+    broadcast ((B, n, k) @ (B, k, m), (B, n, k) @ (k, m))."""
+    if not a or not b:
         raise ValueError(
-            f"@ needs vectors or matrices, got shapes {list(a)} and {list(b)} (use * for scalars)"
-        )
-    if a[-1] != b[0]:
+            f"@ needs vectors, matrices or stacks of them, got shapes {list(a)} and {list(b)} "
+            "(use * for scalars)")
+    inner = b[0] if len(b) == 1 else b[-2]
+    if a[-1] != inner:
         raise ValueError(
-            f"@ needs the inner dimensions to agree: {list(a)} @ {list(b)} pairs {a[-1]} with {b[0]}"
-        )
-    return a[:-1] + b[1:]
+            f"@ needs the inner dimensions to agree: {list(a)} @ {list(b)} pairs {a[-1]} with "
+            f"{inner}")
+    try:
+        stack = tuple(np.broadcast_shapes(a[:-2], b[:-2]))
+    except ValueError:
+        raise ValueError(f"@ needs the stacks of {list(a)} @ {list(b)} to broadcast: "
+                         f"{list(a[:-2])} and {list(b[:-2])} do not") from None
+    return stack + a[-2:-1] + b[-1:] if len(b) > 1 else stack + a[-2:-1]
 
 
 def _row_reduced(s: Shape) -> Shape:
@@ -619,11 +637,12 @@ OPS: dict[str, Op] = {
            expr=_f("$u @ $v", r"$u \, $v"),
            derivs=(_f("$v.T", "$v^{\\top}"), _f("$u.T", "$u^{\\top}")),
            symbol="@",
-           description="Matrix product of vectors and matrices; upstream gradients flow as "
-                       "g @ v.T and u.T @ g.",
+           description="Matrix product of vectors and matrices, or of stacks of matrices "
+                       "(numpy's and torch's matmul, the stacks broadcast); upstream gradients "
+                       "flow as g @ v.T and u.T @ g.",
            syntax="infix", precedence=2, tight="v",
            numpy=("matmul", "dot"),
-           torch=("matmul", "__matmul__", "__rmatmul__", "mm", "mv", "dot"),
+           torch=("matmul", "__matmul__", "__rmatmul__", "mm", "mv", "dot", "bmm"),
            sympy=None, micrograd=()),
         Op(name="neg", arity=1,
            forward=np.negative, vjps=(lambda g, y, a: -g,), shape=_same,

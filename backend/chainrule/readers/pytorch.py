@@ -8,7 +8,10 @@ torch's functions are read as their parts (`_PARTS`): `F.linear` as transpose, m
 `F.mse_loss` as sub, pow 2 and mean (a `loss` group); `F.log_softmax(z, dim)` as
 z - logsumexp_rows(z) and `F.softmax` as its exp (`function` groups); `F.cross_entropy` as
 log_softmax, then the targets' entries picked by a one-hot constant, summed, negated and
-averaged, and `F.nll_loss` as that picking (`loss` groups). Conversions (`.double()`, `.to()`)
+averaged, and `F.nll_loss` as that picking (`loss` groups); `F.batch_norm` and `F.layer_norm`
+as makemore's mean, difference, variance, inverse square root, scale and shift, and
+`nn.RNNCell`'s cell as two linears and its nonlinearity (in their module's `layer` group, or
+a `function` group of their own when called directly). Conversions (`.double()`, `.to()`)
 are the same node, and so are reshapes that keep the shape; a reshape, view, flatten, squeeze
 or unsqueeze that changes it is the op table's reshape, with a constant of the new shape.
 `.detach()` and `.data` are constants; reads of sizes and dtypes pass. Anything else that
@@ -22,11 +25,14 @@ module's own `forward`), the frames of torch and chainrule skipped. Each functio
 once (`user_source.Source`) and the answer's source is those functions one after another.
 
 The values are recomputed by chainrule's engine in float64, from the parameters and constants
-copied as `tensor.detach().double()`; torch's own loss is kept to compare.
+copied as `tensor.detach().double()`; torch's own loss is kept to compare. A model or data in
+a narrower float (float32) is said in a warning: its gradients agree with torch's to that
+float's precision.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -67,6 +73,11 @@ DETACHED = frozenset({"detach", "data"})
 # Read numbers out of a tensor: the graph would stop there without saying so.
 NUMBER_READS = frozenset({"item", "tolist", "numpy", "__float__", "__int__", "__bool__",
                           "__index__", "__array__"})
+# What a refusal says is read: the whole list is /api/v1/ops's and the README's.
+READ_IN_ONE_SENTENCE = (
+    "chainrule reads torch's arithmetic, elementwise functions, reductions, matmul, reshapes, "
+    "and the layers, normalizations and losses made of them (the full list: /api/v1/ops and "
+    "the README)")
 # Options that leave an op as the table computes it.
 _NEUTRAL_OPTIONS = {"alpha": 1, "inplace": False, "keepdim": False}
 # Options of torch's losses that chainrule's parts do not compute (their defaults).
@@ -93,10 +104,24 @@ def read_torch(loss_fn: Callable[[], Any], model: Any, limits: Limits) -> Read:
     graph = reader.builder.finish(out)
     unused = [warning("unused_value", f"the parameter {name} is not part of the loss's graph")
               for name in reader.unused()]
-    return Read(graph, reader.outputs, [*reader.listing.warnings, *unused], Reference(
+    precision, rel_tol = _precision(reader.dtypes)
+    return Read(graph, reader.outputs, [*reader.listing.warnings, *precision, *unused], Reference(
         float(loss.detach().double().sum()), "torch_mismatch", "chainrule computes the loss as "
-        "{ours:.17g} but torch's is {theirs:.17g} (torch in float32?)", rel_tol=1e-6,
+        "{ours:.17g} but torch's is {theirs:.17g} (torch in float32?)", rel_tol=rel_tol,
         abs_tol=1e-9), scalar_for="from_torch")
+
+
+def _precision(dtypes: set[torch.dtype]) -> tuple[list[dict[str, object]], float]:
+    """A warning that a model (or its data) in a narrower float than float64 is computed in
+    float64 here, and how far the loss may then be from torch's: the square root of the
+    dtype's epsilon (about 3e-4 for float32), relative."""
+    if not dtypes:
+        return [], 1e-6
+    narrowest = min(dtypes, key=lambda d: torch.finfo(d).bits)
+    name = str(narrowest).removeprefix("torch.")
+    return [warning("precision", f"the model computes in {name} and chainrule in float64: its "
+                    f"gradients agree with torch's to {name} precision, not to the last "
+                    "digit")], torch.finfo(narrowest).eps ** 0.5
 
 
 @functools.lru_cache(maxsize=256)
@@ -194,7 +219,14 @@ class _Mode(TorchFunctionMode):
                            kwargs: dict[str, Any] | None = None) -> Any:
         kwargs = kwargs or {}
         result = func(*args, **kwargs)
-        self.reader.call(func, args, kwargs, result)
+        try:
+            self.reader.call(func, args, kwargs, result)
+        except ChainruleError as err:
+            if err.kind != "shape":
+                raise
+            # torch took these shapes and an op of chainrule's did not: say which call it was.
+            raise self.reader.refusal(_short_name(func)[0], "is read as chainrule's "
+                                      f"{err.message}", "shape") from None
         return result
 
 
@@ -208,7 +240,10 @@ class _Reader:
             id(p): name for name, p in model.named_parameters()}
         self.nodes: dict[int, Node] = {}
         self.kept: list[object] = []  # every tensor with a node, so that no id is reused
-        self.modules: list[tuple[str, AbstractContextManager[int]]] = []
+        self.modules: list[tuple[str, AbstractContextManager[int], Any]] = []
+        self.buffers: dict[int, str] = {} if model is None else {
+            id(b): name for name, b in model.named_buffers()}
+        self.dtypes: set[torch.dtype] = set()  # floats narrower than float64 read
         self.listing = _Listing()
         self.span: Span = (0, 0)  # the user's expression that made the call being read
         self.outputs: dict[str, int] = {}  # a module's path, a loss's function: its output
@@ -224,12 +259,12 @@ class _Reader:
         running module's."""
         group = self.builder.group("layer", path, self.listing.span(_user_frame()))
         group.__enter__()
-        self.modules.append((path, group))
+        self.modules.append((path, group, module))
 
     def leave(self, path: str, module: Any, args: Any, output: Any) -> None:
         """A module ends: its group closes, and its output (if it has a node) is named by its
         path (a module called again: by its last call)."""
-        _, group = self.modules.pop()
+        _, group, _ = self.modules.pop()
         group.__exit__(None, None, None)
         node = self.nodes.get(id(output)) if isinstance(output, torch.Tensor) else None
         if node is not None:
@@ -252,7 +287,7 @@ class _Reader:
         if name is None:
             return None
         with self.builder.inside(None):  # an input is shared by every module: in none
-            node = self.builder.input(name, _array(tensor), (0, 0))
+            node = self.builder.input(name, self.array(tensor), (0, 0))
         return self.bind(tensor, node)
 
     def input_name(self, tensor: torch.Tensor) -> str | None:
@@ -282,8 +317,14 @@ class _Reader:
             node = self.tracked(value)
             if node is not None:
                 return node
-            return self.bind(value, self.builder.leaf("const", _array(value), self.span))
+            return self.bind(value, self.builder.leaf("const", self.array(value), self.span))
         return self.builder.leaf("const", value, self.span)
+
+    def array(self, tensor: torch.Tensor) -> np.ndarray:
+        """A tensor's numbers in float64 (`_array`), a narrower float dtype noted."""
+        if tensor.is_floating_point() and tensor.dtype != torch.float64:
+            self.dtypes.add(tensor.dtype)
+        return _array(tensor)
 
     def apply(self, op_name: str, operands: list[Any]) -> Node:
         """A node of the op-table entry `op_name`, spanning the call being read."""
@@ -325,12 +366,12 @@ class _Reader:
         else:
             raise self.refusal(full)
 
-    def refusal(self, full: str, why: str = "") -> ChainruleError:
-        known = ", ".join(sorted(n for n in {*TORCH_OPS, *_PARTS, *RESHAPES}
-                                   if not n.startswith("__")))
-        reason = f": it {why}" if why else f"; chainrule reads + - * / ** @ and {known}"
-        return ChainruleError(f"{full} {self.where()} is not supported{reason}", None,
-                              "unknown_function")
+    def refusal(self, full: str, why: str = "", kind: str = "unknown_function"
+                ) -> ChainruleError:
+        """`full` is not read, said with the running module and the user's line: why, or else
+        what is read, in one sentence (the full list is /api/v1/ops's and the README's)."""
+        reason = f": it {why}" if why else f"; {READ_IN_ONE_SENTENCE}"
+        return ChainruleError(f"{full} {self.where()} is not supported{reason}", None, kind)
 
     def table_op(self, full: str, name: str, args: tuple[Any, ...],
                  kwargs: dict[str, Any]) -> Node:
@@ -481,11 +522,126 @@ class _Reader:
                                "reduction= alone")
         return str(reduction)
 
+    # ---- normalization and recurrent cells, as their parts
+
+    def batch_norm(self, full: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Node:
+        """`F.batch_norm` (nn.BatchNorm1d/2d/3d) as makemore's parts, per channel (axis 1):
+        in training, the batch's mean and biased variance over the other axes; in eval, the
+        running statistics as data (torch's update of them is not on the gradient's path);
+        then the difference, the inverse square root of var + eps, the scale and the shift."""
+        bound = _bind(args, kwargs, ("input", "running_mean", "running_var", "weight", "bias",
+                                     "training", "momentum", "eps"))
+        x = self.operand(bound["input"])
+        rank = len(x.shape)
+        if rank < 2:
+            raise self.refusal(full, f"normalizes a {rank}-axis tensor, and chainrule's "
+                               "batch_norm needs (batch, channels, ...)")
+        channels = (x.shape[1], *(1,) * (rank - 2))  # the statistics' shape past the batch
+        axes: int | tuple[int, ...] = 0 if rank == 2 else (0, *range(2, rank))
+        batch = bool(bound.get("training")) or bound.get("running_mean") is None
+        with self.part_group(full, "batch_norm"):
+            if batch:
+                diff, var = self.statistics(x, axes, _BN_NAMES)
+            else:
+                mean = self.statistic(bound["running_mean"], "running_mean", channels)
+                diff = self.part("sub", [x, mean], _BN_NAMES[1])
+                var = self.statistic(bound["running_var"], "running_var", channels)
+            raw = self.normalized(diff, var, bound.get("eps", 1e-5), _BN_NAMES)
+            return self.scaled(raw, bound.get("weight"), bound.get("bias"), channels)
+
+    def layer_norm(self, full: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Node:
+        """`F.layer_norm` (nn.LayerNorm) as its parts: each sample's mean and biased variance
+        over the last axes (`normalized_shape`), the difference, the inverse square root of
+        var + eps, the scale and the shift (elementwise_affine's weight and bias)."""
+        bound = _bind(args, kwargs, ("input", "normalized_shape", "weight", "bias", "eps"))
+        x = self.operand(bound["input"])
+        count = len(tuple(bound["normalized_shape"]))
+        rank = len(x.shape)
+        axes: int | tuple[int, ...] = -1 if count == 1 else tuple(range(rank - count, rank))
+        with self.part_group(full, "layer_norm"):
+            diff, var = self.statistics(x, axes, _LN_NAMES)
+            raw = self.normalized(diff, var, bound.get("eps", 1e-5), _LN_NAMES)
+            return self.scaled(raw, bound.get("weight"), bound.get("bias"), None)
+
+    def statistics(self, x: Node, axes: int | tuple[int, ...], names: tuple[str, ...]
+                   ) -> tuple[Node, Node]:
+        """x's difference from its mean along `axes`, and its biased variance (the mean of
+        the squared difference), as torch normalizes: (diff, var)."""
+        mean = self.part("mean", [x], names[0], axis=axes, keepdims=True)
+        diff = self.part("sub", [x, mean], names[1])
+        squared = self.part("pow", [diff, 2.0], names[2])
+        return diff, self.part("mean", [squared], names[3], axis=axes, keepdims=True)
+
+    def normalized(self, diff: Node, var: Node, eps: float, names: tuple[str, ...]) -> Node:
+        """diff * (var + eps) ** -0.5: the inverse square root, then the normalized values."""
+        inverse = self.part("pow", [self.part("add", [var, float(eps)]), -0.5], names[4])
+        return self.part("mul", [diff, inverse], names[5])
+
+    def scaled(self, raw: Node, weight: Any, bias: Any, shape: tuple[int, ...] | None) -> Node:
+        """weight * raw + bias, each where given; reshaped to `shape` first (a channel's
+        weight along axis 1 of an image) when that is not its own."""
+        for op, operand in (("mul", weight), ("add", bias)):
+            if operand is None:
+                continue
+            node = self.operand(operand)
+            if shape is not None and node.shape != shape:
+                node = self.apply("reshape", [node, np.zeros(shape)])
+            raw = self.part(op, [node, raw] if op == "mul" else [raw, node])
+        return raw
+
+    def statistic(self, tensor: Any, name: str, shape: tuple[int, ...]) -> Node:
+        """A running statistic as data, named by the buffer's path, shaped to broadcast."""
+        label = self.buffers.get(id(tensor), name)
+        return self.builder.leaf("const", self.array(tensor).reshape(shape), self.span, label)
+
+    def rnn_cell(self, full: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Node:
+        """`torch.rnn_tanh_cell`/`rnn_relu_cell` (nn.RNNCell) as its parts: two linears,
+        x @ W_ih.T + b_ih and h @ W_hh.T + b_hh, their sum, and the nonlinearity."""
+        bound = _bind(args, kwargs, ("input", "hx", "w_ih", "w_hh", "b_ih", "b_hh"))
+        activation = "relu" if full.endswith("relu_cell") else "tanh"
+        with self.part_group(full, full.rsplit(".", 1)[-1]):
+            ih = self.linear(full, (bound["input"], bound["w_ih"], bound.get("b_ih")), {})
+            hh = self.linear(full, (bound["hx"], bound["w_hh"], bound.get("b_hh")), {})
+            return self.apply(activation, [self.apply("add", [ih, hh])])
+
+    def rnn_loop(self, full: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Node:
+        """nn.RNN's loop over time (`torch.rnn_tanh`): its output stacks the steps, which
+        chainrule cannot yet; refused, pointing to nn.RNNCell in a loop."""
+        raise self.refusal(full, "is nn.RNN's loop over time, whose output stacks the steps, "
+                           "which chainrule does not read yet: step an nn.RNNCell in a loop")
+
+    def part(self, op: str, operands: list[Any], name: str | None = None,
+             **params: Any) -> Node:
+        """A node of a composite's parts, named (makemore's names) and with params."""
+        return self.builder.apply(op, [self.operand(x) for x in operands], self.span, name,
+                                  params or None)
+
+    def part_group(self, full: str, name: str) -> AbstractContextManager[Any]:
+        """The group of a composite's parts: none of its own when torch's module of it
+        (nn.BatchNorm2d for batch_norm) is running, whose `layer` group is the box; else a
+        `function` group named by the function."""
+        running = self.modules[-1][2] if self.modules else None
+        if isinstance(running, _MODULE_OF.get(name, ())):
+            return contextlib.nullcontext()
+        return self.builder.group("function", name, self.span)
+
 
 _PARTS: dict[str, Callable[[_Reader, str, tuple[Any, ...], dict[str, Any]], Node]] = {
     "linear": _Reader.linear, "mse_loss": _Reader.mse_loss, "softmax": _Reader.softmax,
     "log_softmax": _Reader.log_softmax, "cross_entropy": _Reader.cross_entropy,
     "nll_loss": _Reader.nll_loss}
+
+# ---- normalization and recurrent cells: torch's function, its parts, the module that calls it
+_PARTS.update({"batch_norm": _Reader.batch_norm, "layer_norm": _Reader.layer_norm,
+               "rnn_tanh_cell": _Reader.rnn_cell, "rnn_relu_cell": _Reader.rnn_cell,
+               "rnn_tanh": _Reader.rnn_loop, "rnn_relu": _Reader.rnn_loop})
+_MODULE_OF: dict[str, type | tuple[type, ...]] = {
+    "batch_norm": torch.nn.modules.batchnorm._BatchNorm, "layer_norm": torch.nn.LayerNorm,
+    "rnn_tanh_cell": torch.nn.RNNCell, "rnn_relu_cell": torch.nn.RNNCell}
+# The names of the parts, after makemore part 4: mean, difference, its square, variance,
+# inverse square root of var + eps, normalized values.
+_BN_NAMES = ("bnmeani", "bndiff", "bndiff2", "bnvar", "bnvar_inv", "bnraw")
+_LN_NAMES = ("lnmean", "lndiff", "lndiff2", "lnvar", "lnvar_inv", "lnraw")
 
 
 class _Hooks:
