@@ -108,3 +108,80 @@ def test_colons_and_none_are_read_only_inside_brackets() -> None:
         with pytest.raises(ChainruleError) as caught:
             backprop(source, x=1.0)
         assert caught.value.kind == "forbidden"
+
+
+# ---------------------------------------------------------------- trace
+
+
+def _softmax_loss_vectorized(W: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
+    """CS231n assignment 1's softmax loss, as learners write it."""
+    num_train = X.shape[0]
+    scores = X @ W
+    scores -= np.max(scores, axis=1, keepdims=True)
+    probs = np.exp(scores) / np.sum(np.exp(scores), axis=1, keepdims=True)
+    loss = -np.sum(np.log(probs[np.arange(num_train), y]))
+    return loss / num_train  # type: ignore[no-any-return]
+
+
+def _rows_and_columns(x: np.ndarray) -> float:
+    h = x.shape[1] // 2
+    first, rest = x[:, :h], x[:, h:]
+    masked = x[np.array([True, False, True])]
+    total = np.sum(first * rest) + np.sum(masked[:, np.newaxis] ** 2) + x[-1, ...].sum()
+    return total + sum(row[0] for row in x)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("fun", [
+    lambda W: _softmax_loss_vectorized(W, XS, YS), _rows_and_columns])
+def test_trace_reads_indexing_as_numpy_code_writes_it(fun: Callable[[np.ndarray], float]
+                                                      ) -> None:
+    from chainrule import trace
+    x = np.random.normal(size=(3, 4))
+    result = trace(fun, **{fun.__code__.co_varnames[0]: x})
+    assert result.check is not None and result.check.ok
+    assert_close(result.output.value, fun(x))
+    assert_close(_grad(result, fun.__code__.co_varnames[0]), central_difference(fun, x),
+                 rtol=1e-5, atol=1e-8)
+
+
+XS = np.random.default_rng(1).normal(size=(5, 3))
+YS = np.array([0, 3, 1, 3, 2])
+
+
+def test_trace_refuses_a_traced_index_naming_it() -> None:
+    from chainrule import trace
+    with pytest.raises(ChainruleError, match="indexing with a traced value"):
+        trace(lambda x: np.sum(x[x]), x=np.ones(3))
+
+
+# ---------------------------------------------------------------- from_torch
+
+
+def test_from_torch_reads_makemores_embedding_and_picked_log_probabilities() -> None:
+    """makemore part 4's `C[Xb]` and `logprobs[range(n), Yb]`, and nn.Embedding, against
+    torch autograd."""
+    import torch
+    from chainrule import from_torch
+    torch.manual_seed(0)
+    emb = torch.nn.Embedding(27, 4).double()
+    W = torch.randn(12, 27, dtype=torch.float64, requires_grad=True)
+    C = torch.randn(27, 4, dtype=torch.float64, requires_grad=True)
+    Xb, Yb = torch.randint(0, 27, (6, 3)), torch.randint(0, 27, (6,))
+
+    def loss_fn() -> torch.Tensor:
+        e = C[Xb] + emb(Xb)
+        logits = e.view(e.shape[0], -1) @ W
+        norm_logits = logits - logits.max(1, keepdim=True).values
+        counts = norm_logits.exp()
+        probs = counts * counts.sum(1, keepdims=True) ** -1
+        return -probs.log()[range(6), Yb].mean() + (C[0] * C[1:3, :].sum(0)).sum()
+
+    result = from_torch(loss_fn)
+    torch_loss = loss_fn()
+    torch_loss.backward()
+    assert_close(result.output.value, float(torch_loss.detach()))
+    grads = {name: np.asarray(g, dtype=float) for name, g in result.gradients.items()}
+    expected = [C.grad.numpy(), W.grad.numpy(), emb.weight.grad.numpy()]
+    for want in expected:
+        assert any(g.shape == want.shape and np.allclose(g, want, rtol=1e-6, atol=1e-12)
+                   for g in grads.values()), "a gradient differs from torch autograd's"

@@ -166,3 +166,47 @@ def check_arrays(shape: tuple[int, ...], text: str, arrays: np.ndarray) -> None:
                                  f"{axis} of length {n}")
         axis += 1
 
+
+
+def split_key(key: object) -> tuple[tuple[Component, ...], list[np.ndarray]]:
+    """A key as Python, numpy and torch code write it (`x[0]`, `x[1:3, None]`,
+    `x[np.arange(n), y]`, `x[mask]`), its tensors already numpy arrays: the components (an
+    `@` for each index array) and the integer arrays (a boolean mask becomes the integer
+    arrays of its True places, one per axis it covers, as numpy reads it). ValueError, in
+    words, for anything else."""
+    parts = key if isinstance(key, tuple) else (key,)
+    components: list[Component] = []
+    arrays: list[np.ndarray] = []
+    for part in parts:
+        if part is None or part is Ellipsis:
+            components.append(part)
+        elif isinstance(part, (bool, np.bool_)):
+            raise ValueError("a single True or False cannot index: use a mask array")
+        elif isinstance(part, (int, np.integer)):
+            components.append(int(part))
+        elif isinstance(part, slice):
+            bounds = (part.start, part.stop, part.step)
+            if not all(b is None or isinstance(b, (int, np.integer)) and not isinstance(
+                    b, (bool, np.bool_)) for b in bounds):
+                raise ValueError("a slice's bounds must be integers")
+            components.append(slice(*(None if b is None else int(b) for b in bounds)))
+        else:
+            array = np.asarray(part)
+            if array.dtype == bool:
+                for places in np.nonzero(array):
+                    components.append(ARRAY)
+                    arrays.append(places)
+            elif np.issubdtype(array.dtype, np.integer):
+                components.append(ARRAY)
+                arrays.append(array)
+            else:
+                raise ValueError(f"an index of {array.dtype} cannot index: indices are "
+                                 "integers, slices, None, ... or boolean masks")
+    return tuple(components), arrays
+
+
+def array_text(array: np.ndarray) -> str:
+    """How a formula writes an index array: its numbers when there are a few, else its shape."""
+    if array.size <= 6:
+        return str(array.astype(np.int64).tolist())
+    return f"ints{list(array.shape)}"

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..core.graph import GraphBuilder, Node
+from ..core.indexing import array_text, split_key
 from ..core.ops import OPS
 from ..errors import ChainruleError, Span
 from ..settings import LIMITS, Limits
@@ -150,6 +151,23 @@ class _Tracing:
         with self.builder.inside(self.current_group()):
             args = [self.node(operand, span) for operand in operands]
             node = self.builder.apply(op_name, args, span, params=params)
+        name = self.source.names.get(position) if position else None
+        if name:
+            self.builder.name_node(node, name)
+        return Tracer(self, node)
+
+    def subscript(self, tracer: Tracer, key: object) -> Tracer:
+        """`tracer[key]`: an index node, or a gather reading the key's arrays as data."""
+        position = _caller_position(self.source)
+        span = self.source.span(*position) if position else (0, 0)
+        try:
+            components, arrays = split_key(key)
+        except ValueError as err:
+            raise ChainruleError(f"indexing {tracer.node.bare.plain}: {err}", span,
+                                 "value") from None
+        with self.builder.inside(self.current_group()):
+            node = self.builder.subscript(tracer.node, components, arrays,
+                                          [array_text(a) for a in arrays], span)
         name = self.source.names.get(position) if position else None
         if name:
             self.builder.name_node(node, name)
@@ -364,10 +382,19 @@ class Tracer:
         raise self._refuse("using it as an index", "the numbers are computed after tracing")
 
     def __getitem__(self, key: object) -> Tracer:
-        raise self._refuse("indexing", "use whole arrays with np.sum, np.mean, @ and elementwise ops")
+        """`x[0]`, `x[:, :H]`, `x[:, np.newaxis]`, `x[np.arange(N), y]`, `x[mask]`: the
+        index is data (integers, slices, arrays of integers or booleans), never traced."""
+        parts = key if isinstance(key, tuple) else (key,)
+        if any(isinstance(p, Tracer) for p in parts):
+            raise self._refuse("indexing with a traced value", "an index is data: integers, "
+                               "slices, or integer or boolean arrays known before tracing")
+        return self.tracing.subscript(self, key)
 
     def __iter__(self) -> Any:
-        raise self._refuse("iterating", "use whole arrays with np.sum, np.mean, @ and elementwise ops")
+        """Its rows, one after another, as numpy iterates an array: `for row in x`."""
+        if not self.shape:
+            raise self._refuse("iterating over a number", "it has no rows")
+        return (self[i] for i in range(self.shape[0]))
 
     def __lt__(self, other: object) -> bool:
         raise self._refuse("comparing (< <= > >=)", "the graph is traced once, for all "

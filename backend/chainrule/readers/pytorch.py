@@ -47,6 +47,7 @@ import torch
 from torch.overrides import TorchFunctionMode, resolve_name
 
 from ..core.graph import GraphBuilder, Node
+from ..core.indexing import array_text, split_key
 from ..core.ops import OPS
 from ..errors import ChainruleError, Span, warning
 from ..settings import Limits
@@ -401,6 +402,8 @@ class _Reader:
                                             or isinstance(kwargs.get("other"), torch.Tensor)):
             other = args[1] if len(args) > 1 else kwargs["other"]
             return self.apply(_ELEMENTWISE_OF_TWO[name], [args[0], other])
+        aliases = {"axis": "dim", "keepdims": "keepdim"}  # numpy's spellings, which torch takes
+        kwargs = {aliases.get(k, k): v for k, v in kwargs.items()}
         bound = _bind(args[1:], kwargs, _REDUCTION_ARGS.get(name, ("dim", "keepdim")))
         params: dict[str, Any] = {}
         dim = bound.pop("dim", None)
@@ -642,6 +645,67 @@ _MODULE_OF: dict[str, type | tuple[type, ...]] = {
 # inverse square root of var + eps, normalized values.
 _BN_NAMES = ("bnmeani", "bndiff", "bndiff2", "bnvar", "bnvar_inv", "bnraw")
 _LN_NAMES = ("lnmean", "lndiff", "lndiff2", "lnvar", "lnvar_inv", "lnraw")
+
+
+# ---- indexing: a key's tensors are data (indices), read as numpy arrays (core/indexing.py)
+def _index_key(reader: _Reader, full: str, key: Any) -> Any:
+    """A torch key with its tensors as numpy arrays; a tensor computed from an input cannot
+    index (it would be differentiated)."""
+    parts = key if isinstance(key, tuple) else (key,)
+    plain = []
+    for part in parts:
+        if isinstance(part, torch.Tensor):
+            if reader.depends(part):
+                raise reader.refusal(full, "indexes with a tensor computed from the inputs; "
+                                     "an index is data")
+            part = part.detach().cpu().numpy()
+        plain.append(part)
+    return tuple(plain) if isinstance(key, tuple) else plain[0]
+
+
+def _subscript(reader: _Reader, full: str, tensor: Any, key: Any) -> Node:
+    try:
+        components, arrays = split_key(_index_key(reader, full, key))
+    except ValueError as err:
+        raise reader.refusal(full, f"uses an index chainrule does not read ({err})",
+                             "value") from None
+    x = reader.operand(tensor)
+    return reader.builder.subscript(x, components, arrays, [array_text(a) for a in arrays],
+                                    reader.span)
+
+
+def _getitem(reader: _Reader, full: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Node:
+    """`x[0]`, `x[:, :H]`, `logprobs[range(n), Yb]`, `C[Xb]`: an index or a gather."""
+    tensor, key = args[0], args[1]
+    if isinstance(key, range) or isinstance(key, tuple) and any(
+            isinstance(p, range) for p in key):
+        key = tuple(np.arange(p.start, p.stop, p.step) if isinstance(p, range) else p
+                    for p in (key if isinstance(key, tuple) else (key,)))
+    return _subscript(reader, full, tensor, key)
+
+
+def _embedding(reader: _Reader, full: str, args: tuple[Any, ...],
+               kwargs: dict[str, Any]) -> Node:
+    """`F.embedding(input, weight)` (nn.Embedding): the weight's rows the indices name,
+    C[X]; its backward a scatter-add into the rows read."""
+    bound = _bind(args, kwargs, ("input", "weight", "padding_idx", "max_norm"))
+    if bound.get("max_norm") is not None:
+        raise reader.refusal(full, "renormalizes rows in place (max_norm)")
+    if bound.get("padding_idx") is not None:
+        raise reader.refusal(full, "leaves the padding row without gradient (padding_idx)")
+    return _subscript(reader, full, bound["weight"], bound["input"])
+
+
+def _index_select(reader: _Reader, full: str, args: tuple[Any, ...],
+                  kwargs: dict[str, Any]) -> Node:
+    """`torch.index_select(x, dim, index)`: x[:, ..., index] at axis dim."""
+    bound = _bind(args, kwargs, ("input", "dim", "index"))
+    dim = int(bound["dim"]) % max(1, bound["input"].dim())
+    return _subscript(reader, full, bound["input"], (slice(None),) * dim + (bound["index"],))
+
+
+_PARTS.update({"__getitem__": _getitem, "embedding": _embedding,
+               "index_select": _index_select})
 
 
 class _Hooks:
