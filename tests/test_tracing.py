@@ -126,8 +126,8 @@ def sums_with_a_dtype(x):
     return np.sum(x, dtype=float)
 
 
-def indexes(x):
-    return x[0] * 2
+def indexes_with_itself(x):
+    return x[x] * 2
 
 
 @pytest.mark.parametrize(("f", "named", "kind", "at"), [
@@ -135,7 +135,7 @@ def indexes(x):
     (branches, "comparing", "forbidden", "x > 0"),
     (uses_math, "np.exp", "forbidden", "math.exp(x)"),
     (sums_with_a_dtype, "dtype", "unknown_function", "np.sum(x, dtype=float)"),
-    (indexes, "indexing", "forbidden", "x[0]"),
+    (indexes_with_itself, "indexing with a traced value", "forbidden", "x[x]"),
 ])
 def test_what_the_op_table_lacks_is_refused_by_name_at_its_expression(
         f: Any, named: str, kind: str, at: str) -> None:
