@@ -1,3 +1,4 @@
+# ruff: noqa: UP004, UP031, RUF059 (the corpus is kept as its authors wrote it)
 """Real numpy learning code through `trace`, as its authors wrote it.
 
 The corpus: CS231n assignments 1-3 (linear_svm.py, softmax.py, neural_net.py, layers.py,
@@ -18,6 +19,7 @@ For every function the outcome is one of two, and CORPUS says which:
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -361,7 +363,7 @@ vocab_size, hidden_size = 4, 3
 Wxh = Whh = Why = bh = by = None  # the model's parameters, module globals as in min-char-rnn
 
 
-def lossFun(inputs, targets, hprev):  # noqa: N802 (min-char-rnn's own name)
+def lossFun(inputs, targets, hprev):
     """
     inputs,targets are both list of integers.
     hprev is Hx1 array of initial hidden state
@@ -769,6 +771,9 @@ def c_numpy_ml_cross_entropy(y_pred):
 # ==================================================================== the corpus
 
 NEEDS_INDEXING = "needs indexing"
+# X.dot(W) with X a numpy array: ndarray.dot takes W's numbers through __array__, and no numpy
+# protocol lets a traced value be returned instead (np.dot(X, W) and X @ W read); then indexing.
+NEEDS_DOT = "a data array's .dot of a traced value, then needs indexing"
 
 
 @dataclass(frozen=True)
@@ -800,10 +805,10 @@ def _probabilities(rows: int, cols: int) -> np.ndarray:
 
 CORPUS: dict[str, Case] = {
     # CS231n assignment 1
-    "svm_loss_vectorized": Case(c_svm, {"W": _x(D, C)}, "indexing", NEEDS_INDEXING),
-    "softmax_loss_vectorized": Case(c_softmax, {"W": _x(D, C)}, "indexing", NEEDS_INDEXING),
+    "svm_loss_vectorized": Case(c_svm, {"W": _x(D, C)}, "ndarray.dot", NEEDS_DOT),
+    "softmax_loss_vectorized": Case(c_softmax, {"W": _x(D, C)}, "ndarray.dot", NEEDS_DOT),
     "TwoLayerNet.loss": Case(c_two_layer_net, {"W1": _x(D, H), "b1": _x(H), "W2": _x(H, C),
-                                                "b2": _x(C)}, "indexing", NEEDS_INDEXING),
+                                                "b2": _x(C)}, "ndarray.dot", NEEDS_DOT),
     # CS231n assignment 2
     "affine_forward": Case(c_affine, {"x": _x(2, 2, 3), "w": _x(6, 4), "b": _x(4)}, READS),
     "relu_forward": Case(c_relu, {"x": _x(3, 4)}, READS),
@@ -817,7 +822,8 @@ CORPUS: dict[str, Case] = {
     "svm_loss": Case(c_layers_svm, {"x": _x(N, C)}, "indexing", NEEDS_INDEXING),
     "softmax_loss": Case(c_layers_softmax, {"x": _x(N, C)}, "indexing", NEEDS_INDEXING),
     "conv_forward_naive": Case(c_conv, {"x": _x(1, 2, 3, 3), "w": _x(2, 2, 3, 3),
-                                        "b": _x(2)}, "indexing", NEEDS_INDEXING),
+                                        "b": _x(2)}, "np.pad",
+                               "np.pad, then needs indexing (writing into out[n, f, i, j])"),
     "max_pool_forward_naive": Case(c_max_pool, {"x": _x(1, 2, 4, 4)}, "indexing",
                                    NEEDS_INDEXING),
     # CS231n assignment 3
@@ -902,3 +908,125 @@ def test_corpus_reads_with_the_gradients_of_differences_or_names_what_it_cannot_
 def test_the_corpus_is_the_size_the_table_says() -> None:
     reading = [name for name, case in CORPUS.items() if case.reads]
     assert len(CORPUS) == 38 and len(reading) == 20
+
+
+# ==================================================================== the pieces, one at a time
+
+def around_the_ops(x, w):
+    n, d = x.shape
+    flat = x.reshape(n, -1).astype(float).copy()
+    same = np.reshape(np.copy(flat), (d, n)).ravel().reshape((n, d)).astype(x.dtype)
+    z = np.zeros((x.ndim, x.size // 2), dtype=x.dtype) + np.zeros_like(x).sum() + np.ones_like(w)
+    relu = x * (x > 0) + np.full_like(x, 2.0) * (x <= w)
+    masked = np.sum(same.T.transpose(1, 0) * (w > x))
+    norms = np.linalg.norm(x) + np.sum(np.linalg.norm(x, axis=1)) + np.linalg.norm(w, 'fro')
+    return np.sum(relu * np.nan_to_num(w)) + np.sum(z) + masked + norms
+
+
+def test_shapes_copies_casts_masks_and_norms_read_with_the_gradients_of_differences() -> None:
+    x, w = _x(2, 3), _x(2, 3, seed=1)
+    result = trace(around_the_ops, x=x, w=w, check=False)
+    assert_close(result.output.value, around_the_ops(x, w))
+    for name, value in {"x": x, "w": w}.items():
+        def along(v: np.ndarray, name: str = name) -> float:
+            return float(around_the_ops(**{"x": x, "w": w, name: v}))
+        assert_close(result.gradients[name], central_difference(along, value), rtol=1e-6,
+                     atol=1e-8)
+    ops = {node.op for node in result.nodes}
+    assert "reshape" in ops and "transpose" in ops and "sqrt" in ops
+
+
+def test_a_norm_is_a_group_named_np_linalg_norm_holding_its_parts() -> None:
+    result = trace(lambda a: np.linalg.norm(a - 1.0), a=np.array([3.0, 4.0, 1.0]))
+    assert_close(result.output.value, np.sqrt(4 + 9))
+    groups = result.groups
+    assert groups is not None and groups.name == ["np.linalg.norm#1"]
+    inside = [result.nodes[k].op for k, g in enumerate(groups.node_group) if g == 0]
+    assert inside == ["const", "pow", "sum", "sqrt"]
+
+
+def _refusals() -> list[tuple[Callable[..., Any], str, str]]:
+    """Traced functions that stop, each with what its refusal names and the text it points at."""
+    def attribute(x):
+        return x.cumprod()
+
+    def store_scalar(x):
+        out = np.zeros(3)
+        out[0] = np.sum(x)
+        return np.sum(out)
+
+    def store_row(x):
+        out = np.zeros((2, 3))
+        out[1] = x
+        return np.sum(out)
+
+    def data_dot(x):
+        return np.sum(np.ones((2, 3)).dot(x))
+
+    def iterates(x):
+        return sum(v for v in x)
+
+    def branches_on_a_mask(x):
+        if (x > 0).any():
+            return np.sum(x)
+        return -np.sum(x)
+
+    def asserts_on_a_mask(x):
+        assert np.all(x > -5)
+        return np.sum(x)
+
+    def lists(x):
+        return np.sum(np.array([x, x]))
+
+    def casts(x):
+        return np.sum(x.astype(int))
+
+    def l1(x):
+        return np.linalg.norm(x, ord=1)
+
+    def ffts(x):
+        return np.sum(np.fft.fft(x))
+
+    def reshapes(x):
+        return np.sum(x.reshape(4, 2))
+
+    def writes(x):
+        x[0] = 1.0
+        return np.sum(x)
+
+    def not_finite(x):
+        return np.sum(np.nan_to_num(np.log(x - 10)))
+
+    return [(attribute, ".cumprod", "x.cumprod"),
+            (store_scalar, "writing a traced value into a numpy array", "out[0]"),
+            (store_row, "writing a traced value into a numpy array", "out[1]"),
+            (data_dot, "ndarray.dot", "np.ones((2, 3)).dot(x)"),
+            (iterates, "iterating", "(v for v in x)"),
+            (branches_on_a_mask, "if / while", "if (x > 0).any():"),
+            (asserts_on_a_mask, "assert", "assert np.all(x > -5)"),
+            (lists, "np.array", "np.array([x, x])"),
+            (casts, ".astype(int)", "x.astype(int)"),
+            (l1, "np.linalg.norm with ord=1", "np.linalg.norm(x, ord=1)"),
+            (ffts, "np.fft.fft", "np.fft.fft(x)"),
+            (reshapes, "cannot reshape", "x.reshape(4, 2)"),
+            (writes, "writing into a traced array", "x[0]"),
+            (not_finite, "np.nan_to_num", "np.nan_to_num(np.log(x - 10))")]
+
+
+@pytest.mark.parametrize(("f", "named", "at"), _refusals(), ids=lambda v: getattr(
+    v, "__name__", None) if callable(v) else None)
+def test_what_trace_cannot_read_is_a_chainrule_error_naming_it_at_its_expression(
+        f: Callable[..., Any], named: str, at: str) -> None:
+    with pytest.raises(ChainruleError) as info:
+        trace(f, x=np.array([1.0, 2.0, 3.0]))
+    err = info.value
+    assert named in err.message and err.span is not None, err.message
+    assert inspect.getsource(f)[slice(*err.span)].startswith(at)
+
+
+def test_a_refusal_inside_a_helper_outside_the_traced_lines_names_its_line() -> None:
+    with pytest.raises(ChainruleError) as info:
+        trace(lambda x: svm_loss(x, Y_LABELS)[0], x=_x(N, C))
+    line = inspect.getsourcelines(svm_loss)[1] + 2
+    assert f"line {line} of svm_loss, test_trace_corpus.py: x[np.arange(N), y]" in (
+        info.value.message)
