@@ -4,9 +4,21 @@
 the graph; numpy hands every ufunc (`np.sin`, `np.maximum`, `@`, ...) and every function
 (`np.sum`, `np.dot`, ...) called on it to the tracer (numpy's `__array_ufunc__` and
 `__array_function__` protocols), and Python's operators call its methods, so each call adds one
-node through the op table's `numpy` field. Nothing is computed while tracing, only shapes: the
-engine then runs the graph as it runs a parsed program. Each node's span points into the
-function's own source (`inspect.getsource`), at the expression the call frame was executing.
+node through the op table's `numpy` field. Tracing makes the graph, with shapes; the engine
+then runs it as it runs a parsed program. Each node's span points into the function's own
+source (`inspect.getsource`), at the expression the call frame was executing.
+
+What numpy learning code does around the ops reads too: `.shape`, `.ndim`, `.size`, `.dtype`
+(float64), `.reshape`/`np.reshape`, `.T`/`.transpose()`, `.copy()`/`np.copy` and
+`.astype(float)` (the same value), `np.zeros_like`/`ones_like`/`full_like` (constants of its
+shape), `np.nan_to_num` (the value, where finite), `np.linalg.norm` (sqrt(sum(x**2)) in a group).
+A comparison (`x > 0`, `scores > margin`) is a mask: data computed from the values at the given
+inputs, as a label is, never differentiated; the values of the graph so far are computed for
+it on demand (`_Tracing.value`), each node once. Branching on a mask is refused, as the graph
+would hold one branch only. Anything else a traced function asks of a traced value is a
+ChainruleError naming the numpy call or the Python construct (and, in a helper outside the
+traced function's lines, its line), never another exception: numpy's own errors on top of ours
+(`a[i] = x` calls `x.__float__`, whose refusal numpy wraps in a ValueError) are unwrapped.
 
 Each call of a Python function inside `f` (a helper `layer(x, W)`, wherever it is defined) is a
 `function` group named `layer#k` for its k-th call, holding the nodes made while it ran; calls
@@ -19,8 +31,13 @@ This is the Python API only: it runs the caller's own function, never text from 
 
 from __future__ import annotations
 
+import dis
 import inspect
+import linecache
+import math
+import operator
 import os
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -62,6 +79,11 @@ def read_numpy(f: Callable[..., Any], inputs: Mapping[str, object],
     arguments = {name: tracer.input(name, value) for name, value in inputs.items()}
     try:
         out = f(**arguments)
+    except (ValueError, TypeError) as err:
+        own = _own_refusal(err)
+        if own is None:
+            raise
+        raise own from None
     finally:
         tracer.calls.clear()  # the frames of finished calls, kept only to tell calls apart
     if not isinstance(out, Tracer):
@@ -79,12 +101,18 @@ def _name(f: Callable[..., Any]) -> str:
 
 def _caller_position(source: Source) -> tuple[int, int, int, int] | None:
     """The position of the expression the traced function is executing now."""
-    frame: FrameType | None = sys._getframe(1)
-    while frame is not None and not source.contains(frame.f_code):
-        frame = frame.f_back
+    frame = _caller_frame(source)
     if frame is None:
         return None
     return frame_position(frame)
+
+
+def _caller_frame(source: Source) -> FrameType | None:
+    """The innermost running frame of the traced function's own lines."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and not source.contains(frame.f_code):
+        frame = frame.f_back
+    return frame
 
 
 # ------------------------------------------------------------------------- the tracer
@@ -105,6 +133,8 @@ class _Tracing:
         self.root = root
         self.calls: list[tuple[FrameType, int]] = []  # the running calls, outermost first
         self.counts: Counter[str] = Counter()
+        self.values: list[np.ndarray] = []  # the nodes' values, computed on demand (value())
+        self.composite: int | None = None  # the group of a numpy function read as its parts
 
     def current_group(self) -> int | None:
         """The group of the innermost running call, opening groups for calls begun since."""
@@ -148,13 +178,19 @@ class _Tracing:
               params: Mapping[str, object] | None = None) -> Tracer:
         position = _caller_position(self.source)
         span = self.source.span(*position) if position else (0, 0)
-        with self.builder.inside(self.current_group()):
+        group = self.current_group() if self.composite is None else self.composite
+        with self.builder.inside(group):
             args = [self.node(operand, span) for operand in operands]
             node = self.builder.apply(op_name, args, span, params=params)
+        if self.composite is None:
+            self.name(node, position)
+        return Tracer(self, node)
+
+    def name(self, node: Node, position: tuple[int, int, int, int] | None) -> None:
+        """Name a node by the assignment whose value is the expression at `position`."""
         name = self.source.names.get(position) if position else None
         if name:
             self.builder.name_node(node, name)
-        return Tracer(self, node)
 
     def subscript(self, tracer: Tracer, key: object) -> Tracer:
         """`tracer[key]`: an index node, or a gather reading the key's arrays as data."""
@@ -184,6 +220,42 @@ class _Tracing:
             raise ChainruleError(f"a {type(operand).__name__} cannot be part of the traced "
                                  "computation: use numbers and numpy arrays", span, "value")
         return self.builder.leaf("const", operand, span)
+
+    # ---- values while tracing, and numpy functions read as their parts
+    def value(self, node: Node) -> np.ndarray:
+        """The value of `node` at the given inputs. Tracing builds the graph without computing
+        it; a comparison (a mask) needs the numbers, so they are computed here, on demand:
+        every node not computed yet up to `node`, in creation order (a topological order),
+        by the op table's forward functions, each node once per trace."""
+        nodes, ops = self.builder.nodes, self.builder.ops
+        with np.errstate(all="ignore"):
+            for n in nodes[len(self.values):node.id + 1]:
+                self.builder.deadline.check()
+                if n.const is not None:
+                    self.values.append(n.const)
+                    continue
+                args = [self.values[i][None] for i in n.inputs]  # a batch axis of one
+                self.values.append(np.asarray(ops[n.op].forward(*args, **dict(n.params))[0]))
+        return self.values[node.id]
+
+    def read_as_parts(self, name: str, parts: Callable[[], Tracer]) -> Tracer:
+        """A numpy function read as several ops (`np.linalg.norm` as sqrt(sum(x**2))): the
+        nodes `parts()` makes go into a `function` group named `name#k`, and the last is named
+        by the assignment, as one op's node is."""
+        position = _caller_position(self.source)
+        span = self.source.span(*position) if position else None
+        parent = self.current_group() if self.composite is None else self.composite
+        self.counts[name] += 1
+        outer = self.composite
+        self.composite = self.builder.add_group("function", f"{name}#{self.counts[name]}",
+                                                span, parent)
+        try:
+            out = parts()
+        finally:
+            self.composite = outer
+        if outer is None:
+            self.name(out.node, position)
+        return out
 
 
 def _python_params(params: Mapping[str, object]) -> dict[str, object]:
@@ -236,9 +308,7 @@ class Tracer:
 
     def _error(self, message: str, kind: str) -> ChainruleError:
         """A refusal pointing at the expression of the traced function that asked for it."""
-        position = _caller_position(self.tracing.source)
-        span = self.tracing.source.span(*position) if position else None
-        return ChainruleError(message, span, kind)
+        return _refusal(self.tracing, message, kind)
 
     def _refuse(self, what: str, hint: str) -> ChainruleError:
         return self._error(f"{what} is not possible on a traced value: {hint}", "forbidden")
@@ -250,16 +320,26 @@ class Tracer:
 
     # numpy's protocols
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: object,
-                        **kwargs: object) -> Tracer:
+                        **kwargs: object) -> Tracer | Mask:
         name = f"np.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
+        if ufunc.__name__ in _MASKS and method == "__call__" and not kwargs:
+            return self._mask(ufunc, inputs)
         if method != "__call__" or kwargs:
             extra = f" with {', '.join(kwargs)}=" if kwargs else ""
             raise self._unknown(f"{name}{extra}", "only plain calls of the op table's functions")
         return self._numpy(ufunc.__name__, inputs)
 
     def __array_function__(self, func: Callable[..., Any], types: object,
-                           args: tuple[object, ...], kwargs: dict[str, object]) -> Tracer:
+                           args: tuple[object, ...], kwargs: dict[str, object]) -> object:
         name = getattr(func, "__name__", str(func))
+        shown = _numpy_name(func)
+        if shown in _DATA_FUNCTIONS:
+            return self._data(func, args, kwargs)
+        around = _AROUND.get(shown)
+        if around is not None:
+            return around(*args, **kwargs)
+        if shown != f"np.{name}":  # np.linalg.norm with its arguments, np.fft.fft, ...
+            raise self._unknown(shown, "")
         return self._numpy(name, args, kwargs)
 
     def _numpy(self, name: str, operands: tuple[object, ...],
@@ -283,8 +363,7 @@ class Tracer:
         return self._op(op_name, *operands, **params)
 
     def __array__(self, *args: object, **kwargs: object) -> np.ndarray:
-        raise self._refuse("np.asarray / np.array", "the numbers are computed after tracing; keep "
-                      "using the value in numpy operations")
+        raise self._as_numbers()
 
     # Python's operators
     def __add__(self, other: object) -> Tracer:
@@ -338,8 +417,12 @@ class Tracer:
         """The transpose."""
         return self._op("transpose", self)
 
-    def transpose(self) -> Tracer:
-        """The transpose (all axes reversed)."""
+    def transpose(self, *axes: object) -> Tracer:
+        """The transpose (all axes reversed: numpy's default, and the only order read)."""
+        order = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
+        if order and tuple(order) != tuple(range(self.ndim))[::-1]:  # type: ignore[arg-type]
+            raise self._unknown(f".transpose{tuple(order)}",
+                                "chainrule's transpose reverses all axes")
         return self._op("transpose", self)
 
     def dot(self, other: object) -> Tracer:
@@ -372,6 +455,8 @@ class Tracer:
                       "all values; use np.maximum, np.minimum or np.abs instead of branching")
 
     def __float__(self) -> float:
+        if self._writing_into_an_array():
+            raise self._as_numbers()
         raise self._refuse("float() (which math.sin, math.exp and the like call)",
                            "the numbers are computed after tracing; use numpy's np.sin, np.exp")
 
@@ -396,8 +481,283 @@ class Tracer:
             raise self._refuse("iterating over a number", "it has no rows")
         return (self[i] for i in range(self.shape[0]))
 
-    def __lt__(self, other: object) -> bool:
-        raise self._refuse("comparing (< <= > >=)", "the graph is traced once, for all "
-                           "values; use np.maximum, np.minimum or np.abs")
+    # ---- what numpy learning code does around the ops: shapes, copies, casts, masks
+    # Comparisons give masks (data: booleans of the values at the given inputs, never
+    # differentiated, as a label is); the shape's numbers, the dtype, reshapes, copies and casts
+    # to float64 are read as what they are. Anything else raises a ChainruleError naming it.
+    @property
+    def dtype(self) -> np.dtype[np.float64]:
+        """float64: chainrule computes every value in float64."""
+        return np.dtype(np.float64)
 
-    __le__ = __gt__ = __ge__ = __lt__
+    def reshape(self, *shape: object, order: str = "C") -> Tracer:
+        """The same elements in another shape (`x.reshape(N, -1)`, `x.reshape((N, -1))`)."""
+        if order != "C":
+            raise self._unknown(f".reshape with order={order!r}", "it reads C order only")
+        dims = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        new = self._new_shape(dims if isinstance(dims, (tuple, list)) else (dims,))
+        if new == self.shape:
+            return Tracer(self.tracing, self.node)
+        return self._op("reshape", self, np.zeros(new))  # reshape's second operand: the shape
+
+    def flatten(self, order: str = "C") -> Tracer:
+        """The elements as a vector, in C order."""
+        return self.reshape(-1, order=order)
+
+    def ravel(self, order: str = "C") -> Tracer:
+        """The elements as a vector, in C order."""
+        return self.reshape(-1, order=order)
+
+    def copy(self, order: str = "K") -> Tracer:
+        """The same value (a traced value is never changed in place, so a copy is itself)."""
+        return Tracer(self.tracing, self.node)
+
+    def astype(self, dtype: object, order: str = "K", casting: str = "unsafe",
+               subok: bool = True, copy: bool = True) -> Tracer:
+        """The same value when cast to float64 (`.astype(float)`, `.astype(x.dtype)`); any
+        other type would make it another function, and is refused."""
+        try:
+            same = np.dtype(dtype) == np.float64  # type: ignore[call-overload]
+        except TypeError:
+            same = False
+        if not same:
+            raise self._refuse(f".astype({getattr(dtype, '__name__', dtype)})",
+                               "chainrule computes in float64; a copy of another type is no "
+                               "differentiable value: make it outside the traced function")
+        return Tracer(self.tracing, self.node)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # numpy and Python probe private names: not ours to refuse
+            raise AttributeError(name)
+        raise self._unknown(f"the array attribute .{name}", "")
+
+    def __setitem__(self, key: object, value: object) -> None:
+        raise self._refuse("writing into a traced array (x[...] = ...)",
+                           "compute the new array from the old with whole-array operations")
+
+    def __lt__(self, other: object) -> Mask:
+        return self._mask(np.less, (self, other))
+
+    def __le__(self, other: object) -> Mask:
+        return self._mask(np.less_equal, (self, other))
+
+    def __gt__(self, other: object) -> Mask:
+        return self._mask(np.greater, (self, other))
+
+    def __ge__(self, other: object) -> Mask:
+        return self._mask(np.greater_equal, (self, other))
+
+    def __eq__(self, other: object) -> Mask:  # type: ignore[override]
+        return self._mask(np.equal, (self, other))
+
+    def __ne__(self, other: object) -> Mask:  # type: ignore[override]
+        return self._mask(np.not_equal, (self, other))
+
+    __hash__ = object.__hash__  # by identity, as before comparisons gave masks
+
+    def _values(self, operand: object) -> object:
+        """A traced value's numbers at the given inputs; anything else as it is."""
+        if isinstance(operand, Tracer):
+            return self.tracing.value(operand.node)
+        return operand
+
+    def _mask(self, ufunc: Callable[..., Any], operands: tuple[object, ...]) -> Mask:
+        """A comparison (or np.isnan, np.isfinite) of the values: a mask, data for the graph."""
+        with np.errstate(all="ignore"):
+            out = np.asarray(ufunc(*(self._values(v) for v in operands)))
+        mask = out.view(Mask)
+        mask.tracing = self.tracing
+        return mask
+
+    def _data(self, func: Callable[..., Any], args: tuple[object, ...],
+              kwargs: Mapping[str, object]) -> object:
+        """A numpy function whose result is data, not a differentiable value (np.argmax,
+        np.allclose, ...): computed from the values; booleans are a mask."""
+        out = func(*(self._values(a) for a in args),
+                   **{k: self._values(v) for k, v in kwargs.items()})
+        if isinstance(out, (bool, np.bool_)) or getattr(out, "dtype", None) == bool:
+            mask = np.asarray(out).view(Mask)
+            mask.tracing = self.tracing
+            return mask
+        return out  # type: ignore[no-any-return]
+
+    def _new_shape(self, dims: tuple[object, ...] | list[object]) -> tuple[int, ...]:
+        """A reshape's shape, its one -1 worked out as numpy does."""
+        try:
+            new = [operator.index(d) for d in dims]  # type: ignore[arg-type]
+        except TypeError:
+            raise self._error(f"a shape is a tuple of integers, not {dims!r}", "shape") from None
+        known = math.prod(d for d in new if d != -1)
+        if new.count(-1) == 1 and known and self.size % known == 0:
+            new[new.index(-1)] = self.size // known
+        if any(d < 0 for d in new) or math.prod(new) != self.size:
+            raise self._error(f"cannot reshape an array of shape {list(self.shape)} "
+                              f"({self.size} elements) to {list(dims)}", "shape")
+        return tuple(new)
+
+    def _writing_into_an_array(self) -> bool:
+        """Whether the user's code is storing this value into an array (`a[i] = x`)."""
+        frame = _user_frame()
+        return frame is not None and dis.opname[
+            frame.f_code.co_code[frame.f_lasti]] == "STORE_SUBSCR"
+
+    def _as_numbers(self) -> ChainruleError:
+        """The refusal when numpy asks for the numbers of a traced value (its __array__):
+        numpy's ndarray.dot does (`W.dot(x)` with W a numpy array: the only call of a
+        numpy array's method that takes a traced value and returns an ndarray, which no
+        protocol lets chainrule replace by a traced value), and so does writing it into an
+        array, np.array([x, y]) and every numpy function without a protocol."""
+        if self._writing_into_an_array():
+            return self._error("writing a traced value into a numpy array (a[...] = x) is not "
+                               "read yet: the array would hold numbers, not the traced value",
+                               "forbidden")
+        frame = _user_frame()
+        called = _expression(frame) if frame is not None else ""
+        if re.search(r"\.dot\(", called):
+            return self._error(
+                f"{called}: numpy's ndarray.dot of a numpy array asks for the traced value's "
+                "numbers, which chainrule cannot follow; write np.dot(a, b) or a @ b, the same "
+                "product", "forbidden")
+        return self._error("np.array / np.asarray of a traced value (or a numpy function that "
+                           "converts its arguments to numbers) is not possible: keep the value "
+                           "in numpy operations", "forbidden")
+
+
+class Mask(np.ndarray):
+    """A comparison of traced values (`x > 0`): booleans computed from the values at the given
+    inputs. It is data for the graph, as a label is (`x * (x > 0)` multiplies by a constant);
+    branching on it is refused, since the graph would hold the branch these values take only."""
+
+    tracing: _Tracing | None = None
+
+    def __array_finalize__(self, obj: object) -> None:
+        self.tracing = getattr(obj, "tracing", None)
+
+    def __bool__(self) -> bool:
+        if self.tracing is None:
+            return bool(np.asarray(self))
+        raise _refusal(self.tracing, "if / while / and / or / assert on comparing traced values "
+                       "is not possible: the graph would hold one branch only; use the mask as "
+                       "data (x * (x > 0)) or np.maximum, np.minimum, np.abs", "forbidden")
+
+
+def _refusal(tracing: _Tracing, message: str, kind: str) -> ChainruleError:
+    """A ChainruleError pointing at the expression the traced function is executing; where
+    that runs in a function of the user's outside the traced one's lines, the message says
+    which line of which file."""
+    position = _caller_position(tracing.source)
+    frame = _user_frame()
+    if frame is not None and not tracing.source.contains(frame.f_code):
+        message += (f" (line {frame.f_lineno} of {frame.f_code.co_qualname}, "
+                    f"{os.path.basename(frame.f_code.co_filename)}: {_expression(frame)})")
+    return ChainruleError(message, tracing.source.span(*position) if position else None, kind)
+
+
+def _user_frame() -> FrameType | None:
+    """The innermost running frame of the user's code (not numpy's, nor chainrule's)."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARIES):
+        frame = frame.f_back
+    return frame
+
+
+def _expression(frame: FrameType) -> str:
+    """The text of the expression a frame is executing (its first line, if it spans more)."""
+    position = frame_position(frame)
+    if position is None:
+        return ""
+    line, col, end_line, end_col = position
+    text = linecache.getline(frame.f_code.co_filename, line)
+    return text[col:end_col if end_line == line else None].strip()
+
+
+def _own_refusal(err: BaseException) -> ChainruleError | None:
+    """Our own refusal, where numpy raised its error on top of it (`a[i] = x` calls
+    `x.__float__`, whose ChainruleError numpy replaces by "setting an array element with a
+    sequence"): the ChainruleError in the error's chain of causes, if any."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, ChainruleError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _numpy_name(func: Callable[..., Any]) -> str:
+    """A numpy function's name as its user writes it: `np.linalg.norm`, `np.sum`."""
+    module = getattr(func, "__module__", None) or "numpy"
+    public = [part for part in module.split(".")[1:] if not part.startswith("_")]
+    return ".".join(["np", *public, getattr(func, "__name__", str(func))])
+
+
+# The ufuncs that give masks (data) instead of differentiable values.
+_MASKS = frozenset({"greater", "greater_equal", "less", "less_equal", "equal", "not_equal",
+                    "isnan", "isfinite", "isinf"})
+# numpy functions whose results are data: computed from the values (see Tracer._data).
+_DATA_FUNCTIONS = frozenset({"np.argmax", "np.argmin", "np.allclose", "np.isclose",
+                             "np.array_equal", "np.count_nonzero"})
+
+
+def _like(fill: float) -> Callable[..., np.ndarray]:
+    """np.zeros_like / np.ones_like of a traced value: a constant of its shape."""
+    def like(a: Tracer, dtype: object = None, order: str = "K", subok: bool = True,
+             shape: object = None, **kwargs: object) -> np.ndarray:
+        return np.full(a.shape if shape is None else shape, fill,  # type: ignore[call-overload]
+                       dtype=dtype)
+    return like
+
+
+def _full_like(a: Tracer, fill_value: object, dtype: object = None, order: str = "K",
+               subok: bool = True, shape: object = None, **kwargs: object) -> np.ndarray:
+    """np.full_like of a traced value: a constant of its shape (the fill itself not traced)."""
+    if isinstance(fill_value, Tracer):
+        raise a._refuse("np.full_like with a traced fill value",
+                        "multiply np.ones_like(x) by the value instead")
+    return np.full(a.shape if shape is None else shape, fill_value,  # type: ignore[call-overload]
+                   dtype=dtype)
+
+
+def _nan_to_num(x: Tracer, copy: bool = True, nan: float = 0.0, posinf: object = None,
+                neginf: object = None) -> Tracer:
+    """np.nan_to_num: the value itself where it is finite at the given inputs (refused where
+    not: there the function is a constant, with no gradient to show)."""
+    if not np.all(np.isfinite(x.tracing.value(x.node))):
+        raise x._refuse("np.nan_to_num of a value that is not finite here",
+                        "it holds NaN or infinities at these inputs")
+    return Tracer(x.tracing, x.node)
+
+
+def _norm(x: Tracer, ord: object = None, axis: object = None,
+          keepdims: bool = False) -> Tracer:
+    """np.linalg.norm: the 2-norm of a vector or the Frobenius norm of a matrix (also along
+    `axis`), read as sqrt(sum(x**2)) in a group named np.linalg.norm."""
+    vector = isinstance(axis, int) or (axis is None and x.ndim == 1)
+    if not (ord is None or ord == "fro" and not vector or ord == 2 and vector):
+        raise x._unknown(f"np.linalg.norm with ord={ord!r}", "it reads the 2-norm of vectors "
+                         "and the Frobenius norm of matrices")
+    return x.tracing.read_as_parts("np.linalg.norm", lambda: x.tracing.apply(
+        "sqrt", ((x ** 2).sum(axis=axis, keepdims=keepdims),)))
+
+
+def _reshape(a: Tracer, shape: object = None, order: str = "C", *, newshape: object = None,
+             copy: object = None) -> Tracer:
+    """np.reshape(a, shape)."""
+    return a.reshape(shape if newshape is None else newshape, order=order)
+
+
+# numpy functions read around the op table, by name: each called with numpy's arguments.
+_AROUND: dict[str, Callable[..., object]] = {
+    "np.reshape": _reshape,
+    "np.ravel": lambda a, order="C": a.ravel(order),
+    "np.copy": lambda a, order="K", subok=False: a.copy(),
+    "np.transpose": lambda a, axes=None: a.transpose(*(() if axes is None else (axes,))),
+    "np.shape": lambda a: a.shape,
+    "np.ndim": lambda a: a.ndim,
+    "np.size": lambda a, axis=None: a.size if axis is None else a.shape[axis],
+    "np.zeros_like": _like(0.0),
+    "np.empty_like": _like(0.0),
+    "np.ones_like": _like(1.0),
+    "np.full_like": _full_like,
+    "np.nan_to_num": _nan_to_num,
+    "np.linalg.norm": _norm,
+}
