@@ -387,7 +387,8 @@ class GraphBuilder:
         if index is None or len(arrays) > 1 or text != ARRAY:
             places = iter(texts)
             written = ", ".join(next(places) if c == ARRAY else key_text((c,)) for c in key)
-            index = self.leaf("const", stacked, span)
+            array = np.asarray(stacked, dtype=np.float64)
+            index = self.add("const", [], span, array.shape, const=array)  # empty: no place
             index.bare = Formula(written, written.replace(":", "{:}"))
         return self.apply("gather", [x, index], span, name, {"key": text})
 
