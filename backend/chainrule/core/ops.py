@@ -1041,8 +1041,9 @@ OPS: dict[str, Op] = {
            forward=_pool(2, "max"), vjps=(_pool_vjp(2, "max"),), jvps=(_pool_jvp(2, "max"),),
            shape=_pool_shape(2, "max_pool2d"), elementwise=False,
            expr=_f("max_pool2d($u$p)", r"\operatorname{maxpool}$p\left($u\right)"),
-           derivs=(_f("1 at each window's maximum (1/k for a k-way tie), else 0",
-                      r"[\,$u = \max_{\text{window}} $u\,] / k"),),
+           derivs=(_f("the upstream routed to each window's maximum in $u (1/k of it to each "
+                      "of a k-way tie)",
+                      r"\bar{g} \text{ to each window's } \max $u"),),
            symbol="maxpool",
            description="The largest element of each kernel_size window of the last two axes, "
                        "the windows `stride` apart (kernel_size by default), the input padded "
@@ -1055,8 +1056,8 @@ OPS: dict[str, Op] = {
            forward=_pool(2, "mean"), vjps=(_pool_vjp(2, "mean"),), jvps=(_pool_jvp(2, "mean"),),
            shape=_pool_shape(2, "avg_pool2d"), elementwise=False,
            expr=_f("avg_pool2d($u$p)", r"\operatorname{avgpool}$p\left($u\right)"),
-           derivs=(_f("1/(kernel size) for each element of its windows",
-                      r"\frac{1}{k_h k_w}\mathbf{1}"),),
+           derivs=(_f("the upstream spread evenly over each window of $u",
+                      r"\frac{\bar{g}}{k_h k_w} \text{ over each window of } $u"),),
            symbol="avgpool",
            description="The mean of each kernel_size window of the last two axes, the windows "
                        "`stride` apart (kernel_size by default), the input padded with 0 by "
