@@ -274,6 +274,8 @@ def test_a_tie_in_a_window_splits_its_gradient_evenly() -> None:
     ("sum(conv2d(w, x))", "conv2d(w, x)"),
     ("sum(max_pool2d(x, 2, padding=2))", "max_pool2d(x, 2, padding=2)"),
     ("sum(conv2d(x, w, stride=w))", "w"),
+    ("sum(conv2d(x, w, stride=None))", "conv2d(x, w, stride=None)"),
+    ("sum(avg_pool2d(x, 7))", "avg_pool2d(x, 7)"),
 ])
 def test_a_wrong_window_is_refused_at_its_span(source: str, wrong: str) -> None:
     with pytest.raises(ChainruleError) as caught:

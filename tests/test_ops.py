@@ -3,8 +3,9 @@ differences, its templates written out with operands, its foreign names looked u
 sympy counterpart evaluated.
 
 A new op is tested by being added to the table: it needs only a domain (below) if its inputs
-must avoid some values. An op with static params (a reduction's axis, keepdims, ddof) is tested
-with each set `_param_sets` makes from the names it declares.
+must avoid some values. An op with static params (a reduction's axis, keepdims, ddof; a
+convolution's or a pooling's stride, padding, kernel_size) is tested with each set `_param_sets`
+makes from the names it declares.
 """
 
 from __future__ import annotations

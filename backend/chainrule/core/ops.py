@@ -444,8 +444,8 @@ def _per_axis(value: Window, d: int, name: str = "") -> tuple[int, ...]:
     """An int or a tuple of ints as one int per spatial axis."""
     if isinstance(value, int):
         return (value,) * d
-    if len(value) != d:
-        raise ValueError(f"{name} {value} gives {len(value)} sizes for {d} spatial axes")
+    if value is None or len(value) != d:  # a convolution's stride=None, say
+        raise ValueError(f"{name} {value} is not an integer or {d} of them")
     return tuple(value)
 
 

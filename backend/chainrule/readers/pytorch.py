@@ -8,7 +8,10 @@ torch's functions are read as their parts (`_PARTS`): `F.linear` as transpose, m
 `F.mse_loss` as sub, pow 2 and mean (a `loss` group); `F.log_softmax(z, dim)` as
 z - logsumexp_rows(z) and `F.softmax` as its exp (`function` groups); `F.cross_entropy` as
 log_softmax, then the targets' entries picked by a one-hot constant, summed, negated and
-averaged, and `F.nll_loss` as that picking (`loss` groups). Conversions (`.double()`, `.to()`)
+averaged, and `F.nll_loss` as that picking (`loss` groups); `F.conv2d` and `F.conv1d` as the
+table's convolution and, with a bias, its add (one per channel, as an (O, 1, 1) array), which
+`nn.Conv2d`'s group opens to; `F.max_pool2d`, `F.avg_pool2d` and their modules as the table's
+poolings, with kernel_size, stride and padding. Conversions (`.double()`, `.to()`)
 are the same node, and so are reshapes that keep the shape; a reshape, view, flatten, squeeze
 or unsqueeze that changes it is the op table's reshape, with a constant of the new shape.
 `.detach()` and `.data` are constants; reads of sizes and dtypes pass. Anything else that
