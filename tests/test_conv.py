@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from chainrule import ChainruleError, backprop, from_torch
 from chainrule.answer.models import Answer
+from chainrule.settings import LIMITS
 from torch import nn
 
 from .oracles import assert_close, central_difference
@@ -282,3 +284,13 @@ def test_a_wrong_window_is_refused_at_its_span(source: str, wrong: str) -> None:
         backprop(source, x=np.ones((1, 2, 6, 6)).tolist(), w=np.ones((3, 2, 3, 3)).tolist())
     start, end = caught.value.span  # type: ignore[misc]
     assert source[start:end] == wrong, caught.value
+
+
+def test_params_given_by_position_make_no_node_in_the_count_before_parsing() -> None:
+    # x, the pooling and the sum: 3 nodes; the literals 2, 1 and 0 are its params.
+    tight = replace(LIMITS, max_nodes=3)
+    result = backprop("sum(max_pool2d(x, 2, 1, 0))", x=np.ones((1, 3, 3)).tolist(),
+                      limits=tight, check=False)
+    assert len(result.nodes) == 3
+    with pytest.raises(ChainruleError, match="more than 3 nodes"):
+        backprop("sum(max_pool2d(x, 2) * 2)", x=np.ones((1, 3, 3)).tolist(), limits=tight)
