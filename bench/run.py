@@ -24,7 +24,8 @@ browser (bench/browser.py, headless Chromium), and the page in Lighthouse (bench
 also writing docs/lighthouse.md). Part 6: micrograd's own demo, 25, 50 and 100
 two-moons points through `from_micrograd` against micrograd (bench/moons.py, in its own
 process with the deadline raised). Part 7: the 2-16-16-1 MLP through `from_torch` against
-PyTorch's own forward and backward (bench/torch_mlp.py, in its own process). Between parts 1 and 3, the backend before issue 17's round
+PyTorch's own forward and backward (bench/torch_mlp.py, in its own process), and the
+tutorials' LeNet on one 32×32 image (bench/torch_lenet.py, in its own process). Between parts 1 and 3, the backend before issue 17's round
 (1007936) and now, phase by phase at 10,000 nodes (bench/phases.py).
 
 Everything runs in one `make bench`, one after the other, so that ratios hold on a noisy
@@ -55,6 +56,7 @@ import isolation
 import moons
 import numpy as np
 import plots
+import torch_lenet
 import torch_mlp
 from api import Throughput, measure_api
 from chainrule import backprop
@@ -427,6 +429,8 @@ class Extra:
     moons_failed: str = ""
     torch_mlp: torch_mlp.TorchRow | None = None  # bench/torch_mlp.py: from_torch vs torch
     torch_failed: str = ""
+    torch_lenet: torch_lenet.LeNetRow | None = None  # bench/torch_lenet.py: LeNet vs torch
+    lenet_failed: str = ""
     deep: list[Row] | None = None  # issue 25's deep programs (programs.DEEP), each size
     isolation: isolation.Isolation | None = None  # bench/isolation.py: the worker pool
 
@@ -483,6 +487,32 @@ def run_torch_mlp(quick: bool) -> tuple[torch_mlp.TorchRow | None, str]:
         last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
         return None, f"bench/torch_mlp.py failed (exit status {done.returncode}): `{last}`"
     return torch_mlp.TorchRow(**json.loads(done.stdout)), ""
+
+
+def run_torch_lenet(quick: bool) -> tuple[torch_lenet.LeNetRow | None, str]:
+    """bench/torch_lenet.py in its own process: its row, or why it failed."""
+    command = [sys.executable, str(BENCH / "torch_lenet.py"), "--json", "--seconds",
+               "3" if quick else "10"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    except subprocess.TimeoutExpired:
+        return None, "bench/torch_lenet.py did not finish in 600 s"
+    sys.stderr.write(done.stderr)
+    if done.returncode != 0:
+        last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
+        return None, f"bench/torch_lenet.py failed (exit status {done.returncode}): `{last}`"
+    return torch_lenet.LeNetRow(**json.loads(done.stdout)), ""
+
+
+def lenet_section(extra: Extra) -> list[str]:
+    """LeNet through from_torch against torch: bench/torch_lenet.py's table, or why not."""
+    if extra.torch_lenet is None and not extra.lenet_failed:
+        return []
+    head = ["## A convolutional network: the tutorials' LeNet through from_torch", "",
+            (torch_lenet.__doc__ or "").split("\n\n")[1].replace("\n", " "), ""]
+    if extra.torch_lenet is None:
+        return [*head, extra.lenet_failed, ""]
+    return [*head, *torch_lenet.table(extra.torch_lenet), ""]
 
 
 def torch_section(extra: Extra) -> list[str]:
@@ -973,6 +1003,11 @@ def targets(rows: list[Row], extra: Extra) -> list[str]:
     if extra.torch_failed:
         torch_rows.add("the 2-16-16-1 MLP through from_torch", extra.torch_failed, "measured",
                        "", False)
+    convolutional = Targets()
+    for row in torch_lenet.targets(extra.torch_lenet) if extra.torch_lenet else []:
+        convolutional.add(*row)
+    if extra.lenet_failed:
+        convolutional.add("LeNet through from_torch", extra.lenet_failed, "measured", "", False)
     isolated = Targets()
     for row in isolation.targets(extra.isolation) if extra.isolation else []:
         isolated.add(*row)
@@ -991,6 +1026,8 @@ def targets(rows: list[Row], extra: Extra) -> list[str]:
              "demo, before and now; every ratio measured in this run:"), "", *network.lines, "",
             *(["Issue 21 (your own PyTorch model), measured in this run:", "",
                *torch_rows.lines, ""] if len(torch_rows.lines) > 2 else []),
+            *(["Issue 27 (the tensor vocabulary of real learning code), measured in this run:",
+               "", *convolutional.lines, ""] if len(convolutional.lines) > 2 else []),
             "Issue 11 (from Run to picture), still measured, on the compact answer:", "",
             *issue.lines, "", "Earlier issues' targets, still measured:", "", *earlier.lines]
 
@@ -1048,6 +1085,7 @@ def write_report(rows: list[Row], checks: list[CheckRow], elapsed: float, repeat
         *phases_section(extra),
         *moons_section(extra),
         *torch_section(extra),
+        *lenet_section(extra),
         f"## Scalar graphs: each phase, 100 to {TOP:,} nodes",
         "",
         ("Shapes: **chain** `a1 = sin(x)`, `a2 = sin(a1)`, ... (one node a line); **wide sum** "
@@ -1280,6 +1318,9 @@ def measure_all(args: argparse.Namespace) -> tuple[list[Row], list[CheckRow], Ex
         print("a PyTorch MLP through from_torch (bench/torch_mlp.py) ...", flush=True)
         extra.torch_mlp, extra.torch_failed = run_torch_mlp(args.quick)
         lap("PyTorch MLP")
+        print("the tutorials' LeNet through from_torch (bench/torch_lenet.py) ...", flush=True)
+        extra.torch_lenet, extra.lenet_failed = run_torch_lenet(args.quick)
+        lap("PyTorch LeNet")
     if "isolation" not in args.skip:
         print("the worker pool: latency, under load, memory, hostile input "
               "(bench/isolation.py) ...", flush=True)

@@ -3,8 +3,9 @@ differences, its templates written out with operands, its foreign names looked u
 sympy counterpart evaluated.
 
 A new op is tested by being added to the table: it needs only a domain (below) if its inputs
-must avoid some values. An op with static params (a reduction's axis, keepdims, ddof) is tested
-with each set `_param_sets` makes from the names it declares.
+must avoid some values. An op with static params (a reduction's axis, keepdims, ddof; a
+convolution's or a pooling's stride, padding, kernel_size) is tested with each set `_param_sets`
+makes from the names it declares.
 """
 
 from __future__ import annotations
@@ -39,7 +40,12 @@ SHAPES = {"matmul": [((3, 2), (2, 4)), ((3,), (3, 2)), ((2, 3), (3,)), ((3,), (3
           "index": [((2, 3),), ((4,),), ((2, 2, 3),)],
           # gather's second operand: its index arrays, one per `@` of the key, stacked.
           "gather": [((5, 3), (4,)), ((5, 3), (2, 2)), ((4, 5), (2, 4)), ((3, 4), (2,)),
-                     ((2, 3, 4), (2, 2))]}
+                     ((2, 3, 4), (2, 2))],
+          # convolution and pooling: batched (N, C, ...) and unbatched inputs
+          "conv2d": [((2, 3, 6, 5), (4, 3, 3, 2)), ((2, 5, 5), (3, 2, 3, 3))],
+          "conv1d": [((2, 3, 7), (4, 3, 3)), ((2, 6), (3, 2, 2))],
+          "max_pool2d": [((2, 3, 6, 5),), ((2, 5, 7),)],
+          "avg_pool2d": [((2, 3, 6, 5),), ((2, 5, 7),)]}
 # Index keys that fit each shape above (core/indexing.py), and the gather keys by their shapes.
 KEYS = {(2, 3): ["0", "-1, 1:", ":, ::2", "None, :, 1"], (4,): ["1:3", "::-1", "None"],
         (2, 2, 3): ["..., 0", "1, ..., :2", ":, None, 1"]}
@@ -67,6 +73,8 @@ def _param_sets(op: Op, shape: tuple[int, ...]) -> list[Params]:
     names = dict(op.params)
     if op.name == "index":
         return [{"key": k} for k in KEYS[shape]]
+    if "stride" in names:
+        return _window_param_sets(op, "kernel_size" in names)
     sets: list[Params] = [{}]
     if "axis" in names:
         sets += [{"axis": a} for a in range(len(shape))]
@@ -78,6 +86,18 @@ def _param_sets(op: Op, shape: tuple[int, ...]) -> list[Params]:
         sets.append({"keepdims": True})
     if "ddof" in names:
         sets += [{**p, "ddof": 1} for p in sets if _count(shape, p.get("axis")) > 1]
+    return sets
+
+
+def _window_param_sets(op: Op, pooling: bool) -> list[Params]:
+    """A convolution's or a pooling's params: stride 1 and 2, padding 0 and 1, a pair for
+    each in 2-D (a pooling's kernel_size has no default: each set names one)."""
+    sets: list[Params] = [{}, {"stride": 2}, {"padding": 1}, {"stride": 2, "padding": 1}]
+    if op.name.endswith("2d"):
+        sets.append({"stride": (2, 1), "padding": (0, 1)})
+    if pooling:
+        sets = [{"kernel_size": 2}, *({"kernel_size": 3, **p} for p in sets[1:])]
+        sets.append({"kernel_size": (2, 3), "stride": 1})
     return sets
 
 
@@ -281,10 +301,13 @@ def test_power_with_zero_base_or_zero_exponent_has_finite_slopes() -> None:
 def test_a_node_formula_writes_its_params(name: str) -> None:
     op = OPS[name]
     x = Operand("a + b", "a + b", OPS["add"].precedence)
-    plain, latex = fill(op.expr, {"u": x, "p": params_operand((("axis", 0),))}, op)
-    assert plain == f"{op.expr.plain.split('(')[0]}(a + b, axis=0)"
-    assert r"\text{axis }0" in latex
-    assert fill(op.expr, {"u": x}, op).plain == f"{op.expr.plain.split('(')[0]}(a + b)"
+    operands = {slot: x for slot in "uv"[:op.arity]}
+    param, value = ("axis", 0) if "axis" in dict(op.params) else (op.params[0][0], 2)
+    plain, latex = fill(op.expr, {**operands, "p": params_operand(((param, value),))}, op)
+    args = ", ".join(["a + b"] * op.arity)
+    assert plain == f"{op.expr.plain.split('(')[0]}({args}, {param}={value})"
+    assert rf"\text{{{param} }}{value}" in latex
+    assert fill(op.expr, operands, op).plain == f"{op.expr.plain.split('(')[0]}({args})"
 
 
 def test_params_are_checked_against_the_entry() -> None:

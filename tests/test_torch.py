@@ -290,14 +290,14 @@ def test_an_op_outside_any_module_is_refused_with_its_line() -> None:
     x = torch.ones(1, 1, 5, dtype=torch.float64)
 
     def loss_fn() -> torch.Tensor:
-        return torch.conv1d(x, w).sum()
+        return torch.conv_transpose1d(x, w).sum()
 
     with pytest.raises(ChainruleError) as caught:
         from_torch(loss_fn)
-    line = _line_of("torch.conv1d", loss_fn)
-    # torch.conv1d is torch.nn.functional.conv1d: torch names it so.
+    line = _line_of("torch.conv_transpose1d", loss_fn)
+    # torch.conv_transpose1d is torch.nn.functional.conv_transpose1d: torch names it so.
     assert str(caught.value).startswith(
-        f"torch.nn.functional.conv1d (test_torch.py:{line}) is not supported")
+        f"torch.nn.functional.conv_transpose1d (test_torch.py:{line}) is not supported")
 
 
 @pytest.mark.parametrize("loss_fn, message", [

@@ -97,8 +97,10 @@ class NodeColumns(_Model):
                                            "assigns a literal.")
     params: dict[str, dict[str, Any]] = Field(
         description="By index, for a node whose op takes static "
-        "params (a reduction's axis, keepdims, ddof): those that differ from the op's "
-        "defaults, e.g. {\"axis\": 0, \"keepdims\": true}; axis may be a list of axes.")
+        "params (a reduction's axis, keepdims, ddof; a convolution's or a pooling's "
+        "kernel_size, stride, padding): those that differ from the op's defaults, e.g. "
+        "{\"axis\": 0, \"keepdims\": true}; axis, stride, padding and kernel_size may be "
+        "lists.")
 
 
 class StepColumns(_Model):

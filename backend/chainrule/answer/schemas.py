@@ -132,7 +132,8 @@ class NodeOut(_Model):
                                        "overrode it; null otherwise.")
     params: dict[str, object] | None = Field(
         description="Its op's static params that differ from the defaults (a reduction's "
-                    "axis, keepdims, ddof: `sum(x, axis=0)`); null otherwise.")
+                    "axis, keepdims, ddof: `sum(x, axis=0)`; a convolution's or a pooling's "
+                    "kernel_size, stride, padding); null otherwise.")
 
 
 class EdgeOut(_Model):
@@ -642,7 +643,10 @@ class OpOut(_Model):
                                 "0; max, min at a tie) and the convention there; null if none.")
     params: dict[str, object] = Field(description="Its static params and their defaults, "
                                       "written as keywords (`sum(x, axis=0)`): axis, keepdims, "
-                                      "ddof for the reductions; empty for the others.")
+                                      "ddof for the reductions; stride, padding for the "
+                                      "convolutions; kernel_size (no default: required), "
+                                      "stride (None: kernel_size), padding for the poolings; "
+                                      "empty for the others.")
 
 
 class Example(_Model):

@@ -48,10 +48,11 @@ Static parameters (a reduction's `axis`, `keepdims`, `ddof`), after JAX's primit
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -499,6 +500,226 @@ def _gathered_shape(s: Shape, i: Shape, key: str = "@") -> Shape:
         raise ValueError(f"the index [{key}] places {count} arrays, given {i[:1]}")
     return indexed_shape(s, key, i[1:])
 
+# ---------------------------------------------------------------- convolution and pooling
+# On the last d axes of an array (d = 1 for conv1d, 2 for conv2d and the pooling ops): NCL or
+# NCHW inputs, OIL or OIHW weights, as torch lays them out (an input without N, as torch's
+# unbatched (C, H, W), is read with an N of 1). `stride`, `padding` and `kernel_size` are an
+# int or a tuple of d ints.
+Window = int | tuple[int, ...]
+_WINDOW_PARAMS = {"stride": 1, "padding": 0, "kernel_size": 1}  # each one's least value
+_WINDOW_KINDS = {"stride": "a positive integer or a tuple of them",
+                 "kernel_size": "a positive integer or a tuple of them",
+                 "padding": "a non-negative integer or a tuple of them"}
+
+
+def _window_param_ok(name: str, value: object) -> bool:
+    """Whether `value` is a stride, padding or kernel_size: an int, or a tuple of ints, not
+    below the least (pooling's stride may be None: its kernel_size)."""
+    least = _WINDOW_PARAMS[name]
+    values = value if isinstance(value, tuple) else (value,)
+    return (bool(values) and all(isinstance(v, int) and not isinstance(v, bool) and v >= least
+                                 for v in values)) or (value is None and name == "stride")
+
+
+def _per_axis(value: Window, d: int, name: str = "") -> tuple[int, ...]:
+    """An int or a tuple of ints as one int per spatial axis."""
+    if isinstance(value, int):
+        return (value,) * d
+    if value is None or len(value) != d:  # a convolution's stride=None, say
+        raise ValueError(f"{name} {value} is not an integer or {d} of them")
+    return tuple(value)
+
+
+def _pad(x: Array, padding: tuple[int, ...], value: float = 0.0) -> Array:
+    """`x` with its last len(padding) axes padded at both ends by `padding`."""
+    if not any(padding):
+        return x
+    widths = [(0, 0)] * (x.ndim - len(padding)) + [(p, p) for p in padding]
+    return np.pad(x, widths, constant_values=value)
+
+
+def _crop(x: Array, padding: tuple[int, ...], size: tuple[int, ...]) -> Array:
+    """The inverse of `_pad` on a gradient: the last axes cut to `size` after `padding`."""
+    index: tuple[Any, ...] = (..., *(slice(p, p + n) for p, n in zip(padding, size)))
+    return x[index]
+
+
+def _windows(x: Array, kernel: tuple[int, ...], stride: tuple[int, ...]) -> Array:
+    """Every window of `x`'s last d axes that a kernel of this size visits at this stride:
+    shaped (..., *out, *kernel), a view (no copy)."""
+    d = len(kernel)
+    view = np.lib.stride_tricks.sliding_window_view(x, kernel, axis=tuple(range(-d, 0)))
+    index: tuple[Any, ...] = (..., *(slice(None, None, s) for s in stride),
+                              *(slice(None),) * d)
+    return view[index]
+
+
+def _correlate(x: Array, w: Array, stride: tuple[int, ...]) -> Array:
+    """Cross-correlation (torch's conv) of x (B, N, C, *size) with w (B, O, C, *kernel), each
+    row b its own: (B, N, O, *out), one matrix product per row (im2col)."""
+    d = len(stride)
+    win = _windows(x, w.shape[3:], stride)  # (B, N, C, *out, *kernel)
+    b, n, out = win.shape[0], win.shape[1], win.shape[3:3 + d]
+    cols = np.moveaxis(win, 2, 2 + d).reshape(b, n * math.prod(out), -1)
+    y = cols @ w.reshape(b, w.shape[1], -1).transpose(0, 2, 1)  # (B, N * out, O)
+    return np.moveaxis(y.reshape(b, n, *out, w.shape[1]), -1, 2)
+
+
+def _conv(d: int) -> Callable[..., Array]:
+    """The batched forward of a d-dimensional convolution."""
+    def forward(x: Array, w: Array, stride: Window = 1, padding: Window = 0) -> Array:
+        unbatched = x.ndim == d + 2  # (B, C, *size): no N
+        xs = x[:, None] if unbatched else x
+        y = _correlate(_pad(xs, _per_axis(padding, d)), w, _per_axis(stride, d))
+        return y[:, 0] if unbatched else y
+    return forward
+
+
+def _conv_vjp_x(d: int) -> Vjp:
+    """The input's gradient: the upstream (spread out by the stride) convolved with the
+    flipped kernel, i.e. correlated with it after a full padding; then the padding cut off."""
+    def vjp(g: Array, y: Array, x: Array, w: Array, stride: Window = 1,
+            padding: Window = 0) -> Array:
+        s, p, k = _per_axis(stride, d), _per_axis(padding, d), w.shape[2:]
+        gs = g if x.ndim == d + 2 else g[None]
+        spread = np.zeros(gs.shape[:2] + tuple((n - 1) * a + 1 for n, a in zip(gs.shape[2:], s)))
+        every: tuple[Any, ...] = (..., *(slice(None, None, a) for a in s))
+        spread[every] = gs
+        flipped = np.flip(w, axis=tuple(range(2, 2 + d))).swapaxes(0, 1)  # (C, O, *kernel)
+        full = _correlate(_pad(spread, tuple(n - 1 for n in k))[None], flipped[None],
+                          (1,) * d)[0]
+        size = x.shape[-d:]
+        short = [(0, 0)] * 2 + [(0, n + 2 * a - m) for n, a, m in zip(size, p, full.shape[2:])]
+        dx = _crop(np.pad(full, short), p, size)  # rows no window reached get 0
+        return dx if x.ndim == d + 2 else dx[0]
+    return vjp
+
+
+def _conv_vjp_w(d: int) -> Vjp:
+    """The weights' gradient: the (padded) input correlated with the upstream."""
+    def vjp(g: Array, y: Array, x: Array, w: Array, stride: Window = 1,
+            padding: Window = 0) -> Array:
+        xs, gs = (x, g) if x.ndim == d + 2 else (x[None], g[None])
+        win = _windows(_pad(xs, _per_axis(padding, d)), w.shape[2:], _per_axis(stride, d))
+        over = (0, *range(2, 2 + d))  # N and the output's positions
+        return np.tensordot(gs, win, axes=(over, over))  # (O, C, *kernel)
+    return vjp
+
+
+def _conv_jvps(d: int) -> tuple[Jvp, Jvp]:
+    """Linear in each input: the tangent convolved in that input's place."""
+    forward = _conv(d)
+    return (lambda t, y, x, w, **p: forward(t[None], w[None], **p)[0],
+            lambda t, y, x, w, **p: forward(x[None], t[None], **p)[0])
+
+
+def _conv_shape(d: int, name: str) -> Callable[..., Shape]:
+    def shape(x: Shape, w: Shape, stride: Window = 1, padding: Window = 0) -> Shape:
+        if len(x) not in (d + 1, d + 2) or len(w) != d + 2:
+            layout = ("(N, C, L)", "(O, C, k)") if d == 1 else ("(N, C, H, W)", "(O, C, kh, kw)")
+            raise ValueError(f"{name} takes an input {layout[0]} and weights {layout[1]}, "
+                             f"got shapes {list(x)} and {list(w)}")
+        if x[-d - 1] != w[1]:
+            raise ValueError(f"{name}'s input has {x[-d - 1]} channels and its weights "
+                             f"{w[1]} (shapes {list(x)} and {list(w)})")
+        out = _window_out(x[-d:], w[2:], _per_axis(stride, d, "stride"),
+                          _per_axis(padding, d, "padding"), name)
+        return x[:-d - 1] + (w[0], *out)
+    return shape
+
+
+def _window_out(size: Shape, kernel: Shape, stride: tuple[int, ...], padding: tuple[int, ...],
+                name: str) -> tuple[int, ...]:
+    """The output's size along each spatial axis: the windows that fit."""
+    out = tuple((n + 2 * p - k) // s + 1 for n, k, s, p in zip(size, kernel, stride, padding))
+    if any(n + 2 * p < k for n, k, p in zip(size, kernel, padding)):
+        raise ValueError(f"{name}'s kernel {list(kernel)} is larger than its input "
+                         f"{list(size)} padded by {list(padding)}")
+    return out
+
+
+Sizes = tuple[int, ...]
+
+
+def _pool_sizes(d: int, kernel_size: Window | None, stride: Window | None,
+                padding: Window) -> tuple[Sizes, Sizes, Sizes]:
+    """A pooling's kernel, stride (its kernel's by default) and padding, one int per axis."""
+    assert kernel_size is not None  # the shape rule refused a node without one
+    k = _per_axis(kernel_size, d)
+    return k, _per_axis(k if stride is None else stride, d), _per_axis(padding, d)
+
+
+def _pool(d: int, reduce: str) -> Callable[..., Array]:
+    """The batched forward of max or mean pooling over the last d axes (max pads with -inf,
+    mean with 0 and divides by the whole window, as torch's count_include_pad)."""
+    def forward(x: Array, kernel_size: Window | None = None, stride: Window | None = None,
+                padding: Window = 0) -> Array:
+        k, s, p = _pool_sizes(d, kernel_size, stride, padding)
+        win = _windows(_pad(x, p, -np.inf if reduce == "max" else 0.0), k, s)
+        axes = tuple(range(-d, 0))
+        return np.max(win, axis=axes) if reduce == "max" else np.mean(win, axis=axes)
+    return forward
+
+
+def _pool_share(x: Array, y: Array, d: int, k: tuple[int, ...], s: tuple[int, ...],
+                p: tuple[int, ...], reduce: str) -> Array:
+    """How much of each window's output each of its elements gets: 1/(window size) for the
+    mean; for the max, 1 where it was picked, over the number of ties (as amax)."""
+    if reduce != "max":
+        return np.full(y.shape + k, 1.0 / math.prod(k))
+    picked = _windows(_pad(x, p, -np.inf), k, s) == y[(..., *(None,) * d)]
+    return picked / picked.sum(axis=tuple(range(-d, 0)), keepdims=True)
+
+
+def _pool_vjp(d: int, reduce: str) -> Vjp:
+    """Each window's upstream gradient routed back to its elements (to its max, or spread
+    evenly for the mean), added up where windows overlap; then the padding cut off."""
+    def vjp(g: Array, y: Array, x: Array, kernel_size: Window | None = None,
+            stride: Window | None = None, padding: Window = 0) -> Array:
+        k, s, p = _pool_sizes(d, kernel_size, stride, padding)
+        routed = g[(..., *(None,) * d)] * _pool_share(x, y, d, k, s, p, reduce)
+        dx = np.zeros(x.shape[:-d] + tuple(n + 2 * a for n, a in zip(x.shape[-d:], p)))
+        out = y.shape[-d:]
+        for offset in np.ndindex(*k):  # one strided add per kernel position, not per pixel
+            reached: tuple[Any, ...] = (..., *(slice(o, o + a * (n - 1) + 1, a)
+                                               for o, a, n in zip(offset, s, out)))
+            dx[reached] += routed[(..., *offset)]
+        return _crop(dx, p, x.shape[-d:])
+    return vjp
+
+
+def _pool_jvp(d: int, reduce: str) -> Jvp:
+    def jvp(t: Array, y: Array, x: Array, kernel_size: Window | None = None,
+            stride: Window | None = None, padding: Window = 0) -> Array:
+        k, s, p = _pool_sizes(d, kernel_size, stride, padding)
+        win = _windows(_pad(t, p), k, s)
+        return np.sum(win * _pool_share(x, y, d, k, s, p, reduce), axis=tuple(range(-d, 0)))
+    return jvp
+
+
+def _pool_shape(d: int, name: str) -> Callable[..., Shape]:
+    def shape(x: Shape, kernel_size: Window | None = None, stride: Window | None = None,
+              padding: Window = 0) -> Shape:
+        if kernel_size is None:
+            raise ValueError(f"{name} needs its kernel_size: {name}(x, 2) pools 2x2 windows")
+        if len(x) not in (d + 1, d + 2):
+            raise ValueError(f"{name} takes an input (C, H, W) or (N, C, H, W), got shape "
+                             f"{list(x)}")
+        k = _per_axis(kernel_size, d, "kernel_size")
+        p = _per_axis(padding, d, "padding")
+        if any(2 * a > n for a, n in zip(p, k)):
+            raise ValueError(f"{name}'s padding {list(p)} is more than half its kernel "
+                             f"{list(k)} (torch's limit)")
+        s = _per_axis(k if stride is None else stride, d, "stride")
+        return x[:-d] + _window_out(x[-d:], k, s, p, name)
+    return shape
+
+
+PARAM_KINDS.update({name: (functools.partial(_window_param_ok, name), _WINDOW_KINDS[name])
+                    for name in _WINDOW_PARAMS})
+_CONV: Params = (("stride", 1), ("padding", 0))
+_POOL: Params = (("kernel_size", None), ("stride", None), ("padding", 0))
+
 
 # ---------------------------------------------------------------------- shape rules
 
@@ -907,6 +1128,65 @@ OPS: dict[str, Op] = {
            symbol="reshape",
            description="The elements of u, in order, in the shape of v (v's values are not "
                        "read); the gradient is reshaped back to u's shape.",
+           numpy=(), torch=(), sympy=None, micrograd=()),
+        # ------------------------------------------------------------ convolution and pooling
+        # Cross-correlation, as torch's conv2d computes it; a bias is a separate add.
+        Op(name="conv2d", arity=2, params=_CONV,
+           forward=_conv(2), vjps=(_conv_vjp_x(2), _conv_vjp_w(2)), jvps=_conv_jvps(2),
+           shape=_conv_shape(2, "conv2d"), elementwise=False,
+           expr=_f("conv2d($u, $v$p)", r"$u \star$p $v"),
+           derivs=(_f("the upstream convolved with the flipped $v",
+                      r"\bar{g} \ast \operatorname{flip}\left($v\right)"),
+                   _f("$u correlated with the upstream", r"$u \star \bar{g}")),
+           symbol="conv2d",
+           description="2-D convolution as torch computes it (a cross-correlation: each kernel "
+                       "slides over the input without being flipped) of an input (N, C, H, W) "
+                       "with weights (O, C, kh, kw), with `stride` and zero `padding`. Backward, "
+                       "the input's gradient is the upstream (spread out by the stride) "
+                       "convolved with the flipped kernel, a transposed convolution; the "
+                       "weights' gradient is the input correlated with the upstream.",
+           numpy=(), torch=("conv2d",), sympy=None, micrograd=()),
+        Op(name="conv1d", arity=2, params=_CONV,
+           forward=_conv(1), vjps=(_conv_vjp_x(1), _conv_vjp_w(1)), jvps=_conv_jvps(1),
+           shape=_conv_shape(1, "conv1d"), elementwise=False,
+           expr=_f("conv1d($u, $v$p)", r"$u \star$p $v"),
+           derivs=(_f("the upstream convolved with the flipped $v",
+                      r"\bar{g} \ast \operatorname{flip}\left($v\right)"),
+                   _f("$u correlated with the upstream", r"$u \star \bar{g}")),
+           symbol="conv1d",
+           description="1-D convolution as torch computes it (a cross-correlation) of an input "
+                       "(N, C, L) with weights (O, C, k), with `stride` and zero `padding`. "
+                       "Backward, the input's gradient is the upstream convolved with the "
+                       "flipped kernel; the weights' gradient is the input correlated with the "
+                       "upstream.",
+           numpy=(), torch=("conv1d",), sympy=None, micrograd=()),
+        Op(name="max_pool2d", arity=1, params=_POOL,
+           forward=_pool(2, "max"), vjps=(_pool_vjp(2, "max"),), jvps=(_pool_jvp(2, "max"),),
+           shape=_pool_shape(2, "max_pool2d"), elementwise=False,
+           expr=_f("max_pool2d($u$p)", r"\operatorname{maxpool}$p\left($u\right)"),
+           derivs=(_f("the upstream routed to each window's maximum in $u (1/k of it to each "
+                      "of a k-way tie)",
+                      r"\bar{g} \text{ to each window's } \max $u"),),
+           symbol="maxpool",
+           description="The largest element of each kernel_size window of the last two axes, "
+                       "the windows `stride` apart (kernel_size by default), the input padded "
+                       "with -inf by `padding`. Backward, each window's gradient is routed to "
+                       "its maximum (split evenly between ties, as amax; torch gives it all to "
+                       "one of them), added up where windows overlap.",
+           numpy=(), torch=("max_pool2d",), sympy=None, micrograd=()),
+        # torch.nn.functional.avg_pool2d is not in torch's namespace: readers/pytorch.py reads it.
+        Op(name="avg_pool2d", arity=1, params=_POOL,
+           forward=_pool(2, "mean"), vjps=(_pool_vjp(2, "mean"),), jvps=(_pool_jvp(2, "mean"),),
+           shape=_pool_shape(2, "avg_pool2d"), elementwise=False,
+           expr=_f("avg_pool2d($u$p)", r"\operatorname{avgpool}$p\left($u\right)"),
+           derivs=(_f("the upstream spread evenly over each window of $u",
+                      r"\frac{\bar{g}}{k_h k_w} \text{ over each window of } $u"),),
+           symbol="avgpool",
+           description="The mean of each kernel_size window of the last two axes, the windows "
+                       "`stride` apart (kernel_size by default), the input padded with 0 by "
+                       "`padding` (counted in the mean, as torch's default). Backward, each "
+                       "window's gradient is spread evenly over its elements, added up where "
+                       "windows overlap.",
            numpy=(), torch=(), sympy=None, micrograd=()),
     ]
 }

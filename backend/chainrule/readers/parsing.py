@@ -458,8 +458,12 @@ def _check_node_count(code: str, max_nodes: int) -> None:
     count = square = paren = 0
     operand = minus = False  # the last token ends an operand; a unary minus waits for its operand
     keyword = False  # after `=` inside a call's brackets: a keyword's literal makes no node
+    # Each open bracket's function and its commas: `max_pool2d(x, 2)`'s 2 is a param, no node.
+    calls: list[list[Any]] = []
+    name = ""  # the name just before, if the last token was one
     for match in _COUNT_RE.finditer(code):
         kind, text = match.lastgroup, match.group()
+        before, name = name, ""
         if minus and kind != "number":
             count += 1  # a unary minus on anything but a number is a neg node
         minus = False
@@ -480,19 +484,27 @@ def _check_node_count(code: str, max_nodes: int) -> None:
             operand = True
         elif kind == "name":
             operand = True
+            name = text
             continue
         elif text in "([":
             call = text == "(" and operand and square == 0
             count += call or (text == "[" and square == 0)
             square += text == "["
             paren += text == "("
+            if text == "(":
+                calls.append([before if call else "", 0])
             operand = False
         elif text in ")]":
             square = max(0, square - (text == "]"))
             paren = max(0, paren - (text == ")"))
+            if text == ")" and calls:
+                calls.pop()
             operand = True
         else:
             keyword = text == "=" and paren > 0
+            if text == "," and calls and square == 0:
+                calls[-1][1] += 1
+                keyword = calls[-1][1] >= _PARAMS_AFTER.get(calls[-1][0], 1 << 30)
             operand = False
         if count > max_nodes:
             raise ChainruleError(
@@ -846,6 +858,8 @@ def _call(callee: Expr | _Grouped, args: list[Expr], span: Span) -> Expr:
         if fname in OPS:
             hint = f"; write it with its operator: {OPS[fname].expr.plain}"
         raise ChainruleError(f"unknown function '{fname}'{hint}", fspan, "unknown_function")
+    if op.params and len(args) > op.arity:  # `max_pool2d(x, 2)`: the kernel_size
+        args, keywords = args[:op.arity], [*_positional_params(op, args[op.arity:]), *keywords]
     if len(args) != op.arity:
         raise ChainruleError(
             f"{fname} takes {op.arity} argument{'s' if op.arity > 1 else ''}, "
@@ -869,6 +883,22 @@ def _arange(args: list[Expr], keywords: list[Expr], span: Span) -> Expr:
         raise ChainruleError(f"arange would make {len(values):,} numbers; the limit is "
                              f"{LIMITS.max_array_elements:,}", span, "limit")
     return Expr("arange", span, value=[float(v) for v in values])
+
+
+# The functions whose arguments after their operands are params (`conv2d(x, w, 2)` a stride,
+# `sum(x, 0)` an axis, in the order of the entry's params): how many operands come first.
+_PARAMS_AFTER = {name: op.arity for name, op in FUNCTIONS.items() if op.params}
+
+
+def _positional_params(op: Op, extra: list[Expr]) -> list[Expr]:
+    """The arguments after an op's operands as the keywords they stand for, in the order of
+    its params (numpy's and torch's: `sum(x, 0)` is axis=0, `max_pool2d(x, 2)` kernel_size=2)."""
+    names = [name for name, _ in op.params]
+    if len(extra) > len(names):
+        raise ChainruleError(f"{op.name} takes {op.arity} operand(s) and at most "
+                             f"{len(names)} params ({', '.join(names)})",
+                             extra[len(names)].span, "arity")
+    return [Expr("keyword", e.span, name=name, args=[e]) for name, e in zip(names, extra)]
 
 
 # `max(x, axis=1)` and `x.max()`, numpy's spelling: one array, so the reduction (np.max) and

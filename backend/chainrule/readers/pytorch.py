@@ -11,7 +11,11 @@ log_softmax, then the targets' entries picked by a one-hot constant, summed, neg
 averaged, and `F.nll_loss` as that picking (`loss` groups); `F.batch_norm` and `F.layer_norm`
 as makemore's mean, difference, variance, inverse square root, scale and shift, and
 `nn.RNNCell`'s cell as two linears and its nonlinearity (in their module's `layer` group, or
-a `function` group of their own when called directly). Conversions (`.double()`, `.to()`)
+a `function` group of their own when called directly); `F.conv2d` and `F.conv1d` as the
+table's convolution and, with a bias, its add (one per channel, as an (O, 1, 1) array), which
+`nn.Conv2d`'s group opens to; `F.max_pool2d`, `F.avg_pool2d` and their modules as the table's
+poolings, with kernel_size, stride and padding; `x[...]` and `F.embedding` as an index or a
+gather, the indices data. Conversions (`.double()`, `.to()`)
 are the same node, and so are reshapes that keep the shape; a reshape, view, flatten, squeeze
 or unsqueeze that changes it is the op table's reshape, with a constant of the new shape.
 `.detach()` and `.data` are constants; reads of sizes and dtypes pass. Anything else that
@@ -58,7 +62,7 @@ from .user_source import Source, frame_position
 TORCH_OPS = {torch_name: op.name for op in OPS.values() for torch_name in op.torch}
 # torch's reductions (an entry with params, by its torch names), and max and min of one
 # tensor, which reduce (of two, they are the elementwise maximum and minimum).
-REDUCTIONS = {name: op for name, op in TORCH_OPS.items() if OPS[op].params} | {
+REDUCTIONS = {name: op for name, op in TORCH_OPS.items() if "axis" in dict(OPS[op].params)} | {
     "max": "amax", "min": "amin"}
 _ELEMENTWISE_OF_TWO = {"max": "max", "min": "min"}
 # A reduction's arguments after the tensor, by position, as torch names them.
@@ -628,11 +632,66 @@ class _Reader:
             return contextlib.nullcontext()
         return self.builder.group("function", name, self.span)
 
+    # ------------------------------------------------------------ convolution and pooling
+
+    def conv(self, full: str, args: tuple[Any, ...], kwargs: dict[str, Any], d: int) -> Node:
+        """`F.conv2d(x, w, b, stride, padding)` (and conv1d) as its parts: the op table's
+        conv2d, then the bias, one per output channel, added as an (O, 1, 1) array; `nn.Conv2d`
+        calls it inside its own group. Dilation and groups other than 1 are refused."""
+        bound = _bind(args, kwargs, ("input", "weight", "bias", "stride", "padding", "dilation",
+                                     "groups"))
+        for option, neutral in (("dilation", 1), ("groups", 1)):
+            if _window(bound.get(option, neutral)) != neutral:
+                raise self.refusal(full, f"is called with {option}={bound[option]!r}, and "
+                                   f"chainrule's conv{d}d takes {option} 1 only")
+        padding = bound.get("padding", 0)
+        if isinstance(padding, str):
+            if padding != "valid":
+                raise self.refusal(full, f"is called with padding={padding!r}: give the "
+                                   "padding as numbers (chainrule reads 'valid', which is 0)")
+            padding = 0
+        params = {"stride": _window(bound.get("stride", 1)), "padding": _window(padding)}
+        node = self.builder.apply(f"conv{d}d", [self.operand(bound["input"]),
+                                                self.operand(bound["weight"])], self.span,
+                                  params=params)
+        bias = bound.get("bias")
+        if bias is None:
+            return node
+        per_channel = np.zeros((bias.shape[0], *(1,) * d))  # broadcasts over the positions
+        return self.apply("add", [node, self.apply("reshape", [bias, per_channel])])
+
+    def pool(self, full: str, args: tuple[Any, ...], kwargs: dict[str, Any], reduce: str
+             ) -> Node:
+        """`F.max_pool2d` and `F.avg_pool2d` (and their modules): the op table's, with
+        kernel_size, stride and padding; the options that change what they compute (dilation,
+        ceil_mode, return_indices, count_include_pad=False, divisor_override) refused."""
+        names = (("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode",
+                  "return_indices") if reduce == "max" else
+                 ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
+                  "divisor_override"))
+        bound = _bind(args, kwargs, names)
+        neutral = {"dilation": 1, "ceil_mode": False, "return_indices": False,
+                   "count_include_pad": True, "divisor_override": None}
+        for option, value in neutral.items():
+            if option in bound and _window(bound[option]) != value:
+                raise self.refusal(full, f"is called with {option}={bound[option]!r}, which "
+                                   f"chainrule's {reduce}_pool2d does not take")
+        kernel = _window(bound["kernel_size"])
+        stride = _window(bound.get("stride")) if bound.get("stride") not in (None, [], ()) \
+            else None
+        params = {"kernel_size": kernel, "stride": None if stride == kernel else stride,
+                  "padding": _window(bound.get("padding", 0))}
+        return self.builder.apply(f"{reduce}_pool2d", [self.operand(bound["input"])],
+                                  self.span, params=params)
+
 
 _PARTS: dict[str, Callable[[_Reader, str, tuple[Any, ...], dict[str, Any]], Node]] = {
     "linear": _Reader.linear, "mse_loss": _Reader.mse_loss, "softmax": _Reader.softmax,
     "log_softmax": _Reader.log_softmax, "cross_entropy": _Reader.cross_entropy,
-    "nll_loss": _Reader.nll_loss}
+    "nll_loss": _Reader.nll_loss,
+    "conv1d": partial(_Reader.conv, d=1), "conv2d": partial(_Reader.conv, d=2),
+    "max_pool2d": partial(_Reader.pool, reduce="max"),
+    "avg_pool2d": partial(_Reader.pool, reduce="avg")}
 
 # ---- normalization and recurrent cells: torch's function, its parts, the module that calls it
 _PARTS.update({"batch_norm": _Reader.batch_norm, "layer_norm": _Reader.layer_norm,
@@ -733,6 +792,14 @@ def _bind(args: tuple[Any, ...], kwargs: dict[str, Any], names: tuple[str, ...]
           ) -> dict[str, Any]:
     """A call's arguments by name."""
     return {**dict(zip(names, args)), **kwargs}
+
+
+def _window(value: Any) -> Any:
+    """A stride, padding or kernel size as the op table's params take it: an int, or a tuple
+    of ints where they differ (torch's modules hold (2, 2) for 2)."""
+    if isinstance(value, (tuple, list)) and value and all(isinstance(v, int) for v in value):
+        return value[0] if len(set(value)) == 1 else tuple(value)
+    return value
 
 
 def _swaps_both_axes(tensor: Any, dims: tuple[Any, ...]) -> bool:
