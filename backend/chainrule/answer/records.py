@@ -51,7 +51,7 @@ class Renderer:
         node_inputs = self.nodes["inputs"][i]
         op = self.ops[self.nodes["op"][i]]
         operands = {slot: Operand(self.expr[j], self.expr_latex[j], self.precedence[j])
-                    for slot, j in (("y", i), *zip("uv", node_inputs))}
+                    for slot, j in (("y", i), *zip("uvw", node_inputs))}
         template = op["kink"]["rules"][pos] if rules == "kink" else op["derivs"][pos]
         rule = Formula(*fill(Formula(template["plain"], template["latex"]), operands))
         src = node_inputs[pos]

@@ -1,4 +1,4 @@
-"""Formula templates: the op table's `$u`, `$v` (the operands) and `$y` (the node), filled.
+"""Formula templates: the op table's `$u`, `$v`, `$w` (the operands) and `$y` (the node), filled.
 
 One fill for every formula chainrule writes: a node's own formula (graph.py), a local
 derivative's rule (sweeps.py, and the Python renderer, answer/records.py), a learner's own rule
@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from .ops import ATOM, Formula, Op
 
-_PLACEHOLDER = re.compile(r"\$([uvyp])")
+_PLACEHOLDER = re.compile(r"\$([uvwyp])")
 
 
 class Operand(NamedTuple):
