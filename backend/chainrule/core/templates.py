@@ -35,8 +35,10 @@ def params_operand(params: tuple[tuple[str, object], ...]) -> Operand:
     numpy spells a call), a subscript in LaTeX (`\\sum_{\\text{axis }0}`)."""
     if not params:
         return NO_PARAMS
-    plain = "".join(f", {name}={value}" for name, value in params)
-    latex = r",\ ".join(rf"\text{{{name} }}{value}" for name, value in params)
+    shown = [(name, format(value, "g") if isinstance(value, float) else value)
+             for name, value in params]  # a real param (clip's bound) as `0`, not `0.0`
+    plain = "".join(f", {name}={value}" for name, value in shown)
+    latex = r",\ ".join(rf"\text{{{name} }}{value}" for name, value in shown)
     return Operand(plain, f"_{{{latex}}}")
 
 
