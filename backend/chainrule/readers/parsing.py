@@ -867,8 +867,9 @@ def _keyword_params(op: Op, keywords: list[Expr]) -> tuple[tuple[str, object], .
         given[kw.name] = _literal_param(kw.args[0])
         try:
             check_params(op, {kw.name: given[kw.name]})
-        except ValueError as err:
-            raise ChainruleError(str(err), kw.span, "value") from None
+        except ValueError as err:  # a number where an integer goes: the number is wrong
+            span = kw.args[0].span if isinstance(given[kw.name], float) else kw.span
+            raise ChainruleError(str(err), span, "value") from None
     return check_params(op, given)
 
 
