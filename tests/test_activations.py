@@ -432,3 +432,33 @@ def test_trace_reads_clip_where_and_zeros_like() -> None:
     assert result.output.value == pytest.approx(float(f(x, w)))
     assert_close(result.gradients["x"], central_difference(lambda v: float(f(v, w)), x))
     assert_close(result.gradients["w"], central_difference(lambda v: float(f(x, v)), w))
+
+
+def test_a_step_on_a_kink_says_the_nodes_own_numbers() -> None:
+    steps = backprop("y = leaky_relu(x, 0.2) + clip(x, -1, 0)", x=0.0).backward
+    texts = [t.text for s in steps for t in (s.terms or [])]
+    assert any("leaky_relu'(0) is taken as 0.2; from the left 0.2, from the right 1" in t
+               for t in texts)
+    upper = [t.text for s in backprop("clip(x, -1, 0) * 2", x=0.0).backward
+             for t in (s.terms or [])]
+    assert any("clip'(0) is taken as 1; from the left 1, from the right 0" in t for t in upper)
+
+
+@pytest.mark.parametrize("source", [
+    "clip(x, -0.5, 0.5) * leaky_relu(y, 0.3) + elu(x * y, alpha=2)",
+    "gelu(x) * silu(y) + erf(x - y)",
+    "where(c, x * y, exp(y)) + softplus(x)",
+])
+def test_forward_mode_and_the_three_ways_agree_on_activations(source: str,
+                                                               client: Any) -> None:
+    values = {"x": 0.4, "y": -0.7, "c": 1.0}
+    reverse = backprop(source, values)
+    for name in ("x", "y"):
+        forward = backprop(source, values, mode="forward", wrt=name, check=False)
+        assert forward.tangent is not None
+        assert_close(forward.tangent.derivative, reverse.gradients[name])
+    body = client.post("/api/v1/methods", json={"source": source, "values": values})
+    assert body.status_code == 200, body.text
+    for entry in body.json()["inputs"]:
+        assert_close(entry["symbolic"]["value"], reverse.gradients[entry["name"]], rtol=1e-9)
+        assert_close(entry["backprop"], reverse.gradients[entry["name"]], rtol=1e-12)
