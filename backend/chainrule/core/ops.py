@@ -773,7 +773,8 @@ OPS: dict[str, Op] = {
            expr=_f("softplus($u)", r"\operatorname{softplus}\left($u\right)"),
            derivs=(_f("sigmoid($u)", r"\sigma($u)"),),
            symbol="softplus", description="log(1 + exp(u)), a smooth relu.",
-           # torch's softplus turns linear past a threshold: not this op
+           # F.softplus: readers/pytorch.py reads it with its beta (torch's turns linear past
+           # its threshold, 20: the two differ there by under 3e-9)
            numpy=(), torch=(), sympy=lambda sp, a: sp.log(1 + sp.exp(a)), micrograd=()),
         Op(name="max", arity=2,
            forward=_binary(np.maximum),
