@@ -84,7 +84,8 @@ def test_array_kinks_count_their_elements(client: TestClient) -> None:
 
 def test_the_op_table_holds_each_kink(client: TestClient) -> None:
     ops = {op["name"]: op for op in client.get("/api/v1/ops").json()}
-    assert {name for name, op in ops.items() if op["kink"]} == {"abs", "relu", "max", "min"}
+    assert {name for name, op in ops.items() if op["kink"]} == {
+        "abs", "relu", "max", "min", "clip", "leaky_relu", "elu"}
     assert ops["relu"]["kink"]["left"] == [0.0] and ops["relu"]["kink"]["right"] == [1.0]
 
 

@@ -45,7 +45,8 @@ SHAPES = {"matmul": [((3, 2), (2, 4)), ((3,), (3, 2)), ((2, 3), (3,)), ((3,), (3
           "conv2d": [((2, 3, 6, 5), (4, 3, 3, 2)), ((2, 5, 5), (3, 2, 3, 3))],
           "conv1d": [((2, 3, 7), (4, 3, 3)), ((2, 6), (3, 2, 2))],
           "max_pool2d": [((2, 3, 6, 5),), ((2, 5, 7),)],
-          "avg_pool2d": [((2, 3, 6, 5),), ((2, 5, 7),)]}
+          "avg_pool2d": [((2, 3, 6, 5),), ((2, 5, 7),)],
+          "where": [((), (), ()), ((3,), (3,), ()), ((2, 3), (3,), (2, 1)), ((2, 1), (), (3,))]}
 # Index keys that fit each shape above (core/indexing.py), and the gather keys by their shapes.
 KEYS = {(2, 3): ["0", "-1, 1:", ":, ::2", "None, :, 1"], (4,): ["1:3", "::-1", "None"],
         (2, 2, 3): ["..., 0", "1, ..., :2", ":, None, 1"]}
@@ -58,7 +59,7 @@ BINARY_SHAPES = [((), ()), ((3,), ()), ((2, 3), (3,)), ((2, 1), (1, 3))]
 def _sample(op: Op, shape: tuple[int, ...]) -> np.ndarray:
     lo, hi = DOMAINS.get(op.name, (-2.0, 2.0))
     x = np.random.uniform(lo, hi, size=shape)
-    if op.name in ("abs", "relu", "max", "min"):
+    if op.name in ("abs", "relu", "max", "min", "leaky_relu", "elu"):
         x = np.where(np.abs(x) < 0.1, 0.5, x)  # keep clear of the kink
     return x
 
@@ -86,6 +87,9 @@ def _param_sets(op: Op, shape: tuple[int, ...]) -> list[Params]:
         sets.append({"keepdims": True})
     if "ddof" in names:
         sets += [{**p, "ddof": 1} for p in sets if _count(shape, p.get("axis")) > 1]
+    sets += [{name: value} for name, value in _REAL_PARAMS if name in names]
+    if "min" in names:
+        sets.append({"min": -1, "max": 0.5})
     return sets
 
 
@@ -99,6 +103,12 @@ def _window_param_sets(op: Op, pooling: bool) -> list[Params]:
         sets = [{"kernel_size": 2}, *({"kernel_size": 3, **p} for p in sets[1:])]
         sets.append({"kernel_size": (2, 3), "stride": 1})
     return sets
+
+
+# Real-valued params (an activation's slope, clip's bounds) at values other than the default,
+# away from the points sampled (clip's bounds are not within 1e-3 of a sample, see _args).
+_REAL_PARAMS = [("negative_slope", 0.2), ("negative_slope", -1.5), ("alpha", 0.5),
+                ("alpha", 2.0), ("min", -0.5), ("max", 0.25)]
 
 
 def _count(shape: tuple[int, ...], axis: object) -> int:
@@ -122,10 +132,14 @@ def _cases() -> list[object]:
 
 
 def _args(op: Op, shapes: tuple[tuple[int, ...], ...]) -> list[np.ndarray]:
-    """Inputs of these shapes; max and min's apart by 0.3, away from a tie."""
+    """Inputs of these shapes; max and min's apart by 0.3, away from a tie; clip's away from
+    its bounds."""
     args = [_sample(op, s) for s in shapes]
     for i in op.data:  # indices: integers in range of the axes they index (the first's length)
         args[i] = np.random.randint(0, 2, size=shapes[i]).astype(float)
+    if op.name == "clip":
+        args[0] = np.where(np.min(np.abs(args[0][..., None] - [-1, -0.5, 0.25, 0.5]), axis=-1)
+                           < 1e-3, 1.7, args[0])
     if op.name in ("max", "min") and shapes[0] == shapes[1]:
         args[1] = args[0] + np.where(np.random.rand(*args[0].shape) < 0.5, 0.3, -0.3)
     return args
@@ -193,7 +207,7 @@ def test_every_entry_has_what_a_newcomer_looks_for(name: str) -> None:
     op = OPS[name]
     assert len(op.vjps) == op.arity == len(op.derivs) == len(op.jvps)
     used = {"$" + c for c in string.ascii_letters if "$" + c in op.expr.plain + op.expr.latex}
-    assert used <= {"$u", "$v", "$p"} and "$u" in op.expr.plain
+    assert used <= {"$u", "$v", "$w", "$p"} and "$u" in op.expr.plain
     # An op with params writes them in its node's formula ($p), and only there (gather's key
     # is written by its data operand, the index arrays in their place: `p[arange(n), y]`).
     assert ("$p" in op.expr.plain and "$p" in op.expr.latex) == bool(op.params and not op.data)
@@ -240,7 +254,7 @@ def test_sympy_counterpart_computes_the_forward(name: str) -> None:
     import sympy as sp  # a dependency of chainrule itself
     op = OPS[name]
     assert op.sympy is not None
-    symbols = sp.symbols("a b")[:op.arity]
+    symbols = sp.symbols("a b c")[:op.arity]
     args = [_sample(op, ()) for _ in symbols]
     expr = op.sympy(sp, *symbols)
     value = float(expr.subs(dict(zip(symbols, args))))  # type: ignore[attr-defined]
@@ -271,7 +285,7 @@ def _balanced(text: str, pairs: tuple[tuple[str, str], ...]) -> bool:
 @pytest.mark.parametrize(("operand", "precedence"), OPERANDS)
 def test_templates_render_with_any_operand(name: str, operand: Formula, precedence: int) -> None:
     op = OPS[name]
-    refs = {slot: Operand(*operand, precedence) for slot in "uv"[:op.arity]}
+    refs = {slot: Operand(*operand, precedence) for slot in "uvw"[:op.arity]}
     for template, of in ((op.expr, op), *((d, None) for d in op.derivs)):
         filled = fill(template, refs, of)
         for text in filled:

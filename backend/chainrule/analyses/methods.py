@@ -100,7 +100,7 @@ def _symbolic(graph: Graph, order: list[Node]) -> tuple[dict[str, Any], dict[str
         else:
             rule = graph.ops[node.op].sympy
             assert rule is not None
-            expr[node.id] = rule(sp, *(expr[i] for i in node.inputs))
+            expr[node.id] = rule(sp, *(expr[i] for i in node.inputs), **dict(node.params))
         if _tree_size(expr[node.id]) > MAX_FORMULA:
             raise ChainruleError(
                 f"written out as one formula, this program would have over {MAX_FORMULA:,} "

@@ -77,11 +77,27 @@ def node_columns(graph: Graph, values: Values, sweep: Sweep) -> dict[str, object
         "kink": kink,
         "kink_point": {str(i): kink_point(graph, graph.nodes[i], values)
                        for i, k in enumerate(kink) if k},
+        "kink_sides": {str(i): _kink_sides(graph, i, values) for i, k in enumerate(kink)
+                       if k and _sided(graph, i)},
         "literal": {str(i): _literal(n.literal) for i, n in enumerate(graph.nodes)
                     if n.literal is not None},
         # An op's static params where they differ from its defaults (`sum(x, axis=0)`).
         "params": {str(i): dict(n.params) for i, n in enumerate(graph.nodes) if n.params},
     }
+
+
+def _sided(graph: Graph, i: int) -> bool:
+    """Whether node i's kink has numbers of its own (its params', its point's: ops.Kink)."""
+    kink = graph.ops[graph.nodes[i].op].kink
+    return kink is not None and kink.sides is not None
+
+
+def _kink_sides(graph: Graph, i: int, values: Values) -> list[list[float]]:
+    """[taken, left, right], per input, at node i's kink (leaky_relu's slope, clip's bound)."""
+    node = graph.nodes[i]
+    kink = graph.ops[node.op].kink
+    assert kink is not None
+    return [list(n) for n in kink.numbers(kink_point(graph, node, values), node.params)]
 
 
 def _literal(literal: Literal) -> dict[str, object]:

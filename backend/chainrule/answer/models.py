@@ -93,6 +93,10 @@ class NodeColumns(_Model):
                             "every element is (the kink's rule is used).")
     kink_point: dict[str, Value] = Field(description="For a node on a kink, by index: its "
                                          "first operand's value there.")
+    kink_sides: dict[str, list[list[float]]] = Field(
+        default_factory=dict, description="For a node on a kink whose numbers depend on its "
+        "params or point (leaky_relu's slope, clip's upper bound), by index: [taken, left, "
+        "right], each per input; other nodes' are their op's kink's.")
     literal: dict[str, LiteralOut] = Field(description="By index, for an input the source "
                                            "assigns a literal.")
     params: dict[str, dict[str, Any]] = Field(

@@ -51,7 +51,7 @@ class Renderer:
         node_inputs = self.nodes["inputs"][i]
         op = self.ops[self.nodes["op"][i]]
         operands = {slot: Operand(self.expr[j], self.expr_latex[j], self.precedence[j])
-                    for slot, j in (("y", i), *zip("uv", node_inputs))}
+                    for slot, j in (("y", i), *zip("uvw", node_inputs))}
         template = op["kink"]["rules"][pos] if rules == "kink" else op["derivs"][pos]
         rule = Formula(*fill(Formula(template["plain"], template["latex"]), operands))
         src = node_inputs[pos]
@@ -201,8 +201,10 @@ class Renderer:
         """The convention at node i's kink for operand `pos`, with its one-sided derivatives."""
         op = self.ops[self.nodes["op"][i]]
         kink = op["kink"]
-        sides = say("kink_sides", taken=format_number(kink["taken"][pos]),
-                    left=format_number(kink["left"][pos]), right=format_number(kink["right"][pos]))
+        taken, left, right = self.nodes.get("kink_sides", {}).get(
+            str(i), (kink["taken"], kink["left"], kink["right"]))
+        sides = say("kink_sides", taken=format_number(taken[pos]),
+                    left=format_number(left[pos]), right=format_number(right[pos]))
         point = format_number(self.nodes["kink_point"][str(i)])
         if len(kink["taken"]) == 1:
             return say("kink_unary", op=op["name"], point=point, sides=sides)

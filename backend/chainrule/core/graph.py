@@ -362,7 +362,7 @@ class GraphBuilder:
             self.name_node(node, name)
             return node
         node.bare = fill(op.expr, {"p": params_operand(kept),
-                                   **{slot: a.operand for slot, a in zip("uv", args)}}, op)
+                                   **{slot: a.operand for slot, a in zip("uvw", args)}}, op)
         node.precedence = op.precedence
         if len(node.bare.plain) > MAX_REF_CHARS or len(node.bare.latex) > 2 * MAX_REF_CHARS:
             node.bare = Formula(f"v{node.id}", rf"v_{{{node.id}}}")

@@ -25,7 +25,8 @@ def kink_mask(op: Op | None, node: Node, values: Mapping[int, np.ndarray]
     if op is None or op.kink is None:
         return None
     with np.errstate(all="ignore"):
-        mask = np.asarray(op.kink.where(values[node.id], *(values[i] for i in node.inputs)),
+        mask = np.asarray(op.kink.where(values[node.id], *(values[i] for i in node.inputs),
+                                        **dict(node.params)),
                           dtype=bool)
     return mask if mask.any() else None
 
@@ -42,9 +43,11 @@ def sentence(node: Node, pos: int, graph: Graph, values: Mapping[int, np.ndarray
     op = graph.ops[node.op]
     assert op.kink is not None
     kink = op.kink
-    sides = say("kink_sides", taken=format_number(kink.taken[pos]),
-                left=format_number(kink.left[pos]), right=format_number(kink.right[pos]))
-    point = format_number(kink_point(graph, node, values))
+    at = kink_point(graph, node, values)
+    taken, left, right = kink.numbers(at, node.params)
+    sides = say("kink_sides", taken=format_number(taken[pos]),
+                left=format_number(left[pos]), right=format_number(right[pos]))
+    point = format_number(at)
     if op.arity == 1:
         return say("kink_unary", op=op.name, point=point, sides=sides)
     return say("kink_binary", node=node.ref(wrapped=True)[0], where=kink.point, point=point,
@@ -76,10 +79,11 @@ def kink_warnings(graph: Graph, values: Mapping[int, np.ndarray],
         assert kink is not None
         where = "" if mask.size == 1 else f"at {int(mask.sum())} of {mask.size} elements, "
         text = "; and ".join(sentence(node, pos, graph, values) for pos in range(len(node.inputs)))
+        taken, left, right = kink.numbers(kink_point(graph, node, values), node.params)
         found.append(warning("kink", f"{node.ref(wrapped=False)[0]} is not differentiable here: "
                              f"{where}{text}", node_key(node.id), node.span, kink={
                                  "point": kink.point, "elements": int(mask.sum()),
-                                 "inputs": [{"input": node_key(src), "taken": kink.taken[pos],
-                                             "left": kink.left[pos], "right": kink.right[pos]}
+                                 "inputs": [{"input": node_key(src), "taken": taken[pos],
+                                             "left": left[pos], "right": right[pos]}
                                             for pos, src in enumerate(node.inputs)]}))
     return found

@@ -21,7 +21,7 @@ Conventions, after HIPS autograd:
   contribution to the output's tangent, shaped like the output. An elementwise op's Jacobian is
   diagonal, so its JVP is derived once from its VJP: jvp_i(t) = vjp_i(broadcast_to(t, out_shape));
   only the other ops (matmul, transpose, the reductions, softmax, reshape) declare their own.
-- Templates use `$u`, `$v` for the inputs and `$y` for the output (filled by templates.fill,
+- Templates use `$u`, `$v` (and `$w`, for where's third) for the inputs and `$y` for the output (filled by templates.fill,
   which adds only the parentheses precedence needs).
   For a scalar node, the local derivative shown is the VJP applied to g = 1.
 
@@ -68,6 +68,7 @@ from .indexing import (
 
 Shape = tuple[int, ...]
 Array = np.ndarray
+Sides = tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]  # a kink's numbers
 Vjp = Callable[..., Array]
 Jvp = Callable[..., Array]
 
@@ -88,6 +89,11 @@ class Kink:
     derivative the VJP takes there, as a formula; `taken`, its value; `left` and `right`, the
     one-sided derivatives it sits between (the input decreasing to, or increasing from, the
     point). `point` says where the kink is, in words.
+
+    An op with params passes them to `where` as keywords. Where the numbers depend on them or
+    on the point (leaky_relu's slope; clip's lower and upper bound, whose sides are mirror
+    images), `sides(x, **params)` gives (taken, left, right), per input, at one element `x`
+    of the first input on the kink; the tuples above are then those of the defaults.
     """
 
     where: Callable[..., Array]
@@ -96,6 +102,13 @@ class Kink:
     left: tuple[float, ...]
     right: tuple[float, ...]
     point: str
+    sides: Callable[..., Sides] | None = None
+
+    def numbers(self, x: float, params: Params = ()) -> Sides:
+        """(taken, left, right) per input, at a point `x` on the kink of a node with `params`."""
+        if self.sides is None:
+            return self.taken, self.left, self.right
+        return self.sides(x, **dict(params))
 
 
 @dataclass(frozen=True)
@@ -175,9 +188,10 @@ class Op:
 
 def _diagonal_jvp(vjp: Vjp) -> Jvp:
     """An elementwise op's JVP from its VJP: with a diagonal Jacobian, J t = J^T t."""
-    def jvp(t: Array, ans: Array, *args: Array) -> Array:
+    def jvp(t: Array, ans: Array, *args: Array, **params: object) -> Array:
         out = np.shape(ans)
-        return np.array(np.broadcast_to(vjp(np.broadcast_to(t, out), ans, *args), out))
+        return np.array(np.broadcast_to(vjp(np.broadcast_to(t, out), ans, *args, **params),
+                                        out))
     return jvp
 
 
@@ -298,11 +312,15 @@ Axis = int | tuple[int, ...] | None
 def check_params(op: Op, given: dict[str, object]) -> Params:
     """A node's params from the ones a reader was given: each known to `op` and a literal of
     its kind; those equal to the default left out (ValueError names the first wrong one)."""
-    defaults = dict(op.params)
-    for name, value in given.items():
+    defaults, given = dict(op.params), dict(given)
+    for name, value in list(given.items()):
         if name not in defaults:
             known = ", ".join(defaults) or "none"
             raise ValueError(f"{op.name} takes no parameter {name!r} (its parameters: {known})")
+        if isinstance(defaults[name], float) or defaults[name] is None and (
+                name not in PARAM_KINDS):
+            given[name] = value = _real_param(op, name, value, defaults[name] is None)
+            continue
         ok, kind = PARAM_KINDS.get(name, _COUNT)
         if not ok(value):
             raise ValueError(f"{op.name}'s {name} must be {kind}, not {value!r}")
@@ -329,6 +347,19 @@ PARAM_KINDS: dict[str, tuple[Callable[[object], bool], str]] = {
     "keepdims": (lambda v: isinstance(v, bool), "True or False"),
     "key": (_is_key, "an index in numpy's spelling, such as 0, 1:3 or :, None"),
 }
+
+
+def _real_param(op: Op, name: str, value: object, optional: bool) -> float | None:
+    """A param that is a real number (an activation's slope, clip's bounds: None where the
+    default is None, for no bound), as a float: `clip(x, 0, 6)` and `clip(x, 0.0, 6.0)` are
+    the same node."""
+    if optional and (value is None or name == "max" and value == math.inf
+                     or name == "min" and value == -math.inf):
+        return None  # no bound: np.clip(z, 0, np.inf), as numpy-ml writes relu
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    kind = "a finite number or None" if optional else "a finite number"
+    raise ValueError(f"{op.name}'s {name} must be {kind}, not {value!r}")
 
 
 def _axes(axis: Axis, ndim: int) -> tuple[int, ...]:
@@ -721,10 +752,90 @@ _CONV: Params = (("stride", 1), ("padding", 0))
 _POOL: Params = (("kernel_size", None), ("stride", None), ("padding", 0))
 
 
+# ---------------------------------------------------------------- activations, clip, where
+
+
+def _erf(x: Array) -> Array:
+    """The error function, elementwise: math.erf's (numpy has none; exact to float64)."""
+    return np.asarray(np.frompyfunc(math.erf, 1, 1)(x), dtype=np.float64)
+
+
+def _bounds(lo: float | None, hi: float | None) -> tuple[float, float]:
+    return -np.inf if lo is None else lo, np.inf if hi is None else hi
+
+
+def _clip(a: Array, min: float | None = None, max: float | None = None) -> Array:
+    lo, hi = _bounds(min, max)
+    return np.minimum(np.maximum(a, lo), hi)  # above max when min > max: max (numpy, torch)
+
+
+def _clip_vjp(g: Array, y: Array, a: Array, min: float | None = None,
+              max: float | None = None) -> Array:
+    lo, hi = _bounds(min, max)
+    return g * ((a >= lo) & (a <= hi))  # 1 on the bounds too, as torch's clamp
+
+
+def _clip_sides(x: float, min: float | None = None, max: float | None = None
+                ) -> Sides:
+    """At the lower bound the slope goes 0 then 1; at the upper, 1 then 0; 1 is taken."""
+    return ((1.0,), (1.0,), (0.0,)) if x == max else ((1.0,), (0.0,), (1.0,))
+
+
+_CLIP_KINK = Kink(where=lambda y, a, min=None, max=None: (a == _bounds(min, max)[0])
+                  | (a == _bounds(min, max)[1]),
+                  rules=(Formula("1", "1"),), taken=(1.0,), left=(0.0,), right=(1.0,),
+                  point="at a bound", sides=_clip_sides)
+
+
+def _leaky_relu(a: Array, negative_slope: float = 0.01) -> Array:
+    return np.where(a > 0, a, negative_slope * a)
+
+
+_LEAKY_KINK = Kink(where=lambda y, a, negative_slope=0.01: a == 0,
+                   rules=(Formula("negative_slope", r"\text{negative\_slope}"),),
+                   taken=(0.01,), left=(0.01,), right=(1.0,), point="at 0",
+                   sides=lambda x, negative_slope=0.01: ((negative_slope,), (negative_slope,),
+                                                         (1.0,)))
+
+
+def _elu(a: Array, alpha: float = 1.0) -> Array:
+    return np.where(a > 0, a, alpha * np.expm1(np.minimum(a, 0.0)))
+
+
+def _elu_vjp(g: Array, y: Array, a: Array, alpha: float = 1.0) -> Array:
+    return g * np.where(a > 0, 1.0, alpha * np.exp(np.minimum(a, 0.0)))  # alpha at 0 (torch)
+
+
+_ELU_KINK = Kink(where=lambda y, a, alpha=1.0: (a == 0) & (alpha != 1.0),
+                 rules=(Formula("alpha", r"\alpha"),), taken=(1.0,), left=(1.0,), right=(1.0,),
+                 point="at 0", sides=lambda x, alpha=1.0: ((alpha,), (alpha,), (1.0,)))
+
+
+def _where(c: Array, a: Array, b: Array) -> Array:
+    c, a, b = align_batch(c, a, b)
+    return np.where(c != 0, a, b)
+
+
+def _broadcast3(c: Shape, a: Shape, b: Shape) -> Shape:
+    try:
+        return tuple(np.broadcast_shapes(c, a, b))
+    except ValueError:
+        raise ValueError(f"shapes {list(c)}, {list(a)} and {list(b)} do not broadcast "
+                         "together: numpy compares trailing dimensions, which must be equal "
+                         "or 1") from None
+
+
+def _sympy_clip(sp: object, a: object, min: float | None = None,
+                max: float | None = None) -> object:
+    out = a if min is None else sp.Max(a, min)  # type: ignore[attr-defined]
+    return out if max is None else sp.Min(out, max)  # type: ignore[attr-defined]
+
+
 # ---------------------------------------------------------------------- shape rules
 
 
-def _same(s: Shape) -> Shape:
+def _same(s: Shape, **params: object) -> Shape:
+    """An elementwise op's: its input's (whatever its params)."""
     return s
 
 
@@ -978,7 +1089,8 @@ OPS: dict[str, Op] = {
            expr=_f("softplus($u)", r"\operatorname{softplus}\left($u\right)"),
            derivs=(_f("sigmoid($u)", r"\sigma($u)"),),
            symbol="softplus", description="log(1 + exp(u)), a smooth relu.",
-           # torch's softplus turns linear past a threshold: not this op
+           # F.softplus: readers/pytorch.py reads it with its beta (torch's turns linear past
+           # its threshold, 20: the two differ there by under 3e-9)
            numpy=(), torch=(), sympy=lambda sp, a: sp.log(1 + sp.exp(a)), micrograd=()),
         Op(name="max", arity=2,
            forward=_binary(np.maximum),
@@ -1188,6 +1300,65 @@ OPS: dict[str, Op] = {
                        "window's gradient is spread evenly over its elements, added up where "
                        "windows overlap.",
            numpy=(), torch=(), sympy=None, micrograd=()),
+        # ------------------------------------------------------------ activations, clip, where
+        Op(name="clip", arity=1, params=(("min", None), ("max", None)),
+           forward=_clip, vjps=(_clip_vjp,), shape=_same, kink=_CLIP_KINK,
+           expr=_f("clip($u$p)", r"\operatorname{clip}$p\left($u\right)"),
+           derivs=(_f("1 if min <= $u <= max else 0",
+                      r"[\,\text{min} \le $u \le \text{max}\,]"),),
+           symbol="clip",
+           description="u held between min and max (None: no bound); the gradient passes "
+                       "where u is inside, bounds included (as torch's clamp), and is 0 outside.",
+           numpy=("clip",), torch=("clamp", "clip", "clamp_min", "clamp_max"),
+           sympy=_sympy_clip, micrograd=()),
+        Op(name="leaky_relu", arity=1, params=(("negative_slope", 0.01),),
+           forward=_leaky_relu,
+           vjps=(lambda g, y, a, negative_slope=0.01: g * np.where(a > 0, 1.0, negative_slope),),
+           shape=_same, kink=_LEAKY_KINK,
+           expr=_f("leaky_relu($u$p)", r"\operatorname{leaky\_relu}$p\left($u\right)"),
+           derivs=(_f("1 if $u > 0 else negative_slope",
+                      r"1 \text{ if } $u > 0 \text{ else negative\_slope}"),),
+           symbol="leaky relu",
+           description="u where u > 0, else negative_slope * u (0.01 unless given); the slope "
+                       "at 0 is negative_slope, as torch's.",
+           numpy=(), torch=(),  # F.leaky_relu: readers/pytorch.py reads its slope
+           sympy=lambda sp, a, negative_slope=0.01: sp.Piecewise((a, a > 0),
+                                                                 (negative_slope * a, True)),
+           micrograd=()),
+        Op(name="elu", arity=1, params=(("alpha", 1.0),),
+           forward=_elu, vjps=(_elu_vjp,), shape=_same, kink=_ELU_KINK,
+           expr=_f("elu($u$p)", r"\operatorname{elu}$p\left($u\right)"),
+           derivs=(_f("1 if $u > 0 else alpha * exp($u)",
+                      r"1 \text{ if } $u > 0 \text{ else } \alpha e^{$u}"),),
+           symbol="elu",
+           description="u where u > 0, else alpha * (exp(u) - 1) (alpha 1 unless given).",
+           numpy=(), torch=(),  # F.elu: readers/pytorch.py reads its alpha
+           sympy=lambda sp, a, alpha=1.0: sp.Piecewise((a, a > 0),
+                                                       (alpha * (sp.exp(a) - 1), True)),
+           micrograd=()),
+        Op(name="erf", arity=1,
+           forward=_erf, vjps=(lambda g, y, a: g * (2 / math.sqrt(math.pi)) * np.exp(-a * a),),
+           shape=_same,
+           expr=_f("erf($u)", r"\operatorname{erf}\left($u\right)"),
+           derivs=(_f("2/sqrt(pi) * exp(-$u^2)", r"\frac{2}{\sqrt{\pi}} e^{-$u^{2}}"),),
+           symbol="erf", description="The error function (2/sqrt(pi)) * integral of "
+                                     "exp(-t^2) from 0 to u; exact GELU uses it.",
+           numpy=(), torch=("erf",), sympy=lambda sp, a: sp.erf(a), micrograd=()),
+        # The condition is data: its gradient is 0 (the plan never sweeps a constant).
+        Op(name="where", arity=3, data=(0,),
+           forward=_where,
+           vjps=(lambda g, y, c, a, b: np.zeros(np.shape(y)),
+                 lambda g, y, c, a, b: g * (c != 0), lambda g, y, c, a, b: g * (c == 0)),
+           shape=_broadcast3,
+           expr=_f("where($u, $v, $w)", r"\operatorname{where}\left($u, $v, $w\right)"),
+           derivs=(_f("0 (a condition: data)", "0"),
+                   _f("1 where $u is true (not 0), else 0", r"[\,$u \neq 0\,]"),
+                   _f("1 where $u is false (0), else 0", r"[\,$u = 0\,]")),
+           symbol="where",
+           description="v where the condition u holds (is not 0), else w; the gradient goes "
+                       "to the one picked, and none to the condition.",
+           numpy=("where",), torch=("where",),
+           sympy=lambda sp, c, a, b: sp.Piecewise((b, sp.Eq(c, 0)), (a, True)), micrograd=()),
     ]
 }
 

@@ -268,7 +268,7 @@ def _stack_vjps(op: Op, stack: Stack, values: Values, grads: dict[Shape, np.ndar
     if op.elementwise and len(stack.in_shapes) > 1:
         g, ans, *args = _align(g, ans, *args)
     if terms is not None and op.kink is not None:
-        _record_kinks(stack, op.kink.where(ans, *args), terms)
+        _record_kinks(stack, op.kink.where(ans, *args, **stack.params), terms)
     ones = None
     for pos, (mask, ids, rows) in enumerate(zip(stack.term_mask, stack.term_ids,
                                                 stack.term_rows)):
@@ -299,7 +299,7 @@ def _vjp(rule: object, elementwise: bool, g: np.ndarray, ans: np.ndarray,
     """A VJP over a stack's stacked rows (`elementwise`), or over its one node's own values
     (with its params), returned stacked and broadcast to the node's shape."""
     if elementwise:
-        raw = rule(g, ans, *args)  # type: ignore[operator]
+        raw = rule(g, ans, *args, **params)  # type: ignore[operator]
         return raw if raw.shape == ans.shape else np.broadcast_to(raw, ans.shape)
     return np.asarray(rule(g[0], ans[0], *(a[0] for a in args),  # type: ignore[operator]
                            **params))[None]
@@ -372,7 +372,7 @@ def derivative_formula(graph: Graph, node: Node, src: Node, pos: int,
     actually used at these `values`, which on a kink (relu(0), a tie of max) is the kink's
     (`on_kink`, when the caller knows already whether every element sits on it)."""
     refs = {"y": node.operand}
-    for slot, input_id in zip("uv", node.inputs):
+    for slot, input_id in zip("uvw", node.inputs):
         refs[slot] = graph.node(input_id).operand
     op = graph.ops[node.op]
     if on_kink is None:

@@ -1,4 +1,4 @@
-"""Formula templates: the op table's `$u`, `$v` (the operands) and `$y` (the node), filled.
+"""Formula templates: the op table's `$u`, `$v`, `$w` (the operands) and `$y` (the node), filled.
 
 One fill for every formula chainrule writes: a node's own formula (graph.py), a local
 derivative's rule (sweeps.py, and the Python renderer, answer/records.py), a learner's own rule
@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from .ops import ATOM, Formula, Op
 
-_PLACEHOLDER = re.compile(r"\$([uvyp])")
+_PLACEHOLDER = re.compile(r"\$([uvwyp])")
 
 
 class Operand(NamedTuple):
@@ -39,8 +39,10 @@ def params_operand(params: tuple[tuple[str, object], ...]) -> Operand:
     if params[0][0] == "key":  # an index's key is the text between its brackets: x[1:3, :]
         text = str(params[0][1])
         return Operand(text, text.replace("...", r"\ldots").replace(":", "{:}"))
-    plain = "".join(f", {name}={value}" for name, value in params)
-    latex = r",\ ".join(rf"\text{{{name} }}{value}" for name, value in params)
+    shown = [(name, format(value, "g") if isinstance(value, float) else value)
+             for name, value in params]  # a real param (clip's bound) as `0`, not `0.0`
+    plain = "".join(f", {name}={value}" for name, value in shown)
+    latex = r",\ ".join(rf"\text{{{name} }}{value}" for name, value in shown)
     return Operand(plain, f"_{{{latex}}}")
 
 

@@ -59,6 +59,8 @@ NUMPY_OPS = {numpy_name: op.name for op in OPS.values() for numpy_name in op.num
 # What a refusal says is read, in one sentence: the whole list is /api/v1/ops's and the README's.
 KNOWN = ("a traced function may use numpy's arithmetic, elementwise functions, reductions and "
          "matmul on its arrays (the full list: /api/v1/ops and the README)")
+# numpy's names of op params.
+NUMPY_PARAM_NAMES = {"a_min": "min", "a_max": "max"}
 
 
 def read_numpy(f: Callable[..., Any], inputs: Mapping[str, object],
@@ -265,6 +267,8 @@ def _python_params(params: Mapping[str, object]) -> dict[str, object]:
             return bool(value)
         if isinstance(value, np.integer):
             return int(value)
+        if isinstance(value, np.floating):  # clip's bound, an activation's slope
+            return float(value)
         if isinstance(value, (tuple, list)):
             return tuple(plain(v) for v in value)
         return value
@@ -342,6 +346,32 @@ class Tracer:
             raise self._unknown(shown, "")
         return self._numpy(name, args, kwargs)
 
+    # ---- data of a traced array's shape, and params by position (issue 27)
+    def _data_like(self, func: Callable[..., Any], args: tuple[object, ...],
+                   kwargs: dict[str, object]) -> Any:
+        """`np.zeros_like(x)`, `np.ones_like(x)`, `np.full_like(x, v)` of a traced x: data of
+        its shape (a constant wherever it is used), never a node."""
+        if args[0] is not self or any(isinstance(a, Tracer) for a in (*args[1:],
+                                                                       *kwargs.values())):
+            raise self._unknown(f"np.{func.__name__} of a traced fill value", "")
+        return func(np.zeros(self.shape), *args[1:], **kwargs)
+
+    @staticmethod
+    def _by_position(op_name: str, operands: tuple[object, ...], params: dict[str, object]
+                     ) -> tuple[object, ...]:
+        """An elementwise op's params given after its operands, in order (`np.clip(x, 0,
+        6)`), and numpy's names for them (`a_min`), as the op table names them."""
+        op = OPS[op_name]
+        for alias, name in NUMPY_PARAM_NAMES.items():
+            if alias in params:
+                params[name] = params.pop(alias)
+        extra = operands[op.arity:]
+        names = [name for name, _ in op.params if name not in params]
+        if not op.params or not op.elementwise or not extra or len(extra) > len(names):
+            return operands  # none, or too many: the arity check says so
+        params.update(zip(names, extra))
+        return operands[:op.arity]
+
     def _numpy(self, name: str, operands: tuple[object, ...],
                kwargs: Mapping[str, object] | None = None) -> Tracer:
         op_name = NUMPY_OPS.get(name)
@@ -349,6 +379,7 @@ class Tracer:
             raise self._unknown(f"np.{name}", "")
         op = OPS[op_name]
         params = dict(kwargs or {})
+        operands = self._by_position(op_name, operands, params)
         if op.params and len(operands) == op.arity + 1 and "axis" not in params:
             *operands_, params["axis"] = operands  # np.sum(x, 0): numpy's axis, by position
             operands = tuple(operands_)

@@ -34,6 +34,7 @@ from lark.lexer import Lexer, PatternStr
 from lark.parse_tree_builder import ExpandSingleChild
 from lark.parsers.lalr_analysis import Shift
 
+from ..core.composites import COMPOSITES
 from ..core.indexing import ARRAY, Component, key_text
 from ..core.ops import FUNCTIONS, OPS, Op, check_params
 from ..errors import ChainruleError, Span
@@ -852,14 +853,16 @@ def _call(callee: Expr | _Grouped, args: list[Expr], span: Span) -> Expr:
         return _arange(args, keywords, span)
     fname = REDUCTIONS.get(fname, fname) if len(args) == 1 else fname
     op = FUNCTIONS.get(fname)
+    if op is None and fname in COMPOSITES:
+        return _composite(fname, args, keywords, span)
+    if op is not None and op.params and len(args) > op.arity:
+        args, keywords = _params_by_position(op, args, keywords)
     if op is None:
-        close = difflib.get_close_matches(fname, FUNCTIONS, n=1)
+        close = difflib.get_close_matches(fname, [*FUNCTIONS, *COMPOSITES], n=1)
         hint = f"; did you mean {close[0]}?" if close else f"; known: {', '.join(FUNCTIONS)}"
         if fname in OPS:
             hint = f"; write it with its operator: {OPS[fname].expr.plain}"
         raise ChainruleError(f"unknown function '{fname}'{hint}", fspan, "unknown_function")
-    if op.params and len(args) > op.arity:  # `max_pool2d(x, 2)`: the kernel_size
-        args, keywords = args[:op.arity], [*_positional_params(op, args[op.arity:]), *keywords]
     if len(args) != op.arity:
         raise ChainruleError(
             f"{fname} takes {op.arity} argument{'s' if op.arity > 1 else ''}, "
@@ -886,19 +889,39 @@ def _arange(args: list[Expr], keywords: list[Expr], span: Span) -> Expr:
 
 
 # The functions whose arguments after their operands are params (`conv2d(x, w, 2)` a stride,
-# `sum(x, 0)` an axis, in the order of the entry's params): how many operands come first.
+# `sum(x, 0)` an axis, in the order of the entry's params): how many operands come first; the
+# node count before parsing makes no node of them.
 _PARAMS_AFTER = {name: op.arity for name, op in FUNCTIONS.items() if op.params}
 
 
-def _positional_params(op: Op, extra: list[Expr]) -> list[Expr]:
-    """The arguments after an op's operands as the keywords they stand for, in the order of
-    its params (numpy's and torch's: `sum(x, 0)` is axis=0, `max_pool2d(x, 2)` kernel_size=2)."""
+# ------------------------------------------------ activations: params by position, composites
+
+
+def _params_by_position(op: Op, args: list[Expr], keywords: list[Expr]
+                        ) -> tuple[list[Expr], list[Expr]]:
+    """`clip(x, 0, 6)`, `leaky_relu(x, 0.1)`, `sum(x, 0)`: the arguments after the op's
+    operands are its params, in the entry's order, as numpy passes them (read as keywords)."""
+    extra = args[op.arity:]
     names = [name for name, _ in op.params]
     if len(extra) > len(names):
-        raise ChainruleError(f"{op.name} takes {op.arity} operand(s) and at most "
-                             f"{len(names)} params ({', '.join(names)})",
-                             extra[len(names)].span, "arity")
-    return [Expr("keyword", e.span, name=name, args=[e]) for name, e in zip(names, extra)]
+        raise ChainruleError(f"{op.name} takes {op.arity} operand{'s' * (op.arity > 1)} and "
+                             f"at most {len(names)} parameter{'s' * (len(names) > 1)} "
+                             f"({', '.join(names)}), got {len(args)} arguments", extra[-1].span,
+                             "arity")
+    named = [Expr("keyword", e.span, name=name, args=[e]) for name, e in zip(names, extra)]
+    return args[:op.arity], [*named, *keywords]
+
+
+def _composite(name: str, args: list[Expr], keywords: list[Expr], span: Span) -> Expr:
+    """A call of a composite (`gelu(x)`): an "op" Expr of its name, which program.py builds
+    as a group of its parts (core/composites.py)."""
+    composite = COMPOSITES[name]
+    if keywords:
+        raise ChainruleError(f"{name} takes no keyword arguments", keywords[0].span, "arity")
+    if len(args) != composite.arity:
+        raise ChainruleError(f"{name} takes {composite.arity} argument, got {len(args)}", span,
+                             "arity")
+    return Expr("op", span, op=name, args=args)
 
 
 # `max(x, axis=1)` and `x.max()`, numpy's spelling: one array, so the reduction (np.max) and
@@ -979,21 +1002,27 @@ def _keyword_params(op: Op, keywords: list[Expr]) -> tuple[tuple[str, object], .
         given[kw.name] = _literal_param(kw.args[0])
         try:
             check_params(op, {kw.name: given[kw.name]})
-        except ValueError as err:
-            raise ChainruleError(str(err), kw.span, "value") from None
+        except ValueError as err:  # a number where an integer goes: the number is wrong
+            span = kw.args[0].span if isinstance(given[kw.name], float) else kw.span
+            raise ChainruleError(str(err), span, "value") from None
     return check_params(op, given)
 
 
 def _literal_param(value: Expr) -> object:
-    """A keyword's value as a literal: an integer (`1`, `-1`), True, False or None."""
+    """A keyword's value as a literal: an integer (`1`, `-1`), a number (`0.1`: the op's
+    entry says where one is read), True, False or None."""
     if value.kind == "name" and value.name in ("True", "False", "None"):
         return {"True": True, "False": False, "None": None}[value.name]
     negative = value.kind == "op" and value.op == "neg" and len(value.args) == 1
     number = value.args[0] if negative else value
-    if number.kind == "number" and float(number.value).is_integer():  # type: ignore[arg-type]
-        return int(number.value) * (-1 if negative else 1)  # type: ignore[call-overload]
-    raise ChainruleError("a keyword argument's value must be a literal integer, True, False or "
-                         "None (it is fixed when the graph is built, not differentiated)",
+    if number.kind == "number":
+        number_value = float(number.value)  # type: ignore[arg-type]
+        if number_value.is_integer():
+            return int(number_value) * (-1 if negative else 1)
+        return number_value * (-1 if negative else 1)
+    raise ChainruleError("a parameter's value (`axis=0`, clip's bounds) must be a literal "
+                         "number, True, False or None (it is fixed when the graph is built, not "
+                         "differentiated)",
                          value.span, "value")
 
 

@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping
 
 import numpy as np
 
+from ..core.composites import COMPOSITES, build
 from ..core.graph import Graph, GraphBuilder, Literal, Node, format_number, node_key
 from ..core.indexing import numpy_key, parse_key
 from ..core.ops import OPS
@@ -110,6 +111,18 @@ class ProgramBuilder(GraphBuilder):
         if expr.name in self.data:
             return self.data[expr.name]
         return self.lookup(expr).const  # type: ignore[return-value]  # raises its error
+
+
+    def apply(self, op_name: str, args: list[Node], span: Span, name: str | None = None,
+              params: Mapping[str, object] | None = None) -> Node:
+        """A node of the op table's entry `op_name`, or a composite's parts (`gelu(x)`), in a
+        `function` group named by it (core/composites.py)."""
+        if op_name in COMPOSITES and op_name not in self.ops:
+            node = build(self, op_name, args, span)
+            if name is not None:
+                self.name_node(node, name)
+            return node
+        return super().apply(op_name, args, span, name, params)
 
     def _leaf(self, expr: Expr, scope: Mapping[str, Node] | None) -> Node:
         """The node of a name (a parameter in `scope`, or the program's), or of a number or an

@@ -50,6 +50,7 @@ import numpy as np
 import torch
 from torch.overrides import TorchFunctionMode, resolve_name
 
+from ..core.composites import build
 from ..core.graph import GraphBuilder, Node
 from ..core.indexing import array_text, split_key
 from ..core.ops import OPS
@@ -223,7 +224,11 @@ class _Mode(TorchFunctionMode):
     def __torch_function__(self, func: Any, types: Any, args: tuple[Any, ...] = (),
                            kwargs: dict[str, Any] | None = None) -> Any:
         kwargs = kwargs or {}
+        draws = _short_name(func)[1] in RANDOM_DRAWS
+        state = torch.get_rng_state() if draws else None
         result = func(*args, **kwargs)
+        if draws:
+            self.reader.rng_state = state
         try:
             self.reader.call(func, args, kwargs, result)
         except ChainruleError as err:
@@ -252,6 +257,7 @@ class _Reader:
         self.listing = _Listing()
         self.span: Span = (0, 0)  # the user's expression that made the call being read
         self.outputs: dict[str, int] = {}  # a module's path, a loss's function: its output
+        self.rng_state: torch.Tensor | None = None  # torch's RNG before the last random draw
 
     # ------------------------------------------------------------ modules as groups
 
@@ -352,6 +358,8 @@ class _Reader:
             raise self.refusal(full, "reads numbers out of a tensor, which cuts the graph there")
         if next(_tensors(result), None) is None or name in DETACHED:
             return  # sizes, dtypes, flags; or detached from the gradient, as torch means
+        if name in DATA:
+            return  # zeros_like(x), x > 0, argmax: data, a constant wherever it is used
         self.span = self.listing.span(_user_frame())
         if name in SAME_VALUES or (name in RESHAPES and result.shape == args[0].shape):
             self.bind(result, self.operand(args[0]))
@@ -366,6 +374,8 @@ class _Reader:
         elif name in _PARTS:
             node = self.bind(result, _PARTS[name](self, full, args, kwargs))
             self.outputs[name] = node.id
+        elif name in _ACTIVATIONS and isinstance(result, torch.Tensor):
+            self.bind(result, _ACTIVATIONS[name](self, full, args, kwargs))
         elif name in TORCH_OPS and isinstance(result, torch.Tensor):
             self.bind(result, self.table_op(full, name, args, kwargs))
         else:
@@ -684,6 +694,193 @@ class _Reader:
         return self.builder.apply(f"{reduce}_pool2d", [self.operand(bound["input"])],
                                   self.span, params=params)
 
+    # ------------------------------------------------------------ activations, losses, dropout
+
+    def read_options(self, full: str, bound: dict[str, Any], read: dict[str, Any]) -> None:
+        """Refuse a call's options that chainrule does not read: any keyword outside `read`
+        (the call's own names, with the values that leave it as chainrule computes it, or
+        None where any value is read)."""
+        given = [k for k, v in bound.items()
+                 if k not in read or read[k] is not None and v != read[k] and k != "input"]
+        if given:
+            raise self.refusal(full, f"is called with {', '.join(f'{k}={bound[k]!r}' for k in given)}"
+                               ", which chainrule does not read")
+
+    def clamp(self, full: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Node:
+        """`torch.clamp(x, min, max)` (clip, clamp_min, clamp_max, and `F.hardtanh(x, min_val,
+        max_val)` of nn.Hardtanh and nn.ReLU6, and `F.relu6`): the op table's clip. At a bound exactly, clip
+        passes the gradient, as torch's clamp does (hardtanh's passes none there)."""
+        short = full.rsplit(".", 1)[-1]
+        names = {"clamp_min": ("input", "min"), "clamp_max": ("input", "max"),
+                 "hardtanh": ("input", "min_val", "max_val", "inplace"),
+                 "relu6": ("input", "inplace")}.get(short, ("input", "min", "max"))
+        bound = _bind(args, kwargs, names)
+        self.read_options(full, bound, {n: None for n in names} | {"inplace": False})
+        lo, hi = ((bound.get("min_val", -1.0), bound.get("max_val", 1.0)) if short == "hardtanh"
+                  else (0.0, 6.0) if short == "relu6" else (bound.get("min"), bound.get("max")))
+        if isinstance(lo, torch.Tensor) or isinstance(hi, torch.Tensor):
+            raise self.refusal(full, "clamps to a tensor, and chainrule's clip takes numbers "
+                               "(torch.maximum and torch.minimum take tensors)")
+        return self.builder.apply("clip", [self.operand(bound["input"])], self.span,
+                                  params={"min": lo, "max": hi})
+
+    def leaky_relu(self, full: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Node:
+        """`F.leaky_relu(x, negative_slope)` (nn.LeakyReLU): the op table's leaky_relu."""
+        return self.with_params(full, "leaky_relu", args, kwargs, "negative_slope", 0.01)
+
+    def elu(self, full: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Node:
+        """`F.elu(x, alpha)` (nn.ELU): the op table's elu."""
+        return self.with_params(full, "elu", args, kwargs, "alpha", 1.0)
+
+    def with_params(self, full: str, op: str, args: tuple[Any, ...], kwargs: dict[str, Any],
+                    param: str, default: float) -> Node:
+        bound = _bind(args, kwargs, ("input", param, "inplace"))
+        self.read_options(full, bound, {"input": None, param: None, "inplace": False})
+        return self.builder.apply(op, [self.operand(bound["input"])], self.span,
+                                  params={param: bound.get(param, default)})
+
+    def softplus(self, full: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Node:
+        """`F.softplus(x, beta, threshold)` (nn.Softplus): the op table's softplus, log(1 +
+        exp(x)) computed stably; with beta, softplus(beta * x) / beta, a `function` group.
+        Past torch's threshold (20) torch returns x itself: the two differ by under 3e-9."""
+        bound = _bind(args, kwargs, ("input", "beta", "threshold"))
+        self.read_options(full, bound, {"input": None, "beta": None, "threshold": 20})
+        beta = float(bound.get("beta", 1.0))
+        if beta == 1.0:
+            return self.apply("softplus", [bound["input"]])
+        with self.builder.group("function", "softplus", self.span):
+            inner = self.apply("softplus", [self.apply("mul", [bound["input"], beta])])
+            return self.apply("div", [inner, beta])
+
+    def composite(self, full: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Node:
+        """`F.gelu(x, approximate)`, `F.silu(x)`, `F.mish(x)` (nn.GELU, nn.SiLU, nn.Mish): a
+        `function` group of their parts (core/composites.py), inside their module's box."""
+        short = full.rsplit(".", 1)[-1]
+        bound = _bind(args, kwargs, ("input", "approximate") if short == "gelu" else
+                      ("input", "inplace"))
+        self.read_options(full, bound, {"input": None, "approximate": None, "inplace": False})
+        approximate = bound.get("approximate", "none")
+        if approximate not in ("none", "tanh"):
+            raise self.refusal(full, f"is called with approximate={approximate!r}")
+        parts = "gelu_tanh" if approximate == "tanh" else short
+        return build(self.builder, parts, [self.operand(bound["input"])], self.span, group=short)
+
+    def select(self, full: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Node:
+        """`torch.where(cond, a, b)` and `a.where(cond, b)`: the op table's where, the
+        condition data (a comparison of tensors is data too: DATA)."""
+        names = (("input", "condition", "other") if full.startswith("torch.Tensor.") else
+                 ("condition", "input", "other"))
+        bound = _bind(args, kwargs, names)
+        self.read_options(full, bound, {n: None for n in names})
+        if "input" not in bound or "other" not in bound:
+            raise self.refusal(full, "is called with the condition alone (the indices where "
+                               "it holds), and chainrule reads where(cond, a, b)")
+        return self.apply("where", [bound["condition"], bound["input"], bound["other"]])
+
+    def dropout(self, full: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Node:
+        """`F.dropout(x, p, training)` (nn.Dropout): in eval mode, or with p = 0, x itself; in
+        training, x times the mask torch drew, as data (1/(1 - p) where kept, 0 where dropped),
+        a `function` group: the mask is drawn again from torch's random state as it was before
+        the call, so it is torch's own even where x is 0."""
+        bound = _bind(args, kwargs, ("input", "p", "training", "inplace"))
+        self.read_options(full, bound, {"input": None, "p": None, "training": None,
+                                        "inplace": None})
+        x, p = bound["input"], float(bound.get("p", 0.5))
+        if not bound.get("training", True) or p == 0.0:
+            return self.operand(x)
+        if p == 1.0:
+            mask = np.zeros(tuple(x.shape))
+        else:
+            mask = self.drawn_mask(full, x, p) / (1.0 - p)
+        with self.builder.group("function", "dropout", self.span):
+            return self.apply("mul", [x, mask])
+
+    def drawn_mask(self, full: str, x: torch.Tensor, p: float) -> np.ndarray:
+        """Where dropout kept x's elements (1.0) in the call just made: the same call on ones,
+        from torch's random state before it (the state after it put back)."""
+        if self.rng_state is None or x.device.type != "cpu":
+            raise self.refusal(full, "draws on a device whose random state chainrule does not "
+                               "read (the CPU's only)")
+        after = torch.get_rng_state()
+        torch.set_rng_state(self.rng_state)
+        try:
+            kept = torch.nn.functional.dropout(torch.ones_like(x), p, True) != 0
+        finally:
+            torch.set_rng_state(after)
+        return np.asarray(kept.cpu().numpy(), dtype=np.float64)
+
+    def bce(self, full: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Node:
+        """`F.binary_cross_entropy(p, y)` (nn.BCELoss), on probabilities, as its parts:
+        -(y * log(p) + (1 - y) * log(1 - p)), then the reduction; a `loss` group. (torch
+        bounds each log below by -100; chainrule does not: at p of exactly 0 or 1 they differ.)"""
+        bound = _bind(args, kwargs, ("input", "target", "weight", "size_average", "reduce",
+                                     "reduction"))
+        reduction = self.reduction(full, bound)
+        p, y = bound["input"], bound["target"]
+        with self.builder.group("loss", "binary_cross_entropy", self.span):
+            hit = self.apply("mul", [y, self.apply("log", [p])])
+            miss = self.apply("mul", [self.complement(y), self.apply("log", [
+                self.apply("sub", [1.0, p])])])
+            return self.reduced(self.apply("neg", [self.apply("add", [hit, miss])]), reduction)
+
+    def complement(self, y: Any) -> Any:
+        """1 - y: a constant if y is data, else its node."""
+        if isinstance(y, torch.Tensor) and not self.depends(y):
+            return 1.0 - _array(y)
+        return self.apply("sub", [1.0, y])
+
+    def bce_with_logits(self, full: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+                        ) -> Node:
+        """`F.binary_cross_entropy_with_logits(z, y)` (nn.BCEWithLogitsLoss) as its parts,
+        in the stable form softplus(z) - z * y (softplus computed as log1p(exp(-|z|)) +
+        max(z, 0)), whose gradient is sigmoid(z) - y; a `loss` group."""
+        bound = _bind(args, kwargs, ("input", "target", "weight", "size_average", "reduce",
+                                     "reduction", "pos_weight"))
+        if bound.pop("pos_weight", None) is not None:
+            raise self.refusal(full, "is called with pos_weight=, which chainrule does not read")
+        reduction = self.reduction(full, bound)
+        z, y = bound["input"], bound["target"]
+        with self.builder.group("loss", "binary_cross_entropy_with_logits", self.span):
+            node = self.apply("sub", [self.apply("softplus", [z]), self.apply("mul", [z, y])])
+            return self.reduced(node, reduction)
+
+    def l1_loss(self, full: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Node:
+        """`F.l1_loss(x, y)` (nn.L1Loss) as its parts: mean(abs(x - y)); a `loss` group."""
+        bound = _bind(args, kwargs, ("input", "target", "size_average", "reduce", "reduction"))
+        reduction = self.reduction(full, bound)
+        with self.builder.group("loss", "l1_loss", self.span):
+            node = self.apply("abs", [self.apply("sub", [bound["input"], bound["target"]])])
+            return self.reduced(node, reduction)
+
+    def smooth_l1_loss(self, full: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+                       ) -> Node:
+        """`F.smooth_l1_loss(x, y, beta)` and `F.huber_loss(x, y, delta)` (nn.SmoothL1Loss,
+        nn.HuberLoss) as their parts: d = abs(x - y), then where(d < beta, 0.5 * d**2 / beta,
+        d - 0.5 * beta) (Huber: delta times smooth L1 with beta = delta), the condition
+        data read from the values; a `loss` group."""
+        huber = full.endswith("huber_loss")
+        knob = "delta" if huber else "beta"
+        bound = _bind(args, kwargs, ("input", "target", "reduction", knob, "weight") if huber
+                      else ("input", "target", "size_average", "reduce", "reduction", knob))
+        width = float(bound.pop(knob, 1.0))
+        reduction = self.reduction(full, bound)
+        x, y = bound["input"], bound["target"]
+        with self.builder.group("loss", "huber_loss" if huber else "smooth_l1_loss", self.span):
+            d = self.apply("abs", [self.apply("sub", [x, y])])
+            if width <= 0:  # torch's smooth L1 with beta 0 is L1 (Huber refuses delta <= 0)
+                return self.reduced(d, reduction)
+            inside = np.asarray((x - y).abs().detach().cpu().numpy() < width, dtype=np.float64)
+            scale = 0.5 if huber else 0.5 / width
+            square = self.apply("mul", [self.apply("pow", [d, 2.0]), scale])
+            line = self.apply("sub", [d, 0.5 * width])
+            if huber:
+                line = self.apply("mul", [line, width])
+            return self.reduced(self.apply("where", [inside, square, line]), reduction)
+
+    def reduced(self, node: Node, reduction: str) -> Node:
+        """A loss per element, reduced as torch's `reduction` says ("mean", "sum", "none")."""
+        return node if reduction == "none" else self.apply(reduction, [node])
+
 
 _PARTS: dict[str, Callable[[_Reader, str, tuple[Any, ...], dict[str, Any]], Node]] = {
     "linear": _Reader.linear, "mse_loss": _Reader.mse_loss, "softmax": _Reader.softmax,
@@ -765,6 +962,28 @@ def _index_select(reader: _Reader, full: str, args: tuple[Any, ...],
 
 _PARTS.update({"__getitem__": _getitem, "embedding": _embedding,
                "index_select": _index_select})
+
+# ---- activations, losses, dropout and data (issue 27)
+_PARTS.update({"binary_cross_entropy": _Reader.bce,
+               "binary_cross_entropy_with_logits": _Reader.bce_with_logits,
+               "l1_loss": _Reader.l1_loss, "smooth_l1_loss": _Reader.smooth_l1_loss,
+               "huber_loss": _Reader.smooth_l1_loss})
+# Activations read with their options (before the op table's names: clamp's bounds).
+_ACTIVATIONS: dict[str, Callable[[_Reader, str, tuple[Any, ...], dict[str, Any]], Node]] = {
+    "clamp": _Reader.clamp, "clip": _Reader.clamp, "clamp_min": _Reader.clamp,
+    "clamp_max": _Reader.clamp, "hardtanh": _Reader.clamp, "relu6": _Reader.clamp,
+    "leaky_relu": _Reader.leaky_relu,
+    "elu": _Reader.elu, "softplus": _Reader.softplus, "gelu": _Reader.composite,
+    "silu": _Reader.composite, "mish": _Reader.composite, "where": _Reader.select,
+    "dropout": _Reader.dropout}
+# Calls whose result is data whatever their operands: a constant where it is used (no node).
+DATA = frozenset({"zeros_like", "ones_like", "full_like", "empty_like", "rand_like",
+                  "randn_like", "randint_like", "argmax", "argmin", "gt", "lt", "ge", "le",
+                  "eq", "ne", "greater", "less", "greater_equal", "less_equal", "not_equal",
+                  "__gt__", "__lt__", "__ge__", "__le__", "__eq__", "__ne__", "logical_not",
+                  "logical_and", "logical_or", "isnan", "isfinite"})
+# torch's functions that draw random numbers, whose random state is kept before the call.
+RANDOM_DRAWS = frozenset({"dropout"})
 
 
 class _Hooks:

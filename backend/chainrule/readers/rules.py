@@ -121,6 +121,11 @@ def _inline(root: Expr, bound: list[int], function: Function, ops: Mapping[str, 
             continue
         else:
             name = _callee(expr).name if expr.kind == "call" else expr.op
+            if name not in ops or expr.params:
+                what = "its parameters" if name in ops else f"{name}, read as its parts,"
+                raise ChainruleError(f"{function.name} has a derivative rule, so its body and "
+                                     f"rule use the op table's primitives alone: {what} cannot "
+                                     "be used there", expr.span, "forbidden")
             steps.append(Step(_scalar_op(ops[name], expr), operands=operands))
         done[id(expr)] = len(steps) - 1
     return done[id(root)]
