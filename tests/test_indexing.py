@@ -185,3 +185,9 @@ def test_from_torch_reads_makemores_embedding_and_picked_log_probabilities() -> 
     for want in expected:
         assert any(g.shape == want.shape and np.allclose(g, want, rtol=1e-6, atol=1e-12)
                    for g in grads.values()), "a gradient differs from torch autograd's"
+
+
+def test_a_name_assigned_a_literal_and_used_as_an_index_is_data_not_an_input() -> None:
+    result = backprop("X = [1, 1, 0]\nC = [[1.0, 2.0], [3.0, 4.0]]\nsum(C[X] ** 2)")
+    assert set(result.gradients) == {"C"}
+    assert_close(_grad(result, "C"), [[2.0, 4.0], [12.0, 16.0]])

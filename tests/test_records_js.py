@@ -29,6 +29,11 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("abs(x) * abs(y)", {"x": -1.5, "y": 0.0}, {}),
     ("sum(min(x, y))", {"x": [1.0, 2.0, 3.0], "y": [1.0, 5.0, 0.0]}, {}),
     ("sum(relu(x))", {"x": [-1.0, 0.0, 2.0]}, {}),
+    # A kink whose numbers are the node's own (its slope, its bound): nodes.kink_sides.
+    ("leaky_relu(x, 0.2) * y + clip(y, max=2)", {"x": 0.0, "y": 2.0}, {}),
+    # Indexing, a gather (a scatter-add backward) and a reduction along an axis.
+    ("sum(C[X] * x[1:, None].sum(axis=0))", {"C": [[1.0, 2.0], [3.0, 4.0]], "X": [1, 1, 0],
+                                              "x": [[1.0, 2.0], [0.5, -1.0]]}, {}),
     ("sum(W * b + c)", {"W": [[1.0, 2.0], [3.0, 4.0]], "b": [0.5, -1.0], "c": 3.0}, {}),
     ("sum(x * y)", {"x": [[1.0], [2.0], [3.0]], "y": [1.0, -2.0, 0.5, 4.0, 5.0]}, {}),
     ("sum(tanh(W @ x))", {"W": [[1.0, 2.0, 0.5], [3.0, -4.0, 1.0]], "x": [0.1, 0.2, -0.3]}, {}),

@@ -27,6 +27,43 @@ h2 = layer(W2, h1, b2)
 scores = h2 @ w3 + b3
 loss = margin(scores, y) + 0.0001 * (sum(W1 * W1) + sum(W2 * W2) + sum(w3 * w3))"""
 
+
+# makemore part 4 ("Becoming a backprop ninja"): the forward pass cut into its named tensors, as
+# Karpathy writes it, small: a vocabulary of 6, a context of 3 characters, 2-dimensional
+# embeddings, 4 hidden units with a batchnorm, a batch of 4. `embcat @ W1` is written block by
+# block (emb[:, k] is the k-th character's embedding).
+MAKEMORE = """Xb = [[5, 5, 0], [1, 4, 0], [5, 1, 5], [1, 2, 3]]
+Yb = [0, 3, 3, 4]
+C = [[0.3, -1.04], [0.75, 0.94], [-1.95, -1.3], [0.13, -0.32], [-0.02, -0.85], [0.88, 0.78]]
+W1 = [[0.03, 0.56, 0.23, -0.43], [0.18, -0.48, 0.44, -0.02], [-0.09, -0.34, 0.61, -0.08],
+      [-0.21, -0.18, 0.27, 0.18], [0.21, 0.22, 1.07, -0.2], [-0.26, -0.41, 0.31, 0.56]]
+b1 = [-0.01, -0.08, -0.08, 0.07]
+bngain = [[1.1, 0.9, 1.0, 1.2]]
+bnbias = [[0.1, -0.1, 0.0, 0.05]]
+W2 = [[0.37, 0.27, -0.33, 0.12, 0.06, 0.11], [0.44, 0.11, 0.34, 0.03, 0.14, 0.32],
+      [-0.73, -0.16, -0.24, -0.32, -0.14, 0.75], [-0.43, 0.48, -0.84, -0.17, 0.08, 0.29]]
+b2 = [0.07, 0.08, -0.03, -0.05, 0.09, -0.02]
+
+emb = C[Xb]
+hprebn = emb[:, 0] @ W1[0:2] + emb[:, 1] @ W1[2:4] + emb[:, 2] @ W1[4:6] + b1
+bnmeani = mean(hprebn, axis=0, keepdims=True)
+bndiff = hprebn - bnmeani
+bndiff2 = bndiff ** 2
+bnvar = sum(bndiff2, axis=0, keepdims=True) / 3
+bnvar_inv = (bnvar + 0.00001) ** -0.5
+bnraw = bndiff * bnvar_inv
+hpreact = bngain * bnraw + bnbias
+h = tanh(hpreact)
+logits = h @ W2 + b2
+logit_maxes = max(logits, axis=1, keepdims=True)
+norm_logits = logits - logit_maxes
+counts = exp(norm_logits)
+counts_sum = sum(counts, axis=1, keepdims=True)
+counts_sum_inv = counts_sum ** -1
+probs = counts * counts_sum_inv
+logprobs = log(probs)
+loss = -mean(logprobs[arange(4), Yb])"""
+
 EXAMPLES: list[dict[str, object]] = [
     {"title": "Product and sine", "source": "x*y + sin(x)", "values": {"x": 1.5, "y": 2.0},
      "description": "x is used twice: its gradient is the sum of two contributions (fan-out)."},
@@ -82,6 +119,11 @@ EXAMPLES: list[dict[str, object]] = [
      "description": "micrograd's moons demo, small: 8 points, a 2-4-4-1 network and its "
                     "max-margin loss. Each call of layer is a group of its own (layer#1, "
                     "layer#2); the backward pass goes through layer 2, then layer 1."},
+    {"title": "makemore's forward pass, tensor by tensor", "source": MAKEMORE, "values": {},
+     "description": "Karpathy's backprop-ninja exercise: C[Xb] picks the embeddings (its "
+                    "backward adds up the rows read twice), a batchnorm in its parts, and the "
+                    "long cross entropy, whose logprobs[arange(4), Yb] picks one per row. Xb "
+                    "and Yb are indices: data, never differentiated."},
     {"title": "Your own rule: softplus", "source":
         "@derivative(lambda x: sigmoid(x))\ndef softplus(x):\n    return log(1 + exp(x))\n\n"
         "y = softplus(w * x + b)", "values": {"w": 0.8, "x": 1.5, "b": -0.9},

@@ -176,8 +176,10 @@ export function createRenderer(answer) {
   function kinkSentence(i, pos) {
     const op = ops[nodes.op[i]];
     const kink = op.kink;
-    const sides = tell("kink_sides", { taken: formatG(kink.taken[pos], 6), left: formatG(kink.left[pos], 6),
-      right: formatG(kink.right[pos], 6) });
+    // A node's own numbers where its params or point set them (leaky_relu's slope, clip's bound).
+    const [taken, left, right] = (nodes.kink_sides || {})[String(i)] || [kink.taken, kink.left, kink.right];
+    const sides = tell("kink_sides", { taken: formatG(taken[pos], 6), left: formatG(left[pos], 6),
+      right: formatG(right[pos], 6) });
     const point = formatG(decode(nodes.kink_point[String(i)]), 6);
     if (kink.taken.length === 1) return tell("kink_unary", { op: op.name, point, sides });
     return tell("kink_binary", { node: ref(i, true)[0], where: kink.point, point, sides,

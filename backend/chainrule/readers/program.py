@@ -35,6 +35,7 @@ class ProgramBuilder(GraphBuilder):
         self.env: dict[str, int] = {}
         self.calls: Counter[str] = Counter()  # calls of each of a program's functions so far
         self.data: dict[str, np.ndarray] = {}  # values read as indices, not yet a node
+        self.indices: set[str] = set()  # the names the program indexes with (`X` in C[X])
 
     def define(self, function: Function) -> None:
         """Make a primitive of the program (a function with its own derivative rule) an op of
@@ -74,6 +75,8 @@ class ProgramBuilder(GraphBuilder):
         texts = [self.source[e.span[0]:e.span[1]] for e in data]
         named = data[0].kind == "name" and len(data) == 1
         index = self._data_node(data[0], scope) if named else None
+        if index is not None and index.op != "const":  # an input's value, used as data here
+            index = None
         return self.subscript(args[0], key, arrays, texts, expr.span, name, index)
 
     def _data_node(self, expr: Expr, scope: Mapping[str, Node] | None) -> Node:
@@ -185,6 +188,10 @@ class ProgramBuilder(GraphBuilder):
             raise ChainruleError(f"{target} is an input already; pick another name", span,
                                  "duplicate")
         literal = literal_value(expr)
+        if literal is not None and target in self.indices:  # data, as a value given for it is
+            node = self.leaf("const", self.values.pop(target, literal), expr.span, target)
+            self.env[target] = node.id
+            return
         if literal is not None:
             self.literal_input(target, expr.span, literal)
             return
@@ -219,6 +226,7 @@ def build_graph(program: Program, values: Mapping[str, object] | None = None,
     for a last line that is an expression alone), spanning the whole line.
     """
     builder = ProgramBuilder(program.source, values or {}, limits, deadline, overrides)
+    builder.indices = _index_names(program)
     for function in program.functions.values():
         if function.primitive:
             builder.define(function)
@@ -249,6 +257,19 @@ def _statement(builder: ProgramBuilder, stmt: Statement) -> Node:
         builder.statement_target(stmt.target, stmt.target_span, stmt.expr)
         return builder.nodes[builder.env[stmt.target]]
     return builder.expression(stmt.expr)
+
+
+def _index_names(program: Program) -> set[str]:
+    """The names a program indexes with (`X` in `C[X]`, `y` in `p[arange(n), y]`): a line
+    assigning one a literal makes data, as a value given for it does, not an input."""
+    names: set[str] = set()
+    roots = [s.expr for s in program.statements] + [f.body for f in program.functions.values()]
+    for root in roots:
+        for expr in postorder(root):
+            if expr.kind == "op" and expr.op == "gather":
+                for data in expr.value:  # type: ignore[attr-defined]
+                    names.update(e.name for e in postorder(data) if e.kind == "name")
+    return names
 
 
 def _one_operation(expr: Expr) -> bool:
