@@ -531,6 +531,55 @@ def _gathered_shape(s: Shape, i: Shape, key: str = "@") -> Shape:
         raise ValueError(f"the index [{key}] places {count} arrays, given {i[:1]}")
     return indexed_shape(s, key, i[1:])
 
+# ---------------------------------------------------------------- joining arrays (joins.py)
+# concatenate is binary: k arrays are k - 1 nodes (core/joins.py pairs them), so that every
+# entry keeps one VJP per input and its `$u`, `$v` templates. `axis` counts the output's axes
+# (the operands' too: they have the same rank); None joins the flattened arrays, as numpy.
+
+
+def _concatenate(a: Array, b: Array, axis: int | None = 0) -> Array:
+    if axis is None:
+        return np.concatenate([a.reshape(len(a), -1), b.reshape(len(b), -1)], axis=1)
+    return np.concatenate([a, b], axis=axis % (a.ndim - 1) + 1)
+
+
+def _joined(a: Array, b: Array, axis: int | None = 0) -> Array:
+    """Two unbatched arrays joined."""
+    return _concatenate(a[None], b[None], axis)[0]
+
+
+def _piece(which: int) -> Vjp:
+    """The VJP of operand `which`: the upstream cut back to that operand's place in the join
+    (np.split's piece)."""
+    def vjp(g: Array, y: Array, a: Array, b: Array, axis: int | None = 0) -> Array:
+        if axis is None:
+            flat = g[:a.size] if which == 0 else g[a.size:]
+            return flat.reshape((a, b)[which].shape)
+        at = axis % a.ndim
+        cut = slice(None, a.shape[at]) if which == 0 else slice(a.shape[at], None)
+        return g[(slice(None),) * at + (cut,)]
+    return vjp
+
+
+def _joined_shape(a: Shape, b: Shape, axis: Axis = 0) -> Shape:
+    if axis is None:
+        return (math.prod(a) + math.prod(b),)
+    if len(a) != len(b):
+        raise ValueError(f"arrays of shapes {list(a)} and {list(b)} have different ranks: "
+                         "concatenate joins arrays of one rank (stack puts them along a new "
+                         "axis)")
+    if not a:
+        raise ValueError("scalars have no axis to join along: stack([a, b]) makes a vector "
+                         "of them")
+    if isinstance(axis, tuple) or not -len(a) <= axis < len(a):
+        raise ValueError(f"axis {axis} is not one axis of shape {list(a)} (rank {len(a)})")
+    at = axis % len(a)
+    if a[:at] + a[at + 1:] != b[:at] + b[at + 1:]:
+        raise ValueError(f"shapes {list(a)} and {list(b)} differ on an axis other than axis "
+                         f"{axis}, the one joined")
+    return a[:at] + (a[at] + b[at],) + a[at + 1:]
+
+
 # ---------------------------------------------------------------- convolution and pooling
 # On the last d axes of an array (d = 1 for conv1d, 2 for conv2d and the pooling ops): NCL or
 # NCHW inputs, OIL or OIHW weights, as torch lays them out (an input without N, as torch's
@@ -1241,6 +1290,24 @@ OPS: dict[str, Op] = {
            description="The elements of u, in order, in the shape of v (v's values are not "
                        "read); the gradient is reshaped back to u's shape.",
            numpy=(), torch=(), sympy=None, micrograd=()),
+        # ------------------------------------------------------------ joining arrays
+        # Two arrays at a time: k arrays are k - 1 of these (core/joins.py); torch.cat and
+        # torch.stack, np.stack and the like take a list: the readers read them (torch=()).
+        Op(name="concatenate", arity=2, params=(("axis", 0),),
+           forward=_concatenate, vjps=(_piece(0), _piece(1)),
+           jvps=(lambda t, y, a, b, axis=0: _joined(t, np.zeros(b.shape), axis),
+                 lambda t, y, a, b, axis=0: _joined(np.zeros(a.shape), t, axis)),
+           shape=_joined_shape, elementwise=False,
+           expr=_f("concatenate([$u, $v]$p)",
+                   r"\operatorname{concatenate}$p\left[$u, $v\right]"),
+           derivs=(_f("the upstream cut back to $u's place", r"\bar{g}\text{ at } $u"),
+                   _f("the upstream cut back to $v's place", r"\bar{g}\text{ at } $v")),
+           symbol="concat",
+           description="u and v joined along `axis` (0 unless given; None: both flattened), "
+                       "their other axes equal; k arrays are k - 1 joins, and stack gives each "
+                       "array a new axis (x[None]) first. The gradient is the upstream cut "
+                       "back into the pieces (np.split).",
+           numpy=("concatenate",), torch=(), sympy=None, micrograd=()),
         # ------------------------------------------------------------ convolution and pooling
         # Cross-correlation, as torch's conv2d computes it; a bias is a separate add.
         Op(name="conv2d", arity=2, params=_CONV,
