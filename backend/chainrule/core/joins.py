@@ -15,9 +15,11 @@ group named by the function, which opens to its parts. Every reader (the languag
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..errors import ChainruleError, Span
 from .graph import GraphBuilder, Node
-from .indexing import Component, key_text, numpy_key
+from .indexing import Component, key_text
 
 # The functions of a list of arrays, by numpy's names (the language's, trace's and torch's).
 JOINS = ("concatenate", "stack", "hstack", "vstack", "column_stack")
@@ -66,12 +68,10 @@ def stack(builder: GraphBuilder, xs: list[Node], axis: int | None, span: Span,
 
 
 def grow(builder: GraphBuilder, x: Node, key: tuple[Component, ...], span: Span) -> Node:
-    """`x[key]` for a key of slices and Nones (new axes): an `index` node, or for a constant
-    a constant of its value so indexed (none for an empty key)."""
+    """`x[key]` for a key of slices and Nones (new axes): an `index` node (x itself for an
+    empty key)."""
     if not key:
         return x
-    if x.op == "const" and x.const is not None:
-        return builder.leaf("const", x.const[numpy_key(key_text(key))], span)
     return builder.apply("index", [x], span, params={"key": key_text(key)})
 
 
@@ -105,7 +105,7 @@ def _listed(shapes: list[tuple[int, ...]]) -> str:
 
 # The axes hstack, vstack and column_stack give an operand of each rank below theirs (numpy's
 # atleast_1d, atleast_2d, and column_stack's column for a vector).
-_AXES_ADDED = {
+_AXES_ADDED: dict[str, Callable[[int], tuple[Component, ...]]] = {
     "hstack": lambda rank: (None,) if rank == 0 else (),
     "vstack": lambda rank: (None,) * (2 - rank) if rank < 2 else (),
     "column_stack": lambda rank: {0: (None, None), 1: (slice(None), None)}.get(rank, ()),

@@ -11,7 +11,9 @@ source (`inspect.getsource`), at the expression the call frame was executing.
 What numpy learning code does around the ops reads too: `.shape`, `.ndim`, `.size`, `.dtype`
 (float64), `.reshape`/`np.reshape`, `.T`/`.transpose()`, `.copy()`/`np.copy` and
 `.astype(float)` (the same value), `np.zeros_like`/`ones_like`/`full_like` (constants of its
-shape), `np.nan_to_num` (the value, where finite), `np.linalg.norm` (sqrt(sum(x**2)) in a group).
+shape), `np.nan_to_num` (the value, where finite), `np.linalg.norm` (sqrt(sum(x**2)) in a group),
+`np.concatenate`, `np.stack`, `np.hstack`, `np.vstack` and `np.column_stack` of a list holding
+traced arrays (core/joins.py).
 A comparison (`x > 0`, `scores > margin`) is a mask: data computed from the values at the given
 inputs, as a label is, never differentiated; the values of the graph so far are computed for
 it on demand (`_Tracing.value`), each node once. Branching on a mask is refused, as the graph
