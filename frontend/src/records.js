@@ -186,6 +186,19 @@ export function createRenderer(answer) {
       input: ref(nodes.inputs[i][pos], true)[0] });
   }
 
+  // How node i's VJP for operand pos reads in words: its op's note (a reduction's axes filled
+  // in), or the generic phrase (records.py's `how`).
+  function how(i, pos) {
+    const op = ops[nodes.op[i]];
+    const notes = op.backward || [];
+    if (pos >= notes.length) return tell("vjp_generic", { op: op.name });
+    const axis = ((nodes.params || {})[String(i)] || {}).axis;
+    const along = axis === undefined || axis === null ? tell("along_all", {})
+      : typeof axis === "number" ? tell("along_axis", { axis })
+        : tell("along_axes", { axes: axis.join(", ") });
+    return notes[pos].replace("{along}", along);
+  }
+
   function term(i, t, g) {
     const src = terms.input[t];
     const pos = terms.position[t];
@@ -201,6 +214,7 @@ export function createRenderer(answer) {
     const fields = { input: ref(src, true)[0], g, contribution: shortly(contribution), rule: d.rule.plain,
       op: ops[nodes.op[i]].name };
     if (localJson !== null) fields.local = shortly(decode(localJson));
+    if (kind.text.includes("term_vjp")) fields.how = how(i, pos);
     if (kind.text.includes("term_kink")) fields.sentence = kinkSentence(i, pos);
     if (before !== null) Object.assign(fields, { before: shortly(before), after: shortly(sum) });
     const text = kind.text.map((key) => tell(key, fields)).join("");

@@ -188,6 +188,7 @@ def _op(op: Op) -> dict[str, object]:
         "name": op.name, "symbol": op.symbol, "elementwise": op.elementwise,
         "precedence": op.precedence, "tight": op.tight,
         "derivs": [{"plain": d.plain, "latex": d.latex} for d in op.derivs],
+        "backward": list(op.backward),
         "kink": None if kink is None else {
             "point": kink.point, "taken": list(kink.taken), "left": list(kink.left),
             "right": list(kink.right),

@@ -66,6 +66,9 @@ class OpEntry(_Model):
                                             "null if none.")
     derivs: list[Formula] = Field(description="Per operand: the local derivative's template, "
                                   "`$u`, `$v` the operands and `$y` the node.")
+    backward: list[str] = Field(description="Per operand, how its vector-Jacobian product "
+                                "reads in words, where it is not the upstream times a local "
+                                "derivative (`{along}`: a reduction's axes); empty if none.")
     kink: KinkRules | None = Field(description="Where its derivative is undefined; null if "
                                    "nowhere.")
 

@@ -179,6 +179,8 @@ class Renderer:
                   "op": self.ops[self.nodes["op"][i]]["name"]}
         if local_json is not None:
             fields["local"] = short(_decoded(local_json))
+        if "term_vjp" in kind["text"]:
+            fields["how"] = self.how(i, pos)
         if "term_kink" in kind["text"]:
             fields["sentence"] = self.kink_sentence(i, pos)
         if before is not None:
@@ -196,6 +198,18 @@ class Renderer:
             if kind["broadcast"] else None,
             "text": text + ".",
         }
+
+    def how(self, i: int, pos: int) -> str:
+        """How node i's VJP for operand `pos` reads in words: its op's note (a reduction's
+        axes filled in), or the generic phrase."""
+        op = self.ops[self.nodes["op"][i]]
+        notes = op.get("backward") or []
+        if pos >= len(notes):
+            return say("vjp_generic", op=op["name"])
+        axis = (self.nodes["params"].get(str(i)) or {}).get("axis")
+        along = say("along_all") if axis is None else say("along_axis", axis=axis) if isinstance(
+            axis, int) else say("along_axes", axes=", ".join(str(a) for a in axis))
+        return str(notes[pos]).replace("{along}", along)
 
     def kink_sentence(self, i: int, pos: int) -> str:
         """The convention at node i's kink for operand `pos`, with its one-sided derivatives."""

@@ -27,7 +27,11 @@ TEMPLATES: dict[str, str] = {
     "term_local": "dL/d{input} += {g} × {local} = {contribution}",
     "term_broadcast": "dL/d{input} += {g} × {rule}, summed over the axes broadcasting added = "
                       "{contribution}",
-    "term_vjp": "dL/d{input} += the vector-Jacobian product of {op} = {contribution}",
+    "term_vjp": "dL/d{input} += {how} = {contribution}",
+    "vjp_generic": "the vector-Jacobian product of {op}",
+    "along_axis": "along axis {axis}",
+    "along_axes": "along axes {axes}",
+    "along_all": "over every axis",
     "term_kink": "; on a kink: {sentence}",
     "term_fan_out": "; fan-out, so it adds up: {before} + {contribution} = {after}",
     "kink_unary": "{op}'({point}) {sides}",
