@@ -200,3 +200,4 @@ def test_the_backward_steps_say_a_scatter_add_and_a_broadcast_along_the_axis() -
     assert "dL/dC += a scatter-add: each upstream element added back at the place it was read" \
         in texts
     assert "dL/de += the upstream copied back along axis 0" in texts
+    assert "row 2 (3 reads) of C were read more than once: their gradients add up" in texts

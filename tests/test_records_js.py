@@ -159,6 +159,6 @@ def test_the_cases_reach_what_they_are_for(client: TestClient) -> None:
     text = " ".join(texts)
     for part in ("on a kink", "summed over the axes broadcasting added", "fan-out",
                  "vector-Jacobian product", "the upstream copied back along axis 0",
-                 "a scatter-add", "nan", "an array of shape", "overriding the literal",
+                 "a scatter-add", "were read more than once", "nan", "an array of shape", "overriding the literal",
                  "Seed: the cotangent", "is an input", "Constant"):
         assert part in text, part

@@ -199,6 +199,18 @@ export function createRenderer(answer) {
     return notes[pos].replace("{along}", along);
   }
 
+  // The places of node i's operand read more than once (a gather's), in words; "" if none was
+  // (records.py's `rereads`).
+  function rereads(i, operand) {
+    const reads = (nodes.rereads || {})[String(i)];
+    if (!reads) return "";
+    const places = reads.places.map((place, k) => tell("reread_place",
+      { unit: reads.unit, place: Array.isArray(place) ? `[${place.join(", ")}]` : place,
+        count: reads.counts[k] })).join(", ");
+    const more = reads.more ? tell("reread_more", { more: reads.more }) : "";
+    return tell("rereads", { places, input: operand, more });
+  }
+
   function term(i, t, g) {
     const src = terms.input[t];
     const pos = terms.position[t];
@@ -216,6 +228,7 @@ export function createRenderer(answer) {
     if (localJson !== null) fields.local = shortly(decode(localJson));
     if (kind.text.includes("term_vjp")) fields.how = how(i, pos);
     if (kind.text.includes("term_kink")) fields.sentence = kinkSentence(i, pos);
+    if (kind.text.includes("term_rereads")) fields.rereads = rereads(i, fields.input);
     if (before !== null) Object.assign(fields, { before: shortly(before), after: shortly(sum) });
     const text = kind.text.map((key) => tell(key, fields)).join("");
     return {

@@ -96,6 +96,11 @@ class NodeColumns(_Model):
                             "every element is (the kink's rule is used).")
     kink_point: dict[str, Value] = Field(description="For a node on a kink, by index: its "
                                          "first operand's value there.")
+    rereads: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per node whose backward adds up several reads of "
+        "one place (a gather, `C[X]`), the first places of its operand read more than once: "
+        "`unit` (`row` where whole rows are read, else `element`), `places`, `counts`, and "
+        "how many `more` there are.")
     kink_sides: dict[str, list[list[float]]] = Field(
         default_factory=dict, description="For a node on a kink whose numbers depend on its "
         "params or point (leaky_relu's slope, clip's upper bound), by index: [taken, left, "

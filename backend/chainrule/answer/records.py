@@ -183,6 +183,8 @@ class Renderer:
             fields["how"] = self.how(i, pos)
         if "term_kink" in kind["text"]:
             fields["sentence"] = self.kink_sentence(i, pos)
+        if "term_rereads" in kind["text"]:
+            fields["rereads"] = self.rereads(i, fields["input"])
         if before is not None:
             fields["before"], fields["after"] = short(before), short(after)
         text = "".join(say(key, **fields) for key in kind["text"])
@@ -210,6 +212,17 @@ class Renderer:
         along = say("along_all") if axis is None else say("along_axis", axis=axis) if isinstance(
             axis, int) else say("along_axes", axes=", ".join(str(a) for a in axis))
         return str(notes[pos]).replace("{along}", along)
+
+    def rereads(self, i: int, operand: str) -> str:
+        """The places of node i's operand read more than once (a gather's), in words; "" if
+        none was."""
+        reads = (self.nodes.get("rereads") or {}).get(str(i))
+        if not reads:
+            return ""
+        places = ", ".join(say("reread_place", unit=reads["unit"], place=place, count=count)
+                           for place, count in zip(reads["places"], reads["counts"]))
+        more = say("reread_more", more=reads["more"]) if reads["more"] else ""
+        return say("rereads", places=places, input=operand, more=more)
 
     def kink_sentence(self, i: int, pos: int) -> str:
         """The convention at node i's kink for operand `pos`, with its one-sided derivatives."""

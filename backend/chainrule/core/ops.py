@@ -175,6 +175,9 @@ class Op:
 
     # Its static parameters and their defaults, in order (see the module's docstring).
     params: tuple[tuple[str, object], ...] = ()
+    # For an op whose backward adds up several reads of one place (gather): how many times each
+    # element of its first operand was read, `rereads(*args, **params)`, for the narration.
+    rereads: Callable[..., Array] | None = None
     # The inputs that are data, by position: indices and masks, which say where, not how much.
     # A reader gives them constants; they are never differentiated (their VJPs return zeros).
     data: tuple[int, ...] = ()
@@ -520,6 +523,13 @@ def _scatter_add(g: Array, y: Array, a: Array, idx: Array, key: str = "@") -> Ar
     out = np.zeros(a.shape)
     np.add.at(out, numpy_key(key, idx), g)
     return out
+
+
+def _reads(a: Array, idx: Array, key: str = "@") -> Array:
+    """How many times gather read each element of `a`."""
+    counts = np.zeros(a.shape)
+    np.add.at(counts, numpy_key(key, idx), 1.0)
+    return counts
 
 
 def _indexed_shape(s: Shape, key: str = "...") -> Shape:
@@ -1223,7 +1233,7 @@ OPS: dict[str, Op] = {
            numpy=(), torch=(), sympy=None, micrograd=()),
         # v holds the index arrays (data, never differentiated): the array for one `@`, else
         # one per `@` of the key, stacked on axis 0 (indexing.py).
-        Op(name="gather", arity=2, params=(("key", "@"),), data=(1,),
+        Op(name="gather", arity=2, params=(("key", "@"),), data=(1,), rereads=_reads,
            forward=_gather,
            vjps=(_scatter_add, lambda g, y, a, b, key="@": np.zeros(b.shape)),
            jvps=(lambda t, y, a, b, key="@": t[numpy_key(key, b)],
