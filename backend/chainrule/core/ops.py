@@ -148,6 +148,9 @@ class Op:
     # The notation.
     expr: Formula  # the node itself, e.g. sin($u)
     derivs: tuple[Formula, ...]  # local derivative d y / d input, one per input
+    # How its VJP reads in words, per input, where it is not the upstream times a local
+    # derivative (a step says `dL/dx += <this> = ...`): `{along}` names a reduction's axes.
+    backward: tuple[str, ...] = ()
     symbol: str  # the short label of a node of this op: `+`, `×`, `max`, `σ`
     description: str
     syntax: str = "function"  # function | infix | prefix | postfix
@@ -172,6 +175,9 @@ class Op:
 
     # Its static parameters and their defaults, in order (see the module's docstring).
     params: tuple[tuple[str, object], ...] = ()
+    # For an op whose backward adds up several reads of one place (gather): how many times each
+    # element of its first operand was read, `rereads(*args, **params)`, for the narration.
+    rereads: Callable[..., Array] | None = None
     # The inputs that are data, by position: indices and masks, which say where, not how much.
     # A reader gives them constants; they are never differentiated (their VJPs return zeros).
     data: tuple[int, ...] = ()
@@ -517,6 +523,13 @@ def _scatter_add(g: Array, y: Array, a: Array, idx: Array, key: str = "@") -> Ar
     out = np.zeros(a.shape)
     np.add.at(out, numpy_key(key, idx), g)
     return out
+
+
+def _reads(a: Array, idx: Array, key: str = "@") -> Array:
+    """How many times gather read each element of `a`."""
+    counts = np.zeros(a.shape)
+    np.add.at(counts, numpy_key(key, idx), 1.0)
+    return counts
 
 
 def _indexed_shape(s: Shape, key: str = "...") -> Shape:
@@ -1017,6 +1030,8 @@ OPS: dict[str, Op] = {
            shape=_matmul_shape, elementwise=False,
            expr=_f("$u @ $v", r"$u \, $v"),
            derivs=(_f("$v.T", "$v^{\\top}"), _f("$u.T", "$u^{\\top}")),
+           backward=("the upstream times v transposed (g @ v.T)",
+                     "u transposed times the upstream (u.T @ g)"),
            symbol="@",
            description="Matrix product of vectors and matrices, or of stacks of matrices "
                        "(numpy's and torch's matmul, the stacks broadcast); upstream gradients "
@@ -1035,6 +1050,7 @@ OPS: dict[str, Op] = {
            forward=_transpose, vjps=(lambda g, y, a: g.T,), jvps=(lambda t, y, a: t.T,),
            shape=_reversed, elementwise=False,
            expr=_f("$u.T", "$u^{\\top}"), derivs=(_f("transpose", r"\top"),),
+           backward=("the upstream transposed back",),
            symbol="ᵀ",
            description="Transpose (reverses the axes); the gradient is transposed back.",
            syntax="postfix", precedence=5,
@@ -1169,6 +1185,7 @@ OPS: dict[str, Op] = {
            shape=_reduced_shape, elementwise=False,
            expr=_f("sum($u$p)", r"\sum$p $u"),
            derivs=(_f("1 (for every element)", r"\mathbf{1}"),),
+           backward=("the upstream copied back {along}",),
            symbol="Σ",
            description="Sum of all elements, or along `axis`; the gradient is copied to every "
                        "element summed.",
@@ -1181,6 +1198,7 @@ OPS: dict[str, Op] = {
            shape=_reduced_shape, elementwise=False,
            expr=_f("mean($u$p)", r"\operatorname{mean}$p $u"),
            derivs=(_f("1/n (for every element)", r"\frac{1}{n}\mathbf{1}"),),
+           backward=("the upstream copied back {along}, divided by the count",),
            symbol="mean", description="Mean of all elements, or along `axis`.",
            numpy=("mean",), torch=("mean",), sympy=None, micrograd=()),
         Op(name="var", arity=1, params=(*_AXIS, ("ddof", 0)),
@@ -1189,6 +1207,7 @@ OPS: dict[str, Op] = {
            expr=_f("var($u$p)", r"\operatorname{var}$p $u"),
            derivs=(_f("2 ($u - mean($u)) / (n - ddof)",
                       r"\frac{2\,($u - \bar{$u})}{n - \text{ddof}}"),),
+           backward=("2 (u - mean(u)) / (n - ddof) times the upstream copied back {along}",),
            symbol="var",
            description="Variance of all elements, or along `axis`: the mean squared distance "
                        "from the mean, divided by n - ddof instead of n when ddof is given.",
@@ -1199,6 +1218,8 @@ OPS: dict[str, Op] = {
            expr=_f("max($u$p)", r"\max$p $u"),
            derivs=(_f("1 where $u is the maximum (1/k for a k-way tie), else 0",
                       r"[\,$u = \max $u\,] / k"),),
+           backward=(("the upstream sent back {along} to the largest element (split between "
+                     "ties)"),),
            symbol="max",
            description="Largest element, of all or along `axis`; the gradient goes to the "
                        "element picked, split evenly between ties (as torch's amax).",
@@ -1209,6 +1230,8 @@ OPS: dict[str, Op] = {
            expr=_f("min($u$p)", r"\min$p $u"),
            derivs=(_f("1 where $u is the minimum (1/k for a k-way tie), else 0",
                       r"[\,$u = \min $u\,] / k"),),
+           backward=(("the upstream sent back {along} to the smallest element (split between "
+                     "ties)"),),
            symbol="min",
            description="Smallest element, of all or along `axis`; the gradient goes to the "
                        "element picked, split evenly between ties (as torch's amin).",
@@ -1219,6 +1242,7 @@ OPS: dict[str, Op] = {
            shape=_same, elementwise=False,
            expr=_f("softmax($u)", r"\operatorname{softmax}($u)"),
            derivs=(_f("diag(y) - y y.T", r"\operatorname{diag}(y) - y\,y^{\top}"),),
+           backward=("y * (g - sum(g * y)), y the softmax and g the upstream",),
            symbol="softmax", description="exp(u) / sum(exp(u)) over all elements.",
            numpy=(), torch=(), sympy=None, micrograd=()),
         Op(name="logsumexp", arity=1, params=_AXIS,
@@ -1226,6 +1250,7 @@ OPS: dict[str, Op] = {
            shape=_reduced_shape, elementwise=False,
            expr=_f("logsumexp($u$p)", r"\log\sum$p e^{$u}"),
            derivs=(_f("softmax($u)", r"\operatorname{softmax}($u)"),),
+           backward=("softmax(u) times the upstream copied back {along}",),
            symbol="logsumexp",
            description="log(sum(exp(u))) over all elements, or along `axis`, computed stably.",
            numpy=(), torch=("logsumexp",), sympy=None, micrograd=()),
@@ -1249,6 +1274,7 @@ OPS: dict[str, Op] = {
            shape=_indexed_shape, elementwise=False,
            expr=_f("$u[$p]"),
            derivs=(_f("1 at each element picked, 0 elsewhere", r"\mathbf{1}_{\text{picked}}"),),
+           backward=("the upstream put back at the places picked, zeros elsewhere",),
            symbol="[ ]",
            description="The elements of u a basic index picks: integers, slices (`1:3`, `:`), "
                        "`None` (a new axis), `...`; the gradient goes back to the places they "
@@ -1256,7 +1282,7 @@ OPS: dict[str, Op] = {
            numpy=(), torch=(), sympy=None, micrograd=()),
         # v holds the index arrays (data, never differentiated): the array for one `@`, else
         # one per `@` of the key, stacked on axis 0 (indexing.py).
-        Op(name="gather", arity=2, params=(("key", "@"),), data=(1,),
+        Op(name="gather", arity=2, params=(("key", "@"),), data=(1,), rereads=_reads,
            forward=_gather,
            vjps=(_scatter_add, lambda g, y, a, b, key="@": np.zeros(b.shape)),
            jvps=(lambda t, y, a, b, key="@": t[numpy_key(key, b)],
@@ -1266,6 +1292,9 @@ OPS: dict[str, Op] = {
            derivs=(_f("1 at each place read, added up where a place is read again",
                       r"\textstyle\sum_{\text{reads}} \mathbf{1}"),
                    _f("0 (indices are data)", "0")),
+           backward=(("a scatter-add: each upstream element added back at the place it was "
+                      "read from, a place read twice getting both"),
+                     "nothing: indices are data"),
            symbol="[ ]",
            description="The elements of u at the places integer arrays name (`C[X]`, an "
                        "embedding; `p[arange(n), y]`, one per row); the indices are data, not "
@@ -1286,6 +1315,8 @@ OPS: dict[str, Op] = {
            derivs=(_f("1 for each element, at its place in $u",
                       r"\mathbf{1}\text{, reshaped back}"),
                    _f("0 (only its shape is read)", "0")),
+           backward=("the upstream reshaped back to the shape of u",
+                     "nothing: only its shape is read"),
            symbol="reshape",
            description="The elements of u, in order, in the shape of v (v's values are not "
                        "read); the gradient is reshaped back to u's shape.",
@@ -1317,6 +1348,8 @@ OPS: dict[str, Op] = {
            derivs=(_f("the upstream convolved with the flipped $v",
                       r"\bar{g} \ast \operatorname{flip}\left($v\right)"),
                    _f("$u correlated with the upstream", r"$u \star \bar{g}")),
+           backward=("the upstream convolved with the flipped kernel (a transposed convolution)",
+                     "the input correlated with the upstream"),
            symbol="conv2d",
            description="2-D convolution as torch computes it (a cross-correlation: each kernel "
                        "slides over the input without being flipped) of an input (N, C, H, W) "
@@ -1332,6 +1365,8 @@ OPS: dict[str, Op] = {
            derivs=(_f("the upstream convolved with the flipped $v",
                       r"\bar{g} \ast \operatorname{flip}\left($v\right)"),
                    _f("$u correlated with the upstream", r"$u \star \bar{g}")),
+           backward=("the upstream convolved with the flipped kernel (a transposed convolution)",
+                     "the input correlated with the upstream"),
            symbol="conv1d",
            description="1-D convolution as torch computes it (a cross-correlation) of an input "
                        "(N, C, L) with weights (O, C, k), with `stride` and zero `padding`. "
@@ -1346,6 +1381,7 @@ OPS: dict[str, Op] = {
            derivs=(_f("the upstream routed to each window's maximum in $u (1/k of it to each "
                       "of a k-way tie)",
                       r"\bar{g} \text{ to each window's } \max $u"),),
+           backward=("each window's upstream sent to its maximum (split between ties)",),
            symbol="maxpool",
            description="The largest element of each kernel_size window of the last two axes, "
                        "the windows `stride` apart (kernel_size by default), the input padded "
@@ -1360,6 +1396,7 @@ OPS: dict[str, Op] = {
            expr=_f("avg_pool2d($u$p)", r"\operatorname{avgpool}$p\left($u\right)"),
            derivs=(_f("the upstream spread evenly over each window of $u",
                       r"\frac{\bar{g}}{k_h k_w} \text{ over each window of } $u"),),
+           backward=("each window's upstream spread evenly over the window",),
            symbol="avgpool",
            description="The mean of each kernel_size window of the last two axes, the windows "
                        "`stride` apart (kernel_size by default), the input padded with 0 by "
