@@ -1333,6 +1333,10 @@ OPS: dict[str, Op] = {
                    r"\operatorname{concatenate}$p\left[$u, $v\right]"),
            derivs=(_f("the upstream cut back to $u's place", r"\bar{g}\text{ at } $u"),
                    _f("the upstream cut back to $v's place", r"\bar{g}\text{ at } $v")),
+           # Not `{along}`: the renderers read a missing axis as all axes, and concatenate's
+           # default is axis 0.
+           backward=("the upstream cut back to u's place in the join (np.split's first piece)",
+                     "the upstream cut back to v's place in the join (np.split's second piece)"),
            symbol="concat",
            description="u and v joined along `axis` (0 unless given; None: both flattened), "
                        "their other axes equal; k arrays are k - 1 joins, and stack gives each "
