@@ -871,7 +871,7 @@ def _index_set(x: Array, v: Array, key: str = "...") -> Array:
     return out
 
 
-def _overwritten(g: Array, key: object) -> Array:
+def _overwritten(g: Array, key: Any) -> Array:
     """`g` with zeros at the places the key wrote (what the old array no longer reaches)."""
     out = np.array(g)
     out[key] = 0.0
@@ -959,8 +959,8 @@ def _pad_ok(value: object) -> bool:
         for p in value)
 
 
-PARAM_KINDS["pad_width"] = (_pad_ok, "a tuple of (before, after) pairs of non-negative "
-                                     "integers, one per axis")
+PARAM_KINDS["pad_width"] = (_pad_ok, ("a tuple of (before, after) pairs of non-negative "
+                                      "integers, one per axis"))
 
 
 def _pad_zeros(x: Array, pad_width: PadWidth = ()) -> Array:
