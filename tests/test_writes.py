@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from chainrule import ChainruleError, trace
+from chainrule import ChainruleError, backprop, trace
 
 from .oracles import assert_close, central_difference
 from .test_trace_corpus import (
@@ -318,3 +318,12 @@ def test_a_write_trace_cannot_follow_is_a_chainrule_error_at_its_line(
     assert named in err.message and err.span is not None, err.message
     assert inspect.getsource(f)[slice(*err.span)].startswith(at), (
         inspect.getsource(f)[slice(*err.span)])
+
+
+@pytest.mark.parametrize("source", ["sum(scatter_set(x, i, v))", "sum(index_set(x, v))",
+                                    "sum(gather(x, i))"])
+def test_the_language_writes_indexing_with_brackets_and_calls_no_index_op_by_name(
+        source: str) -> None:
+    with pytest.raises(ChainruleError) as info:
+        backprop(source, {"x": [1.0, 2.0, 3.0], "i": [7.0, 0.0], "v": [5.0, 6.0]})
+    assert "is written with brackets" in info.value.message

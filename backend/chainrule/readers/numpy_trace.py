@@ -15,10 +15,24 @@ shape), `np.nan_to_num` (the value, where finite), `np.linalg.norm` (sqrt(sum(x*
 A comparison (`x > 0`, `scores > margin`) is a mask: data computed from the values at the given
 inputs, as a label is, never differentiated; the values of the graph so far are computed for
 it on demand (`_Tracing.value`), each node once. Branching on a mask is refused, as the graph
-would hold one branch only. Anything else a traced function asks of a traced value is a
+would hold one branch only (a mask of data alone, which no input changes, may be branched on).
+Anything else a traced function asks of a traced value is a
 ChainruleError naming the numpy call or the Python construct (and, in a helper outside the
 traced function's lines, its line), never another exception: numpy's own errors on top of ours
 (`a[i] = x` calls `x.__float__`, whose refusal numpy wraps in a ValueError) are unwrapped.
+
+Writes into arrays read as functional index updates (JAX's `x.at[key].set(v)`): `x[key] = v`
+makes the tracer stand for a new node (index_set for a basic key, scatter_set for index arrays
+and masks, whose places written twice keep numpy's last write), and every Python name for it
+sees the write, as numpy's would; `x += v` and `out=` write in place (numpy's scalars, the 0-axis
+results, are not changed in place). Basic indexing, `.T` and `.reshape` make views where numpy's
+are views (numpy itself decides, on an array of element numbers: `Tracer._layout`): a view
+follows its base's writes and writes itself into its base. A numpy array cannot hold a traced
+value, so the arrays the user's own code makes with np.zeros, np.ones, np.empty, np.full and
+their `_like` are tracers of constants while the trace runs (`_tracking` replaces those numpy
+functions for the trace's time; numpy's own code, libraries, compiled code and other threads
+get numpy's arrays); such an array gives out its numbers while it holds data only. Writing a
+traced value into any other numpy array is refused, naming the line.
 
 Each call of a Python function inside `f` (a helper `layer(x, W)`, wherever it is defined) is a
 `function` group named `layer#k` for its k-th call, holding the nodes made while it ran; calls
@@ -1092,6 +1106,7 @@ _NOT_USERS = tuple({*_LIBRARIES, *(os.path.join(sysconfig.get_paths()[k], "") fo
 _TRACKING = threading.local()  # the running trace of this thread, if any (`_tracking`)
 _PATCH_LOCK = threading.Lock()
 _PATCHED: list[int] = [0]  # how many traces are running, in all threads
+_ORIGINALS: dict[str, Callable[..., Any]] = {}  # numpy's own, while they are replaced
 
 
 @contextmanager
@@ -1105,7 +1120,8 @@ def _tracking(tracing: _Tracing) -> Iterator[None]:
     with _PATCH_LOCK:
         if not _PATCHED[0]:
             for name in _CREATIONS:
-                setattr(np, name, _tracked(name, getattr(np, name)))
+                _ORIGINALS[name] = getattr(np, name)
+                setattr(np, name, _tracked(name, _ORIGINALS[name]))
         _PATCHED[0] += 1
     _TRACKING.tracing = tracing
     try:
@@ -1116,7 +1132,7 @@ def _tracking(tracing: _Tracing) -> Iterator[None]:
             _PATCHED[0] -= 1
             if not _PATCHED[0]:
                 for name in _CREATIONS:
-                    setattr(np, name, getattr(np, name).__wrapped__)
+                    setattr(np, name, _ORIGINALS.pop(name))
 
 
 def _called_by_user(frame: FrameType, name: str) -> bool:
