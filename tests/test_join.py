@@ -160,9 +160,13 @@ def test_trace_reads_numpys_joins(fun: Callable[[np.ndarray], float]) -> None:
     assert_close(_grad(result, "x"), central_difference(fun, x), rtol=1e-5, atol=1e-8)
 
 
+OUTSIDE = np.zeros((10, 4))
+
+
 @pytest.mark.parametrize(("fun", "message"), [
     (lambda x: np.sum(np.concatenate(x)), "np.concatenate of one traced array"),
-    (lambda x: np.sum(np.concatenate([x, x], out=np.zeros((10, 4)))), "with out="),
+    # out= an array made outside the function (one made inside with np.zeros takes the write)
+    (lambda x: np.sum(np.concatenate([x, x], out=OUTSIDE)), "out="),
     (lambda x: np.sum(np.stack([x, x[0]])), "stack needs arrays of one shape"),
     (lambda x: np.sum(np.concatenate([x, x], axis=2)), "not one axis"),
 ])

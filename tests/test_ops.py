@@ -48,7 +48,14 @@ SHAPES = {"matmul": [((3, 2), (2, 4)), ((3,), (3, 2)), ((2, 3), (3,)), ((3,), (3
           "avg_pool2d": [((2, 3, 6, 5),), ((2, 5, 7),)],
           "where": [((), (), ()), ((3,), (3,), ()), ((2, 3), (3,), (2, 1)), ((2, 1), (), (3,))],
           "concatenate": [((3,), (2,)), ((2, 3), (1, 3)), ((2, 3), (2, 4)), ((2, 2, 3), (2, 1, 3)),
-                          ((2, 2), (2, 2)), ((), ())]}
+                          ((2, 2), (2, 2)), ((), ())],
+          # writes: the array and the value (a scalar, broadcast, with a leading axis of 1);
+          # scatter_set's index arrays between them (0s and 1s: places written twice).
+          "index_set": [((2, 3), (3,)), ((2, 3), ()), ((2, 3), (2,)), ((2, 3), (1, 3)),
+                        ((4,), (2,)), ((2, 2, 3), (2, 1)), ((2, 2, 3), (3,))],
+          "scatter_set": [((5, 3), (4,), (4, 3)), ((5, 3), (4,), (3,)), ((4, 5), (2, 4), (4,)),
+                          ((4, 5), (2, 4), ()), ((3, 4), (2,), (3, 2)),
+                          ((2, 3, 4), (2, 2), (2,)), ((2, 3, 4), (2, 2), (1, 2, 2, 2, 4))]}
 # Index keys that fit each shape above (core/indexing.py), and the gather keys by their shapes.
 KEYS = {(2, 3): ["0", "-1, 1:", ":, ::2", "None, :, 1"], (4,): ["1:3", "::-1", "None"],
         (2, 2, 3): ["..., 0", "1, ..., :2", ":, None, 1"]}
@@ -59,6 +66,15 @@ JOIN_AXES = {((3,), (2,)): [{}, {"axis": -1}, {"axis": None}], ((2, 3), (1, 3)):
              ((2, 3), (2, 4)): [{"axis": 1}, {"axis": -1}, {"axis": None}],
              ((2, 2, 3), (2, 1, 3)): [{"axis": 1}, {"axis": -2}],
              ((2, 2), (2, 2)): [{}, {"axis": 1}], ((), ()): [{"axis": None}]}
+SET_KEYS = {((2, 3), (3,)): ["0", "-1"], ((2, 3), ()): ["0", ":, ::2", "None, :, 1"],
+            ((2, 3), (2,)): ["-1, 1:", ":, ::2"], ((2, 3), (1, 3)): ["0"],
+            ((4,), (2,)): ["1:3", "::2"], ((2, 2, 3), (2, 1)): ["..., 0"],
+            ((2, 2, 3), (3,)): [":, 1"]}
+SCATTER_KEYS = {((5, 3), (4,), (4, 3)): ["@"], ((5, 3), (4,), (3,)): ["@"],
+                ((4, 5), (2, 4), (4,)): ["@, @"], ((4, 5), (2, 4), ()): ["@, @"],
+                ((3, 4), (2,), (3, 2)): [":, @"], ((2, 3, 4), (2, 2), (2,)): [":, 1, @"],
+                ((2, 3, 4), (2, 2), (1, 2, 2, 2, 4)): ["@, 1:"]}
+KEYED = {"gather": GATHER_KEYS, "index_set": SET_KEYS, "scatter_set": SCATTER_KEYS}
 ELEMENTWISE_SHAPES = [((),), ((3,),), ((2, 3),)]
 BINARY_SHAPES = [((), ()), ((3,), ()), ((2, 3), (3,)), ((2, 1), (1, 3))]
 
@@ -97,6 +113,9 @@ def _param_sets(op: Op, shape: tuple[int, ...]) -> list[Params]:
     sets += [{name: value} for name, value in _REAL_PARAMS if name in names]
     if "min" in names:
         sets.append({"min": -1, "max": 0.5})
+    if "pad_width" in names and shape:
+        sets += [{"pad_width": ((1, 1),) * len(shape)},
+                 {"pad_width": tuple((k % 2, 2 - k % 2) for k in range(len(shape)))}]
     return sets
 
 
@@ -131,7 +150,7 @@ def _cases() -> list[object]:
         shapes = SHAPES.get(name) or (REDUCED_SHAPES if op.params else BINARY_SHAPES
                                       if op.arity == 2 else ELEMENTWISE_SHAPES)
         for s in shapes:
-            sets = [{"key": k} for k in GATHER_KEYS[s]] if name == "gather" else JOIN_AXES[
+            sets = [{"key": k} for k in KEYED[name][s]] if name in KEYED else JOIN_AXES[
                 s] if name == "concatenate" else _param_sets(op, s[0])
             cases += [pytest.param(name, s, p, id=f"{name}-{s}-{p}" if p else f"{name}-{s}")
                       for p in sets]

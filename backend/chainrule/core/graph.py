@@ -379,18 +379,45 @@ class GraphBuilder:
         text = key_text(key)
         if not arrays:
             return self.apply("index", [x], span, name, {"key": text})
+        array = self.checked_arrays(x, key, arrays, span)
+        if index is None or len(arrays) > 1 or text != ARRAY:
+            index = self.index_constant(key, texts, array, span)
+        return self.apply("gather", [x, index], span, name, {"key": text})
+
+    @staticmethod
+    def checked_arrays(x: Node, key: tuple[Component, ...], arrays: list[np.ndarray],
+                       span: Span) -> np.ndarray:
+        """A key's index arrays as one array (broadcast and stacked where there are several),
+        checked against `x`'s shape: integers in range of the axes they index."""
+        text = key_text(key)
         try:
             stacked = arrays[0] if len(arrays) == 1 else np.stack(np.broadcast_arrays(*arrays))
-            check_arrays(x.shape, text, np.asarray(stacked, dtype=np.float64))
+            array = np.asarray(stacked, dtype=np.float64)
+            check_arrays(x.shape, text, array)
         except ValueError as err:
             raise ChainruleError(f"{x.bare.plain}[{text}]: {err}", span, "value") from None
-        if index is None or len(arrays) > 1 or text != ARRAY:
-            places = iter(texts)
-            written = ", ".join(next(places) if c == ARRAY else key_text((c,)) for c in key)
-            array = np.asarray(stacked, dtype=np.float64)
-            index = self.add("const", [], span, array.shape, const=array)  # empty: no place
-            index.bare = Formula(written, written.replace(":", "{:}"))
-        return self.apply("gather", [x, index], span, name, {"key": text})
+        return array
+
+    def index_constant(self, key: tuple[Component, ...], texts: list[str], array: np.ndarray,
+                       span: Span) -> Node:
+        """The constant of a key's index arrays, its formula the key with each array's text in
+        its place (`arange(n), y`)."""
+        places = iter(texts)
+        written = ", ".join(next(places) if c == ARRAY else key_text((c,)) for c in key)
+        index = self.add("const", [], span, array.shape, const=array)  # empty: no place
+        index.bare = Formula(written, written.replace(":", "{:}"))
+        return index
+
+    def update(self, x: Node, key: tuple[Component, ...], arrays: list[np.ndarray],
+               texts: list[str], value: Node, span: Span, name: str | None = None) -> Node:
+        """`x[key] = value` read as a new node (JAX's x.at[key].set(value)): an `index_set`
+        for a basic key; with integer arrays at the key's `@`s, a `scatter_set` reading them
+        as data (a constant, as a gather's)."""
+        text = key_text(key)
+        if not arrays:
+            return self.apply("index_set", [x, value], span, name, {"key": text})
+        index = self.index_constant(key, texts, self.checked_arrays(x, key, arrays, span), span)
+        return self.apply("scatter_set", [x, index, value], span, name, {"key": text})
 
     def input(self, name: str, value: object, span: Span) -> Node:
         """An input named `name` holding `value`: a leaf the gradients are answered for."""

@@ -893,6 +893,159 @@ def _sympy_clip(sp: object, a: object, min: float | None = None,
     return out if max is None else sp.Min(out, max)  # type: ignore[attr-defined]
 
 
+# ---------------------------------------------------------------- writes into arrays, pad
+# `x[key] = v` read as a functional index update (JAX's x.at[key].set(v)): a new array, x with
+# v at the places the key names. With a basic key (index_set) each place is written once; with
+# index arrays (scatter_set, its arrays a data operand as gather's) a place named twice keeps
+# the last write, as numpy's assignment does: `_winners` asks numpy itself which write that is.
+
+
+def _value_to(v: Array, target: Shape) -> Array:
+    """A written value (batched: axis 0 the batch) shaped to broadcast over the `target`
+    places of each row: the leading axes of length 1 numpy drops from a value of more axes
+    dropped, the others aligned to the right."""
+    core = v.shape[1:]
+    if len(core) > len(target):
+        core = core[len(core) - len(target):]
+    return v.reshape(v.shape[:1] + (1,) * (len(target) - len(core)) + core)
+
+
+def _for_value(shape: Shape, g: Array) -> Array:
+    """The gradient at the written places, with the leading axes of length 1 a value of more
+    axes than the places had (`unbroadcast` sums the rest back to the value's shape)."""
+    return g.reshape((1,) * (len(shape) - g.ndim) + g.shape) if len(shape) > g.ndim else g
+
+
+def _fits(v: Shape, target: Shape, key: str) -> None:
+    """Refuse a value that numpy would not write into `target` places (ValueError, in words)."""
+    extra = max(0, len(v) - len(target))
+    core = v[extra:]
+    if any(d != 1 for d in v[:extra]) or any(
+            a != b and a != 1 for a, b in zip(core[::-1], target[::-1])):
+        raise ValueError(f"a value of shape {list(v)} cannot be written into [{key}], which "
+                         f"names places of shape {list(target)}")
+
+
+def _index_set(x: Array, v: Array, key: str = "...") -> Array:
+    out = np.array(np.broadcast_to(x, (max(len(x), len(v)), *x.shape[1:])))
+    place = batched_key(key, x.ndim - 1)
+    out[place] = _value_to(v, out[place].shape[1:])
+    return out
+
+
+def _overwritten(g: Array, key: Any) -> Array:
+    """`g` with zeros at the places the key wrote (what the old array no longer reaches)."""
+    out = np.array(g)
+    out[key] = 0.0
+    return out
+
+
+def _index_set_place(t: Array, y: Array, x: Array, v: Array, key: str = "...") -> Array:
+    """The value's tangent at the places written, zeros elsewhere."""
+    out = np.zeros(y.shape)
+    out[numpy_key(key)] = t
+    return out
+
+
+def _index_set_shape(s: Shape, v: Shape, key: str = "...") -> Shape:
+    _fits(v, indexed_shape(s, key), key)
+    return s
+
+
+def _winners(shape: Shape, key: str, idx: Array) -> tuple[Array, Shape]:
+    """For each place of an array of `shape`, which write of `x[key] = v` it keeps (the
+    number of the element of v, broadcast to the places' shape, in C order; -1 where none
+    is written), and that shape. numpy itself writes the numbers, so a place named twice keeps
+    the write numpy keeps."""
+    winner = np.full(shape, -1, dtype=np.intp)
+    at = numpy_key(key, idx)
+    target = winner[at].shape
+    winner[at] = np.arange(math.prod(target)).reshape(target)
+    return winner, target
+
+
+def _scatter_set(x: Array, idx: Array, v: Array, key: str = "@") -> Array:
+    """x[key] = v with the index arrays `idx` (a row of each per batch row): one numpy call
+    when every batch row writes the same places."""
+    batch = max(len(x), len(idx), len(v))
+    out = np.array(np.broadcast_to(x, (batch, *x.shape[1:])))
+    same = len(idx) == 1 or bool((idx == idx[:1]).all())
+    for b in range(1 if same else batch):
+        winner, target = _winners(x.shape[1:], key, idx[0 if same else b])
+        written = winner >= 0
+        rows = slice(None) if same else slice(b, b + 1)
+        values = v if same or len(v) == 1 else v[b:b + 1]
+        flat = np.broadcast_to(_value_to(values, target),
+                               (len(out[rows]), *target)).reshape(len(out[rows]), -1)
+        out[rows][:, written] = flat[:, winner[written]]
+    return out
+
+
+def _scatter_set_vjp_x(g: Array, y: Array, x: Array, idx: Array, v: Array,
+                       key: str = "@") -> Array:
+    return g * (_winners(x.shape, key, idx)[0] < 0)
+
+
+def _scatter_set_vjp_v(g: Array, y: Array, x: Array, idx: Array, v: Array,
+                       key: str = "@") -> Array:
+    """The upstream at the place each element of v was written to, where that write is the
+    one kept (a write overwritten by a later one gets 0)."""
+    winner, target = _winners(x.shape, key, idx)
+    written = winner >= 0
+    out = np.zeros(math.prod(target))
+    out[winner[written]] = g[written]
+    return _for_value(v.shape, out.reshape(target))
+
+
+def _scatter_set_jvp_v(t: Array, y: Array, x: Array, idx: Array, v: Array,
+                       key: str = "@") -> Array:
+    winner, target = _winners(x.shape, key, idx)
+    written = winner >= 0
+    out = np.zeros(y.shape)
+    out[written] = np.broadcast_to(_value_to(t[None], target)[0], target).ravel()[
+        winner[written]]
+    return out
+
+
+def _scatter_set_shape(s: Shape, i: Shape, v: Shape, key: str = "@") -> Shape:
+    _fits(v, _gathered_shape(s, i, key), key)
+    return s
+
+
+PadWidth = tuple[tuple[int, int], ...]
+
+
+def _pad_ok(value: object) -> bool:
+    return isinstance(value, tuple) and all(
+        isinstance(p, tuple) and len(p) == 2 and all(_is_int(a) and a >= 0 for a in p)  # type: ignore[operator]
+        for p in value)
+
+
+PARAM_KINDS["pad_width"] = (_pad_ok, ("a tuple of (before, after) pairs of non-negative "
+                                      "integers, one per axis"))
+
+
+def _pad_zeros(x: Array, pad_width: PadWidth = ()) -> Array:
+    """np.pad(x, pad_width) in constant mode, with zeros (batched: the batch axis not padded)."""
+    return np.pad(x, ((0, 0), *pad_width)) if pad_width else np.array(x)
+
+
+def _unpad(g: Array, y: Array, x: Array, pad_width: PadWidth = ()) -> Array:
+    """The padding cut off again: the upstream at the places of x."""
+    if not pad_width:
+        return np.array(g)
+    return np.array(g[tuple(slice(b, b + n) for (b, _), n in zip(pad_width, x.shape))])
+
+
+def _padded_shape(s: Shape, pad_width: PadWidth = ()) -> Shape:
+    if not pad_width:
+        return s
+    if len(pad_width) != len(s):
+        raise ValueError(f"pad_width {list(pad_width)} has {len(pad_width)} pairs for an array "
+                         f"of shape {list(s)} ({len(s)} axes): one (before, after) per axis")
+    return tuple(n + b + a for n, (b, a) in zip(s, pad_width))
+
+
 # ---------------------------------------------------------------------- shape rules
 
 
@@ -1467,6 +1620,61 @@ OPS: dict[str, Op] = {
                        "to the one picked, and none to the condition.",
            numpy=("where",), torch=("where",),
            sympy=lambda sp, c, a, b: sp.Piecewise((b, sp.Eq(c, 0)), (a, True)), micrograd=()),
+        # ------------------------------------------------------------ writes into arrays, pad
+        # x[key] = v as a new array (JAX's x.at[key].set(v)): trace reads numpy code's writes.
+        Op(name="index_set", arity=2, params=(("key", "..."),),
+           forward=_index_set,
+           vjps=(lambda g, y, x, v, key="...": _overwritten(g, numpy_key(key)),
+                 lambda g, y, x, v, key="...": _for_value(v.shape, g[numpy_key(key)])),
+           jvps=(lambda t, y, x, v, key="...": _overwritten(t, numpy_key(key)),
+                 _index_set_place),
+           shape=_index_set_shape, elementwise=False,
+           expr=_f("$u.at[$p].set($v)", r"$u.\operatorname{at}[$p].\operatorname{set}($v)"),
+           derivs=(_f("1 where $u is kept, 0 where it is overwritten",
+                      r"\mathbf{1}_{\text{kept}}"),
+                   _f("1 at each place written (added up where $v broadcast)",
+                      r"\mathbf{1}_{\text{written}}")),
+           symbol="[ ]=",
+           description="u with v written at the places a basic index names (`x[0] = v`, "
+                       "`out[:, t, :] = h`), as a new array: numpy's assignment read as a "
+                       "functional update, as JAX's x.at[key].set(v). The gradient of u is the "
+                       "upstream with zeros where u was overwritten; v's is the upstream at the "
+                       "places written, summed back over the axes v was broadcast along.",
+           numpy=(), torch=(), sympy=None, micrograd=()),
+        # v holds the index arrays (data, as gather's); w is the value written.
+        Op(name="scatter_set", arity=3, params=(("key", "@"),), data=(1,),
+           forward=_scatter_set,
+           vjps=(_scatter_set_vjp_x, lambda g, y, x, i, v, key="@": np.zeros(i.shape),
+                 _scatter_set_vjp_v),
+           jvps=(lambda t, y, x, i, v, key="@": t * (_winners(x.shape, key, i)[0] < 0),
+                 lambda t, y, x, i, v, key="@": np.zeros(y.shape), _scatter_set_jvp_v),
+           shape=_scatter_set_shape, elementwise=False,
+           expr=_f("$u.at[$v].set($w)", r"$u.\operatorname{at}[$v].\operatorname{set}($w)"),
+           derivs=(_f("1 where $u is kept, 0 where it is overwritten",
+                      r"\mathbf{1}_{\text{kept}}"),
+                   _f("0 (indices are data)", "0"),
+                   _f("1 at the place each element was written to, if no later write "
+                      "overwrote it", r"\mathbf{1}_{\text{written last}}")),
+           symbol="[ ]=",
+           description="u with w written at the places integer arrays or a mask name "
+                       "(`dx[np.arange(N), y] -= 1`, `x[x < 0] = 0`), as a new array (JAX's "
+                       "x.at[idx].set(w)); the indices are data. A place named twice keeps the "
+                       "last write, as numpy's assignment does. The gradient of u is the "
+                       "upstream with zeros where u was overwritten; each element of w gets the "
+                       "upstream at the place it was written to, or 0 where a later write won.",
+           numpy=(), torch=(), sympy=None, micrograd=()),
+        Op(name="pad", arity=1, params=(("pad_width", ()),),
+           forward=_pad_zeros, vjps=(_unpad,),
+           jvps=(lambda t, y, x, pad_width=(): _pad_zeros(t[None], pad_width)[0],),
+           shape=_padded_shape, elementwise=False,
+           expr=_f("pad($u$p)", r"\operatorname{pad}$p\left($u\right)"),
+           derivs=(_f("1 at the places of $u, the padding cut off",
+                      r"\mathbf{1}\text{, the padding cut off}"),),
+           symbol="pad",
+           description="u with zeros added before and after each axis, pad_width giving a "
+                       "(before, after) pair per axis (np.pad in its constant mode, with "
+                       "zeros); the gradient is the upstream with the padding cut off.",
+           numpy=("pad",), torch=(), sympy=None, micrograd=()),
     ]
 }
 

@@ -17,10 +17,24 @@ traced arrays (core/joins.py).
 A comparison (`x > 0`, `scores > margin`) is a mask: data computed from the values at the given
 inputs, as a label is, never differentiated; the values of the graph so far are computed for
 it on demand (`_Tracing.value`), each node once. Branching on a mask is refused, as the graph
-would hold one branch only. Anything else a traced function asks of a traced value is a
+would hold one branch only (a mask of data alone, which no input changes, may be branched on).
+Anything else a traced function asks of a traced value is a
 ChainruleError naming the numpy call or the Python construct (and, in a helper outside the
 traced function's lines, its line), never another exception: numpy's own errors on top of ours
 (`a[i] = x` calls `x.__float__`, whose refusal numpy wraps in a ValueError) are unwrapped.
+
+Writes into arrays read as functional index updates (JAX's `x.at[key].set(v)`): `x[key] = v`
+makes the tracer stand for a new node (index_set for a basic key, scatter_set for index arrays
+and masks, whose places written twice keep numpy's last write), and every Python name for it
+sees the write, as numpy's would; `x += v` and `out=` write in place (numpy's scalars, the 0-axis
+results, are not changed in place). Basic indexing, `.T` and `.reshape` make views where numpy's
+are views (numpy itself decides, on an array of element numbers: `Tracer._layout`): a view
+follows its base's writes and writes itself into its base. A numpy array cannot hold a traced
+value, so the arrays the user's own code makes with np.zeros, np.ones, np.empty, np.full and
+their `_like` are tracers of constants while the trace runs (`_tracking` replaces those numpy
+functions for the trace's time; numpy's own code, libraries, compiled code and other threads
+get numpy's arrays); such an array gives out its numbers while it holds data only. Writing a
+traced value into any other numpy array is refused, naming the line.
 
 Each call of a Python function inside `f` (a helper `layer(x, W)`, wherever it is defined) is a
 `function` group named `layer#k` for its k-th call, holding the nodes made while it ran; calls
@@ -41,15 +55,18 @@ import operator
 import os
 import re
 import sys
+import sysconfig
+import threading
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from types import FrameType
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
 from ..core.graph import GraphBuilder, Node
-from ..core.indexing import array_text, split_key
+from ..core.indexing import array_text, key_text, numpy_key, split_key
 from ..core.joins import join
 from ..core.ops import OPS
 from ..errors import ChainruleError, Span
@@ -83,7 +100,8 @@ def read_numpy(f: Callable[..., Any], inputs: Mapping[str, object],
     tracer = _Tracing(GraphBuilder(source.text, {}, limits), source, sys._getframe())
     arguments = {name: tracer.input(name, value) for name, value in inputs.items()}
     try:
-        out = f(**arguments)
+        with _tracking(tracer):
+            out = f(**arguments)
     except (ValueError, TypeError) as err:
         own = _own_refusal(err)
         if own is None:
@@ -177,7 +195,8 @@ class _Tracing:
 
     def input(self, name: str, value: object) -> Tracer:
         span = self.source.parameters.get(name, (0, 0))
-        return Tracer(self, self.builder.input(name, value, span))
+        scalar = not isinstance(value, np.ndarray) and np.ndim(value) == 0  # type: ignore[arg-type]
+        return Tracer(self, self.builder.input(name, value, span), scalar=scalar)
 
     def apply(self, op_name: str, operands: tuple[object, ...],
               params: Mapping[str, object] | None = None) -> Tracer:
@@ -189,7 +208,7 @@ class _Tracing:
             node = self.builder.apply(op_name, args, span, params=params)
         if self.composite is None:
             self.name(node, position)
-        return Tracer(self, node)
+        return Tracer(self, node, scalar=node.shape == ())
 
     def name(self, node: Node, position: tuple[int, int, int, int] | None) -> None:
         """Name a node by the assignment whose value is the expression at `position`."""
@@ -212,7 +231,7 @@ class _Tracing:
         name = self.source.names.get(position) if position else None
         if name:
             self.builder.name_node(node, name)
-        return Tracer(self, node)
+        return Tracer(self, node, scalar=node.shape == ())
 
     def node(self, operand: object, span: Span) -> Node:
         if isinstance(operand, Tracer):
@@ -282,6 +301,70 @@ class _Tracing:
             self.name(node, position)
         return Tracer(self, node)
 
+    # ---- writes into arrays (issue 27): x[key] = v as a new node, views, arrays made inside
+    def update(self, target: Node, key: object, value: object) -> Node:
+        """The node of `target` after `target[key] = value`: an index_set or scatter_set node
+        (a functional update, JAX's x.at[key].set(v)); where both are constants, the numbers
+        numpy writes, as a constant (filling an array with data makes no nodes)."""
+        position = _caller_position(self.source)
+        span = self.source.span(*position) if position else (0, 0)
+        try:
+            components, arrays = split_key(key)
+        except ValueError as err:
+            raise ChainruleError(f"writing into {target.bare.plain}: {err}", span,
+                                 "value") from None
+        with self.builder.inside(self.current_group()):
+            given = value.node if isinstance(value, Tracer) else None
+            if target.op == "const" and (given is None or given.op == "const"):
+                return self._written_constant(target, key, value if given is None else
+                                              given.const, span)
+            node = self.builder.update(target, components, arrays,
+                                       [array_text(a) for a in arrays],
+                                       self.node(value, span), span)
+        name = _target_name(self.source)
+        if name:
+            self.builder.name_node(node, name)
+        return node
+
+    def _written_constant(self, target: Node, key: Any, value: object,
+                          span: Span) -> Node:
+        """A constant written into a constant: numpy's own assignment, on the numbers."""
+        numbers = np.array(target.const)
+        try:
+            numbers[key] = np.asarray(value, dtype=np.float64)
+        except (ValueError, TypeError, IndexError) as err:
+            raise ChainruleError(f"writing into an array of shape {list(numbers.shape)}: {err}",
+                                 span, "value") from None
+        return self.builder.leaf("const", numbers, span)
+
+    def derived(self, op_name: str, args: list[Node], params: Mapping[str, object]) -> Node:
+        """A node a view makes to follow its base (or to write itself back into it): in the
+        current call's group, pointing at the expression running, named by no assignment."""
+        position = _caller_position(self.source)
+        span = self.source.span(*position) if position else (0, 0)
+        with self.builder.inside(self.current_group()):
+            return self.builder.apply(op_name, args, span, params=params)
+
+    def created(self, array: np.ndarray) -> Tracer:
+        """An array the traced function made with np.zeros, np.ones, np.empty, np.full or
+        their _like: a constant of the graph, so that values computed from the inputs can be
+        written into it (its numbers are given out while it holds no such value)."""
+        position = _caller_position(self.source)
+        span = self.source.span(*position) if position else (0, 0)
+        with self.builder.inside(self.current_group()):
+            node = self.builder.leaf("const", array, span)
+        return Tracer(self, node)
+
+
+def _target_name(source: Source) -> str | None:
+    """The name written into (`out` in `out[n, f] = ...`), where the write is in the traced
+    function's own lines."""
+    frame = _user_frame()
+    if frame is None or not source.contains(frame.f_code):
+        return None
+    match = re.match(r"([A-Za-z_]\w*)\s*\[", _expression(frame))
+    return match.group(1) if match else None
+
 
 def _python_params(params: Mapping[str, object]) -> dict[str, object]:
     """numpy's integers and booleans as Python's (`axis=np.int64(0)`), for the op table."""
@@ -298,32 +381,70 @@ def _python_params(params: Mapping[str, object]) -> dict[str, object]:
     return {name: plain(value) for name, value in params.items()}
 
 
+class _View:
+    """What makes a tracer a view of another, as numpy's basic indexing, .T and .reshape
+    make views that share their base's memory: how its node follows the base's (`derive`),
+    how a write into it writes into the base (`write_back`), where its elements lie among the
+    base's (`layout`, on an array of element numbers), and the base's node it last followed."""
+
+    def __init__(self, base: Tracer, derive: Callable[[Node], Node],
+                 write_back: Callable[[Node, Node], Node],
+                 layout: Callable[[np.ndarray], Any], key: str | None = None) -> None:
+        self.base = base
+        self.derive = derive
+        self.write_back = write_back
+        self.layout = layout
+        self.key = key  # the basic key of an indexing view
+        self.seen = base.node
+
+
 class Tracer:
-    """A value of the traced function: a graph node, with numpy's and Python's arithmetic."""
+    """A value of the traced function: a graph node, with numpy's and Python's arithmetic.
+
+    A tracer is mutable as a numpy array is: a write into it (`x[i] = v`, `x += v`) makes it
+    stand for a new node, the functional update, and every Python name for it sees that; a
+    view (`x[0]`, `x.T`, `x.reshape(...)` where numpy's is a view) follows its base's writes,
+    and a write into it is written into the base (`_View`). A number (a 0-axis result,
+    numpy's scalar) is not written into in place: `s += 1` makes a new one, as in numpy."""
 
     __array_priority__ = 1000
 
-    def __init__(self, tracing: _Tracing, node: Node) -> None:
+    def __init__(self, tracing: _Tracing, node: Node, view: _View | None = None,
+                 scalar: bool = False) -> None:
         self.tracing = tracing
-        self.node = node
+        self._node = node
+        self._view = view
+        self._scalar = scalar
+        self._positions: np.ndarray | None = None  # see _layout
 
     def __repr__(self) -> str:
         return f"Tracer({self.node.bare.plain}, shape={self.shape})"
 
     @property
+    def node(self) -> Node:
+        """The node the value is now: a view's follows its base's writes."""
+        view = self._view
+        if view is not None:
+            base = view.base.node
+            if base is not view.seen:
+                self._node = view.derive(base)
+                view.seen = base
+        return self._node
+
+    @property
     def shape(self) -> tuple[int, ...]:
         """The shape of the value (known while tracing; the numbers are not)."""
-        return self.node.shape
+        return self._node.shape
 
     @property
     def ndim(self) -> int:
         """The number of axes."""
-        return len(self.node.shape)
+        return len(self._node.shape)
 
     @property
     def size(self) -> int:
         """The number of elements."""
-        return self.node.size
+        return self._node.size
 
     def __len__(self) -> int:
         if not self.shape:
@@ -349,6 +470,9 @@ class Tracer:
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: object,
                         **kwargs: object) -> Tracer | Mask:
         name = f"np.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
+        if "out" in kwargs:
+            return self._into(name, kwargs, lambda rest: self.__array_ufunc__(
+                ufunc, method, *inputs, **rest))
         if ufunc.__name__ in _MASKS and method == "__call__" and not kwargs:
             return self._mask(ufunc, inputs)
         if method != "__call__" or kwargs:
@@ -360,6 +484,9 @@ class Tracer:
                            args: tuple[object, ...], kwargs: dict[str, object]) -> object:
         name = getattr(func, "__name__", str(func))
         shown = _numpy_name(func)
+        if "out" in kwargs and shown not in _DATA_FUNCTIONS:
+            return self._into(shown, kwargs, lambda rest: self.__array_function__(
+                func, types, args, rest))
         if shown in _DATA_FUNCTIONS:
             return self._data(func, args, kwargs)
         around = _AROUND.get(shown)
@@ -417,7 +544,19 @@ class Tracer:
         return self._op(op_name, *operands, **params)
 
     def __array__(self, *args: object, **kwargs: object) -> np.ndarray:
-        raise self._as_numbers()
+        numbers = self._data_numbers()
+        if numbers is None:
+            raise self._as_numbers()
+        numbers.flags.writeable = False  # a copy: a write into it would not reach this array
+        return numbers
+
+    def _data_numbers(self) -> np.ndarray | None:
+        """The numbers of a value that does not depend on the inputs (an array the function
+        made and filled with data only): data, as numpy's would be; None for any other."""
+        node = self.node
+        if node.requires_grad:
+            return None
+        return np.array(self.tracing.value(node))
 
     # Python's operators
     def __add__(self, other: object) -> Tracer:
@@ -460,7 +599,7 @@ class Tracer:
         return self._op("neg", self)
 
     def __pos__(self) -> Tracer:
-        return self
+        return self.copy()
 
     def __abs__(self) -> Tracer:
         return self._op("abs", self)
@@ -468,8 +607,8 @@ class Tracer:
     # ndarray's methods that are ops
     @property
     def T(self) -> Tracer:
-        """The transpose."""
-        return self._op("transpose", self)
+        """The transpose (a view)."""
+        return self._transposed()
 
     def transpose(self, *axes: object) -> Tracer:
         """The transpose (all axes reversed: numpy's default, and the only order read)."""
@@ -477,7 +616,13 @@ class Tracer:
         if order and tuple(order) != tuple(range(self.ndim))[::-1]:  # type: ignore[arg-type]
             raise self._unknown(f".transpose{tuple(order)}",
                                 "chainrule's transpose reverses all axes")
-        return self._op("transpose", self)
+        return self._transposed()
+
+    def _transposed(self) -> Tracer:
+        node = self._op("transpose", self).node
+        return self._as_view(node, lambda base: self.tracing.derived("transpose", [base], {}),
+                             lambda base, view: self.tracing.derived("transpose", [view], {}),
+                             lambda positions: positions.T)
 
     def dot(self, other: object) -> Tracer:
         """The matrix product, as `x.dot(y)` writes it."""
@@ -503,18 +648,27 @@ class Tracer:
         """The smallest element, or the smallest along `axis` (ties share the gradient)."""
         return self._op("amin", self, axis=axis, keepdims=keepdims)
 
-    # what needs the numbers, which tracing does not have
+    # what needs the numbers, which tracing does not have (but for data: see _data_numbers)
     def __bool__(self) -> bool:
+        numbers = self._data_numbers()
+        if numbers is not None:
+            return bool(numbers)
         raise self._refuse("if / while / and / or / comparison", "the graph is traced once, for "
                       "all values; use np.maximum, np.minimum or np.abs instead of branching")
 
     def __float__(self) -> float:
+        numbers = self._data_numbers()
+        if numbers is not None:
+            return float(numbers)
         if self._writing_into_an_array():
             raise self._as_numbers()
         raise self._refuse("float() (which math.sin, math.exp and the like call)",
                            "the numbers are computed after tracing; use numpy's np.sin, np.exp")
 
     def __int__(self) -> int:
+        numbers = self._data_numbers()
+        if numbers is not None:
+            return int(numbers)
         raise self._refuse("int()", "the numbers are computed after tracing")
 
     def __index__(self) -> int:
@@ -523,14 +677,24 @@ class Tracer:
     def __getitem__(self, key: object) -> Tracer:
         """`x[0]`, `x[:, :H]`, `x[:, np.newaxis]`, `x[np.arange(N), y]`, `x[mask]`: the
         index is data (integers, slices, arrays of integers or booleans), never traced."""
+        self._check_key(key)
+        out = self.tracing.subscript(self, key)
+        if out.node.op != "index":  # index arrays: numpy's result is a copy
+            return out
+        text = str(dict(out.node.params).get("key", "..."))
+        return self._as_view(
+            out.node, lambda base: self.tracing.derived("index", [base], {"key": text}),
+            lambda base, view: self.tracing.derived("index_set", [base, view], {"key": text}),
+            lambda positions: positions[numpy_key(text)], key=text)
+
+    def _check_key(self, key: object) -> None:
         parts = key if isinstance(key, tuple) else (key,)
         if any(isinstance(p, Tracer) for p in parts):
             raise self._refuse("indexing with a traced value", "an index is data: integers, "
                                "slices, or integer or boolean arrays known before tracing")
-        return self.tracing.subscript(self, key)
 
     def __iter__(self) -> Any:
-        """Its rows, one after another, as numpy iterates an array: `for row in x`."""
+        """Its rows, one after another (views), as numpy iterates an array: `for row in x`."""
         if not self.shape:
             raise self._refuse("iterating over a number", "it has no rows")
         return (self[i] for i in range(self.shape[0]))
@@ -550,21 +714,32 @@ class Tracer:
             raise self._unknown(f".reshape with order={order!r}", "it reads C order only")
         dims = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
         new = self._new_shape(dims if isinstance(dims, (tuple, list)) else (dims,))
-        if new == self.shape:
-            return Tracer(self.tracing, self.node)
-        return self._op("reshape", self, np.zeros(new))  # reshape's second operand: the shape
+        old = self.shape
+        if new == old:
+            node = self.node
+        else:
+            node = self._op("reshape", self, np.zeros(new)).node  # its second operand: the shape
+        return self._as_view(node, lambda base: self._reshaped(base, new),
+                             lambda base, view: self._reshaped(view, old),
+                             lambda positions: positions.reshape(new))
+
+    def _reshaped(self, node: Node, shape: tuple[int, ...]) -> Node:
+        if node.shape == shape:
+            return node
+        zeros = self.tracing.builder.leaf("const", np.zeros(shape), node.span)
+        return self.tracing.derived("reshape", [node, zeros], {})
 
     def flatten(self, order: str = "C") -> Tracer:
-        """The elements as a vector, in C order."""
-        return self.reshape(-1, order=order)
+        """The elements as a vector, in C order (a copy)."""
+        return self.reshape(-1, order=order).copy()
 
     def ravel(self, order: str = "C") -> Tracer:
         """The elements as a vector, in C order."""
         return self.reshape(-1, order=order)
 
     def copy(self, order: str = "K") -> Tracer:
-        """The same value (a traced value is never changed in place, so a copy is itself)."""
-        return Tracer(self.tracing, self.node)
+        """The same value, as a new array: a write into either is not seen by the other."""
+        return Tracer(self.tracing, self.node, scalar=self._scalar)
 
     def astype(self, dtype: object, order: str = "K", casting: str = "unsafe",
                subok: bool = True, copy: bool = True) -> Tracer:
@@ -578,7 +753,7 @@ class Tracer:
             raise self._refuse(f".astype({getattr(dtype, '__name__', dtype)})",
                                "chainrule computes in float64; a copy of another type is no "
                                "differentiable value: make it outside the traced function")
-        return Tracer(self.tracing, self.node)
+        return Tracer(self.tracing, self.node, scalar=self._scalar) if copy else self
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):  # numpy and Python probe private names: not ours to refuse
@@ -586,8 +761,105 @@ class Tracer:
         raise self._unknown(f"the array attribute .{name}", "")
 
     def __setitem__(self, key: object, value: object) -> None:
-        raise self._refuse("writing into a traced array (x[...] = ...)",
-                           "compute the new array from the old with whole-array operations")
+        """`x[key] = v`: x stands for a new node from now on, x with v written at the key's
+        places (index_set, or scatter_set for index arrays and masks)."""
+        self._check_key(key)
+        if self._scalar:
+            raise self._refuse("writing into a number (x[...] = v where x is numpy's scalar)",
+                               "numpy's scalars do not support item assignment")
+        if isinstance(value, Tracer) and value._written_back(self, key):
+            return  # x[k] += v with a basic key: the view x[k] was written into x already
+        self._write(self.tracing.update(self.node, key, value))
+
+    # ---- writes (issue 27): in place, through views, into out=
+    def __iadd__(self, other: object) -> Self:
+        return self._in_place("add", "+=", other)
+
+    def __isub__(self, other: object) -> Self:
+        return self._in_place("sub", "-=", other)
+
+    def __imul__(self, other: object) -> Self:
+        return self._in_place("mul", "*=", other)
+
+    def __itruediv__(self, other: object) -> Self:
+        return self._in_place("div", "/=", other)
+
+    def __ipow__(self, other: object) -> Self:
+        return self._in_place("pow", "**=", other)
+
+    def _in_place(self, op_name: str, what: str, other: object) -> Self:
+        """`x += v`: x written with x + v (an array's every alias sees it; a number is not
+        changed in place: the name is given a new one, as numpy's scalars are)."""
+        result = self._op(op_name, self, other)
+        if self._scalar:
+            return result  # type: ignore[return-value]
+        self._assign(result, f"x {what} v")
+        return self
+
+    def _assign(self, result: Tracer, what: str) -> None:
+        """Write a whole new value into this array, in place (`x += v`, `out=x`)."""
+        if result.shape != self.shape:
+            raise self._error(f"{what}: a value of shape {list(result.shape)} cannot be written "
+                              f"into an array of shape {list(self.shape)} in place", "shape")
+        self._write(result.node)
+
+    def _write(self, node: Node) -> None:
+        """This array is `node` from now on; a view writes itself into its base."""
+        self._node = node
+        view = self._view
+        if view is not None:
+            view.base._write(view.write_back(view.base.node, node))
+            view.seen = view.base._node
+
+    def _written_back(self, target: Tracer, key: object) -> bool:
+        """Whether this is the view target[key], in step with target: `target[key] = self`
+        would write what is there already (after `target[key] += v`, which wrote the view)."""
+        view = self._view
+        if view is None or view.base is not target or view.seen is not target._node:
+            return False
+        try:
+            components, arrays = split_key(key)
+        except ValueError:
+            return False
+        return not arrays and view.key == key_text(components)
+
+    def _layout(self) -> np.ndarray:
+        """Where this array's elements lie in memory, as numbers of its root array's elements:
+        numpy's own views of these numbers say whether a reshape is a view or a copy."""
+        if self._positions is None:
+            view = self._view
+            self._positions = (np.arange(self.size).reshape(self.shape) if view is None
+                               else np.asarray(view.layout(view.base._layout())))
+        return self._positions
+
+    def _as_view(self, node: Node, derive: Callable[[Node], Node],
+                 write_back: Callable[[Node, Node], Node],
+                 layout: Callable[[np.ndarray], Any], key: str | None = None) -> Tracer:
+        """A tracer of `node`, computed from this one: a view where numpy's is one (its
+        elements share this array's memory), else a new array."""
+        mine = self._layout()
+        positions = layout(mine)
+        if not isinstance(positions, np.ndarray) or not np.may_share_memory(positions, mine):
+            return Tracer(self.tracing, node, scalar=node.shape == ())
+        out = Tracer(self.tracing, node, _View(self, derive, write_back, layout, key))
+        out._positions = positions
+        return out
+
+    def _into(self, name: str, kwargs: Mapping[str, object],
+              compute: Callable[[dict[str, object]], object]) -> Tracer:
+        """numpy's `out=`: the result written into a traced array in place; a numpy array
+        cannot hold a traced value."""
+        rest = {k: v for k, v in kwargs.items() if k != "out"}
+        out = kwargs["out"]
+        target = out[0] if isinstance(out, tuple) and len(out) == 1 else out
+        if not isinstance(target, Tracer):
+            raise self._error(f"{name} writing a traced value into a numpy array (out=, or "
+                              f"a += x): {_NOT_TRACKED}", "forbidden")
+        result = compute(rest)
+        if not isinstance(result, Tracer):
+            raise self._unknown(f"{name} with out=", "its result is data")
+        target._assign(result, f"{name}(..., out=...)")
+        return target
 
     def __lt__(self, other: object) -> Mask:
         return self._mask(np.less, (self, other))
@@ -620,7 +892,8 @@ class Tracer:
         with np.errstate(all="ignore"):
             out = np.asarray(ufunc(*(self._values(v) for v in operands)))
         mask = out.view(Mask)
-        mask.tracing = self.tracing
+        data = not any(isinstance(v, Tracer) and v.node.requires_grad for v in operands)
+        mask.tracing = None if data else self.tracing  # of data alone: a branch on it is fine
         return mask
 
     def _data(self, func: Callable[..., Any], args: tuple[object, ...],
@@ -662,9 +935,8 @@ class Tracer:
         protocol lets chainrule replace by a traced value), and so does writing it into an
         array, np.array([x, y]) and every numpy function without a protocol."""
         if self._writing_into_an_array():
-            return self._error("writing a traced value into a numpy array (a[...] = x) is not "
-                               "read yet: the array would hold numbers, not the traced value",
-                               "forbidden")
+            return self._error(f"writing a traced value into a numpy array (a[...] = x): "
+                               f"{_NOT_TRACKED}", "forbidden")
         frame = _user_frame()
         called = _expression(frame) if frame is not None else ""
         if re.search(r"\.dot\(", called):
@@ -744,6 +1016,9 @@ def _numpy_name(func: Callable[..., Any]) -> str:
     return ".".join(["np", *public, getattr(func, "__name__", str(func))])
 
 
+# Why a numpy array cannot take a traced value, and which can.
+_NOT_TRACKED = ("it would hold numbers, not the traced value; arrays the traced function makes "
+                "itself with np.zeros, np.ones, np.empty, np.full or their _like take one")
 # The ufuncs that give masks (data) instead of differentiable values.
 _MASKS = frozenset({"greater", "greater_equal", "less", "less_equal", "equal", "not_equal",
                     "isnan", "isfinite", "isinf"})
@@ -814,6 +1089,8 @@ _AROUND: dict[str, Callable[..., object]] = {
     "np.full_like": _full_like,
     "np.nan_to_num": _nan_to_num,
     "np.linalg.norm": _norm,
+    "np.pad": lambda array, pad_width, mode="constant", **kwargs: _pad(array, pad_width, mode,
+                                                                       **kwargs),
 }
 
 
@@ -856,3 +1133,96 @@ def _sides(how: str) -> Callable[..., Tracer]:
 _AROUND.update({"np.concatenate": _along("concatenate"), "np.stack": _along("stack"),
                 "np.hstack": _sides("hstack"), "np.vstack": _sides("vstack"),
                 "np.column_stack": _sides("column_stack")})
+
+
+# ------------------------------------------------------------------------- writes (issue 27)
+
+
+def _pad(array: Tracer, pad_width: object, mode: object = "constant",
+         **kwargs: object) -> Tracer:
+    """np.pad of a traced array with zeros (numpy's constant mode, its default value): the
+    table's pad, its widths one (before, after) pair per axis as numpy reads them."""
+    values = kwargs.pop("constant_values", 0)
+    if mode != "constant" or kwargs or isinstance(values, Tracer) or np.any(
+            np.asarray(values) != 0):
+        shown = ", ".join([f"mode={mode!r}", *(f"{k}=" for k in kwargs)])
+        raise array._unknown(f"np.pad with {shown}" if mode != "constant" or kwargs else
+                             "np.pad with constant_values", "chainrule pads with zeros only")
+    try:
+        widths = np.broadcast_to(np.asarray(pad_width), (array.ndim, 2))
+        pairs = tuple((operator.index(b), operator.index(a)) for b, a in widths.tolist())
+    except (ValueError, TypeError):
+        raise array._error(f"np.pad's pad_width {pad_width!r} is not (before, after) integers "
+                           f"for each of {array.ndim} axes", "value") from None
+    if any(n < 0 for pair in pairs for n in pair):
+        raise array._error(f"np.pad's pad_width {pad_width!r} is negative", "value")
+    if not any(n for pair in pairs for n in pair):
+        return array.copy()
+    return array._op("pad", array, pad_width=pairs)
+
+
+# The numpy functions that make an array whose values a traced function may then write into.
+_CREATIONS = ("zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",
+              "full_like")
+# The files that are no user's code: numpy's, chainrule's, Python's own and installed packages'.
+_NOT_USERS = tuple({*_LIBRARIES, *(os.path.join(sysconfig.get_paths()[k], "") for k in (
+    "stdlib", "platstdlib", "purelib", "platlib"))})
+_TRACKING = threading.local()  # the running trace of this thread, if any (`_tracking`)
+_PATCH_LOCK = threading.Lock()
+_PATCHED: list[int] = [0]  # how many traces are running, in all threads
+_ORIGINALS: dict[str, Callable[..., Any]] = {}  # numpy's own, while they are replaced
+
+
+@contextmanager
+def _tracking(tracing: _Tracing) -> Iterator[None]:
+    """While `tracing` runs: the arrays the user's own code makes with np.zeros, np.ones,
+    np.empty, np.full and their _like (float64, within the limits) are tracers of constants,
+    so that a traced value can be written into them (`out[n, f, i, j] = ...`), as it cannot
+    into a numpy array. numpy's module functions are replaced for the trace's time (and
+    restored after); a call from numpy, a library or another thread gets numpy's own array."""
+    outer = getattr(_TRACKING, "tracing", None)
+    with _PATCH_LOCK:
+        if not _PATCHED[0]:
+            for name in _CREATIONS:
+                _ORIGINALS[name] = getattr(np, name)
+                setattr(np, name, _tracked(name, _ORIGINALS[name]))
+        _PATCHED[0] += 1
+    _TRACKING.tracing = tracing
+    try:
+        yield
+    finally:
+        _TRACKING.tracing = outer
+        with _PATCH_LOCK:
+            _PATCHED[0] -= 1
+            if not _PATCHED[0]:
+                for name in _CREATIONS:
+                    setattr(np, name, _ORIGINALS.pop(name))
+
+
+def _called_by_user(frame: FrameType, name: str) -> bool:
+    """Whether the user's code called numpy's `name` itself (`np.zeros(...)` is the call its
+    frame runs), not numpy, a library, or compiled code running on the user's line (numpy's
+    random functions look np.empty up as the user's frame runs: their arrays stay numpy's)."""
+    if frame.f_code.co_filename.startswith(_NOT_USERS):
+        return False
+    called = re.sub(r"\s+", "", _expression(frame))
+    return re.match(rf"([A-Za-z_][\w.]*\.)?{name}\(", called) is not None
+
+
+def _tracked(name: str, create: Callable[..., Any]) -> Callable[..., Any]:
+    """numpy's `create`, whose array is a tracer of a constant when the running trace's
+    user code made it (see `_tracking`)."""
+    def tracked(*args: object, **kwargs: object) -> Any:
+        out = create(*args, **kwargs)
+        tracing: _Tracing | None = getattr(_TRACKING, "tracing", None)
+        if tracing is None or not isinstance(out, np.ndarray) or out.dtype != np.float64 or (
+                not 0 < out.size <= tracing.builder.limits.max_array_elements) or (
+                not _called_by_user(sys._getframe(1), name)):
+            return out
+        if name.startswith("empty"):
+            out[...] = 0.0  # numpy's are whatever memory held: zeros here, never NaN
+        return tracing.created(out)
+    tracked.__wrapped__ = create  # type: ignore[attr-defined]
+    tracked.__name__ = tracked.__qualname__ = name
+    tracked.__doc__ = create.__doc__
+    return tracked

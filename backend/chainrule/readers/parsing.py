@@ -864,6 +864,10 @@ def _call(callee: Expr | _Grouped, args: list[Expr], span: Span) -> Expr:
     op = FUNCTIONS.get(fname)
     if op is None and fname in COMPOSITES:
         return _composite(fname, args, keywords, span)
+    if op is not None and "key" in dict(op.params):  # index, gather, index_set, scatter_set
+        raise ChainruleError(f"{fname} is written with brackets, not called: x[0], x[1:3, :], "
+                             "C[X], p[arange(n), y] (a write, x[i] = v, is read by trace "
+                             "from numpy code)", fspan, "forbidden")
     if op is not None and op.params and len(args) > op.arity:
         args, keywords = _params_by_position(op, args, keywords)
     if op is None:
