@@ -327,3 +327,15 @@ def test_the_language_writes_indexing_with_brackets_and_calls_no_index_op_by_nam
     with pytest.raises(ChainruleError) as info:
         backprop(source, {"x": [1.0, 2.0, 3.0], "i": [7.0, 0.0], "v": [5.0, 6.0]})
     assert "is written with brackets" in info.value.message
+
+
+def test_an_assert_on_the_values_that_holds_leaves_the_graph_as_it_is() -> None:
+    def checked(x):
+        assert np.all(x > -5) and np.allclose(np.sum(x * 0), 0.0)
+        return np.sum(x ** 2)
+
+    x = np.array([1.0, -2.0, 3.0])
+    result = trace(checked, x=x)
+    np.testing.assert_allclose(result.gradients["x"], 2 * x)
+    with pytest.raises(AssertionError):
+        trace(checked, x=np.array([1.0, -9.0]))

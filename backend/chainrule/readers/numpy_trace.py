@@ -960,11 +960,22 @@ class Mask(np.ndarray):
         self.tracing = getattr(obj, "tracing", None)
 
     def __bool__(self) -> bool:
-        if self.tracing is None:
+        if self.tracing is None or _asserting():
+            # An assert that holds leaves the graph as it is (one that fails raises the
+            # user's own AssertionError): numpy-ml's is_stochastic checks its input this way.
             return bool(np.asarray(self))
-        raise _refusal(self.tracing, "if / while / and / or / assert on comparing traced values "
+        raise _refusal(self.tracing, "if / while / and / or on comparing traced values "
                        "is not possible: the graph would hold one branch only; use the mask as "
                        "data (x * (x > 0)) or np.maximum, np.minimum, np.abs", "forbidden")
+
+
+def _asserting() -> bool:
+    """Whether the user's line running is an assert statement."""
+    frame = _user_frame()
+    if frame is None:
+        return False
+    line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).lstrip()
+    return line.startswith("assert ") or line.startswith("assert(")
 
 
 def _refusal(tracing: _Tracing, message: str, kind: str) -> ChainruleError:
