@@ -975,7 +975,7 @@ def _asserting() -> bool:
     if frame is None:
         return False
     line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).lstrip()
-    return line.startswith("assert ") or line.startswith("assert(")
+    return line.startswith(("assert ", "assert("))
 
 
 def _refusal(tracing: _Tracing, message: str, kind: str) -> ChainruleError:
