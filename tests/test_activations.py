@@ -4,6 +4,7 @@ differences (tests/oracles.py); composites checked to be groups named by their f
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -462,3 +463,19 @@ def test_forward_mode_and_the_three_ways_agree_on_activations(source: str,
     for entry in body.json()["inputs"]:
         assert_close(entry["symbolic"]["value"], reverse.gradients[entry["name"]], rtol=1e-9)
         assert_close(entry["backprop"], reverse.gradients[entry["name"]], rtol=1e-12)
+
+
+def test_the_language_takes_numpys_names_and_composites_as_methods() -> None:
+    """`maximum(x, 0)` and `minimum` as numpy spells them; `x.gelu()` and `x.silu()` as
+    methods, as micrograd writes `x.relu()`; against central differences."""
+    erf = np.vectorize(math.erf)
+
+    def fun(x: np.ndarray) -> float:
+        gelu = x * 0.5 * (1 + erf(x / np.sqrt(2)))
+        silu = x / (1 + np.exp(-x))
+        return float(np.sum(np.maximum(x, 0) + np.minimum(x, 1) + gelu * silu))
+
+    x = np.array([0.5, -2.0, 1.3])
+    result = backprop("sum(maximum(x, 0) + minimum(x, 1) + x.gelu() * x.silu())", x=x.tolist())
+    assert_close(result.output.value, fun(x))
+    assert_close(np.asarray(result.gradients["x"]), central_difference(fun, x), rtol=1e-6)

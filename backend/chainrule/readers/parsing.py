@@ -860,7 +860,7 @@ def _call(callee: Expr | _Grouped, args: list[Expr], span: Span) -> Expr:
         return _arange(args, keywords, span)
     if fname in JOINS:
         return _join_call(fname, args, keywords, span)
-    fname = REDUCTIONS.get(fname, fname) if len(args) == 1 else fname
+    fname = REDUCTIONS.get(fname, fname) if len(args) == 1 else NUMPY_NAMES.get(fname, fname)
     op = FUNCTIONS.get(fname)
     if op is None and fname in COMPOSITES:
         return _composite(fname, args, keywords, span)
@@ -987,6 +987,9 @@ def _join_call(name: str, args: list[Expr], keywords: list[Expr], span: Span) ->
 # `max(x, axis=1)` and `x.max()`, numpy's spelling: one array, so the reduction (np.max) and
 # not the elementwise max of two (np.maximum).
 REDUCTIONS = {"max": "amax", "min": "amin"}
+# numpy's names of the table's functions where they differ (`maximum(x, 0)`, np.maximum's).
+NUMPY_NAMES = {name: op.name for op in FUNCTIONS.values() for name in op.numpy
+               if name not in FUNCTIONS and name.isidentifier()}
 
 
 def _subscript(arg: Expr, parts: list[Expr], span: Span) -> Expr:
@@ -1089,6 +1092,8 @@ def _literal_param(value: Expr) -> object:
 def _method(arg: Expr, name: str, name_span: Span, extra: list[Expr], span: Span) -> Expr:
     keywords = [e for e in extra if e.kind == "keyword"]
     extra = _positional(extra)
+    if name in COMPOSITES and name not in FUNCTIONS:  # `x.gelu()`, as micrograd writes relu
+        return _composite(name, [arg, *extra], keywords, span)
     name = REDUCTIONS.get(name, name) if not extra else name
     op = FUNCTIONS.get(name)
     if op is None or op.arity != 1:
