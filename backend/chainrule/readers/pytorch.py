@@ -918,25 +918,48 @@ def _index_key(reader: _Reader, full: str, key: Any) -> Any:
     return tuple(plain) if isinstance(key, tuple) else plain[0]
 
 
-def _subscript(reader: _Reader, full: str, tensor: Any, key: Any) -> Node:
+def _subscript(reader: _Reader, full: str, tensor: Any, key: Any, written: Any = None) -> Node:
+    """tensor[key], its index arrays named as `written` (the key as the code wrote it) names
+    them."""
     try:
         components, arrays = split_key(_index_key(reader, full, key))
     except ValueError as err:
         raise reader.refusal(full, f"uses an index chainrule does not read ({err})",
                              "value") from None
     x = reader.operand(tensor)
-    return reader.builder.subscript(x, components, arrays, [array_text(a) for a in arrays],
-                                    reader.span)
+    texts = _index_texts(key if written is None else written, len(arrays)) or [
+        array_text(a) for a in arrays]
+    return reader.builder.subscript(x, components, arrays, texts, reader.span)
+
+
+def _index_texts(key: Any, count: int) -> list[str] | None:
+    """How the user's code names a key's index arrays: the variable holding each tensor (Xb
+    in C[Xb]), `range(n)` as written; None where some has no name (a mask, an expression)."""
+    parts = key if isinstance(key, tuple) else (key,)
+    frame = _user_frame()
+    names = {id(v): k for k, v in [*frame.f_globals.items(), *frame.f_locals.items()]
+             if isinstance(v, torch.Tensor)}
+    texts = []
+    for part in parts:
+        if isinstance(part, range):
+            texts.append(f"range({part.stop})" if part.start == 0 and part.step == 1 else
+                         f"range({part.start}, {part.stop}, {part.step})")
+        elif isinstance(part, torch.Tensor) and part.dtype != torch.bool and id(part) in names:
+            texts.append(names[id(part)])
+        elif isinstance(part, (torch.Tensor, np.ndarray, list)):
+            return None
+    return texts if len(texts) == count else None
 
 
 def _getitem(reader: _Reader, full: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Node:
     """`x[0]`, `x[:, :H]`, `logprobs[range(n), Yb]`, `C[Xb]`: an index or a gather."""
     tensor, key = args[0], args[1]
+    written = key
     if isinstance(key, range) or isinstance(key, tuple) and any(
             isinstance(p, range) for p in key):
         key = tuple(np.arange(p.start, p.stop, p.step) if isinstance(p, range) else p
                     for p in (key if isinstance(key, tuple) else (key,)))
-    return _subscript(reader, full, tensor, key)
+    return _subscript(reader, full, tensor, key, written)
 
 
 def _embedding(reader: _Reader, full: str, args: tuple[Any, ...],
