@@ -106,6 +106,7 @@ def read_torch(loss_fn: Callable[[], Any], model: Any, limits: Limits) -> Read:
     if out is None:
         raise ChainruleError("from_torch's loss_fn returned no value computed from the "
                              "parameters: return the loss tensor", None, "request")
+    reader.names.flush()
     reader.builder.source = reader.listing.text
     graph = reader.builder.finish(out)
     unused = [warning("unused_value", f"the parameter {name} is not part of the loss's graph")
@@ -214,6 +215,46 @@ class _Listing:
         return self.read[-1]
 
 
+class _Names:
+    """Nodes named by the user's assignments, as the language names them: `h = torch.tanh(x)`
+    names the tanh. Of the nodes made while one expression of the user's runs (`out =
+    model(x)` runs a whole model), the last one made is its value and takes the name."""
+
+    def __init__(self, listing: _Listing, builder: GraphBuilder) -> None:
+        self.listing = listing
+        self.builder = builder
+        self.names: dict[tuple[CodeType, int], str | None] = {}
+        self.pending: tuple[FrameType, int, Node, str | None] | None = None
+
+    def running(self, frame: FrameType) -> None:
+        """A torch call at `frame` starts: the expression before it, if another, is done, and
+        its node is named before any node refers to it."""
+        pending = self.pending
+        if pending is not None and (pending[0] is not frame or pending[1] != frame.f_lasti):
+            self.flush()
+
+    def made(self, frame: FrameType, node: Node | None, first: int) -> None:
+        """The call gave `node`: named when the user's expression is done (a node made before
+        the call, as `x.double()` answers, is not renamed)."""
+        if node is not None and node.id >= first:
+            self.pending = (frame, frame.f_lasti, node, self.assigned(frame))
+
+    def flush(self) -> None:
+        """Name the last node of the expression that ran before, if an assignment takes it."""
+        if self.pending is not None and self.pending[3] is not None:
+            self.builder.name_node(self.pending[2], self.pending[3])
+        self.pending = None
+
+    def assigned(self, frame: FrameType) -> str | None:
+        """The name an assignment gives the expression `frame` is executing, if any."""
+        key = (frame.f_code, frame.f_lasti)
+        if key not in self.names:
+            placed = self.listing.placed.get(frame.f_code)
+            position = frame_position(frame) if placed is not None else None
+            self.names[key] = placed[0].names.get(position) if placed and position else None
+        return self.names[key]
+
+
 class _Mode(TorchFunctionMode):
     """Runs each torch call as usual, then hands it to the reader."""
 
@@ -258,6 +299,7 @@ class _Reader:
         self.span: Span = (0, 0)  # the user's expression that made the call being read
         self.outputs: dict[str, int] = {}  # a module's path, a loss's function: its output
         self.rng_state: torch.Tensor | None = None  # torch's RNG before the last random draw
+        self.names = _Names(self.listing, self.builder)
 
     # ------------------------------------------------------------ modules as groups
 
@@ -360,7 +402,10 @@ class _Reader:
             return  # sizes, dtypes, flags; or detached from the gradient, as torch means
         if name in DATA:
             return  # zeros_like(x), x > 0, argmax: data, a constant wherever it is used
-        self.span = self.listing.span(_user_frame())
+        frame = _user_frame()
+        self.span = self.listing.span(frame)
+        self.names.running(frame)
+        made = len(self.builder.nodes)
         if name in SAME_VALUES or (name in RESHAPES and result.shape == args[0].shape):
             self.bind(result, self.operand(args[0]))
         elif name in RESHAPES and isinstance(result, torch.Tensor):
@@ -380,6 +425,7 @@ class _Reader:
             self.bind(result, self.table_op(full, name, args, kwargs))
         else:
             raise self.refusal(full)
+        self.names.made(frame, self.nodes.get(id(next(_tensors(result)))), made)
 
     def refusal(self, full: str, why: str = "", kind: str = "unknown_function"
                 ) -> ChainruleError:

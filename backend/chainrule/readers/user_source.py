@@ -68,6 +68,10 @@ class Source:
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
                     node.targets[0], ast.Name):
                 self.names[self.position(node.value, shift)] = node.targets[0].id
+                if isinstance(node.value, ast.Attribute) and node.value.attr == "values":
+                    # torch's max(dim) answers (values, indices): `m = x.max(1).values`
+                    inner = self.position(node.value.value, shift)
+                    self.names.setdefault(inner, node.targets[0].id)
             elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
                 self.names[self.position(node, shift)] = node.target.id
             elif isinstance(node, ast.arg) and node.arg not in self.parameters:
