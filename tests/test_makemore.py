@@ -255,3 +255,41 @@ def test_the_fast_versions_loss_is_a_cross_entropy_box_and_the_chunked_loss_equa
     names = {node.name for node in quick.nodes}
     assert {"emb", "embcat", "hprebn", "bnmean", "bnvar", "bnvar_inv", "bnraw", "hpreact", "h",
             "logits", "loss"} <= names
+
+
+# ---- names from the user's assignments, whatever runs the expression
+
+
+def test_a_models_output_takes_the_name_its_call_is_assigned_to() -> None:
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh()).double()
+    x = torch.randn(5, 3, dtype=torch.float64)
+
+    def loss_fn() -> torch.Tensor:
+        out = model(x)
+        return (out ** 2).mean()
+
+    result = from_torch(loss_fn, model, check=False)
+    named = {node.name: node for node in result.nodes if node.name}
+    assert named["out"].op == "tanh"
+    assert result.nodes[-1].expr.plain == "mean(out ** 2)"
+
+
+def test_a_copy_keeps_its_nodes_name_and_a_function_names_its_own_value_first() -> None:
+    w = torch.randn(3, dtype=torch.float64, requires_grad=True)
+
+    def double(v: torch.Tensor) -> torch.Tensor:
+        twice = v * 2
+        return twice
+
+    def loss_fn() -> torch.Tensor:
+        h = torch.tanh(w)
+        h2 = h.clone()
+        z = double(h2)
+        for _ in range(2):
+            z = torch.sin(z)
+        return z.sum()
+
+    result = from_torch(loss_fn, check=False)
+    names = [(node.op, node.name) for node in result.nodes if node.op not in ("input", "const")]
+    assert names == [("tanh", "h"), ("mul", "twice"), ("sin", "z"), ("sin", "z"), ("sum", None)]

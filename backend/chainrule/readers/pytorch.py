@@ -100,6 +100,7 @@ def read_torch(loss_fn: Callable[[], Any], model: Any, limits: Limits) -> Read:
         raise ChainruleError(f"from_torch's model is an nn.Module, not {type(model).__name__}",
                              None, "request")
     reader = _Reader(model, limits)
+    reader.names.top = sys._getframe()
     with reader.hooks(), torch.no_grad(), _Mode(reader):
         loss = loss_fn()
     out = reader.tracked(loss) if isinstance(loss, torch.Tensor) else None
@@ -215,43 +216,68 @@ class _Listing:
         return self.read[-1]
 
 
+_Run = tuple[FrameType, int, FrameType]  # a frame, its instruction, the frame it calls
+
+
+def _same_run(a: _Run, b: _Run) -> bool:
+    return a[0] is b[0] and a[1] == b[1] and a[2] is b[2]
+
+
 class _Names:
     """Nodes named by the user's assignments, as the language names them: `h = torch.tanh(x)`
     names the tanh. Of the nodes made while one expression of the user's runs (`out =
-    model(x)` runs a whole model), the last one made is its value and takes the name."""
+    model(x)` runs a whole model, `y_hat = net(X)` a function of theirs), the last one made is
+    its value and takes the name, unless the function's own assignment named it first. One
+    run of an expression is its frame at one instruction calling one frame (a module's call, a
+    function of theirs; a torch function's own, new each call: a loop's calls are each a run)."""
 
-    def __init__(self, listing: _Listing, builder: GraphBuilder) -> None:
-        self.listing = listing
+    def __init__(self, builder: GraphBuilder) -> None:
         self.builder = builder
+        self.top: FrameType | None = None  # the frame that called loss_fn: where the user's end
         self.names: dict[tuple[CodeType, int], str | None] = {}
-        self.pending: tuple[FrameType, int, Node, str | None] | None = None
+        # The last node of each expression running, innermost first: (its run: the frame,
+        # its instruction, the frame it calls; the node; the name its assignment gives).
+        self.pending: list[tuple[_Run, Node, str | None]] = []
 
-    def running(self, frame: FrameType) -> None:
-        """A torch call at `frame` starts: the expression before it, if another, is done, and
-        its node is named before any node refers to it."""
-        pending = self.pending
-        if pending is not None and (pending[0] is not frame or pending[1] != frame.f_lasti):
-            self.flush()
+    def running(self) -> list[_Run]:
+        """A torch call starts: the runs of the user's expressions it is part of, innermost
+        first (the user's frames out to loss_fn's); those that ran before and are done have
+        their node named, before any node refers to it."""
+        chain: list[_Run] = []
+        inner, frame = None, sys._getframe(1)
+        while frame is not None and frame is not self.top:
+            if inner is not None and not frame.f_code.co_filename.startswith(_SKIPPED_DIRS):
+                chain.append((frame, frame.f_lasti, inner))
+            inner, frame = frame, frame.f_back  # type: ignore[assignment]
+        kept = []
+        for entry in self.pending:
+            if any(_same_run(entry[0], run) for run in chain):
+                kept.append(entry)
+            elif entry[2] is not None:
+                self.builder.name_node(entry[1], entry[2])
+        self.pending = kept
+        return chain
 
-    def made(self, frame: FrameType, node: Node | None, first: int) -> None:
-        """The call gave `node`: named when the user's expression is done (a node made before
-        the call, as `x.double()` answers, is not renamed)."""
+    def made(self, chain: list[_Run], node: Node | None, first: int) -> None:
+        """The call gave `node`: the last node of each run (a node made before the call, as
+        `x.double()` answers, is not)."""
         if node is not None and node.id >= first:
-            self.pending = (frame, frame.f_lasti, node, self.assigned(frame))
+            self.pending = [(run, node, self.assigned(run[0].f_code, run[1], run[0]))
+                            for run in chain]
 
     def flush(self) -> None:
-        """Name the last node of the expression that ran before, if an assignment takes it."""
-        if self.pending is not None and self.pending[3] is not None:
-            self.builder.name_node(self.pending[2], self.pending[3])
-        self.pending = None
+        """The end: name the last node of each expression that ran."""
+        for _, node, name in self.pending:
+            if name is not None:
+                self.builder.name_node(node, name)
+        self.pending = []
 
-    def assigned(self, frame: FrameType) -> str | None:
+    def assigned(self, code: CodeType, instruction: int, frame: FrameType) -> str | None:
         """The name an assignment gives the expression `frame` is executing, if any."""
-        key = (frame.f_code, frame.f_lasti)
+        key = (code, instruction)
         if key not in self.names:
-            placed = self.listing.placed.get(frame.f_code)
-            position = frame_position(frame) if placed is not None else None
-            self.names[key] = placed[0].names.get(position) if placed and position else None
+            position = frame_position(frame)
+            self.names[key] = _source_of(code).names.get(position) if position else None
         return self.names[key]
 
 
@@ -299,7 +325,7 @@ class _Reader:
         self.span: Span = (0, 0)  # the user's expression that made the call being read
         self.outputs: dict[str, int] = {}  # a module's path, a loss's function: its output
         self.rng_state: torch.Tensor | None = None  # torch's RNG before the last random draw
-        self.names = _Names(self.listing, self.builder)
+        self.names = _Names(self.builder)
 
     # ------------------------------------------------------------ modules as groups
 
@@ -404,7 +430,7 @@ class _Reader:
             return  # zeros_like(x), x > 0, argmax: data, a constant wherever it is used
         frame = _user_frame()
         self.span = self.listing.span(frame)
-        self.names.running(frame)
+        running = self.names.running()
         made = len(self.builder.nodes)
         if name in SAME_VALUES or (name in RESHAPES and result.shape == args[0].shape):
             self.bind(result, self.operand(args[0]))
@@ -425,7 +451,7 @@ class _Reader:
             self.bind(result, self.table_op(full, name, args, kwargs))
         else:
             raise self.refusal(full)
-        self.names.made(frame, self.nodes.get(id(next(_tensors(result)))), made)
+        self.names.made(running, self.nodes.get(id(next(_tensors(result)))), made)
 
     def refusal(self, full: str, why: str = "", kind: str = "unknown_function"
                 ) -> ChainruleError:
