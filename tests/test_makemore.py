@@ -40,6 +40,7 @@ FLOAT32_RTOL = 1e-5  # float32's eps is 1.2e-7; the 32-row sums and the batchnor
 def notebook_parameters(dtype: torch.dtype) -> dict[str, torch.Tensor]:
     """The parameters as the notebook's cell 8 initializes them (then in `dtype`), and a batch:
     `Xb` random contexts and `Yb` random next characters."""
+    torch.manual_seed(0)  # the notebook draws bngain and bnbias from torch's own generator
     g = torch.Generator().manual_seed(2147483647) # for reproducibility
     C  = torch.randn((vocab_size, n_embd),            generator=g)
     # Layer 1
