@@ -57,7 +57,7 @@ from ..core.ops import OPS
 from ..errors import ChainruleError, Span, warning
 from ..settings import Limits
 from . import Read, Reference
-from .user_source import Source, frame_position
+from .user_source import Source, frame_position, instruction_position
 
 # torch's name (a function's, a method's, an operator's, a property's) -> the op-table entry.
 TORCH_OPS = {torch_name: op.name for op in OPS.values() for torch_name in op.torch}
@@ -219,10 +219,6 @@ class _Listing:
 _Run = tuple[FrameType, int, FrameType]  # a frame, its instruction, the frame it calls
 
 
-def _same_run(a: _Run, b: _Run) -> bool:
-    return a[0] is b[0] and a[1] == b[1] and a[2] is b[2]
-
-
 class _Names:
     """Nodes named by the user's assignments, as the language names them: `h = torch.tanh(x)`
     names the tanh. Of the nodes made while one expression of the user's runs (`out =
@@ -234,7 +230,6 @@ class _Names:
     def __init__(self, builder: GraphBuilder) -> None:
         self.builder = builder
         self.top: FrameType | None = None  # the frame that called loss_fn: where the user's end
-        self.names: dict[tuple[CodeType, int], str | None] = {}
         # The last node of each expression running, innermost first: (its run: the frame,
         # its instruction, the frame it calls; the node; the name its assignment gives).
         self.pending: list[tuple[_Run, Node, str | None]] = []
@@ -244,14 +239,14 @@ class _Names:
         first (the user's frames out to loss_fn's); those that ran before and are done have
         their node named, before any node refers to it."""
         chain: list[_Run] = []
-        inner, frame = None, sys._getframe(1)
-        while frame is not None and frame is not self.top:
+        inner, frame, top = None, sys._getframe(1), self.top
+        while frame is not top and frame is not None:
             if inner is not None and not frame.f_code.co_filename.startswith(_SKIPPED_DIRS):
                 chain.append((frame, frame.f_lasti, inner))
             inner, frame = frame, frame.f_back  # type: ignore[assignment]
         kept = []
         for entry in self.pending:
-            if any(_same_run(entry[0], run) for run in chain):
+            if entry[0] in chain:  # the same frames (by identity) at the same instruction
                 kept.append(entry)
             elif entry[2] is not None:
                 self.builder.name_node(entry[1], entry[2])
@@ -262,8 +257,7 @@ class _Names:
         """The call gave `node`: the last node of each run (a node made before the call, as
         `x.double()` answers, is not)."""
         if node is not None and node.id >= first:
-            self.pending = [(run, node, self.assigned(run[0].f_code, run[1], run[0]))
-                            for run in chain]
+            self.pending = [(run, node, _assigned(run[0].f_code, run[1])) for run in chain]
 
     def flush(self) -> None:
         """The end: name the last node of each expression that ran."""
@@ -272,13 +266,12 @@ class _Names:
                 self.builder.name_node(node, name)
         self.pending = []
 
-    def assigned(self, code: CodeType, instruction: int, frame: FrameType) -> str | None:
-        """The name an assignment gives the expression `frame` is executing, if any."""
-        key = (code, instruction)
-        if key not in self.names:
-            position = frame_position(frame)
-            self.names[key] = _source_of(code).names.get(position) if position else None
-        return self.names[key]
+
+@functools.lru_cache(maxsize=4096)
+def _assigned(code: CodeType, instruction: int) -> str | None:
+    """The name an assignment gives the expression at `instruction` of `code`, if any."""
+    position = instruction_position(code, instruction)
+    return _source_of(code).names.get(position) if position else None
 
 
 class _Mode(TorchFunctionMode):

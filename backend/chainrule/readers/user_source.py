@@ -108,6 +108,19 @@ def _positions(code: CodeType) -> list[tuple[int | None, int | None, int | None,
     return list(code.co_positions())
 
 
+def instruction_position(code: CodeType, instruction: int) -> Position | None:
+    """The position of the expression the instruction at byte offset `instruction` of `code`
+    computes (None where the compiler left none)."""
+    positions = _positions(code)
+    index = instruction // 2
+    if not 0 <= index < len(positions):
+        return None
+    line, end_line, col, end_col = positions[index]
+    if line is None or col is None:
+        return None
+    return (line, col, end_line or line, end_col if end_col is not None else col)
+
+
 def frame_position(frame: FrameType) -> Position | None:
     """The position of the expression a frame is executing (a call, while its callee runs)."""
     positions = _positions(frame.f_code)
