@@ -191,3 +191,13 @@ def test_a_name_assigned_a_literal_and_used_as_an_index_is_data_not_an_input() -
     result = backprop("X = [1, 1, 0]\nC = [[1.0, 2.0], [3.0, 4.0]]\nsum(C[X] ** 2)")
     assert set(result.gradients) == {"C"}
     assert_close(_grad(result, "C"), [[2.0, 4.0], [12.0, 16.0]])
+
+
+def test_the_backward_steps_say_a_scatter_add_and_a_broadcast_along_the_axis() -> None:
+    result = backprop("e = C[X]\nsum(sum(e, axis=0) ** 2)",
+                      {"C": np.ones((5, 3)).tolist(), "X": X})
+    texts = " ".join(t.text for s in result.backward for t in s.terms)
+    assert "dL/dC += a scatter-add: each upstream element added back at the place it was read" \
+        in texts
+    assert "dL/de += the upstream copied back along axis 0" in texts
+    assert "row 2 (3 reads) of C were read more than once: their gradients add up" in texts

@@ -1,5 +1,5 @@
 """Normalization, recurrent cells and stacked matmul: `from_torch` reads nn.BatchNorm1d/2d (train
-and eval), nn.LayerNorm, F.batch_norm, F.layer_norm, nn.RNNCell and 3-D `@` as their parts,
+and eval), nn.LayerNorm, F.batch_norm, F.layer_norm, nn.RNNCell, nn.RNN and 3-D `@` as their parts,
 each parameter's gradient checked against torch autograd; a float32 model is warned about and
 checked at float32's precision; refusals are one short sentence naming the call, the module and
 the line. The language composes makemore's batchnorm, checked against central differences."""
@@ -218,7 +218,7 @@ def test_f_layer_norm_without_affine_parameters() -> None:
     assert _names_by_group(result)["layer_norm"] == LN_PARTS
 
 
-# ---- RNNCell, and nn.RNN refused
+# ---- RNNCell, and nn.RNN as its cells
 
 
 @pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
@@ -241,12 +241,18 @@ def test_an_rnn_cell_stepped_three_times_has_torchs_gradients(nonlinearity: str)
     assert ops.count(nonlinearity) == 3 and ops.count("matmul") == 6
 
 
-def test_nn_rnn_is_refused_pointing_to_rnn_cell() -> None:
+def test_nn_rnn_is_read_as_its_cells_step_by_step() -> None:
+    torch.manual_seed(8)
     rnn = nn.RNN(3, 4).double()
     x = torch.randn(2, 1, 3, dtype=torch.float64)
-    with pytest.raises(ChainruleError, match="RNNCell") as caught:
-        from_torch(lambda: rnn(x)[0].sum(), rnn)
-    assert str(caught.value).startswith("torch.rnn_tanh in model (test_norm.py:")
+
+    def loss_fn() -> torch.Tensor:
+        return rnn(x)[0].sum()
+
+    result = from_torch(loss_fn, rnn)
+    _assert_torchs_gradients(result, loss_fn, _parameters(rnn))
+    assert {"step 1", "step 2"} <= set(_group_parents(result))
+    assert _group_parents(result)["step 1"] == ("function", "model")
 
 
 # ---- batched matmul

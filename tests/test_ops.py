@@ -46,12 +46,19 @@ SHAPES = {"matmul": [((3, 2), (2, 4)), ((3,), (3, 2)), ((2, 3), (3,)), ((3,), (3
           "conv1d": [((2, 3, 7), (4, 3, 3)), ((2, 6), (3, 2, 2))],
           "max_pool2d": [((2, 3, 6, 5),), ((2, 5, 7),)],
           "avg_pool2d": [((2, 3, 6, 5),), ((2, 5, 7),)],
-          "where": [((), (), ()), ((3,), (3,), ()), ((2, 3), (3,), (2, 1)), ((2, 1), (), (3,))]}
+          "where": [((), (), ()), ((3,), (3,), ()), ((2, 3), (3,), (2, 1)), ((2, 1), (), (3,))],
+          "concatenate": [((3,), (2,)), ((2, 3), (1, 3)), ((2, 3), (2, 4)), ((2, 2, 3), (2, 1, 3)),
+                          ((2, 2), (2, 2)), ((), ())]}
 # Index keys that fit each shape above (core/indexing.py), and the gather keys by their shapes.
 KEYS = {(2, 3): ["0", "-1, 1:", ":, ::2", "None, :, 1"], (4,): ["1:3", "::-1", "None"],
         (2, 2, 3): ["..., 0", "1, ..., :2", ":, None, 1"]}
 GATHER_KEYS = {((5, 3), (4,)): ["@"], ((5, 3), (2, 2)): ["@"], ((4, 5), (2, 4)): ["@, @"],
                ((3, 4), (2,)): [":, @"], ((2, 3, 4), (2, 2)): [":, 1, @", "@, 1:"]}
+# concatenate's axes by its operands' shapes (None: both flattened, whatever their shapes).
+JOIN_AXES = {((3,), (2,)): [{}, {"axis": -1}, {"axis": None}], ((2, 3), (1, 3)): [{}, {"axis": -2}],
+             ((2, 3), (2, 4)): [{"axis": 1}, {"axis": -1}, {"axis": None}],
+             ((2, 2, 3), (2, 1, 3)): [{"axis": 1}, {"axis": -2}],
+             ((2, 2), (2, 2)): [{}, {"axis": 1}], ((), ()): [{"axis": None}]}
 ELEMENTWISE_SHAPES = [((),), ((3,),), ((2, 3),)]
 BINARY_SHAPES = [((), ()), ((3,), ()), ((2, 3), (3,)), ((2, 1), (1, 3))]
 
@@ -124,8 +131,8 @@ def _cases() -> list[object]:
         shapes = SHAPES.get(name) or (REDUCED_SHAPES if op.params else BINARY_SHAPES
                                       if op.arity == 2 else ELEMENTWISE_SHAPES)
         for s in shapes:
-            sets = [{"key": k} for k in GATHER_KEYS[s]] if name == "gather" else _param_sets(
-                op, s[0])
+            sets = [{"key": k} for k in GATHER_KEYS[s]] if name == "gather" else JOIN_AXES[
+                s] if name == "concatenate" else _param_sets(op, s[0])
             cases += [pytest.param(name, s, p, id=f"{name}-{s}-{p}" if p else f"{name}-{s}")
                       for p in sets]
     return cases
@@ -319,6 +326,8 @@ def test_a_node_formula_writes_its_params(name: str) -> None:
     param, value = ("axis", 0) if "axis" in dict(op.params) else (op.params[0][0], 2)
     plain, latex = fill(op.expr, {**operands, "p": params_operand(((param, value),))}, op)
     args = ", ".join(["a + b"] * op.arity)
+    if name == "concatenate":  # its operands are a list, as numpy's: concatenate([a, b])
+        args = "[(a + b), (a + b)]"
     assert plain == f"{op.expr.plain.split('(')[0]}({args}, {param}={value})"
     assert rf"\text{{{param} }}{value}" in latex
     assert fill(op.expr, operands, op).plain == f"{op.expr.plain.split('(')[0]}({args})"

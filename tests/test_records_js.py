@@ -29,6 +29,7 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("abs(x) * abs(y)", {"x": -1.5, "y": 0.0}, {}),
     ("sum(min(x, y))", {"x": [1.0, 2.0, 3.0], "y": [1.0, 5.0, 0.0]}, {}),
     ("sum(relu(x))", {"x": [-1.0, 0.0, 2.0]}, {}),
+    ("sum(logsumexp_rows(W) * 2)", {"W": [[1.0, 2.0], [0.5, -1.0]]}, {}),
     # A kink whose numbers are the node's own (its slope, its bound): nodes.kink_sides.
     ("leaky_relu(x, 0.2) * y + clip(y, max=2)", {"x": 0.0, "y": 2.0}, {}),
     # Indexing, a gather (a scatter-add backward) and a reduction along an axis.
@@ -148,7 +149,8 @@ def test_the_pages_renderer_writes_exactly_the_v1_records(client: TestClient,
 
 
 def test_the_cases_reach_what_they_are_for(client: TestClient) -> None:
-    """The cases hold kinks, broadcasting, fan-out, NaN and a vector-Jacobian product: each
+    """The cases hold kinks, broadcasting, fan-out, NaN and vector-Jacobian products (in words,
+    and the generic phrase of an op without them): each
     sentence the renderers write from a template is written at least once."""
     texts = []
     for body in requests(client):
@@ -156,6 +158,7 @@ def test_the_cases_reach_what_they_are_for(client: TestClient) -> None:
         texts += [s["text"] for s in answer["backward"] + answer["forward"]]
     text = " ".join(texts)
     for part in ("on a kink", "summed over the axes broadcasting added", "fan-out",
-                 "vector-Jacobian product", "nan", "an array of shape", "overriding the literal",
+                 "vector-Jacobian product", "the upstream copied back along axis 0",
+                 "a scatter-add", "were read more than once", "nan", "an array of shape", "overriding the literal",
                  "Seed: the cotangent", "is an input", "Constant"):
         assert part in text, part

@@ -64,6 +64,37 @@ probs = counts * counts_sum_inv
 logprobs = log(probs)
 loss = -mean(logprobs[arange(4), Yb])"""
 
+
+# A LeNet in miniature, as the PyTorch tutorial's (conv, relu, max pool, twice; then a linear
+# layer and cross entropy), on one 8×8 image: each conv_layer call is a box that opens to its
+# convolution, bias, relu and pooling.
+LENET = """image = [[[[0.63, 0.9, 0.78, 0.23, 0.3, 0.87, 0.01, 0.82],
+        [0.8, 0.47, 0.3, 0.28, 0.25, 0.45, 0.5, 0.55],
+        [1.0, 0.79, 0.62, 0.99, 0.22, 0.16, 0.61, 0.04],
+        [0.04, 0.51, 0.47, 0.92, 0.63, 0.51, 0.5, 0.25],
+        [0.01, 0.19, 0.69, 0.2, 0.37, 0.0, 0.83, 0.15],
+        [0.27, 0.88, 0.51, 0.85, 0.64, 0.74, 0.09, 0.54],
+        [0.51, 0.87, 0.36, 0.6, 0.06, 0.39, 0.32, 0.15],
+        [0.82, 0.38, 0.98, 0.59, 0.61, 0.64, 0.68, 0.15]]]]
+w1 = [[[[-0.59, -0.29, -0.1], [0.45, 0.57, -0.66], [-0.4, 0.32, -1.0]]],
+     [[[-0.23, 0.05, 0.63], [0.34, -0.16, -0.18], [-0.13, 0.76, -0.21]]]]
+b1 = [[[0.03]], [[0.04]]]
+w2 = [[[[0.06, -0.1], [-0.56, 0.01]], [[-0.22, 0.58], [0.33, 0.01]]], [[[0.33, -0.17],
+     [0.53, 0.0]], [[0.29, -0.65], [0.17, -0.84]]], [[[-1.02, -0.15], [-0.45, 0.08]],
+     [[1.12, -0.42], [-0.31, 0.1]]]]
+b2 = [[[0.05]], [[0.02]], [[0.02]]]
+W3 = [[0.35, 0.26], [-0.52, 0.04], [0.02, -0.53]]
+b3 = [0.03, 0.09]
+t = [0, 1]
+
+def conv_layer(x, w, b):
+    return max_pool2d(relu(conv2d(x, w) + b), 2)
+
+h1 = conv_layer(image, w1, b1)
+h2 = conv_layer(h1, w2, b2)
+logits = h2[:, :, 0, 0] @ W3 + b3
+loss = logsumexp(logits) - sum(t * logits)"""
+
 EXAMPLES: list[dict[str, object]] = [
     {"title": "Product and sine", "source": "x*y + sin(x)", "values": {"x": 1.5, "y": 2.0},
      "description": "x is used twice: its gradient is the sum of two contributions (fan-out)."},
@@ -124,6 +155,11 @@ EXAMPLES: list[dict[str, object]] = [
                     "backward adds up the rows read twice), a batchnorm in its parts, and the "
                     "long cross entropy, whose logprobs[arange(4), Yb] picks one per row. Xb "
                     "and Yb are indices: data, never differentiated."},
+    {"title": "A small LeNet, folded by layer", "source": LENET, "values": {},
+     "description": "Two conv layers (convolution, bias, relu, 2×2 max pooling) and a linear "
+                    "layer on one 8×8 image: each conv_layer call is a box. Backward, the "
+                    "convolution sends the upstream through the flipped kernel to its input, "
+                    "and pooling routes each window's gradient to its maximum."},
     {"title": "Your own rule: softplus", "source":
         "@derivative(lambda x: sigmoid(x))\ndef softplus(x):\n    return log(1 + exp(x))\n\n"
         "y = softplus(w * x + b)", "values": {"w": 0.8, "x": 1.5, "b": -0.9},

@@ -186,6 +186,31 @@ export function createRenderer(answer) {
       input: ref(nodes.inputs[i][pos], true)[0] });
   }
 
+  // How node i's VJP for operand pos reads in words: its op's note (a reduction's axes filled
+  // in), or the generic phrase (records.py's `how`).
+  function how(i, pos) {
+    const op = ops[nodes.op[i]];
+    const notes = op.backward || [];
+    if (pos >= notes.length) return tell("vjp_generic", { op: op.name });
+    const axis = ((nodes.params || {})[String(i)] || {}).axis;
+    const along = axis === undefined || axis === null ? tell("along_all", {})
+      : typeof axis === "number" ? tell("along_axis", { axis })
+        : tell("along_axes", { axes: axis.join(", ") });
+    return notes[pos].replace("{along}", along);
+  }
+
+  // The places of node i's operand read more than once (a gather's), in words; "" if none was
+  // (records.py's `rereads`).
+  function rereads(i, operand) {
+    const reads = (nodes.rereads || {})[String(i)];
+    if (!reads) return "";
+    const places = reads.places.map((place, k) => tell("reread_place",
+      { unit: reads.unit, place: Array.isArray(place) ? `[${place.join(", ")}]` : place,
+        count: reads.counts[k] })).join(", ");
+    const more = reads.more ? tell("reread_more", { more: reads.more }) : "";
+    return tell("rereads", { places, input: operand, more });
+  }
+
   function term(i, t, g) {
     const src = terms.input[t];
     const pos = terms.position[t];
@@ -201,7 +226,9 @@ export function createRenderer(answer) {
     const fields = { input: ref(src, true)[0], g, contribution: shortly(contribution), rule: d.rule.plain,
       op: ops[nodes.op[i]].name };
     if (localJson !== null) fields.local = shortly(decode(localJson));
+    if (kind.text.includes("term_vjp")) fields.how = how(i, pos);
     if (kind.text.includes("term_kink")) fields.sentence = kinkSentence(i, pos);
+    if (kind.text.includes("term_rereads")) fields.rereads = rereads(i, fields.input);
     if (before !== null) Object.assign(fields, { before: shortly(before), after: shortly(sum) });
     const text = kind.text.map((key) => tell(key, fields)).join("");
     return {

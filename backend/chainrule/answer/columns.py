@@ -91,7 +91,37 @@ def node_columns(graph: Graph, values: Values, sweep: Sweep,
                     if n.literal is not None},
         # An op's static params where they differ from its defaults (`sum(x, axis=0)`).
         "params": {str(i): dict(n.params) for i, n in enumerate(graph.nodes) if n.params},
+        "rereads": rereads(graph, values),
     }
+
+
+# How many places a step's narration names that were read more than once.
+REREAD_PLACES = 3
+
+
+def rereads(graph: Graph, values: Values) -> dict[str, dict[str, object]]:
+    """Per node whose backward adds up several reads of one place (a gather: C[X] with a row
+    of C named twice in X), the first places read more than once: rows of the operand where
+    whole rows are read (`C[X]`), else elements; with how many times, and how many more."""
+    out: dict[str, dict[str, object]] = {}
+    for node in graph.nodes:
+        op = graph.ops.get(node.op)
+        if op is None or op.rereads is None or not graph.nodes[node.inputs[0]].requires_grad:
+            continue
+        args = [values[j] for j in node.inputs]
+        counts = np.asarray(op.rereads(*args, **dict(node.params)))
+        rows = dict(node.params).get("key", "@") == "@" and counts.ndim > 1
+        per = counts.reshape(len(counts), -1)[:, 0] if rows else counts
+        places = np.argwhere(per > 1)
+        if not len(places):
+            continue
+        shown = places[:REREAD_PLACES]
+        out[str(node.id)] = {
+            "unit": "row" if rows else "element",
+            "places": [p.tolist() if p.size > 1 else int(p[0]) for p in shown],
+            "counts": [int(per[tuple(p)]) for p in shown],
+            "more": int(len(places) - len(shown))}
+    return out
 
 
 def _one_contribution(plan: Plan, sweep: Sweep, contribution: list[JSONValue | None]
@@ -172,7 +202,7 @@ def step_columns(graph: Graph, sweep: Sweep) -> tuple[dict[str, object], list[di
 # A term's kind, as a number: its opening sentence (the local derivative, a broadcast rule or a
 # VJP) in the low bits, then a flag for each part that may follow.
 _OPENING = ("term_local", "term_broadcast", "term_vjp")
-_KINK, _FAN_OUT, _BROADCAST_NOTE, _KINK_RULE = 4, 8, 16, 32
+_KINK, _FAN_OUT, _BROADCAST_NOTE, _KINK_RULE, _REREADS = 4, 8, 16, 32, 64
 
 
 def _term_codes(graph: Graph, plan: Plan, terms: Terms) -> np.ndarray:
@@ -184,18 +214,21 @@ def _term_codes(graph: Graph, plan: Plan, terms: Terms) -> np.ndarray:
     ops = [graph.ops.get(op) for op in (n.op for n in graph.nodes)]
     elementwise = np.array([op is not None and op.elementwise for op in ops], dtype=bool)
     has_kink = np.array([op is not None and op.kink is not None for op in ops], dtype=bool)
+    adds_reads = np.array([op is not None and op.rereads is not None for op in ops], dtype=bool)
     broadcast = elementwise[node] & (shapes[node] != shapes[src])
     fan_out = np.ones(len(src), dtype=bool)
     fan_out[np.unique(src, return_index=True)[1]] = False  # each operand's first term
     opening = np.where(terms.has_local, 0, np.where(broadcast, 1, 2))
     return (opening + _KINK * (kink > 0) + _FAN_OUT * fan_out + _BROADCAST_NOTE * broadcast
-            + _KINK_RULE * ((kink == 2) & has_kink[node]))  # type: ignore[no-any-return]
+            + _KINK_RULE * ((kink == 2) & has_kink[node])
+            + _REREADS * (adds_reads[node] & (plan.term_position == 0)))  # type: ignore[no-any-return]
 
 
 def _term_kind(code: int) -> dict[str, object]:
     """A term kind: its sentence templates in order, the op's rules its formula fills (`derivs`
     or the kink's), and whether its record carries a broadcast note."""
     return {"text": [_OPENING[code & 3], *(["term_kink"] if code & _KINK else []),
+                     *(["term_rereads"] if code & _REREADS else []),
                      *(["term_fan_out"] if code & _FAN_OUT else [])],
             "rule": "kink" if code & _KINK_RULE else "derivs",
             "broadcast": bool(code & _BROADCAST_NOTE)}
@@ -219,6 +252,7 @@ def _op(op: Op) -> dict[str, object]:
         "name": op.name, "symbol": op.symbol, "elementwise": op.elementwise,
         "precedence": op.precedence, "tight": op.tight,
         "derivs": [{"plain": d.plain, "latex": d.latex} for d in op.derivs],
+        "backward": list(op.backward),
         "kink": None if kink is None else {
             "point": kink.point, "taken": list(kink.taken), "left": list(kink.left),
             "right": list(kink.right),

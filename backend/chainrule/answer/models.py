@@ -66,6 +66,9 @@ class OpEntry(_Model):
                                             "null if none.")
     derivs: list[Formula] = Field(description="Per operand: the local derivative's template, "
                                   "`$u`, `$v` the operands and `$y` the node.")
+    backward: list[str] = Field(description="Per operand, how its vector-Jacobian product "
+                                "reads in words, where it is not the upstream times a local "
+                                "derivative (`{along}`: a reduction's axes); empty if none.")
     kink: KinkRules | None = Field(description="Where its derivative is undefined; null if "
                                    "nowhere.")
 
@@ -93,6 +96,11 @@ class NodeColumns(_Model):
                             "every element is (the kink's rule is used).")
     kink_point: dict[str, Value] = Field(description="For a node on a kink, by index: its "
                                          "first operand's value there.")
+    rereads: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per node whose backward adds up several reads of "
+        "one place (a gather, `C[X]`), the first places of its operand read more than once: "
+        "`unit` (`row` where whole rows are read, else `element`), `places`, `counts`, and "
+        "how many `more` there are.")
     kink_sides: dict[str, list[list[float]]] = Field(
         default_factory=dict, description="For a node on a kink whose numbers depend on its "
         "params or point (leaky_relu's slope, clip's upper bound), by index: [taken, left, "

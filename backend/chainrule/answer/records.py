@@ -179,8 +179,12 @@ class Renderer:
                   "op": self.ops[self.nodes["op"][i]]["name"]}
         if local_json is not None:
             fields["local"] = short(_decoded(local_json))
+        if "term_vjp" in kind["text"]:
+            fields["how"] = self.how(i, pos)
         if "term_kink" in kind["text"]:
             fields["sentence"] = self.kink_sentence(i, pos)
+        if "term_rereads" in kind["text"]:
+            fields["rereads"] = self.rereads(i, fields["input"])
         if before is not None:
             fields["before"], fields["after"] = short(before), short(after)
         text = "".join(say(key, **fields) for key in kind["text"])
@@ -196,6 +200,29 @@ class Renderer:
             if kind["broadcast"] else None,
             "text": text + ".",
         }
+
+    def how(self, i: int, pos: int) -> str:
+        """How node i's VJP for operand `pos` reads in words: its op's note (a reduction's
+        axes filled in), or the generic phrase."""
+        op = self.ops[self.nodes["op"][i]]
+        notes = op.get("backward") or []
+        if pos >= len(notes):
+            return say("vjp_generic", op=op["name"])
+        axis = (self.nodes["params"].get(str(i)) or {}).get("axis")
+        along = say("along_all") if axis is None else say("along_axis", axis=axis) if isinstance(
+            axis, int) else say("along_axes", axes=", ".join(str(a) for a in axis))
+        return str(notes[pos]).replace("{along}", along)
+
+    def rereads(self, i: int, operand: str) -> str:
+        """The places of node i's operand read more than once (a gather's), in words; "" if
+        none was."""
+        reads = (self.nodes.get("rereads") or {}).get(str(i))
+        if not reads:
+            return ""
+        places = ", ".join(say("reread_place", unit=reads["unit"], place=place, count=count)
+                           for place, count in zip(reads["places"], reads["counts"]))
+        more = say("reread_more", more=reads["more"]) if reads["more"] else ""
+        return say("rereads", places=places, input=operand, more=more)
 
     def kink_sentence(self, i: int, pos: int) -> str:
         """The convention at node i's kink for operand `pos`, with its one-sided derivatives."""

@@ -148,6 +148,9 @@ class Op:
     # The notation.
     expr: Formula  # the node itself, e.g. sin($u)
     derivs: tuple[Formula, ...]  # local derivative d y / d input, one per input
+    # How its VJP reads in words, per input, where it is not the upstream times a local
+    # derivative (a step says `dL/dx += <this> = ...`): `{along}` names a reduction's axes.
+    backward: tuple[str, ...] = ()
     symbol: str  # the short label of a node of this op: `+`, `×`, `max`, `σ`
     description: str
     syntax: str = "function"  # function | infix | prefix | postfix
@@ -172,6 +175,9 @@ class Op:
 
     # Its static parameters and their defaults, in order (see the module's docstring).
     params: tuple[tuple[str, object], ...] = ()
+    # For an op whose backward adds up several reads of one place (gather): how many times each
+    # element of its first operand was read, `rereads(*args, **params)`, for the narration.
+    rereads: Callable[..., Array] | None = None
     # The inputs that are data, by position: indices and masks, which say where, not how much.
     # A reader gives them constants; they are never differentiated (their VJPs return zeros).
     data: tuple[int, ...] = ()
@@ -519,6 +525,13 @@ def _scatter_add(g: Array, y: Array, a: Array, idx: Array, key: str = "@") -> Ar
     return out
 
 
+def _reads(a: Array, idx: Array, key: str = "@") -> Array:
+    """How many times gather read each element of `a`."""
+    counts = np.zeros(a.shape)
+    np.add.at(counts, numpy_key(key, idx), 1.0)
+    return counts
+
+
 def _indexed_shape(s: Shape, key: str = "...") -> Shape:
     return indexed_shape(s, key)
 
@@ -530,6 +543,55 @@ def _gathered_shape(s: Shape, i: Shape, key: str = "@") -> Shape:
     if not i or i[0] != count:
         raise ValueError(f"the index [{key}] places {count} arrays, given {i[:1]}")
     return indexed_shape(s, key, i[1:])
+
+# ---------------------------------------------------------------- joining arrays (joins.py)
+# concatenate is binary: k arrays are k - 1 nodes (core/joins.py pairs them), so that every
+# entry keeps one VJP per input and its `$u`, `$v` templates. `axis` counts the output's axes
+# (the operands' too: they have the same rank); None joins the flattened arrays, as numpy.
+
+
+def _concatenate(a: Array, b: Array, axis: int | None = 0) -> Array:
+    if axis is None:
+        return np.concatenate([a.reshape(len(a), -1), b.reshape(len(b), -1)], axis=1)
+    return np.concatenate([a, b], axis=axis % (a.ndim - 1) + 1)
+
+
+def _joined(a: Array, b: Array, axis: int | None = 0) -> Array:
+    """Two unbatched arrays joined."""
+    return _concatenate(a[None], b[None], axis)[0]
+
+
+def _piece(which: int) -> Vjp:
+    """The VJP of operand `which`: the upstream cut back to that operand's place in the join
+    (np.split's piece)."""
+    def vjp(g: Array, y: Array, a: Array, b: Array, axis: int | None = 0) -> Array:
+        if axis is None:
+            flat = g[:a.size] if which == 0 else g[a.size:]
+            return flat.reshape((a, b)[which].shape)
+        at = axis % a.ndim
+        cut = slice(None, a.shape[at]) if which == 0 else slice(a.shape[at], None)
+        return g[(slice(None),) * at + (cut,)]
+    return vjp
+
+
+def _joined_shape(a: Shape, b: Shape, axis: Axis = 0) -> Shape:
+    if axis is None:
+        return (math.prod(a) + math.prod(b),)
+    if len(a) != len(b):
+        raise ValueError(f"arrays of shapes {list(a)} and {list(b)} have different ranks: "
+                         "concatenate joins arrays of one rank (stack puts them along a new "
+                         "axis)")
+    if not a:
+        raise ValueError("scalars have no axis to join along: stack([a, b]) makes a vector "
+                         "of them")
+    if isinstance(axis, tuple) or not -len(a) <= axis < len(a):
+        raise ValueError(f"axis {axis} is not one axis of shape {list(a)} (rank {len(a)})")
+    at = axis % len(a)
+    if a[:at] + a[at + 1:] != b[:at] + b[at + 1:]:
+        raise ValueError(f"shapes {list(a)} and {list(b)} differ on an axis other than axis "
+                         f"{axis}, the one joined")
+    return a[:at] + (a[at] + b[at],) + a[at + 1:]
+
 
 # ---------------------------------------------------------------- convolution and pooling
 # On the last d axes of an array (d = 1 for conv1d, 2 for conv2d and the pooling ops): NCL or
@@ -968,6 +1030,8 @@ OPS: dict[str, Op] = {
            shape=_matmul_shape, elementwise=False,
            expr=_f("$u @ $v", r"$u \, $v"),
            derivs=(_f("$v.T", "$v^{\\top}"), _f("$u.T", "$u^{\\top}")),
+           backward=("the upstream times v transposed (g @ v.T)",
+                     "u transposed times the upstream (u.T @ g)"),
            symbol="@",
            description="Matrix product of vectors and matrices, or of stacks of matrices "
                        "(numpy's and torch's matmul, the stacks broadcast); upstream gradients "
@@ -986,6 +1050,7 @@ OPS: dict[str, Op] = {
            forward=_transpose, vjps=(lambda g, y, a: g.T,), jvps=(lambda t, y, a: t.T,),
            shape=_reversed, elementwise=False,
            expr=_f("$u.T", "$u^{\\top}"), derivs=(_f("transpose", r"\top"),),
+           backward=("the upstream transposed back",),
            symbol="ᵀ",
            description="Transpose (reverses the axes); the gradient is transposed back.",
            syntax="postfix", precedence=5,
@@ -1120,6 +1185,7 @@ OPS: dict[str, Op] = {
            shape=_reduced_shape, elementwise=False,
            expr=_f("sum($u$p)", r"\sum$p $u"),
            derivs=(_f("1 (for every element)", r"\mathbf{1}"),),
+           backward=("the upstream copied back {along}",),
            symbol="Σ",
            description="Sum of all elements, or along `axis`; the gradient is copied to every "
                        "element summed.",
@@ -1132,6 +1198,7 @@ OPS: dict[str, Op] = {
            shape=_reduced_shape, elementwise=False,
            expr=_f("mean($u$p)", r"\operatorname{mean}$p $u"),
            derivs=(_f("1/n (for every element)", r"\frac{1}{n}\mathbf{1}"),),
+           backward=("the upstream copied back {along}, divided by the count",),
            symbol="mean", description="Mean of all elements, or along `axis`.",
            numpy=("mean",), torch=("mean",), sympy=None, micrograd=()),
         Op(name="var", arity=1, params=(*_AXIS, ("ddof", 0)),
@@ -1140,6 +1207,7 @@ OPS: dict[str, Op] = {
            expr=_f("var($u$p)", r"\operatorname{var}$p $u"),
            derivs=(_f("2 ($u - mean($u)) / (n - ddof)",
                       r"\frac{2\,($u - \bar{$u})}{n - \text{ddof}}"),),
+           backward=("2 (u - mean(u)) / (n - ddof) times the upstream copied back {along}",),
            symbol="var",
            description="Variance of all elements, or along `axis`: the mean squared distance "
                        "from the mean, divided by n - ddof instead of n when ddof is given.",
@@ -1150,6 +1218,8 @@ OPS: dict[str, Op] = {
            expr=_f("max($u$p)", r"\max$p $u"),
            derivs=(_f("1 where $u is the maximum (1/k for a k-way tie), else 0",
                       r"[\,$u = \max $u\,] / k"),),
+           backward=(("the upstream sent back {along} to the largest element (split between "
+                     "ties)"),),
            symbol="max",
            description="Largest element, of all or along `axis`; the gradient goes to the "
                        "element picked, split evenly between ties (as torch's amax).",
@@ -1160,6 +1230,8 @@ OPS: dict[str, Op] = {
            expr=_f("min($u$p)", r"\min$p $u"),
            derivs=(_f("1 where $u is the minimum (1/k for a k-way tie), else 0",
                       r"[\,$u = \min $u\,] / k"),),
+           backward=(("the upstream sent back {along} to the smallest element (split between "
+                     "ties)"),),
            symbol="min",
            description="Smallest element, of all or along `axis`; the gradient goes to the "
                        "element picked, split evenly between ties (as torch's amin).",
@@ -1170,6 +1242,7 @@ OPS: dict[str, Op] = {
            shape=_same, elementwise=False,
            expr=_f("softmax($u)", r"\operatorname{softmax}($u)"),
            derivs=(_f("diag(y) - y y.T", r"\operatorname{diag}(y) - y\,y^{\top}"),),
+           backward=("y * (g - sum(g * y)), y the softmax and g the upstream",),
            symbol="softmax", description="exp(u) / sum(exp(u)) over all elements.",
            numpy=(), torch=(), sympy=None, micrograd=()),
         Op(name="logsumexp", arity=1, params=_AXIS,
@@ -1177,6 +1250,7 @@ OPS: dict[str, Op] = {
            shape=_reduced_shape, elementwise=False,
            expr=_f("logsumexp($u$p)", r"\log\sum$p e^{$u}"),
            derivs=(_f("softmax($u)", r"\operatorname{softmax}($u)"),),
+           backward=("softmax(u) times the upstream copied back {along}",),
            symbol="logsumexp",
            description="log(sum(exp(u))) over all elements, or along `axis`, computed stably.",
            numpy=(), torch=("logsumexp",), sympy=None, micrograd=()),
@@ -1200,6 +1274,7 @@ OPS: dict[str, Op] = {
            shape=_indexed_shape, elementwise=False,
            expr=_f("$u[$p]"),
            derivs=(_f("1 at each element picked, 0 elsewhere", r"\mathbf{1}_{\text{picked}}"),),
+           backward=("the upstream put back at the places picked, zeros elsewhere",),
            symbol="[ ]",
            description="The elements of u a basic index picks: integers, slices (`1:3`, `:`), "
                        "`None` (a new axis), `...`; the gradient goes back to the places they "
@@ -1207,7 +1282,7 @@ OPS: dict[str, Op] = {
            numpy=(), torch=(), sympy=None, micrograd=()),
         # v holds the index arrays (data, never differentiated): the array for one `@`, else
         # one per `@` of the key, stacked on axis 0 (indexing.py).
-        Op(name="gather", arity=2, params=(("key", "@"),), data=(1,),
+        Op(name="gather", arity=2, params=(("key", "@"),), data=(1,), rereads=_reads,
            forward=_gather,
            vjps=(_scatter_add, lambda g, y, a, b, key="@": np.zeros(b.shape)),
            jvps=(lambda t, y, a, b, key="@": t[numpy_key(key, b)],
@@ -1217,6 +1292,9 @@ OPS: dict[str, Op] = {
            derivs=(_f("1 at each place read, added up where a place is read again",
                       r"\textstyle\sum_{\text{reads}} \mathbf{1}"),
                    _f("0 (indices are data)", "0")),
+           backward=(("a scatter-add: each upstream element added back at the place it was "
+                      "read from, a place read twice getting both"),
+                     "nothing: indices are data"),
            symbol="[ ]",
            description="The elements of u at the places integer arrays name (`C[X]`, an "
                        "embedding; `p[arange(n), y]`, one per row); the indices are data, not "
@@ -1237,10 +1315,34 @@ OPS: dict[str, Op] = {
            derivs=(_f("1 for each element, at its place in $u",
                       r"\mathbf{1}\text{, reshaped back}"),
                    _f("0 (only its shape is read)", "0")),
+           backward=("the upstream reshaped back to the shape of u",
+                     "nothing: only its shape is read"),
            symbol="reshape",
            description="The elements of u, in order, in the shape of v (v's values are not "
                        "read); the gradient is reshaped back to u's shape.",
            numpy=(), torch=(), sympy=None, micrograd=()),
+        # ------------------------------------------------------------ joining arrays
+        # Two arrays at a time: k arrays are k - 1 of these (core/joins.py); torch.cat and
+        # torch.stack, np.stack and the like take a list: the readers read them (torch=()).
+        Op(name="concatenate", arity=2, params=(("axis", 0),),
+           forward=_concatenate, vjps=(_piece(0), _piece(1)),
+           jvps=(lambda t, y, a, b, axis=0: _joined(t, np.zeros(b.shape), axis),
+                 lambda t, y, a, b, axis=0: _joined(np.zeros(a.shape), t, axis)),
+           shape=_joined_shape, elementwise=False,
+           expr=_f("concatenate([$u, $v]$p)",
+                   r"\operatorname{concatenate}$p\left[$u, $v\right]"),
+           derivs=(_f("the upstream cut back to $u's place", r"\bar{g}\text{ at } $u"),
+                   _f("the upstream cut back to $v's place", r"\bar{g}\text{ at } $v")),
+           # Not `{along}`: the renderers read a missing axis as all axes, and concatenate's
+           # default is axis 0.
+           backward=("the upstream cut back to u's place in the join (np.split's first piece)",
+                     "the upstream cut back to v's place in the join (np.split's second piece)"),
+           symbol="concat",
+           description="u and v joined along `axis` (0 unless given; None: both flattened), "
+                       "their other axes equal; k arrays are k - 1 joins, and stack gives each "
+                       "array a new axis (x[None]) first. The gradient is the upstream cut "
+                       "back into the pieces (np.split).",
+           numpy=("concatenate",), torch=(), sympy=None, micrograd=()),
         # ------------------------------------------------------------ convolution and pooling
         # Cross-correlation, as torch's conv2d computes it; a bias is a separate add.
         Op(name="conv2d", arity=2, params=_CONV,
@@ -1250,6 +1352,8 @@ OPS: dict[str, Op] = {
            derivs=(_f("the upstream convolved with the flipped $v",
                       r"\bar{g} \ast \operatorname{flip}\left($v\right)"),
                    _f("$u correlated with the upstream", r"$u \star \bar{g}")),
+           backward=("the upstream convolved with the flipped kernel (a transposed convolution)",
+                     "the input correlated with the upstream"),
            symbol="conv2d",
            description="2-D convolution as torch computes it (a cross-correlation: each kernel "
                        "slides over the input without being flipped) of an input (N, C, H, W) "
@@ -1265,6 +1369,8 @@ OPS: dict[str, Op] = {
            derivs=(_f("the upstream convolved with the flipped $v",
                       r"\bar{g} \ast \operatorname{flip}\left($v\right)"),
                    _f("$u correlated with the upstream", r"$u \star \bar{g}")),
+           backward=("the upstream convolved with the flipped kernel (a transposed convolution)",
+                     "the input correlated with the upstream"),
            symbol="conv1d",
            description="1-D convolution as torch computes it (a cross-correlation) of an input "
                        "(N, C, L) with weights (O, C, k), with `stride` and zero `padding`. "
@@ -1279,6 +1385,7 @@ OPS: dict[str, Op] = {
            derivs=(_f("the upstream routed to each window's maximum in $u (1/k of it to each "
                       "of a k-way tie)",
                       r"\bar{g} \text{ to each window's } \max $u"),),
+           backward=("each window's upstream sent to its maximum (split between ties)",),
            symbol="maxpool",
            description="The largest element of each kernel_size window of the last two axes, "
                        "the windows `stride` apart (kernel_size by default), the input padded "
@@ -1293,6 +1400,7 @@ OPS: dict[str, Op] = {
            expr=_f("avg_pool2d($u$p)", r"\operatorname{avgpool}$p\left($u\right)"),
            derivs=(_f("the upstream spread evenly over each window of $u",
                       r"\frac{\bar{g}}{k_h k_w} \text{ over each window of } $u"),),
+           backward=("each window's upstream spread evenly over the window",),
            symbol="avgpool",
            description="The mean of each kernel_size window of the last two axes, the windows "
                        "`stride` apart (kernel_size by default), the input padded with 0 by "

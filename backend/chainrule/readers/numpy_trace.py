@@ -11,7 +11,9 @@ source (`inspect.getsource`), at the expression the call frame was executing.
 What numpy learning code does around the ops reads too: `.shape`, `.ndim`, `.size`, `.dtype`
 (float64), `.reshape`/`np.reshape`, `.T`/`.transpose()`, `.copy()`/`np.copy` and
 `.astype(float)` (the same value), `np.zeros_like`/`ones_like`/`full_like` (constants of its
-shape), `np.nan_to_num` (the value, where finite), `np.linalg.norm` (sqrt(sum(x**2)) in a group).
+shape), `np.nan_to_num` (the value, where finite), `np.linalg.norm` (sqrt(sum(x**2)) in a group),
+`np.concatenate`, `np.stack`, `np.hstack`, `np.vstack` and `np.column_stack` of a list holding
+traced arrays (core/joins.py).
 A comparison (`x > 0`, `scores > margin`) is a mask: data computed from the values at the given
 inputs, as a label is, never differentiated; the values of the graph so far are computed for
 it on demand (`_Tracing.value`), each node once. Branching on a mask is refused, as the graph
@@ -48,6 +50,7 @@ import numpy as np
 
 from ..core.graph import GraphBuilder, Node
 from ..core.indexing import array_text, split_key
+from ..core.joins import join
 from ..core.ops import OPS
 from ..errors import ChainruleError, Span
 from ..settings import LIMITS, Limits
@@ -258,6 +261,26 @@ class _Tracing:
         if outer is None:
             self.name(out.node, position)
         return out
+
+    # ---- joining arrays (core/joins.py)
+    def join(self, how: str, arrays: object, axis: object = 0) -> Tracer:
+        """np.concatenate, np.stack, np.hstack, np.vstack or np.column_stack of a list (or
+        tuple) holding traced arrays; the numpy arrays and numbers in it are constants."""
+        position = _caller_position(self.source)
+        span = self.source.span(*position) if position else (0, 0)
+        if isinstance(arrays, Tracer) or not isinstance(arrays, (list, tuple)):
+            raise ChainruleError(f"np.{how} of one traced array (its rows) is not read: pass "
+                                 f"a list of arrays, np.{how}([a, b])", span, "forbidden")
+        if axis is not None and not isinstance(axis, (int, np.integer)):
+            raise ChainruleError(f"np.{how}'s axis must be an integer or None, not {axis!r}",
+                                 span, "value")
+        group = self.current_group() if self.composite is None else self.composite
+        with self.builder.inside(group):
+            nodes = [self.node(a, span) for a in arrays]
+            node = join(self.builder, how, nodes, None if axis is None else int(axis), span)
+        if self.composite is None:
+            self.name(node, position)
+        return Tracer(self, node)
 
 
 def _python_params(params: Mapping[str, object]) -> dict[str, object]:
@@ -792,3 +815,44 @@ _AROUND: dict[str, Callable[..., object]] = {
     "np.nan_to_num": _nan_to_num,
     "np.linalg.norm": _norm,
 }
+
+
+# ---- joining arrays: numpy's functions of a list of arrays, read by _Tracing.join
+def _tracing_of(arrays: object) -> _Tracing:
+    """The trace a list of arrays belongs to (numpy called us: one of them is traced)."""
+    items = [arrays] if isinstance(arrays, Tracer) else arrays
+    return next(a.tracing for a in items if isinstance(a, Tracer))  # type: ignore[attr-defined]
+
+
+def _join_options(how: str, out: object, dtype: object, tracing: _Tracing) -> None:
+    """Refuse np.concatenate's out= and a dtype other than float64."""
+    if out is not None:
+        raise _refusal(tracing, f"np.{how} with out= writes into an array, which is not read",
+                       "forbidden")
+    if dtype is not None and np.dtype(dtype) != np.float64:  # type: ignore[call-overload]
+        raise _refusal(tracing, f"np.{how} with dtype={dtype} is not read: chainrule computes "
+                       "in float64", "forbidden")
+
+
+def _along(how: str) -> Callable[..., Tracer]:
+    """np.concatenate / np.stack: a list of arrays along `axis`."""
+    def joined(arrays: object, axis: object = 0, out: object = None, *, dtype: object = None,
+               casting: str = "same_kind") -> Tracer:
+        tracing = _tracing_of(arrays)
+        _join_options(how, out, dtype, tracing)
+        return tracing.join(how, arrays, axis)
+    return joined
+
+
+def _sides(how: str) -> Callable[..., Tracer]:
+    """np.hstack / np.vstack / np.column_stack: a list of arrays, their axes as numpy's."""
+    def joined(tup: object, *, dtype: object = None, casting: str = "same_kind") -> Tracer:
+        tracing = _tracing_of(tup)
+        _join_options(how, None, dtype, tracing)
+        return tracing.join(how, tup)
+    return joined
+
+
+_AROUND.update({"np.concatenate": _along("concatenate"), "np.stack": _along("stack"),
+                "np.hstack": _sides("hstack"), "np.vstack": _sides("vstack"),
+                "np.column_stack": _sides("column_stack")})

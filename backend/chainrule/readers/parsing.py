@@ -36,6 +36,7 @@ from lark.parsers.lalr_analysis import Shift
 
 from ..core.composites import COMPOSITES
 from ..core.indexing import ARRAY, Component, key_text
+from ..core.joins import JOINS
 from ..core.ops import FUNCTIONS, OPS, Op, check_params
 from ..errors import ChainruleError, Span
 from ..settings import LIMITS, PARSE_CACHE_SHAPES, Limits
@@ -434,6 +435,8 @@ def _most_nodes(code: str) -> int:
     argument of an operation (at most two each), or a whole line of its own.
     """
     operations = sum(code.count(char) for char in "+-*/@^([")
+    if "stack" in code or "concatenate" in code:  # a join's item: up to 2 nodes and a leaf
+        operations += code.count(",")
     operations += len(_DOT_BEFORE_NAME_RE.findall(code)) if "." in code else 0
     return 3 * operations + code.count("\n") + code.count(";") + 1
 
@@ -462,9 +465,11 @@ def _check_node_count(code: str, max_nodes: int) -> None:
     # Each open bracket's function and its commas: `max_pool2d(x, 2)`'s 2 is a param, no node.
     calls: list[list[Any]] = []
     name = ""  # the name just before, if the last token was one
+    join_list = False  # the `(` of a join just before: its list is no array literal
     for match in _COUNT_RE.finditer(code):
         kind, text = match.lastgroup, match.group()
         before, name = name, ""
+        listed, join_list = join_list and text == "[", False
         if minus and kind != "number":
             count += 1  # a unary minus on anything but a number is a neg node
         minus = False
@@ -489,7 +494,8 @@ def _check_node_count(code: str, max_nodes: int) -> None:
             continue
         elif text in "([":
             call = text == "(" and operand and square == 0
-            count += call or (text == "[" and square == 0)
+            join_list = call and before in JOINS
+            count += (call and not join_list) or (text == "[" and square == 0 and not listed)
             square += text == "["
             paren += text == "("
             if text == "(":
@@ -753,8 +759,8 @@ class _ToExpr(Transformer[_AnyToken, Any]):
         try:
             return _first_error(args, span) or Expr("array", span,
                                                      value=_array_value(args, span))
-        except ChainruleError as err:
-            return _refused(err, span)
+        except ChainruleError as err:  # its items kept: a join's list (_join_list) reads them
+            return Expr("error", span, args=args, value=err)
 
     def attribute(self, children: list[Any]) -> Expr:
         span, (arg,) = _outer(children), _operands(children)
@@ -815,6 +821,7 @@ class _ToExpr(Transformer[_AnyToken, Any]):
     def call(self, children: list[Any]) -> Expr:
         span, callee, args = _outer(children), children[0], _operands(children[1:])
         try:
+            args = _join_list(callee, args)
             return _first_error(args, span) or _call(callee, args, span)
         except ChainruleError as err:
             return _refused(err, span)
@@ -851,6 +858,8 @@ def _call(callee: Expr | _Grouped, args: list[Expr], span: Span) -> Expr:
         return Expr("call", span, args=args, name=fname)
     if fname == "arange":
         return _arange(args, keywords, span)
+    if fname in JOINS:
+        return _join_call(fname, args, keywords, span)
     fname = REDUCTIONS.get(fname, fname) if len(args) == 1 else fname
     op = FUNCTIONS.get(fname)
     if op is None and fname in COMPOSITES:
@@ -922,6 +931,53 @@ def _composite(name: str, args: list[Expr], keywords: list[Expr], span: Span) ->
         raise ChainruleError(f"{name} takes {composite.arity} argument, got {len(args)}", span,
                              "arity")
     return Expr("op", span, op=name, args=args)
+
+
+# ------------------------------------------------ joins: a list of arrays (core/joins.py)
+# A join's list is one argument, its params after it: its call and list make no node counted.
+_PARAMS_AFTER.update(dict.fromkeys(JOINS, 1))
+_AXIS_JOINS = ("concatenate", "stack")  # the joins that take an axis
+
+
+def _join_list(callee: Expr | _Grouped, args: list[Expr]) -> list[Expr]:
+    """A join's first argument, a list (`concatenate([a, b])`), as an Expr of kind "list"
+    holding its items; anything else as it is (elsewhere a list of expressions stays the
+    refusal `array` made of it: array literals hold numbers)."""
+    if not (callee.__class__ is Expr and callee.kind == "name" and  # type: ignore[union-attr]
+            callee.name in JOINS and callee.name not in _USER_FUNCTIONS.get()  # type: ignore[union-attr]
+            and args):
+        return args
+    first = args[0]
+    if first.kind == "error" and first.args:
+        items = first.args
+    elif first.kind == "array" and isinstance(first.value, list):
+        items = [Expr("array" if isinstance(v, list) else "number", first.span, value=v)
+                 for v in first.value]
+    else:
+        return args
+    return [Expr("list", first.span, args=items), *args[1:]]
+
+
+def _join_call(name: str, args: list[Expr], keywords: list[Expr], span: Span) -> Expr:
+    """`concatenate([a, b], axis=1)`, `stack([a, b, c])`, `hstack([a, b])`: an "op" Expr of
+    the function's name, its operands the list's items and its axis a param (given by
+    position or by name), which program.py builds (core/joins.py)."""
+    axis = name in _AXIS_JOINS
+    usage = f"{name}([a, b]{', axis=0' if axis else ''})"
+    if not args or args[0].kind != "list":
+        raise ChainruleError(f"{name} takes a list of arrays: {usage}",
+                             args[0].span if args else span, "arity")
+    extra = args[1:]
+    if len(extra) > (1 if axis else 0):
+        raise ChainruleError(f"{name} takes a list of arrays{' and its axis' if axis else ''}: "
+                             f"{usage}", extra[-1].span, "arity")
+    keywords = [Expr("keyword", e.span, name="axis", args=[e]) for e in extra] + keywords
+    for kw in keywords:
+        if kw.name != "axis" or not axis:
+            raise ChainruleError(f"{name} takes no parameter {kw.name!r}: {usage}", kw.span,
+                                 "arity")
+    return Expr("op", span, op=name, args=args[0].args,
+                params=_keyword_params(OPS["concatenate"], keywords))
 
 
 # `max(x, axis=1)` and `x.max()`, numpy's spelling: one array, so the reduction (np.max) and
@@ -1245,7 +1301,8 @@ def _literal(expr: Expr) -> object:
     value = literal_value(expr)
     if value is None:
         raise ChainruleError("array literals hold numbers only; name the array and pass its "
-                             "value, or build it from numbers", expr.span, "forbidden")
+                             "value, or build it from numbers (arrays are joined by "
+                             "concatenate([a, b]) or stack([a, b]))", expr.span, "forbidden")
     return value
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from ..core.composites import COMPOSITES, build
 from ..core.graph import Graph, GraphBuilder, Literal, Node, format_number, node_key
 from ..core.indexing import numpy_key, parse_key
+from ..core.joins import JOINS, join
 from ..core.ops import OPS
 from ..errors import ChainruleError, Deadline, Span, warning
 from ..settings import LIMITS, Limits
@@ -66,7 +67,10 @@ class ProgramBuilder(GraphBuilder):
     def _operation(self, expr: Expr, args: list[Node], name: str | None,
                    scope: Mapping[str, Node] | None) -> Node:
         """The node of one op of the table on built operands; a gather's index arrays read
-        (data, not nodes of the walk)."""
+        (data, not nodes of the walk); a join's list, its operands (core/joins.py)."""
+        if expr.op in JOINS:
+            axis = dict(expr.params).get("axis", 0)
+            return join(self, expr.op, args, axis, expr.span, name)  # type: ignore[arg-type]
         if expr.op != "gather":
             return self.apply(expr.op, args, expr.span, name, dict(expr.params))
         key = parse_key(str(dict(expr.params)["key"]))

@@ -15,7 +15,10 @@ a `function` group of their own when called directly); `F.conv2d` and `F.conv1d`
 table's convolution and, with a bias, its add (one per channel, as an (O, 1, 1) array), which
 `nn.Conv2d`'s group opens to; `F.max_pool2d`, `F.avg_pool2d` and their modules as the table's
 poolings, with kernel_size, stride and padding; `x[...]` and `F.embedding` as an index or a
-gather, the indices data. Conversions (`.double()`, `.to()`)
+gather, the indices data; `torch.cat`, `torch.stack`, `hstack`, `vstack` and `column_stack`
+as core/joins.py's joins, `split`, `chunk` and `unbind` (and iterating a tensor) as an index
+per piece, and `nn.RNN`'s loop over time (`torch.rnn_tanh`, `rnn_relu`) as its cells step by
+step, the steps' hidden states stacked. Conversions (`.double()`, `.to()`)
 are the same node, and so are reshapes that keep the shape; a reshape, view, flatten, squeeze
 or unsqueeze that changes it is the op table's reshape, with a constant of the new shape.
 `.detach()` and `.data` are constants; reads of sizes and dtypes pass. Anything else that
@@ -52,7 +55,8 @@ from torch.overrides import TorchFunctionMode, resolve_name
 
 from ..core.composites import build
 from ..core.graph import GraphBuilder, Node
-from ..core.indexing import array_text, split_key
+from ..core.indexing import Component, array_text, key_text, split_key
+from ..core.joins import join
 from ..core.ops import OPS
 from ..errors import ChainruleError, Span, warning
 from ..settings import Limits
@@ -435,6 +439,8 @@ class _Reader:
             # max(dim) answers (values, indices): the values are the node, the indices data.
             values = result if isinstance(result, torch.Tensor) else result[0]
             self.bind(values, self.reduce_along(full, name, args, kwargs))
+        elif name in _MANY:
+            _MANY[name](self, full, args, kwargs, result)
         elif name in _PARTS:
             node = self.bind(result, _PARTS[name](self, full, args, kwargs))
             self.outputs[name] = node.id
@@ -685,12 +691,6 @@ class _Reader:
             ih = self.linear(full, (bound["input"], bound["w_ih"], bound.get("b_ih")), {})
             hh = self.linear(full, (bound["hx"], bound["w_hh"], bound.get("b_hh")), {})
             return self.apply(activation, [self.apply("add", [ih, hh])])
-
-    def rnn_loop(self, full: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Node:
-        """nn.RNN's loop over time (`torch.rnn_tanh`): its output stacks the steps, which
-        chainrule cannot yet; refused, pointing to nn.RNNCell in a loop."""
-        raise self.refusal(full, "is nn.RNN's loop over time, whose output stacks the steps, "
-                           "which chainrule does not read yet: step an nn.RNNCell in a loop")
 
     def part(self, op: str, operands: list[Any], name: str | None = None,
              **params: Any) -> Node:
@@ -957,8 +957,7 @@ _PARTS: dict[str, Callable[[_Reader, str, tuple[Any, ...], dict[str, Any]], Node
 
 # ---- normalization and recurrent cells: torch's function, its parts, the module that calls it
 _PARTS.update({"batch_norm": _Reader.batch_norm, "layer_norm": _Reader.layer_norm,
-               "rnn_tanh_cell": _Reader.rnn_cell, "rnn_relu_cell": _Reader.rnn_cell,
-               "rnn_tanh": _Reader.rnn_loop, "rnn_relu": _Reader.rnn_loop})
+               "rnn_tanh_cell": _Reader.rnn_cell, "rnn_relu_cell": _Reader.rnn_cell})
 _MODULE_OF: dict[str, type | tuple[type, ...]] = {
     "batch_norm": torch.nn.modules.batchnorm._BatchNorm, "layer_norm": torch.nn.LayerNorm,
     "rnn_tanh_cell": torch.nn.RNNCell, "rnn_relu_cell": torch.nn.RNNCell}
@@ -1095,3 +1094,124 @@ def _swaps_both_axes(tensor: Any, dims: tuple[Any, ...]) -> bool:
 def _array(tensor: torch.Tensor) -> np.ndarray:
     """A tensor's numbers as a float64 array of chainrule's own (a copy)."""
     return np.array(tensor.detach().double().cpu().numpy(), dtype=np.float64)
+
+
+# ---- joining and splitting tensors, and nn.RNN's loop over time (core/joins.py)
+_TORCH_JOINS = {"cat": "concatenate", "concat": "concatenate", "concatenate": "concatenate",
+                "stack": "stack", "hstack": "hstack", "vstack": "vstack", "row_stack": "vstack",
+                "column_stack": "column_stack"}
+
+
+def _join(reader: _Reader, full: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Node:
+    """`torch.cat(tensors, dim)` (concat, concatenate with axis=), `torch.stack`, `hstack`,
+    `vstack` (row_stack) and `column_stack`: core/joins.py's joins, as numpy's; a tensor not
+    computed from an input is a constant."""
+    how = _TORCH_JOINS[_short_name_of(full)]
+    bound = _bind(args, kwargs, ("tensors", "dim"))
+    if "axis" in bound:
+        bound["dim"] = bound.pop("axis")
+    options = [k for k, v in bound.items() if k not in ("tensors", "dim") and v is not None]
+    if options:
+        raise reader.refusal(full, f"is called with {', '.join(f'{k}=' for k in options)}, "
+                             "which chainrule does not read")
+    nodes = [reader.operand(t) for t in bound["tensors"]]
+    return join(reader.builder, how, nodes, bound.get("dim", 0), reader.span)
+
+
+def _short_name_of(full: str) -> str:
+    return full.rsplit(".", 1)[-1]
+
+
+def _pieces(reader: _Reader, full: str, args: tuple[Any, ...], kwargs: dict[str, Any],
+            result: Any) -> None:
+    """`torch.split`, `chunk` and `unbind` (and their Tensor methods; iterating a tensor is
+    its unbind(0)): each piece an index of the tensor, `x[:, 0:4]` (`x[2]` for unbind), its
+    extent read from the piece torch made."""
+    unbind = _short_name_of(full) == "unbind"
+    position = 1 if unbind else 2
+    tensor = args[0] if args else next(v for k, v in kwargs.items() if k != "dim")
+    x = reader.operand(tensor)
+    dim = int(kwargs.get("dim", args[position] if len(args) > position else 0))
+    dim %= max(1, len(x.shape))
+    start = 0
+    for piece in result:
+        size = 1 if unbind else int(piece.shape[dim])
+        at: Component = start if unbind else slice(start, start + size)
+        reader.bind(piece, _sliced(reader, x, (slice(None),) * dim + (at,)))
+        start += size
+
+
+def _rnn(reader: _Reader, full: str, args: tuple[Any, ...], kwargs: dict[str, Any],
+         result: Any) -> None:
+    """nn.RNN's loop over time (`torch.rnn_tanh`, `torch.rnn_relu`) as its cells, step by
+    step: at step t of layer l, h = tanh(x_t @ W_ih.T + b_ih + h @ W_hh.T + b_hh) (or relu),
+    a `function` group `step t` (in a `layer l` group when there are several layers), each
+    weight transposed once per layer; x_t is the input's step t (data where the input is),
+    a layer's outputs the next layer's inputs. The output stacks the last layer's h along
+    the time axis (1 with batch_first), h_n every layer's last h."""
+    bound = _bind(args, kwargs, ("input", "hx", "params", "has_biases", "num_layers",
+                                 "dropout", "train", "bidirectional", "batch_first"))
+    if not isinstance(bound.get("params"), (list, tuple)):
+        raise reader.refusal(full, "runs over a PackedSequence, which chainrule does not read: "
+                             "pass a padded tensor")
+    layers, per = int(bound["num_layers"]), 4 if bound["has_biases"] else 2
+    if bound["bidirectional"]:
+        raise reader.refusal(full, "is a bidirectional RNN, which chainrule does not read yet")
+    if bound["dropout"] and bound["train"] and layers > 1:
+        raise reader.refusal(full, "drops out between layers in training, which chainrule "
+                             "does not read: set dropout=0 or call model.eval()")
+    if len(bound["params"]) != per * layers:
+        raise reader.refusal(full, "has weights other than W_ih, W_hh, b_ih, b_hh per layer")
+    x, batch_first = bound["input"], bool(bound["batch_first"])
+    steps = x.shape[1] if batch_first else x.shape[0]
+    inputs = [_sliced(reader, x, (slice(None), t) if batch_first else (t,), f"x{t + 1}")
+              for t in range(steps)]
+    activation = "relu" if full.endswith("relu") else "tanh"
+    last = []
+    for layer in range(layers):
+        weights = list(bound["params"][per * layer:per * (layer + 1)]) + [None, None]
+        grouped = reader.builder.group("layer", f"layer {layer}", reader.span) if layers > 1 \
+            else contextlib.nullcontext()
+        with grouped:
+            h0 = _sliced(reader, bound["hx"], (layer,), "h0")
+            inputs = _rnn_layer(reader, activation, inputs, h0, weights[:4])
+        last.append(inputs[-1])
+    reader.bind(result[0], join(reader.builder, "stack", inputs, 1 if batch_first else 0,
+                                reader.span))
+    reader.bind(result[1], join(reader.builder, "stack", last, 0, reader.span))
+
+
+def _rnn_layer(reader: _Reader, activation: str, inputs: list[Node], h: Node,
+               weights: list[Any]) -> list[Node]:
+    """One layer of an RNN over the steps `inputs` from the hidden state `h`: its h at every
+    step, each step a `function` group of its cell's parts."""
+    w_ih, w_hh, b_ih, b_hh = weights
+    w_ih_t, w_hh_t = reader.apply("transpose", [w_ih]), reader.apply("transpose", [w_hh])
+    outputs = []
+    for t, x_t in enumerate(inputs):
+        with reader.builder.group("function", f"step {t + 1}", reader.span):
+            parts = []
+            for operand, w_t, b in ((x_t, w_ih_t, b_ih), (h, w_hh_t, b_hh)):
+                node = reader.apply("matmul", [operand, w_t])
+                parts.append(node if b is None else reader.apply("add", [node, b]))
+            h = reader.builder.apply(activation, [reader.apply("add", parts)], reader.span,
+                                     f"h{t + 1}")
+        outputs.append(h)
+    return outputs
+
+
+def _sliced(reader: _Reader, tensor: Any, key: tuple[Component, ...],
+            name: str | None = None) -> Node:
+    """`tensor[key]` for a basic key: a constant of those numbers, named `name`, for a tensor
+    not computed from an input (data: an RNN's input, its zero h0), else an index node."""
+    if isinstance(tensor, torch.Tensor) and not reader.depends(tensor):
+        return reader.builder.leaf("const", reader.array(tensor)[key],  # type: ignore[index]
+                                   reader.span, name)
+    return reader.builder.apply("index", [reader.operand(tensor)], reader.span, name,
+                                {"key": key_text(key)})
+
+
+_PARTS.update(dict.fromkeys(_TORCH_JOINS, _join))
+# Calls whose result is several tensors, each bound by the reader of the call.
+_MANY: dict[str, Callable[[_Reader, str, tuple[Any, ...], dict[str, Any], Any], None]] = {
+    "split": _pieces, "chunk": _pieces, "unbind": _pieces, "rnn_tanh": _rnn, "rnn_relu": _rnn}
