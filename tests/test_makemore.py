@@ -289,8 +289,10 @@ def test_a_copy_keeps_its_nodes_name_and_a_function_names_its_own_value_first() 
         z = double(h2)
         for _ in range(2):
             z = torch.sin(z)
-        return z.sum()
+        ys = [torch.exp(v) for v in (z, h)]  # a list: no node is ys
+        return z.sum() + ys[0].sum()
 
     result = from_torch(loss_fn, check=False)
     names = [(node.op, node.name) for node in result.nodes if node.op not in ("input", "const")]
-    assert names == [("tanh", "h"), ("mul", "twice"), ("sin", "z"), ("sin", "z"), ("sum", None)]
+    assert names == [("tanh", "h"), ("mul", "twice"), ("sin", "z"), ("sin", "z"), ("exp", None),
+                     ("exp", None), ("sum", None), ("sum", None), ("add", None)]

@@ -227,16 +227,19 @@ class _Names:
     """Nodes named by the user's assignments, as the language names them: `h = torch.tanh(x)`
     names the tanh. Of the nodes made while one expression of the user's runs (`out =
     model(x)` runs a whole model, `y_hat = net(X)` a function of theirs), the last one made is
-    its value and takes the name, unless the function's own assignment named it first. One
-    run of an expression is its frame at one instruction calling one frame (a module's call, a
-    function of theirs; a torch function's own, new each call: a loop's calls are each a run)."""
+    its value and takes the name, unless the function's own assignment named it first; and
+    only if the name then holds that node's tensor (`ys = [torch.tanh(x) for x in xs]` names
+    none). One run of an expression is its frame at one instruction calling one frame (a
+    module's call, a function of theirs; a torch function's own, new each call: a loop's calls
+    are each a run)."""
 
-    def __init__(self, builder: GraphBuilder) -> None:
+    def __init__(self, builder: GraphBuilder, nodes: dict[int, Node]) -> None:
         self.builder = builder
+        self.nodes = nodes  # the reader's: a tensor's node by its id
         self.top: FrameType | None = None  # the frame that called loss_fn: where the user's end
-        # The last node of each expression running, innermost first: (its run: the frame,
-        # its instruction, the frame it calls; the node; the name its assignment gives).
-        self.pending: list[tuple[_Run, Node, str | None]] = []
+        # The last node of each expression running that an assignment takes, innermost
+        # first: (its run: the frame, its instruction, the frame it calls; the node; the name).
+        self.pending: list[tuple[_Run, Node, str]] = []
 
     def running(self) -> list[_Run]:
         """A torch call starts: the runs of the user's expressions it is part of, innermost
@@ -252,8 +255,8 @@ class _Names:
         for entry in self.pending:
             if entry[0] in chain:  # the same frames (by identity) at the same instruction
                 kept.append(entry)
-            elif entry[2] is not None:
-                self.builder.name_node(entry[1], entry[2])
+            else:
+                self.name(*entry)
         self.pending = kept
         return chain
 
@@ -261,14 +264,20 @@ class _Names:
         """The call gave `node`: the last node of each run (a node made before the call, as
         `x.double()` answers, is not)."""
         if node is not None and node.id >= first:
-            self.pending = [(run, node, _assigned(run[0].f_code, run[1])) for run in chain]
+            named = [(run, _assigned(run[0].f_code, run[1])) for run in chain]
+            self.pending = [(run, node, name) for run, name in named if name is not None]
 
     def flush(self) -> None:
         """The end: name the last node of each expression that ran."""
-        for _, node, name in self.pending:
-            if name is not None:
-                self.builder.name_node(node, name)
+        for entry in self.pending:
+            self.name(*entry)
         self.pending = []
+
+    def name(self, run: _Run, node: Node, name: str) -> None:
+        """Name `node` if the assignment, now done, gave `name` its tensor."""
+        value = run[0].f_locals.get(name)
+        if isinstance(value, torch.Tensor) and self.nodes.get(id(value)) is node:
+            self.builder.name_node(node, name)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -322,7 +331,7 @@ class _Reader:
         self.span: Span = (0, 0)  # the user's expression that made the call being read
         self.outputs: dict[str, int] = {}  # a module's path, a loss's function: its output
         self.rng_state: torch.Tensor | None = None  # torch's RNG before the last random draw
-        self.names = _Names(self.builder)
+        self.names = _Names(self.builder, self.nodes)
 
     # ------------------------------------------------------------ modules as groups
 
