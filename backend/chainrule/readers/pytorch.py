@@ -434,9 +434,8 @@ class _Reader:
             return  # sizes, dtypes, flags; or detached from the gradient, as torch means
         if name in DATA:
             return  # zeros_like(x), x > 0, argmax: data, a constant wherever it is used
-        frame = _user_frame()
-        self.span = self.listing.span(frame)
-        running = self.names.running()
+        running = self.names.running()  # the user's frames, innermost first
+        self.span = self.listing.span(running[0][0] if running else _user_frame())
         made = len(self.builder.nodes)
         if name in SAME_VALUES or (name in RESHAPES and result.shape == args[0].shape):
             self.bind(result, self.operand(args[0]))
