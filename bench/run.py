@@ -25,7 +25,8 @@ also writing docs/lighthouse.md). Part 6: micrograd's own demo, 25, 50 and 100
 two-moons points through `from_micrograd` against micrograd (bench/moons.py, in its own
 process with the deadline raised). Part 7: the 2-16-16-1 MLP through `from_torch` against
 PyTorch's own forward and backward (bench/torch_mlp.py, in its own process), and the
-tutorials' LeNet on one 32×32 image (bench/torch_lenet.py, in its own process). Between parts 1 and 3, the backend before issue 17's round
+tutorials' LeNet on one 32×32 image (bench/torch_lenet.py, in its own process), and makemore
+part 4's forward pass at batch 32 (bench/torch_makemore.py, in its own process). Between parts 1 and 3, the backend before issue 17's round
 (1007936) and now, phase by phase at 10,000 nodes (bench/phases.py).
 
 Everything runs in one `make bench`, one after the other, so that ratios hold on a noisy
@@ -57,6 +58,7 @@ import moons
 import numpy as np
 import plots
 import torch_lenet
+import torch_makemore
 import torch_mlp
 from api import Throughput, measure_api
 from chainrule import backprop
@@ -431,6 +433,8 @@ class Extra:
     torch_failed: str = ""
     torch_lenet: torch_lenet.LeNetRow | None = None  # bench/torch_lenet.py: LeNet vs torch
     lenet_failed: str = ""
+    torch_makemore: torch_makemore.MakemoreRow | None = None  # bench/torch_makemore.py
+    makemore_failed: str = ""
     deep: list[Row] | None = None  # issue 25's deep programs (programs.DEEP), each size
     isolation: isolation.Isolation | None = None  # bench/isolation.py: the worker pool
 
@@ -502,6 +506,32 @@ def run_torch_lenet(quick: bool) -> tuple[torch_lenet.LeNetRow | None, str]:
         last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
         return None, f"bench/torch_lenet.py failed (exit status {done.returncode}): `{last}`"
     return torch_lenet.LeNetRow(**json.loads(done.stdout)), ""
+
+
+def run_torch_makemore(quick: bool) -> tuple[torch_makemore.MakemoreRow | None, str]:
+    """bench/torch_makemore.py in its own process: its row, or why it failed."""
+    command = [sys.executable, str(BENCH / "torch_makemore.py"), "--json", "--seconds",
+               "3" if quick else "10"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    except subprocess.TimeoutExpired:
+        return None, "bench/torch_makemore.py did not finish in 600 s"
+    sys.stderr.write(done.stderr)
+    if done.returncode != 0:
+        last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ""
+        return None, f"bench/torch_makemore.py failed (exit status {done.returncode}): `{last}`"
+    return torch_makemore.MakemoreRow(**json.loads(done.stdout)), ""
+
+
+def makemore_section(extra: Extra) -> list[str]:
+    """makemore part 4 through from_torch against torch: bench/torch_makemore.py's table."""
+    if extra.torch_makemore is None and not extra.makemore_failed:
+        return []
+    head = ["## makemore part 4 (backprop ninja) through from_torch", "",
+            (torch_makemore.__doc__ or "").split("\n\n")[1].replace("\n", " "), ""]
+    if extra.torch_makemore is None:
+        return [*head, extra.makemore_failed, ""]
+    return [*head, *torch_makemore.table(extra.torch_makemore), ""]
 
 
 def lenet_section(extra: Extra) -> list[str]:
@@ -1008,6 +1038,11 @@ def targets(rows: list[Row], extra: Extra) -> list[str]:
         convolutional.add(*row)
     if extra.lenet_failed:
         convolutional.add("LeNet through from_torch", extra.lenet_failed, "measured", "", False)
+    for row in torch_makemore.targets(extra.torch_makemore) if extra.torch_makemore else []:
+        convolutional.add(*row)
+    if extra.makemore_failed:
+        convolutional.add("makemore part 4 through from_torch", extra.makemore_failed,
+                          "measured", "", False)
     isolated = Targets()
     for row in isolation.targets(extra.isolation) if extra.isolation else []:
         isolated.add(*row)
@@ -1086,6 +1121,7 @@ def write_report(rows: list[Row], checks: list[CheckRow], elapsed: float, repeat
         *moons_section(extra),
         *torch_section(extra),
         *lenet_section(extra),
+        *makemore_section(extra),
         f"## Scalar graphs: each phase, 100 to {TOP:,} nodes",
         "",
         ("Shapes: **chain** `a1 = sin(x)`, `a2 = sin(a1)`, ... (one node a line); **wide sum** "
@@ -1321,6 +1357,9 @@ def measure_all(args: argparse.Namespace) -> tuple[list[Row], list[CheckRow], Ex
         print("the tutorials' LeNet through from_torch (bench/torch_lenet.py) ...", flush=True)
         extra.torch_lenet, extra.lenet_failed = run_torch_lenet(args.quick)
         lap("PyTorch LeNet")
+        print("makemore part 4 through from_torch (bench/torch_makemore.py) ...", flush=True)
+        extra.torch_makemore, extra.makemore_failed = run_torch_makemore(args.quick)
+        lap("PyTorch makemore")
     if "isolation" not in args.skip:
         print("the worker pool: latency, under load, memory, hostile input "
               "(bench/isolation.py) ...", flush=True)

@@ -248,9 +248,11 @@ def differentiate(read: Read, *, mode: str = "reverse", wrt: str | None = None,
     output_value = values[out.id]
     loss = float(np.sum(cotangent * output_value))
     grads = sweep.grads
-    gradients = {name: encode(grads.get(i, np.zeros(graph.node(i).shape)))
-                 for name, i in graph.inputs.items()}
     steps, term_kinds = step_columns(graph, sweep)
+    nodes = node_columns(graph, values, sweep, steps["terms"]["contribution"])  # type: ignore[index]
+    grad_column: list[Any] = nodes["grad"]  # type: ignore[assignment]
+    gradients = {name: grad_column[i] if i in grads else encode(np.zeros(graph.node(i).shape))
+                 for name, i in graph.inputs.items()}
     return {
         "version": VERSION,
         "source": graph.source,
@@ -261,7 +263,7 @@ def differentiate(read: Read, *, mode: str = "reverse", wrt: str | None = None,
         "binding": BINDING,
         "term_kinds": term_kinds,
         "templates": TEMPLATES,
-        "columns": {"nodes": node_columns(graph, values, sweep), **steps},
+        "columns": {"nodes": nodes, **steps},
         "records": None,
         "gradients": gradients,
         "check": None if kind is None else gradient_check(

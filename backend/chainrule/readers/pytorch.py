@@ -61,7 +61,7 @@ from ..core.ops import OPS
 from ..errors import ChainruleError, Span, warning
 from ..settings import Limits
 from . import Read, Reference
-from .user_source import Source, frame_position
+from .user_source import Source, frame_position, instruction_position
 
 # torch's name (a function's, a method's, an operator's, a property's) -> the op-table entry.
 TORCH_OPS = {torch_name: op.name for op in OPS.values() for torch_name in op.torch}
@@ -104,12 +104,14 @@ def read_torch(loss_fn: Callable[[], Any], model: Any, limits: Limits) -> Read:
         raise ChainruleError(f"from_torch's model is an nn.Module, not {type(model).__name__}",
                              None, "request")
     reader = _Reader(model, limits)
+    reader.names.top = sys._getframe()
     with reader.hooks(), torch.no_grad(), _Mode(reader):
         loss = loss_fn()
     out = reader.tracked(loss) if isinstance(loss, torch.Tensor) else None
     if out is None:
         raise ChainruleError("from_torch's loss_fn returned no value computed from the "
                              "parameters: return the loss tensor", None, "request")
+    reader.names.flush()
     reader.builder.source = reader.listing.text
     graph = reader.builder.finish(out)
     unused = [warning("unused_value", f"the parameter {name} is not part of the loss's graph")
@@ -218,6 +220,73 @@ class _Listing:
         return self.read[-1]
 
 
+_Run = tuple[FrameType, int, FrameType]  # a frame, its instruction, the frame it calls
+
+
+class _Names:
+    """Nodes named by the user's assignments, as the language names them: `h = torch.tanh(x)`
+    names the tanh. Of the nodes made while one expression of the user's runs (`out =
+    model(x)` runs a whole model, `y_hat = net(X)` a function of theirs), the last one made is
+    its value and takes the name, unless the function's own assignment named it first; and
+    only if the name then holds that node's tensor (`ys = [torch.tanh(x) for x in xs]` names
+    none). One run of an expression is its frame at one instruction calling one frame (a
+    module's call, a function of theirs; a torch function's own, new each call: a loop's calls
+    are each a run)."""
+
+    def __init__(self, builder: GraphBuilder, nodes: dict[int, Node]) -> None:
+        self.builder = builder
+        self.nodes = nodes  # the reader's: a tensor's node by its id
+        self.top: FrameType | None = None  # the frame that called loss_fn: where the user's end
+        # The last node of each expression running that an assignment takes, innermost
+        # first: (its run: the frame, its instruction, the frame it calls; the node; the name).
+        self.pending: list[tuple[_Run, Node, str]] = []
+
+    def running(self) -> list[_Run]:
+        """A torch call starts: the runs of the user's expressions it is part of, innermost
+        first (the user's frames out to loss_fn's); those that ran before and are done have
+        their node named, before any node refers to it."""
+        chain: list[_Run] = []
+        inner, frame, top = None, sys._getframe(1), self.top
+        while frame is not top and frame is not None:
+            if inner is not None and not frame.f_code.co_filename.startswith(_SKIPPED_DIRS):
+                chain.append((frame, frame.f_lasti, inner))
+            inner, frame = frame, frame.f_back  # type: ignore[assignment]
+        kept = []
+        for entry in self.pending:
+            if entry[0] in chain:  # the same frames (by identity) at the same instruction
+                kept.append(entry)
+            else:
+                self.name(*entry)
+        self.pending = kept
+        return chain
+
+    def made(self, chain: list[_Run], node: Node | None, first: int) -> None:
+        """The call gave `node`: the last node of each run (a node made before the call, as
+        `x.double()` answers, is not)."""
+        if node is not None and node.id >= first:
+            named = [(run, _assigned(run[0].f_code, run[1])) for run in chain]
+            self.pending = [(run, node, name) for run, name in named if name is not None]
+
+    def flush(self) -> None:
+        """The end: name the last node of each expression that ran."""
+        for entry in self.pending:
+            self.name(*entry)
+        self.pending = []
+
+    def name(self, run: _Run, node: Node, name: str) -> None:
+        """Name `node` if the assignment, now done, gave `name` its tensor."""
+        value = run[0].f_locals.get(name)
+        if isinstance(value, torch.Tensor) and self.nodes.get(id(value)) is node:
+            self.builder.name_node(node, name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _assigned(code: CodeType, instruction: int) -> str | None:
+    """The name an assignment gives the expression at `instruction` of `code`, if any."""
+    position = instruction_position(code, instruction)
+    return _source_of(code).names.get(position) if position else None
+
+
 class _Mode(TorchFunctionMode):
     """Runs each torch call as usual, then hands it to the reader."""
 
@@ -262,6 +331,7 @@ class _Reader:
         self.span: Span = (0, 0)  # the user's expression that made the call being read
         self.outputs: dict[str, int] = {}  # a module's path, a loss's function: its output
         self.rng_state: torch.Tensor | None = None  # torch's RNG before the last random draw
+        self.names = _Names(self.builder, self.nodes)
 
     # ------------------------------------------------------------ modules as groups
 
@@ -364,7 +434,9 @@ class _Reader:
             return  # sizes, dtypes, flags; or detached from the gradient, as torch means
         if name in DATA:
             return  # zeros_like(x), x > 0, argmax: data, a constant wherever it is used
-        self.span = self.listing.span(_user_frame())
+        running = self.names.running()  # the user's frames, innermost first
+        self.span = self.listing.span(running[0][0] if running else _user_frame())
+        made = len(self.builder.nodes)
         if name in SAME_VALUES or (name in RESHAPES and result.shape == args[0].shape):
             self.bind(result, self.operand(args[0]))
         elif name in RESHAPES and isinstance(result, torch.Tensor):
@@ -386,6 +458,7 @@ class _Reader:
             self.bind(result, self.table_op(full, name, args, kwargs))
         else:
             raise self.refusal(full)
+        self.names.made(running, self.nodes.get(id(next(_tensors(result)))), made)
 
     def refusal(self, full: str, why: str = "", kind: str = "unknown_function"
                 ) -> ChainruleError:

@@ -68,6 +68,10 @@ class Source:
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
                     node.targets[0], ast.Name):
                 self.names[self.position(node.value, shift)] = node.targets[0].id
+                if isinstance(node.value, ast.Attribute) and node.value.attr == "values":
+                    # torch's max(dim) answers (values, indices): `m = x.max(1).values`
+                    inner = self.position(node.value.value, shift)
+                    self.names.setdefault(inner, node.targets[0].id)
             elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
                 self.names[self.position(node, shift)] = node.target.id
             elif isinstance(node, ast.arg) and node.arg not in self.parameters:
@@ -102,6 +106,19 @@ class Source:
 @functools.lru_cache(maxsize=1024)
 def _positions(code: CodeType) -> list[tuple[int | None, int | None, int | None, int | None]]:
     return list(code.co_positions())
+
+
+def instruction_position(code: CodeType, instruction: int) -> Position | None:
+    """The position of the expression the instruction at byte offset `instruction` of `code`
+    computes (None where the compiler left none)."""
+    positions = _positions(code)
+    index = instruction // 2
+    if not 0 <= index < len(positions):
+        return None
+    line, end_line, col, end_col = positions[index]
+    if line is None or col is None:
+        return None
+    return (line, col, end_line or line, end_col if end_col is not None else col)
 
 
 def frame_position(frame: FrameType) -> Position | None:
