@@ -201,3 +201,45 @@ def test_the_backward_steps_say_a_scatter_add_and_a_broadcast_along_the_axis() -
         in texts
     assert "dL/de += the upstream copied back along axis 0" in texts
     assert "row 2 (3 reads) of C were read more than once: their gradients add up" in texts
+
+
+# ---------------------------------------------------------------- the axes in a new order
+
+
+def test_permute_reads_in_the_language_trace_and_from_torch() -> None:
+    """`permute(x, axes=[2, 0, 1])`, numpy's `x.transpose(0, 2, 1)` / `np.swapaxes` (views,
+    a write through one reaching its base) and torch's `permute` / `transpose(1, 2)` (a
+    sequence's (N, L, C) to Conv1d's (N, C, L)), against central differences and torch."""
+    import torch
+    from chainrule import from_torch, trace
+
+    x = np.random.normal(size=(2, 3, 4))
+    result = backprop("sum(permute(x, axes=[2, 0, 1])[0] ** 2) + sum(sum(x, axis=[0, 2]))",
+                      x=x.tolist())
+
+    def same(a: np.ndarray) -> float:
+        return float(np.sum(a.transpose(2, 0, 1)[0] ** 2) + a.sum())
+
+    assert_close(_grad(result, "x"), central_difference(same, x), rtol=1e-6)
+
+    def viewed(a: np.ndarray) -> float:
+        v = a.copy()
+        t = v.transpose(1, 0, 2)
+        t[0] = 0.0  # through the view, into v
+        return np.sum(a.transpose(0, 2, 1) ** 2 * 3) + np.sum(np.swapaxes(  # type: ignore
+            a, 0, 1)[:, 0] ** 3) + np.sum(v ** 2) + np.sum(np.transpose(a, (2, 0, 1))[1])
+
+    traced = trace(viewed, a=x)
+    assert_close(_grad(traced, "a"), central_difference(viewed, x), rtol=1e-6)
+
+    torch.manual_seed(0)
+    conv = torch.nn.Conv1d(4, 3, 2).double()
+    seq = torch.tensor(x, requires_grad=True)
+
+    def loss_fn() -> torch.Tensor:
+        h = conv(seq.transpose(1, 2))
+        return (h.permute(2, 0, 1) ** 2).sum() + seq.swapaxes(0, 2).sum(0).pow(2).sum()
+
+    read = from_torch(loss_fn)
+    loss_fn().backward()
+    assert_close(np.asarray(read.gradients["t0"]), seq.grad.numpy(), rtol=1e-9)

@@ -47,6 +47,7 @@ SHAPES = {"matmul": [((3, 2), (2, 4)), ((3,), (3, 2)), ((2, 3), (3,)), ((3,), (3
           "max_pool2d": [((2, 3, 6, 5),), ((2, 5, 7),)],
           "avg_pool2d": [((2, 3, 6, 5),), ((2, 5, 7),)],
           "where": [((), (), ()), ((3,), (3,), ()), ((2, 3), (3,), (2, 1)), ((2, 1), (), (3,))],
+          "permute": [((3,),), ((2, 3),), ((2, 3, 4),), ((2, 1, 3, 2),)],
           "concatenate": [((3,), (2,)), ((2, 3), (1, 3)), ((2, 3), (2, 4)), ((2, 2, 3), (2, 1, 3)),
                           ((2, 2), (2, 2)), ((), ())],
           # writes: the array and the value (a scalar, broadcast, with a leading axis of 1);
@@ -74,6 +75,10 @@ SCATTER_KEYS = {((5, 3), (4,), (4, 3)): ["@"], ((5, 3), (4,), (3,)): ["@"],
                 ((4, 5), (2, 4), (4,)): ["@, @"], ((4, 5), (2, 4), ()): ["@, @"],
                 ((3, 4), (2,), (3, 2)): [":, @"], ((2, 3, 4), (2, 2), (2,)): [":, 1, @"],
                 ((2, 3, 4), (2, 2), (1, 2, 2, 2, 4)): ["@, 1:"]}
+# permute's new orders of the axes, by its operand's shape.
+PERMUTATIONS = {((3,),): [{"axes": (0,)}], ((2, 3),): [{"axes": (1, 0)}],
+                ((2, 3, 4),): [{"axes": (0, 2, 1)}, {"axes": (2, 0, 1)}, {"axes": (1, 0, 2)}],
+                ((2, 1, 3, 2),): [{"axes": (3, 1, 0, 2)}]}
 KEYED = {"gather": GATHER_KEYS, "index_set": SET_KEYS, "scatter_set": SCATTER_KEYS}
 ELEMENTWISE_SHAPES = [((),), ((3,),), ((2, 3),)]
 BINARY_SHAPES = [((), ()), ((3,), ()), ((2, 3), (3,)), ((2, 1), (1, 3))]
@@ -151,7 +156,8 @@ def _cases() -> list[object]:
                                       if op.arity == 2 else ELEMENTWISE_SHAPES)
         for s in shapes:
             sets = [{"key": k} for k in KEYED[name][s]] if name in KEYED else JOIN_AXES[
-                s] if name == "concatenate" else _param_sets(op, s[0])
+                s] if name == "concatenate" else PERMUTATIONS[s] if name == "permute" else \
+                _param_sets(op, s[0])
             cases += [pytest.param(name, s, p, id=f"{name}-{s}-{p}" if p else f"{name}-{s}")
                       for p in sets]
     return cases

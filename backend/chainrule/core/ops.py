@@ -244,6 +244,16 @@ def _transpose(x: Array) -> Array:
     return x.transpose((0, *range(x.ndim - 1, 0, -1)))
 
 
+def _permute(x: Array, axes: tuple[int, ...] = ()) -> Array:
+    return x.transpose((0, *(a + 1 for a in axes)))
+
+
+def _permuted_shape(s: Shape, axes: tuple[int, ...] = ()) -> Shape:
+    if sorted(axes) != list(range(len(s))):
+        raise ValueError(f"axes {axes} are not an order of the {len(s)} axes of shape {list(s)}")
+    return tuple(s[a] for a in axes)
+
+
 def _logsumexp(x: Array) -> Array:
     axes = _core_axes(x)
     if not axes:
@@ -351,6 +361,8 @@ PARAM_KINDS: dict[str, tuple[Callable[[object], bool], str]] = {
     "axis": (lambda v: v is None or _is_int(v) or isinstance(v, tuple) and all(
         _is_int(a) for a in v), "an integer, a tuple of integers or None"),
     "keepdims": (lambda v: isinstance(v, bool), "True or False"),
+    "axes": (lambda v: isinstance(v, tuple) and all(_is_int(a) and a >= 0 for a in v),
+             "a tuple of the axes in their new order, such as (0, 2, 1)"),
     "key": (_is_key, "an index in numpy's spelling, such as 0, 1:3 or :, None"),
 }
 
@@ -1208,6 +1220,19 @@ OPS: dict[str, Op] = {
            description="Transpose (reverses the axes); the gradient is transposed back.",
            syntax="postfix", precedence=5,
            numpy=("transpose",), torch=("transpose", "t", "T"), sympy=None, micrograd=()),
+        Op(name="permute", arity=1, params=(("axes", ()),),
+           forward=_permute,
+           vjps=(lambda g, y, a, axes=(): g.transpose(np.argsort(axes)),),
+           jvps=(lambda t, y, a, axes=(): t.transpose(axes),),
+           shape=_permuted_shape, elementwise=False,
+           expr=_f("permute($u$p)", r"\operatorname{permute}$p $u"),
+           derivs=(_f("1 for each element, at its place in $u", r"\mathbf{1}\text{, moved back}"),),
+           backward=("the upstream's axes put back in their order",),
+           symbol="permute",
+           description="The axes of u in a new order (`axes`; numpy's transpose(x, axes), "
+                       "torch's permute and transpose(d0, d1)); the gradient's axes are put "
+                       "back.",
+           numpy=(), torch=(), sympy=None, micrograd=()),
         # ------------------------------------------------------------ functions, elementwise
         Op(name="sin", arity=1,
            forward=np.sin, vjps=(lambda g, y, a: g * np.cos(a),), shape=_same,

@@ -611,12 +611,31 @@ class Tracer:
         return self._transposed()
 
     def transpose(self, *axes: object) -> Tracer:
-        """The transpose (all axes reversed: numpy's default, and the only order read)."""
+        """The transpose (all axes reversed, numpy's default), or the axes in the order given
+        (`x.transpose(0, 2, 1)`: the table's permute), a view either way."""
         order = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-        if order and tuple(order) != tuple(range(self.ndim))[::-1]:  # type: ignore[arg-type]
-            raise self._unknown(f".transpose{tuple(order)}",
-                                "chainrule's transpose reverses all axes")
-        return self._transposed()
+        if not order or order == (None,) or tuple(order) == tuple(range(self.ndim))[::-1]:
+            return self._transposed()
+        try:
+            perm = tuple(operator.index(a) % max(self.ndim, 1) for a in order)  # type: ignore
+        except TypeError:
+            raise self._unknown(f".transpose{tuple(order)}", "axes are integers") from None
+        if perm == tuple(range(self.ndim)):
+            return self
+        inverse = tuple(int(a) for a in np.argsort(perm))
+        node = self._op("permute", self, axes=perm).node
+        return self._as_view(node, lambda base: self.tracing.derived("permute", [base],
+                                                                     {"axes": perm}),
+                             lambda base, view: self.tracing.derived("permute", [view],
+                                                                     {"axes": inverse}),
+                             lambda positions: positions.transpose(perm))
+
+    def swapaxes(self, axis1: int, axis2: int) -> Tracer:
+        """Two axes swapped (a view), as numpy's swapaxes."""
+        order = list(range(self.ndim))
+        a, b = axis1 % self.ndim, axis2 % self.ndim
+        order[a], order[b] = order[b], order[a]
+        return self.transpose(*order)
 
     def _transposed(self) -> Tracer:
         node = self._op("transpose", self).node
@@ -1141,6 +1160,8 @@ def _sides(how: str) -> Callable[..., Tracer]:
     return joined
 
 
+_AROUND.update({"np.transpose": lambda a, axes=None: a.transpose(axes) if axes is not None
+                else a.T, "np.swapaxes": lambda a, axis1, axis2: a.swapaxes(axis1, axis2)})
 _AROUND.update({"np.concatenate": _along("concatenate"), "np.stack": _along("stack"),
                 "np.hstack": _sides("hstack"), "np.vstack": _sides("vstack"),
                 "np.column_stack": _sides("column_stack")})

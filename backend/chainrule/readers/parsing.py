@@ -495,7 +495,8 @@ def _check_node_count(code: str, max_nodes: int) -> None:
         elif text in "([":
             call = text == "(" and operand and square == 0
             join_list = call and before in JOINS
-            count += (call and not join_list) or (text == "[" and square == 0 and not listed)
+            count += (call and not join_list) or (  # `axes=[0, 2, 1]`, a param: no node
+                text == "[" and square == 0 and not listed and not literal)
             square += text == "["
             paren += text == "("
             if text == "(":
@@ -1083,6 +1084,9 @@ def _literal_param(value: Expr) -> object:
         if number_value.is_integer():
             return int(number_value) * (-1 if negative else 1)
         return number_value * (-1 if negative else 1)
+    if value.kind == "array" and isinstance(value.value, list) and all(
+            isinstance(v, float) and v.is_integer() for v in value.value):
+        return tuple(int(v) for v in value.value)  # `axes=[0, 2, 1]`, `axis=[0, 2]`
     raise ChainruleError("a parameter's value (`axis=0`, clip's bounds) must be a literal "
                          "number, True, False or None (it is fixed when the graph is built, not "
                          "differentiated)",

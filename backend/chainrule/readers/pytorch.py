@@ -475,6 +475,8 @@ class _Reader:
         operands, extra = list(args[:arity]), args[arity:]
         if name == "transpose" and _swaps_both_axes(operands[0], extra):
             extra = ()
+        elif name == "transpose" and len(extra) == 2 and not kwargs:  # (N, L, C) -> (N, C, L)
+            return _permute(self, full, (operands[0], *extra), {})
         options = [k for k, v in kwargs.items()
                    if v is not None and (k not in _NEUTRAL_OPTIONS or _NEUTRAL_OPTIONS[k] != v)]
         if extra or options or len(operands) != arity:
@@ -1055,8 +1057,28 @@ def _index_select(reader: _Reader, full: str, args: tuple[Any, ...],
     return _subscript(reader, full, bound["input"], (slice(None),) * dim + (bound["index"],))
 
 
+def _permute(reader: _Reader, full: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Node:
+    """`x.permute(0, 2, 1)`, and `x.transpose(1, 2)` / `swapaxes` / `swapdims` of two axes of
+    a tensor with more than two: the table's permute, its axes in their new order."""
+    tensor, dims = args[0], args[1:]
+    if full.endswith(".permute"):
+        dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+        dims = tuple(kwargs.get("dims", dims))
+        order = [int(d) % tensor.ndim for d in dims]
+    else:
+        bound = _bind(dims, kwargs, ("dim0", "dim1"))
+        a, b = (int(bound[k]) % tensor.ndim for k in ("dim0", "dim1"))
+        order = list(range(tensor.ndim))
+        order[a], order[b] = order[b], order[a]
+    if order == list(range(tensor.ndim)):
+        return reader.operand(tensor)
+    return reader.builder.apply("permute", [reader.operand(tensor)], reader.span,
+                                params={"axes": tuple(order)})
+
+
 _PARTS.update({"__getitem__": _getitem, "embedding": _embedding,
-               "index_select": _index_select})
+               "index_select": _index_select, "permute": _permute, "swapaxes": _permute,
+               "swapdims": _permute})
 
 # ---- activations, losses, dropout and data (issue 27)
 _PARTS.update({"binary_cross_entropy": _Reader.bce,
