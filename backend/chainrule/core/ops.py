@@ -826,6 +826,26 @@ _CONV: Params = (("stride", 1), ("padding", 0))
 _POOL: Params = (("kernel_size", None), ("stride", None), ("padding", 0))
 
 
+def _conv_entry(d: int, what: str) -> Op:
+    """conv1d's or conv2d's entry: the same rule and notation on d spatial axes."""
+    name = f"conv{d}d"
+    return Op(name=name, arity=2, params=_CONV,
+              forward=_conv(d), vjps=(_conv_vjp_x(d), _conv_vjp_w(d)), jvps=_conv_jvps(d),
+              shape=_conv_shape(d, name), elementwise=False,
+              expr=_f(f"{name}($u, $v$p)", r"$u \star$p $v"),
+              derivs=(_f("the upstream convolved with the flipped $v",
+                         r"\bar{g} \ast \operatorname{flip}\left($v\right)"),
+                      _f("$u correlated with the upstream", r"$u \star \bar{g}")),
+              backward=(("the upstream convolved with the flipped kernel (a transposed "
+                         "convolution)"), "the input correlated with the upstream"),
+              symbol=name,
+              description=f"{what} Backward, the input's gradient is the upstream (spread out "
+                          "by the stride) convolved with the flipped kernel, a transposed "
+                          "convolution; the weights' gradient is the input correlated with the "
+                          "upstream.",
+              numpy=(), torch=(name,), sympy=None, micrograd=())
+
+
 # ---------------------------------------------------------------- activations, clip, where
 
 
@@ -1523,39 +1543,12 @@ OPS: dict[str, Op] = {
            numpy=("concatenate",), torch=(), sympy=None, micrograd=()),
         # ------------------------------------------------------------ convolution and pooling
         # Cross-correlation, as torch's conv2d computes it; a bias is a separate add.
-        Op(name="conv2d", arity=2, params=_CONV,
-           forward=_conv(2), vjps=(_conv_vjp_x(2), _conv_vjp_w(2)), jvps=_conv_jvps(2),
-           shape=_conv_shape(2, "conv2d"), elementwise=False,
-           expr=_f("conv2d($u, $v$p)", r"$u \star$p $v"),
-           derivs=(_f("the upstream convolved with the flipped $v",
-                      r"\bar{g} \ast \operatorname{flip}\left($v\right)"),
-                   _f("$u correlated with the upstream", r"$u \star \bar{g}")),
-           backward=("the upstream convolved with the flipped kernel (a transposed convolution)",
-                     "the input correlated with the upstream"),
-           symbol="conv2d",
-           description="2-D convolution as torch computes it (a cross-correlation: each kernel "
-                       "slides over the input without being flipped) of an input (N, C, H, W) "
-                       "with weights (O, C, kh, kw), with `stride` and zero `padding`. Backward, "
-                       "the input's gradient is the upstream (spread out by the stride) "
-                       "convolved with the flipped kernel, a transposed convolution; the "
-                       "weights' gradient is the input correlated with the upstream.",
-           numpy=(), torch=("conv2d",), sympy=None, micrograd=()),
-        Op(name="conv1d", arity=2, params=_CONV,
-           forward=_conv(1), vjps=(_conv_vjp_x(1), _conv_vjp_w(1)), jvps=_conv_jvps(1),
-           shape=_conv_shape(1, "conv1d"), elementwise=False,
-           expr=_f("conv1d($u, $v$p)", r"$u \star$p $v"),
-           derivs=(_f("the upstream convolved with the flipped $v",
-                      r"\bar{g} \ast \operatorname{flip}\left($v\right)"),
-                   _f("$u correlated with the upstream", r"$u \star \bar{g}")),
-           backward=("the upstream convolved with the flipped kernel (a transposed convolution)",
-                     "the input correlated with the upstream"),
-           symbol="conv1d",
-           description="1-D convolution as torch computes it (a cross-correlation) of an input "
-                       "(N, C, L) with weights (O, C, k), with `stride` and zero `padding`. "
-                       "Backward, the input's gradient is the upstream convolved with the "
-                       "flipped kernel; the weights' gradient is the input correlated with the "
-                       "upstream.",
-           numpy=(), torch=("conv1d",), sympy=None, micrograd=()),
+        _conv_entry(2, "2-D convolution as torch computes it (a cross-correlation: each "
+                    "kernel slides over the input without being flipped) of an input (N, C, H, "
+                    "W) with weights (O, C, kh, kw), with `stride` and zero `padding`."),
+        _conv_entry(1, "1-D convolution as torch computes it (a cross-correlation) of an "
+                    "input (N, C, L) with weights (O, C, k), with `stride` and zero "
+                    "`padding`."),
         Op(name="max_pool2d", arity=1, params=_POOL,
            forward=_pool(2, "max"), vjps=(_pool_vjp(2, "max"),), jvps=(_pool_jvp(2, "max"),),
            shape=_pool_shape(2, "max_pool2d"), elementwise=False,

@@ -200,8 +200,7 @@ class _Tracing:
 
     def apply(self, op_name: str, operands: tuple[object, ...],
               params: Mapping[str, object] | None = None) -> Tracer:
-        position = _caller_position(self.source)
-        span = self.source.span(*position) if position else (0, 0)
+        position, span = self.here()
         group = self.current_group() if self.composite is None else self.composite
         with self.builder.inside(group):
             args = [self.node(operand, span) for operand in operands]
@@ -216,15 +215,22 @@ class _Tracing:
         if name:
             self.builder.name_node(node, name)
 
+    def here(self) -> tuple[tuple[int, int, int, int] | None, Span]:
+        """The position of the expression the traced function is executing, and its span."""
+        position = _caller_position(self.source)
+        return position, self.source.span(*position) if position else (0, 0)
+
+    def key(self, key: object, what: str, span: Span) -> tuple[tuple[Any, ...], list[np.ndarray]]:
+        """A key as numpy code writes it, read (indexing.split_key) or refused at `span`."""
+        try:
+            return split_key(key)
+        except ValueError as err:
+            raise ChainruleError(f"{what}: {err}", span, "value") from None
+
     def subscript(self, tracer: Tracer, key: object) -> Tracer:
         """`tracer[key]`: an index node, or a gather reading the key's arrays as data."""
-        position = _caller_position(self.source)
-        span = self.source.span(*position) if position else (0, 0)
-        try:
-            components, arrays = split_key(key)
-        except ValueError as err:
-            raise ChainruleError(f"indexing {tracer.node.bare.plain}: {err}", span,
-                                 "value") from None
+        position, span = self.here()
+        components, arrays = self.key(key, f"indexing {tracer.node.bare.plain}", span)
         with self.builder.inside(self.current_group()):
             node = self.builder.subscript(tracer.node, components, arrays,
                                           [array_text(a) for a in arrays], span)
@@ -285,8 +291,7 @@ class _Tracing:
     def join(self, how: str, arrays: object, axis: object = 0) -> Tracer:
         """np.concatenate, np.stack, np.hstack, np.vstack or np.column_stack of a list (or
         tuple) holding traced arrays; the numpy arrays and numbers in it are constants."""
-        position = _caller_position(self.source)
-        span = self.source.span(*position) if position else (0, 0)
+        position, span = self.here()
         if isinstance(arrays, Tracer) or not isinstance(arrays, (list, tuple)):
             raise ChainruleError(f"np.{how} of one traced array (its rows) is not read: pass "
                                  f"a list of arrays, np.{how}([a, b])", span, "forbidden")
@@ -306,13 +311,8 @@ class _Tracing:
         """The node of `target` after `target[key] = value`: an index_set or scatter_set node
         (a functional update, JAX's x.at[key].set(v)); where both are constants, the numbers
         numpy writes, as a constant (filling an array with data makes no nodes)."""
-        position = _caller_position(self.source)
-        span = self.source.span(*position) if position else (0, 0)
-        try:
-            components, arrays = split_key(key)
-        except ValueError as err:
-            raise ChainruleError(f"writing into {target.bare.plain}: {err}", span,
-                                 "value") from None
+        _position, span = self.here()
+        components, arrays = self.key(key, f"writing into {target.bare.plain}", span)
         with self.builder.inside(self.current_group()):
             given = value.node if isinstance(value, Tracer) else None
             if target.op == "const" and (given is None or given.op == "const"):
@@ -340,8 +340,7 @@ class _Tracing:
     def derived(self, op_name: str, args: list[Node], params: Mapping[str, object]) -> Node:
         """A node a view makes to follow its base (or to write itself back into it): in the
         current call's group, pointing at the expression running, named by no assignment."""
-        position = _caller_position(self.source)
-        span = self.source.span(*position) if position else (0, 0)
+        _position, span = self.here()
         with self.builder.inside(self.current_group()):
             return self.builder.apply(op_name, args, span, params=params)
 
@@ -349,8 +348,7 @@ class _Tracing:
         """An array the traced function made with np.zeros, np.ones, np.empty, np.full or
         their _like: a constant of the graph, so that values computed from the inputs can be
         written into it (its numbers are given out while it holds no such value)."""
-        position = _caller_position(self.source)
-        span = self.source.span(*position) if position else (0, 0)
+        _position, span = self.here()
         with self.builder.inside(self.current_group()):
             node = self.builder.leaf("const", array, span)
         return Tracer(self, node)
