@@ -1,6 +1,10 @@
-"""Independent oracles for gradients: sympy (exact symbolic derivatives) and finite differences."""
+"""Independent oracles for gradients: sympy (exact symbolic derivatives), finite differences and
+torch autograd."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import mpmath
 import numpy as np
@@ -94,3 +98,15 @@ def more_ops_by_micrograd() -> tuple[float, dict[str, float]]:
     g += 10.0 / f
     g.backward()
     return g.data, {"a": a.grad, "b": b.grad}
+
+
+def torch_autograd(loss_fn: Callable[[], Any], tensors: dict[str, Any]
+                   ) -> tuple[float, dict[str, np.ndarray]]:
+    """torch's own loss and gradients: `loss.backward()`, then each tensor's `.grad` (the
+    tensors' old gradients cleared first)."""
+    for tensor in tensors.values():
+        tensor.grad = None
+    loss = loss_fn()
+    loss.backward()
+    return float(loss.detach()), {name: t.grad.numpy().copy() for name, t in tensors.items()
+                                  if t.grad is not None}

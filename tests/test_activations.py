@@ -16,24 +16,15 @@ from chainrule import ChainruleError, backprop, from_torch, trace
 from chainrule.answer.models import Answer
 from torch import nn
 
-from .oracles import assert_close, central_difference
+from .oracles import assert_close, central_difference, torch_autograd
 
 # ------------------------------------------------------------------ from_torch vs autograd
 
 
-def _autograd(loss_fn: Callable[[], torch.Tensor], tensors: dict[str, torch.Tensor]
-              ) -> tuple[float, dict[str, np.ndarray]]:
-    for tensor in tensors.values():
-        tensor.grad = None
-    loss = loss_fn()
-    loss.backward()
-    return float(loss.detach()), {name: t.grad.numpy().copy() for name, t in tensors.items()
-                                  if t.grad is not None}
-
 
 def _agrees(result: Answer, loss_fn: Callable[[], torch.Tensor],
             tensors: dict[str, torch.Tensor], rtol: float = 1e-6) -> None:
-    loss, grads = _autograd(loss_fn, tensors)
+    loss, grads = torch_autograd(loss_fn, tensors)
     assert_close(result.output.value, loss, rtol=rtol)
     for name, grad in grads.items():
         assert_close(result.gradients[name], grad, rtol=rtol, atol=1e-12)

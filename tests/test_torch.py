@@ -23,25 +23,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from .oracles import assert_close
+from .oracles import assert_close, torch_autograd
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid}
 
 
-def _autograd(loss_fn: Callable[[], torch.Tensor], tensors: dict[str, torch.Tensor]
-              ) -> tuple[float, dict[str, np.ndarray]]:
-    """torch's own loss and gradients: `loss.backward()`, then each tensor's `.grad`."""
-    for tensor in tensors.values():
-        tensor.grad = None
-    loss = loss_fn()
-    loss.backward()
-    return float(loss.detach()), {name: t.grad.numpy().copy() for name, t in tensors.items()
-                         if t.grad is not None}
-
 
 def _assert_autograds(result: Answer, loss_fn: Callable[[], torch.Tensor],
                       tensors: dict[str, torch.Tensor]) -> None:
-    loss, grads = _autograd(loss_fn, tensors)
+    loss, grads = torch_autograd(loss_fn, tensors)
     assert_close(result.output.value, loss, rtol=1e-6)
     assert set(result.gradients) == set(tensors)
     for name, grad in grads.items():
