@@ -160,6 +160,7 @@ function termBlock(term, node, upstream, upstreamValue, nodesById) {
   const local = localPartial(node, input);
   block.append(math(`${upstream} \\cdot ${local} = ${texFactor(upstreamValue)} \\times ` +
     `${texFactor(term.local)} = ${texValue(term.contribution)}`, "chain"));
+  if (term.wrong_rule) block.append(...wrongRuleLines(term.wrong_rule, local));
   if (term.broadcast) block.append(para(term.broadcast.note, "note"));
   if (term.accumulated) {
     block.append(para(`${input.name ?? input.expr.plain} fans out: contribution ` +
@@ -168,6 +169,16 @@ function termBlock(term, node, upstream, upstreamValue, nodesById) {
       `${texFactor(term.contribution)} = ${texValue(term.after)}`, "sum"));
   }
   return block;
+}
+
+// A term that applies a rule the check found wrong: a marked line in words, and the local
+// derivative as the learner's rule gives it against central differences.
+function wrongRuleLines(wrong, local) {
+  const where = wrong.index.length ? ` at element [${wrong.index.join(", ")}]` : "";
+  const line = para(`✗ Your rule is wrong here${where}: your d ${wrong.primitive}/d${wrong.argument} ` +
+    `gives ${formatShort(wrong.rule)}; finite differences give ${formatShort(wrong.numeric)}.`, "wrong-rule");
+  return [line, math(`${local}\\Big|_{\\text{your rule}} = ${texFactor(wrong.rule)} \\;\\neq\\; ` +
+    `${texFactor(wrong.numeric)} = ${local}\\Big|_{\\text{finite differences}}`, "wrong-rule-formula")];
 }
 
 /** Fill the gradients table: one row per input, with the API's exact value in data-value. */
