@@ -45,8 +45,8 @@ export function cardOf(node) {
  * second number ("gradient", or "tangent" in forward mode). The label comes first and whole,
  * so that a voice user can say what they see (WCAG 2.5.3, label in name). */
 export function spokenCard(card, state, second = "gradient") {
-  if (card.box) { // a closed group: "layer layers[1]: 16 neurons, gradient norm 0.12"
-    const norm = state.grad ? `gradient norm ${card.gradText.split(" ").pop()}` : "gradient not computed yet";
+  if (card.box) { // a closed group: "layer layers[1]: 16 neurons, ‖∂L/∂θ‖ 0.12, the size of..."
+    const norm = state.grad ? `${card.gradText}, ${card.gradMeaning ?? "gradient norm"}` : "gradient not computed yet";
     return `${card.sub} ${card.title}: ${card.valueText}, ${norm}`;
   }
   const label = [card.title, card.sub, card.isArray ? card.shape.join("×") : ""].filter(Boolean).join(" ");

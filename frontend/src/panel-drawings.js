@@ -3,6 +3,7 @@
 // finite-difference check. Each function draws its own element from data.
 
 import { checkSummary } from "./check-text.js";
+import { NORM_MEANING } from "./levels.js";
 import { heading, math, para, termElement } from "./dom.js";
 import { formatNumber, formatShort, formatValue, heatmapGrid } from "./format.js";
 import { renderPracticeStep } from "./practice-panel.js";
@@ -43,6 +44,7 @@ function renderLevel(el, level, total) {
   if (level.phase === "backward") {
     const of = level.of === "θ" ? "\\theta" : "\\text{out}";
     el.append(math(`\\lVert \\partial L / \\partial ${of}_{\\text{${texName(level.name)}}} \\rVert = ${texValue(level.norm)}`, "grad"));
+    el.append(para(normDefinition(level.of), "legend-line norm-definition"));
   }
   el.append(para(`Open the ${level.kind} (its + button) to step through its nodes one by one.`, "hint"));
 }
@@ -54,6 +56,11 @@ export function levelText(level) {
   if (level.phase !== "backward") return through;
   const norm = `‖∂L/∂${level.of}‖ = ${formatShort(level.norm)}`;
   return `${through} ${level.of === "θ" ? `${norm} over its parameters.` : `${norm} at its outputs.`}`;
+}
+
+/** What ‖∂L/∂θ‖ (of "θ") or ‖∂L/∂out‖ (of "out") means, in words. */
+export function normDefinition(of) {
+  return `‖∂L/∂${of}‖ is ${NORM_MEANING[of]}: the square root of the sum of their gradients' squares.`;
 }
 
 function texName(name) {
