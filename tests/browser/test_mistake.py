@@ -90,3 +90,4 @@ def test_a_right_rule_is_not_marked(page: Page, base_url: str, api: httpx.Client
     expect(page.locator("#step-panel [data-wrong-rule]")).to_have_count(0)
     expect(page.locator("#narration")).not_to_contain_text("finite differences")
     expect(page.locator("#source-rules")).to_be_hidden()
+
