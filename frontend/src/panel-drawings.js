@@ -184,8 +184,8 @@ function wrongRuleLines(wrong, local) {
   const where = wrong.index.length ? ` at element [${wrong.index.join(", ")}]` : "";
   const line = para(`✗ Your rule is wrong here${where}: your d ${wrong.primitive}/d${wrong.argument} ` +
     `gives ${formatShort(wrong.rule)}; finite differences give ${formatShort(wrong.numeric)}.`, "wrong-rule");
-  return [line, math(`${local}\\Big|_{\\text{your rule}} = ${texFactor(wrong.rule)} \\;\\neq\\; ` +
-    `${texFactor(wrong.numeric)} = ${local}\\Big|_{\\text{finite differences}}`, "wrong-rule-formula")];
+  return [line, math(`\\begin{aligned} ${local}\\Big|_{\\text{your rule}} &= ${texFactor(wrong.rule)} \\\\ ` +
+    `${local}\\Big|_{\\text{finite differences}} &= ${texFactor(wrong.numeric)} \\end{aligned}`, "wrong-rule-formula")];
 }
 
 /** Fill the gradients table: one row per input, with the API's exact value in data-value. */

@@ -91,3 +91,35 @@ def test_a_right_rule_is_not_marked(page: Page, base_url: str, api: httpx.Client
     expect(page.locator("#narration")).not_to_contain_text("finite differences")
     expect(page.locator("#source-rules")).to_be_hidden()
 
+
+
+# Two statements share the parameter w, which stands in neither's box; c is used only in y and
+# gets no gradient (0 * c). Folded, y's ‖∂L/∂θ‖ is over the inputs it uses, w with them: it read
+# 0 when it counted only c, while gradient flows through it.
+SHARED = "def unit(w, v):\n    return tanh(w * v)\n\nh = unit(w, x)\ny = unit(w, h) + 0 * c"
+
+
+def test_a_folded_statements_norm_is_defined_and_counts_what_it_uses(
+        page: Page, base_url: str, api: httpx.Client) -> None:
+    grad_w = ui.backprop(api, SHARED, {"w": 0.7, "x": 1.2, "c": 3.0})["gradients"]["w"]
+    ui.open_app(page, base_url)
+    ui.run(page, SHARED, "w=0.7, x=1.2, c=3")
+    page.locator('svg#graph [aria-label="Fold y"]').press("Enter")
+    box = page.locator("svg#graph g.node.group-box")
+    expect(box).to_have_count(1)
+    page.get_by_role("button", name="Next step", exact=True).click()
+    ui.slider(page).press("End")
+    body = box.locator(".node-body")
+    expect(body).to_have_attribute("aria-label", re.compile(
+        r"‖∂L/∂θ‖ \S+, the size of the gradient of L with respect to this group's parameters"))
+    label = body.get_attribute("aria-label") or ""
+    assert ui.close(ui.number(label.split("‖∂L/∂θ‖ ")[1].split(",")[0]), abs(grad_w)), label
+    expect(box.locator(".node-body > title")).to_contain_text("the size of the gradient of L")
+    # the step panel, at the box's backward run, writes the definition under the norm
+    for _ in range(12):
+        if page.locator("#step-panel .norm-definition").count():
+            break
+        page.get_by_role("button", name="Previous step", exact=True).click()
+    expect(page.locator("#step-panel .norm-definition")).to_contain_text(
+        "‖∂L/∂θ‖ is the size of the gradient of L with respect to this group's parameters")
+    expect(page.locator("#narration")).to_contain_text("‖∂L/∂θ‖ = 0.9055")
