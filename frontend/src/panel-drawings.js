@@ -44,7 +44,7 @@ function renderLevel(el, level, total) {
   if (level.phase === "backward") {
     const of = level.of === "θ" ? "\\theta" : "\\text{out}";
     el.append(math(`\\lVert \\partial L / \\partial ${of}_{\\text{${texName(level.name)}}} \\rVert = ${texValue(level.norm)}`, "grad"));
-    el.append(para(normDefinition(level.of), "legend-line norm-definition"));
+    el.append(para(normDefinition(level.of), "note norm-definition"));
   }
   el.append(para(`Open the ${level.kind} (its + button) to step through its nodes one by one.`, "hint"));
 }
