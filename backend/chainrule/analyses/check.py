@@ -420,7 +420,7 @@ def _wrong_nodes(nodes: list[Node], first: np.ndarray, wrong: np.ndarray, badnes
                  rule: np.ndarray, numeric: np.ndarray) -> list[dict[str, object]]:
     """Each node where the rule disagrees with central differences, in graph order, at its
     element that disagrees most: the steps that apply the wrong rule, with both numbers."""
-    out = []
+    out: list[dict[str, object]] = []
     for k, node in enumerate(nodes):
         start, end = int(first[k]), int(first[k + 1])
         if not wrong[start:end].any():
