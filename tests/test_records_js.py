@@ -22,7 +22,13 @@ REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "tools" / "records.mjs"
 KEYS = ("nodes", "edges", "forward", "backward")
 
+WRONG_SIGMOID = ("@derivative(lambda x: sigmoid(x))\ndef sigmoid(x):\n    return 1 / (1 + exp(-x))"
+                 "\n\n")
+
 CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+    # a rule of the learner's own that the check finds wrong: its step says both numbers
+    (WRONG_SIGMOID + "y = sigmoid(w * x + b)", {"w": 0.8, "x": 1.5, "b": -0.9}, {}),
+    (WRONG_SIGMOID + "sum(sigmoid(w * x))", {"w": [0.5, -1.0, 2.0], "x": 1.5}, {}),
     ("relu(x) * y", {"x": 0.0, "y": 2.0}, {}),
     ("max(x, y) * x", {"x": 2.0, "y": 2.0}, {}),
     ("abs(x) + x", {"x": 0.0}, {}),
@@ -160,5 +166,7 @@ def test_the_cases_reach_what_they_are_for(client: TestClient) -> None:
     for part in ("on a kink", "summed over the axes broadcasting added", "fan-out",
                  "vector-Jacobian product", "the upstream copied back along axis 0",
                  "a scatter-add", "were read more than once", "nan", "an array of shape", "overriding the literal",
-                 "Seed: the cotangent", "is an input", "Constant"):
+                 "Seed: the cotangent", "is an input", "Constant",
+                 "your rule gives 0.5744 here; finite differences give 0.2445",
+                 "here (element [2]); finite differences give"):
         assert part in text, part

@@ -45,8 +45,8 @@ export function cardOf(node) {
  * second number ("gradient", or "tangent" in forward mode). The label comes first and whole,
  * so that a voice user can say what they see (WCAG 2.5.3, label in name). */
 export function spokenCard(card, state, second = "gradient") {
-  if (card.box) { // a closed group: "layer layers[1]: 16 neurons, gradient norm 0.12"
-    const norm = state.grad ? `gradient norm ${card.gradText.split(" ").pop()}` : "gradient not computed yet";
+  if (card.box) { // a closed group: "layer layers[1]: 16 neurons, ‖∂L/∂θ‖ 0.12, the size of..."
+    const norm = state.grad ? `${card.gradText}, ${card.gradMeaning ?? "gradient norm"}` : "gradient not computed yet";
     return `${card.sub} ${card.title}: ${card.valueText}, ${norm}`;
   }
   const label = [card.title, card.sub, card.isArray ? card.shape.join("×") : ""].filter(Boolean).join(" ");
@@ -68,9 +68,38 @@ export function glyphOf(node) {
 export function cardsOf(result) {
   const tangents = result.tangent ? tangentsById(result) : null;
   const kinks = new Map(result.warnings.filter((w) => w.kind === "kink").map((w) => [w.node, w]));
-  return new Map(result.nodes.map((n) => [n.id, withKink(
+  const wrong = wrongRuleNodes(result);
+  return new Map(result.nodes.map((n) => [n.id, withWrongRule(withKink(
     cardOf(tangents ? { ...n, grad: tangents.get(n.id) ?? zerosLike(n.shape) } : n),
-    kinks.get(n.id))]));
+    kinks.get(n.id)), wrong.get(n.id), n)]));
+}
+
+export const WRONG_RULE_MARK = "✗ your rule";
+
+/** The nodes whose backward step applies a derivative rule of the program's own that the
+ * gradient check found wrong there (its `rules[].wrong_nodes`), by id: {positions, message}. */
+export function wrongRuleNodes(result) {
+  const out = new Map();
+  for (const rule of result.check?.rules ?? []) {
+    for (const at of rule.wrong_nodes ?? []) {
+      const entry = out.get(at.node) ?? { positions: [], message: "" };
+      entry.positions.push(rule.position);
+      entry.message = [entry.message, rule.message].filter(Boolean).join("; ");
+      out.set(at.node, entry);
+    }
+  }
+  return out;
+}
+
+// A node whose rule the check found wrong says so on its card (an icon and words, not colour
+// alone), and names the operands whose edges carry the wrong local derivative.
+function withWrongRule(card, wrong, node) {
+  if (!wrong) return card;
+  const sub = card.sub ? `${card.sub} · ${WRONG_RULE_MARK}` : WRONG_RULE_MARK;
+  const width = Math.max(card.width, Math.ceil((card.title.length + sub.length + 1) * LABEL_CHAR + 2 * PAD));
+  const note = `Your derivative rule is wrong here: ${wrong.message}`;
+  return { ...card, sub, width, note: card.note ? `${card.note}. ${note}` : note,
+    wrongRule: wrong.positions.map((pos) => node.inputs[pos]) };
 }
 
 // A node on a kink (relu(0), a tie of max) says so on its card: the derivative there is a

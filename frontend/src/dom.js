@@ -67,5 +67,6 @@ export function termElement(term) {
   const div = document.createElement("div");
   div.className = "term";
   div.dataset.input = term.input;
+  if (term.wrong_rule) div.dataset.wrongRule = "true";
   return div;
 }

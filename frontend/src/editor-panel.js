@@ -6,11 +6,11 @@ import { formatValue } from "./format.js";
 import { createSourceView } from "./source-view.js";
 import { claimValues, formatValues, overridesFor, ownValues, withoutValues } from "./values.js";
 
-/** The editor on its elements `el` ({source, mirror, values, valuesNote, examples, run, error,
+/** The editor on its elements `el` ({source, mirror, ruleNote, values, valuesNote, examples, run, error,
  * warnings, modes, wrt, wrtField, practice}); callbacks: onRun(), onMode(mode), onWrt(name),
  * onPractice(on), onSelectSource(start, end), onSourceInput() (the source typed in). */
 export function createEditorPanel(el, callbacks) {
-  const sourceView = createSourceView(el.source, el.mirror, callbacks.onSelectSource);
+  const sourceView = createSourceView(el.source, el.mirror, callbacks.onSelectSource, el.ruleNote);
   // Which source each value was typed for (values.js): only those typed for the source in
   // the editor may override its literals.
   let owners = new Map();
@@ -138,6 +138,13 @@ export function createEditorPanel(el, callbacks) {
     /** Highlight a node's characters in the source (null: none). */
     highlight(span) {
       sourceView.setNodeSpan(span);
+      return panel;
+    },
+
+    /** Say in words, by the source, what its red underlines mark: the rules the check found
+     * wrong (the answer's `check.rules` entries; [] none). */
+    sayWrongRules(rules) {
+      sourceView.setRuleNotes(rules);
       return panel;
     },
 

@@ -27,30 +27,23 @@ export function treeOf(result) {
   result.nodes.forEach((n, i) => {
     for (let k = of[i]; k >= 0; k = groups[k].parent) groups[k].size++;
   });
-  // A group's parameters: the inputs inside it, and an input in no group (torch's weights,
-  // shared by the model) whose every use is inside it, as nn.Linear's weight is.
+  // A group's parameters: the inputs it uses, wherever they stand (inside it, in another
+  // statement, in no group as torch's weights are), and any input inside it.
   const inputs = inputsOf(result);
-  const home = new Map(); // input index -> the innermost group around all its uses
+  const sets = groups.map(() => new Set());
+  const add = (src, k) => { // every addition walks to the root: a group holding it ends the walk
+    for (; k >= 0 && !sets[k].has(src); k = groups[k].parent) sets[k].add(src);
+  };
   inputs.forEach((srcs, dst) => {
-    for (const src of srcs) {
-      if (of[src] >= 0 || !isInput(src)) continue;
-      home.set(src, home.has(src) ? commonGroup(groups, home.get(src), of[dst]) : of[dst]);
-    }
+    if (isInput(dst)) add(dst, of[dst]);
+    if (of[dst] < 0) return;
+    for (const src of srcs) if (isInput(src)) add(src, of[dst]);
   });
-  result.nodes.forEach((n, i) => {
-    if (!isInput(i)) return;
-    for (let k = of[i] >= 0 ? of[i] : home.get(i) ?? -1; k >= 0; k = groups[k].parent) groups[k].params.push(n.id);
-  });
+  for (const [k, set] of sets.entries()) {
+    groups[k].params = [...set].sort((a, b) => a - b).map((i) => result.nodes[i].id);
+  }
   result.nodes.forEach((n, i) => { if (of[i] >= 0) groups[of[i]].nodes.push(n.id); });
   return { groups, top, of };
-}
-
-// The innermost group holding both a and b (-1: none).
-function commonGroup(groups, a, b) {
-  const above = new Set();
-  for (let k = a; k >= 0; k = groups[k].parent) above.add(k);
-  for (let k = b; k >= 0; k = groups[k].parent) if (above.has(k)) return k;
-  return -1;
 }
 
 /** Whether the tree is more than the program's statements (which fold as their root cards):
@@ -218,6 +211,14 @@ export function pathTo(tree, i) {
   for (let k = tree.of[i]; k >= 0; k = tree.groups[k].parent) path.push(k);
   return path.reverse();
 }
+
+/** What ‖∂L/∂θ‖ and ‖∂L/∂out‖ measure, in words, by a box summary's `of`. */
+export const NORM_MEANING = {
+  "θ": "the size of the gradient of L with respect to this group's parameters (every input it " +
+    "uses, wherever it stands)",
+  out: "the size of the gradient of L with respect to the values leaving this group (it uses no " +
+    "parameters)",
+};
 
 /** What a closed group's box says: its kind and size, and the norm of the gradient of its
  * parameters (of its nodes whose gradient leaves it, where it has none), by node index:

@@ -37,7 +37,7 @@ const state = {
 };
 
 const editor = createEditorPanel({
-  source: $("source"), mirror: $("source-mirror"), values: $("values"), valuesNote: $("values-note"),
+  source: $("source"), mirror: $("source-mirror"), ruleNote: $("source-rules"), values: $("values"), valuesNote: $("values-note"),
   examples: $("examples"),
   run: $("run"), error: $("error"), warnings: $("warnings"), wrt: $("wrt"), wrtField: $("wrt-field"),
   practice: $("practice"), modes: [...document.querySelectorAll('input[name="mode"]')],
@@ -84,7 +84,7 @@ const results = createResultsPanel({
   },
   onWrongRules: (rules) => {
     state.wrongRuleSpans = rules.flatMap(ruleSpans);
-    editor.markRules(state.wrongRuleSpans);
+    editor.markRules(state.wrongRuleSpans).sayWrongRules(rules);
   },
 });
 createSharePanel({

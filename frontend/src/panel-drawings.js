@@ -3,6 +3,7 @@
 // finite-difference check. Each function draws its own element from data.
 
 import { checkSummary } from "./check-text.js";
+import { NORM_MEANING } from "./levels.js";
 import { heading, math, para, termElement } from "./dom.js";
 import { formatNumber, formatShort, formatValue, heatmapGrid } from "./format.js";
 import { renderPracticeStep } from "./practice-panel.js";
@@ -43,6 +44,7 @@ function renderLevel(el, level, total) {
   if (level.phase === "backward") {
     const of = level.of === "θ" ? "\\theta" : "\\text{out}";
     el.append(math(`\\lVert \\partial L / \\partial ${of}_{\\text{${texName(level.name)}}} \\rVert = ${texValue(level.norm)}`, "grad"));
+    el.append(para(normDefinition(level.of), "note norm-definition"));
   }
   el.append(para(`Open the ${level.kind} (its + button) to step through its nodes one by one.`, "hint"));
 }
@@ -54,6 +56,11 @@ export function levelText(level) {
   if (level.phase !== "backward") return through;
   const norm = `‖∂L/∂${level.of}‖ = ${formatShort(level.norm)}`;
   return `${through} ${level.of === "θ" ? `${norm} over its parameters.` : `${norm} at its outputs.`}`;
+}
+
+/** What ‖∂L/∂θ‖ (of "θ") or ‖∂L/∂out‖ (of "out") means, in words. */
+export function normDefinition(of) {
+  return `‖∂L/∂${of}‖ is ${NORM_MEANING[of]}: the square root of the sum of their gradients' squares.`;
 }
 
 function texName(name) {
@@ -160,6 +167,7 @@ function termBlock(term, node, upstream, upstreamValue, nodesById) {
   const local = localPartial(node, input);
   block.append(math(`${upstream} \\cdot ${local} = ${texFactor(upstreamValue)} \\times ` +
     `${texFactor(term.local)} = ${texValue(term.contribution)}`, "chain"));
+  if (term.wrong_rule) block.append(...wrongRuleLines(term.wrong_rule, local));
   if (term.broadcast) block.append(para(term.broadcast.note, "note"));
   if (term.accumulated) {
     block.append(para(`${input.name ?? input.expr.plain} fans out: contribution ` +
@@ -168,6 +176,16 @@ function termBlock(term, node, upstream, upstreamValue, nodesById) {
       `${texFactor(term.contribution)} = ${texValue(term.after)}`, "sum"));
   }
   return block;
+}
+
+// A term that applies a rule the check found wrong: a marked line in words, and the local
+// derivative as the learner's rule gives it against central differences.
+function wrongRuleLines(wrong, local) {
+  const where = wrong.index.length ? ` at element [${wrong.index.join(", ")}]` : "";
+  const line = para(`✗ Your rule is wrong here${where}: your d ${wrong.primitive}/d${wrong.argument} ` +
+    `gives ${formatShort(wrong.rule)}; finite differences give ${formatShort(wrong.numeric)}.`, "wrong-rule");
+  return [line, math(`\\begin{aligned} ${local}\\Big|_{\\text{your rule}} &= ${texFactor(wrong.rule)} \\\\ ` +
+    `${local}\\Big|_{\\text{finite differences}} &= ${texFactor(wrong.numeric)} \\end{aligned}`, "wrong-rule-formula")];
 }
 
 /** Fill the gradients table: one row per input, with the API's exact value in data-value. */

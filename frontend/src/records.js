@@ -109,6 +109,7 @@ export function createRenderer(answer) {
   const shortly = (value) => short(value, templates.array);
   const { previous, received } = runningSums(terms.input, nodes.op.length);
   const afters = new Map(); // term -> its operand's gradient after it (decoded), once computed
+  const wrongs = wrongRules(answer);
 
   function ref(i, wrapped) {
     const plain = nodes.expr[i];
@@ -230,14 +231,19 @@ export function createRenderer(answer) {
     if (kind.text.includes("term_kink")) fields.sentence = kinkSentence(i, pos);
     if (kind.text.includes("term_rereads")) fields.rereads = rereads(i, fields.input);
     if (before !== null) Object.assign(fields, { before: shortly(before), after: shortly(sum) });
-    const text = kind.text.map((key) => tell(key, fields)).join("");
+    const wrong = wrongs.get(`${i}:${pos}`) ?? null;
+    let text = kind.text.map((key) => tell(key, fields)).join("");
+    if (wrong) {
+      const where = wrong.index.length ? tell("rule_where", { index: `[${wrong.index.join(", ")}]` }) : "";
+      text += tell("term_rule_wrong", { rule: shortly(decode(wrong.rule)), where, numeric: shortly(decode(wrong.numeric)) });
+    }
     return {
       input: `n${src}`, position: pos, ...d, local: localJson, contribution: contributionJson,
       before: encode(before === null ? zeros(srcShape) : before), after: encode(sum),
       accumulated: before !== null, contribution_index: received[t], consumers: nodes.consumers[src],
       broadcast: kind.broadcast ? { from: nodeShape, to: srcShape,
         note: tell("broadcast_note", { from: nodeShape, to: srcShape }) } : null,
-      text: `${text}.`,
+      wrong_rule: wrong, text: `${text}.`,
     };
   }
 
@@ -289,6 +295,19 @@ export function createRenderer(answer) {
         text: [stepText(i, g), ...stepTerms.map((x) => x.text)].join(" ") };
     },
   };
+}
+
+/** The terms that apply a rule the gradient check found wrong, by "node index:position", from
+ * the check's `rules[].wrong_nodes` (records.py's `wrong_rules`): each term's `wrong_rule`. */
+export function wrongRules(answer) {
+  const out = new Map();
+  for (const rule of answer.check?.rules ?? []) {
+    for (const at of rule.wrong_nodes ?? []) {
+      out.set(`${Number(at.node.slice(1))}:${rule.position}`, { primitive: rule.primitive,
+        argument: rule.argument, index: at.index, rule: at.rule, numeric: at.numeric });
+    }
+  }
+  return out;
 }
 
 /** Per term, in one pass: the previous term into the same operand (-1 if none) and how many

@@ -254,6 +254,8 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
       .attr("data-source", e.from ?? e.source).attr("data-target", e.to ?? e.target)
       .attr("marker-end", "url(#arrow)").attr("d", graph.line(e.points)).node();
     if (onPath.edges.has(e.id)) el.classList.add("on-path");
+    // The edge that carries a wrong rule's local derivative (its target's card says so too).
+    if (graph.cards.get(e.target)?.wrongRule?.includes(e.source)) el.classList.add("wrong-rule");
     if (e.count > 1) {
       // Edges between groups are drawn once, with how many they stand for.
       const [x, y] = e.points[Math.floor((e.points.length - 1) / 2)];
@@ -560,6 +562,7 @@ function drawCard(g, card, glyph) {
   if (card.sub) label.append("tspan").attr("class", "node-sub").text(` ${card.sub}`);
   if (card.note) body.append("title").text(card.note);
   if (card.kink) g.classed("kink", true);
+  if (card.wrongRule) g.classed("wrong-rule", true);
   if (card.isArray) {
     body.append("text").attr("class", "node-shape").attr("x", card.width - PAD).attr("y", LINE_1)
       .attr("text-anchor", "end").text(` ${card.shape.join("×")}`);

@@ -2,14 +2,31 @@
 // wrapped in <mark>: the error's characters (class "error-span"), the hovered node's
 // source (class "node-span"), a wrong derivative rule's line and node (class "rule-span"),
 // and shading the statements folded in the graph (class
-// "folded-span"). It owns the textarea's selection events too.
+// "folded-span"). It owns the textarea's selection events too, and the note that says in
+// words what a wrong rule's red underline marks (shown while the text is the one that ran).
 
 import { markSegments, outside } from "./spans.js";
 
 const MANY_FOLDS = 200; // more folded statements than this: shade all, clear the open ones
 
-/** A mirror for `textarea` drawn into `mirror`; `onSelect(start, end)` on selection changes. */
-export function createSourceView(textarea, mirror, onSelect) {
+/** The line (1-based) of character `at` in `text`. */
+export function lineOf(text, at) {
+  let line = 1;
+  for (let k = text.indexOf("\n"); k >= 0 && k < at; k = text.indexOf("\n", k + 1)) line++;
+  return line;
+}
+
+/** What the note under the source says of a wrong rule (a `check.rules` entry) of `source`. */
+export function ruleNoteText(rule, source) {
+  const line = lineOf(source, rule.decorator_span[0]);
+  return `✗ Underlined in red, line ${line}: your derivative rule for ${rule.primitive} is wrong — ` +
+    `${rule.message}.`;
+}
+
+/** A mirror for `textarea` drawn into `mirror`; `onSelect(start, end)` on selection changes;
+ * `note` (optional) says in words what the wrong rules' underlines mark. */
+export function createSourceView(textarea, mirror, onSelect, note = null) {
+  let ruleNotes = []; // the wrong rules (check.rules entries) of the source that ran
   let errorSpan = null;
   let nodeSpan = null;
   let ruleSpans = []; // of the source that ran: wrong rules' lines and their nodes
@@ -33,6 +50,10 @@ export function createSourceView(textarea, mirror, onSelect) {
       const shades = (mostly ? folds.open : folds.folded)
         .map(([start, end]) => ({ start, end, cls: mostly ? "open-span" : "folded-span" }));
       marks.push(...outside(shades, marks));
+    }
+    if (note) {
+      note.hidden = !(ruleNotes.length && text === ranSource);
+      note.textContent = note.hidden ? "" : ruleNotes.map((r) => ruleNoteText(r, text)).join(" ");
     }
     const pieces = markSegments(text, marks);
     mirror.replaceChildren(...pieces.map(({ text: t, cls }) => {
@@ -77,6 +98,8 @@ export function createSourceView(textarea, mirror, onSelect) {
     setError(span) { errorSpan = span; render(); return view; },
     /** Highlight a node's span (null: none); only while the text is the one that ran. */
     setNodeSpan(span) { nodeSpan = span; render(); return view; },
+    /** The wrong rules (check.rules entries) of the source that ran, said under it; [] none. */
+    setRuleNotes(rules) { ruleNotes = rules; render(); return view; },
     /** Mark spans of the source that ran as a wrong rule's (its line, its node); [] none. */
     setRuleSpans(spans) { ruleSpans = spans; render(); return view; },
     /** Shade the statements folded in the graph ({folded, open}: [start, end) spans of the

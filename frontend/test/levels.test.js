@@ -24,9 +24,11 @@ test("the tree counts every node under a group and its parameters", () => {
   const tree = treeOf(answer);
   assert.deepEqual(tree.top, [0, 3]);
   assert.deepEqual(tree.groups.map((g) => g.size), [4, 2, 2, 1]);
-  // x is in no group, but all its uses are in the layer: it counts as the layer's input.
+  // x is in no group, but the layer and both its neurons use it: it counts for each.
   assert.deepEqual(tree.groups[0].params, ["n0", "n1", "n3"]);
-  assert.deepEqual(tree.groups[1].params, ["n1"]);
+  assert.deepEqual(tree.groups[1].params, ["n0", "n1"]);
+  assert.deepEqual(tree.groups[2].params, ["n0", "n3"]);
+  assert.deepEqual(tree.groups[3].params, []);
   assert.deepEqual(tree.groups[0].children, [1, 2]);
   assert.deepEqual(pathTo(tree, 4), [0, 2]);
   assert.ok(hasLevels(tree));
@@ -100,6 +102,28 @@ test("a box's gradient norm is over its parameters, else over what leaves it", (
   const loss = boxSummary(tree, 3, answer, grads);
   assert.equal(loss.of, "out");
   assert.equal(loss.text, "1 node");
+});
+
+// h = w * x / y = tanh(h * w) + 0 * c: w is shared by both statements (in no group), c is the
+// second statement's alone and gets no gradient (0 * c). The folded second statement's norm is
+// over every input it uses, w too: gradient flows through it, so it is not 0.
+const shared = {
+  output: { node: "n8" },
+  nodes: [node("n0", "input", 0.5, []), node("n1", "input", 2, []), node("n2", "mul", 0.25, ["n0", "n1"]),
+    node("n3", "mul", 0.5, ["n2", "n0"]), node("n4", "tanh", 1, ["n3"]), node("n5", "const", null, []),
+    node("n6", "input", 0, []), node("n7", "mul", 1, ["n5", "n6"]), node("n8", "add", 1, ["n4", "n7"])],
+  groups: { kind: ["statement", "statement"], name: ["h", "y"], parent: [-1, -1], span: [null, null],
+    node_group: [-1, -1, 0, 1, 1, 1, -1, 1, 1] },
+};
+
+test("a folded statement's ‖∂L/∂θ‖ is over the inputs it uses, wherever they stand", () => {
+  const tree = treeOf(shared);
+  assert.deepEqual(tree.groups[1].params, ["n0", "n6"], "w (shared, outside the box) and c");
+  assert.deepEqual(tree.groups[0].params, ["n0", "n1"]);
+  const grads = (id) => shared.nodes.find((n) => n.id === id).grad;
+  const y = boxSummary(tree, 1, shared, grads);
+  assert.equal(y.of, "θ");
+  assert.ok(Math.abs(y.norm - 0.5) < 1e-12, `sqrt(0.5² + 0²), not ${y.norm}`);
 });
 
 test("the player stands on the last step of each box's run, and steps box by box", () => {

@@ -395,6 +395,8 @@ def _rule_entry(graph: Graph, op: Op, pos: int, nodes: list[Node],
     message = say(verdict, **fields) + (say(f"{verdict}_count", **fields) if elements > 1 else "")
     k = worst - int(first[int(owner[worst])])
     return {
+        "wrong_nodes": _wrong_nodes(nodes, first, wrong, badness,
+                                    np.broadcast_to(rule, numeric.shape), numeric),
         "primitive": op.name,
         "argument": params[pos],
         "position": pos,
@@ -412,3 +414,19 @@ def _rule_entry(graph: Graph, op: Op, pos: int, nodes: list[Node],
         "decorator_span": op.defined.decorator,
         "def_span": op.defined.span,
     }
+
+
+def _wrong_nodes(nodes: list[Node], first: np.ndarray, wrong: np.ndarray, badness: np.ndarray,
+                 rule: np.ndarray, numeric: np.ndarray) -> list[dict[str, object]]:
+    """Each node where the rule disagrees with central differences, in graph order, at its
+    element that disagrees most: the steps that apply the wrong rule, with both numbers."""
+    out: list[dict[str, object]] = []
+    for k, node in enumerate(nodes):
+        start, end = int(first[k]), int(first[k + 1])
+        if not wrong[start:end].any():
+            continue
+        w = start + int(np.argmax(np.where(wrong[start:end], badness[start:end], -1.0)))
+        out.append({"node": node_key(node.id),
+                    "index": _index(w - start, node.shape),
+                    "rule": encode(float(rule[w])), "numeric": encode(float(numeric[w]))})
+    return out

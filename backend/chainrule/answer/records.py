@@ -38,6 +38,7 @@ class Renderer:
         # The columns every formula reads, bound once.
         self.expr, self.expr_latex = self.nodes["expr"], self.nodes["expr_latex"]
         self.precedence = self.nodes["precedence"]
+        self.wrong_rules = wrong_rules(answer)
 
     # ------------------------------------------------------------------- names and formulas
 
@@ -188,6 +189,9 @@ class Renderer:
         if before is not None:
             fields["before"], fields["after"] = short(before), short(after)
         text = "".join(say(key, **fields) for key in kind["text"])
+        wrong = self.wrong_rules.get((i, pos))
+        if wrong is not None:
+            text += wrong_sentence(wrong)
         return {
             "input": f"n{src}", "position": pos, **derivative,
             "local": local_json, "contribution": contribution_json,
@@ -198,6 +202,7 @@ class Renderer:
             "broadcast": {"from": node_shape, "to": src_shape,
                           "note": say("broadcast_note", **{"from": node_shape, "to": src_shape})}
             if kind["broadcast"] else None,
+            "wrong_rule": wrong,
             "text": text + ".",
         }
 
@@ -237,6 +242,26 @@ class Renderer:
             return say("kink_unary", op=op["name"], point=point, sides=sides)
         return say("kink_binary", node=self.ref(i, True)[0], where=kink["point"], point=point,
                    sides=sides, input=self.ref(self.nodes["inputs"][i][pos], True)[0])
+
+
+def wrong_rules(answer: Mapping[str, Any]) -> dict[tuple[int, int], dict[str, object]]:
+    """The terms that apply a rule the gradient check found wrong, by (node index, operand
+    position), from the check's `rules[].wrong_nodes`: each term's `wrong_rule`."""
+    out: dict[tuple[int, int], dict[str, object]] = {}
+    for rule in (answer.get("check") or {}).get("rules") or []:
+        for at in rule.get("wrong_nodes") or []:
+            out[int(at["node"][1:]), rule["position"]] = {
+                "primitive": rule["primitive"], "argument": rule["argument"],
+                "index": at["index"], "rule": at["rule"], "numeric": at["numeric"]}
+    return out
+
+
+def wrong_sentence(wrong: Mapping[str, Any]) -> str:
+    """What a term that applies a wrong rule adds to its sentence: both numbers."""
+    index = wrong["index"]
+    where = say("rule_where", index="[" + ", ".join(str(k) for k in index) + "]") if index else ""
+    return say("term_rule_wrong", rule=short(_decoded(wrong["rule"])), where=where,
+               numeric=short(_decoded(wrong["numeric"])))
 
 
 def _decoded(value: Any) -> np.ndarray | float:

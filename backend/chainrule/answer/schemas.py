@@ -177,6 +177,16 @@ class LocalDerivative(_Model):
                           "input, written with the graph's names.")
 
 
+class WrongRule(_Model):
+    """The learner's rule against central differences at one term."""
+
+    primitive: str = Field(description="The function whose rule it is.")
+    argument: str = Field(description="The parameter the rule differentiates by.")
+    index: list[int] = Field(description="The element compared ([] for a scalar).")
+    rule: Value = Field(description="What the learner's rule gives there.")
+    numeric: Value = Field(description="What central differences give there.")
+
+
 class Term(LocalDerivative):
     """The chain rule along one edge: upstream × local derivative = contribution."""
 
@@ -192,6 +202,10 @@ class Term(LocalDerivative):
     contribution_index: int = Field(description="1 for the input's first contribution, ...")
     consumers: int = Field(description="How many contributions the input receives in all.")
     broadcast: Broadcast | None
+    wrong_rule: WrongRule | None = Field(
+        None, description="Where this edge applies a derivative rule of the program's own "
+        "that the gradient check found wrong here (the check's `rules[].wrong_nodes`): the "
+        "rule's value and the central difference's; null elsewhere.")
     text: str
 
 
@@ -217,6 +231,19 @@ class CheckEntry(_Model):
     abs_error: Value
     rel_error: Value
     ok: bool
+
+
+class WrongRuleNode(_Model):
+    """A node whose backward step applies a rule of the program's own that disagrees with
+    central differences there: both numbers, at its element that disagrees most."""
+
+    node: str = Field(description="The node (its step's terms for this argument apply the "
+                      "rule).")
+    index: list[int] = Field(description="The element named ([] for a scalar).")
+    rule: Value = Field(description="The learner's rule there: the local derivative the "
+                        "backward pass used.")
+    numeric: Value = Field(description="The central difference of the function's own body "
+                           "there.")
 
 
 class RuleCheck(_Model):
@@ -246,6 +273,10 @@ class RuleCheck(_Model):
     decorator_span: Span = Field(description="The `@derivative(...)` line of the rule (to "
                                  "highlight).")
     def_span: Span = Field(description="The function's def, through its return expression.")
+    wrong_nodes: list[WrongRuleNode] = Field(
+        default_factory=list, description="Every node where the rule disagrees, in graph "
+        "order: the backward steps that apply a wrong rule (both renderers mark their terms "
+        "with `wrong_rule`).")
 
 
 class DirectionEntry(_Model):

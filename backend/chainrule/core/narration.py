@@ -49,6 +49,8 @@ TEMPLATES: dict[str, str] = {
     "rule_wrong": "your d {primitive}/d{argument} at {at} gives {rule}, finite differences "
                   "give {numeric}",
     "rule_wrong_count": " ({wrong} of {elements} elements disagree)",
+    "term_rule_wrong": " — your rule gives {rule} here{where}; finite differences give {numeric}",
+    "rule_where": " (element {index})",
     "rule_right": "your d {primitive}/d{argument} at {at} gives {rule}, and so do finite "
                   "differences",
     "rule_right_count": " (all {elements} elements agree)",
