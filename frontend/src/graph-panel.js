@@ -8,7 +8,7 @@
 
 import { createElk } from "./elk.js";
 import { formatShort } from "./format.js";
-import { CHAR, LABEL_CHAR, PAD } from "./cards.js";
+import { CHAR, LABEL_CHAR, PAD, saidOnce } from "./cards.js";
 import { layoutGraph } from "./layout.js";
 import { boxSummary, foldTree, hasLevels, rootOf, runAt, shortName, stopsOf, treeOf } from "./levels.js";
 import { createGraphView } from "./render.js";
@@ -77,7 +77,7 @@ export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
     const title = shortName(tree, k);
     const width = Math.max((title.length + g.kind.length + 1) * LABEL_CHAR + FOLD_BUTTON,
       Math.max(summary.text.length, gradText.length) * CHAR) + 2 * PAD;
-    return { id: `g${k}`, title, sub: g.kind, note: `${g.kind} ${g.name}: ${summary.text}`,
+    return { id: `g${k}`, title, sub: g.kind, note: `${saidOnce(g.kind, g.name)}: ${summary.text}`,
       isArray: false, shape: [], valueText: summary.text, gradText, heat: null, box: true,
       width: Math.ceil(width), height: 64, fold: { count: g.size, name: g.name } };
   }
