@@ -29,9 +29,15 @@ export function playerMarkup() {
 
 /** The graph's area: a bar with the overview, Follow and Fit, over the far-out canvas and
  * the SVG. The bar is a row of its own, not laid over the drawing, so that no card is ever
- * drawn under a button or under the overview. */
+ * drawn under a button or under the overview; it comes after the SVG in the markup (drawn
+ * above it by style.css), so Tab reaches the cards first and Shift+Tab from Fit goes back to
+ * them, as before. */
 export function graphMarkup() {
   return `<div class="graph-wrap">
+  <div class="graph-area">
+    <canvas id="graph-far" aria-hidden="true"></canvas>
+    <svg id="graph" role="group" aria-label="Computation graph: inputs on the left, output on the right"></svg>
+  </div>
   <div class="graph-bar">
     <canvas id="minimap" class="minimap" role="img" hidden
       aria-label="Overview of the whole graph; the part in view is framed. Press to move there."></canvas>
@@ -40,10 +46,6 @@ export function graphMarkup() {
         title="Keep the current step in view; off: explore freely"><span class="tick" aria-hidden="true">✓</span> Follow</button>
       <button id="fit" type="button">Fit to screen</button>
     </div>
-  </div>
-  <div class="graph-area">
-    <canvas id="graph-far" aria-hidden="true"></canvas>
-    <svg id="graph" role="group" aria-label="Computation graph: inputs on the left, output on the right"></svg>
   </div>
 </div>`;
 }
