@@ -53,7 +53,7 @@ const hand = createHandPanel({
   toggle: $("hand-toggle"), section: $("hand"), palette: $("hand-palette"), canvas: $("hand-canvas"),
   tools: $("hand-tools"), status: $("hand-status"),
 }, {
-  onToggle: (on) => { if (on) syncHand(); },
+  onToggle: (on) => { if (on) { syncHand(); revealStage(); } }, // its palette is on the stage
   onEdit: (source) => { editor.setInput(source, ""); syncHand(); },
 });
 const outputPanel = createOutputPanel({ bar: $("output-bar") }, {

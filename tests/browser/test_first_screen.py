@@ -129,3 +129,50 @@ def test_every_step_of_the_two_layer_network_keeps_card_and_formula_on_the_first
             assert page.evaluate("scrollY") == 0, f"{where}: stepping scrolled the page"
     finally:
         ctx.close()
+
+
+def test_a_phone_opens_on_a_one_line_header_then_the_graph_and_edit_goes_to_the_form(
+        browser: Browser, base_url: str) -> None:
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        page = ctx.new_page()
+        ui.open_app(page, base_url)
+        edit = page.get_by_role("button", name="Edit", exact=True)
+        expect(edit).to_be_in_viewport()
+        tops = [page.locator(sel).bounding_box() for sel in ("header.top h1", ".legend", "#edit-jump")]
+        assert all(b is not None for b in tops)
+        middles = [b["y"] + b["height"] / 2 for b in tops if b]
+        assert max(middles) - min(middles) < 8, f"the header is one line: {middles}"
+        graph = page.locator("svg#graph").bounding_box()
+        form = page.get_by_label("Expression", exact=True).bounding_box()
+        assert graph and form and graph["y"] < form["y"], "the graph comes before the form"
+        assert graph["y"] + graph["height"] <= 844, "the graph is on the first screen"
+        edit.click()
+        expect(page.get_by_label("Expression", exact=True)).to_be_focused()
+        expect(page.get_by_label("Expression", exact=True)).to_be_in_viewport()
+        page.get_by_role("button", name="Run", exact=True).click()
+        expect(page.locator("body")).to_have_attribute("data-status", "ready")
+        expect(page.locator("svg#graph")).to_be_in_viewport(ratio=1)  # Run comes back to it
+    finally:
+        ctx.close()
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_build_by_hand_keeps_the_graph_on_the_first_screen(
+        browser: Browser, base_url: str, width: int, height: int) -> None:
+    ctx = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        page = ctx.new_page()
+        ui.open_app(page, base_url)
+        page.get_by_role("button", name="Build by hand", exact=True).click()
+        expect(page.get_by_role("group", name="Add a node")).to_be_visible()
+        page.wait_for_function("() => new Promise((r) => requestAnimationFrame(() => r(true)))")
+        graph = page.locator("svg#graph").bounding_box()
+        assert graph is not None
+        shown = min(graph["y"] + graph["height"], height) - max(graph["y"], 0)
+        assert shown >= 150, f"{width}×{height}: the first screen shows {shown:.0f} px of the graph"
+        seen = look(page)
+        assert seen["count"] == 1 and card_in_view(seen), f"{width}×{height}: {seen}"
+        assert inside(seen["formula"], seen["screen"]), f"{width}×{height}: {seen['formula']}"
+    finally:
+        ctx.close()
