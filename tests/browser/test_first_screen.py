@@ -176,3 +176,37 @@ def test_build_by_hand_keeps_the_graph_on_the_first_screen(
         assert inside(seen["formula"], seen["screen"]), f"{width}×{height}: {seen['formula']}"
     finally:
         ctx.close()
+
+
+MOONS = "The moons network, with functions"
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_the_moons_networks_top_level_keeps_card_and_formula_on_the_first_screen(
+        browser: Browser, base_url: str, width: int, height: int) -> None:
+    """Sampled, not every step (its top level is thousands of node steps): the first six
+    stops, then the last six, light only (the two-layer test covers the dark palette)."""
+    ctx = browser.new_context(viewport={"width": width, "height": height}, reduced_motion="reduce")
+    ctx.set_default_timeout(60_000)
+    try:
+        page = ctx.new_page()
+        ui.open_app(page, base_url)
+        page.get_by_label("Examples", exact=True).select_option(label=MOONS)
+        expect(page.locator("body")).to_have_attribute("data-status", "ready")
+        page.get_by_role("button", name="Previous step", exact=True).focus()
+        steps = set()
+        for keys in (["Home"] + ["ArrowRight"] * 5, ["End"] + ["ArrowLeft"] * 5):
+            for key in keys:
+                page.keyboard.press(key)
+                seen = look(page)
+                steps.add(seen["step"])
+                where = f"{width}×{height}, moons, step {seen['step']}"
+                assert seen["count"] == 1, f"{where}: {seen['count']} cards marked current"
+                assert card_in_view(seen), f"{where}: the card {seen['id']} {seen['card']} is out of view"
+                assert seen["formula"] is not None and inside(seen["formula"], seen["screen"]), \
+                    f"{where}: the formula {seen['formula']} is off the first screen"
+                assert seen["under"] == [], f"{where}: cards under the toolbar or overview"
+                assert seen["small"] == [], f"{where}: text under {SMALLEST_PX} px: {seen['small'][:5]}"
+        assert len(steps) == 12, f"the keys moved through twelve stops: {sorted(steps)}"
+    finally:
+        ctx.close()
