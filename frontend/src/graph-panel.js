@@ -45,7 +45,8 @@ export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
   // group the player opened), chosen (group -> open, as the user left it), statements
   // (follow: their spans), summaries, timeline, index, laid, stops}.
   let shown = null;
-  const bar = levelsBar(el.graph.parentElement, (id) => toggle(id));
+  // In the graph's bar (the overview's parent, stage-markup.js), not over the drawing.
+  const bar = levelsBar(el.minimap.parentElement, (id) => toggle(id));
   let token = 0;
 
   // The layout of the graph with the groups in `open` open: ELK, frames nested, while the
@@ -236,14 +237,15 @@ export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
 
 // The open groups, outermost first, each with a button that folds it back into its box (the
 // frames' own buttons do the same where ELK drew frames; the flow layout of a big level draws
-// none), and "Fold all" back to the top level. An element of the graph's own area.
+// none), and "Fold all" back to the top level. An element of the graph's bar, beside the
+// overview and Follow / Fit, so that no card is drawn under it.
 function levelsBar(parent, onFold) {
   const bar = document.createElement("div");
   bar.className = "levels-bar";
   bar.setAttribute("role", "toolbar");
   bar.setAttribute("aria-label", "Open groups");
   bar.hidden = true;
-  parent.append(bar);
+  parent.prepend(bar); // first in the bar's markup: Tab meets it before Follow and Fit
   // A group's button is named by what it shows, the sign aside: "Fold layers[1]".
   const button = (text, title, id, { group = false } = {}) => {
     const b = document.createElement("button");

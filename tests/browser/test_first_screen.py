@@ -14,8 +14,8 @@ from . import ui
 SIZES = [(1280, 800), (1024, 768), (390, 844)]
 SMALLEST_PX = 11
 
-# One look at the page: the current card, the first formula of "This step", the toolbar and
-# the overview, the cards whose visible part meets them, and the visible text under 11 px
+# One look at the page: the current card, the first formula of "This step", the toolbar, the
+# overview and the open groups' bar, the cards whose visible part meets them, and the visible text under 11 px
 # (the graph's text at its zoom; the stage's and the header's text at its computed size).
 LOOK = """(smallest) => {
   const rect = (el) => { const b = el.getBoundingClientRect();
@@ -30,6 +30,8 @@ LOOK = """(smallest) => {
   const minimap = document.querySelector('#minimap');
   const covers = [rect(document.querySelector('.graph-tools'))];
   if (!minimap.hidden) covers.push(rect(minimap));
+  const levels = document.querySelector('.levels-bar');  // the open groups' buttons
+  if (levels && !levels.hidden) covers.push(rect(levels));
   const under = [...document.querySelectorAll('svg#graph g.node')].filter((n) => {
     const box = rect(n);
     if (!meet(box, view)) return false;
