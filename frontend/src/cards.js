@@ -47,12 +47,22 @@ export function cardOf(node) {
 export function spokenCard(card, state, second = "gradient") {
   if (card.box) { // a closed group: "layer layers[1]: 16 neurons, ‖∂L/∂θ‖ 0.12, the size of..."
     const norm = state.grad ? `${card.gradText}, ${card.gradMeaning ?? "gradient norm"}` : "gradient not computed yet";
-    return `${card.sub} ${card.title}: ${card.valueText}, ${norm}`;
+    return `${saidOnce(card.sub, card.title)}: ${card.valueText}, ${norm}`;
   }
-  const label = [card.title, card.sub, card.isArray ? card.shape.join("×") : ""].filter(Boolean).join(" ");
+  const label = saidOnce(card.title, card.sub, card.isArray ? card.shape.join("×") : "");
   const value = state.value ? ` = ${card.valueText}` : ", value not computed yet";
   if (!card.gradText) return label + value;
   return `${label}${value}, ${second} ${state.grad ? card.gradText : "not computed yet"}`;
+}
+
+/** Words of a spoken name, each said once: a group named for its kind (the group "data" of
+ * kind data) or a node named for its op (loss, of op loss) would read "data data". */
+export function saidOnce(...parts) {
+  const said = [];
+  for (const part of parts.filter(Boolean)) {
+    if (!said.some((s) => s.toLowerCase() === String(part).toLowerCase())) said.push(part);
+  }
+  return said.join(" ");
 }
 
 /** What a node is when zoomed far out: its op symbol (the op table's short symbol where the

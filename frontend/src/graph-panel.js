@@ -8,7 +8,7 @@
 
 import { createElk } from "./elk.js";
 import { formatShort } from "./format.js";
-import { CHAR, LABEL_CHAR, PAD } from "./cards.js";
+import { CHAR, LABEL_CHAR, PAD, saidOnce } from "./cards.js";
 import { layoutGraph } from "./layout.js";
 import { NORM_MEANING, boxSummary, foldTree, hasLevels, rootOf, runAt, shortName, stopsOf, treeOf } from "./levels.js";
 import { createGraphView } from "./render.js";
@@ -45,7 +45,8 @@ export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
   // group the player opened), chosen (group -> open, as the user left it), statements
   // (follow: their spans), summaries, timeline, index, laid, stops}.
   let shown = null;
-  const bar = levelsBar(el.graph.parentElement, (id) => toggle(id));
+  // In the graph's bar (the overview's parent, stage-markup.js), not over the drawing.
+  const bar = levelsBar(el.minimap.parentElement, (id) => toggle(id));
   let token = 0;
 
   // The layout of the graph with the groups in `open` open: ELK, frames nested, while the
@@ -78,7 +79,7 @@ export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
     const width = Math.max((title.length + g.kind.length + 1) * LABEL_CHAR + FOLD_BUTTON,
       Math.max(summary.text.length, gradText.length) * CHAR) + 2 * PAD;
     return { id: `g${k}`, title, sub: g.kind,
-      note: `${g.kind} ${g.name}: ${summary.text}. ‖∂L/∂${summary.of}‖: ${NORM_MEANING[summary.of]}.`,
+      note: `${saidOnce(g.kind, g.name)}: ${summary.text}. ‖∂L/∂${summary.of}‖: ${NORM_MEANING[summary.of]}.`,
       isArray: false, shape: [], valueText: summary.text, gradText, gradMeaning: NORM_MEANING[summary.of],
       heat: null, box: true,
       width: Math.ceil(width), height: 64, fold: { count: g.size, name: g.name } };
@@ -238,14 +239,15 @@ export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
 
 // The open groups, outermost first, each with a button that folds it back into its box (the
 // frames' own buttons do the same where ELK drew frames; the flow layout of a big level draws
-// none), and "Fold all" back to the top level. An element of the graph's own area.
+// none), and "Fold all" back to the top level. An element of the graph's bar, beside the
+// overview and Follow / Fit, so that no card is drawn under it.
 function levelsBar(parent, onFold) {
   const bar = document.createElement("div");
   bar.className = "levels-bar";
   bar.setAttribute("role", "toolbar");
   bar.setAttribute("aria-label", "Open groups");
   bar.hidden = true;
-  parent.append(bar);
+  parent.prepend(bar); // first in the bar's markup: Tab meets it before Follow and Fit
   // A group's button is named by what it shows, the sign aside: "Fold layers[1]".
   const button = (text, title, id, { group = false } = {}) => {
     const b = document.createElement("button");

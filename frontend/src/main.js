@@ -42,7 +42,7 @@ const editor = createEditorPanel({
   run: $("run"), error: $("error"), warnings: $("warnings"), wrt: $("wrt"), wrtField: $("wrt-field"),
   practice: $("practice"), modes: [...document.querySelectorAll('input[name="mode"]')],
 }, {
-  onRun: () => run(0),
+  onRun: () => run(0).then(revealStage),
   onMode: (mode) => { state.mode = mode; run(0); },
   onWrt: (name) => { state.wrt = name; run(0); },
   onPractice: (on) => stepPanel.setPractice(on),
@@ -53,7 +53,7 @@ const hand = createHandPanel({
   toggle: $("hand-toggle"), section: $("hand"), palette: $("hand-palette"), canvas: $("hand-canvas"),
   tools: $("hand-tools"), status: $("hand-status"),
 }, {
-  onToggle: (on) => { if (on) syncHand(); },
+  onToggle: (on) => { if (on) { syncHand(); revealStage(); } }, // its palette is on the stage
   onEdit: (source) => { editor.setInput(source, ""); syncHand(); },
 });
 const outputPanel = createOutputPanel({ bar: $("output-bar") }, {
@@ -326,9 +326,26 @@ function skipToPlayer(event) {
   $("player").focus();
 }
 
+// One column (a phone): the form sits below the stage, so Edit goes to it and Run comes back
+// to the graph, the current card and the formula.
+const ONE_COLUMN = "(max-width: 820px)";
+
+function editSource() {
+  $("editor").scrollIntoView({ block: "start" });
+  $("source").focus({ preventScroll: true });
+}
+
+function revealStage() {
+  if (!matchMedia(ONE_COLUMN).matches) return;
+  const stage = document.querySelector(".layout > .stage");
+  const box = stage.getBoundingClientRect();
+  if (box.top < -1 || box.top > innerHeight / 3) stage.scrollIntoView({ block: "start" });
+}
+
 async function start() {
   controls.setSpeed(state.player.speed).setPlaying(false);
   document.querySelector(".skip-link").addEventListener("click", skipToPlayer);
+  $("edit-jump").addEventListener("click", editSource);
   window.addEventListener("hashchange", () => {
     if (location.hash !== state.hash) restoreFromHash();
   });

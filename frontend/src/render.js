@@ -206,6 +206,8 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
   let viewSize = null;
   new ResizeObserver(([entry]) => {
     viewSize = { width: entry.contentRect.width, height: entry.contentRect.height };
+    // A view made smaller (a panel opened above it) keeps the current step in it.
+    if (following && graph?.frame.node) follow(graph.frame.node, graph.frame.phase, 0);
     schedule();
   }).observe(svgElement);
   function size() {

@@ -27,18 +27,26 @@ export function playerMarkup() {
 </div>`;
 }
 
-/** The graph's area: the far-out canvas, the SVG, Follow and Fit, the overview. */
+/** The graph's area: a bar with the overview, Follow and Fit, over the far-out canvas and
+ * the SVG. The bar is a row of its own, not laid over the drawing, so that no card is ever
+ * drawn under a button or under the overview; it comes after the SVG in the markup (drawn
+ * above it by style.css), so Tab reaches the cards first and Shift+Tab from Fit goes back to
+ * them, as before. */
 export function graphMarkup() {
   return `<div class="graph-wrap">
-  <canvas id="graph-far" aria-hidden="true"></canvas>
-  <svg id="graph" role="group" aria-label="Computation graph: inputs on the left, output on the right"></svg>
-  <div class="graph-tools">
-    <button id="follow" type="button" aria-pressed="true"
-      title="Keep the current step in view; off: explore freely"><span class="tick" aria-hidden="true">✓</span> Follow</button>
-    <button id="fit" type="button">Fit to screen</button>
+  <div class="graph-area">
+    <canvas id="graph-far" aria-hidden="true"></canvas>
+    <svg id="graph" role="group" aria-label="Computation graph: inputs on the left, output on the right"></svg>
   </div>
-  <canvas id="minimap" class="minimap" role="img" hidden
-    aria-label="Overview of the whole graph; the part in view is framed. Press to move there."></canvas>
+  <div class="graph-bar">
+    <canvas id="minimap" class="minimap" role="img" hidden
+      aria-label="Overview of the whole graph; the part in view is framed. Press to move there."></canvas>
+    <div class="graph-tools">
+      <button id="follow" type="button" aria-pressed="true"
+        title="Keep the current step in view; off: explore freely"><span class="tick" aria-hidden="true">✓</span> Follow</button>
+      <button id="fit" type="button">Fit to screen</button>
+    </div>
+  </div>
 </div>`;
 }
 

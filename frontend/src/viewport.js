@@ -75,9 +75,20 @@ function centreOn(box, t, width, height, gw, gh, phase) {
   const along = phase === "backward" ? 0.7 : 0.3;
   const cx = box.width * k > width * 0.8 ? (phase === "backward" ? box.x + box.width : box.x)
     : box.x + box.width / 2;
-  const x = width * (box.width * k > width * 0.8 ? (phase === "backward" ? 0.9 : 0.1) : along) - k * cx;
-  const y = height / 2 - k * (box.y + box.height / 2);
+  const aimed = width * (box.width * k > width * 0.8 ? (phase === "backward" ? 0.9 : 0.1) : along) - k * cx;
+  // A box that fits is put wholly inside, a margin from the edges: aiming its middle at 30 %
+  // of a narrow view would cut a wide card off at the left.
+  const x = inside(aimed, box.x * k, box.width * k, width);
+  const y = inside(height / 2 - k * (box.y + box.height / 2), box.y * k, box.height * k, height);
   const clamped = clampTranslate({ x, y, k }, width, height, gw, gh);
   // Clamping must never push the box itself out of view.
   return inView(box, clamped, width, height, 0) ? clamped : { x, y, k };
+}
+
+// The translation nearest `t` that keeps a span [start, start + size] (screen pixels at
+// translation 0) a margin inside a view of `view` pixels, when it fits.
+function inside(t, start, size, view) {
+  const margin = Math.min(MARGIN, Math.max(0, (view - size) / 2));
+  if (size + 2 * margin > view) return t;
+  return Math.min(view - margin - start - size, Math.max(margin - start, t));
 }

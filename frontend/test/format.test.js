@@ -81,3 +81,14 @@ test("a card is spoken as its label, then its value and gradient once the player
     value: [0.5, -1], grad: null });
   assert.equal(spokenCard(h, { value: true, grad: false }), "h tanh 2 = [0.5, −1]");
 });
+
+test("a card's spoken name says each word once: loss of op loss, the group data of kind data", async () => {
+  const { cardOf, spokenCard } = await import("../src/cards.js");
+  const loss = cardOf({ id: "n9", name: "loss", label: "loss", op: "loss", symbol: "loss", shape: [],
+    value: 0.5, grad: 1 });
+  assert.equal(spokenCard(loss, { value: true, grad: true }), "loss = 0.5, gradient 1");
+  const data = { box: true, title: "data", sub: "data", valueText: "100 samples", gradText: "‖∂L/∂θ‖ 0" };
+  assert.equal(spokenCard(data, { value: true, grad: true }), "data: 100 samples, gradient norm 0");
+  const layer = { ...data, title: "layers[1]", sub: "layer", valueText: "16 neurons" };
+  assert.equal(spokenCard(layer, { value: true, grad: false }), "layer layers[1]: 16 neurons, gradient not computed yet");
+});

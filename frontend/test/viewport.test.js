@@ -45,3 +45,15 @@ test("a graph taller than the view starts below the Follow and Fit buttons", () 
   assert.ok(home.y >= 40, `first card at ${home.y} px from the top, under the buttons`);
   assert.equal(clampTranslate({ x: 0, y: 500, k: 1 }, 800, 600, 2000, 2000).y, home.y);
 });
+
+test("a card that fits the view is brought wholly into it, never cut at an edge", () => {
+  // A wide card (388 px) in a narrow view (608 px): its middle at 30 % would start it at -12.
+  const wide = box(0, 100, 388, 70);
+  const home = homeTransform(608, 318, 2400, 300, wide);
+  assert.ok(inView(wide, home, 608, 318), JSON.stringify(home));
+  for (const phase of ["forward", "backward"]) {
+    const far = box(1800, 100, 388, 70);
+    const next = followTransform(far, { x: 0, y: 0, k: 1 }, 608, 318, 2400, 300, phase);
+    assert.ok(inView(far, next, 608, 318, 12), `${phase}: ${JSON.stringify(next)}`);
+  }
+});
