@@ -87,8 +87,10 @@ test("a card's spoken name says each word once: loss of op loss, the group data 
   const loss = cardOf({ id: "n9", name: "loss", label: "loss", op: "loss", symbol: "loss", shape: [],
     value: 0.5, grad: 1 });
   assert.equal(spokenCard(loss, { value: true, grad: true }), "loss = 0.5, gradient 1");
-  const data = { box: true, title: "data", sub: "data", valueText: "100 samples", gradText: "‖∂L/∂θ‖ 0" };
-  assert.equal(spokenCard(data, { value: true, grad: true }), "data: 100 samples, gradient norm 0");
+  const data = { box: true, title: "data", sub: "data", valueText: "100 samples", gradText: "‖∂L/∂θ‖ 0",
+    gradMeaning: "the size of the gradient of L with respect to this group's parameters" };
+  assert.equal(spokenCard(data, { value: true, grad: true }),
+    "data: 100 samples, ‖∂L/∂θ‖ 0, the size of the gradient of L with respect to this group's parameters");
   const layer = { ...data, title: "layers[1]", sub: "layer", valueText: "16 neurons" };
   assert.equal(spokenCard(layer, { value: true, grad: false }), "layer layers[1]: 16 neurons, gradient not computed yet");
 });
