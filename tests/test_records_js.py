@@ -36,6 +36,8 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("sum(min(x, y))", {"x": [1.0, 2.0, 3.0], "y": [1.0, 5.0, 0.0]}, {}),
     ("sum(relu(x))", {"x": [-1.0, 0.0, 2.0]}, {}),
     ("sum(logsumexp_rows(W) * 2)", {"W": [[1.0, 2.0], [0.5, -1.0]]}, {}),
+    # A join of compound operands (its list encloses them) and its backward in pieces.
+    ("sum(concatenate([x * 2, y + 1], axis=0) ** 2)", {"x": [1.0, 2.0], "y": [3.0]}, {}),
     # A kink whose numbers are the node's own (its slope, its bound): nodes.kink_sides.
     ("leaky_relu(x, 0.2) * y + clip(y, max=2)", {"x": 0.0, "y": 2.0}, {}),
     # Indexing, a gather (a scatter-add backward) and a reduction along an axis.

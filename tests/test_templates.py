@@ -28,3 +28,10 @@ def test_without_an_op_every_compound_operand_is_bracketed_unless_enclosed() -> 
 def test_pieces_name_the_slot_each_operand_fills() -> None:
     assert list(pieces("$u + $v", {"u": NAME, "v": SUM})) == [
         ("", ""), ("x", "u"), (" + ", ""), ("(a + b)", "v"), ("", "")]
+
+
+def test_a_joins_list_and_an_index_enclose_their_operands() -> None:
+    join = OPS["concatenate"]
+    assert fill(join.expr, {"u": SUM, "v": POWER}, join).plain.startswith(
+        "concatenate([a + b, x ** 2]")
+    assert fill(OPS["index"].expr, {"u": SUM}, OPS["index"]).plain.startswith("(a + b)[")

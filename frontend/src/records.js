@@ -72,8 +72,8 @@ export function templateParts(text) {
   for (const m of text.matchAll(PLACEHOLDER)) {
     const before = text.slice(0, m.index);
     const after = text.slice(m.index + m[0].length);
-    const enclosed = (["(", "{", ", "].some((s) => before.endsWith(s))
-        && [")", "}", ","].some((s) => after.startsWith(s)))
+    const enclosed = (["(", "{", ", ", "["].some((s) => before.endsWith(s))
+        && [")", "}", ",", "]"].some((s) => after.startsWith(s)))
       || (before.endsWith("\\left(") && after.startsWith("\\right)"));
     parts.push([text.slice(start, m.index), m[1], enclosed]);
     start = m.index + m[0].length;

@@ -59,13 +59,15 @@ def ref(plain: str, latex: str, precedence: int, wrapped: bool) -> tuple[str, st
 def template_parts(text: str) -> list[tuple[str, str, bool]]:
     """A template cut at its placeholders: (text before, slot, already enclosed), once per text.
 
-    A placeholder is enclosed when brackets or a function's argument list already surround it.
+    A placeholder is enclosed when brackets or a function's argument list already surround it
+    (a join's list, `concatenate([$u, $v])`, included).
     """
     parts, start = [], 0
     for m in _PLACEHOLDER.finditer(text):
         before, after = text[: m.start()], text[m.end():]
-        enclosed = (before.endswith(("(", "{", ", ")) and after.startswith((")", "}", ",", "$p"))
-                    ) or (before.endswith(r"\left(") and after.startswith(r"\right)"))
+        enclosed = (before.endswith(("(", "{", ", ", "[")) and after.startswith(
+            (")", "}", ",", "$p", "]"))) or (before.endswith(r"\left(") and after.startswith(
+                r"\right)"))
         parts.append((text[start:m.start()], m.group(1), enclosed))
         start = m.end()
     parts.append((text[start:], "", False))
