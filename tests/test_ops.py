@@ -352,7 +352,7 @@ def test_a_node_formula_writes_its_params(name: str) -> None:
     plain, latex = fill(op.expr, {**operands, "p": params_operand(((param, value),))}, op)
     args = ", ".join(["a + b"] * op.arity)
     if name == "concatenate":  # its operands are a list, as numpy's: concatenate([a, b])
-        args = "[(a + b), (a + b)]"
+        args = "[a + b, a + b]"
     assert plain == f"{op.expr.plain.split('(')[0]}({args}, {param}={value})"
     assert rf"\text{{{param} }}{value}" in latex
     assert fill(op.expr, operands, op).plain == f"{op.expr.plain.split('(')[0]}({args})"
