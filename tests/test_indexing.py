@@ -243,3 +243,14 @@ def test_permute_reads_in_the_language_trace_and_from_torch() -> None:
     read = from_torch(loss_fn)
     loss_fn().backward()
     assert_close(np.asarray(read.gradients["t0"]), seq.grad.numpy(), rtol=1e-9)
+
+
+def test_index_arrays_that_broadcast_past_the_limit_are_refused_before_they_are_made() -> None:
+    """A column and a row of indices broadcast to their product: 40,000 × 40,000 places (25 GB
+    as one array) is refused from the shapes, at the index's span."""
+    source = "sum(x[i, j])"
+    with pytest.raises(ChainruleError) as caught:
+        backprop(source, x=[[1.0, 2.0], [3.0, 4.0]], i=[[0]] * 40_000, j=[[0] * 40_000])
+    assert caught.value.kind == "limit" and "broadcast to" in caught.value.message
+    start, end = caught.value.span  # type: ignore[misc]
+    assert source[start:end] == "x[i, j]"

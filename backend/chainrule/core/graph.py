@@ -384,12 +384,21 @@ class GraphBuilder:
             index = self.index_constant(key, texts, array, span)
         return self.apply("gather", [x, index], span, name, {"key": text})
 
-    @staticmethod
-    def checked_arrays(x: Node, key: tuple[Component, ...], arrays: list[np.ndarray],
+    def checked_arrays(self, x: Node, key: tuple[Component, ...], arrays: list[np.ndarray],
                        span: Span) -> np.ndarray:
         """A key's index arrays as one array (broadcast and stacked where there are several),
-        checked against `x`'s shape: integers in range of the axes they index."""
+        checked against `x`'s shape: integers in range of the axes they index. Their size is
+        counted from the shapes before any is broadcast: a column and a row of indices would
+        otherwise make their product before the limit is met."""
         text = key_text(key)
+        try:
+            size = len(arrays) * math.prod(np.broadcast_shapes(*(a.shape for a in arrays)))
+        except ValueError as err:
+            raise ChainruleError(f"{x.bare.plain}[{text}]: {err}", span, "value") from None
+        if size > self.limits.max_array_elements:
+            raise ChainruleError(
+                f"{x.bare.plain}[{text}]: its index arrays broadcast to {size:,} numbers; the "
+                f"limit is {self.limits.max_array_elements:,}", span, "limit")
         try:
             stacked = arrays[0] if len(arrays) == 1 else np.stack(np.broadcast_arrays(*arrays))
             array = np.asarray(stacked, dtype=np.float64)
