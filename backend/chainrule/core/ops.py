@@ -506,6 +506,24 @@ def _mean_jvp(t: Array, y: Array, a: Array, axis: Axis = None, keepdims: bool = 
 _AXIS: Params = (("axis", None), ("keepdims", False))
 
 
+def _extreme_entry(name: str, short: str, most: str, extreme: str,
+                   pick: Callable[..., Array]) -> Op:
+    """amax's or amin's entry: the same rule and notation, for the largest or the smallest."""
+    return Op(name=name, arity=1, params=_AXIS,
+              forward=_extreme(pick), vjps=(_extreme_vjp,), jvps=(_extreme_jvp,),
+              shape=_reduced_shape, elementwise=False,
+              expr=_f(f"{short}($u$p)", rf"\{short}$p $u"),
+              derivs=(_f(f"1 where $u is the {extreme} (1/k for a k-way tie), else 0",
+                         rf"[\,$u = \{short} $u\,] / k"),),
+              backward=(f"the upstream sent back {{along}} to the {most} element (split "
+                        "between ties)",),
+              symbol=short,
+              description=f"{most.capitalize()} element, of all or along `axis`; the gradient "
+                          "goes to the element picked, split evenly between ties (as torch's "
+                          f"{name}).",
+              numpy=(short, name), torch=(name,), sympy=None, micrograd=())
+
+
 # ---------------------------------------------------------------- indexing (indexing.py)
 
 
@@ -1410,30 +1428,8 @@ OPS: dict[str, Op] = {
            description="Variance of all elements, or along `axis`: the mean squared distance "
                        "from the mean, divided by n - ddof instead of n when ddof is given.",
            numpy=("var",), torch=("var",), sympy=None, micrograd=()),
-        Op(name="amax", arity=1, params=_AXIS,
-           forward=_extreme(np.max), vjps=(_extreme_vjp,), jvps=(_extreme_jvp,),
-           shape=_reduced_shape, elementwise=False,
-           expr=_f("max($u$p)", r"\max$p $u"),
-           derivs=(_f("1 where $u is the maximum (1/k for a k-way tie), else 0",
-                      r"[\,$u = \max $u\,] / k"),),
-           backward=(("the upstream sent back {along} to the largest element (split between "
-                     "ties)"),),
-           symbol="max",
-           description="Largest element, of all or along `axis`; the gradient goes to the "
-                       "element picked, split evenly between ties (as torch's amax).",
-           numpy=("max", "amax"), torch=("amax",), sympy=None, micrograd=()),
-        Op(name="amin", arity=1, params=_AXIS,
-           forward=_extreme(np.min), vjps=(_extreme_vjp,), jvps=(_extreme_jvp,),
-           shape=_reduced_shape, elementwise=False,
-           expr=_f("min($u$p)", r"\min$p $u"),
-           derivs=(_f("1 where $u is the minimum (1/k for a k-way tie), else 0",
-                      r"[\,$u = \min $u\,] / k"),),
-           backward=(("the upstream sent back {along} to the smallest element (split between "
-                     "ties)"),),
-           symbol="min",
-           description="Smallest element, of all or along `axis`; the gradient goes to the "
-                       "element picked, split evenly between ties (as torch's amin).",
-           numpy=("min", "amin"), torch=("amin",), sympy=None, micrograd=()),
+        _extreme_entry("amax", "max", "largest", "maximum", np.max),
+        _extreme_entry("amin", "min", "smallest", "minimum", np.min),
         Op(name="softmax", arity=1,
            forward=_softmax, vjps=(lambda g, y, a: y * (g - np.sum(g * y)),),
            jvps=(lambda t, y, a: y * (t - np.sum(t * y)),),
