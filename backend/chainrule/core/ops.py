@@ -515,8 +515,8 @@ def _extreme_entry(name: str, short: str, most: str, extreme: str,
               expr=_f(f"{short}($u$p)", rf"\{short}$p $u"),
               derivs=(_f(f"1 where $u is the {extreme} (1/k for a k-way tie), else 0",
                          rf"[\,$u = \{short} $u\,] / k"),),
-              backward=(f"the upstream sent back {{along}} to the {most} element (split "
-                        "between ties)",),
+              backward=((f"the upstream sent back {{along}} to the {most} element (split "
+                         "between ties)"),),
               symbol=short,
               description=f"{most.capitalize()} element, of all or along `axis`; the gradient "
                           "goes to the element picked, split evenly between ties (as torch's "
