@@ -84,6 +84,54 @@ export function cardsOf(result) {
     kinks.get(n.id)), wrong.get(n.id), n)]));
 }
 
+/** A card inside a frame that names what its name starts with (`w[3]` inside the frame of
+ * `layers[2].neurons[0]`): the shorter title, the card as wide as it then needs. */
+export function withinFrame(card, frameName) {
+  if (!card || card.box || !card.title.startsWith(`${frameName}.`)) return card;
+  const title = card.title.slice(frameName.length + 1);
+  const saved = (card.title.length - title.length) * LABEL_CHAR;
+  const half = Math.max(card.valueText.length, card.gradText.length, 1) * CHAR;
+  const least = Math.max((title.length + card.sub.length + 1) * LABEL_CHAR, 2 * half + 3 * CHAR) + 2 * PAD;
+  return { ...card, title, note: card.note ? `${card.title}. ${card.note}` : card.title,
+    width: Math.ceil(Math.max(least, card.width - saved)) };
+}
+
+/** Cells per row of a batch strip, and px per cell. */
+const STRIP_COLS = 25;
+const STRIP_CELL = 5;
+const STRIP_TEXT = 16; // px for the strip's line of numbers
+
+/** A card of one copy of a batch (micrograd's sample 3 of a neuron) carrying the whole batch:
+ * `values` and `grads` the same node's numbers in every copy, `pick` the copy shown. Two
+ * strips of cells (values | gradients), a row per STRIP_COLS copies, the picked cell and the
+ * smallest and largest marked; the minimum and maximum written under them. */
+export function withBatch(card, values, grads, pick, kind = "sample") {
+  const grid = (numbers) => {
+    const cols = Math.min(STRIP_COLS, numbers.length);
+    const rows = Math.ceil(numbers.length / cols);
+    const cells = numbers.map((v) => (typeof v === "number" ? v : NaN));
+    let scale = 0;
+    for (const v of cells) if (Number.isFinite(v)) scale = Math.max(scale, Math.abs(v));
+    const finite = cells.map((v, k) => [v, k]).filter(([v]) => Number.isFinite(v));
+    const low = finite.reduce((a, b) => (b[0] < a[0] ? b : a), finite[0] ?? [NaN, -1]);
+    const high = finite.reduce((a, b) => (b[0] > a[0] ? b : a), finite[0] ?? [NaN, -1]);
+    return { rows, cols, cells, scale, pick, min: low[1], max: high[1],
+      text: `${formatShort(low[0], 3)} … ${formatShort(high[0], 3)}` };
+  };
+  const value = grid(values);
+  const grad = grads.some((g) => g !== null) ? grid(grads) : null;
+  const stripWidth = value.cols * STRIP_CELL;
+  const textWidth = Math.max(value.text.length, grad?.text.length ?? 0) * CHAR * 0.92;
+  const half = Math.max(stripWidth, textWidth);
+  const height = value.rows * STRIP_CELL + STRIP_TEXT + PAD / 2;
+  const n = values.length;
+  const words = `Across the ${n} ${kind}s: values ${value.text}` + (grad ? `, gradients ${grad.text}` : "") +
+    `; this is ${kind} ${pick + 1} of ${n}`;
+  return { ...card, strip: { value, grad, cell: STRIP_CELL, half, top: card.height - PAD / 2, words },
+    note: card.note ? `${card.note}. ${words}` : words,
+    width: Math.ceil(Math.max(card.width, 2 * half + 3 * PAD)), height: Math.ceil(card.height + height) };
+}
+
 export const WRONG_RULE_MARK = "✗ your rule";
 
 /** The nodes whose backward step applies a derivative rule of the program's own that the

@@ -8,9 +8,9 @@
 
 import { createElk } from "./elk.js";
 import { formatShort } from "./format.js";
-import { CHAR, LABEL_CHAR, PAD, saidOnce } from "./cards.js";
+import { CHAR, LABEL_CHAR, PAD, saidOnce, withBatch, withinFrame } from "./cards.js";
 import { layoutGraph } from "./layout.js";
-import { NORM_MEANING, boxSummary, foldTree, hasLevels, rootOf, runAt, shortName, stopsOf, treeOf } from "./levels.js";
+import { NORM_MEANING, boxSummary, foldTree, hasLevels, plural, rootOf, runAt, shortName, stopsOf, treeOf } from "./levels.js";
 import { createGraphView } from "./render.js";
 import { READABLE_SCALE } from "./viewport.js";
 
@@ -46,7 +46,11 @@ export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
   // (follow: their spans), summaries, timeline, index, laid, stops}.
   let shown = null;
   // In the graph's bar (the overview's parent, stage-markup.js), not over the drawing.
-  const bar = levelsBar(el.minimap.parentElement, (id) => toggle(id));
+  const bar = levelsBar(el.minimap.parentElement, (id) => toggle(id), (group, pick) => {
+    if (!shown) return;
+    shown.picks.set(group, pick);
+    relayout(shown, shown.open, { pulseMs: 0 });
+  });
   let token = 0;
 
   // The layout of the graph with the groups in `open` open: ELK, frames nested, while the
@@ -54,11 +58,21 @@ export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
   // always take the flow layout: they re-lay out as the player unfolds statements, and the
   // linear flow layout keeps that well under a frame's budget, where ELK could take a long task.
   async function lay(plan, open) {
-    const graph = foldTree(plan.result, plan.tree, open, { roots: plan.follow });
-    for (const box of graph.boxes) if (!plan.cards.has(box.id)) plan.cards.set(box.id, boxCard(plan, box.group));
+    const graph = foldTree(plan.result, plan.tree, open, { roots: plan.follow, picks: plan.picks });
+    for (const box of graph.boxes) {
+      if (box.batch) plan.cards.set(box.id, restCard(plan, box));
+      else if (!plan.cards.has(box.id)) plan.cards.set(box.id, boxCard(plan, box.group));
+    }
+    plan.batches = graph.batches ?? [];
+    const cards = new Map(plan.cards);
+    for (const batch of plan.batches) withStrips(plan.result, batch, cards);
+    for (const f of graph.frames) {
+      for (const id of f.members) if (id[0] === "n") cards.set(id, withinFrame(cards.get(id), f.name));
+    }
     const wrapWidth = Math.max(360, el.graph.getBoundingClientRect().width / READABLE_SCALE - 24);
-    const laid = await layoutGraph(graph, elk, (n) => plan.cards.get(n.id),
+    const laid = await layoutGraph(graph, elk, (n) => cards.get(n.id),
       { wrapWidth, flow: plan.follow && plan.big });
+    laid.cards = cards;
     laid.hidden = graph.hidden;
     laid.edgeList = graph.edges;
     laid.boxes = graph.boxes;
@@ -85,12 +99,34 @@ export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
       width: Math.ceil(width), height: 64, fold: { count: g.size, name: g.name } };
   }
 
+  // The box standing for the copies of a batch but the one picked: how many, and the norm of
+  // the gradient leaving them.
+  function restCard(plan, box) {
+    const { tree, result } = plan;
+    const batch = tree.batches.get(box.batch.parent);
+    let sum = 0;
+    for (const c of batch.copies) {
+      if (c === batch.copies[plan.picks.get(box.batch.parent) ?? 0]) continue;
+      sum += boxSummary(tree, c, result, (id) => result.nodes[Number(id.slice(1))]?.grad ?? null).norm ** 2;
+    }
+    const norm = Math.sqrt(sum);
+    const each = tree.groups[batch.copies[0]].size;
+    const text = `${each} ${plural("node", each)} each`;
+    const gradText = `‖∂L/∂out‖ ${formatShort(norm)}`;
+    plan.summaries.set(box.group, { text, norm, of: "out", params: 0 });
+    const width = Math.max(box.label.length * LABEL_CHAR, text.length * CHAR, gradText.length * CHAR) + 2 * PAD;
+    return { id: box.id, title: box.label, sub: "", isArray: false, shape: [], valueText: text, gradText,
+      note: `${box.label}, each the same computation as the ${box.batch.kind} shown: ${text}. ` +
+        `‖∂L/∂out‖: ${NORM_MEANING.out}. Pick another ${box.batch.kind} to step its own numbers.`,
+      gradMeaning: NORM_MEANING.out, heat: null, box: true, width: Math.ceil(width), height: 64 };
+  }
+
   // Draw the plan's current layout, keeping the view where it is (or at its home); the step
   // is shown with `options` (pulses). Statements tell the source which of them are folded;
   // levels show the open groups' bar and step over the closed boxes.
   function draw(plan, laid, home, options = { pulseMs: 0 }) {
     plan.laid = laid;
-    view.draw(plan.result, laid, plan.cards, plan.timeline);
+    view.draw(plan.result, laid, laid.cards ?? plan.cards, plan.timeline);
     if (home) view.home(plan.timeline.steps[plan.index]?.node ?? null);
     view.update(laid.nodes.keys(), plan.index, options);
     if (plan.follow) {
@@ -102,7 +138,7 @@ export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
       callbacks.onFold?.({ folded: folded.map((t) => t.span), open: open.map((t) => t.span) });
       return;
     }
-    bar.show(plan.tree, plan.open, plan.result.nodes.length);
+    bar.show(plan.tree, plan.open, plan.result.nodes.length, plan.batches);
     plan.stops = laid.hidden.size ? stopsOf(plan.timeline, (id) => laid.hidden.get(id) ?? id) : null;
     callbacks.onStops?.(plan.stops);
   }
@@ -143,8 +179,10 @@ export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
     if (id === "top") open = new Set();
     else if (id === "all") open = new Set(tree.groups.map((g) => g.index));
     else {
-      const k = id[0] === "n" ? tree.of[Number(id.slice(1))] : Number(id.slice(1));
+      let k = id[0] === "n" ? tree.of[Number(id.slice(1))] : Number(id.slice(1));
       if (!(k >= 0)) return;
+      // The picked copy of a batch folds with its batch: the copies are one level.
+      if (id[0] === "f" && plan.batches?.some((b) => b.copies[b.pick] === k)) k = tree.groups[k].parent;
       const opening = id[0] === "g" || id[0] === "n" && !open.has(k);
       if (opening) open.add(k);
       else for (const d of [k, ...descendants(tree, k)]) open.delete(d);
@@ -164,7 +202,7 @@ export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
       const statements = follow ? statementsOf(result, tree) : null;
       const big = result.nodes.length > FOLD_ABOVE && (!follow || statements.length > 1);
       const drawn = follow ? withFoldButtons(cards, result, tree) : cards;
-      const plan = { result, tree, follow, big, cards: drawn, statements, auto: null, chosen: new Map(),
+      const plan = { result, tree, follow, big, cards: drawn, statements, auto: null, chosen: new Map(), picks: new Map(),
         open: big ? new Set() : new Set(tree.groups.map((g) => g.index)), summaries: new Map(),
         timeline: null, index: 0 };
       plan.open = opensAt(plan, currentNode) ?? plan.open;
@@ -205,10 +243,13 @@ export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
       const box = step && plan.laid.hidden.get(step.node);
       if (!box) return null;
       const k = Number(box.slice(1));
+      const rest = plan.batches.find((b) => b.rest === k);
       const g = plan.tree.groups[k];
       const summary = plan.summaries.get(k);
-      return { phase: step.phase, name: g.name, kind: g.kind, text: summary.text, norm: summary.norm,
-        of: summary.of, steps: runAt(plan.stops, index) };
+      const name = rest ? plan.laid.cards.get(box).title : g.name;
+      return { phase: step.phase, name, kind: rest ? "" : g.kind, text: summary.text, norm: summary.norm,
+        of: summary.of, steps: runAt(plan.stops, index), stop: stopIndex(plan.stops, index),
+        stopCount: plan.stops.length, copy: rest ? plan.tree.groups[plan.tree.of[Number(step.node.slice(1))]].name : null };
     },
 
     /** Mark the nodes in `ids` as selected. */
@@ -241,7 +282,7 @@ export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
 // frames' own buttons do the same where ELK drew frames; the flow layout of a big level draws
 // none), and "Fold all" back to the top level. An element of the graph's bar, beside the
 // overview and Follow / Fit, so that no card is drawn under it.
-function levelsBar(parent, onFold) {
+function levelsBar(parent, onFold, onPick) {
   const bar = document.createElement("div");
   bar.className = "levels-bar";
   bar.setAttribute("role", "toolbar");
@@ -266,8 +307,28 @@ function levelsBar(parent, onFold) {
     b.addEventListener("click", () => onFold(id));
     return b;
   };
+  // A batch's picker: which copy's numbers the open group shows and steps.
+  const picker = (tree, batch) => {
+    const label = document.createElement("label");
+    label.className = "batch-pick";
+    const parent = tree.groups[batch.group];
+    label.append(`${batch.kind} `);
+    const input = document.createElement("input");
+    input.type = "number";
+    input.min = "0";
+    input.max = String(batch.copies.length - 1);
+    input.value = String(batch.pick);
+    input.title = `Which of the ${batch.copies.length} ${plural(batch.kind, batch.copies.length)} to show and step (0 to ${batch.copies.length - 1})`;
+    input.setAttribute("aria-label", `${batch.kind} of ${parent.name}, 0 to ${batch.copies.length - 1}`);
+    input.addEventListener("change", () => {
+      const n = Math.round(Number(input.value));
+      if (Number.isFinite(n)) onPick(batch.group, Math.min(Math.max(n, 0), batch.copies.length - 1));
+    });
+    label.append(input, ` of ${batch.copies.length}`);
+    return label;
+  };
   return {
-    show(tree, open, nodeCount = 0) {
+    show(tree, open, nodeCount = 0, batches = []) {
       const outer = tree ? [...open].sort((a, b) => a - b)
         .filter((k) => !open.has(tree.groups[k].parent)) : [];
       bar.hidden = !tree;
@@ -284,6 +345,7 @@ function levelsBar(parent, onFold) {
       } else if (nodeCount > CANVAS_NOTE) {
         parts.push(note(`All ${nodeCount.toLocaleString("en")} nodes: drawn as dots on a canvas when many are in view; zoom in to read them.`));
       }
+      for (const batch of batches) parts.push(picker(tree, batch));
       bar.replaceChildren(...parts);
     },
   };
@@ -352,6 +414,29 @@ function boxTimes(tree, timeline) {
     timeline.valueAt.set(`g${g.index}`, value[g.index]);
     if (grad[g.index] >= 0) timeline.gradAt.set(`g${g.index}`, grad[g.index]);
   });
+}
+
+// The cards of a batch's picked copy, each carrying the same node's numbers in every copy
+// (scalars: a copy's arrays are its own heatmaps).
+function withStrips(result, batch, cards) {
+  batch.nodes[batch.pick].forEach((i, place) => {
+    const column = batch.nodes.map((list) => result.nodes[list[place]]);
+    if (column.some((n) => n.shape.length)) return;
+    const id = `n${i}`;
+    cards.set(id, withBatch(cards.get(id), column.map((n) => n.value), column.map((n) => n.grad),
+      batch.pick, batch.kind));
+  });
+}
+
+// The position of the stop that ends the run holding step `index`.
+function stopIndex(stops, index) {
+  let lo = 0;
+  let hi = stops.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (stops[mid] < index) lo = mid + 1; else hi = mid;
+  }
+  return lo;
 }
 
 function sameSet(a, b) {

@@ -59,8 +59,17 @@ export function toElkGraph(result, sizeOf) {
     id: "root",
     layoutOptions: options,
     children: root,
-    edges: result.edges.map((e) => ({ id: e.id, sources: [e.source], targets: [e.target] })),
+    edges: result.edges.map((e) => ({ id: e.id, sources: [e.source], targets: [e.target],
+      ...(e.count > 1 && !e.quiet ? { labels: [countLabel(e)] } : {}) })),
   };
+}
+
+const COUNT_CHAR = 6.6; // px per character of an edge's 11px count
+/** An edge standing for `count` edges is labelled ×count: a label ELK makes room for, so that it
+ * is never under a box or another label. */
+function countLabel(e) {
+  const text = `×${e.count}`;
+  return { id: `${e.id}:count`, text, width: Math.ceil(text.length * COUNT_CHAR) + 4, height: 14 };
 }
 
 /** Room at the top of an open group's frame for its name and its close button. */
@@ -69,7 +78,8 @@ const FRAME_CHAR = 7.5; // px per character of a frame's 12px title
 
 /** The width an open group's frame needs for its title ("layer layers[1]") and its button. */
 export function frameTitleWidth(frame) {
-  return Math.ceil((frame.kind.length + frame.name.length + 1) * FRAME_CHAR + 56);
+  const pick = frame.pick ? frame.pick.length + 3 : 0; // "· 4 of 20 samples"
+  return Math.ceil((frame.kind.length + frame.name.length + 1 + pick) * FRAME_CHAR + 56);
 }
 
 /** Positions from a laid-out ELK graph: {nodes: Map id -> {x, y, width, height}, edges: Map
@@ -93,8 +103,13 @@ export function fromElkGraph(graph) {
   };
   walk(graph.children, 0, 0);
   const edges = new Map();
+  const labels = new Map(); // edge id -> {x, y, width, height} of its count, where ELK placed it
   for (const e of graph.edges ?? []) {
     const [dx, dy] = origin.get(e.container ?? "root") ?? [0, 0];
+    const label = e.labels?.[0];
+    if (label?.x !== undefined) {
+      labels.set(e.id, { x: label.x + dx, y: label.y + dy, width: label.width, height: label.height });
+    }
     const points = [];
     for (const s of e.sections ?? []) {
       points.push([s.startPoint.x + dx, s.startPoint.y + dy]);
@@ -103,7 +118,7 @@ export function fromElkGraph(graph) {
     }
     edges.set(e.id, points);
   }
-  return { nodes, edges, frames, width: graph.width ?? 0, height: graph.height ?? 0 };
+  return { nodes, edges, frames, labels, width: graph.width ?? 0, height: graph.height ?? 0 };
 }
 
 /** Lay a graph ({nodes, edges}: an answer, or levels.foldTree's) out: with `elk` (an

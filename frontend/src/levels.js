@@ -67,12 +67,23 @@ export function rootOf(tree, k) {
  * (`hidden`: node id -> root id), each edge into it kept, in the answer's order, and an open
  * one has no frame. Linear in the answer's size, over its columns: a 66,000-node network
  * folds in a few ms. */
-export function foldTree(result, tree, open, { roots = false } = {}) {
+export function foldTree(result, tree, open, { roots = false, picks = new Map() } = {}) {
   const shownAs = new Int32Array(tree.groups.length); // the closed group standing for a group, or -1
+  const batches = roots ? new Map() : batchesOf(result, tree);
+  const shownBatches = [];
+  const copyShownAs = new Map(); // a copy of an open batch: -1 (the picked one), or the box of the rest
   for (const g of tree.groups) {
     const above = g.parent >= 0 ? shownAs[g.parent] : -1;
-    shownAs[g.index] = above >= 0 ? above : open.has(g.index) ? -1 : g.index;
+    shownAs[g.index] = above >= 0 ? above : copyShownAs.get(g.index) ?? (open.has(g.index) ? -1 : g.index);
+    // An open batch shows its picked copy open, the others as one box (the first of them).
+    const batch = batches.get(g.index);
+    if (!batch || shownAs[g.index] >= 0) continue;
+    const pick = pickOf(batch, picks);
+    const rest = batch.copies.find((c) => c !== batch.copies[pick]);
+    for (const c of batch.copies) copyShownAs.set(c, c === batch.copies[pick] ? -1 : rest);
+    shownBatches.push({ group: g.index, pick, rest });
   }
+  const isOpen = (k) => open.has(k) || shownAs[k] < 0;
   const inputs = inputsOf(result);
   const count = inputs.length;
   const box = new Int32Array(count); // the box a node is hidden in, or -1
@@ -97,7 +108,8 @@ export function foldTree(result, tree, open, { roots = false } = {}) {
     }
     if (roots || placed[k]) continue;
     placed[k] = 1;
-    const record = boxRecord(tree, k);
+    const batch = shownBatches.find((b) => b.rest === k);
+    const record = batch ? restRecord(tree, batches.get(batch.group), batch) : boxRecord(tree, k);
     boxes.push(record);
     nodes.push(record);
     const parent = visibleParent(tree.groups[k].parent);
@@ -105,13 +117,128 @@ export function foldTree(result, tree, open, { roots = false } = {}) {
   }
   const edges = edgesOf(inputs, box, standIn, roots);
   if (roots) return { nodes, edges, hidden, boxes, frames: [] };
-  const frames = tree.groups.filter((g) => shownAs[g.index] < 0 && open.has(g.index)).map((g) => ({
+  const picked = new Map(shownBatches.map((b) => [batches.get(b.group).copies[b.pick], b]));
+  const frames = tree.groups.filter((g) => shownAs[g.index] < 0 && isOpen(g.index)).map((g) => ({
     group: g.index, id: `f${g.index}`, name: g.name, kind: g.kind, parent: visibleParent(g.parent),
-    members: [],
+    members: [], ...(picked.has(g.index) ? { pick: pickText(batches.get(picked.get(g.index).group), picked.get(g.index).pick) } : {}),
   }));
   const byGroup = new Map(frames.map((f) => [f.group, f]));
   for (const [id, k] of frameOf) byGroup.get(k)?.members.push(id);
-  return { nodes, edges, hidden, boxes, frames: frames.filter((f) => f.members.length || hasChildFrame(f, frames)) };
+  // The box of a batch's other copies is drawn as a plate is: the weights its copies share with
+  // the one shown (the batch's own nodes) feed the one shown, not the box as well; an edge
+  // between the box and another node stands for one per copy, as the box's name says, and its
+  // count goes unwritten.
+  const drop = new Set();
+  for (const b of shownBatches) {
+    const count = batches.get(b.group).copies.length - 1;
+    const rest = `g${b.rest}`;
+    const own = new Set(tree.groups[b.group].nodes);
+    for (const e of edges) {
+      if (e.source !== rest && e.target !== rest) continue;
+      if (own.has(e.source) || own.has(e.target)) drop.add(e);
+      else if (e.count === count) e.quiet = true;
+    }
+  }
+  const kept = drop.size ? edges.filter((e) => !drop.has(e)) : edges;
+  return { nodes, edges: kept, hidden, boxes, frames: frames.filter((f) => f.members.length || hasChildFrame(f, frames)),
+    batches: shownBatches.map((b) => ({ ...b, ...batches.get(b.group) })) };
+}
+
+/** Copies below this many are drawn each as its own box. */
+export const MIN_BATCH = 4;
+
+/** The groups whose children are copies of one computation (micrograd's samples: a neuron run
+ * on each point of the data): at least MIN_BATCH children of one kind, none with children of
+ * its own, whose nodes compute the same thing (nodes matched by `shapeKeys`, whatever the order
+ * they were made in). Map group index -> {group, copies: child group indexes, kind, nodes:
+ * each copy's node indexes, matched place by place}; kept on the tree. */
+export function batchesOf(result, tree) {
+  if (tree.batches) return tree.batches;
+  tree.batches = new Map();
+  let keys = null;
+  for (const g of tree.groups) {
+    if (g.children.length < MIN_BATCH) continue;
+    const copies = g.children.map((c) => tree.groups[c]);
+    const kind = copies[0].kind;
+    if (copies.some((c) => c.kind !== kind || c.children.length || c.nodes.length !== copies[0].nodes.length)) continue;
+    keys ??= shapeKeys(result, tree);
+    const lists = copies.map((c) => c.nodes.map((id) => Number(id.slice(1))));
+    const order = lists[0].map((i) => keys[i]);
+    const nodes = lists.map((list) => matched(list, order, keys));
+    if (nodes.every(Boolean)) tree.batches.set(g.index, { group: g.index, copies: g.children, kind, nodes });
+  }
+  return tree.batches;
+}
+
+// Node indexes `list` put in the order of `order` (a list of keys) by their keys, or null
+// where the keys differ; nodes of one key keep the order they come in.
+function matched(list, order, keys) {
+  const byKey = new Map();
+  for (const i of list) (byKey.get(keys[i]) ?? byKey.set(keys[i], []).get(keys[i])).push(i);
+  const out = [];
+  for (const key of order) {
+    const same = byKey.get(key);
+    if (!same?.length) return null;
+    out.push(same.shift());
+  }
+  return out;
+}
+
+/** What each node computes, as a number equal for two nodes when they apply the same op to
+ * inputs that compute the same: the same input (a weight two copies share, an input in no
+ * group), or inputs at the same place of groups of one kind and parent (each sample's own x0).
+ * Operands count in any order: micrograd builds `w * x` on one sample and `x * w` on another
+ * (a copy computing `a - b` where another computes `b - a` would match too: the price). Nodes
+ * come in topological order; linear in the answer's size. */
+export function shapeKeys(result, tree) {
+  const ops = result.compact?.columns?.nodes?.op ?? result.nodes.map((n) => n.op);
+  const inputs = inputsOf(result);
+  const interned = new Map();
+  const keys = new Int32Array(inputs.length);
+  const intern = (text) => interned.get(text) ?? interned.set(text, interned.size).get(text);
+  // An input is known by its place: the kind and parent of its group and its rank in it (a
+  // sample's x0 in the data, a neuron's w1), so that each copy's own data matches.
+  const rank = new Map();
+  const seen = new Int32Array(tree.groups.length);
+  inputs.forEach((srcs, i) => {
+    const k = tree.of[i];
+    if (k >= 0 && ops[i] === "input") rank.set(i, seen[k]++);
+  });
+  inputs.forEach((srcs, i) => {
+    const k = tree.of[i];
+    if (ops[i] === "input") {
+      keys[i] = intern(k < 0 ? `#${i}` : `in:${tree.groups[k].kind}:${tree.groups[k].parent}:${rank.get(i)}`);
+      return;
+    }
+    keys[i] = intern(`${ops[i]}(${srcs.map((src) => keys[src]).sort((a, b) => a - b).join()})`);
+  });
+  return keys;
+}
+
+// The copy picked in a batch (`picks`: group index -> position among its copies; 0 unless picked).
+function pickOf(batch, picks) {
+  const pick = picks.get(batch.group) ?? 0;
+  return Math.min(Math.max(0, pick), batch.copies.length - 1);
+}
+
+/** The batch a group is shown from, by its group index: each copy's node standing at the
+ * same place as node index `i` of the picked copy, or null when `i` is in no copy. */
+export function batchColumn(batch, i) {
+  const position = batch.nodes[batch.pick].indexOf(i);
+  return position < 0 ? null : batch.nodes.map((list) => list[position]);
+}
+
+function pickText(batch, pick) {
+  return `${pick + 1} of ${batch.copies.length} ${plural(batch.kind, batch.copies.length)}`;
+}
+
+// The box standing for a batch's copies but the picked one.
+function restRecord(tree, batch, shown) {
+  const count = batch.copies.length - 1;
+  const label = `${count} other ${plural(batch.kind, count)}`;
+  return { id: `g${shown.rest}`, op: "group", group: shown.rest, label, name: label, symbol: label,
+    batch: { parent: shown.group, count, kind: batch.kind },
+    inputs: [], shape: [], requires_grad: true, value: null, grad: null };
 }
 
 // The edges drawn when each node index i is hidden in closed group box[i] (-1: shown), drawn

@@ -22,13 +22,17 @@ export function createPlayerPanel(el, { onAction, keyTarget = document }) {
   });
 
   const panel = {
-    /** Show step `index` of `total` in `phase`. */
-    show(index, total, phase) {
+    /** Show step `index` of `total` in `phase`; `where` (stage.whereAt) says it at the level
+     * shown, a closed group's run of steps at once: "layers[1] · stop 3 of 12 · node steps
+     * 8,049–16,096 of 130,828". */
+    show(index, total, phase, where = null) {
       shownTotal = total;
       el.slider.max = String(Math.max(total - 1, 0));
       el.slider.value = String(index);
-      el.slider.setAttribute("aria-valuetext", `step ${index + 1} of ${total}`);
-      el.count.textContent = `${index + 1} / ${total}`;
+      const words = countWords(index, total, where);
+      el.slider.setAttribute("aria-valuetext", words);
+      el.count.textContent = where ? words : `${index + 1} / ${total}`;
+      el.count.classList.toggle("words", Boolean(where));
       el.prev.disabled = index === 0;
       el.next.disabled = index >= total - 1;
       el.phase.textContent = PHASE_NAMES[phase];
@@ -57,6 +61,17 @@ export function createPlayerPanel(el, { onAction, keyTarget = document }) {
     },
   };
   return panel;
+}
+
+const number = (n) => n.toLocaleString("en");
+
+// The counter in words: the stop of the level and the node steps it covers.
+function countWords(index, total, where) {
+  if (!where) return `step ${number(index + 1)} of ${number(total)}`;
+  const steps = where.first === where.last ? `node step ${number(where.first + 1)}`
+    : `node steps ${number(where.first + 1)}–${number(where.last + 1)}`;
+  const stop = `stop ${number(where.stop + 1)} of ${number(where.stops)}`;
+  return [where.name, stop, `${steps} of ${number(total)}`].filter(Boolean).join(" · ");
 }
 
 const KEY_ACTIONS = { ArrowLeft: "prev", ArrowRight: "next", " ": "toggle", Home: "start", End: "end" };

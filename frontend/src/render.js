@@ -258,14 +258,16 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
     if (onPath.edges.has(e.id)) el.classList.add("on-path");
     // The edge that carries a wrong rule's local derivative (its target's card says so too).
     if (graph.cards.get(e.target)?.wrongRule?.includes(e.source)) el.classList.add("wrong-rule");
-    if (e.count > 1) {
-      // Edges between groups are drawn once, with how many they stand for.
+    if (e.count > 1 && !e.quiet) {
+      // Edges between groups are drawn once, with how many they stand for: where the layout
+      // made room for the count (ELK), else over the edge's middle segment.
+      const placed = graph.laid.labels?.get(e.id);
       const [x, y] = e.points[Math.floor((e.points.length - 1) / 2)];
       const [x2, y2] = e.points[Math.floor((e.points.length - 1) / 2) + 1] ?? [x, y];
       const label = document.createElementNS("http://www.w3.org/2000/svg", "text");
       label.setAttribute("class", "edge-count");
-      label.setAttribute("x", (x + x2) / 2);
-      label.setAttribute("y", (y + y2) / 2 - 4);
+      label.setAttribute("x", placed ? placed.x + placed.width / 2 : (x + x2) / 2);
+      label.setAttribute("y", placed ? placed.y + placed.height - 3 : (y + y2) / 2 - 4);
       label.setAttribute("text-anchor", "middle");
       label.textContent = `×${e.count}`;
       el.setAttribute("stroke-width", String(Math.min(6, 1.5 + Math.log10(e.count))));
@@ -299,6 +301,7 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
       const title = g.append("text").attr("class", "frame-title").attr("x", 10).attr("y", 19);
       title.append("tspan").attr("class", "frame-kind").text(f.kind);
       title.append("tspan").attr("dx", 6).text(f.name);
+      if (f.pick) title.append("tspan").attr("class", "frame-pick").attr("dx", 6).text(`· ${f.pick}`);
       foldButton(g, { id: f.id }, { width: box.width, fold: { name: f.name, count: null } }, false);
     }
   }
@@ -581,6 +584,36 @@ function drawCard(g, card, glyph) {
     drawHeat(numbers, card.heat.value, "heat-value", mid - 6 - card.heat.width, y);
     if (card.heat.grad) drawHeat(numbers, card.heat.grad, "heat-grad", mid + 6, y);
   }
+  if (card.strip) {
+    g.classed("batch-copy", true);
+    drawStrip(numbers, card.strip, mid);
+  }
+}
+
+// A batch's strips under a card (cards.withBatch): the values left of the middle, the
+// gradients right of it, each copy a cell, the picked one ringed, the smallest and largest
+// marked by a line under their cells, the range written under each strip.
+function drawStrip(parent, strip, mid) {
+  const { cell } = strip;
+  const y = strip.top;
+  const one = (grid, cls, x) => {
+    const g = drawHeat(parent, grid, `strip ${cls}`, x, y, cell);
+    const at = (k) => [(k % grid.cols) * cell, Math.floor(k / grid.cols) * cell];
+    for (const [k, mark] of [[grid.min, "strip-min"], [grid.max, "strip-max"]]) {
+      if (k < 0) continue;
+      const [cx, cy] = at(k);
+      g.append("line").attr("class", mark).attr("x1", cx).attr("x2", cx + cell - 1)
+        .attr("y1", cy + cell).attr("y2", cy + cell);
+    }
+    const [px, py] = at(grid.pick);
+    g.append("rect").attr("class", "strip-pick").attr("x", px - 1).attr("y", py - 1)
+      .attr("width", cell + 1).attr("height", cell + 1);
+    const left = cls === "heat-value";
+    parent.append("text").attr("class", `strip-range ${cls}`).attr("x", left ? mid - 6 : mid + 6)
+      .attr("text-anchor", left ? "end" : "start").attr("y", y + grid.rows * cell + 13).text(grid.text);
+  };
+  one(strip.value, "heat-value", mid - 6 - strip.value.cols * cell);
+  if (strip.grad) one(strip.grad, "heat-grad", mid + 6);
 }
 
 // A closed group's box: its name and kind, then what it holds, then its gradient's norm.

@@ -12,12 +12,30 @@ export function showStep(panels, { result, timeline, player }, previous, { pulse
   const ids = changedNodes(timeline, Math.min(previous, timeline.total - 1), index);
   graph.update(ids, index, { pulseMs: pulse ? Math.min(700, interval(player) * 0.8) : 0 });
   const frame = frameAt(timeline, index);
-  stepPanel.show(frame, { atEnd: atEnd(player), level: graph.levelAt?.(index) ?? null });
-  controls.show(index, timeline.total, frame.phase);
+  const level = graph.levelAt?.(index) ?? null;
+  stepPanel.show(frame, { atEnd: atEnd(player), level });
+  controls.show(index, timeline.total, frame.phase, whereAt(player, level));
   const done = atEnd(player);
   // Forward mode gives one derivative, d(output)/d(wrt): its row fills in at the end.
   const wrtId = result.tangent && result.nodes.find((n) => n.name === result.tangent.wrt)?.id;
   results.showProgress((id) => !id || (result.tangent
     ? done && id === wrtId
     : nodeStateAt(timeline, id, index).grad), done && !result.tangent);
+}
+
+/** Where the player stands at the level shown, for the counter: null when it stops on every
+ * step; else {stop, stops: how many, first, last: the node steps the stop covers, name: the
+ * closed group's (null on a node of its own)}. */
+export function whereAt(player, level) {
+  const { stops, index } = player;
+  if (!stops) return null;
+  let stop = 0; // the first stop at or after the index
+  let hi = stops.length - 1;
+  while (stop < hi) {
+    const mid = (stop + hi) >> 1;
+    if (stops[mid] < index) stop = mid + 1; else hi = mid;
+  }
+  const first = stop > 0 ? stops[stop - 1] + 1 : 0;
+  return { stop, stops: stops.length, first: level ? first : index, last: level ? stops[stop] : index,
+    name: level?.name ?? null };
 }

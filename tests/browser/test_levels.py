@@ -20,7 +20,8 @@ from . import ui
 from .test_widget import open_widget
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from moons import build_loss  # the benchmark's own demo
+from micrograd.engine import Value
+from moons import ALPHA, SEED, build_loss, moons, new_model  # the benchmark's own demo
 
 POINTS = 20  # about 13,000 nodes: well over the 300 where a graph opens at its top level
 MAX_BOXES = 40
@@ -72,6 +73,22 @@ def cards(page: Page) -> list[dict[str, Any]]:
     })""")
 
 
+def drawn(page: Page) -> list[dict[str, Any]]:
+    """The boxes, the cards and the edge counts drawn, read at one instant (the view may be
+    panning to the current step): {id, kind (box, card, label), x, y, w, h}."""
+    return page.locator("svg#graph").evaluate("""svg => {
+        const rect = (el, id, kind) => {
+            const r = el.getBoundingClientRect();
+            return {id, kind, x: r.x, y: r.y, w: r.width, h: r.height};
+        };
+        return [
+            ...[...svg.querySelectorAll('.node')].map(el => rect(el.querySelector('.card'), el.dataset.id,
+                el.classList.contains('group-box') ? 'box' : 'card')),
+            ...[...svg.querySelectorAll('text.edge-count')].map((el, k) => rect(el, `label${k}`, 'label')),
+        ];
+    }""")
+
+
 def overlapping(rects: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [(a["id"], b["id"]) for i, a in enumerate(rects) for b in rects[i + 1:]
             if a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"]
@@ -87,7 +104,7 @@ def open_box(page: Page, name: str) -> None:
 
 
 def step_count(page: Page) -> int:
-    return int((page.locator("#step-count").text_content() or "0 / 0").split("/")[0])
+    return int(ui.slider(page).input_value()) + 1
 
 
 def test_the_demo_opens_at_its_top_level_as_a_few_readable_boxes(demo: tuple[Page, Any, list[str]]) -> None:
@@ -141,11 +158,11 @@ def test_an_opened_neuron_steps_single_edges_with_upstream_times_local(
     page.get_by_role("button", name="Fold all", exact=True).click()
     expect(page.locator(".frame")).to_have_count(0)
     open_box(page, "layers[2]")
-    open_box(page, "neurons[0]")
-    open_box(page, "sample[0]")  # the neuron's ops on the first point
+    open_box(page, "neurons[0]")  # its ops on the first point, the other points one box
     expect(page.locator(".levels-bar")).to_contain_text("layers[2]")
     expect(page.locator(".node.group-box").filter(has_text="sample[0]")).to_have_count(0)
-    assert not overlapping(boxes(page) + cards(page))
+    expect(page.locator(".frame-title").filter(has_text="sample[0]")).to_contain_text(f"1 of {POINTS} samples")
+    assert not overlapping([r for r in drawn(page) if r["kind"] != "label"])
     press(page, "End")
     # Back from the end (layer 1's box, layer 2's...) to a single node of the opened sample.
     legend = page.locator("#step-panel .legend-line")
@@ -162,3 +179,48 @@ def test_an_opened_neuron_steps_single_edges_with_upstream_times_local(
     ui.expect_gradients(page, {})
     shown = ui.gradient_shown(page, "layers[2].neurons[0].w[0]")
     assert ui.close(shown, weights[0].grad), (shown, weights[0].grad)
+
+
+def test_an_opened_neuron_shows_its_batch_once_and_steps_the_sample_picked(
+        demo: tuple[Page, Any, list[str]], artifacts: Path) -> None:
+    """Opening a neuron shows its computation on one sample, each card carrying the whole
+    batch as a strip, the other samples one box; picking sample 17 shows and steps that
+    sample's own numbers: its score is one of micrograd's, with micrograd's .grad."""
+    page, _, errors = demo
+    page.get_by_role("button", name="Fold all", exact=True).click()
+    open_box(page, "layers[2]")
+    open_box(page, "neurons[0]")
+    expect(page.locator(".frame-title").filter(has_text="sample[0]")).to_have_count(1)
+    expect(page.locator(".node.group-box").filter(has_text=f"{POINTS - 1} other samples")).to_have_count(1)
+    shown = [r for r in drawn(page) if r["kind"] == "box"]
+    assert len(shown) <= 12, [b["id"] for b in shown]
+    copies = page.locator(".node.batch-copy")
+    assert copies.count() >= 3, "the sample's cards carry the batch"
+    assert page.locator(".node.batch-copy .strip .cell").count() >= POINTS
+    shapes = drawn(page)
+    labels = [r for r in shapes if r["kind"] == "label"]
+    assert not overlapping(labels), "edge counts never cross each other"
+    assert not [(a["id"], b["id"]) for a in labels for b in shapes if b["kind"] != "label"
+                and overlapping([a, b])], "edge counts are never drawn under a box"
+
+    picker = page.get_by_role("spinbutton", name=re.compile(r"^sample of layers\[2\]\.neurons\[0\]"))
+    picker.fill("17")
+    picker.press("Enter")
+    expect(page.locator(".frame-title").filter(has_text="sample[17]")).to_contain_text(f"18 of {POINTS} samples")
+    press(page, "End")
+    points, labels_ = moons(POINTS, SEED)
+    model = new_model(SEED)
+    scores = [model(list(map(Value, row))) for row in points.tolist()]
+    losses = [(1 + -yi * si).relu() for yi, si in zip(labels_.tolist(), scores, strict=True)]
+    loss = sum(losses) * (1.0 / len(losses)) + ALPHA * sum(p * p for p in model.parameters())
+    loss.backward()
+    said = copies.locator(".node-body").evaluate_all("els => els.map(el => el.getAttribute('aria-label'))")
+    shown = [ui.numbers_in(text.split("=", 1)[1]) for text in said if text.startswith("+ =")]
+    # micrograd numbers no samples: the reader numbers them in the graph's order, so the score
+    # (the neuron's last sum) names the point, and its gradient must be micrograd's .grad.
+    value, grad = shown[-1][:2]
+    matches = [s for s in scores if ui.close(value, s.data)]
+    assert len(matches) == 1, (value, [s.data for s in scores])
+    assert ui.close(grad, matches[0].grad), (grad, matches[0].grad)
+    page.screenshot(path=artifacts / "levels-batch-sample-17.png")
+    assert not errors, errors
