@@ -12,9 +12,8 @@ import math
 import time
 
 import pytest
-from chainrule import ChainruleError
+from chainrule import ChainruleError, naive
 from chainrule.answer.schemas import NaiveResponse
-from chainrule.differentiate import naive
 from chainrule.settings import LIMITS
 from fastapi.testclient import TestClient
 
@@ -269,6 +268,21 @@ def test_arrays_replay_elementwise_as_their_elements_would() -> None:
             assert_close(result.twice.gradients[name][k], twice[name])  # type: ignore[index]
             assert_close(result.right.gradients[name][k], right[name])  # type: ignore[index]
     assert result.naive.parts is not None and isinstance(result.naive.parts.got, list)
+
+
+def test_a_matrix_program_is_replayed_and_its_reasons_name_an_element() -> None:
+    x, w = [[1.0, 2.0]], [[1.0, 0.5], [2.0, -1.0]]
+    result = naive("y = x @ W; sum(y * y)", x=x, W=w)
+    # sum((xW)^2): dW = 2 x^T (xW), dx = 2 (xW) W^T; the naive pass gives both twice (y * y
+    # reaches y twice), the second pass twice too (y's stale gradient plus the new one)
+    y = [sum(x[0][k] * w[k][j] for k in range(2)) for j in range(2)]
+    dx = [[sum(2 * y[j] * w[i][j] for j in range(2)) for i in range(2)]]
+    dw = [[2 * x[0][i] * y[j] for j in range(2)] for i in range(2)]
+    assert_close(result.right.gradients["x"], dx)
+    assert_close(result.right.gradients["W"], dw)
+    assert_close(result.naive.gradients["W"], [[2 * v for v in row] for row in dw])
+    assert result.naive.parts is not None and " at [0, 0] " in result.naive.parts.reason
+    assert result.twice.parts is not None and "at [0, 0]" in result.twice.parts.reason
 
 
 def test_the_http_api_answers_the_same_and_validates(client: TestClient) -> None:

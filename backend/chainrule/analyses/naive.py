@@ -46,7 +46,7 @@ import numpy as np
 from ..core.graph import Graph, Node, node_key
 from ..core.numbers import encode
 from ..core.ops import unbroadcast
-from ..core.sweeps import short
+from ..core.sweeps import SHORT_VECTOR, short
 from ..errors import ChainruleError
 from ..settings import LIMITS, Limits
 from .paths import decimal_text
@@ -264,30 +264,46 @@ class _Rules:
                        caller: int | None, done: _Pass) -> dict[str, object]:
         name, uses = self.label(i), self.uses[i]
         times = _times(len(uses))
+        at, (held_, passed_, right_) = _worst(passed, right, held, passed, right)
         if visit == 1:
             missing = [u for u in uses if u not in arrived]
             waiting = _and([self.label(c) for c, _ in missing])
-            reason = (f"{name} was used {times}: it passed its gradient on ({short(held)}) "
+            reason = (f"{name} was used {times}: it passed its gradient on{at} ({held_}) "
                       f"before the use{'s' if len(missing) > 1 else ''} by {waiting} arrived; "
-                      f"its gradient is {short(right)}")
+                      f"its gradient is {right_}")
         else:
             via = "" if caller is None else " from " + self.label(done.ids[caller])
             operands = _and(list(dict.fromkeys(
                 self.label(j) for j in self.graph.node(i).inputs if j in self.on_way)))
             reason = (f"{name} was used {times}: the recursion reached it a {_nth(visit)} "
-                      f"time{via} and it passed its whole gradient ({short(held)}) on again, "
-                      f"{short(passed)} in all, so {operands} received it {_times(visit)}")
+                      f"time{via} and it passed its whole gradient on again{at} ({held_}; "
+                      f"{passed_} in all), so {operands} received it {_times(visit)}")
         return {"step": step, "node": node_key(i), "name": name, "got": encode(passed),
                 "right": encode(right), "reason": reason}
 
     def _not_zeroed(self, step: int, i: int, got: np.ndarray, right: np.ndarray
                     ) -> dict[str, object]:
         name = self.label(i)
-        reason = (f"{name}'s gradient was not zeroed: the second backward() added "
-                  f"{short(got - right)} onto the {short(right)} left from the first, so "
-                  f"{name} holds {short(got)} where its gradient is {short(right)}")
+        at, (added, left, held) = _worst(got, right, got - right, right, got)
+        reason = (f"{name}'s gradient was not zeroed: the second backward() added {added} "
+                  f"onto the {left} left from the first{at}, so {name} holds {held} where its "
+                  f"gradient is {left}")
         return {"step": step, "node": node_key(i), "name": name, "got": encode(got),
                 "right": encode(right), "reason": reason}
+
+
+def _worst(got: np.ndarray, right: np.ndarray, *shown: np.ndarray) -> tuple[str, list[str]]:
+    """The numbers `shown` as a sentence writes them: whole when short (a number, a vector of
+    up to SHORT_VECTOR), else their elements where `got` and `right` differ most, and which
+    element that is (" at [0, 1]")."""
+    got = np.asarray(got)
+    if got.ndim == 0 or (got.ndim == 1 and got.size <= SHORT_VECTOR):
+        return "", [short(x) for x in shown]
+    with np.errstate(all="ignore"):
+        gap = np.nan_to_num(np.abs(got - np.asarray(right)), nan=np.inf)
+    where = np.unravel_index(int(np.argmax(gap)), got.shape)
+    index = ", ".join(str(int(k)) for k in where)
+    return f" at [{index}]", [short(float(np.asarray(x)[where])) for x in shown]
 
 
 def _reached(graph: Graph) -> list[int]:
