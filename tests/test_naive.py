@@ -334,3 +334,18 @@ def test_the_steps_limit_is_a_setting() -> None:
     with pytest.raises(ChainruleError) as err:
         naive(diamonds(20), x=0.3, limits=limits)  # 61 nodes: the right pass alone is over
     assert err.value.kind == "limit" and "at most 50 nodes" in err.value.message
+
+
+def test_a_graph_over_the_numbers_limit_is_refused_before_it_runs(client: TestClient) -> None:
+    r = client.post("/api/v1/naive", json={"source": "sum(x * x)",
+                                           "values": {"x": [0.5] * 100_000}})
+    assert r.status_code == 422
+    assert r.json()["error"]["kind"] == "limit" and "numbers" in r.json()["error"]["message"]
+
+
+def test_a_chain_3000_deep_is_replayed_without_recursion() -> None:
+    source = "\n".join(["a0 = x"] + [f"a{i} = sin(a{i - 1})" for i in range(1, 3001)])
+    result = naive(source, x=0.5)
+    assert result.naive.complete and len(result.naive.steps) == 3001
+    assert max(step.depth or 0 for step in result.naive.steps) == 3000
+    assert result.naive.parts is None and result.naive.gradients == result.right.gradients

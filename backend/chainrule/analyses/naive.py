@@ -206,8 +206,8 @@ class _Rules:
             self.graph.deadline.check()
             node = self.graph.node(i)
             step: dict[str, object] = {}
-            if left:
-                step["stale"] = encode(left[i] if i != self.graph.output else self.seed)
+            if left:  # what the first pass left (the output's is set to the seed again)
+                step["stale"] = encode(left[i])
             self.run(node, done.grads, step)
             done.steps.append(step)
             done.ids.append(i)
@@ -241,7 +241,8 @@ class _Rules:
             held = done.grads.get(i, self.zeros(i))
             step: dict[str, object] = {"visit": visits[i], "depth": depth, "caller": caller}
             made = self.run(node, done.grads, step)
-            passed[i] = passed.get(i, self.zeros(i)) + held if made else self.zeros(i)
+            if made:
+                passed[i] = passed.get(i, self.zeros(i)) + held
             for pos, j, _ in made:
                 arrived[j].add((i, pos))
             expected = self.contributions(node, right[i]) if visits[i] == 1 else []
