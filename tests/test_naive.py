@@ -349,3 +349,47 @@ def test_a_chain_3000_deep_is_replayed_without_recursion() -> None:
     assert result.naive.complete and len(result.naive.steps) == 3001
     assert max(step.depth or 0 for step in result.naive.steps) == 3000
     assert result.naive.parts is None and result.naive.gradients == result.right.gradients
+
+
+# ---- micrograd itself (its Value, its `_prev` sets in their own order)
+
+
+def more_ops() -> tuple[object, object, object]:
+    """micrograd's test_more_ops (test/test_engine.py), built with micrograd's own Value."""
+    from micrograd.engine import Value as MicrogradValue
+
+    a = MicrogradValue(-4.0)
+    b = MicrogradValue(2.0)
+    c = a + b
+    d = a * b + b**3
+    c += c + 1
+    c += 1 + c + (-a)
+    d += d * 2 + (b + a).relu()
+    d += 3 * d + (b - a).relu()
+    e = c - d
+    f = e**2
+    g = f / 2.0
+    g += 10.0 / f
+    return a, b, g
+
+
+def test_micrograds_own_value_twice_and_naive_match_micrograd(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from micrograd.engine import Value as MicrogradValue
+
+    a, b, g = more_ops()
+    result = naive(g, inputs={"a": a, "b": b}, children="distinct")
+    g.backward()  # type: ignore[attr-defined]
+    right = {"a": a.grad, "b": b.grad}  # type: ignore[attr-defined]
+    g.backward()  # type: ignore[attr-defined]
+    for name, value in (("a", a), ("b", b)):
+        assert_close(result.right.gradients[name], right[name])
+        assert_close(result.twice.gradients[name], value.grad)  # type: ignore[attr-defined]
+    monkeypatch.setattr(MicrogradValue, "backward_bad", Value.backward_bad, raising=False)
+    a, b, g = more_ops()
+    result = naive(g, inputs={"a": a, "b": b}, children="distinct")
+    g.backward_bad()  # type: ignore[attr-defined]
+    for name, value in (("a", a), ("b", b)):
+        assert_close(result.naive.gradients[name], value.grad)  # type: ignore[attr-defined]
+        assert not math.isclose(value.grad, right[name])  # type: ignore[attr-defined]
+    assert result.naive.parts is not None

@@ -148,9 +148,9 @@ def naive_data(source: str, values: Mapping[str, object] | None = None, *,
     return replay(graph, forward(graph), children=children, limits=limits)
 
 
-def naive(source: str, values: Mapping[str, object] | None = None, *,
-          children: str = "operands", limits: Limits = LIMITS,
-          **named_values: object) -> NaiveResponse:
+def naive(source: str | Any, values: Mapping[str, object] | None = None, *,
+          children: str = "operands", inputs: Mapping[str, Any] | Iterable[Any] | None = None,
+          limits: Limits = LIMITS, **named_values: object) -> NaiveResponse:
     """The two classic mistakes of a hand-written backward pass, played on a program beside the
     right pass: micrograd's naive recursion (`def backward(self): self._backward(); for child
     in self._prev: child.backward()`) and `backward()` run twice without zeroing.
@@ -159,12 +159,19 @@ def naive(source: str, values: Mapping[str, object] | None = None, *,
     `steps` (the node whose rule runs, what it passes to each operand, their gradients after),
     its final `gradients`, and (but `right`) `parts`: the first step where it parts from the
     right pass, with both numbers and the reason in words. `children="distinct"` visits each
-    operand once, as micrograd's `_prev = set(_children)` does. The recursion stops after
+    operand once, as micrograd's `_prev = set(_children)` does. `source` may also be a
+    micrograd `Value`, read as `from_micrograd` reads it (`inputs` as there): the same nodes,
+    and each node's operands in its `_prev`'s own order. The recursion stops after
     `limits.max_naive_steps` steps (`complete` false; `total_steps` says how many it would
     take). Raises `ChainruleError` for any mistake in the input.
     """
-    return NaiveResponse.model_validate(naive_data(
-        source, {**(values or {}), **named_values}, children=children, limits=limits))
+    if isinstance(source, str):
+        data = naive_data(source, {**(values or {}), **named_values}, children=children,
+                          limits=limits)
+    else:
+        graph = read_micrograd(source, inputs, limits).graph
+        data = replay(graph, forward(graph), children=children, limits=limits)
+    return NaiveResponse.model_validate(data)
 
 
 def check_mode(mode: str, wrt: str | None) -> None:
