@@ -24,7 +24,13 @@ one run of a node's rule: the gradient it holds, passed on to each operand as a 
   set to 1 again (`self.grad = 1`), every other node keeps what the first pass left and the
   second adds onto it. A node between passes on its stale gradient with the new one, so a leaf
   behind it gets more than twice its gradient (#53's a: 3, not 2); a leaf the output uses
-  directly gets exactly twice.
+  directly gets exactly twice. So its numbers depend on which nodes the graph has: `c - d` is
+  one node here and two in micrograd (`c + (-d)`); a micrograd Value read as `from_micrograd`
+  reads it has micrograd's nodes, and micrograd's numbers.
+
+The right and the second pass run in reverse creation order (a topological order; micrograd's
+is its depth-first sort's, reversed): the gradients do not depend on which, the step where the
+second pass first parts may.
 
 Where a pass parts from the right one: the first step whose contributions differ from the right
 pass's at that node (for the naive pass: its rule run with a gradient not yet complete, or run
