@@ -6,10 +6,11 @@
     -1.979985
 """
 
-from .differentiate import backprop, from_micrograd, from_torch, trace
+from .differentiate import backprop, from_micrograd, from_torch, naive, trace
 from .errors import ChainruleError
 
-__all__ = ["ChainruleError", "backprop", "from_micrograd", "from_torch", "show", "trace"]
+__all__ = ["ChainruleError", "backprop", "from_micrograd", "from_torch", "naive", "show",
+           "trace"]
 
 
 def __getattr__(name: str) -> object:

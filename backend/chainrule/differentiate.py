@@ -14,11 +14,13 @@ import numpy as np
 from .analyses.check import check_kind, gradient_check
 from .analyses.forward_mode import forward_mode
 from .analyses.jacobian import jacobian as jacobian_of
+from .analyses.naive import replay
 from .analyses.paths import find_paths
 from .answer.columns import BINDING, VERSION, node_columns, ops_table, step_columns
 from .answer.groups import groups_data
 from .answer.models import Answer
 from .answer.records import Renderer, spelled_out
+from .answer.schemas import NaiveResponse
 from .core.graph import Graph, Node, node_key
 from .core.kinks import kink_warnings
 from .core.narration import TEMPLATES
@@ -132,6 +134,44 @@ def paths_data(source: str, values: Mapping[str, object] | None = None, *, wrt: 
     grads = backward(graph, node_values, record=False).grads
     return {"source": graph.source, **find_paths(graph, order, node_values, grads, wrt, limit,
                                                  limits)}
+
+
+def naive_data(source: str, values: Mapping[str, object] | None = None, *,
+               children: str = "operands", limits: Limits = LIMITS,
+               deadline: Deadline | None = None, **named_values: object) -> dict[str, object]:
+    """The two classic mistakes played on a program (`POST /api/v1/naive`): its backward pass
+    the right way, by the naive recursion (`children`: "operands", one visit per edge, or
+    "distinct", micrograd's set) and twice without zeroing, each step by step, with where each
+    parts from the right one and why, as plain JSON-ready data (see analyses/naive.py)."""
+    graph = read_program(source, {**(values or {}), **named_values}, limits,
+                         deadline or Deadline(limits.max_seconds)).graph
+    return replay(graph, forward(graph), children=children, limits=limits)
+
+
+def naive(source: str | Any, values: Mapping[str, object] | None = None, *,
+          children: str = "operands", inputs: Mapping[str, Any] | Iterable[Any] | None = None,
+          limits: Limits = LIMITS, **named_values: object) -> NaiveResponse:
+    """The two classic mistakes of a hand-written backward pass, played on a program beside the
+    right pass: micrograd's naive recursion (`def backward(self): self._backward(); for child
+    in self._prev: child.backward()`) and `backward()` run twice without zeroing.
+
+    `naive("b = x + x; b + b", x=1.0)` returns `right`, `naive` and `twice`, each with its
+    `steps` (the node whose rule runs, what it passes to each operand, their gradients after),
+    its final `gradients`, and (but `right`) `parts`: the first step where it parts from the
+    right pass, with both numbers and the reason in words. `children="distinct"` visits each
+    operand once, as micrograd's `_prev = set(_children)` does. `source` may also be a
+    micrograd `Value`, read as `from_micrograd` reads it (`inputs` as there): the same nodes,
+    and each node's operands in its `_prev`'s own order. The recursion stops after
+    `limits.max_naive_steps` steps (`complete` false; `total_steps` says how many it would
+    take). Raises `ChainruleError` for any mistake in the input.
+    """
+    if isinstance(source, str):
+        data = naive_data(source, {**(values or {}), **named_values}, children=children,
+                          limits=limits)
+    else:
+        graph = read_micrograd(source, inputs, limits).graph
+        data = replay(graph, forward(graph), children=children, limits=limits)
+    return NaiveResponse.model_validate(data)
 
 
 def check_mode(mode: str, wrt: str | None) -> None:

@@ -59,6 +59,12 @@ class Limits:
     # Numbers (values and gradients of the optimized inputs) recorded over all the iterations
     # of one descent; beyond it an even sample of iterations is kept (the output of every one is).
     optimize_record_numbers: int = 500_000
+    # The two classic mistakes replayed (analyses/naive.py): steps of the naive recursion at
+    # most (it reaches a node once per path from the output), and numbers recorded in the
+    # steps of all three passes; a graph whose right and second passes are over either is
+    # refused before they run.
+    max_naive_steps: int = 10_000
+    max_naive_numbers: int = 1_000_000
 
 
 def load_limits() -> Limits:

@@ -779,3 +779,99 @@ class MethodsResponse(_Model):
                                   "visits each once, to compare with the formulas' sizes.")
     inputs: list[MethodInput]
     cost: MethodsCost
+
+
+# ---- The two classic mistakes played (analyses/naive.py)
+
+
+class NaiveRequest(_Model):
+    """A program whose backward pass is played three ways: right, naive, twice."""
+
+    source: str = Field(description="The program (scalars or arrays).",
+                        examples=["a = x; b = a + a; c = b + b"])
+    values: dict[str, InputValue] = Field(default_factory=dict, description="Values of inputs.")
+    children: Literal["operands", "distinct"] = Field(
+        "operands", description="What the naive recursion visits after a node: its operands "
+        "one per edge (`b + b` reaches b twice, as in micrograd PR #64), or each distinct "
+        "operand once (micrograd's `_prev = set(_children)`, in operand order).")
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
+        "examples": [{"source": "a = x; b = a + a; c = b + b", "values": {"x": 1}}]})
+
+
+class Contribution(_Model):
+    """What a step's rule passes to one operand, and that operand's gradient after it."""
+
+    to: str = Field(description="The operand's node id.")
+    position: int = Field(description="Which operand of the step's node it is.")
+    value: Value = Field(description="The contribution: the node's gradient times the local "
+                         "derivative (the op's VJP), summed back to the operand's shape.")
+    after: Value = Field(description="The operand's running gradient once it is added.")
+
+
+class NaiveStep(_Model):
+    """One run of a node's rule: the gradient it holds, passed on to its operands."""
+
+    node: str = Field(description="The node whose rule runs.")
+    grad: Value = Field(description="The gradient it holds and passes on.")
+    contributions: list[Contribution]
+    visit: int | None = Field(None, description="Naive pass: the how-many-th time the "
+                              "recursion reaches this node.")
+    depth: int | None = Field(None, description="Naive pass: the recursion's depth (0 at the "
+                              "output).")
+    caller: int | None = Field(None, description="Naive pass: the index of the step whose "
+                               "recursion reached this node (null at the output).")
+    stale: Value | None = Field(None, description="Second pass: the gradient the first pass "
+                                "left on this node (the output's is set to 1 again).")
+    wrong: bool | None = Field(None, description="Naive and second pass: its contributions "
+                               "differ from the right pass's at this node.")
+
+
+class Parting(_Model):
+    """The first step where a pass parts from the right one, and why."""
+
+    step: int = Field(description="The index of the step in this pass's `steps`.")
+    node: str
+    name: str = Field(description="How the reason names the node.")
+    got: Value = Field(description="The gradient the node has passed on by this step, in all "
+                       "(its gradient each time its rule ran, added up).")
+    right: Value = Field(description="Its gradient by the right pass.")
+    reason: str = Field(description="Why, in words.")
+
+
+class PassOut(_Model):
+    """One pass: its steps in order and the gradients it ends with."""
+
+    steps: list[NaiveStep]
+    gradients: dict[str, Value] = Field(description="Each input's gradient at the end, by name.")
+    node_gradients: dict[str, Value] = Field(description="Each node's gradient at the end, "
+                                             "by id (the nodes on the way to the output).")
+    note: str
+
+
+class ComparedPass(PassOut):
+    """A mistaken pass, compared with the right one."""
+
+    complete: bool = Field(description="False when the naive recursion was stopped at "
+                           "`max_steps` (or at the numbers' limit): its gradients are those it "
+                           "had then.")
+    total_steps: str = Field(description="The steps the whole pass takes, as decimal digits "
+                             "(exact, counted without running it: 2^40 and more).")
+    parts: Parting | None = Field(description="Where it first parts from the right pass; null "
+                                  "if it never does.")
+    differs: list[str] = Field(description="Node ids whose final gradient differs from the "
+                               "right one.")
+
+
+class NaiveResponse(_Model):
+    """The backward pass right, by the naive recursion and twice without zeroing."""
+
+    source: str
+    output: str = Field(description="The output node's id.")
+    labels: dict[str, str] = Field(description="How the reasons name each node, by id.")
+    children: Literal["operands", "distinct"]
+    max_steps: int = Field(description="The naive recursion's steps at most.")
+    right: PassOut = Field(description="Reverse topological order, each rule once.")
+    naive: ComparedPass = Field(description="`backward()` calling itself on each child.")
+    twice: ComparedPass = Field(description="A second `backward()` without zeroing: its steps, "
+                                "each adding onto the first's gradients.")

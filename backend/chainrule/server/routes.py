@@ -12,6 +12,8 @@ from ..answer.schemas import (
     Example,
     MethodsRequest,
     MethodsResponse,
+    NaiveRequest,
+    NaiveResponse,
     OpOut,
     OptimizeRequest,
     OptimizeResponse,
@@ -19,7 +21,7 @@ from ..answer.schemas import (
     PathsResponse,
 )
 from ..core.ops import OPS
-from ..differentiate import backprop_data, compact_data, paths_data
+from ..differentiate import backprop_data, compact_data, naive_data, paths_data
 from ..examples import EXAMPLES
 from ..optimize import optimize_data
 from .answers import computed
@@ -72,6 +74,13 @@ async def post_paths(body: PathsRequest, request: Request) -> Response:
 async def post_methods(body: MethodsRequest, request: Request) -> Response:
     """Three ways to differentiate: symbolic (with its swell), finite differences over h, backprop."""
     return await computed(request, methods_data, source=body.source, values=body.values)
+
+
+@router.post("/naive", response_model=NaiveResponse, responses=ERRORS)
+async def post_naive(body: NaiveRequest, request: Request) -> Response:
+    """The backward pass played right, by the naive recursion, and twice without zeroing."""
+    return await computed(request, naive_data, source=body.source, values=body.values,
+                          children=body.children)
 
 
 @router.post("/optimize", response_model=OptimizeResponse, responses=ERRORS)
