@@ -8,8 +8,9 @@
 
 from .differentiate import backprop, from_micrograd, from_torch, trace
 from .errors import ChainruleError
+from .grading import grade
 
-__all__ = ["ChainruleError", "backprop", "from_micrograd", "from_torch", "show", "trace"]
+__all__ = ["ChainruleError", "backprop", "from_micrograd", "from_torch", "grade", "show", "trace"]
 
 
 def __getattr__(name: str) -> object:
