@@ -43,6 +43,7 @@ VERDICTS = ("exact", "approx", "wrong", "shape", "missing")
 RIGHT = ("exact", "approx")
 WRONG = ("wrong", "shape")  # what makes a row first_wrong, given its upstream
 SEED = -1  # among a tensor's sources: the output's seed, reached through no given tensor
+FURTHER_UP = "the mistake is further up"
 MAX_SOURCES = 6  # sources and pass-throughs kept per tensor, for the hints
 FLOAT64_TOLERANCE = (1e-9, 1e-12)
 NARROW_TOLERANCE = (1e-4, 1e-6)
@@ -119,6 +120,8 @@ def grade_graph(graph: Graph, values: Values, grads: Grads, seed: np.ndarray,
     first = next((row for row in rows if row["given_your_upstream"]["verdict"] in WRONG), None)
     if first is not None:
         first["hint"] = "the first mistake: " + first["hint"]
+        for row in rows:
+            row["hint"] = row["hint"].replace(FURTHER_UP, f"{FURTHER_UP}, at {first['name']}")
     return {"rows": rows, "first_wrong": None if first is None else first["name"],
             "tolerance": tolerance.data()}
 
@@ -233,7 +236,7 @@ def _row(graph: Graph, i: int, named: Mapping[int, str], given: np.ndarray | Non
     row = {**base, **compare(usable, true, tolerance)}
     mine = {**compare(usable, local, tolerance), **came}
     row["given_your_upstream"] = mine
-    row["hint"] = _hint(name, row, mine, named, np.shape(given) != node.shape, node.shape)
+    row["hint"] = _hint(name, row, mine, np.shape(given) != node.shape, node.shape)
     return row
 
 
@@ -291,8 +294,8 @@ def _from_words(mine: dict[str, Any]) -> str:
     return words
 
 
-def _hint(name: str, row: dict[str, Any], mine: dict[str, Any], named: Mapping[int, str],
-          reshaped: bool, shape: tuple[int, ...]) -> str:
+def _hint(name: str, row: dict[str, Any], mine: dict[str, Any], reshaped: bool,
+          shape: tuple[int, ...]) -> str:
     """What a row says: right; right from the learner's upstream though wrong itself (a
     mistake further up); or the learner's own rule wrong here, with the worst element."""
     source = _from_words(mine)
@@ -300,7 +303,7 @@ def _hint(name: str, row: dict[str, Any], mine: dict[str, Any], named: Mapping[i
     if mine["verdict"] in RIGHT:
         if row["verdict"] in RIGHT:
             return f"right{note}"
-        return f"right, from {source}: the mistake is further up{note}"
+        return f"right, from {source}: {FURTHER_UP}{note}"
     at = mine["index"]
     return (f"your rule for {_d(name)} is wrong: from {source}, the chain rule gives "
             f"{_number(mine['expected'])} at {at}, yours is {_number(mine['yours'])}{note}")
