@@ -423,3 +423,18 @@ def test_a_gradient_of_a_program_shaped_wrong_is_a_shape_row(client: TestClient)
     assert row["verdict"] == "shape" and "transposed?" in row["hint"]
     assert body["first_wrong"] == "W"
     assert math.isfinite(body["tolerance"]["scale"])
+
+
+def test_show_plays_a_reports_answer_with_its_grade(monkeypatch: pytest.MonkeyPatch) -> None:
+    import chainrule.widget
+    from chainrule import show
+
+    monkeypatch.setattr(chainrule.widget, "esm_text", lambda: "")  # no built frontend needed
+    report = grade("h = tanh(x)\nL = h * h", {"h": 2 * math.tanh(0.5), "x": 1.0}, x=0.5)
+    widget = show(report)
+    graded = widget.answer["grade"]
+    assert graded["first_wrong"] == "x"
+    assert [row["name"] for row in graded["rows"]] == ["h", "x"]
+    assert graded["rows"][0]["verdict"] in RIGHT and graded["rows"][1]["verdict"] == "wrong"
+    names = widget.answer["columns"]["nodes"]["name"]
+    assert names[int(graded["rows"][0]["node"][1:])] == "h"
