@@ -212,8 +212,8 @@ class Answer(_Model):
     tangent: Tangent | None = Field(description="Forward mode's steps; null in reverse mode.")
     jacobian: Jacobian | None = Field(description="The Jacobian of an array output (or of a "
                                       "scalar output when asked); null otherwise.")
-    grade: Grade | None = Field(None, description="The learner's gradients graded (`chainrule."
-                                "grade`, `POST /api/v1/grade`); absent otherwise.")
+    grade: Grade | None = Field(description="The learner's gradients graded (`chainrule.grade`, "
+                                "`POST /api/v1/grade`); null otherwise.")
 
     _data: dict[str, Any] | None = PrivateAttr(None)  # what it was built from, if known
 
