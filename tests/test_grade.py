@@ -438,3 +438,15 @@ def test_show_plays_a_reports_answer_with_its_grade(monkeypatch: pytest.MonkeyPa
     assert graded["rows"][0]["verdict"] in RIGHT and graded["rows"][1]["verdict"] == "wrong"
     names = widget.answer["columns"]["nodes"]["name"]
     assert names[int(graded["rows"][0]["node"][1:])] == "h"
+
+
+def test_a_programs_rename_is_a_name_of_the_node_it_renames() -> None:
+    source = "a = x\nb = sin(a)\nL = b * a"
+    x = 0.7
+    loss = lambda v: float(np.sin(v[0]) * v[0])
+    dx = central_difference(loss, np.array([x]))[0]
+    report = grade(source, {"b": x, "a": dx}, x=x)
+    assert report.first_wrong is None
+    assert [row["name"] for row in report.rows] == ["b", "a"]
+    wrong = grade(source, {"b": x, "a": dx + 1}, x=x)
+    assert wrong.first_wrong == "a" and " at " not in wrong["a"]["hint"]

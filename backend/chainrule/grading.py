@@ -20,6 +20,7 @@ from .differentiate import cotangent_seed, differentiate, without_gc
 from .errors import ChainruleError, Deadline
 from .readers import Read, named_nodes
 from .readers.numpy_trace import read_numpy
+from .readers.parsing import parse
 from .readers.program import read_program
 from .settings import LIMITS, Limits
 
@@ -51,8 +52,9 @@ def grade(forward_pass: str | Callable[..., Any], grads: Mapping[str, object],
     `missing`, each with `given_your_upstream`), `first_wrong`, and the answer of the forward
     pass (`show(report)` plays it). `check` is the answer's gradient check (off).
     """
-    return graded(_read(forward_pass, {**(values or {}), **named_values}, model, limits),
-                  grads, check=check, limits=limits)
+    read = _read(forward_pass, {**(values or {}), **named_values}, model, limits)
+    aliases = renames(forward_pass, limits) if isinstance(forward_pass, str) else {}
+    return graded(read, grads, check=check, limits=limits, aliases=aliases)
 
 
 def grade_data(source: str, values: Mapping[str, object], grads: Mapping[str, object], *,
@@ -61,23 +63,40 @@ def grade_data(source: str, values: Mapping[str, object], grads: Mapping[str, ob
     """`POST /api/v1/grade`: a program's gradients graded, as JSON-ready data (the report's
     rows, first_wrong, tolerance, and the answer)."""
     read = read_program(source, values, limits, deadline or Deadline(limits.max_seconds))
-    return graded(read, grads, check=check, limits=limits).to_dict()
+    return graded(read, grads, check=check, limits=limits,
+                  aliases=renames(source, limits)).to_dict()
+
+
+def renames(source: str, limits: Limits = LIMITS) -> dict[str, str]:
+    """A program's lines that only rename (`a0 = x`): the new name -> the name renamed, whose
+    node it stands for (a renamed input keeps its own name)."""
+    return {s.target: s.expr.name for s in parse(source, limits).statements  # type: ignore[attr-defined]
+            if s.target is not None and s.expr.kind == "name"}
 
 
 def graded(read: Read, grads: Mapping[str, object], *, check: bool | str = False,
-           limits: Limits = LIMITS) -> Report:
-    """Grade `grads` against what a reader read."""
+           limits: Limits = LIMITS, aliases: Mapping[str, str] | None = None) -> Report:
+    """Grade `grads` against what a reader read; `aliases` are more names for named nodes
+    (a program's renames), each standing for the node of the name it renames."""
     if not isinstance(grads, Mapping):
         raise ChainruleError("grads must be a mapping from a tensor's name to its gradient, "
                              f"not {type(grads).__name__}", None, "request")
     answer = differentiate(read, check=check, limits=limits)
     graph = read.graph
     names = {**read.outputs, **named_nodes(graph), **graph.inputs}
+    for alias, name in (aliases or {}).items():  # in order: a rename of a rename too
+        if alias not in names and name in names:
+            names[alias] = names[name]
     given, narrow = {}, any(w.get("kind") == "precision" for w in read.warnings)
+    total = 0
     for name, value in grads.items():
         node = _node_of(name, names)
         array, narrower = _array(name, value, limits)
         given[node], narrow = array, narrow or narrower
+        total += array.size
+        if total > limits.max_total_elements:
+            raise ChainruleError(f"the gradients given hold more than "
+                                 f"{limits.max_total_elements:,} numbers in all", None, "limit")
     named = {i: name for name, i in {**named_nodes(graph), **graph.inputs}.items()}
     named.update({names[name]: name for name in grads})
     values = forward(graph)

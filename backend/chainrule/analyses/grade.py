@@ -304,9 +304,9 @@ def _hint(name: str, row: dict[str, Any], mine: dict[str, Any], reshaped: bool,
         if row["verdict"] in RIGHT:
             return f"right{note}"
         return f"right, from {source}: {FURTHER_UP}{note}"
-    at = mine["index"]
+    at = f" at {mine['index']}" if mine["index"] else ""
     return (f"your rule for {_d(name)} is wrong: from {source}, the chain rule gives "
-            f"{_number(mine['expected'])} at {at}, yours is {_number(mine['yours'])}{note}")
+            f"{_number(mine['expected'])}{at}, yours is {_number(mine['yours'])}{note}")
 
 
 def _number(x: object) -> str:
