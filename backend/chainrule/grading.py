@@ -47,7 +47,10 @@ def grade(forward_pass: str | Callable[..., Any], grads: Mapping[str, object],
       does; names are its local variables and, without a `model`, the leaf tensors' own
       variable names (of its closure or its globals: `C`, `W1`), with a model its
       parameters' paths (`0.weight`).
-    A name the forward pass does not have raises `ChainruleError` naming the closest ones.
+    A tensor left out (or given in a wrong shape) is `missing` (`shape`), and the tensors
+    before it are graded through it with chainrule's own rules: `logits` given alone is graded
+    as the whole cross entropy's rule. A name the forward pass does not have raises
+    `ChainruleError` naming the closest ones.
     Returns a `Report`: rows in backward order (`exact`, `approx`, `wrong`, `shape`,
     `missing`, each with `given_your_upstream`), `first_wrong`, and the answer of the forward
     pass (`show(report)` plays it). `check` is the answer's gradient check (off).
