@@ -450,3 +450,26 @@ def test_a_programs_rename_is_a_name_of_the_node_it_renames() -> None:
     assert [row["name"] for row in report.rows] == ["b", "a"]
     wrong = grade(source, {"b": x, "a": dx + 1}, x=x)
     assert wrong.first_wrong == "a" and " at " not in wrong["a"]["hint"]
+
+
+def test_a_models_parameters_are_graded_by_their_paths() -> None:
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(),
+                                torch.nn.Linear(4, 1)).double()
+    x = torch.randn(5, 3, dtype=torch.float64)
+
+    def loss_fn() -> torch.Tensor:
+        out = model(x)
+        return (out ** 2).mean()
+
+    model.zero_grad()
+    loss_fn().backward()  # torch autograd: the oracle
+    grads = {name: p.grad.clone() for name, p in model.named_parameters()}
+    report = grade(loss_fn, grads, model=model)
+    assert report.first_wrong is None
+    assert set(report.verdicts) == {*grads, "out"}
+    assert report.verdicts["out"] == "missing"
+    grads["0.weight"] = grads["0.weight"].T
+    row = grade(loss_fn, grads, model=model)["0.weight"]
+    assert row["verdict"] == "shape" and "transposed?" in row["hint"]
+    assert "d(0.weight)" not in row["hint"]

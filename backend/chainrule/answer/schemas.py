@@ -804,7 +804,7 @@ class GradeRequest(_Model):
 
     model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
         "examples": [{"source": "a = x * y\nb = sin(a)\nL = b * x", "values": {"x": 1, "y": 2},
-                      "grads": {"b": 1.0, "a": -0.4161, "x": 0.0, "y": -0.4161}}]})
+                      "grads": {"b": 1.0, "a": -0.4161, "x": 0.077, "y": -0.4161}}]})
 
 
 class GradeVerdict(_Model):
