@@ -20,7 +20,7 @@ FLOORS = [
     {"readers"},
     {"analyses"},
     {"answer"},
-    {"differentiate", "optimize", "export", "widget"},
+    {"differentiate", "optimize", "export", "widget", "grading"},
     {"server", "cli", "__init__", "__main__"},
 ]
 

@@ -8,8 +8,9 @@
 
 from .differentiate import backprop, from_micrograd, from_torch, naive, trace
 from .errors import ChainruleError
+from .grading import grade
 
-__all__ = ["ChainruleError", "backprop", "from_micrograd", "from_torch", "naive", "show",
+__all__ = ["ChainruleError", "backprop", "from_micrograd", "from_torch", "grade", "naive", "show",
            "trace"]
 
 

@@ -317,6 +317,7 @@ def differentiate(read: Read, *, mode: str = "reverse", wrt: str | None = None,
         "jacobian": jacobian_of(graph, order, values, limits)
         if jacobian or out.shape else None,
         "groups": groups_data(graph),
+        "grade": None,  # chainrule.grade's (grading.py)
     }
 
 

@@ -21,6 +21,7 @@ import numpy as np
 import traitlets
 
 from .answer.models import Answer
+from .answer.report import Report
 from .differentiate import backprop
 from .settings import FRONTEND_DIR
 
@@ -78,12 +79,15 @@ class StepsWidget(anywidget.AnyWidget):  # type: ignore[misc]
         return esm_text()
 
 
-def show(source_or_result: str | Answer, /, **values: Any) -> StepsWidget:
+def show(source_or_result: str | Answer | Report, /, **values: Any) -> StepsWidget:
     """A widget that plays the steps: of a source with its values (`show("sin(x*y)", x=1.5,
     y=2)`, and `mode="forward", wrt="x"` as for `backprop`), or of a result already computed
     (`show(backprop(...))`, `show(trace(f, ...))`, `show(from_micrograd(loss))`,
     `show(from_torch(loss_fn, model))`, each with any of backprop's options, e.g.
-    `show(trace(f, x=1.5, mode="forward", wrt="x"))`)."""
+    `show(trace(f, x=1.5, mode="forward", wrt="x"))`), or of a grade report (`show(grade(...))`:
+    its answer, whose `grade` marks each tensor's verdict)."""
+    if isinstance(source_or_result, Report):  # chainrule.grade's: its answer, graded
+        source_or_result = source_or_result.answer
     if isinstance(source_or_result, Answer):
         if values:
             raise TypeError("show(result) takes no values: they are in the result already")

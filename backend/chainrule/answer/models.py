@@ -28,6 +28,7 @@ from .schemas import (
     EdgeOut,
     Formula,
     ForwardStep,
+    Grade,
     Groups,
     Jacobian,
     LiteralOut,
@@ -211,6 +212,8 @@ class Answer(_Model):
     tangent: Tangent | None = Field(description="Forward mode's steps; null in reverse mode.")
     jacobian: Jacobian | None = Field(description="The Jacobian of an array output (or of a "
                                       "scalar output when asked); null otherwise.")
+    grade: Grade | None = Field(description="The learner's gradients graded (`chainrule.grade`, "
+                                "`POST /api/v1/grade`); null otherwise.")
 
     _data: dict[str, Any] | None = PrivateAttr(None)  # what it was built from, if known
 
@@ -318,3 +321,11 @@ def _has_model(annotation: Any) -> bool:
     if origin in (list, dict, Union, types.UnionType):
         return any(_has_model(a) for a in typing.get_args(annotation))
     return False
+
+
+class GradeResponse(Grade):
+    """The learner's gradients graded (`POST /api/v1/grade`), and the forward pass's answer
+    (its `grade` the same rows, for the page's cards)."""
+
+    answer: Answer = Field(description="The compact answer of the forward pass (as `POST "
+                           "/api/v2/backprop` answers it), with `grade`.")

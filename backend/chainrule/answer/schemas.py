@@ -875,3 +875,90 @@ class NaiveResponse(_Model):
     naive: ComparedPass = Field(description="`backward()` calling itself on each child.")
     twice: ComparedPass = Field(description="A second `backward()` without zeroing: its steps, "
                                 "each adding onto the first's gradients.")
+
+
+# ---- grading a learner's gradients (POST /api/v1/grade, chainrule.grade)
+
+Verdict = Literal["exact", "approx", "wrong", "shape", "missing"]
+
+
+class GradeRequest(_Model):
+    """A program, values for its inputs, and the learner's gradients of its tensors by name."""
+
+    source: str = Field(description="The forward pass: a program of the language (its last "
+                        "line the loss).", examples=["a = x * y\nb = sin(a)\nL = b * x"])
+    values: dict[str, InputValue] = Field(default_factory=dict, description="Values of inputs: "
+                                          "numbers or nested lists (float64 arrays).")
+    grads: dict[str, InputValue] = Field(
+        description="The learner's dL/dT by name: an input's or a line's (its last "
+        "assignment), each a number or nested lists shaped like the tensor. Tensors left out "
+        "are `missing`, and graded through with chainrule's own rules.",
+        examples=[{"b": 2.0, "a": -0.8}])
+    check: bool | Literal["auto", "elements", "directions"] = Field(
+        False, description="The answer's gradient check against central differences, as "
+        "`/api/v1/backprop` takes it (off by default: chainrule's gradient is the reference).")
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
+        "examples": [{"source": "a = x * y\nb = sin(a)\nL = b * x", "values": {"x": 1, "y": 2},
+                      "grads": {"b": 1.0, "a": -0.4161, "x": 0.077, "y": -0.4161}}]})
+
+
+class GradeVerdict(_Model):
+    """One gradient compared with what it should be."""
+
+    verdict: Verdict = Field(description="`exact` (equal element for element), `approx` "
+                             "(within `tolerance`), `wrong`, `shape` (not the tensor's "
+                             "shape) or `missing` (not given).")
+    max_diff: Value | None = Field(description="max |yours - expected| (null for `shape` and "
+                                   "`missing`).")
+    index: list[int] | None = Field(description="For `wrong`: the worst element (furthest "
+                                    "past the tolerance).")
+    yours: Value | None = Field(description="For `wrong`: your number there.")
+    expected: Value | None = Field(description="For `wrong`: the number expected there.")
+
+
+class GivenUpstream(GradeVerdict):
+    """The gradient compared with the chain rule applied to the learner's own gradients of the
+    nearest given tensors downstream (the output's seed where a path reaches it directly)."""
+
+    from_: list[str] = Field(alias="from", description="The given tensors whose gradients "
+                             "it was computed from.")
+    through: list[str] = Field(description="Named tensors passed through with chainrule's own "
+                               "rules (not given, or given in a wrong shape).")
+    seed: bool = Field(description="Whether some path reaches the output's seed directly.")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class GradeRow(GradeVerdict):
+    """One named tensor's grade, against chainrule's gradient and given its upstream."""
+
+    name: str = Field(description="The learner's name for the tensor.")
+    node: str = Field(description="Its node's id in the answer (`n<k>`).")
+    shape: list[int] = Field(description="The tensor's shape (its gradient's).")
+    given_shape: list[int] | None = Field(description="The shape of the gradient given; null "
+                                          "if missing.")
+    hint: str = Field(description="In words: right; right from your upstream (the mistake is "
+                      "further up); your rule wrong here, with the worst element; the "
+                      "sum or broadcast a wrong shape missed.")
+    given_your_upstream: GivenUpstream
+
+
+class GradeTolerance(_Model):
+    """|yours - expected| <= rtol |expected| + atol max(scale, max |expected|)."""
+
+    rtol: float
+    atol: float
+    scale: Value = Field(description="The largest |gradient| of chainrule's backward pass.")
+    precision: Literal["float64", "float32"] = Field(description="float32 where the forward "
+                                                     "pass or the gradients were narrower.")
+
+
+class Grade(_Model):
+    """Every named tensor's grade in backward order, and the first wrong given its upstream."""
+
+    rows: list[GradeRow]
+    first_wrong: str | None = Field(description="The name of the first row (backward order) "
+                                    "wrong or misshapen given its own upstream: where the "
+                                    "learner's rule is wrong; null if none is.")
+    tolerance: GradeTolerance

@@ -43,7 +43,7 @@ import contextlib
 import functools
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from functools import partial
 from types import CodeType, FrameType
@@ -96,14 +96,17 @@ _SKIPPED_DIRS = (os.path.dirname(torch.__file__) + os.sep,
                  os.path.dirname(__file__) + os.sep)
 
 
-def read_torch(loss_fn: Callable[[], Any], model: Any, limits: Limits) -> Read:
+def read_torch(loss_fn: Callable[[], Any], model: Any, limits: Limits,
+               leaf_names: Mapping[int, str] | None = None) -> Read:
     """Read what `loss_fn()` computes with torch (`from_torch`'s reading: see
     `chainrule.from_torch`). The output of each module and of each loss read as its parts is
-    named by its path (`model.0`) or function (`mse_loss`); `output=` may choose them."""
+    named by its path (`model.0`) or function (`mse_loss`); `output=` may choose them.
+    `leaf_names` (without a model): names for leaf tensors by `id(tensor)` (the user's own
+    variables, as `chainrule.grade` finds them), used instead of `t<k>` where given."""
     if model is not None and not isinstance(model, torch.nn.Module):
         raise ChainruleError(f"from_torch's model is an nn.Module, not {type(model).__name__}",
                              None, "request")
-    reader = _Reader(model, limits)
+    reader = _Reader(model, limits, leaf_names)
     reader.names.top = sys._getframe()
     with reader.hooks(), torch.no_grad(), _Mode(reader):
         loss = loss_fn()
@@ -316,8 +319,10 @@ class _Mode(TorchFunctionMode):
 class _Reader:
     """The graph being built: a node per tensor computed from an input, by tensor identity."""
 
-    def __init__(self, model: Any, limits: Limits) -> None:
+    def __init__(self, model: Any, limits: Limits,
+                 leaf_names: Mapping[int, str] | None = None) -> None:
         self.builder = GraphBuilder("", {}, limits)
+        self.leaf_names = leaf_names or {}
         self.model = model
         self.parameters: dict[int, str] = {} if model is None else {
             id(p): name for name, p in model.named_parameters()}
@@ -379,7 +384,10 @@ class _Reader:
         if self.model is not None:
             return self.parameters.get(id(tensor))
         if tensor.requires_grad and tensor.is_leaf:
-            self.parameters[id(tensor)] = name = f"t{len(self.parameters)}"
+            name = self.leaf_names.get(id(tensor))
+            if name is None or name in self.parameters.values():
+                name = f"t{len(self.parameters)}"
+            self.parameters[id(tensor)] = name
             return name
         return None
 

@@ -45,7 +45,8 @@ KILL_GRACE = 1.0  # seconds past the deadline before the pool kills a computatio
 TRIM_AFTER_BYTES = 1 << 20  # after an answer this large (or a failure), memory is given back
 LIGHT_BYTES = 16 * 1024  # a request body under this is light: it may use the reserved worker
 HEAVY_POLL_SECONDS = 0.005  # how often a waiting heavy request looks for a free slot
-PRELOAD = ["chainrule.differentiate", "chainrule.analyses.methods", "chainrule.optimize"]  # in the forkserver
+PRELOAD = ["chainrule.differentiate", "chainrule.analyses.methods", "chainrule.optimize",
+           "chainrule.grading"]  # in the forkserver
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 
 

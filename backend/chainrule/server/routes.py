@@ -3,13 +3,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from ..analyses.methods import methods_data
-from ..answer.models import Answer
+from ..answer.models import Answer, GradeResponse
 from ..answer.schemas import (
     BackpropRequest,
     BackpropResponse,
     CompactRequest,
     ErrorResponse,
     Example,
+    GradeRequest,
     MethodsRequest,
     MethodsResponse,
     NaiveRequest,
@@ -23,6 +24,7 @@ from ..answer.schemas import (
 from ..core.ops import OPS
 from ..differentiate import backprop_data, compact_data, naive_data, paths_data
 from ..examples import EXAMPLES
+from ..grading import grade_data
 from ..optimize import optimize_data
 from .answers import computed
 
@@ -110,3 +112,10 @@ def get_ops() -> list[OpOut]:
 def get_examples() -> list[Example]:
     """A gallery of expressions to start from."""
     return [Example.model_validate(example) for example in EXAMPLES]
+
+
+@router.post("/grade", response_model=GradeResponse, responses=ERRORS)
+async def post_grade(body: GradeRequest, request: Request) -> Response:
+    """The learner's gradients of a program's tensors, graded one by one and given their upstream."""
+    return await computed(request, grade_data, source=body.source, values=body.values,
+                          grads=body.grads, check=body.check)
