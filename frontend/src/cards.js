@@ -31,12 +31,27 @@ export function cardOf(node) {
   if (isArray) {
     const value = heatmapGrid(node.value);
     const grad = node.grad === null ? null : heatmapGrid(node.grad);
-    heat = { value, grad, width: value.cols * CELL, height: value.rows * CELL };
+    heat = { value, grad, width: value.cols * CELL, height: value.rows * CELL,
+      range: { value: rangeOf(node.value), grad: node.grad === null ? "" : rangeOf(node.grad) } };
     width = Math.max(width, 2 * heat.width + 3 * PAD);
     height += heat.height + PAD / 2;
   }
   return { id: node.id, title, sub, note, isArray, shape: node.shape, valueText, gradText, heat,
     width: Math.ceil(width), height: Math.ceil(height) };
+}
+
+// An array's smallest and largest elements, "from −0.93 to 0.99", for the words of its card
+// (none for a short vector the card writes out).
+function rangeOf(value) {
+  if (value.length <= 3 && !value.some(Array.isArray)) return ""; // written out on the card
+  let low = Infinity;
+  let high = -Infinity;
+  for (const v of [value].flat(Infinity)) {
+    if (typeof v !== "number" || !Number.isFinite(v)) continue;
+    if (v < low) low = v;
+    if (v > high) high = v;
+  }
+  return low > high ? "" : `from ${formatShort(low)} to ${formatShort(high)}`;
 }
 
 /** What a screen reader says for a card at a step: the card's label as drawn (name, op or
@@ -50,9 +65,10 @@ export function spokenCard(card, state, second = "gradient") {
     return `${saidOnce(card.sub, card.title)}: ${card.valueText}, ${norm}`;
   }
   const label = saidOnce(card.title, card.sub, card.isArray ? card.shape.join("×") : "");
-  const value = state.value ? ` = ${card.valueText}` : ", value not computed yet";
+  const range = (text) => (text ? ` (${text})` : "");
+  const value = state.value ? ` = ${card.valueText}${range(card.heat?.range.value)}` : ", value not computed yet";
   if (!card.gradText) return label + value;
-  return `${label}${value}, ${second} ${state.grad ? card.gradText : "not computed yet"}`;
+  return `${label}${value}, ${second} ${state.grad ? card.gradText + range(card.heat?.range.grad) : "not computed yet"}`;
 }
 
 /** Words of a spoken name, each said once: a group named for its kind (the group "data" of

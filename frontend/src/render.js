@@ -6,6 +6,7 @@
 
 import * as d3 from "d3";
 import { CELL, PAD, glyphOf, spokenCard } from "./cards.js";
+import { formatShort } from "./format.js";
 import { clearFar, drawFar } from "./far-layer.js";
 import { createMinimap } from "./minimap.js";
 import { frameAt, involvedAt, nodeStateAt } from "./timeline.js";
@@ -641,13 +642,16 @@ export function drawHeat(parent, grid, cls, x, y, cell = CELL) {
   const g = parent.append("g").attr("class", `heat ${cls}`).attr("transform", `translate(${x},${y})`);
   g.append("rect").attr("class", "heat-frame").attr("width", grid.cols * cell)
     .attr("height", grid.rows * cell);
+  // Each cell's number on hover (a block's mean where the grid samples a big array).
+  const say = grid.sampled ? (v) => `≈ ${formatShort(v)} (mean of a block)` : (v) => formatShort(v);
   grid.cells.forEach((v, k) => {
     const magnitude = Number.isFinite(v) ? (grid.scale ? Math.abs(v) / grid.scale : 0) : 1;
     g.append("rect")
       .attr("class", Number.isNaN(v) ? "cell nan" : v < 0 ? "cell neg" : "cell pos")
       .attr("x", (k % grid.cols) * cell).attr("y", Math.floor(k / grid.cols) * cell)
       .attr("width", cell - 1).attr("height", cell - 1)
-      .attr("fill-opacity", (0.12 + 0.88 * magnitude).toFixed(3));
+      .attr("fill-opacity", (0.12 + 0.88 * magnitude).toFixed(3))
+      .append("title").text(say(v));
   });
   return g;
 }

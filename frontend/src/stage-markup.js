@@ -42,12 +42,45 @@ export function graphMarkup() {
     <canvas id="minimap" class="minimap" role="img" hidden
       aria-label="Overview of the whole graph; the part in view is framed. Press to move there."></canvas>
     <div class="graph-tools">
+      ${cardKeyMarkup()}
       <button id="follow" type="button" aria-pressed="true"
         title="Keep the current step in view; off: explore freely"><span class="tick" aria-hidden="true">✓</span> Follow</button>
       <button id="fit" type="button">Fit to screen</button>
     </div>
   </div>
 </div>`;
+}
+
+/** How to read a card, opened from the graph's bar: every mark a card can carry, drawn as
+ * the graph draws it (the same classes), in words beside it. */
+export function cardKeyMarkup() {
+  const card = (cls, label, value, grad, extra = "") => `<svg class="key-card" width="128" height="46" aria-hidden="true">
+      <g class="node ${cls} has-value${grad ? " has-grad" : ""}"><rect class="card" x="1" y="1" width="126" height="44" rx="6"></rect>
+      <line class="divider" x1="1" x2="127" y1="22" y2="22"></line>
+      <text class="node-label" x="10" y="17">${label}</text>
+      <text class="node-value" x="58" y="38" text-anchor="end">${value}</text><text class="node-sep" x="64" y="38" text-anchor="middle">|</text>
+      <text class="node-grad" x="70" y="38">${grad}</text>${extra}</g></svg>`;
+  return `<details class="card-key">
+        <summary>Key</summary>
+        <div class="card-key-body" role="group" aria-label="How to read a card" tabindex="0">
+          <dl>
+            <div>${card("", "w*x <tspan class='node-sub'>×</tspan>", "1.5", "2.07")}
+              <dt>A card</dt><dd>its name and op, then <span class="value-word">value</span> | <span class="grad-word">gradient ∂L/∂node</span>; as micrograd's draw_dot writes "data 1.5 | grad 2.07".</dd></div>
+            <div>${card("input", "x", "0.5", "")}
+              <dt>Dashed border</dt><dd>an input: a parameter or a datum, a leaf of the graph.</dd></div>
+            <div>${card("", "tanh", "0.76", "")}
+              <dt>An empty half</dt><dd>not reached yet: the value fills in when the forward pass reaches the node, the gradient when the backward pass does. In the Gradients table a gradient still adding up is in <i>italics</i> with "…".</dd></div>
+            <div><svg class="key-card" width="128" height="30" aria-hidden="true"><g class="node has-value"><g class="heat heat-value">
+              <rect class="cell pos" x="2" y="4" width="14" height="14" fill-opacity="1"></rect><rect class="cell pos" x="18" y="4" width="14" height="14" fill-opacity="0.4"></rect>
+              <rect class="cell neg" x="34" y="4" width="14" height="14" fill-opacity="0.6"></rect><rect class="cell neg" x="50" y="4" width="14" height="14" fill-opacity="0.15"></rect></g></g></svg>
+              <dt>A heatmap</dt><dd>an array, a cell per element (or per block of a big one): the colour is the sign, the strength |element| over the largest |element|. Hover a cell for its number; a focused card says its range.</dd></div>
+            <div><dt>A strip</dt><dd>a batch (micrograd's samples): the same node in every sample, the one shown ringed, the smallest and largest underlined, their numbers under it.</dd></div>
+            <div><dt>A group's box</dt><dd>what it holds and ‖∂L/∂θ‖: the size of the gradient of L with respect to the group's parameters (every input it uses, wherever it stands); ‖∂L/∂out‖ where it uses none.</dd></div>
+            <div><dt>✗ your rule · kink</dt><dd>a derivative rule of yours the check found wrong at this node; a point where the derivative jumps (relu(0)) and a convention was used.</dd></div>
+            <div><dt>×16 on an edge</dt><dd>one line standing for 16 edges between two groups.</dd></div>
+          </dl>
+        </div>
+      </details>`;
 }
 
 /** The narration line, read by screen readers as the player moves. */

@@ -27,7 +27,7 @@ EMBED = "/embed#source=sin(x*y)&values=x=1.5,y=2&step=3"
 # at step 16 of 30 (its first backward step: pending gradients, the phase badge), the same on a
 # phone, and the embed view.
 STATES = [("loaded", "desktop"), ("two-layer", "desktop"), ("two-layer", "phone"),
-          ("embed", "desktop")]
+          ("embed", "desktop"), ("card-key", "phone")]
 
 
 def run_axe(page: Page) -> list[dict[str, Any]]:
@@ -77,6 +77,9 @@ def open_state(page: Page, base_url: str, state: str) -> None:
         expect(page.locator("#step-count")).to_have_text("1 / 30")
         ui.step_to(page, 15)
         expect(page.locator("#phase")).to_have_text("Backward pass")
+    if state == "card-key":
+        page.locator(".card-key summary").click()
+        expect(page.get_by_role("group", name="How to read a card")).to_be_visible()
     expect(ui.current_node(page)).to_have_count(1)
 
 

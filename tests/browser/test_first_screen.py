@@ -212,3 +212,30 @@ def test_the_moons_networks_top_level_keeps_card_and_formula_on_the_first_screen
         assert len(steps) == 12, f"the keys moved through twelve stops: {sorted(steps)}"
     finally:
         ctx.close()
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)])
+def test_the_card_key_explains_every_mark_of_a_card_in_view(
+        browser: Browser, base_url: str, width: int, height: int) -> None:
+    """Key, in the graph's bar, opens a legend of the card: value | gradient, the dashed input,
+    the empty half not reached yet, the heatmap and its numbers, the strip of a batch, a
+    group's ‖∂L/∂θ‖, the marks of a wrong rule and a kink, an edge's count; all of it inside
+    the viewport (it scrolls within itself), in text no smaller than 11 px, Key still pressable."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    ui.open_app(page, base_url)
+    key = page.locator(".card-key summary")
+    key.click()
+    body = page.get_by_role("group", name="How to read a card")
+    expect(body).to_be_visible()
+    for words in ["value", "gradient ∂L/∂node", "Dashed border", "not reached yet", "Hover a cell",
+                  "A strip", "‖∂L/∂θ‖", "the size of the gradient of L", "✗ your rule", "kink", "×16"]:
+        expect(body).to_contain_text(words)
+    box = body.bounding_box()
+    assert box and box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= width \
+        and box["y"] + box["height"] <= height, box
+    smallest = body.evaluate("""el => Math.min(...[...el.querySelectorAll('dt, dd, text')]
+        .map(t => parseFloat(getComputedStyle(t).fontSize)))""")
+    assert smallest >= 11, smallest
+    key.click()  # Key is never under its own legend
+    expect(body).to_be_hidden()
+    page.close()
