@@ -38,6 +38,7 @@ export function inflate(compact) {
     tangent: compact.tangent,
     jacobian: compact.jacobian,
     groups: compact.groups ?? null,
+    grade: compact.grade ?? null,
 
     /** Every node as a record ({id, op, label, symbol, name, inputs, expr, value, grad, ...}). */
     get nodes() {

@@ -95,9 +95,52 @@ export function cardsOf(result) {
   const tangents = result.tangent ? tangentsById(result) : null;
   const kinks = new Map(result.warnings.filter((w) => w.kind === "kink").map((w) => [w.node, w]));
   const wrong = wrongRuleNodes(result);
-  return new Map(result.nodes.map((n) => [n.id, withWrongRule(withKink(
+  const graded = gradeRows(result);
+  return new Map(result.nodes.map((n) => [n.id, withGrade(withWrongRule(withKink(
     cardOf(tangents ? { ...n, grad: tangents.get(n.id) ?? zerosLike(n.shape) } : n),
-    kinks.get(n.id)), wrong.get(n.id), n)]));
+    kinks.get(n.id)), wrong.get(n.id), n), graded.get(n.id))]));
+}
+
+/** A grade's verdicts (chainrule.grade, ninja mode) as a card says them: an icon and a word. */
+export const GRADE_MARKS = { exact: "✓ exact", approx: "≈ approx", wrong: "✗ wrong", shape: "⚠ shape",
+  missing: "· missing", error: "✗ error" };
+
+/** The rows of the answer's grade (`grade.rows`: the learner's gradient of each named tensor,
+ * judged), by node id. */
+export function gradeRows(result) {
+  return new Map((result.grade?.rows ?? []).filter((r) => r.node).map((r) => [r.node, r]));
+}
+
+/** What a grade row says in words: its verdict against chainrule's gradient, then given the
+ * learner's own upstream, the worst element and the hint. */
+export function gradeWords(row) {
+  const given = row.given_your_upstream;
+  const at = (v) => (v.index?.length ? ` at [${v.index.join(", ")}]` : "");
+  const numbers = (v) => (v.verdict === "wrong" && v.yours !== null && v.yours !== undefined
+    ? `: yours ${formatShort(v.yours)}, expected ${formatShort(v.expected)}${at(v)}` : "");
+  const parts = [`Your d${row.name}: ${GRADE_MARKS[row.verdict] ?? row.verdict}${numbers(row)}`];
+  if (given && given.verdict !== row.verdict) {
+    parts.push(`given your own upstream ${GRADE_MARKS[given.verdict] ?? given.verdict}${numbers(given)}`);
+  }
+  if (row.hint) parts.push(row.hint);
+  return parts.join("; ");
+}
+
+// A node the learner graded says the verdict of its gradient given the learner's own upstream
+// (so one mistake marks one card: the rows after it are right from what they were given),
+// an icon and a word, and the rest in its note.
+function withGrade(card, row) {
+  if (!row) return card;
+  const given = row.given_your_upstream;
+  const verdict = given?.verdict ?? row.verdict;
+  const ok = (v) => v === "exact" || v === "approx";
+  // Right from what it was given, wrong against chainrule's: the mistake is further up.
+  const from = ok(verdict) && !ok(row.verdict) && given.from?.length ? ` from your d${given.from[0]}` : "";
+  const mark = `d${row.name} ${from ? "✓" : GRADE_MARKS[verdict] ?? verdict}${from}`;
+  const sub = card.sub ? `${card.sub} · ${mark}` : mark;
+  const width = Math.max(card.width, Math.ceil((card.title.length + sub.length + 1) * LABEL_CHAR + 2 * PAD));
+  const words = gradeWords(row);
+  return { ...card, sub, width, grade: verdict, note: card.note ? `${card.note}. ${words}` : words };
 }
 
 /** A card inside a frame that names what its name starts with (`w[3]` inside the frame of

@@ -569,6 +569,7 @@ function drawCard(g, card, glyph) {
   if (card.note) body.append("title").text(card.note);
   if (card.kink) g.classed("kink", true);
   if (card.wrongRule) g.classed("wrong-rule", true);
+  if (card.grade) g.classed(`grade-${card.grade}`, true);
   if (card.isArray) {
     body.append("text").attr("class", "node-shape").attr("x", card.width - PAD).attr("y", LINE_1)
       .attr("text-anchor", "end").text(` ${card.shape.join("×")}`);

@@ -2,6 +2,7 @@
 // narration line read by screen readers, and practice mode, which asks the learner for each
 // backward step's local derivatives and contributions and holds the player until they are in.
 
+import { gradeRows, gradeWords } from "./cards.js";
 import { levelText, renderStepPanel } from "./panel-drawings.js";
 import * as practice from "./practice.js";
 
@@ -14,6 +15,7 @@ export function createStepPanel(el) {
   let record = practice.createPractice();
   let questions = new Map(); // per timeline index, asked for when the player gets there
   let shown = null; // {frame, atEnd}
+  let grades = new Map(); // node id -> its grade row (cards.gradeRows)
 
   // Practice mode's questions at a timeline index, or null where it asks none.
   function askedAt(index) {
@@ -37,7 +39,13 @@ export function createStepPanel(el) {
     if (asked && !practice.isDone(record, frame.index, asked.questions)) {
       return "Practice: work out this step's local derivatives and contributions, then Check.";
     }
-    return frame.step.text;
+    return frame.step.text + graded(frame);
+  }
+
+  // At a backward step of a node the learner gave the gradient of (a grade's row): the verdict.
+  function graded(frame) {
+    if (frame.phase !== "backward" || !grades.has(frame.node)) return "";
+    return ` ${gradeWords(grades.get(frame.node))}.`;
   }
 
   function render(frame) {
@@ -60,6 +68,13 @@ export function createStepPanel(el) {
       };
     }
     renderStepPanel(el.stepPanel, frame, nodesById, timeline.total, options);
+    const verdict = graded(frame);
+    if (verdict) {
+      const line = document.createElement("p");
+      line.className = `grade-line grade-${grades.get(frame.node).given_your_upstream?.verdict ?? grades.get(frame.node).verdict}`;
+      line.textContent = verdict.trim();
+      el.stepPanel.append(line);
+    }
   }
 
   function showScore() {
@@ -79,6 +94,7 @@ export function createStepPanel(el) {
     /** A new answer and its timeline: practice starts over. */
     reset(answer, steps, byId) {
       result = answer;
+      grades = gradeRows(answer);
       timeline = steps;
       nodesById = byId;
       record = practice.createPractice();
