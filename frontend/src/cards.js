@@ -153,11 +153,18 @@ export function wrongRuleNodes(result) {
 // alone), and names the operands whose edges carry the wrong local derivative.
 function withWrongRule(card, wrong, node) {
   if (!wrong) return card;
-  const sub = card.sub ? `${card.sub} · ${WRONG_RULE_MARK}` : WRONG_RULE_MARK;
+  return { ...withMark(card, { text: WRONG_RULE_MARK, cls: "wrong-rule",
+    note: `Your derivative rule is wrong here: ${wrong.message}` }),
+  wrongRule: wrong.positions.map((pos) => node.inputs[pos]) };
+}
+
+/** A card with a mark: `text` (an icon and words, not colour alone) after its op, `note` added
+ * to its description, and `cls` a class on its drawing (render.js), e.g. "wrong-rule". */
+export function withMark(card, { text, note = "", cls }) {
+  const sub = card.sub ? `${card.sub} · ${text}` : text;
   const width = Math.max(card.width, Math.ceil((card.title.length + sub.length + 1) * LABEL_CHAR + 2 * PAD));
-  const note = `Your derivative rule is wrong here: ${wrong.message}`;
-  return { ...card, sub, width, note: card.note ? `${card.note}. ${note}` : note,
-    wrongRule: wrong.positions.map((pos) => node.inputs[pos]) };
+  return { ...card, sub, width, note: [card.note, note].filter(Boolean).join(". "),
+    marks: [...(card.marks ?? []), cls] };
 }
 
 // A node on a kink (relu(0), a tie of max) says so on its card: the derivative there is a

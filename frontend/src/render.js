@@ -567,7 +567,7 @@ function drawCard(g, card, glyph) {
   if (card.sub) label.append("tspan").attr("class", "node-sub").text(` ${card.sub}`);
   if (card.note) body.append("title").text(card.note);
   if (card.kink) g.classed("kink", true);
-  if (card.wrongRule) g.classed("wrong-rule", true);
+  for (const cls of card.marks ?? []) g.classed(cls, true);
   if (card.isArray) {
     body.append("text").attr("class", "node-shape").attr("x", card.width - PAD).attr("y", LINE_1)
       .attr("text-anchor", "end").text(` ${card.shape.join("×")}`);
