@@ -9,6 +9,7 @@ import { formatShort } from "./format.js";
 
 export const PARTS_MARK = "✗ parts here";
 const LIMIT = 200; // steps listed per pass; a window around the parting step beyond
+const SAID = 5; // inputs named in a pass's summary
 
 /** The wrong passes and their names, in the order shown. */
 const PASSES = [
@@ -76,6 +77,11 @@ export function createNaivePanel(el, callbacks) {
       ...[{ key: "right", title: "Right: reverse topological order", says: answer.right.note }, ...passes]
         .map((p) => passView(p)));
     el.body.hidden = false;
+    // Each list opens at its parting step (its list scrolls, the page does not).
+    for (const list of el.body.querySelectorAll(".naive-steps")) {
+      const parts = list.querySelector("button.parts")?.closest("li");
+      if (parts) list.scrollTop = Math.max(0, parts.offsetTop - list.clientHeight / 3);
+    }
     callbacks.onMark(marksOf(answer, passes));
   }
 
@@ -193,13 +199,16 @@ export function createNaivePanel(el, callbacks) {
   return panel;
 }
 
-// One sentence per wrong pass: where it parts, or that it does not.
+// One sentence per wrong pass: where it parts, or that it does not, and which inputs end wrong.
 function summary(answer, p) {
   const pass = answer[p.key];
-  const differs = pass.differs.map((id) => answer.labels[id] ?? id);
-  if (!pass.parts) return `${p.short === "naive" ? "The naive pass" : "The second backward()"} never parts from the right one here.`;
-  return `${p.short === "naive" ? "The naive pass" : "The second backward()"} parts at step ${pass.parts.step + 1} (${pass.parts.name})` +
-    (differs.length ? `; ${differs.join(", ")} end${differs.length === 1 ? "s" : ""} wrong.` : ".");
+  const who = p.key === "naive" ? "The naive pass" : "The second backward()";
+  if (!pass.parts) return `${who} never parts from the right one here.`;
+  const inputs = new Set(Object.keys(answer.right.gradients));
+  const wrong = pass.differs.map((id) => answer.labels[id] ?? id).filter((name) => inputs.has(name));
+  const named = wrong.length > SAID ? `${wrong.slice(0, SAID).join(", ")} and ${wrong.length - SAID} more` : wrong.join(", ");
+  return `${who} parts at step ${pass.parts.step + 1} (${pass.parts.name})` +
+    (wrong.length ? `; ${named} end${wrong.length === 1 ? "s" : ""} wrong.` : ".");
 }
 
 // The cards to mark: the node where each wrong pass shown parts.
@@ -245,7 +254,7 @@ function gradientTable(answer, passes) {
     for (const p of passes) {
       const got = answer[p.key].gradients[name];
       const id = Object.keys(answer.labels).find((k) => answer.labels[k] === name);
-      tr.append(cell(got, p.key, answer[p.key].differs.includes(id)));
+      tr.append(cell(got, p.key, answer[p.key].differs.includes(id), right));
     }
     body.append(tr);
   }
@@ -254,7 +263,7 @@ function gradientTable(answer, passes) {
   return wrap;
 }
 
-function cell(value, key, differs) {
+function cell(value, key, differs, right = null) {
   const td = document.createElement("td");
   td.className = `naive-${key}`;
   td.dataset.value = JSON.stringify(value);
@@ -262,8 +271,19 @@ function cell(value, key, differs) {
   if (differs) {
     td.classList.add("differs");
     td.append(" ", badge("✗ differs", "naive-differs"));
+    // An array's text is its shape: say by how much it is off.
+    if (Array.isArray(value)) td.append(` by up to ${formatShort(maxDiff(value, right))}`);
   }
   return td;
+}
+
+// The largest |a − b| over two nested arrays of the same shape.
+function maxDiff(a, b) {
+  const x = [a].flat(Infinity);
+  const y = [b].flat(Infinity);
+  let most = 0;
+  x.forEach((v, k) => { most = Math.max(most, Math.abs(v - y[k])); });
+  return most;
 }
 
 function badge(text, cls) {
