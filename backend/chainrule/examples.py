@@ -160,6 +160,12 @@ EXAMPLES: list[dict[str, object]] = [
                     "layer on one 8×8 image: each conv_layer call is a box. Backward, the "
                     "convolution sends the upstream through the flipped kernel to its input, "
                     "and pooling routes each window's gradient to its maximum."},
+    {"title": "Why a topological order? (micrograd #64)", "source": "a = x\nb = a + a\nc = b + b",
+     "values": {"x": 3.0},
+     "description": "micrograd's most asked question. Switch on \"Replay the naive way\" (under "
+                    "Gradients): the recursive pass reaches b twice and passes its gradient on "
+                    "twice, so x gets 8, not 4. \"...twice without zeroing\" adds the second "
+                    "backward() onto the first."},
     {"title": "Your own rule: softplus", "source":
         "@derivative(lambda x: sigmoid(x))\ndef softplus(x):\n    return log(1 + exp(x))\n\n"
         "y = softplus(w * x + b)", "values": {"w": 0.8, "x": 1.5, "b": -0.9},

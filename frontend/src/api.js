@@ -56,6 +56,14 @@ export function paths(source, values, wrt, limit = 20) {
   return post("v1/paths", { source, values, wrt, limit });
 }
 
+/** The backward pass replayed the naive way (recursive, each node passing its gradient on as
+ * soon as it gets one) and twice without zeroing, beside the right one: {labels, right, naive,
+ * twice}, each pass {steps, gradients, node_gradients, note}, the wrong ones with {parts,
+ * differs}. `children`: "operands" (one child per operand) or "distinct" (micrograd's set). */
+export function naive(source, values, children = "operands") {
+  return post("v1/naive", { source, values, children });
+}
+
 /** Gradient descent on `source` from `values`: {inputs, method, learning_rate, steps, beta,
  * beta2, contour} -> {losses, iterations, thinned, contour, note, warnings, ...}. */
 export function optimize(source, values, options) {

@@ -137,10 +137,7 @@ function withGrade(card, row) {
   // Right from what it was given, wrong against chainrule's: the mistake is further up.
   const from = ok(verdict) && !ok(row.verdict) && given.from?.length ? ` from your d${given.from[0]}` : "";
   const mark = `d${row.name} ${from ? "✓" : GRADE_MARKS[verdict] ?? verdict}${from}`;
-  const sub = card.sub ? `${card.sub} · ${mark}` : mark;
-  const width = Math.max(card.width, Math.ceil((card.title.length + sub.length + 1) * LABEL_CHAR + 2 * PAD));
-  const words = gradeWords(row);
-  return { ...card, sub, width, grade: verdict, note: card.note ? `${card.note}. ${words}` : words };
+  return { ...withMark(card, { text: mark, note: gradeWords(row), cls: `grade-${verdict}` }), grade: verdict };
 }
 
 /** A card inside a frame that names what its name starts with (`w[3]` inside the frame of
@@ -212,20 +209,26 @@ export function wrongRuleNodes(result) {
 // alone), and names the operands whose edges carry the wrong local derivative.
 function withWrongRule(card, wrong, node) {
   if (!wrong) return card;
-  const sub = card.sub ? `${card.sub} · ${WRONG_RULE_MARK}` : WRONG_RULE_MARK;
+  return { ...withMark(card, { text: WRONG_RULE_MARK, cls: "wrong-rule",
+    note: `Your derivative rule is wrong here: ${wrong.message}` }),
+  wrongRule: wrong.positions.map((pos) => node.inputs[pos]) };
+}
+
+/** A card with a mark: `text` (an icon and words, not colour alone) after its op, `note` added
+ * to its description, and `cls` a class on its drawing (render.js), e.g. "wrong-rule". */
+export function withMark(card, { text, note = "", cls }) {
+  const sub = card.sub ? `${card.sub} · ${text}` : text;
   const width = Math.max(card.width, Math.ceil((card.title.length + sub.length + 1) * LABEL_CHAR + 2 * PAD));
-  const note = `Your derivative rule is wrong here: ${wrong.message}`;
-  return { ...card, sub, width, note: card.note ? `${card.note}. ${note}` : note,
-    wrongRule: wrong.positions.map((pos) => node.inputs[pos]) };
+  return { ...card, sub, width, note: [card.note, note].filter(Boolean).join(". "),
+    marks: [...(card.marks ?? []), cls] };
 }
 
 // A node on a kink (relu(0), a tie of max) says so on its card: the derivative there is a
 // convention, which the warning's message states with the one-sided derivatives.
 function withKink(card, warning) {
   if (!warning) return card;
-  const sub = card.sub ? `${card.sub} · kink` : "kink";
-  const width = Math.max(card.width, Math.ceil((card.title.length + sub.length + 1) * LABEL_CHAR + 2 * PAD));
-  return { ...card, sub, kink: warning.message, note: card.note || warning.message, width };
+  return { ...withMark(card, { text: "kink", note: card.note ? "" : warning.message, cls: "kink" }),
+    kink: warning.message };
 }
 
 function zerosLike(shape) {

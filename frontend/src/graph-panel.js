@@ -8,7 +8,7 @@
 
 import { createElk } from "./elk.js";
 import { formatShort } from "./format.js";
-import { CHAR, LABEL_CHAR, PAD, saidOnce, withBatch, withinFrame } from "./cards.js";
+import { CHAR, LABEL_CHAR, PAD, saidOnce, withBatch, withMark, withinFrame } from "./cards.js";
 import { layoutGraph } from "./layout.js";
 import { NORM_MEANING, boxSummary, foldTree, hasLevels, plural, rootOf, runAt, shortName, stopsOf, treeOf } from "./levels.js";
 import { createGraphView } from "./render.js";
@@ -52,6 +52,9 @@ export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
     relayout(shown, shown.open, { pulseMs: 0 });
   });
   let token = 0;
+  // Marks on cards from outside the answer (the naive replay's "✗ parts here"): id ->
+  // {text, note, cls} (cards.withMark); cleared by a new answer.
+  let marks = new Map();
 
   // The layout of the graph with the groups in `open` open: ELK, frames nested, while the
   // graph shown is small; the flow layout (no frames) beyond. Big programs of statements
@@ -65,6 +68,7 @@ export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
     }
     plan.batches = graph.batches ?? [];
     const cards = new Map(plan.cards);
+    for (const [id, mark] of marks) if (cards.has(id)) cards.set(id, withMark(cards.get(id), mark));
     for (const batch of plan.batches) withStrips(plan.result, batch, cards);
     for (const f of graph.frames) {
       for (const id of f.members) if (id[0] === "n") cards.set(id, withinFrame(cards.get(id), f.name));
@@ -197,6 +201,7 @@ export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
      * `currentNode` unfolded; resolves to the plan that show() draws. */
     async prepare(result, cards, currentNode = null) {
       bar.show(null);
+      marks = new Map();
       const tree = treeOf(result);
       const follow = !hasLevels(tree);
       const statements = follow ? statementsOf(result, tree) : null;
@@ -250,6 +255,16 @@ export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
       return { phase: step.phase, name, kind: rest ? "" : g.kind, text: summary.text, norm: summary.norm,
         of: summary.of, steps: runAt(plan.stops, index), stop: stopIndex(plan.stops, index),
         stopCount: plan.stops.length, copy: rest ? plan.tree.groups[plan.tree.of[Number(step.node.slice(1))]].name : null };
+    },
+
+    /** Mark cards: `next` a Map id -> {text, note, cls} (cards.withMark: the words and icon
+     * on the card, its description, a class on its drawing), replacing the marks before; an
+     * empty Map removes them. The graph is laid out again (a mark widens its card). */
+    mark(next) {
+      const same = next.size === marks.size && [...next].every(([id, m]) => marks.get(id)?.text === m.text);
+      marks = new Map(next);
+      if (shown && !same) relayout(shown, shown.open, { pulseMs: 0 });
+      return panel;
     },
 
     /** Mark the nodes in `ids` as selected. */

@@ -11,6 +11,7 @@ import { createHandPanel } from "./hand-panel.js";
 import { fromAnswer } from "./hand.js";
 import { createJacobianPanel } from "./jacobian-panel.js";
 import { createMethodsPanel } from "./methods-panel.js";
+import { createNaivePanel } from "./naive-panel.js";
 import { createOptimizerPanel } from "./optimizer-panel.js";
 import { createOutputPanel } from "./output-panel.js";
 import { createPathsPanel } from "./paths-panel.js";
@@ -34,6 +35,7 @@ const state = {
   mode: "reverse", wrt: "", // forward mode differentiates with respect to the input `wrt`
   output: "", // the statement differentiated ("": the last line)
   wrongRuleSpans: [], // the lines and nodes of the derivative rules the check found wrong
+  naive: { naive: false, twice: false, children: "operands" }, // the naive replay's switches
 };
 
 const editor = createEditorPanel({
@@ -107,6 +109,18 @@ const pathsPanel = createPathsPanel({
 const methodsPanel = createMethodsPanel({
   run: $("methods-run"), wrt: $("methods-wrt"), figure: $("methods-figure"),
   table: $("methods-table"), summary: $("methods-summary"), error: $("methods-error"),
+});
+
+const naivePanel = createNaivePanel({
+  naive: $("naive-on"), twice: $("naive-twice"), children: [...document.querySelectorAll('input[name="naive-children"]')],
+  body: $("naive-body"), status: $("naive-status"), error: $("naive-error"),
+}, {
+  onMark: (marks) => graph.mark(marks),
+  onSelect: (id) => selectNode(id),
+  onChange: (settings) => {
+    state.naive = settings;
+    if (state.result) writeHash(state.result.source, state.valuesText, state.player.index);
+  },
 });
 
 /** Run the source with the values: fetch, lay out, draw; then stand at `step`. */
@@ -216,6 +230,7 @@ function showResult(result, timeline, plan, valuesText, step) {
   pathsPanel.show(result, parseValues(valuesText));
   methodsPanel.show(result, parseValues(valuesText));
   jacobianPanel.show(result);
+  naivePanel.show(result, parseValues(valuesText));
   showIndex(state.player.index, { pulse: false });
   document.body.dataset.status = "ready";
   if (hand.on) hand.show(fromAnswer(result, result.source), { editable: !/^\s*def\s/m.test(result.source) });
@@ -276,7 +291,8 @@ function pause() {
 const LONG_SOURCE = 4000;
 let pendingHash = null;
 function writeHash(source, values, step) {
-  pendingHash = { source, values, step, mode: state.mode, wrt: state.wrt, output: state.output };
+  pendingHash = { source, values, step, mode: state.mode, wrt: state.wrt, output: state.output,
+    ...state.naive };
   if (source.length <= LONG_SOURCE) flushHash();
 }
 
@@ -296,6 +312,8 @@ function restoreFromHash() {
   state.mode = saved.mode ?? "reverse";
   state.wrt = saved.wrt ?? "";
   state.output = saved.output ?? "";
+  state.naive = { naive: saved.naive ?? false, twice: saved.twice ?? false, children: saved.children ?? "operands" };
+  naivePanel.set(state.naive);
   editor.setInput(saved.source, saved.values).setMode(state.mode);
   run(saved.step);
   return true;

@@ -567,9 +567,7 @@ function drawCard(g, card, glyph) {
   // A space (not an offset) between the words, so that the card's text reads as its name does.
   if (card.sub) label.append("tspan").attr("class", "node-sub").text(` ${card.sub}`);
   if (card.note) body.append("title").text(card.note);
-  if (card.kink) g.classed("kink", true);
-  if (card.wrongRule) g.classed("wrong-rule", true);
-  if (card.grade) g.classed(`grade-${card.grade}`, true);
+  for (const cls of card.marks ?? []) g.classed(cls, true);
   if (card.isArray) {
     body.append("text").attr("class", "node-shape").attr("x", card.width - PAD).attr("y", LINE_1)
       .attr("text-anchor", "end").text(` ${card.shape.join("×")}`);

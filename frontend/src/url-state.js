@@ -1,12 +1,14 @@
 // The shareable state in the URL hash: `#source=...&values=...&step=12&mode=forward&wrt=x`,
-// `&output=h` when a statement other than the last is differentiated. Pure. The default mode (reverse) is left out, so reverse-mode links read as before.
+// `&output=h` when a statement other than the last is differentiated, `&naive=1&twice=1&children=distinct`
+// when the naive replay's switches are on. Pure. The default mode (reverse) is left out, so reverse-mode links read as before.
 
 const MODES = new Set(["reverse", "forward"]);
+const CHILDREN = new Set(["operands", "distinct"]);
 
-/** The hash for a state {source, values, step, mode, wrt, output}: URI-encoded fields, empty
- * and default ones left out. */
+/** The hash for a state {source, values, step, mode, wrt, output, naive, twice, children}:
+ * URI-encoded fields, empty and default ones left out. */
 export function encodeHash({ source = "", values = "", step = 0, mode = "reverse", wrt = "",
-  output = "" }) {
+  output = "", naive = false, twice = false, children = "operands" }) {
   const parts = [];
   if (source) parts.push(`source=${encodeURIComponent(source)}`);
   if (values) parts.push(`values=${encodeURIComponent(values)}`);
@@ -16,11 +18,17 @@ export function encodeHash({ source = "", values = "", step = 0, mode = "reverse
     if (wrt) parts.push(`wrt=${encodeURIComponent(wrt)}`);
   }
   if (source && output) parts.push(`output=${encodeURIComponent(output)}`);
+  if (source && naive) parts.push("naive=1");
+  if (source && twice) parts.push("twice=1");
+  if (source && (naive || twice) && CHILDREN.has(children) && children !== "operands") {
+    parts.push(`children=${children}`);
+  }
   return parts.length ? `#${parts.join("&")}` : "";
 }
 
 /** The state held by a hash ("#..." or "..."); null when it holds no source. `mode` and `wrt`
- * are there only for a forward-mode link, `output` only when one was chosen. */
+ * are there only for a forward-mode link, `output` only when one was chosen, `naive`,
+ * `twice` and `children` only when set. */
 export function decodeHash(hash) {
   const text = (hash || "").replace(/^#/, "");
   if (!text) return null;
@@ -42,6 +50,9 @@ export function decodeHash(hash) {
     state.wrt = fields.wrt ?? "";
   }
   if (fields.output) state.output = fields.output;
+  if (fields.naive === "1") state.naive = true;
+  if (fields.twice === "1") state.twice = true;
+  if (CHILDREN.has(fields.children)) state.children = fields.children;
   return state;
 }
 

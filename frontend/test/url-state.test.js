@@ -51,3 +51,17 @@ test("the output chosen round-trips; none chosen is left out", () => {
   assert.deepEqual(decodeHash(encodeHash({ ...state, mode: "forward", wrt: "x" })),
     { ...state, mode: "forward", wrt: "x" });
 });
+
+test("the naive replay's switches round-trip; off and the default children are left out", () => {
+  const state = { source: "a = x\nb = a + a\nc = b + b", values: "x=3", step: 0, naive: true, twice: true,
+    children: "distinct" };
+  const hash = encodeHash(state);
+  assert.match(hash, /&naive=1&twice=1&children=distinct$/);
+  assert.deepEqual(decodeHash(hash), state);
+  assert.ok(!encodeHash({ ...state, naive: false, twice: false }).includes("children"));
+  assert.ok(!encodeHash({ ...state, children: "operands" }).includes("children"));
+  assert.equal(decodeHash("#source=x&children=tree").children, undefined);
+  const { twice, ...once } = state;
+  assert.equal(twice, true);
+  assert.deepEqual(decodeHash(encodeHash({ ...state, twice: false })), once);
+});
