@@ -1190,9 +1190,9 @@ def _argmax(x: Array, axis: Axis = None, keepdims: bool = False) -> Array:
 
 
 def _argmax_shape(s: Shape, axis: Axis = None, keepdims: bool = False) -> Shape:
-    if isinstance(axis, tuple):
-        raise ValueError(f"argmax takes one axis (or None, for the flattened array), not {axis}")
-    return _reduced_shape(s, axis, keepdims)
+    if axis is None or isinstance(axis, int):
+        return _reduced_shape(s, axis, keepdims)
+    raise ValueError(f"argmax takes one axis (or None, for the flattened array), not {axis}")
 
 
 _NINJA_ZERO_VJP: tuple[Vjp] = (lambda g, y, a, **params: np.zeros(np.shape(a)),)
