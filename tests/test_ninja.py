@@ -244,3 +244,21 @@ def test_zeros_like_and_ones_like_are_torchs() -> None:
     tx = torch.tensor(x, requires_grad=True)
     (torch.ones_like(tx) * tx**2 + torch.zeros_like(tx) * tx).sum().backward()
     assert np.allclose(result.gradients["x"], tx.grad.numpy(), rtol=1e-12)  # type: ignore[union-attr]
+
+
+# ---------------------------------------------------------------- reveal
+
+
+def test_reveal_writes_chainrules_rule_as_a_line_that_grades_right() -> None:
+    report = ninja(NINJA, {}, NINJA_VALUES)
+    rules = {row["name"]: row["reveal"] for row in report.rows}
+    assert rules["probs"] == "dprobs = dlogprobs * 1/probs"
+    assert rules["h"] == "dh = dlogits @ W2.T"
+    assert rules["bnbias"] == "dbnbias = sum(dhpreact, axis=0, keepdims=True)"
+    # indexing's scatter-add is not written (C[Xb], emb[:, k], logprobs[arange(8), Yb])
+    assert {name for name, rule in rules.items() if rule is None} == {"logprobs", "emb", "C"}
+    typed = {name: rule for name, rule in rules.items() if rule is not None}
+    typed["logprobs"], typed["emb"] = ANSWERS["logprobs"], ANSWERS["emb"]
+    again = ninja(NINJA, typed, NINJA_VALUES)
+    assert again.first_wrong is None
+    assert all(row["verdict"] in RIGHT for row in again.rows if row["name"] != "C")

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .answer.report import Report
-from .core.graph import node_key
+from .core.graph import Node, node_key
 from .core.sweeps import backward, forward
 from .differentiate import cotangent_seed, without_gc
 from .errors import ChainruleError, Deadline
@@ -91,7 +91,7 @@ def _ninja(read: Read, source: str, answers: Mapping[str, str], values: Mapping[
             else np.zeros(graph.nodes[i].shape) for name, i in names.items()}
     grads, errors, stand_ins = _evaluate(texts, names, env, true, limits)
     by_node = {node_key(names[key]): key for key in texts}
-    rules = reveal_rules(graph, names)
+    rules = _revealed(reveal_rules(graph, names), graph.nodes, names, env, true, limits)
 
     def annotate(rows: list[dict[str, Any]]) -> None:
         for row in rows:
@@ -109,6 +109,27 @@ def _ninja(read: Read, source: str, answers: Mapping[str, str], values: Mapping[
                 row["hint"] = f"your answer for d{key} cannot be evaluated: " \
                               f"{row['error']['message']}"
     return graded(read, grads, check=check, limits=limits, aliases=aliases, annotate=annotate)
+
+
+def _revealed(rules: Mapping[int, str], nodes: list[Node], names: Mapping[str, int],
+              env: Mapping[str, object], true: Mapping[str, np.ndarray], limits: Limits
+              ) -> dict[int, str]:
+    """The rules written (by node id) that, evaluated at chainrule's own gradients, give the
+    node's gradient (within float64's rounding): a rule is shown only once it is checked."""
+    known = {**env, **{f"d{name}": g for name, g in true.items()}}
+    named = {i: name for name, i in names.items()}
+    kept = {}
+    for i, text in rules.items():
+        try:
+            value = _value(parse(text, limits), text, known, limits)
+        except (ChainruleError, _Failed):
+            continue
+        expected = true[named[i]]
+        scale = float(np.max(np.abs(expected), initial=0.0))
+        if value.shape == tuple(nodes[i].shape) and np.allclose(
+                value, expected, rtol=1e-9, atol=1e-12 * max(scale, 1.0)):
+            kept[i] = text
+    return kept
 
 
 def _key(key: object, names: Mapping[str, int]) -> str:
