@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .analyses.reveal import reveal_rules
 from .answer.report import Report
 from .core.graph import Node, node_key
 from .core.sweeps import backward, forward
@@ -31,7 +32,6 @@ from .grading import graded, renames
 from .readers import Read, named_nodes
 from .readers.parsing import Program, parse, postorder
 from .readers.program import read_program
-from .reveal import reveal_rules
 from .settings import LIMITS, Limits
 
 

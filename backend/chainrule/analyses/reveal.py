@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from .core.graph import Graph, Node
-from .core.ops import ATOM
-from .core.templates import Operand, fill, params_operand
+from ..core.graph import Graph, Node
+from ..core.ops import ATOM
+from ..core.templates import Operand, fill, params_operand
 
 MAX_DEPTH = 8  # unnamed consumers followed, a statement's inner nodes
 
