@@ -20,7 +20,7 @@ FLOORS = [
     {"readers"},
     {"analyses"},
     {"answer"},
-    {"differentiate", "optimize", "export", "widget", "grading"},
+    {"differentiate", "optimize", "export", "widget", "grading", "ninja"},
     {"server", "cli", "__init__", "__main__"},
 ]
 

@@ -104,6 +104,8 @@ def _param_sets(op: Op, shape: tuple[int, ...]) -> list[Params]:
         return [{"key": k} for k in KEYS[shape]]
     if "stride" in names:
         return _window_param_sets(op, "kernel_size" in names)
+    if "classes" in names:  # onehot: its number of classes has no default
+        return [{"classes": 3}, {"classes": 1}]
     sets: list[Params] = [{}]
     if "axis" in names:
         sets += [{"axis": a} for a in range(len(shape))]
@@ -118,6 +120,8 @@ def _param_sets(op: Op, shape: tuple[int, ...]) -> list[Params]:
     sets += [{name: value} for name, value in _REAL_PARAMS if name in names]
     if "min" in names:
         sets.append({"min": -1, "max": 0.5})
+    if op.name == "argmax":  # one axis, or None
+        sets = [p for p in sets if not isinstance(p.get("axis"), tuple)]
     if "pad_width" in names and shape:
         sets += [{"pad_width": ((1, 1),) * len(shape)},
                  {"pad_width": tuple((k % 2, 2 - k % 2) for k in range(len(shape)))}]

@@ -9,8 +9,9 @@
 from .differentiate import backprop, from_micrograd, from_torch, naive, trace
 from .errors import ChainruleError
 from .grading import grade
+from .ninja import ninja
 
-__all__ = ["ChainruleError", "backprop", "from_micrograd", "from_torch", "grade", "naive", "show",
+__all__ = ["ChainruleError", "backprop", "from_micrograd", "from_torch", "grade", "naive", "ninja", "show",
            "trace"]
 
 

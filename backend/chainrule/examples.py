@@ -95,6 +95,47 @@ h2 = conv_layer(h1, w2, b2)
 logits = h2[:, :, 0, 0] @ W3 + b3
 loss = logsumexp(logits) - sum(t * logits)"""
 
+
+# Backprop ninja (makemore part 4) as an exercise: the notebook's forward pass cut into its named
+# tensors, small (a batch of 8, a vocabulary of 5, a context of 3, 2-dimensional embeddings, 6
+# hidden units), for the learner to write every tensor's gradient in the language (ninja mode,
+# `POST /api/v1/ninja`). emb.view(n, -1) is the concatenation of its three characters' rows.
+NINJA = """emb = C[Xb]
+embcat = concatenate([emb[:, 0], emb[:, 1], emb[:, 2]], axis=1)
+hprebn = embcat @ W1 + b1
+bnmeani = 1/8*sum(hprebn, axis=0, keepdims=True)
+bndiff = hprebn - bnmeani
+bndiff2 = bndiff**2
+bnvar = 1/7*sum(bndiff2, axis=0, keepdims=True)
+bnvar_inv = (bnvar + 1e-5)**-0.5
+bnraw = bndiff * bnvar_inv
+hpreact = bngain * bnraw + bnbias
+h = tanh(hpreact)
+logits = h @ W2 + b2
+logit_maxes = amax(logits, axis=1, keepdims=True)
+norm_logits = logits - logit_maxes
+counts = exp(norm_logits)
+counts_sum = sum(counts, axis=1, keepdims=True)
+counts_sum_inv = counts_sum**-1
+probs = counts * counts_sum_inv
+logprobs = log(probs)
+loss = -mean(logprobs[arange(8), Yb])"""
+NINJA_VALUES: dict[str, object] = {
+    "Xb": [[2, 2, 3], [4, 0, 0], [4, 4, 1], [1, 4, 2], [1, 4, 1], [2, 3, 2], [0, 0, 4], [3, 4, 2]],
+    "Yb": [4, 1, 2, 3, 0, 1, 0, 2],
+    "C": [[0.04, -0.29], [-0.78, -0.26], [0.01, -0.28], [1.29, 1.01], [-2.71, -1.89]],
+    "W1": [[-0.09, -0.21, 0.11, 0.11, 1.06, -0.56], [-0.19, 1.02, 0.32, 0.33, -0.26, -0.82],
+           [0.08, 0.05, -0.61, -0.34, -0.04, -0.47], [-0.05, 0.05, 0.02, -0.25, 0.3, 0.45],
+           [0.16, -0.41, 0.37, -0.25, 0.44, -0.54], [0.46, -0.01, -0.62, -0.16, 0.03, 0.14]],
+    "b1": [-0.1, -0.11, 0.02, -0.05, 0.02, 0.08],
+    "W2": [[-0.49, 0.08, 0.37, -0.09, -0.24], [0.23, 0.08, 0.27, -0.1, -0.44],
+           [-0.03, -0.13, 0.23, 0.06, -0.49], [-0.36, 0.27, 0.2, -0.19, 0.0],
+           [0.13, 0.14, 0.26, 0.08, -0.03], [-0.08, 0.32, -0.68, -0.04, 0.01]],
+    "b2": [-0.14, 0.03, -0.07, 0.09, -0.01],
+    "bngain": [[1.07, 1.12, 1.04, 0.91, 0.85, 1.18]],
+    "bnbias": [[-0.01, -0.07, 0.01, -0.02, 0.09, 0.0]],
+}
+
 EXAMPLES: list[dict[str, object]] = [
     {"title": "Product and sine", "source": "x*y + sin(x)", "values": {"x": 1.5, "y": 2.0},
      "description": "x is used twice: its gradient is the sum of two contributions (fan-out)."},
@@ -155,6 +196,13 @@ EXAMPLES: list[dict[str, object]] = [
                     "backward adds up the rows read twice), a batchnorm in its parts, and the "
                     "long cross entropy, whose logprobs[arange(4), Yb] picks one per row. Xb "
                     "and Yb are indices: data, never differentiated."},
+    {"title": "Backprop ninja: makemore part 4", "source": NINJA, "values": NINJA_VALUES,
+     "ninja": True,
+     "description": "Karpathy's exercise, small: write each tensor's gradient as an "
+                    "expression, from the forward names and the d<name> of the tensors after "
+                    "it (dprobs = dlogprobs / probs); each is evaluated and graded where it "
+                    "happens, and a mistake is marked at its own step. onehot(Yb, 5), "
+                    "ones_like(x), argmax(x, 1) and sum(x, axis=0, keepdims=True) help."},
     {"title": "A small LeNet, folded by layer", "source": LENET, "values": {},
      "description": "Two conv layers (convolution, bias, relu, 2×2 max pooling) and a linear "
                     "layer on one 8×8 image: each conv_layer call is a box. Backward, the "

@@ -78,9 +78,11 @@ def renames(source: str, limits: Limits = LIMITS) -> dict[str, str]:
 
 
 def graded(read: Read, grads: Mapping[str, object], *, check: bool | str = False,
-           limits: Limits = LIMITS, aliases: Mapping[str, str] | None = None) -> Report:
+           limits: Limits = LIMITS, aliases: Mapping[str, str] | None = None,
+           annotate: Callable[[list[dict[str, Any]]], None] | None = None) -> Report:
     """Grade `grads` against what a reader read; `aliases` are more names for named nodes
-    (a program's renames), each standing for the node of the name it renames."""
+    (a program's renames), each standing for the node of the name it renames. `annotate`
+    adds to the rows before the report and its answer are made (`chainrule.ninja`)."""
     if not isinstance(grads, Mapping):
         raise ChainruleError("grads must be a mapping from a tensor's name to its gradient, "
                              f"not {type(grads).__name__}", None, "request")
@@ -106,6 +108,8 @@ def graded(read: Read, grads: Mapping[str, object], *, check: bool | str = False
     seed = cotangent_seed(graph.node(graph.output), None)
     sweep = backward(graph, values, record=False, seed=seed)
     grading = grade_graph(graph, values, sweep.grads, seed, given, named, narrow)
+    if annotate is not None:
+        annotate(grading["rows"])
     answer["grade"] = grading
     return Report(grading["rows"], grading["first_wrong"], grading["tolerance"],
                   Answer.built(answer))

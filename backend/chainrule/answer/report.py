@@ -12,7 +12,7 @@ import orjson
 from .models import Answer
 
 # Each verdict's mark beside its word (never colour alone).
-ICONS = {"exact": "✓", "approx": "≈", "wrong": "✗", "shape": "⚠", "missing": "·"}
+ICONS = {"exact": "✓", "approx": "≈", "wrong": "✗", "shape": "⚠", "missing": "·", "error": "!"}
 
 
 @dataclass(frozen=True)

@@ -690,6 +690,8 @@ class Example(_Model):
     check_passes: bool = Field(True, description="Whether its finite-difference check passes: "
                                "false for an example whose own derivative rule is wrong on "
                                "purpose.")
+    ninja: bool = Field(False, description="Whether the gallery offers it as a backprop-ninja "
+                        "exercise: the learner writes each tensor's gradient (`/api/v1/ninja`).")
 
 
 class ErrorDetail(_Model):
@@ -879,7 +881,7 @@ class NaiveResponse(_Model):
 
 # ---- grading a learner's gradients (POST /api/v1/grade, chainrule.grade)
 
-Verdict = Literal["exact", "approx", "wrong", "shape", "missing"]
+Verdict = Literal["exact", "approx", "wrong", "shape", "missing", "error"]
 
 
 class GradeRequest(_Model):
@@ -903,12 +905,36 @@ class GradeRequest(_Model):
                       "grads": {"b": 1.0, "a": -0.4161, "x": 0.077, "y": -0.4161}}]})
 
 
+class NinjaRequest(_Model):
+    """A program, values for its inputs, and the learner's gradients of its tensors, each
+    written as an expression of the language (backprop ninja)."""
+
+    source: str = Field(description="The forward pass: a program of the language (its last "
+                        "line the loss).", examples=["a = x * y\nb = sin(a)\nL = b * x"])
+    values: dict[str, InputValue] = Field(default_factory=dict, description="Values of inputs: "
+                                          "numbers or nested lists (float64 arrays).")
+    answers: dict[str, str] = Field(
+        description="The learner's dL/dT by the tensor's name (an input's or a line's), each an "
+        "expression of the language reading the forward names and the `d<name>` of other "
+        "answers (`dlogprobs / probs`), or the whole line (`dprobs = dlogprobs / probs`); the "
+        "output's own `d<name>` is 1. Tensors left out are `missing`.",
+        examples=[{"b": "dL * x", "a": "db * cos(a)"}])
+    check: bool | Literal["auto", "elements", "directions"] = Field(
+        False, description="The answer's gradient check, as `/api/v1/grade` takes it.")
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
+        "examples": [{"source": "a = x * y\nb = sin(a)\nL = b * x", "values": {"x": 1, "y": 2},
+                      "answers": {"b": "dL * x", "a": "db * cos(a)", "x": "da * y + b",
+                                  "y": "da * x"}}]})
+
+
 class GradeVerdict(_Model):
     """One gradient compared with what it should be."""
 
     verdict: Verdict = Field(description="`exact` (equal element for element), `approx` "
                              "(within `tolerance`), `wrong`, `shape` (not the tensor's "
-                             "shape) or `missing` (not given).")
+                             "shape), `missing` (not given) or, in ninja mode, `error` (the "
+                             "expression given could not be evaluated: see the row's `error`).")
     max_diff: Value | None = Field(description="max |yours - expected| (null for `shape` and "
                                    "`missing`).")
     index: list[int] | None = Field(description="For `wrong`: the worst element (furthest "
@@ -930,6 +956,18 @@ class GivenUpstream(GradeVerdict):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+class AnswerError(_Model):
+    """Why a learner's expression (ninja mode) could not be evaluated."""
+
+    message: str
+    span: list[int] | None = Field(description="[start, end) in the learner's own text, where "
+                                   "known.")
+    kind: str = Field(description="`syntax`, `unknown_name`, `unanswered` (a d-name with no "
+                      "answer), `dependency` (it reads an answer with an error), `cycle`, "
+                      "`target` (a line assigning another name), `value` (NaN or Infinity), "
+                      "or another error kind of the language.")
+
+
 class GradeRow(GradeVerdict):
     """One named tensor's grade, against chainrule's gradient and given its upstream."""
 
@@ -942,6 +980,17 @@ class GradeRow(GradeVerdict):
                       "further up); your rule wrong here, with the worst element; the "
                       "sum or broadcast a wrong shape missed.")
     given_your_upstream: GivenUpstream
+    answer: str | None = Field(None, description="Ninja mode (`/api/v1/ninja`): the learner's "
+                               "expression for this gradient, as typed; null if none.")
+    error: AnswerError | None = Field(None, description="Ninja mode: why the expression could "
+                                      "not be evaluated (the verdict is then `error`).")
+    stand_ins: list[str] = Field(default_factory=list, description="Ninja mode: the "
+                                 "`d<name>` the expression read that were chainrule's own: "
+                                 "the output's seed, or a gradient with no answer or an "
+                                 "answer with an error.")
+    reveal: str | None = Field(None, description="Ninja mode: chainrule's own rule for this "
+                               "gradient as a line of the language (`dprobs = dlogprobs / "
+                               "probs`), where one can be written; else null.")
 
 
 class GradeTolerance(_Model):

@@ -1153,6 +1153,52 @@ def _reversed(s: Shape) -> Shape:
     return s[::-1]
 
 
+# ---------------------------------------------------------------- backprop ninja: constants
+# What a learner's hand-written gradients need (makemore part 4): arrays of zeros and ones shaped
+# like another, one-hot rows of class indices (`onehot(Yb, 27)`: the loss's gradient, or the
+# embedding's added back by matmul), and the index of a maximum (`argmax(logits, 1)`: where
+# logit_maxes came from). Each is piecewise constant in its operand: its VJP is 0.
+
+
+def _zeros_like(x: Array) -> Array:
+    return np.zeros(x.shape)
+
+
+def _ones_like(x: Array) -> Array:
+    return np.ones(x.shape)
+
+
+def _onehot(i: Array, classes: int = 0) -> Array:
+    """Row k of the identity (of `classes` columns) for each index k, rounded: a new last axis
+    (an index outside 0 to classes - 1 gives a row of zeros, as a comparison would)."""
+    return (np.rint(i)[..., None] == np.arange(classes)).astype(np.float64)
+
+
+def _onehot_shape(s: Shape, classes: int = 0) -> Shape:
+    if classes < 1:
+        raise ValueError("onehot needs the number of classes: onehot(Yb, 27)")
+    return (*s, classes)
+
+
+def _argmax(x: Array, axis: Axis = None, keepdims: bool = False) -> Array:
+    """The index of the first maximum along one axis (of the flattened array without one), as
+    a float: numpy's argmax."""
+    if axis is None:
+        flat = np.argmax(x.reshape(len(x), -1), axis=1).astype(np.float64)
+        return flat.reshape((len(x),) + (1,) * (x.ndim - 1)) if keepdims else flat
+    return np.argmax(x, axis=_batch_axes(x, axis)[0], keepdims=keepdims).astype(np.float64)
+
+
+def _argmax_shape(s: Shape, axis: Axis = None, keepdims: bool = False) -> Shape:
+    if axis is None or isinstance(axis, int):
+        return _reduced_shape(s, axis, keepdims)
+    raise ValueError(f"argmax takes one axis (or None, for the flattened array), not {axis}")
+
+
+_NINJA_ZERO_VJP: tuple[Vjp] = (lambda g, y, a, **params: np.zeros(np.shape(a)),)
+_NINJA_ZERO_JVP: tuple[Jvp] = (lambda t, y, a, **params: np.zeros(np.shape(y)),)
+
+
 # ---------------------------------------------------------------------- the table
 
 
@@ -1689,6 +1735,39 @@ OPS: dict[str, Op] = {
                        "(before, after) pair per axis (np.pad in its constant mode, with "
                        "zeros); the gradient is the upstream with the padding cut off.",
            numpy=("pad",), torch=(), sympy=None, micrograd=()),
+        # ------------------------------------------------------------ backprop ninja: constants
+        Op(name="zeros_like", arity=1,
+           forward=_zeros_like, vjps=_NINJA_ZERO_VJP, shape=lambda s: s,
+           expr=_f("zeros_like($u)", r"\mathbf{0}_{$u}"), derivs=(_f("0"),),
+           symbol="0", description="An array of zeros shaped like u (its values are not read); "
+                                   "its gradient is 0.",
+           numpy=(), torch=(), sympy=None, micrograd=()),
+        Op(name="ones_like", arity=1,
+           forward=_ones_like, vjps=_NINJA_ZERO_VJP, shape=lambda s: s,
+           expr=_f("ones_like($u)", r"\mathbf{1}_{$u}"), derivs=(_f("0"),),
+           symbol="1", description="An array of ones shaped like u (its values are not read); "
+                                   "its gradient is 0.",
+           numpy=(), torch=(), sympy=None, micrograd=()),
+        Op(name="onehot", arity=1, params=(("classes", 0),),
+           forward=_onehot, vjps=_NINJA_ZERO_VJP, jvps=_NINJA_ZERO_JVP,
+           shape=_onehot_shape, elementwise=False,
+           expr=_f("onehot($u$p)", r"\operatorname{onehot}$p\left($u\right)"),
+           derivs=(_f("0 (indices are piecewise constant)", "0"),),
+           symbol="onehot",
+           description="For each index k of u, a row of `classes` numbers, 1 at place k and 0 "
+                       "elsewhere (torch's F.one_hot, as floats): `onehot(Yb, 27)`; the "
+                       "gradient of u is 0.",
+           numpy=(), torch=(), sympy=None, micrograd=()),
+        Op(name="argmax", arity=1, params=_AXIS,
+           forward=_argmax, vjps=_NINJA_ZERO_VJP, jvps=_NINJA_ZERO_JVP,
+           shape=_argmax_shape, elementwise=False,
+           expr=_f("argmax($u$p)", r"\operatorname{argmax}$p $u"),
+           derivs=(_f("0 (an index is piecewise constant)", "0"),),
+           symbol="argmax",
+           description="The index of the first largest element along `axis` (of the "
+                       "flattened array without one), as a number: `onehot(argmax(logits, 1), "
+                       "27)` marks where each row's max is; the gradient of u is 0.",
+           numpy=(), torch=(), sympy=None, micrograd=()),
     ]
 }
 

@@ -15,6 +15,7 @@ from ..answer.schemas import (
     MethodsResponse,
     NaiveRequest,
     NaiveResponse,
+    NinjaRequest,
     OpOut,
     OptimizeRequest,
     OptimizeResponse,
@@ -25,6 +26,7 @@ from ..core.ops import OPS
 from ..differentiate import backprop_data, compact_data, naive_data, paths_data
 from ..examples import EXAMPLES
 from ..grading import grade_data
+from ..ninja import ninja_data
 from ..optimize import optimize_data
 from .answers import computed
 
@@ -119,3 +121,10 @@ async def post_grade(body: GradeRequest, request: Request) -> Response:
     """The learner's gradients of a program's tensors, graded one by one and given their upstream."""
     return await computed(request, grade_data, source=body.source, values=body.values,
                           grads=body.grads, check=body.check)
+
+
+@router.post("/ninja", response_model=GradeResponse, responses=ERRORS)
+async def post_ninja(body: NinjaRequest, request: Request) -> Response:
+    """The learner's gradients written as expressions of the language, evaluated and graded."""
+    return await computed(request, ninja_data, source=body.source, values=body.values,
+                          answers=body.answers, check=body.check)
