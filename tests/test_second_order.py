@@ -271,3 +271,36 @@ def test_gallery_examples_build_and_answer(client: TestClient) -> None:
     want = _sympy_hessian(g, [X, Y], {"x": 0.7, "y": 1.3})
     _close(body["hessian"], want)
     _close(body["hvp"]["forward_over_reverse"], want @ np.array([1.0, 2.0]))
+
+
+def test_a_hessian_names_the_kinks_where_second_derivatives_jump() -> None:
+    at_kink = chainrule.hessian("relu(x) * x + max(x, y) * y", {"x": 0.0, "y": 0.0})
+    assert {k["op"] for k in at_kink["kinks"]} == {"relu", "max"}
+    assert chainrule.hessian("relu(x) * x", {"x": 0.5})["kinks"] == []
+
+
+@pytest.mark.parametrize("source,values", [
+    ("sum(var(M, axis=0, ddof=1) * sin(M[0]))", {"M": [[0.2, 0.5], [1.0, -0.3], [0.4, 0.1]]}),
+    ("sum(var(M, axis=1, keepdims=True) * M)", {"M": [[0.2, 0.5], [1.0, -0.3]]}),
+    ("sum(leaky_relu(x, 0.2) * x**2) + sum(elu(x, 0.7) * x**3)", {"x": [0.3, -0.6]}),
+    ("sum(onehot(argmax(x), 2) * x**2)", {"x": [0.3, -0.6]}),
+])
+def test_hessians_equal_central_differences_of_the_gradient(source: str,
+                                                            values: dict[str, object]) -> None:
+    names = list(values)
+    sizes = [int(np.size(values[n])) for n in names]
+    got = chainrule.hessian(source, values)
+
+    def gradient(at: np.ndarray) -> np.ndarray:
+        parts, start = {}, 0
+        for name, size in zip(names, sizes):
+            parts[name] = at[start:start + size].reshape(np.shape(values[name]))
+            start += size
+        answer = chainrule.backprop(source, parts, check=False)
+        return np.concatenate([np.ravel(answer.gradients[n]) for n in names])
+
+    x0 = np.concatenate([np.ravel(values[n]) for n in names])
+    h = 1e-5
+    central = np.array([(gradient(x0 + h * e) - gradient(x0 - h * e)) / (2 * h)
+                        for e in np.eye(x0.size)]).T
+    _close(got["hessian"], central, 1e-6)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.graph import Graph, Node
+from ..core.graph import Graph, Node, node_key
 from ..core.numbers import encode
 from ..core.sweeps import Values, backward, forward
 from ..errors import ChainruleError, Deadline
@@ -203,6 +203,7 @@ def hessian_data(source: str, values: Mapping[str, object] | None = None, *,
         "symmetric": bool(np.allclose(matrix, matrix.T, rtol=1e-9, atol=1e-12)),
         "columns": columns,
         "cost": {**costs(s), "hessian_hvps": n},
+        "kinks": kinks(s, values_),
     }
     if v is not None:
         direction = np.ravel(np.asarray(v, dtype=np.float64))
@@ -213,6 +214,23 @@ def hessian_data(source: str, values: Mapping[str, object] | None = None, *,
         answer["hvp"] = {"v": encode(direction), "forward_over_reverse": encode(fwd),
                          "reverse_over_reverse": encode(rev)}
     return answer
+
+
+def kinks(s: SecondOrder, values: Values) -> list[dict[str, object]]:
+    """The forward nodes on their op's kink at this point: there the first derivative takes
+    its convention and the second jumps (relu's is 0 on both sides, but its first derivative
+    steps from 0 to 1), so the Hessian is the one of the side the convention picks."""
+    found: list[dict[str, object]] = []
+    for node in s.graph.nodes[:s.output.id + 1]:
+        op = s.graph.ops.get(node.op)
+        if op is None or op.kink is None:
+            continue
+        args = [values[i] for i in node.inputs]
+        where = np.asarray(op.kink.where(values[node.id], *args, **dict(node.params)))
+        if where.any():
+            found.append({"node": node_key(node.id), "op": op.name, "point": op.kink.point,
+                          "elements": int(where.sum())})
+    return found
 
 
 def _layout(s: SecondOrder) -> list[dict[str, object]]:

@@ -1070,4 +1070,7 @@ class HessianResponse(_Model):
                                  "`reverse_over_reverse`): one HVP's `passes`, `nodes` swept "
                                  "and `peak_alive` (arrays alive at once); `graph`: the "
                                  "forward and backward nodes; `hessian_hvps`: N.")
+    kinks: list[dict[str, Any]] = Field(description="The forward nodes on their op's kink "
+                                        "at this point (`node`, `op`, `point`, `elements`): "
+                                        "there the second derivatives jump.")
     hvp: HessianHvp | None = None

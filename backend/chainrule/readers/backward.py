@@ -45,6 +45,9 @@ LOCALS: dict[str, tuple[str, ...]] = {
     "max": ("(1 + sign($u - $v)) / 2", "(1 - sign($u - $v)) / 2"),  # a tie: half each
     "min": ("(1 - sign($u - $v)) / 2", "(1 + sign($u - $v)) / 2"),
     "erf": ("2/sqrt(3.141592653589793) * exp(-$u**2)",),
+    # with the node's params in braces: 1 above 0, the slope (alpha e^u) at and below
+    "leaky_relu": ("(sign($u) + sign($u)**2) / 2 * (1 - {negative_slope}) + {negative_slope}",),
+    "elu": ("(sign($u) + sign($u)**2) / 2 * (1 - {alpha} * exp($u)) + {alpha} * exp($u)",),
 }
 _SLOTS = {"$u": "slot_u", "$v": "slot_v", "$w": "slot_w", "$y": "slot_y"}
 
@@ -144,6 +147,8 @@ class _Sweep:
             term = self.elementwise(op, node, pos, g)
             if term is not None:
                 term = self.unbroadcast(term, src.shape)
+        elif _zero(op.derivs[pos].plain):  # argmax, onehot: piecewise constant
+            term = None
         else:
             write = VJPS.get(op.name)
             if write is None:
@@ -164,8 +169,9 @@ class _Sweep:
             "with the table's ops yet, so it cannot be built as a graph", self.span, "grad")
 
     def elementwise(self, op: Op, node: Node, pos: int, g: Node) -> Node | None:
-        text = LOCALS[op.name][pos] if op.name in LOCALS else op.derivs[pos].plain
-        if text == "0":
+        text = LOCALS[op.name][pos].format(**{**dict(op.params), **dict(node.params)}) \
+            if op.name in LOCALS else op.derivs[pos].plain
+        if _zero(text):
             return None
         if text in ("1", "-1"):
             return g if text == "1" else self.apply("neg", [g])
@@ -190,6 +196,11 @@ class _Sweep:
             if size == 1 and term.shape[axis] != 1:
                 term = self.apply("sum", [term], axis=axis, keepdims=True)
         return term
+
+
+def _zero(text: str) -> bool:
+    """Whether a local derivative's template says 0 (`0`, `0 (indices are ...)`)."""
+    return text == "0" or text.startswith("0 (")
 
 
 @functools.lru_cache(maxsize=256)
@@ -273,6 +284,19 @@ def _spread(mean: bool) -> Write:
     return write
 
 
+def _var(s: _Sweep, node: Node, pos: int, g: Node) -> Node | None:
+    """var's VJP: the upstream copied back, times 2 (u - mean(u)) / (n - ddof)."""
+    u = s.builder.nodes[node.inputs[0]]
+    params = dict(node.params)
+    axis, ddof = params.get("axis"), params.get("ddof", 0)
+    spread = _spread(mean=False)(s, node, pos, g)
+    assert spread is not None
+    centered = s.apply("sub", [u, s.apply("mean", [u], axis=axis, keepdims=True)])
+    count = math.prod(u.shape[k] for k in _axes(axis, len(u.shape))) - float(ddof)  # type: ignore[arg-type]
+    scale = s.builder.leaf("const", 2.0 / count, s.span)
+    return s.apply("mul", [spread, s.apply("mul", [scale, centered])])
+
+
 def _axes(axis: object, rank: int) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(rank))
@@ -318,6 +342,7 @@ VJPS: dict[str, Write] = {
             np.asarray(dict(node.params)["axes"])))),
     "reshape": lambda s, node, pos, g: s.apply(
         "reshape", [g, s.builder.nodes[node.inputs[0]]]) if pos == 0 else None,
+    "var": _var,
     "softmax": _softmax,
     "logsumexp": _logsumexp,
     "index": _index,
