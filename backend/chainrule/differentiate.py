@@ -16,6 +16,7 @@ from .analyses.forward_mode import forward_mode
 from .analyses.jacobian import jacobian as jacobian_of
 from .analyses.naive import replay
 from .analyses.paths import find_paths
+from .analyses.second_order import costs, hessian_data, hvp_both, second_order
 from .answer.columns import BINDING, VERSION, node_columns, ops_table, step_columns
 from .answer.groups import groups_data
 from .answer.models import Answer
@@ -433,3 +434,33 @@ def _non_finite_warnings(graph: Graph, values: Values, grads: Grads) -> list[dic
 def _first_bad(array: np.ndarray) -> float:
     flat = np.asarray(array).reshape(-1)
     return float(flat[~np.isfinite(flat)][0])
+
+
+def hessian(source: str, values: Mapping[str, object] | None = None, *,
+            wrt: str | Sequence[str] | None = None, v: object = None,
+            output: str | None = None, limits: Limits = LIMITS,
+            **named_values: object) -> dict[str, object]:
+    """The Hessian of the program's (scalar) output with respect to `wrt` (a name or names;
+    default every input), by N Hessian-vector products each way (forward over reverse and
+    reverse over reverse through the backward graph built as nodes), filled column by column;
+    with `v` (N numbers, the inputs' elements one after the other), H v both ways as well.
+    The same data as `POST /api/v1/hessian`. Raises `ChainruleError` for any mistake."""
+    names = [wrt] if isinstance(wrt, str) else wrt
+    return hessian_data(source, {**(values or {}), **named_values}, wrt=names, v=v,
+                        output=output, limits=limits)
+
+
+def hvp(source: str, values: Mapping[str, object] | None = None, *, v: object,
+        wrt: str | Sequence[str] | None = None, output: str | None = None,
+        limits: Limits = LIMITS, **named_values: object) -> dict[str, object]:
+    """H v, forward over reverse and reverse over reverse, with each way's cost: `v` has one
+    number per element of the inputs `wrt` (default every input), one after the other."""
+    names = [wrt] if isinstance(wrt, str) else wrt
+    s = second_order(source, {**(values or {}), **named_values}, names, limits, None, output)
+    direction = np.ravel(np.asarray(v, dtype=np.float64))
+    if direction.size != s.size:
+        raise ChainruleError(f"v has {direction.size} numbers; the inputs have {s.size}",
+                             None, "shape")
+    fwd, rev = hvp_both(s, direction)
+    return {"v": encode(direction), "forward_over_reverse": encode(fwd),
+            "reverse_over_reverse": encode(rev), "cost": costs(s)}

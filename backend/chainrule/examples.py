@@ -227,4 +227,19 @@ EXAMPLES: list[dict[str, object]] = [
      "description": "The classic mistake: sigmoid's derivative written as sigmoid(x), not "
                     "sigmoid(x) * (1 - sigmoid(x)). The check fails on exactly this rule, with "
                     "both numbers, and the source marks its line and its node."},
+    # ---- second order (issue 30): the backward pass built as a graph, differentiated again
+    {"title": "Second derivative", "source":
+        "L = sin(x * y) + x**2\ng = grad(L, x)\nh = grad(g, x)", "values": {"x": 0.7, "y": 1.3},
+     "description": "g = grad(L, x) builds L's backward pass as nodes of the graph (the seed, "
+                    "each upstream × local product, the local derivatives reading the forward "
+                    "values); h = grad(g, x) differentiates that graph again: d²L/dx² = 2 - y² "
+                    "sin(xy). The output is h, so its own backward pass gives third "
+                    "derivatives."},
+    {"title": "Hessian-vector product, two ways", "source":
+        "L = x**2 * y + sin(x * y)\nhv = hvp(L, x, 1.0)", "values": {"x": 0.7, "y": 1.3},
+     "hessian": {"wrt": ["x", "y"], "v": [1.0, 2.0], "output": "L"},
+     "description": "H v without the Hessian: forward over reverse pushes the tangent v "
+                    "through the backward graph (one pass, memory as the sweep goes); reverse "
+                    "over reverse (the hvp line: grad of grad · v) runs a second backward pass "
+                    "and keeps every value. The Hessian is N of them, a column each."},
 ]

@@ -92,6 +92,9 @@ def node_columns(graph: Graph, values: Values, sweep: Sweep,
         # An op's static params where they differ from its defaults (`sum(x, axis=0)`).
         "params": {str(i): dict(n.params) for i, n in enumerate(graph.nodes) if n.params},
         "rereads": rereads(graph, values),
+        # A backward graph's nodes (`g = grad(L, x)`): what each stands for.
+        "stands_for": {str(n.id): {"role": n.stands_for[0], "of": n.stands_for[1]}
+                       for n in graph.nodes if n.stands_for is not None},
     }
 
 

@@ -106,6 +106,13 @@ class NodeColumns(_Model):
         default_factory=dict, description="For a node on a kink whose numbers depend on its "
         "params or point (leaky_relu's slope, clip's upper bound), by index: [taken, left, "
         "right], each per input; other nodes' are their op's kink's.")
+    stands_for: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="By index, for a node of a backward graph built "
+        "by `grad(L, x)` (its group's kind is `backward`): {\"role\": ..., \"of\": k}, "
+        "k the index of the forward node it stands for; role `seed` (dL/dL, of L), `local` "
+        "(a local derivative of node k), `product` (upstream × local, the contribution "
+        "to dL/d node k along one edge), `sum` (node k's contributions added, dL/d node k), "
+        "`gradient` (grad's value: dL/dx, or the gradients stacked, of x).")
     literal: dict[str, LiteralOut] = Field(description="By index, for an input the source "
                                            "assigns a literal.")
     params: dict[str, dict[str, Any]] = Field(

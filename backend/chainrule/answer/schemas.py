@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
@@ -477,7 +477,7 @@ class Jacobian(_Model):
 
 
 GroupKind = Literal["statement", "function", "layer", "neuron", "sample", "loss",
-                    "regularization", "data"]
+                    "regularization", "data", "backward"]
 
 
 class Groups(_Model):
@@ -490,7 +490,8 @@ class Groups(_Model):
                                   "inside a traced one), `layer`, "
                                   "`neuron`, `sample` (one sample's part of its parent), "
                                   "`loss` (the data loss), `regularization`, `data` (the "
-                                  "samples' inputs) (the last five: micrograd networks).")
+                                  "samples' inputs) (those five: micrograd networks), `backward` (the backward "
+                                  "graph a `grad(L, x)` line builds, named by it).")
     name: list[str] = Field(description="Each group's name: a statement's target, a call as "
                             "`function#k` (its k-th call), a module's place (`layers[1]`, "
                             "`layers[1].neurons[3]`), `sample[k]`, `loss`, ...")
@@ -692,6 +693,10 @@ class Example(_Model):
                                "purpose.")
     ninja: bool = Field(False, description="Whether the gallery offers it as a backprop-ninja "
                         "exercise: the learner writes each tensor's gradient (`/api/v1/ninja`).")
+    hessian: dict[str, Any] | None = Field(None, description="For a second-order example: "
+                                           "what `/api/v1/hessian` takes besides its source "
+                                           "and values (`wrt`, `v`, `output`): the Hessian-vector "
+                                           "products both ways, and the Hessian they fill.")
 
 
 class ErrorDetail(_Model):
@@ -1011,3 +1016,61 @@ class Grade(_Model):
                                     "wrong or misshapen given its own upstream: where the "
                                     "learner's rule is wrong; null if none is.")
     tolerance: GradeTolerance
+
+
+# ---------------------------------------------------------------- second order (issue 30)
+class HessianRequest(_Model):
+    """A scalar program: its Hessian by N Hessian-vector products each way."""
+
+    source: str = Field(examples=["sin(x*y) + x**2"])
+    values: dict[str, InputValue] = Field(default_factory=dict, description="Values of inputs.")
+    wrt: list[str] | None = Field(None, description="The inputs differentiated (their elements "
+                                  "one after the other make the N); default every input.")
+    v: InputValue | None = Field(None, description="A direction (N numbers): H v both ways.")
+    output: str | None = Field(None, description="A line's name, a scalar, to differentiate "
+                               "instead of the last.")
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
+        "examples": [{"source": "sin(x*y) + x**2", "values": {"x": 0.7, "y": 1.3},
+                      "v": [1, 2]}]})
+
+
+class HessianColumn(_Model):
+    index: int = Field(description="j: the column H e_j, one HVP each way.")
+    forward_over_reverse: Value
+    reverse_over_reverse: Value
+    difference: float = Field(description="The largest |difference| of the two ways.")
+
+
+class HessianWrt(_Model):
+    name: str
+    shape: list[int]
+    offset: int = Field(description="Its first element's place among the N.")
+
+
+class HessianHvp(_Model):
+    v: Value
+    forward_over_reverse: Value
+    reverse_over_reverse: Value
+
+
+class HessianResponse(_Model):
+    """The Hessian filled column by column, each column an HVP both ways, with their cost."""
+
+    source: str
+    output: str
+    value: float
+    wrt: list[HessianWrt]
+    size: int = Field(description="N: the elements differentiated.")
+    gradient: Value = Field(description="dL/dx, the N numbers (the backward graph's values).")
+    hessian: Value = Field(description="N × N: hessian[i][j] = d²L / dx_i dx_j.")
+    symmetric: bool
+    columns: list[HessianColumn]
+    cost: dict[str, Any] = Field(description="Per way (`forward_over_reverse`, "
+                                 "`reverse_over_reverse`): one HVP's `passes`, `nodes` swept "
+                                 "and `peak_alive` (arrays alive at once); `graph`: the "
+                                 "forward and backward nodes; `hessian_hvps`: N.")
+    kinks: list[dict[str, Any]] = Field(description="The forward nodes on their op's kink "
+                                        "at this point (`node`, `op`, `point`, `elements`): "
+                                        "there the second derivatives jump.")
+    hvp: HessianHvp | None = None

@@ -35,7 +35,7 @@ MAX_REF_CHARS = 40  # longer sub-expressions are referred to by node id in formu
 # What a group of nodes is: a line of a program, a call of a user's function, a network's
 # layer or neuron, one sample's forward pass, the data loss, the regularization, the data.
 GROUP_KINDS = ("statement", "function", "layer", "neuron", "sample", "loss", "regularization",
-               "data")
+               "data", "backward")
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,11 @@ class Node:
     literal: Literal | None = None  # for an input assigned a literal in the source
     group: int | None = None  # the innermost group it belongs to (an index of Graph.groups)
     params: Params = ()  # its op's static params that differ from the defaults (ops.py)
+    # A node of a backward graph built by `grad(L, x)` (readers/backward.py): what it stands
+    # for, (role, forward node id): "seed" (dL/dL), "local" (a local derivative d y/d u, of the
+    # forward node y), "product" (upstream x local along an edge into the forward node u),
+    # "sum" (a fan-out's contributions added: dL/du), "gradient" (grad's value, dL/dx).
+    stands_for: tuple[str, int] | None = None
 
     @property
     def size(self) -> int:

@@ -1768,6 +1768,16 @@ OPS: dict[str, Op] = {
                        "flattened array without one), as a number: `onehot(argmax(logits, 1), "
                        "27)` marks where each row's max is; the gradient of u is 0.",
            numpy=(), torch=(), sympy=None, micrograd=()),
+        # ---- second order: what the backward graph's kinked local derivatives are made of
+        Op(name="sign", arity=1,
+           forward=np.sign, vjps=(lambda g, y, a: np.zeros_like(g),), shape=_same,
+           expr=_f("sign($u)", r"\operatorname{sign}\left($u\right)"),
+           derivs=(_f("0"),),
+           symbol="sign",
+           description="-1, 0 or 1 as u is negative, 0 or positive (piecewise constant: its "
+                       "gradient is 0); abs's, relu's, max's and min's derivatives as nodes of "
+                       "a backward graph are written with it.",
+           numpy=("sign",), torch=("sign",), sympy=lambda sp, a: sp.sign(a), micrograd=()),
     ]
 }
 

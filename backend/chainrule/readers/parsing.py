@@ -822,6 +822,8 @@ class _ToExpr(Transformer[_AnyToken, Any]):
     def call(self, children: list[Any]) -> Expr:
         span, callee, args = _outer(children), children[0], _operands(children[1:])
         try:
+            if _is_second_order(callee):
+                return _second_order_call(callee.name, args, span)  # type: ignore[union-attr]
             args = _join_list(callee, args)
             return _first_error(args, span) or _call(callee, args, span)
         except ChainruleError as err:
@@ -936,6 +938,51 @@ def _composite(name: str, args: list[Expr], keywords: list[Expr], span: Span) ->
         raise ChainruleError(f"{name} takes {composite.arity} argument, got {len(args)}", span,
                              "arity")
     return Expr("op", span, op=name, args=args)
+
+
+# ------------------------------------------------ second order: grad and hvp as lines
+# `g = grad(L, x)` builds L's backward pass as nodes (readers/backward.py); `grad(L, [x, y])`
+# stacks several gradients; `grad(L, x, v)` seeds an array L with v (a VJP); `hvp(L, x, v)` is
+# `grad(grad(L, x), x, v)`, the Hessian of L times v, reverse over reverse.
+SECOND_ORDER = {"grad": "grad(L, x), grad(L, [x, y]) or grad(L, x, seed)",
+                "hvp": "hvp(L, x, v)"}
+
+
+def _is_second_order(callee: Expr | _Grouped) -> bool:
+    return (callee.__class__ is Expr and callee.kind == "name"  # type: ignore[union-attr]
+            and callee.name in SECOND_ORDER  # type: ignore[union-attr]
+            and callee.name not in _USER_FUNCTIONS.get())  # type: ignore[union-attr]
+
+
+def _second_order_call(name: str, args: list[Expr], span: Span) -> Expr:
+    """`grad(L, x)`, `grad(L, [x, y])`, `grad(L, x, seed)`, `hvp(L, x, v)`: an Expr of kind
+    "grad" (`name` says which), its args [L, x..., seed?] and `value` how many x there are."""
+    usage = SECOND_ORDER[name]
+    for arg in args:
+        if arg.kind == "keyword":
+            raise ChainruleError(f"{name} takes no keyword arguments: {usage}", arg.span,
+                                 "arity")
+    if not 2 <= len(args) <= 3 or (name == "hvp" and len(args) != 3):
+        raise ChainruleError(f"{name} takes {'three' if name == 'hvp' else 'two or three'} "
+                             f"arguments: {usage}", span, "arity")
+    wrt = args[1]
+    if wrt.kind in ("error", "array") and name == "grad":  # a list: `[x, y]`
+        items = wrt.args if wrt.kind == "error" else []
+        if not items:
+            raise ChainruleError(f"grad differentiates with respect to names: {usage}",
+                                 wrt.span, "grad")
+    else:
+        items = [wrt]
+    for item in items:
+        if item.kind != "name":
+            raise ChainruleError(f"{name} differentiates with respect to a name of the "
+                                 f"program (an input or a line's target), not "
+                                 f"{'a number' if item.kind == 'number' else 'an expression'}: "
+                                 f"{usage}", item.span, "grad")
+    for arg in (args[0], *args[2:]):
+        if arg.kind == "error":
+            raise arg.value  # type: ignore[misc]
+    return Expr("grad", span, name=name, args=[args[0], *items, *args[2:]], value=len(items))
 
 
 # ------------------------------------------------ joins: a list of arrays (core/joins.py)

@@ -20,6 +20,7 @@ from ..core.ops import OPS
 from ..errors import ChainruleError, Deadline, Span, warning
 from ..settings import LIMITS, Limits
 from . import Read
+from .backward import gradient
 from .parsing import Expr, Function, Program, Statement, literal_value, parse, postorder
 from .rules import primitive_op
 
@@ -136,7 +137,22 @@ class ProgramBuilder(GraphBuilder):
         array literal."""
         if expr.kind == "name":
             return scope[expr.name] if scope is not None else self.lookup(expr)
+        if expr.kind == "grad":
+            return self.grad(expr, scope)
         return self.leaf("const", expr.value, expr.span)
+
+    def grad(self, expr: Expr, scope: Mapping[str, Node] | None) -> Node:
+        """`grad(L, x)`, `grad(L, [x, y])`, `grad(L, x, seed)`: L's backward pass built as
+        nodes of this graph (readers/backward.py); `hvp(L, x, v)`: grad(grad(L, x), x, v)."""
+        count: int = expr.value  # type: ignore[assignment]
+        out = self.expression(expr.args[0], scope=scope)
+        wrt = [self._leaf(e, scope) for e in expr.args[1:1 + count]]
+        seed = [self.expression(e, scope=scope) for e in expr.args[1 + count:]]
+        text = self.source[expr.span[0]:expr.span[1]]
+        if expr.name == "hvp":
+            inner = gradient(self, out, wrt, None, expr.span, f"grad of {text}")
+            return gradient(self, inner, wrt, seed[0], expr.span, text)
+        return gradient(self, out, wrt, seed[0] if seed else None, expr.span, text)
 
     def call(self, expr: Expr, args: list[Node]) -> Node:
         """A call of one of the program's functions: a primitive's one node, or the body of a
@@ -229,6 +245,16 @@ def build_graph(program: Program, values: Mapping[str, object] | None = None,
     of more than one node (inputs aside) is a `statement` group named by its target (`output`
     for a last line that is an expression alone), spanning the whole line.
     """
+    builder, out = built_program(program, values, limits, deadline, overrides, output)
+    return builder.finish(out)
+
+
+def built_program(program: Program, values: Mapping[str, object] | None = None,
+                  limits: Limits = LIMITS, deadline: Deadline | None = None,
+                  overrides: Collection[str] | None = None, output: str | None = None
+                  ) -> tuple[ProgramBuilder, Node]:
+    """`build_graph`'s builder before it finishes, and the output's node: a caller may add
+    nodes (second_order.py adds the backward graph of the output)."""
     builder = ProgramBuilder(program.source, values or {}, limits, deadline, overrides)
     builder.indices = _index_names(program)
     for function in program.functions.values():
@@ -244,7 +270,7 @@ def build_graph(program: Program, values: Mapping[str, object] | None = None,
     assert out is not None
     if output is not None:
         out = _chosen_output(builder, program, output)
-    return builder.finish(out)
+    return builder, out
 
 
 def read_program(source: str, values: Mapping[str, object] | None = None,

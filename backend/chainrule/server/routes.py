@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from ..analyses.methods import methods_data
+from ..analyses.second_order import hessian_data
 from ..answer.models import Answer, GradeResponse
 from ..answer.schemas import (
     BackpropRequest,
@@ -11,6 +12,8 @@ from ..answer.schemas import (
     ErrorResponse,
     Example,
     GradeRequest,
+    HessianRequest,
+    HessianResponse,
     MethodsRequest,
     MethodsResponse,
     NaiveRequest,
@@ -94,6 +97,14 @@ async def post_optimize(body: OptimizeRequest, request: Request) -> Response:
         request, optimize_data, source=body.source, values=body.values, inputs=body.inputs,
         method=body.method, learning_rate=body.learning_rate, steps=body.steps,
         beta=body.beta, beta2=body.beta2, contour=body.contour, overrides=body.overrides)
+
+
+@router.post("/hessian", response_model=HessianResponse, responses=ERRORS)
+async def post_hessian(body: HessianRequest, request: Request) -> Response:
+    """Second order: the Hessian by N Hessian-vector products, forward over reverse and
+    reverse over reverse through the backward graph, column by column, with their cost."""
+    return await computed(request, hessian_data, source=body.source, values=body.values,
+                          wrt=body.wrt, v=body.v, output=body.output)
 
 
 @router.get("/ops", response_model=list[OpOut])
