@@ -6,12 +6,12 @@
     -1.979985
 """
 
-from .differentiate import backprop, from_micrograd, from_torch, naive, trace
+from .differentiate import backprop, from_micrograd, from_torch, memory, naive, trace
 from .errors import ChainruleError
 from .grading import grade
 from .ninja import ninja
 
-__all__ = ["ChainruleError", "backprop", "from_micrograd", "from_torch", "grade", "naive", "ninja", "show",
+__all__ = ["ChainruleError", "backprop", "from_micrograd", "from_torch", "grade", "memory", "naive", "ninja", "show",
            "trace"]
 
 

@@ -14,13 +14,14 @@ import numpy as np
 from .analyses.check import check_kind, gradient_check
 from .analyses.forward_mode import forward_mode
 from .analyses.jacobian import jacobian as jacobian_of
+from .analyses.memory import memory_line, schedule
 from .analyses.naive import replay
 from .analyses.paths import find_paths
 from .answer.columns import BINDING, VERSION, node_columns, ops_table, step_columns
 from .answer.groups import groups_data
 from .answer.models import Answer
 from .answer.records import Renderer, spelled_out
-from .answer.schemas import NaiveResponse
+from .answer.schemas import MemoryResponse, NaiveResponse
 from .core.graph import Graph, Node, node_key
 from .core.kinks import kink_warnings
 from .core.narration import TEMPLATES
@@ -174,6 +175,41 @@ def naive(source: str | Any, values: Mapping[str, object] | None = None, *,
     return NaiveResponse.model_validate(data)
 
 
+def memory_data(source: str, values: Mapping[str, object] | None = None, *,
+                strategy: str = "sqrt", k: int | None = None, slots: int | None = None,
+                limits: Limits = LIMITS, deadline: Deadline | None = None,
+                **named_values: object) -> dict[str, object]:
+    """The differentiation of a program replayed under a checkpointing strategy, every
+    strategy's counts and peak, and plain reverse mode's memory line, as plain JSON-ready
+    data (`POST /api/v1/memory`; see analyses/memory.py)."""
+    graph = read_program(source, {**(values or {}), **named_values}, limits,
+                         deadline or Deadline(limits.max_seconds)).graph
+    graph.require_scalar_output("checkpointing")
+    return {**schedule(graph, forward(graph), strategy, k=k, slots=slots, limits=limits),
+            "memory": memory_line(graph)}
+
+
+@without_gc
+def memory(source: str, values: Mapping[str, object] | None = None, *, strategy: str = "sqrt",
+           k: int | None = None, slots: int | None = None, limits: Limits = LIMITS,
+           **named_values: object) -> MemoryResponse:
+    """The memory of reverse mode, and checkpointing that trades it for recomputation.
+
+    `memory(source, x=0.5, strategy="revolve", slots=3)` replays the backward pass of a
+    program under a strategy: `all` (keep every value the backward steps read), `none`
+    (recompute from the inputs before each backward step), `every_k` (a checkpoint every `k`
+    forward steps), `sqrt` (every ⌈√F⌉: Chen et al. 2016) or `revolve` (binomial
+    checkpointing with `slots` checkpoints: Griewank and Walther). Returns its `steps`
+    (forward, recompute, backward; the values and bytes held after each), the `gradients` it
+    ends with (the same as `backprop`'s), a `summary` of every strategy's extra forward steps
+    and peak, and plain reverse mode's `memory` line. Raises `ChainruleError` for any mistake
+    in the input.
+    """
+    return MemoryResponse.model_validate(memory_data(
+        source, {**(values or {}), **named_values}, strategy=strategy, k=k, slots=slots,
+        limits=limits))
+
+
 def check_mode(mode: str, wrt: str | None) -> None:
     """Refuse a mode other than reverse and forward, and forward mode without `wrt`."""
     if mode not in ("reverse", "forward"):
@@ -318,6 +354,7 @@ def differentiate(read: Read, *, mode: str = "reverse", wrt: str | None = None,
         if jacobian or out.shape else None,
         "groups": groups_data(graph),
         "grade": None,  # chainrule.grade's (grading.py)
+        "memory": memory_line(graph),
     }
 
 

@@ -1,0 +1,62 @@
+"""What reverse mode keeps: which forward values each backward step reads (the tape).
+
+A VJP `vjps[i](g, ans, *args)` is handed the node's output and every input, but most read
+only some of them: sin's reads its input (cos x), exp's its output (g * ans), add's none (g
+passes through; only the shapes are used, which are not values). What a step reads is read
+from the rule itself, as HIPS autograd's rules show it: the parameters its code loads (a
+parameter loaded only to be handed on counts as read, so the reading errs on the side of
+keeping). tests/test_memory.py audits it: every VJP of the table gives the same numbers with
+the values it does not read replaced by NaN.
+"""
+
+from __future__ import annotations
+
+import dis
+import functools
+import inspect
+from collections.abc import Callable
+
+from .graph import Graph
+
+_LOADS = {"LOAD_FAST", "LOAD_DEREF", "LOAD_CLOSURE", "LOAD_FAST_CHECK", "LOAD_FAST_AND_CLEAR",
+          "LOAD_FAST_LOAD_FAST"}
+OUTPUT = -1  # in a rule's reads: the op's own output (`ans`); inputs by position 0, 1, ...
+
+
+@functools.cache
+def rule_reads(rule: Callable[..., object], arity: int) -> frozenset[int]:
+    """The values a VJP (or any rule called as `rule(g, ans, *args)`) reads: OUTPUT for its
+    `ans`, and the positions of the inputs it reads; all of them where its code is not
+    Python's own (nothing to read it from)."""
+    everything = frozenset({OUTPUT, *range(arity)})
+    code = getattr(rule, "__code__", None)
+    if code is None:
+        return everything
+    names = list(code.co_varnames[:code.co_argcount])
+    loaded: set[str] = set()
+    for ins in dis.get_instructions(code):
+        if ins.opname in _LOADS:
+            loaded.update(ins.argval if isinstance(ins.argval, tuple) else (ins.argval,))
+    if code.co_flags & inspect.CO_VARARGS and code.co_varnames[code.co_argcount] in loaded:
+        return everything  # reads its inputs through *args
+    slots = [OUTPUT, *range(arity)]  # after g: ans, then the inputs in order
+    return frozenset(slot for slot, name in zip(slots, names[1:]) if name in loaded)
+
+
+def step_reads(graph: Graph) -> list[list[int]]:
+    """Per node, the ids of the forward values its backward step reads (its own id for its
+    output), for the VJPs the step runs: those of the operands that need a gradient."""
+    plan = graph.plan
+    positions: dict[int, list[int]] = {}
+    for node, pos in zip(plan.term_node.tolist(), plan.term_position.tolist()):
+        positions.setdefault(node, []).append(pos)
+    reads: list[list[int]] = [[] for _ in graph.nodes]
+    for i, poss in positions.items():
+        node = graph.nodes[i]
+        op = graph.ops[node.op]
+        slots: set[int] = set()
+        for pos in poss:
+            slots |= rule_reads(op.vjps[pos], op.arity)
+        reads[i] = sorted({node.inputs[s] if s >= 0 else i for s in slots
+                           if s < len(node.inputs)})
+    return reads
