@@ -122,7 +122,7 @@ def test_memory_line_is_a_plain_count_of_what_is_held(source: str, values: dict)
 def test_keeping_everything_holds_every_value_of_a_chain_at_the_turn() -> None:
     answer = backprop(chain(12), x0=0.5).model_dump(mode="json")
     mem = answer["memory"]
-    turn = len(mem["forward"]) - 1  # the last forward step: x0 ... x11 all held
+    turn = mem["forward_steps"] - 1  # the last forward step: x0 ... x11 all held
     assert mem["values_at"][turn] == 12 == max(mem["values_at"])
     assert mem["values_at"][-1] == 0  # the end: only the input's gradient
     assert mem["bytes_at"][-1] == 8

@@ -62,24 +62,21 @@ def memory_line(graph: Graph) -> dict[str, object]:
         for j in nodes[i].inputs:
             last[j] = max(last[j], t)
     for s, i in enumerate(steps):
-        for j in reads[i]:
+        for j in reads.get(i, ()):
             last[j] = max(last[j], n_fwd + s)
     last[graph.output] = max(last[graph.output], n_fwd - 1)
     kept = [None if last[i] < 0 else [when_made.get(i, 0), last[i]] for i in range(len(nodes))]
     grad = _grad_spans(graph, steps, n_fwd, total)
     sizes = np.array([n.size * ITEMSIZE for n in nodes], dtype=np.int64)
-    value_bytes = _held(kept, sizes, total)
-    grad_bytes = _held(grad, sizes, total)
+    both = _held(kept, sizes, total) + _held(grad, sizes, total)
     counts = _held(kept, np.ones(len(nodes), dtype=np.int64), total)
-    both = value_bytes + grad_bytes
     peak = int(np.argmax(both)) if total else 0
     return {
-        "forward": forward,
-        "reads": [reads[i] for i in steps],
+        "forward_steps": n_fwd,
+        "reads": [reads.get(i, []) for i in steps],
         "kept_at": kept,
         "grad_at": grad,
         "bytes_at": both.tolist(),
-        "value_bytes_at": value_bytes.tolist(),
         "values_at": counts.tolist(),
         "peak": {"step": peak, "bytes": int(both[peak]) if total else 0,
                  "values": int(counts[peak]) if total else 0},
@@ -141,7 +138,7 @@ class _Tape:
     pos: list[int]  # node id -> position
     fwd: list[list[int]]  # node id -> positions of its forward consumers, ascending
     bwd: list[list[int]]  # node id -> positions of the backward steps that read it
-    reads: list[list[int]]  # node id -> ids its backward step reads
+    reads: dict[int, list[int]]  # node id -> ids its backward step reads (if any)
     swept: list[bool]
     bytes: list[int]  # node id -> bytes of its value (and of its gradient)
 
@@ -160,7 +157,7 @@ class _Tape:
             for j in dict.fromkeys(nodes[i].inputs):
                 fwd[j].append(p)
             if swept[i]:
-                for j in reads[i]:
+                for j in reads.get(i, ()):
                     bwd[j].append(p)
         for lst in bwd:
             lst.sort()
@@ -278,7 +275,7 @@ class _Play:
         graph, node = tape.graph, tape.graph.nodes[i]
         if i not in self.grads:  # the output's: the seed
             self._grad(i, np.ones(node.shape) if self.numeric else None)
-        missing = [j for j in tape.reads[i] if j not in self.store]
+        missing = [j for j in tape.reads.get(i, ()) if j not in self.store]
         if missing:
             raise AssertionError(f"schedule lost n{missing[0]} before n{i}'s backward step")
         if self.numeric:
@@ -291,7 +288,7 @@ class _Play:
         if i not in graph.inputs.values():
             self.grads.pop(i)
             self.grad_bytes -= self.tape.bytes[i]
-        for u in (i, *tape.reads[i]):
+        for u in (i, *tape.reads.get(i, ())):
             pu = tape.pos[u]
             if u in self.store and not _read_in(tape.bwd[u], pu - 1, p - 1):
                 self._drop(u)
@@ -443,7 +440,7 @@ def _played(tape: _Tape, values: Values, strategy: Strategy, backward: int, limi
         return None
     graph = tape.graph
     read = {j for i in tape.at[1:] for j in graph.nodes[i].inputs} | {
-        j for lst in tape.reads for j in lst}
+        j for lst in tape.reads.values() for j in lst}
     leaves = {i: (values[i] if numeric else None) for i in graph.plan.leaves if i in read}
     play = _Play(tape, leaves, numeric, limits.max_schedule_steps if numeric else 0)
     strategy.play(play)

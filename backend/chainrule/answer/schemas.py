@@ -1027,14 +1027,16 @@ class MemoryPeak(_Model):
 
 
 class Memory(_Model):
-    """What the tape keeps, as columns over the steps of both passes: forward steps (index t <
-    len(forward)), then the backward steps of `columns.steps` (index len(forward) + s). A value
+    """What the tape keeps, as columns over the steps of both passes: the forward steps (index
+    t < forward_steps: the nodes with operands, in id order), then the backward steps of
+    `columns.steps` (index forward_steps + s). A value
     is held from the step that makes it (inputs and constants: from step 0) through its last
     use: the last backward step that reads it, else the last forward step that consumes it
     (the output: at least to the end of the forward pass). A gradient is held from the first
     backward step that adds to it through its node's own step (an input's: to the end)."""
 
-    forward: list[int] = Field(description="The forward steps: the computed nodes, in order.")
+    forward_steps: int = Field(description="F: the forward steps (the computed nodes, those "
+                               "with operands, in id order).")
     reads: list[list[int]] = Field(description="Per backward step (as `columns.steps.node`), "
                                    "the node ids whose forward values its VJPs read (its own "
                                    "id: its output).")
@@ -1044,7 +1046,6 @@ class Memory(_Model):
                                             "gradient is held; null: it has none.")
     bytes_at: list[int] = Field(description="Per step, bytes held (values and gradients), "
                                 "what the step reads and makes included.")
-    value_bytes_at: list[int] = Field(description="Per step, bytes of forward values held.")
     values_at: list[int] = Field(description="Per step, the number of forward values held.")
     peak: MemoryPeak
     itemsize: int = Field(description="Bytes per element (float64: 8).")

@@ -43,14 +43,15 @@ def rule_reads(rule: Callable[..., object], arity: int) -> frozenset[int]:
     return frozenset(slot for slot, name in zip(slots, names[1:]) if name in loaded)
 
 
-def step_reads(graph: Graph) -> list[list[int]]:
-    """Per node, the ids of the forward values its backward step reads (its own id for its
-    output), for the VJPs the step runs: those of the operands that need a gradient."""
+def step_reads(graph: Graph) -> dict[int, list[int]]:
+    """Per node whose backward step runs a VJP, the ids of the forward values the step reads
+    (its own id for its output), for the VJPs it runs: those of the operands that need a
+    gradient. A node left out reads nothing."""
     plan = graph.plan
     positions: dict[int, list[int]] = {}
     for node, pos in zip(plan.term_node.tolist(), plan.term_position.tolist()):
         positions.setdefault(node, []).append(pos)
-    reads: list[list[int]] = [[] for _ in graph.nodes]
+    reads: dict[int, list[int]] = {}
     for i, poss in positions.items():
         node = graph.nodes[i]
         op = graph.ops[node.op]
