@@ -260,3 +260,101 @@ def test_memory_endpoint_answers_the_schedule_and_the_table(client: TestClient) 
     bad = client.post("/api/v1/memory", json={**body, "strategy": "everything"})
     assert bad.status_code == 422
     assert client.post("/api/v1/memory", json={**body, "k": 0}).status_code == 422
+
+
+# ---------------------------------------------------------------- a network, by layers
+
+
+def _torch_mlp() -> tuple[object, object]:
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    nn = torch.nn
+    model = nn.Sequential(nn.Linear(4, 16), nn.Tanh(), nn.Linear(16, 8), nn.Tanh(),
+                          nn.Linear(8, 1)).double()
+    x = torch.randn(5, 4, dtype=torch.float64)
+    y = torch.randn(5, 1, dtype=torch.float64)
+    return model, lambda: nn.functional.mse_loss(model(x), y)
+
+
+def _saved_bytes_by_module(model, loss_fn) -> dict[str, int]:
+    """The bytes of the tensors torch saves for backward, by the module running when it saves
+    them (its pack hook counting them)."""
+    import torch
+
+    running, saved = ["(outside)"], {}
+    hooks = []
+    for name, module in model.named_modules():
+        label = "model" + ("." + name if name else "")
+        hooks.append(module.register_forward_pre_hook(
+            lambda m, i, label=label: running.append(label) and None))
+        hooks.append(module.register_forward_hook(lambda m, i, o: running.pop() and None))
+
+    def pack(t):
+        saved[running[-1]] = saved.get(running[-1], 0) + t.numel() * t.element_size()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        loss_fn()
+    for hook in hooks:
+        hook.remove()
+    return saved
+
+
+def test_each_layer_keeps_the_bytes_torch_saves_for_it() -> None:
+    """A Linear keeps its input (the weight's gradient reads it; the first layer's input needs
+    no gradient, so its weight is not kept) and a Tanh its output, as torch saves them, byte
+    for byte. The loss differs by design: torch's mse_loss is one op saving its input and
+    target; chainrule reads it as its parts (a difference, its square, a mean), whose square
+    keeps the difference and the exponent. So the network's total agrees to within the loss's."""
+    model, loss_fn = _torch_mlp()
+    out = memory(loss_fn, model=model, strategy="sqrt")
+    assert out.layers is not None
+    ours = dict(zip(out.layers.layers.name, out.layers.layers.kept_bytes))
+    torch_saved = _saved_bytes_by_module(model, loss_fn)
+    for layer in ("model.0", "model.1", "model.2", "model.3", "model.4"):
+        assert ours[layer] == torch_saved[layer], layer
+    assert 0 < ours["mse_loss"] <= torch_saved["(outside)"]
+    ranking = sorted(ours, key=ours.get)[1:]  # the loss aside
+    assert ranking == sorted((k for k in torch_saved if k != "(outside)"), key=torch_saved.get)
+
+
+def test_checkpointing_a_networks_layers_recomputes_them_and_keeps_the_gradients() -> None:
+    model, loss_fn = _torch_mlp()
+    out = memory(loss_fn, model=model, strategy="sqrt", k=2)
+    assert out.layers is not None and out.layers.runs == 6
+    rows = {r.strategy: r for r in out.layers.strategies}
+    assert rows["all"].recompute == 0 and rows["all"].checkpoints == 0
+    # six runs (five modules and the loss): every one, or every ⌈√6⌉ = 3
+    assert rows["every_layer"].checkpoints == 5 and rows["sqrt_layers"].checkpoints == 1
+    assert 0 < rows["sqrt_layers"].recompute <= rows["every_layer"].recompute <= rows[
+        "all"].forward
+    model.zero_grad()
+    loss_fn().backward()
+    assert out.gradients is not None
+    for name, p in model.named_parameters():
+        np.testing.assert_allclose(out.gradients[name], p.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_a_micrograd_networks_layers_are_kept_sample_by_sample() -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from moons import build_loss
+
+    loss, model, _ = build_loss(4)
+    out = memory(loss, inputs=model, strategy="sqrt")
+    assert out.layers is not None
+    assert out.layers.layers.name == ["layers[0]", "layers[1]", "layers[2]", "loss"]
+    assert out.layers.runs >= len(out.layers.layers.name)
+    assert all(b > 0 for b in out.layers.layers.kept_bytes)
+    loss.backward()  # micrograd's own gradients, the oracle
+    assert out.gradients is not None and len(out.gradients) == len(model.parameters())
+    for i, layer in enumerate(model.layers):
+        for j, neuron in enumerate(layer.neurons):
+            prefix = f"layers[{i}].neurons[{j}]"
+            for k, w in enumerate(neuron.w):
+                assert_close(out.gradients[f"{prefix}.w[{k}]"], w.grad, rtol=1e-9, atol=1e-12)
+            assert_close(out.gradients[f"{prefix}.b"], neuron.b.grad, rtol=1e-9, atol=1e-12)
+    rows = {r.strategy: r for r in out.layers.strategies}
+    assert rows["sqrt_layers"].peak_values < rows["all"].peak_values

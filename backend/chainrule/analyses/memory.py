@@ -467,3 +467,58 @@ def _summary(tape: _Tape, values: Values, strategy: Strategy, backward: int,
         "bound": binomial(length, strategy.slots or 0)[1]
         if strategy.name in ("revolve", "none") else None,
     }
+
+
+# ---------------------------------------------------------------- a network, by layers
+
+LAYER_KINDS = ("layer", "loss")
+
+
+def _layer_of(graph: Graph) -> list[str | None]:
+    """Per node, the name of its innermost layer (or loss) group; None outside every one."""
+    innermost: list[str | None] = []
+    for group in graph.groups:
+        inherited = innermost[group.parent] if group.parent is not None else None
+        innermost.append(group.name if group.kind in LAYER_KINDS else inherited)
+    return [None if n.group is None else innermost[n.group] for n in graph.nodes]
+
+
+def by_layers(graph: Graph, limits: Limits = LIMITS) -> dict[str, object] | None:
+    """A network's tape by layers: per layer (its groups of one name taken together), the
+    forward values its backward steps read (each counted once per layer, where the layer
+    that reads it keeps it, as torch's saved tensors are); and what checkpointing at the
+    end of every run of one layer's steps, or of every ⌈√L⌉-th, holds at most and recomputes.
+    None for a graph without layers."""
+    layer = _layer_of(graph)
+    if not any(layer):
+        return None
+    tape = _Tape.of(graph)
+    names = list(dict.fromkeys(name for name in layer if name is not None))
+    index = {name: k for k, name in enumerate(names)}
+    kept: list[set[int]] = [set() for _ in names]
+    for i, reads in tape.reads.items():
+        if layer[i] is not None:
+            kept[index[layer[i]]].update(reads)  # type: ignore[index]
+    runs = [p for p in range(1, tape.length) if layer[tape.at[p]] != layer[tape.at[p + 1]]]
+    every = math.isqrt(len(runs)) + 1  # ⌈√L⌉ runs per segment, L = len(runs) + 1
+    return {
+        "layers": {"name": names,
+                   "kept_bytes": [sum(tape.bytes[i] for i in ids) for ids in kept],
+                   "kept_values": [len(ids) for ids in kept]},
+        "runs": len(runs) + 1,
+        "strategies": [_by_bounds(tape, name, bounds, limits) for name, bounds in (
+            ("all", []), ("every_layer", runs), ("sqrt_layers", runs[every - 1::every]))],
+    }
+
+
+def _by_bounds(tape: _Tape, name: str, bounds: list[int], limits: Limits) -> dict[str, object]:
+    """Checkpoints at the ends of these positions, played without numbers."""
+    graph = tape.graph
+    read = {j for i in tape.at[1:] for j in graph.nodes[i].inputs} | {
+        j for lst in tape.reads.values() for j in lst}
+    play = _Play(tape, {i: None for i in graph.plan.leaves if i in read}, False, 0)
+    _segments(play, [0, *bounds])
+    forward, recompute, backward = play.counts
+    return {"strategy": name, "checkpoints": len(bounds), "forward": forward,
+            "recompute": recompute, "backward": backward, "peak_values": play.peak_values,
+            "peak_bytes": play.peak[1]}

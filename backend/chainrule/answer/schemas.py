@@ -1097,6 +1097,36 @@ class StrategySummary(_Model):
                               "forward steps (Griewank: r·F − C(c + 1 + r, c + 2)).")
 
 
+class LayerColumns(_Model):
+    """Per layer (its groups of one name together, in order of first step), what it keeps."""
+
+    name: list[str]
+    kept_bytes: list[int] = Field(description="Bytes of the forward values its backward steps "
+                                  "read (each once per layer: torch's saved tensors).")
+    kept_values: list[int]
+
+
+class LayerStrategy(_Model):
+    """Checkpointing at layer boundaries, played without numbers."""
+
+    strategy: Literal["all", "every_layer", "sqrt_layers"]
+    checkpoints: int
+    forward: int
+    recompute: int
+    backward: int
+    peak_values: int
+    peak_bytes: int
+
+
+class LayerMemory(_Model):
+    """A network's tape by layers, and checkpointing every layer or every ⌈√L⌉ layers."""
+
+    layers: LayerColumns
+    runs: int = Field(description="L: the runs of one layer's steps in forward order (a "
+                      "micrograd batch runs its layers once per sample).")
+    strategies: list[LayerStrategy]
+
+
 class MemoryResponse(_Model):
     """The differentiation replayed under a checkpointing strategy, and every strategy's cost."""
 
@@ -1114,3 +1144,5 @@ class MemoryResponse(_Model):
     summary: list[StrategySummary]
     memory: Memory = Field(description="The memory line of plain reverse mode (as the "
                            "answer's `memory`).")
+    layers: LayerMemory | None = Field(None, description="A network's tape by layers; null "
+                                       "for a graph without layer groups.")

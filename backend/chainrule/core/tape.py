@@ -3,9 +3,10 @@
 A VJP `vjps[i](g, ans, *args)` is handed the node's output and every input, but most read
 only some of them: sin's reads its input (cos x), exp's its output (g * ans), add's none (g
 passes through; only the shapes are used, which are not values). What a step reads is read
-from the rule itself, as HIPS autograd's rules show it: the parameters its code loads (a
-parameter loaded only to be handed on counts as read, so the reading errs on the side of
-keeping). tests/test_memory.py audits it: every VJP of the table gives the same numbers with
+from the rule itself, as HIPS autograd's rules show it: the parameters its code loads, but
+those it loads only to ask their shape (`x.shape`, `b.ndim`: metadata, kept without the
+numbers); a parameter handed on to another function counts as read, so the reading errs on
+the side of keeping. tests/test_memory.py audits it: every VJP of the table gives the same numbers with
 the values it does not read replaced by NaN.
 """
 
@@ -18,6 +19,7 @@ from collections.abc import Callable
 
 from .graph import Graph
 
+_METADATA = {"shape", "ndim", "size", "dtype"}  # what a rule may ask without the numbers
 _LOADS = {"LOAD_FAST", "LOAD_DEREF", "LOAD_CLOSURE", "LOAD_FAST_CHECK", "LOAD_FAST_AND_CLEAR",
           "LOAD_FAST_LOAD_FAST"}
 OUTPUT = -1  # in a rule's reads: the op's own output (`ans`); inputs by position 0, 1, ...
@@ -34,9 +36,14 @@ def rule_reads(rule: Callable[..., object], arity: int) -> frozenset[int]:
         return everything
     names = list(code.co_varnames[:code.co_argcount])
     loaded: set[str] = set()
-    for ins in dis.get_instructions(code):
-        if ins.opname in _LOADS:
-            loaded.update(ins.argval if isinstance(ins.argval, tuple) else (ins.argval,))
+    instructions = list(dis.get_instructions(code))
+    for ins, after in zip(instructions, [*instructions[1:], None]):
+        if ins.opname not in _LOADS:
+            continue
+        if ins.opname in ("LOAD_FAST", "LOAD_DEREF") and after is not None and \
+                after.opname == "LOAD_ATTR" and after.argval in _METADATA:
+            continue  # its shape only
+        loaded.update(ins.argval if isinstance(ins.argval, tuple) else (ins.argval,))
     if code.co_flags & inspect.CO_VARARGS and code.co_varnames[code.co_argcount] in loaded:
         return everything  # reads its inputs through *args
     slots = [OUTPUT, *range(arity)]  # after g: ans, then the inputs in order
