@@ -266,7 +266,7 @@ def test_memory_endpoint_answers_the_schedule_and_the_table(client: TestClient) 
 
 
 def _torch_mlp() -> tuple[object, object]:
-    torch = pytest.importorskip("torch")
+    import torch
     torch.manual_seed(0)
     nn = torch.nn
     model = nn.Sequential(nn.Linear(4, 16), nn.Tanh(), nn.Linear(16, 8), nn.Tanh(),
