@@ -6,13 +6,13 @@
     -1.979985
 """
 
-from .differentiate import backprop, from_micrograd, from_torch, hessian, hvp, naive, trace
+from .differentiate import backprop, from_micrograd, from_torch, hessian, hvp, memory, naive, trace
 from .errors import ChainruleError
 from .grading import grade
 from .ninja import ninja
 
 __all__ = ["ChainruleError", "backprop", "from_micrograd", "from_torch", "grade", "hessian", "hvp",
-           "naive", "ninja", "show", "trace"]
+           "memory", "naive", "ninja", "show", "trace"]
 
 
 def __getattr__(name: str) -> object:

@@ -14,6 +14,7 @@ import numpy as np
 from .analyses.check import check_kind, gradient_check
 from .analyses.forward_mode import forward_mode
 from .analyses.jacobian import jacobian as jacobian_of
+from .analyses.memory import by_layers, memory_line, schedule
 from .analyses.naive import replay
 from .analyses.paths import find_paths
 from .analyses.second_order import costs, hessian_data, hvp_both, second_order
@@ -21,7 +22,7 @@ from .answer.columns import BINDING, VERSION, node_columns, ops_table, step_colu
 from .answer.groups import groups_data
 from .answer.models import Answer
 from .answer.records import Renderer, spelled_out
-from .answer.schemas import NaiveResponse
+from .answer.schemas import MemoryResponse, NaiveResponse
 from .core.graph import Graph, Node, node_key
 from .core.kinks import kink_warnings
 from .core.narration import TEMPLATES
@@ -175,6 +176,61 @@ def naive(source: str | Any, values: Mapping[str, object] | None = None, *,
     return NaiveResponse.model_validate(data)
 
 
+def memory_data(source: str, values: Mapping[str, object] | None = None, *,
+                strategy: str = "sqrt", k: int | None = None, slots: int | None = None,
+                limits: Limits = LIMITS, deadline: Deadline | None = None,
+                **named_values: object) -> dict[str, object]:
+    """The differentiation of a program replayed under a checkpointing strategy, every
+    strategy's counts and peak, and plain reverse mode's memory line, as plain JSON-ready
+    data (`POST /api/v1/memory`; see analyses/memory.py)."""
+    graph = read_program(source, {**(values or {}), **named_values}, limits,
+                         deadline or Deadline(limits.max_seconds)).graph
+    return memory_of(graph, strategy=strategy, k=k, slots=slots, limits=limits)
+
+
+def memory_of(graph: Graph, *, strategy: str = "sqrt", k: int | None = None,
+              slots: int | None = None, limits: Limits = LIMITS) -> dict[str, object]:
+    """`memory_data` for any reader's graph: the schedule, the memory line, and a network's
+    tape by layers (`layers`: null for a graph without layers)."""
+    graph.require_scalar_output("checkpointing")
+    return {**schedule(graph, forward(graph), strategy, k=k, slots=slots, limits=limits),
+            "memory": memory_line(graph), "layers": by_layers(graph, limits)}
+
+
+@without_gc
+def memory(source: str | Any, values: Mapping[str, object] | None = None, *,
+           strategy: str = "sqrt", k: int | None = None, slots: int | None = None,
+           model: Any = None, inputs: Mapping[str, Any] | Iterable[Any] | None = None,
+           limits: Limits = LIMITS, **named_values: object) -> MemoryResponse:
+    """The memory of reverse mode, and checkpointing that trades it for recomputation.
+
+    `memory(source, x=0.5, strategy="revolve", slots=3)` replays the backward pass of a
+    program under a strategy: `all` (keep every value the backward steps read), `none`
+    (recompute from the inputs before each backward step), `every_k` (a checkpoint every `k`
+    forward steps), `sqrt` (every ⌈√F⌉: Chen et al. 2016) or `revolve` (binomial
+    checkpointing with `slots` checkpoints: Griewank and Walther). Returns its `steps`
+    (forward, recompute, backward; the values and bytes held after each), the `gradients` it
+    ends with (the same as `backprop`'s), a `summary` of every strategy's extra forward steps
+    and peak, and plain reverse mode's `memory` line. `source` may also be a network: a
+    micrograd `Value` (read as `from_micrograd` reads it, with `inputs`) or a torch loss
+    function (as `from_torch` calls it, with `model`); `layers` then says what each layer
+    keeps (the values its backward steps read) and what checkpointing at every layer, or at
+    every ⌈√L⌉-th, holds and recomputes. Raises `ChainruleError` for any mistake in the input.
+    """
+    if isinstance(source, str):
+        data = memory_data(source, {**(values or {}), **named_values}, strategy=strategy, k=k,
+                           slots=slots, limits=limits)
+    elif callable(source):
+        from .readers.pytorch import read_torch
+
+        data = memory_of(read_torch(source, model, limits).graph, strategy=strategy, k=k,
+                         slots=slots, limits=limits)
+    else:
+        data = memory_of(read_micrograd(source, inputs, limits).graph, strategy=strategy, k=k,
+                         slots=slots, limits=limits)
+    return MemoryResponse.model_validate(data)
+
+
 def check_mode(mode: str, wrt: str | None) -> None:
     """Refuse a mode other than reverse and forward, and forward mode without `wrt`."""
     if mode not in ("reverse", "forward"):
@@ -319,6 +375,7 @@ def differentiate(read: Read, *, mode: str = "reverse", wrt: str | None = None,
         if jacobian or out.shape else None,
         "groups": groups_data(graph),
         "grade": None,  # chainrule.grade's (grading.py)
+        "memory": memory_line(graph),
     }
 
 

@@ -65,6 +65,12 @@ class Limits:
     # refused before they run.
     max_naive_steps: int = 10_000
     max_naive_numbers: int = 1_000_000
+    # The memory of reverse mode (analyses/memory.py): steps of a checkpointing schedule listed
+    # at most (its counts and peak cover every step), and steps a schedule may take to be
+    # played at all, each (recomputing from the inputs is quadratic: past it, counted, not played;
+    # a step played without numbers takes some 7 µs).
+    max_schedule_steps: int = 20_000
+    max_schedule_work: int = 300_000
 
 
 def load_limits() -> Limits:

@@ -39,6 +39,7 @@ export function inflate(compact) {
     jacobian: compact.jacobian,
     groups: compact.groups ?? null,
     grade: compact.grade ?? null,
+    memory: compact.memory ?? null,
 
     /** Every node as a record ({id, op, label, symbol, name, inputs, expr, value, grad, ...}). */
     get nodes() {

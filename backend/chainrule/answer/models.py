@@ -32,6 +32,7 @@ from .schemas import (
     Groups,
     Jacobian,
     LiteralOut,
+    Memory,
     NodeOut,
     Output,
     Seed,
@@ -221,6 +222,9 @@ class Answer(_Model):
                                       "scalar output when asked); null otherwise.")
     grade: Grade | None = Field(description="The learner's gradients graded (`chainrule.grade`, "
                                 "`POST /api/v1/grade`); null otherwise.")
+    memory: Memory | None = Field(None, description="What the tape keeps: the values each "
+                                  "backward step reads, when each is held, and the bytes held "
+                                  "at every step of both passes (analyses/memory.py).")
 
     _data: dict[str, Any] | None = PrivateAttr(None)  # what it was built from, if known
 

@@ -1074,3 +1074,138 @@ class HessianResponse(_Model):
                                         "at this point (`node`, `op`, `point`, `elements`): "
                                         "there the second derivatives jump.")
     hvp: HessianHvp | None = None
+
+
+# ---- the memory of reverse mode (analyses/memory.py, chainrule.memory)
+
+Strategy = Literal["all", "none", "every_k", "sqrt", "revolve"]
+
+
+class MemoryPeak(_Model):
+    """The step where the most bytes are held."""
+
+    step: int = Field(description="Its index: forward steps first, then backward steps.")
+    bytes: int = Field(description="Bytes held then (values and gradients).")
+    values: int = Field(description="Forward values held then.")
+
+
+class Memory(_Model):
+    """What the tape keeps, as columns over the steps of both passes: the forward steps (index
+    t < forward_steps: the nodes with operands, in id order), then the backward steps of
+    `columns.steps` (index forward_steps + s). A value
+    is held from the step that makes it (inputs and constants: from step 0) through its last
+    use: the last backward step that reads it, else the last forward step that consumes it
+    (the output: at least to the end of the forward pass). A gradient is held from the first
+    backward step that adds to it through its node's own step (an input's: to the end)."""
+
+    forward_steps: int = Field(description="F: the forward steps (the computed nodes, those "
+                               "with operands, in id order).")
+    reads: list[list[int]] = Field(description="Per backward step (as `columns.steps.node`), "
+                                   "the node ids whose forward values its VJPs read (its own "
+                                   "id: its output).")
+    kept_at: list[list[int] | None] = Field(description="Per node, [first, last] steps its "
+                                            "value is held (inclusive); null: never.")
+    grad_at: list[list[int] | None] = Field(description="Per node, [first, last] steps its "
+                                            "gradient is held; null: it has none.")
+    bytes_at: list[int] = Field(description="Per step, bytes held (values and gradients), "
+                                "what the step reads and makes included.")
+    values_at: list[int] = Field(description="Per step, the number of forward values held.")
+    peak: MemoryPeak
+    itemsize: int = Field(description="Bytes per element (float64: 8).")
+
+
+class MemoryRequest(_Model):
+    """A program, values for its inputs, and a checkpointing strategy to replay it under."""
+
+    source: str = Field(description="The program (its last line the loss).",
+                        examples=["a = sin(x)\nb = sin(a)\nc = sin(b)\nd = sin(c)\nd"])
+    values: dict[str, InputValue] = Field(default_factory=dict, description="Values of inputs.")
+    strategy: Strategy = Field("sqrt", description="`all` (keep everything), `none` "
+                               "(recompute from the inputs), `every_k`, `sqrt` (every ⌈√F⌉ "
+                               "positions) or `revolve` (binomial, with `slots`).")
+    k: int | None = Field(None, ge=1, description="every_k's spacing (default 10).")
+    slots: int | None = Field(None, ge=0, description="revolve's checkpoints besides the "
+                              "inputs (default ⌈log2(F + 1)⌉).")
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
+        "examples": [{"source": "a = sin(x)\nb = sin(a)\nc = sin(b)\nd = sin(c)\nd",
+                      "values": {"x": 0.5}, "strategy": "revolve", "slots": 1}]})
+
+
+class ScheduleSteps(_Model):
+    """The schedule's steps as columns (the first `max_schedule_steps`)."""
+
+    kind: list[int] = Field(description="Per step, an index of `kinds`: forward, recompute "
+                            "(a forward step run again) or backward.")
+    node: list[int] = Field(description="Per step, the node it computes or differentiates.")
+    values: list[int] = Field(description="Per step, forward values held (inputs included).")
+    bytes: list[int] = Field(description="Per step, bytes held (values and gradients).")
+
+
+class StrategySummary(_Model):
+    """One strategy's counts and peak, for the table and the plot."""
+
+    strategy: Strategy
+    k: int | None
+    slots: int | None
+    forward: int = Field(description="Forward steps run the first time (F).")
+    recompute: int = Field(description="Forward steps run again: the extra work.")
+    backward: int
+    peak_values: int | None = Field(description="Forward values held at most; null if not "
+                                    "played (over `max_schedule_work` steps).")
+    peak_bytes: int | None = Field(description="Bytes held at most (values and gradients).")
+    played: bool = Field(description="Whether the schedule was played step by step (else the "
+                         "counts are its formula's).")
+    bound: int | None = Field(description="For revolve and none: the binomial count of extra "
+                              "forward steps (Griewank: r·F − C(c + 1 + r, c + 2)).")
+
+
+class LayerColumns(_Model):
+    """Per layer (its groups of one name together, in order of first step), what it keeps."""
+
+    name: list[str]
+    kept_bytes: list[int] = Field(description="Bytes of the forward values its backward steps "
+                                  "read (each once per layer: torch's saved tensors).")
+    kept_values: list[int]
+
+
+class LayerStrategy(_Model):
+    """Checkpointing at layer boundaries, played without numbers."""
+
+    strategy: Literal["all", "every_layer", "sqrt_layers"]
+    checkpoints: int
+    forward: int
+    recompute: int
+    backward: int
+    peak_values: int
+    peak_bytes: int
+
+
+class LayerMemory(_Model):
+    """A network's tape by layers, and checkpointing every layer or every ⌈√L⌉ layers."""
+
+    layers: LayerColumns
+    runs: int = Field(description="L: the runs of one layer's steps in forward order (a "
+                      "micrograd batch runs its layers once per sample).")
+    strategies: list[LayerStrategy]
+
+
+class MemoryResponse(_Model):
+    """The differentiation replayed under a checkpointing strategy, and every strategy's cost."""
+
+    strategy: Strategy
+    k: int | None
+    slots: int | None
+    positions: int = Field(description="F: the forward steps (computed nodes).")
+    backward_steps: int
+    kinds: list[str] = Field(description="The step kinds `steps.kind` indexes.")
+    steps: ScheduleSteps | None = Field(description="Null if not played.")
+    total_steps: int
+    complete: bool = Field(description="Whether `steps` lists every step.")
+    gradients: dict[str, Value] | None = Field(description="dL/d(input) as the schedule "
+                                               "computed them (null if not played).")
+    summary: list[StrategySummary]
+    memory: Memory = Field(description="The memory line of plain reverse mode (as the "
+                           "answer's `memory`).")
+    layers: LayerMemory | None = Field(None, description="A network's tape by layers; null "
+                                       "for a graph without layer groups.")

@@ -14,6 +14,8 @@ from ..answer.schemas import (
     GradeRequest,
     HessianRequest,
     HessianResponse,
+    MemoryRequest,
+    MemoryResponse,
     MethodsRequest,
     MethodsResponse,
     NaiveRequest,
@@ -26,7 +28,7 @@ from ..answer.schemas import (
     PathsResponse,
 )
 from ..core.ops import OPS
-from ..differentiate import backprop_data, compact_data, naive_data, paths_data
+from ..differentiate import backprop_data, compact_data, memory_data, naive_data, paths_data
 from ..examples import EXAMPLES
 from ..grading import grade_data
 from ..ninja import ninja_data
@@ -139,3 +141,10 @@ async def post_ninja(body: NinjaRequest, request: Request) -> Response:
     """The learner's gradients written as expressions of the language, evaluated and graded."""
     return await computed(request, ninja_data, source=body.source, values=body.values,
                           answers=body.answers, check=body.check)
+
+
+@router.post("/memory", response_model=MemoryResponse, responses=ERRORS)
+async def post_memory(body: MemoryRequest, request: Request) -> Response:
+    """The backward pass replayed under a checkpointing strategy: memory against recomputation."""
+    return await computed(request, memory_data, source=body.source, values=body.values,
+                          strategy=body.strategy, k=body.k, slots=body.slots)
