@@ -80,3 +80,16 @@ export function groupDigits(text) {
   if (text.length > 40) return `${text.slice(0, 6)}… (${text.length} digits)`;
   return text.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 }
+
+/** A size in bytes as people read it: "48 B", "1.5 kB", "3.2 MB" (powers of 1000, as the
+ * benchmarks' tables write them). */
+export function formatBytes(bytes) {
+  const units = ["B", "kB", "MB", "GB"];
+  let size = bytes;
+  let unit = 0;
+  while (Math.abs(size) >= 1000 && unit < units.length - 1) {
+    size /= 1000;
+    unit++;
+  }
+  return `${unit ? Number(size.toPrecision(3)) : size} ${units[unit]}`;
+}

@@ -267,6 +267,12 @@ export function createGraphPanel(el, callbacks, { elk = createElk() } = {}) {
       return panel;
     },
 
+    /** Mark the nodes whose forward value the tape holds now (a Set of ids; memory-line.js). */
+    markKept(ids) {
+      view.markKept(ids);
+      return panel;
+    },
+
     /** Mark the nodes in `ids` as selected. */
     select(ids) {
       view.select(ids);

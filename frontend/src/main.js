@@ -63,7 +63,7 @@ const outputPanel = createOutputPanel({ bar: $("output-bar") }, {
 });
 const controls = createPlayerPanel({
   prev: $("prev"), next: $("next"), play: $("play"), speed: $("speed"), slider: $("step-slider"),
-  count: $("step-count"), phase: $("phase"),
+  count: $("step-count"), phase: $("phase"), memory: $("memory-line"),
 }, { onAction: (action) => { if (state.timeline) dispatch(action); } });
 const graph = createGraphPanel({
   graph: $("graph"), far: $("graph-far"), minimap: $("minimap"), fit: $("fit"), follow: $("follow"),
@@ -222,6 +222,7 @@ function showResult(result, timeline, plan, valuesText, step) {
   outputPanel.show(null, state.output);
   state.player = createPlayer(state.timeline.total, step, state.player.speed);
   stepPanel.reset(result, state.timeline, state.nodesById);
+  controls.setAnswer(result, state.timeline);
   editor.setWrtOptions(inputNames(result), state.wrt, state.mode === "forward")
     .setRanSource(result.source).highlight(null).setWarnings(result.warnings);
   optimizerPanel.setInputs(result.nodes.filter((n) => n.op === "input"));

@@ -2,12 +2,15 @@
 // phase badge, and the keys ← → Space Home End. It draws what it is given and reports the
 // user's actions as player actions (player.js); the player itself lives in main.js.
 
+import { createMemoryLine } from "./memory-line.js";
+
 const PHASE_NAMES = { forward: "Forward pass", backward: "Backward pass", tangent: "Forward mode" };
 
-/** The controls on their elements `el` ({prev, next, play, speed, slider, count, phase});
+/** The controls on their elements `el` ({prev, next, play, speed, slider, count, phase, memory});
  * `onAction(action)` receives {type, index?, speed?} as player.reduce takes them; the keys
  * are listened to on `keyTarget` (the whole page by default). */
 export function createPlayerPanel(el, { onAction, keyTarget = document }) {
+  const memory = el.memory ? createMemoryLine(el.memory) : null;
   el.prev.addEventListener("click", () => onAction({ type: "prev" }));
   el.next.addEventListener("click", () => onAction({ type: "next" }));
   el.play.addEventListener("click", () => onAction({ type: "toggle" }));
@@ -33,10 +36,17 @@ export function createPlayerPanel(el, { onAction, keyTarget = document }) {
       el.slider.setAttribute("aria-valuetext", words);
       el.count.textContent = where ? words : `${index + 1} / ${total}`;
       el.count.classList.toggle("words", Boolean(where));
+      memory?.show(index);
       el.prev.disabled = index === 0;
       el.next.disabled = index >= total - 1;
       el.phase.textContent = PHASE_NAMES[phase];
       el.phase.dataset.phase = phase;
+      return panel;
+    },
+
+    /** A new answer and its timeline: the memory line under the player (memory-line.js). */
+    setAnswer(result, timeline) {
+      memory?.reset(result, timeline);
       return panel;
     },
 

@@ -65,7 +65,7 @@ export function createPlayerView(root, { elk, keyTarget = root, onStep = () => {
   const $ = (id) => root.querySelector(`#${id}`);
   const controls = createPlayerPanel({
     prev: $("prev"), next: $("next"), play: $("play"), speed: $("speed"), slider: $("step-slider"),
-    count: $("step-count"), phase: $("phase"),
+    count: $("step-count"), phase: $("phase"), memory: $("memory-line"),
   }, { onAction: (action) => { if (timeline) dispatch(action); }, keyTarget });
   const graph = createGraphPanel({
     graph: $("graph"), far: $("graph-far"), minimap: $("minimap"), fit: $("fit"), follow: $("follow"),
@@ -145,6 +145,7 @@ export function createPlayerView(root, { elk, keyTarget = root, onStep = () => {
       player = createPlayer(timeline.total, step, player.speed);
       const nodesById = new Map(answer.nodes.map((n) => [n.id, n]));
       stepPanel.reset(answer, timeline, nodesById);
+      controls.setAnswer(answer, timeline);
       graph.show(plan, timeline, player.index);
       results.show(answer, answer.tangent ? "forward" : "reverse");
       showHeading(headingOf(answer.source, answer.forwardCount, answer.output));

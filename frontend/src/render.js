@@ -120,6 +120,17 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
       return view;
     },
 
+    /** Mark the nodes whose forward value the tape holds at this step (a Set of ids): a class
+     * and the word "kept" over the card; a card drawn later takes the mark as it is drawn. */
+    markKept(ids) {
+      if (!graph) return view;
+      const before = graph.kept ?? new Set();
+      graph.kept = ids;
+      for (const id of before) if (!ids.has(id)) graph.nodeEls.get(id)?.classList.remove("kept");
+      for (const id of ids) if (!before.has(id)) graph.nodeEls.get(id)?.classList.add("kept");
+      return view;
+    },
+
     /** Mark the nodes in `ids` as selected (and only those). */
     select(ids) {
       if (!graph) return view;
@@ -246,6 +257,7 @@ export function createGraphView(svgElement, { canvas, minimap: minimapCanvas }) 
     graph.nodeEls.set(n.id, el);
     applyState(el, n.id);
     if (selected.has(n.id)) el.classList.add("selected");
+    if (graph.kept?.has(n.id)) el.classList.add("kept");
     if (onPath.nodes.has(n.id)) el.classList.add("on-path");
     return el;
   }
@@ -562,6 +574,9 @@ function drawCard(g, card, glyph) {
     .attr("text-anchor", "middle").attr("dominant-baseline", "central").text(glyph);
   body.append("line").attr("class", "divider").attr("x1", 0).attr("x2", card.width)
     .attr("y1", LINE_1 + 5).attr("y2", LINE_1 + 5);
+  // Over the card's top edge, shown while the tape holds its value (markKept).
+  g.append("text").attr("class", "kept-mark").attr("x", card.width - 4).attr("y", -4)
+    .attr("text-anchor", "end").attr("aria-hidden", "true").text("kept");
   const label = body.append("text").attr("class", "node-label").attr("x", PAD).attr("y", LINE_1)
     .text(card.title);
   // A space (not an offset) between the words, so that the card's text reads as its name does.

@@ -24,6 +24,7 @@ export function playerMarkup() {
     <select id="speed">${speeds.join("")}</select>
   </div>
   <p id="phase" data-phase="forward">Forward pass</p>
+  <div class="memory-line" id="memory-line" hidden></div>
 </div>`;
 }
 

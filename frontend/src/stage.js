@@ -1,6 +1,7 @@
 // One step drawn on the stage's panels (graph, step, controls, results): shared by the page
 // (main.js) and the player alone (player-view.js: embed, widget, offline file).
 
+import { keptAt, memoryStep } from "./memory-line.js";
 import { atEnd, interval } from "./player.js";
 import { changedNodes, frameAt, nodeStateAt } from "./timeline.js";
 
@@ -11,6 +12,7 @@ export function showStep(panels, { result, timeline, player }, previous, { pulse
   const index = player.index;
   const ids = changedNodes(timeline, Math.min(previous, timeline.total - 1), index);
   graph.update(ids, index, { pulseMs: pulse ? Math.min(700, interval(player) * 0.8) : 0 });
+  graph.markKept?.(keptAt(result, memoryStep(result, timeline, index)));
   const frame = frameAt(timeline, index);
   const level = graph.levelAt?.(index) ?? null;
   stepPanel.show(frame, { atEnd: atEnd(player), level });

@@ -57,7 +57,7 @@ def press(page: Page, key: str) -> None:
 
 def boxes(page: Page) -> list[dict[str, Any]]:
     """The group boxes drawn, with their screen rectangles and the size of their names."""
-    return page.locator(".node.group-box").evaluate_all("""els => els.map(el => {
+    return page.locator("svg#graph .node.group-box").evaluate_all("""els => els.map(el => {
         const r = el.querySelector('.card').getBoundingClientRect();
         const label = el.querySelector('.node-label');
         return {id: el.dataset.id, name: label.firstChild.textContent, x: r.x, y: r.y,
@@ -67,7 +67,7 @@ def boxes(page: Page) -> list[dict[str, Any]]:
 
 def cards(page: Page) -> list[dict[str, Any]]:
     """The single nodes' cards drawn, with their screen rectangles."""
-    return page.locator(".node:not(.group-box) .card").evaluate_all("""els => els.map(el => {
+    return page.locator("svg#graph .node:not(.group-box) .card").evaluate_all("""els => els.map(el => {
         const r = el.getBoundingClientRect();
         return {id: el.parentNode.dataset.id, x: r.x, y: r.y, w: r.width, h: r.height};
     })""")
@@ -97,7 +97,7 @@ def overlapping(rects: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 def open_box(page: Page, name: str) -> None:
     """Press the + of the box named `name` (from the keyboard: the box may be out of view)."""
-    toggle = page.locator(".node.group-box").filter(
+    toggle = page.locator("svg#graph .node.group-box").filter(
         has=page.locator(".node-label", has_text=re.compile(rf"^{re.escape(name)}(\s|$)"))).first.locator(".fold-toggle")
     toggle.focus()
     page.keyboard.press("Enter")  # the toggle's own key, not the player's
@@ -115,7 +115,7 @@ def test_the_demo_opens_at_its_top_level_as_a_few_readable_boxes(demo: tuple[Pag
     assert len(shown) <= MAX_BOXES
     assert not overlapping(shown)
     assert min(b["text"] for b in shown) >= MIN_TEXT_PX, "names readable at the first view"
-    assert page.locator(".node:not(.group-box)").count() == 0, "only boxes at the top level"
+    assert page.locator("svg#graph .node:not(.group-box)").count() == 0, "only boxes at the top level"
     assert not errors, errors
 
 
@@ -160,7 +160,7 @@ def test_an_opened_neuron_steps_single_edges_with_upstream_times_local(
     open_box(page, "layers[2]")
     open_box(page, "neurons[0]")  # its ops on the first point, the other points one box
     expect(page.locator(".levels-bar")).to_contain_text("layers[2]")
-    expect(page.locator(".node.group-box").filter(has_text="sample[0]")).to_have_count(0)
+    expect(page.locator("svg#graph .node.group-box").filter(has_text="sample[0]")).to_have_count(0)
     expect(page.locator(".frame-title").filter(has_text="sample[0]")).to_contain_text(f"1 of {POINTS} samples")
     assert not overlapping([r for r in drawn(page) if r["kind"] != "label"])
     press(page, "End")
@@ -191,12 +191,12 @@ def test_an_opened_neuron_shows_its_batch_once_and_steps_the_sample_picked(
     open_box(page, "layers[2]")
     open_box(page, "neurons[0]")
     expect(page.locator(".frame-title").filter(has_text="sample[0]")).to_have_count(1)
-    expect(page.locator(".node.group-box").filter(has_text=f"{POINTS - 1} other samples")).to_have_count(1)
+    expect(page.locator("svg#graph .node.group-box").filter(has_text=f"{POINTS - 1} other samples")).to_have_count(1)
     shown = [r for r in drawn(page) if r["kind"] == "box"]
     assert len(shown) <= 12, [b["id"] for b in shown]
-    copies = page.locator(".node.batch-copy")
+    copies = page.locator("svg#graph .node.batch-copy")
     assert copies.count() >= 3, "the sample's cards carry the batch"
-    assert page.locator(".node.batch-copy .strip .cell").count() >= POINTS
+    assert page.locator("svg#graph .node.batch-copy .strip .cell").count() >= POINTS
     shapes = drawn(page)
     labels = [r for r in shapes if r["kind"] == "label"]
     assert not overlapping(labels), "edge counts never cross each other"
