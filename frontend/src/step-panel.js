@@ -38,7 +38,10 @@ export function createStepPanel(el) {
   }
 
   function narration(frame) {
-    if (shown?.level) return levelText(shown.level);
+    if (shown?.level) {
+      const row = ninjaRow(frame);
+      return levelText(shown.level) + (row && grades.has(row.node) ? ` ${gradeWords(grades.get(row.node))}.` : "");
+    }
     if (!frame.step) return "Nothing computed yet: press Next step to evaluate the graph forward.";
     const asked = askedAt(frame.index);
     if (asked && !practice.isDone(record, frame.index, asked.questions)) {
@@ -98,9 +101,12 @@ export function createStepPanel(el) {
     }
   }
 
-  // Ninja mode's row at a frame (the backward step of a tensor the learner may answer).
+  // Ninja mode's row at a frame (the backward step of a tensor the learner may answer; for a
+  // folded statement, its whole backward run).
   function ninjaRow(frame) {
-    if (!ninja.on || !result || result.tangent || shown?.level) return null;
+    if (!ninja.on || !result || result.tangent) return null;
+    const level = shown?.level;
+    if (level) return level.phase === "backward" ? ninja.rows.find((r) => r.name === level.name) ?? null : null;
     return rowAt(ninja.rows, frame);
   }
 

@@ -144,6 +144,44 @@ def test_one_wrong_answer_is_marked_at_its_own_step_with_both_numbers(
         page.screenshot(path=SHOTS / f"right-{size[0]}-{scheme}.png")
 
 
+def test_a_folded_statement_is_asked_at_its_whole_backward_run(
+        ninja_page: Page, base_url: str) -> None:
+    page = ninja_page
+    rest = {k: v for k, v in ANSWERS.items() if k != "bndiff2"}
+    open_ninja(page, link(base_url, {**rest, "bndiff2": "1/8 * ones_like(bndiff2) * dbnvar"}))
+    page.get_by_role("button", name="Fold all").click()
+    label = page.locator("#step-panel label.ninja-label")
+    for _ in range(120):
+        if label.count() and label.text_content() == "dbndiff2 =":
+            break
+        page.get_by_role("button", name="Next step", exact=True).click()
+    expect(label).to_have_text("dbndiff2 =")
+    expect(page.locator("#ninja-verdict .grade-line.grade-wrong")).to_contain_text("yours")
+    assert "Your dbndiff2: ✗ wrong" in (page.locator("#narration").text_content() or "")
+    # The inputs (leaves) are asked too, at their own backward steps.
+    check_typed(page, "W1", ANSWERS["W1"])
+    expect(page.locator("#ninja-verdict .grade-line")).to_contain_text("dW1")
+
+
+def test_the_exported_offline_file_plays_the_graded_answers(
+        ninja_page: Page, base_url: str, browser: Browser, built_frontend: Path,
+        tmp_path: Path) -> None:
+    page = ninja_page
+    rest = {k: v for k, v in ANSWERS.items() if k != "bndiff2"}
+    open_ninja(page, link(base_url, {**rest, "bndiff2": "1/8 * ones_like(bndiff2) * dbnvar"}))
+    expect(page.locator("#ninja-score")).to_contain_text("first mistake: dbndiff2")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export HTML", exact=True).click()
+    path = tmp_path / "ninja.html"
+    download.value.save_as(path)
+    offline, blocked, errors = ui.open_offline(browser, path)
+    expect(offline.locator("svg#graph g.node.grade-wrong .node-label")).to_contain_text("dbndiff2 ✗ wrong")
+    expect(offline.locator("svg#graph g.node.grade-exact, svg#graph g.node.grade-approx")).to_have_count(
+        len(ANSWERS) - 1)
+    offline.context.close()
+    assert not blocked and not errors, (blocked, errors)
+
+
 def test_a_syntax_error_shows_its_message_and_its_span_in_the_answer(
         ninja_page: Page, base_url: str) -> None:
     page = ninja_page
@@ -166,5 +204,10 @@ def test_ninja_mode_is_switched_on_by_keyboard_and_axe_finds_nothing(
     page.keyboard.press("Space")
     expect(page.locator("#ninja-score")).to_contain_text("first mistake: dbndiff2")
     go_to(page, "bndiff2")
-    violations = run_axe(page)
-    assert not violations, report(violations)
+    expect(page.locator("#ninja-verdict .grade-line.grade-wrong")).to_be_visible()
+    page.locator("details.ninja-names summary").press("Enter")  # the names list, opened
+    expect(page.locator("#ninja-names")).to_be_visible()
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        violations = run_axe(page)
+        assert not violations, f"{scheme}: {report(violations)}"
