@@ -30,8 +30,21 @@ export function createEditorPanel(el, callbacks) {
   el.run.addEventListener("click", () => callbacks.onRun());
   el.source.addEventListener("input", () => callbacks.onSourceInput?.());
   el.wrt.addEventListener("change", () => callbacks.onWrt(el.wrt.value));
-  el.practice.addEventListener("change", () => callbacks.onPractice(el.practice.checked));
-  el.ninja.addEventListener("change", () => callbacks.onNinja(el.ninja.checked));
+  // Practice mode and ninja mode both ask at the backward steps: one at a time.
+  el.practice.addEventListener("change", () => {
+    if (el.practice.checked && el.ninja.checked) {
+      el.ninja.checked = false;
+      callbacks.onNinja(false);
+    }
+    callbacks.onPractice(el.practice.checked);
+  });
+  el.ninja.addEventListener("change", () => {
+    if (el.ninja.checked && el.practice.checked) {
+      el.practice.checked = false;
+      callbacks.onPractice(false);
+    }
+    callbacks.onNinja(el.ninja.checked);
+  });
   for (const field of [el.source, el.values]) {
     // Once edited, the text is no longer the example the menu names.
     field.addEventListener("input", () => { el.examples.value = ""; });

@@ -8,7 +8,7 @@ import { gradeWords } from "./cards.js";
 import { spanParts } from "./ninja.js";
 
 /** Put in `el` (after its heading) the ninja form of `row` (a row of the ninja answer's grade). `ninja`:
- * {text (what is typed), names: {forward, gradients}, busy, onCheck(text)}. Reveal fills the
+ * {text (what is typed), names: {forward, gradients}, busy, onCheck(text), onDraft(text)}. Reveal fills the
  * field with chainrule's own rule (`row.reveal`), for Check to grade. */
 export function renderNinjaStep(el, row, ninja) {
   const form = document.createElement("form");
@@ -26,6 +26,7 @@ export function renderNinjaStep(el, row, ninja) {
   input.autocomplete = "off";
   input.spellcheck = false;
   input.value = ninja.text ?? "";
+  input.addEventListener("input", () => ninja.onDraft?.(input.value));
   input.setAttribute("aria-describedby", "ninja-verdict");
   const line = document.createElement("div");
   line.className = "ninja-line";
@@ -43,6 +44,7 @@ export function renderNinjaStep(el, row, ninja) {
   check.disabled = Boolean(ninja.busy);
   const reveal = button("Reveal", () => {
     input.value = row.reveal;
+    ninja.onDraft?.(input.value);
     input.focus();
     verdict.replaceChildren(para(`Revealed: chainrule's own rule. Check grades it.`, "hint"));
   });

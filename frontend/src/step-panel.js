@@ -21,6 +21,7 @@ export function createStepPanel(el) {
   // Ninja mode: the rows of the last ninja answer (every tensor's, `missing` ones too), the
   // answers typed, whether a check is under way, and onCheck(name, text).
   let ninja = { on: false, rows: [], answers: {}, busy: false, onCheck: null };
+  let drafts = new Map(); // ninja mode: what is typed and not checked yet, by tensor name
 
   // Practice mode's questions at a timeline index, or null where it asks none.
   function askedAt(index) {
@@ -85,9 +86,10 @@ export function createStepPanel(el) {
     const row = ninjaRow(frame);
     if (row) {
       renderNinjaStep(el.stepPanel, row, {
-        text: ninja.answers[row.name] ?? "", busy: ninja.busy,
+        text: drafts.get(row.name) ?? ninja.answers[row.name] ?? "", busy: ninja.busy,
         names: namesFor(ninja.rows, row, nodesById.get(result.output)?.name),
-        onCheck: (text) => ninja.onCheck?.(row.name, text),
+        onCheck: (text) => { drafts.delete(row.name); ninja.onCheck?.(row.name, text); },
+        onDraft: (text) => drafts.set(row.name, text),
       });
       if (refocus) el.stepPanel.querySelector("#ninja-answer")?.focus({ preventScroll: true });
       return;
@@ -126,6 +128,7 @@ export function createStepPanel(el) {
   const panel = {
     /** A new answer and its timeline: practice starts over. */
     reset(answer, steps, byId) {
+      if (answer.source !== result?.source) drafts = new Map();
       result = answer;
       grades = gradeRows(answer);
       timeline = steps;

@@ -186,12 +186,31 @@ def test_a_syntax_error_shows_its_message_and_its_span_in_the_answer(
         ninja_page: Page, base_url: str) -> None:
     page = ninja_page
     open_ninja(page, link(base_url, {}))
+    # Practice mode and ninja mode take turns: switching one on switches the other off.
+    page.get_by_label("Practice mode", exact=True).check()
+    expect(page.get_by_label("Ninja mode", exact=True)).not_to_be_checked()
+    expect(page.locator("#ninja-score")).to_be_hidden()
+    page.get_by_label("Ninja mode", exact=True).check()
+    expect(page.get_by_label("Practice mode", exact=True)).not_to_be_checked()
+    expect(page.locator("#ninja-score")).to_be_visible()
+    # What is typed and not checked yet stays in its field while the player moves.
+    go_to(page, "probs")
+    page.get_by_label("dprobs =", exact=True).fill("dlogprobs")
+    page.get_by_role("button", name="Previous step", exact=True).click()
+    go_to(page, "probs")
+    expect(page.get_by_label("dprobs =", exact=True)).to_have_value("dlogprobs")
     typed = "-counts_sum** * dcounts_sum_inv"
     check_typed(page, "counts_sum", typed)
     expect(page.locator("#ninja-verdict .grade-error")).to_contain_text("✗ error")
     expect(page.locator("#ninja-verdict mark.ninja-error-span")).to_have_text("*")
     expect(page.locator("#ninja-verdict code.ninja-typed")).to_have_text(typed)
     expect(page.locator("#ninja-score")).to_contain_text("1 cannot be evaluated")
+    expect(page.locator("svg#graph g.node.grade-error .node-label")).to_contain_text("dcounts_sum ✗ error")
+    assert "missing" not in (page.locator("#narration").text_content() or "")
+    for width, height in [(1280, 800), (390, 844)]:
+        page.set_viewport_size({"width": width, "height": height})
+        page.locator("#step-panel").scroll_into_view_if_needed()
+        page.screenshot(path=SHOTS / f"error-{width}-light.png")
 
 
 def test_ninja_mode_is_switched_on_by_keyboard_and_axe_finds_nothing(
