@@ -35,14 +35,16 @@ export function namesFor(rows, row, outputName) {
   return { forward: rows.map((r) => r.name).reverse(), gradients: upstream };
 }
 
-/** The summary near the Mode box: "12 / 26 right; first mistake: bndiff2", with how many are
- * not answered and how many cannot be evaluated. */
+/** The summary near the Mode box: "19 / 26 right (25 given your own upstream); first mistake:
+ * dbndiff2", with how many cannot be evaluated and how many are not answered. */
 export function summary(rows, firstWrong) {
   if (!rows.length) return "";
   const right = rows.filter((r) => isRight(r.verdict)).length;
   const missing = rows.filter((r) => r.verdict === "missing").length;
   const errors = rows.filter((r) => r.verdict === "error").length;
-  const parts = [`${right} / ${rows.length} right`];
+  // A mistake's cascade: the rows after it right from the learner's own upstream.
+  const given = rows.filter((r) => isRight(r.given_your_upstream?.verdict ?? r.verdict)).length;
+  const parts = [`${right} / ${rows.length} right${given > right ? ` (${given} given your own upstream)` : ""}`];
   if (firstWrong) parts.push(`first mistake: d${firstWrong}`);
   if (errors) parts.push(`${errors} cannot be evaluated`);
   if (missing) parts.push(`${missing} not answered yet`);

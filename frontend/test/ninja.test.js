@@ -14,6 +14,9 @@ test("the summary counts the right rows and names the first mistake", () => {
   assert.equal(summary(rows, "probs"),
     "1 / 4 right; first mistake: dprobs; 1 cannot be evaluated; 1 not answered yet");
   assert.equal(summary([{ verdict: "approx" }], null), "1 / 1 right");
+  const cascade = [{ verdict: "wrong", given_your_upstream: { verdict: "wrong" } },
+    { verdict: "wrong", given_your_upstream: { verdict: "exact" } }, { verdict: "exact" }];
+  assert.equal(summary(cascade, "a"), "1 / 3 right (2 given your own upstream); first mistake: da");
   assert.equal(summary([], null), "");
 });
 

@@ -115,6 +115,8 @@ def test_one_wrong_answer_is_marked_at_its_own_step_with_both_numbers(
     wrong = "1/8 * ones_like(bndiff2) * dbnvar"  # 1/n, not 1/(n-1)
     check_typed(page, "bndiff2", wrong)
     expect(page.locator("#ninja-score")).to_contain_text("first mistake: dbndiff2")
+    # one mistake is one mistake: every other row is right from the upstream it was given
+    expect(page.locator("#ninja-score")).to_contain_text(f"({len(ANSWERS) - 1} given your own upstream)")
     line = page.locator("#ninja-verdict .grade-line.grade-wrong")
     expect(line).to_contain_text("✗ wrong")
     text = line.text_content() or ""
@@ -128,6 +130,7 @@ def test_one_wrong_answer_is_marked_at_its_own_step_with_both_numbers(
     expect(page.locator("svg#graph g.node.grade-wrong .node-label")).to_contain_text("dbndiff2 ✗ wrong")
     narration = page.locator("#narration").text_content() or ""
     assert "Your dbndiff2: ✗ wrong" in narration, narration
+    page.locator("fieldset.modes").screenshot(path=SHOTS / "summary-1280-light.png")
     for size, scheme in [((1280, 800), "light"), ((1280, 800), "dark"), ((390, 844), "light"),
                          ((390, 844), "dark")]:
         page.set_viewport_size({"width": size[0], "height": size[1]})
