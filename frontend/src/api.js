@@ -64,6 +64,13 @@ export function naive(source, values, children = "operands") {
   return post("v1/naive", { source, values, children });
 }
 
+/** Backprop ninja: the learner's gradients of the program's tensors, each an expression of
+ * the language ({probs: "dlogprobs / probs"}), evaluated and graded: {rows, first_wrong,
+ * tolerance, answer} (`answer` the compact answer, with the grade). */
+export function ninja(source, values, answers, check = "auto") {
+  return post("v1/ninja", { source, values, answers, check });
+}
+
 /** Gradient descent on `source` from `values`: {inputs, method, learning_rate, steps, beta,
  * beta2, contour} -> {losses, iterations, thinned, contour, note, warnings, ...}. */
 export function optimize(source, values, options) {

@@ -119,7 +119,7 @@ export function gradeWords(row) {
   const numbers = (v) => (v.verdict === "wrong" && v.yours !== null && v.yours !== undefined
     ? `: yours ${formatShort(v.yours)}, expected ${formatShort(v.expected)}${at(v)}` : "");
   const parts = [`Your d${row.name}: ${GRADE_MARKS[row.verdict] ?? row.verdict}${numbers(row)}`];
-  if (given && given.verdict !== row.verdict) {
+  if (given && given.verdict !== row.verdict && row.verdict !== "error") { // an error is not graded
     parts.push(`given your own upstream ${GRADE_MARKS[given.verdict] ?? given.verdict}${numbers(given)}`);
   }
   if (row.hint) parts.push(row.hint);
@@ -132,7 +132,7 @@ export function gradeWords(row) {
 function withGrade(card, row) {
   if (!row) return card;
   const given = row.given_your_upstream;
-  const verdict = given?.verdict ?? row.verdict;
+  const verdict = row.verdict === "error" ? "error" : given?.verdict ?? row.verdict;
   const ok = (v) => v === "exact" || v === "approx";
   // Right from what it was given, wrong against chainrule's: the mistake is further up.
   const from = ok(verdict) && !ok(row.verdict) && given.from?.length ? ` from your d${given.from[0]}` : "";

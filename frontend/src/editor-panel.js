@@ -7,8 +7,8 @@ import { createSourceView } from "./source-view.js";
 import { claimValues, formatValues, overridesFor, ownValues, withoutValues } from "./values.js";
 
 /** The editor on its elements `el` ({source, mirror, ruleNote, values, valuesNote, examples, run, error,
- * warnings, modes, wrt, wrtField, practice}); callbacks: onRun(), onMode(mode), onWrt(name),
- * onPractice(on), onSelectSource(start, end), onSourceInput() (the source typed in). */
+ * warnings, modes, wrt, wrtField, practice, ninja}); callbacks: onRun(), onMode(mode), onWrt(name),
+ * onPractice(on), onNinja(on), onSelectSource(start, end), onSourceInput() (the source typed in). */
 export function createEditorPanel(el, callbacks) {
   const sourceView = createSourceView(el.source, el.mirror, callbacks.onSelectSource, el.ruleNote);
   // Which source each value was typed for (values.js): only those typed for the source in
@@ -30,7 +30,21 @@ export function createEditorPanel(el, callbacks) {
   el.run.addEventListener("click", () => callbacks.onRun());
   el.source.addEventListener("input", () => callbacks.onSourceInput?.());
   el.wrt.addEventListener("change", () => callbacks.onWrt(el.wrt.value));
-  el.practice.addEventListener("change", () => callbacks.onPractice(el.practice.checked));
+  // Practice mode and ninja mode both ask at the backward steps: one at a time.
+  el.practice.addEventListener("change", () => {
+    if (el.practice.checked && el.ninja.checked) {
+      el.ninja.checked = false;
+      callbacks.onNinja(false);
+    }
+    callbacks.onPractice(el.practice.checked);
+  });
+  el.ninja.addEventListener("change", () => {
+    if (el.ninja.checked && el.practice.checked) {
+      el.practice.checked = false;
+      callbacks.onPractice(false);
+    }
+    callbacks.onNinja(el.ninja.checked);
+  });
   for (const field of [el.source, el.values]) {
     // Once edited, the text is no longer the example the menu names.
     field.addEventListener("input", () => { el.examples.value = ""; });
@@ -83,6 +97,13 @@ export function createEditorPanel(el, callbacks) {
       for (const radio of el.modes) radio.checked = radio.value === mode;
       el.wrtField.hidden = mode !== "forward";
       el.practice.disabled = mode === "forward";
+      el.ninja.disabled = mode === "forward";
+      return panel;
+    },
+
+    /** Check or clear Ninja mode's box (from a link). */
+    setNinja(on) {
+      el.ninja.checked = on;
       return panel;
     },
 

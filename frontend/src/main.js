@@ -3,7 +3,7 @@
 // only passes data between them.
 
 import { inflate } from "./answer.js";
-import { ApiError, backprop, ops as fetchOps } from "./api.js";
+import { ApiError, backprop, ninja as gradeNinja, ops as fetchOps } from "./api.js";
 import { cardsOf } from "./cards.js";
 import { createEditorPanel } from "./editor-panel.js";
 import { createGraphPanel } from "./graph-panel.js";
@@ -12,6 +12,7 @@ import { fromAnswer } from "./hand.js";
 import { createJacobianPanel } from "./jacobian-panel.js";
 import { createMethodsPanel } from "./methods-panel.js";
 import { createNaivePanel } from "./naive-panel.js";
+import { shownGrade, summary as ninjaSummary, typedAnswers } from "./ninja.js";
 import { createOptimizerPanel } from "./optimizer-panel.js";
 import { createOutputPanel } from "./output-panel.js";
 import { createPathsPanel } from "./paths-panel.js";
@@ -36,18 +37,21 @@ const state = {
   output: "", // the statement differentiated ("": the last line)
   wrongRuleSpans: [], // the lines and nodes of the derivative rules the check found wrong
   naive: { naive: false, twice: false, children: "operands" }, // the naive replay's switches
+  // Ninja mode: on or off, and the answers typed per program (source -> {name: text}).
+  ninja: { on: false, answers: new Map() },
 };
 
 const editor = createEditorPanel({
   source: $("source"), mirror: $("source-mirror"), ruleNote: $("source-rules"), values: $("values"), valuesNote: $("values-note"),
   examples: $("examples"),
   run: $("run"), error: $("error"), warnings: $("warnings"), wrt: $("wrt"), wrtField: $("wrt-field"),
-  practice: $("practice"), modes: [...document.querySelectorAll('input[name="mode"]')],
+  practice: $("practice"), ninja: $("ninja"), modes: [...document.querySelectorAll('input[name="mode"]')],
 }, {
   onRun: () => run(0).then(revealStage),
   onMode: (mode) => { state.mode = mode; run(0); },
   onWrt: (name) => { state.wrt = name; run(0); },
   onPractice: (on) => stepPanel.setPractice(on),
+  onNinja: (on) => { state.ninja.on = on; run(state.player.index); },
   onSelectSource: selectFromSource,
   onSourceInput: () => { if (hand.on) syncHandSoon(); },
 });
@@ -77,6 +81,7 @@ const stepPanel = createStepPanel({
   stepPanel: $("step-panel"), narration: $("narration"), practiceScore: $("practice-score"),
   practiceHelp: $("practice-help"),
 });
+stepPanel.setNinja({ onCheck: checkNinja });
 const results = createResultsPanel({
   gradients: $("gradients"), check: $("check"), cost: $("cost"), costVerdict: $("cost-verdict"),
 }, {
@@ -140,7 +145,10 @@ async function run(step = 0) {
     const wrt = mode === "forward" ? await chooseWrt(source, values, overrides) : null;
     if (token !== state.runToken) return;
     const output = mode === "reverse" && assigns(source, state.output) ? state.output : null;
-    const result = inflate(await backprop(source, values, "auto", { mode, wrt, overrides, output }));
+    const ninja = state.ninja.on && mode === "reverse"
+      ? await gradeNinja(source, values, answersOf(source), "auto") : null;
+    const result = inflate(ninja ? { ...ninja.answer, grade: shownGrade(ninja.answer.grade) }
+      : await backprop(source, values, "auto", { mode, wrt, overrides, output }));
     if (token !== state.runToken) return;
     if (mode === "forward" && !result.tangent) throw new Error("The server did not answer in forward mode.");
     const cards = cardsOf(result);
@@ -148,14 +156,42 @@ async function run(step = 0) {
     const plan = await graph.prepare(result, cards, timeline.steps[step]?.node ?? null);
     if (token !== state.runToken) return;
     editor.setAside(setAside(result, overrides));
+    showNinja(ninja, source);
     showResult(result, timeline, plan, editor.input().valuesText, step);
   } catch (err) {
     if (token !== state.runToken) return;
     if (!(err instanceof ApiError)) console.error(err);
     showError(err.message, err.span ?? null);
   } finally {
-    if (token === state.runToken) editor.setBusy(false);
+    if (token === state.runToken) {
+      editor.setBusy(false);
+      stepPanel.setNinja({ busy: false });
+    }
   }
+}
+
+// Ninja mode: the answers typed for `source` ({name: text}, the empty ones left out).
+function answersOf(source) {
+  return typedAnswers(state.ninja.answers.get(source));
+}
+
+// The ninja answer's rows to the step panel (before the graph is shown), its summary by the
+// Mode box; `ninja` null: ninja mode is off (or in forward mode).
+function showNinja(ninja, source) {
+  const score = $("ninja-score");
+  $("ninja-help").hidden = !state.ninja.on;
+  score.hidden = !ninja;
+  score.textContent = ninja ? ninjaSummary(ninja.rows, ninja.first_wrong) : "";
+  stepPanel.setNinja({ on: Boolean(ninja), rows: ninja?.rows ?? [], answers: answersOf(source) }, false);
+}
+
+// Check at a tensor's step: keep the answer, grade all of them, stay at the step.
+function checkNinja(name, text) {
+  const source = state.result.source;
+  const answers = { ...state.ninja.answers.get(source), [name]: text.trim() };
+  state.ninja.answers.set(source, typedAnswers(answers));
+  stepPanel.setNinja({ busy: true, answers: answersOf(source) });
+  run(state.player.index);
 }
 
 /** Forward mode needs one input to differentiate with respect to: the one chosen if the
@@ -293,7 +329,7 @@ const LONG_SOURCE = 4000;
 let pendingHash = null;
 function writeHash(source, values, step) {
   pendingHash = { source, values, step, mode: state.mode, wrt: state.wrt, output: state.output,
-    ...state.naive };
+    ...state.naive, ninja: state.ninja.on, answers: answersOf(source) };
   if (source.length <= LONG_SOURCE) flushHash();
 }
 
@@ -315,6 +351,9 @@ function restoreFromHash() {
   state.output = saved.output ?? "";
   state.naive = { naive: saved.naive ?? false, twice: saved.twice ?? false, children: saved.children ?? "operands" };
   naivePanel.set(state.naive);
+  state.ninja.on = saved.ninja ?? false;
+  if (saved.answers) state.ninja.answers.set(saved.source, saved.answers);
+  editor.setNinja(state.ninja.on);
   editor.setInput(saved.source, saved.values).setMode(state.mode);
   run(saved.step);
   return true;

@@ -3,6 +3,8 @@
 // backward step's local derivatives and contributions and holds the player until they are in.
 
 import { gradeRows, gradeWords } from "./cards.js";
+import { namesFor, rowAt } from "./ninja.js";
+import { renderNinjaStep } from "./ninja-panel.js";
 import { levelText, renderStepPanel } from "./panel-drawings.js";
 import * as practice from "./practice.js";
 
@@ -16,10 +18,14 @@ export function createStepPanel(el) {
   let questions = new Map(); // per timeline index, asked for when the player gets there
   let shown = null; // {frame, atEnd}
   let grades = new Map(); // node id -> its grade row (cards.gradeRows)
+  // Ninja mode: the rows of the last ninja answer (every tensor's, `missing` ones too), the
+  // answers typed, whether a check is under way, and onCheck(name, text).
+  let ninja = { on: false, rows: [], answers: {}, busy: false, onCheck: null };
+  let drafts = new Map(); // ninja mode: what is typed and not checked yet, by tensor name
 
   // Practice mode's questions at a timeline index, or null where it asks none.
   function askedAt(index) {
-    if (!practiceOn || !result || result.tangent) return null;
+    if (!practiceOn || ninja.on || !result || result.tangent) return null;
     const asked = questionsAt(index);
     return asked && (asked.questions.length || asked.skipped.length) ? asked : null;
   }
@@ -33,11 +39,18 @@ export function createStepPanel(el) {
   }
 
   function narration(frame) {
-    if (shown?.level) return levelText(shown.level);
+    if (shown?.level) {
+      const row = ninjaRow(frame);
+      return levelText(shown.level) + (row && grades.has(row.node) ? ` ${gradeWords(grades.get(row.node))}.` : "");
+    }
     if (!frame.step) return "Nothing computed yet: press Next step to evaluate the graph forward.";
     const asked = askedAt(frame.index);
     if (asked && !practice.isDone(record, frame.index, asked.questions)) {
       return "Practice: work out this step's local derivatives and contributions, then Check.";
+    }
+    const row = ninjaRow(frame);
+    if (row && !grades.has(frame.node)) {
+      return `${frame.step.text} Ninja: type d${row.name} in the step panel, then Check.`;
     }
     return frame.step.text + graded(frame);
   }
@@ -49,6 +62,8 @@ export function createStepPanel(el) {
   }
 
   function render(frame) {
+    // A redraw keeps the keyboard in ninja mode's field (Check redraws the panel twice).
+    const refocus = el.stepPanel.querySelector(".ninja")?.contains(document.activeElement);
     const options = { tangent: result.tangent, last: frame.index === timeline.total - 1,
       level: shown?.level ?? null };
     const asked = askedAt(frame.index);
@@ -68,6 +83,17 @@ export function createStepPanel(el) {
       };
     }
     renderStepPanel(el.stepPanel, frame, nodesById, timeline.total, options);
+    const row = ninjaRow(frame);
+    if (row) {
+      renderNinjaStep(el.stepPanel, row, {
+        text: drafts.get(row.name) ?? ninja.answers[row.name] ?? "", busy: ninja.busy,
+        names: namesFor(ninja.rows, row, nodesById.get(result.output)?.name),
+        onCheck: (text) => { drafts.delete(row.name); ninja.onCheck?.(row.name, text); },
+        onDraft: (text) => drafts.set(row.name, text),
+      });
+      if (refocus) el.stepPanel.querySelector("#ninja-answer")?.focus({ preventScroll: true });
+      return;
+    }
     const verdict = graded(frame);
     if (verdict) {
       const line = document.createElement("p");
@@ -75,6 +101,15 @@ export function createStepPanel(el) {
       line.textContent = verdict.trim();
       el.stepPanel.append(line);
     }
+  }
+
+  // Ninja mode's row at a frame (the backward step of a tensor the learner may answer; for a
+  // folded statement, its whole backward run).
+  function ninjaRow(frame) {
+    if (!ninja.on || !result || result.tangent) return null;
+    const level = shown?.level;
+    if (level) return level.phase === "backward" ? ninja.rows.find((r) => r.name === level.name) ?? null : null;
+    return rowAt(ninja.rows, frame);
   }
 
   function showScore() {
@@ -93,6 +128,7 @@ export function createStepPanel(el) {
   const panel = {
     /** A new answer and its timeline: practice starts over. */
     reset(answer, steps, byId) {
+      if (answer.source !== result?.source) drafts = new Map();
       result = answer;
       grades = gradeRows(answer);
       timeline = steps;
@@ -118,6 +154,15 @@ export function createStepPanel(el) {
       practiceOn = on;
       if (shown) panel.show(shown.frame, shown);
       else showScore();
+      return panel;
+    },
+
+    /** Ninja mode: on or off, the rows of the last ninja answer, the answers typed, whether a
+     * check is under way, and onCheck(name, text) (Check at a tensor's step); redraws unless
+     * `redraw` is false. */
+    setNinja(settings, redraw = true) {
+      ninja = { ...ninja, ...settings };
+      if (redraw && shown && timeline) panel.show(shown.frame, shown);
       return panel;
     },
 

@@ -1,6 +1,7 @@
 // The shareable state in the URL hash: `#source=...&values=...&step=12&mode=forward&wrt=x`,
 // `&output=h` when a statement other than the last is differentiated, `&naive=1&twice=1&children=distinct`
-// when the naive replay's switches are on. Pure. The default mode (reverse) is left out, so reverse-mode links read as before.
+// when the naive replay's switches are on, `&ninja=1&answers={"probs":"dlogprobs / probs"}` in
+// ninja mode (the answers typed, a JSON object, kept with ninja mode off too). Pure. The default mode (reverse) is left out, so reverse-mode links read as before.
 
 const MODES = new Set(["reverse", "forward"]);
 const CHILDREN = new Set(["operands", "distinct"]);
@@ -8,7 +9,7 @@ const CHILDREN = new Set(["operands", "distinct"]);
 /** The hash for a state {source, values, step, mode, wrt, output, naive, twice, children}:
  * URI-encoded fields, empty and default ones left out. */
 export function encodeHash({ source = "", values = "", step = 0, mode = "reverse", wrt = "",
-  output = "", naive = false, twice = false, children = "operands" }) {
+  output = "", naive = false, twice = false, children = "operands", ninja = false, answers = {} }) {
   const parts = [];
   if (source) parts.push(`source=${encodeURIComponent(source)}`);
   if (values) parts.push(`values=${encodeURIComponent(values)}`);
@@ -23,12 +24,17 @@ export function encodeHash({ source = "", values = "", step = 0, mode = "reverse
   if (source && (naive || twice) && CHILDREN.has(children) && children !== "operands") {
     parts.push(`children=${children}`);
   }
+  if (source && ninja) parts.push("ninja=1");
+  const typed = Object.entries(answers ?? {}).filter(([, text]) => typeof text === "string" && text);
+  if (source && typed.length) {
+    parts.push(`answers=${encodeURIComponent(JSON.stringify(Object.fromEntries(typed)))}`);
+  }
   return parts.length ? `#${parts.join("&")}` : "";
 }
 
 /** The state held by a hash ("#..." or "..."); null when it holds no source. `mode` and `wrt`
  * are there only for a forward-mode link, `output` only when one was chosen, `naive`,
- * `twice` and `children` only when set. */
+ * `twice`, `children`, `ninja` and `answers` only when set. */
 export function decodeHash(hash) {
   const text = (hash || "").replace(/^#/, "");
   if (!text) return null;
@@ -53,7 +59,24 @@ export function decodeHash(hash) {
   if (fields.naive === "1") state.naive = true;
   if (fields.twice === "1") state.twice = true;
   if (CHILDREN.has(fields.children)) state.children = fields.children;
+  if (fields.ninja === "1") state.ninja = true;
+  const answers = answersOf(fields.answers);
+  if (answers) state.answers = answers;
   return state;
+}
+
+// The answers of a link: a JSON object of strings; anything else is left out.
+function answersOf(text) {
+  if (!text) return null;
+  let parsed;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return null;
+  const answers = Object.fromEntries(Object.entries(parsed).filter(([, v]) => typeof v === "string" && v));
+  return Object.keys(answers).length ? answers : null;
 }
 
 /** An <iframe> of the embed view (/embed: the player alone) at the state in `hash`, for the

@@ -65,3 +65,17 @@ test("the naive replay's switches round-trip; off and the default children are l
   assert.equal(twice, true);
   assert.deepEqual(decodeHash(encodeHash({ ...state, twice: false })), once);
 });
+
+test("ninja mode and the answers typed round-trip; a malformed answers field is left out", () => {
+  const state = { source: "a = x*y\nL = sin(a)", values: "x=1", step: 4, ninja: true,
+    answers: { a: "dL * cos(a)", x: "da * y & b = 1" } };
+  const hash = encodeHash(state);
+  assert.match(hash, /&ninja=1&answers=/);
+  assert.deepEqual(decodeHash(hash), state);
+  assert.ok(!encodeHash({ ...state, answers: { a: "" } }).includes("answers"));
+  const { ninja, ...off } = state;
+  assert.equal(ninja, true);
+  assert.deepEqual(decodeHash(encodeHash({ ...state, ninja: false })), off);
+  assert.equal(decodeHash("#source=x&answers=%7Bnot").answers, undefined);
+  assert.equal(decodeHash("#source=x&answers=%5B1%5D").answers, undefined);
+});
