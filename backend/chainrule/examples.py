@@ -242,4 +242,15 @@ EXAMPLES: list[dict[str, object]] = [
                     "through the backward graph (one pass, memory as the sweep goes); reverse "
                     "over reverse (the hvp line: grad of grad · v) runs a second backward pass "
                     "and keeps every value. The Hessian is N of them, a column each."},
+    {"title": "Newton vs gradient descent", "source":
+        "L = (x - 1)**2 + 10*(y + 2)**2 + x*y", "values": {"x": 3.0, "y": 1.0},
+     "optimize": {"method": "newton", "learning_rate": 0.04, "steps": 30, "inputs": ["x", "y"],
+                  "compare": {"method": "sgd", "learning_rate": 0.04}},
+     "description": "A quadratic bowl, long and tilted: gradient descent zigzags across the "
+                    "valley, its rate held down by the steepest direction. Newton's method "
+                    "reads the curvature too, the Hessian [[2, 1], [1, 20]] (N Hessian-vector "
+                    "products through the backward graph), and steps by -H⁻¹g: on a quadratic "
+                    "the gradient is H (x - x*), so one step lands on the minimum. Try "
+                    "Rosenbrock's (1 - x)**2 + 100*(y - x**2)**2 from (-1.2, 1): about 6 "
+                    "steps."},
 ]
