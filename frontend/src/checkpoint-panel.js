@@ -27,6 +27,12 @@ export function strategyName({ strategy, k, slots }) {
   }[strategy] ?? strategy;
 }
 
+/** A strategy's name in a few characters, for the plot. */
+export function shortName({ strategy, k, slots }) {
+  return { all: "keep all", none: "none", every_k: `every ${ordinal(k)}`, sqrt: `√N (every ${k})`,
+    revolve: `revolve (c = ${slots})` }[strategy] ?? strategy;
+}
+
 /** 1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, 21st. */
 export function ordinal(n) {
   const tens = n % 100;
@@ -277,7 +283,8 @@ function summaryTable(answer) {
     tr.dataset.strategy = row.strategy;
     const th = document.createElement("th");
     th.scope = "row";
-    th.textContent = strategyName(row) + (row.strategy === answer.strategy ? " ◀ shown" : "");
+    th.textContent = shortName(row) + (row.strategy === answer.strategy ? " ◀ shown" : "");
+    th.title = strategyName(row);
     if (row.strategy === answer.strategy) tr.setAttribute("aria-current", "true");
     tr.append(th);
     const cells = [row.recompute, row.peak_values ?? "not played",
@@ -334,16 +341,30 @@ export function drawTradeoff(svgEl, summary, shown, name = strategyName) {
       .attr("transform", `translate(${x(r.bound)},${y(r.peak_bytes)})`)
       .append("title").text(`${name(r)}: the binomial bound, ${r.bound} extra steps`);
   }
-  // Labels left or right of their point, alternating up and down where points crowd.
-  const sorted = [...points].sort((a, b) => a.recompute - b.recompute);
-  sorted.forEach((r, i) => {
-    const g = svg.append("g").attr("class", "checkpoint-point" + (r.strategy === shown ? " shown" : ""))
-      .attr("data-strategy", r.strategy)
-      .attr("transform", `translate(${x(r.recompute)},${y(r.peak_bytes)})`);
-    if (r.strategy === shown) g.append("circle").attr("class", "checkpoint-ring").attr("r", 9);
-    g.append("circle").attr("r", 4.5);
-    const right = x(r.recompute) < width * 0.6;
-    g.append("text").attr("x", right ? 10 : -10).attr("y", i % 2 ? 14 : -8)
-      .attr("text-anchor", right ? "start" : "end").text(name(r) + (r.strategy === shown ? " ◀" : ""));
-  });
+  // Short labels, right of their point (left near the right edge), moved apart vertically
+  // where points crowd, a thin line back to the point when moved.
+  const placed = points.map((r) => ({ r, px: x(r.recompute), py: y(r.peak_bytes) }))
+    .map((p) => ({ ...p, right: p.px < width * 0.62, ly: p.py - 6 }));
+  for (const side of [true, false]) {
+    const column = placed.filter((p) => p.right === side).sort((a, b) => a.ly - b.ly);
+    column.forEach((p, i) => {
+      if (i) p.ly = Math.max(p.ly, column[i - 1].ly + 15);
+    });
+    const over = column.length ? column[column.length - 1].ly - (height - MARGIN.bottom - 4) : 0;
+    if (over > 0) for (const p of column) p.ly -= over;
+  }
+  for (const p of placed) {
+    const shownHere = p.r.strategy === shown;
+    const g = svg.append("g").attr("class", "checkpoint-point" + (shownHere ? " shown" : ""))
+      .attr("data-strategy", p.r.strategy);
+    const lx = p.px + (p.right ? 12 : -12);
+    if (Math.abs(p.ly - (p.py - 6)) > 4) {
+      g.append("line").attr("class", "checkpoint-leader").attr("x1", p.px).attr("y1", p.py)
+        .attr("x2", lx - (p.right ? 2 : -2)).attr("y2", p.ly - 4);
+    }
+    if (shownHere) g.append("circle").attr("class", "checkpoint-ring").attr("r", 9).attr("cx", p.px).attr("cy", p.py);
+    g.append("circle").attr("r", 4.5).attr("cx", p.px).attr("cy", p.py);
+    g.append("text").attr("x", lx).attr("y", p.ly).attr("text-anchor", p.right ? "start" : "end")
+      .text(shortName(p.r) + (shownHere ? " ◀" : ""));
+  }
 }
