@@ -137,6 +137,23 @@ def test_the_sqrt_replay_of_a_12_chain_recomputes_each_segment_before_its_backwa
     expect(ui.node(page, "n5")).to_have_class(re.compile(r"\bselected\b"))
 
 
+def test_the_strategy_travels_in_the_link(page: Page, base_url: str) -> None:
+    open_example(page, base_url)
+    page.get_by_label("Replay under a checkpointing strategy").check()
+    page.get_by_role("radio", name="revolve with c slots").check()
+    page.get_by_label("c", exact=True).fill("1")
+    page.get_by_label("c", exact=True).press("Enter")
+    expect(page).to_have_url(re.compile(r"checkpoint=revolve&slots=1"))
+    link = page.url
+    page.goto("about:blank")
+    ui.open_app(page, link)
+    expect(page.get_by_role("radio", name="revolve with c slots")).to_be_checked()
+    expect(page.get_by_label("c", exact=True)).to_have_value("1")
+    expect(page.locator(".checkpoint-table tr[aria-current='true'] th")).to_contain_text(
+        "revolve (c = 1)")
+    assert page.locator("button.checkpoint-step[data-kind='recompute']").count() > 0
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_axe_finds_no_serious_violation_with_the_checkpoint_panel_open(
         browser: Browser, base_url: str, scheme: str) -> None:
