@@ -214,6 +214,14 @@ EXAMPLES: list[dict[str, object]] = [
                     "Gradients): the recursive pass reaches b twice and passes its gradient on "
                     "twice, so x gets 8, not 4. \"...twice without zeroing\" adds the second "
                     "backward() onto the first."},
+    {"title": "The memory of reverse mode",
+     "source": "\n".join(f"x{i} = sin(x{i - 1})" for i in range(1, 13)), "values": {"x0": 0.5},
+     "description": "A chain of 12 sines: plain reverse mode keeps every x until its backward "
+                    "step (the Tape line under the player, and 'kept' on the cards). Under \"The "
+                    "memory of reverse mode\" switch on the checkpointing replay and choose √N "
+                    "segments: x9..x12 are kept, x5..x8 and x1..x4 are recomputed just before "
+                    "their backward steps. Compare every k-th, none and revolve with c slots in "
+                    "the table and the plot: less memory, more forward steps."},
     {"title": "Your own rule: softplus", "source":
         "@derivative(lambda x: sigmoid(x))\ndef softplus(x):\n    return log(1 + exp(x))\n\n"
         "y = softplus(w * x + b)", "values": {"w": 0.8, "x": 1.5, "b": -0.9},
