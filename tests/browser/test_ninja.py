@@ -19,10 +19,11 @@ from playwright.sync_api import Browser, Page, expect
 
 from ..test_ninja import ANSWERS, torch_gradients
 from . import ui
+from .conftest import ARTIFACTS
 from .test_a11y import report, run_axe
 
 TYPED = ("probs", "h")  # typed in the page; the rest come with the link
-SHOTS = Path("/work/shots29/ninja")
+SHOTS = ARTIFACTS / "ninja"  # screenshots of the states looked at (git-ignored)
 
 
 def link(base_url: str, answers: dict[str, str], *, ninja: bool = True) -> str:
