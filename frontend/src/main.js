@@ -8,6 +8,7 @@ import { cardsOf } from "./cards.js";
 import { createEditorPanel } from "./editor-panel.js";
 import { createGraphPanel } from "./graph-panel.js";
 import { createHandPanel } from "./hand-panel.js";
+import { createHessianPanel } from "./hessian-panel.js";
 import { fromAnswer } from "./hand.js";
 import { createJacobianPanel } from "./jacobian-panel.js";
 import { createMethodsPanel } from "./methods-panel.js";
@@ -110,6 +111,12 @@ const pathsPanel = createPathsPanel({
   wrt: $("paths-wrt"), list: $("paths-list"), summary: $("paths-summary"), more: $("paths-run"),
   error: $("paths-error"),
 }, { onHighlight: (path) => graph.highlightPath(path) });
+
+const hessianPanel = createHessianPanel({
+  section: $("hessian"), v: $("hessian-v"), run: $("hessian-run"), next: $("hessian-next"),
+  status: $("hessian-status"), error: $("hessian-error"), ways: $("hessian-ways"),
+  figure: $("hessian-figure"), readout: $("hessian-readout"), table: $("hessian-table"), kinks: $("hessian-kinks"),
+});
 
 const methodsPanel = createMethodsPanel({
   run: $("methods-run"), wrt: $("methods-wrt"), figure: $("methods-figure"),
@@ -266,6 +273,7 @@ function showResult(result, timeline, plan, valuesText, step) {
   results.show(result, state.mode);
   pathsPanel.show(result, parseValues(valuesText));
   methodsPanel.show(result, parseValues(valuesText));
+  hessianPanel.show(result, parseValues(valuesText), state.output || null);
   jacobianPanel.show(result);
   naivePanel.show(result, parseValues(valuesText));
   showIndex(state.player.index, { pulse: false });
@@ -408,6 +416,7 @@ async function start() {
     if (location.hash !== state.hash) restoreFromHash();
   });
   const loading = editor.loadExamples()
+    .then((list) => { hessianPanel.setExamples(list); return list; })
     .catch((err) => showError(`The examples could not be loaded: ${err.message}`, null));
   fetchOps().then((list) => hand.setOps(list))
     .catch((err) => showError(`The op table could not be loaded: ${err.message}`, null));
