@@ -175,7 +175,7 @@ function waysOf(answer, labels) {
   const g = answer.cost.graph;
   const vText = v.map((x, k) => (labels.length === v.length ? `${labels[k]}: ${formatNumber(x)}` : formatNumber(x)));
   return [
-    h("p", { class: "hessian-v" }, `${answer.hvp ? "v" : "v = e₁ (type a v for your own)"} = [${vText.join(", ")}]`),
+    h("p", { class: "hessian-v" }, `${answer.hvp ? "v" : "v = e₁"} = [${vText.join(", ")}]${answer.hvp ? "" : " (type a v for your own)"}`),
     h("div", { class: "hessian-ways" }, ...ways),
     h("p", { class: "hessian-difference" }, `The two ways differ by at most ${formatNumber(difference, 3)}` +
       ` (rounding). The graph: ${g.forward_nodes} forward nodes, ${g.backward_nodes} backward nodes.`),
