@@ -22,7 +22,6 @@ export function createHessianPanel(el) {
   let filled = 0;
   let token = 0;
   let grid = null;
-  let examples = [];
 
   el.run.addEventListener("click", () => compute());
   el.v.addEventListener("keydown", (event) => { if (event.key === "Enter") compute(); });
@@ -101,23 +100,15 @@ export function createHessianPanel(el) {
   }
 
   const panel = {
-    /** The gallery's examples: one with a `hessian` field ({wrt, v, output}) sets the panel's
-     * inputs, and its Hessian is computed as it is shown. */
-    setExamples(list) {
-      examples = list ?? [];
-      return panel;
-    },
-
     /** A new answer of the page: the program the panel differentiates (`output` the line
-     * chosen, or null for the last); what was shown is cleared. */
-    show(result, values, output = null) {
+     * chosen, or null for the last); `preset` a gallery example's `hessian` ({wrt, v,
+     * output}): its Hessian is computed as it is shown. What was shown is cleared. */
+    show(result, values, output = null, preset = null) {
       token++;
-      const example = examples.find((e) => e.source === result.source && e.hessian);
-      const preset = example?.hessian ?? {};
       const same = context?.source === result.source;
-      context = { source: result.source, values, wrt: preset.wrt ?? null,
-        output: preset.output ?? output ?? null };
-      if (!same) el.v.value = preset.v ? preset.v.join(", ") : "";
+      context = { source: result.source, values, wrt: preset?.wrt ?? null,
+        output: preset?.output ?? output ?? null };
+      if (!same) el.v.value = preset?.v ? preset.v.join(", ") : "";
       answer = null;
       grid = null;
       el.figure.replaceChildren();
@@ -130,7 +121,7 @@ export function createHessianPanel(el) {
       el.readout.textContent = "";
       el.status.textContent = "";
       el.section.dataset.status = "idle";
-      if (example && !same) compute();
+      if (preset && !same) compute();
       return panel;
     },
   };

@@ -112,6 +112,10 @@ const pathsPanel = createPathsPanel({
   error: $("paths-error"),
 }, { onHighlight: (path) => graph.highlightPath(path) });
 
+// The gallery's examples (as loaded): one may carry presets for a panel (`hessian`, `optimize`).
+let examples = [];
+const exampleOf = (source) => examples.find((e) => e.source === source) ?? null;
+
 const hessianPanel = createHessianPanel({
   section: $("hessian"), v: $("hessian-v"), run: $("hessian-run"), next: $("hessian-next"),
   status: $("hessian-status"), error: $("hessian-error"), ways: $("hessian-ways"),
@@ -273,7 +277,7 @@ function showResult(result, timeline, plan, valuesText, step) {
   results.show(result, state.mode);
   pathsPanel.show(result, parseValues(valuesText));
   methodsPanel.show(result, parseValues(valuesText));
-  hessianPanel.show(result, parseValues(valuesText), state.output || null);
+  hessianPanel.show(result, parseValues(valuesText), state.output || null, exampleOf(result.source)?.hessian);
   jacobianPanel.show(result);
   naivePanel.show(result, parseValues(valuesText));
   showIndex(state.player.index, { pulse: false });
@@ -416,7 +420,7 @@ async function start() {
     if (location.hash !== state.hash) restoreFromHash();
   });
   const loading = editor.loadExamples()
-    .then((list) => { hessianPanel.setExamples(list); return list; })
+    .then((list) => { examples = list; return list; })
     .catch((err) => showError(`The examples could not be loaded: ${err.message}`, null));
   fetchOps().then((list) => hand.setOps(list))
     .catch((err) => showError(`The op table could not be loaded: ${err.message}`, null));

@@ -129,3 +129,13 @@ def test_the_hessian_panel_equals_sympys_hessian_and_is_axe_clean(browser: Brows
     violations = run_axe(page)
     assert not violations, report(violations)
     context.close()
+
+
+def test_the_hvp_example_fills_the_panel_by_itself(page: Page, base_url: str) -> None:
+    ui.open_app(page, base_url)
+    page.get_by_label("Examples", exact=True).select_option(label="Hessian-vector product, two ways")
+    expect(page.locator("body")).to_have_attribute("data-status", "ready")
+    expect(page.get_by_label("v", exact=True)).to_have_value("1, 2")
+    expect(page.locator("#hessian-figure")).to_have_attribute("data-done", "true")
+    expect(page.locator("#hessian-table td")).to_have_count(4)
+    expect(page.locator(".hessian-way")).to_have_count(2)
