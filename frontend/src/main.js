@@ -115,6 +115,7 @@ const pathsPanel = createPathsPanel({
 // The gallery's examples (as loaded): one may carry presets for a panel (`hessian`, `optimize`).
 let examples = [];
 const exampleOf = (source) => examples.find((e) => e.source === source) ?? null;
+let shownSource = null; // a panel preset is applied once per source shown
 
 const hessianPanel = createHessianPanel({
   section: $("hessian"), v: $("hessian-v"), run: $("hessian-run"), next: $("hessian-next"),
@@ -273,11 +274,13 @@ function showResult(result, timeline, plan, valuesText, step) {
   editor.setWrtOptions(inputNames(result), state.wrt, state.mode === "forward")
     .setRanSource(result.source).highlight(null).setWarnings(result.warnings);
   optimizerPanel.setInputs(result.nodes.filter((n) => n.op === "input"));
+  if (result.source !== shownSource) optimizerPanel.preset(exampleOf(result.source)?.optimize);
   graph.show(plan, timeline, state.player.index);
   results.show(result, state.mode);
   pathsPanel.show(result, parseValues(valuesText));
   methodsPanel.show(result, parseValues(valuesText));
   hessianPanel.show(result, parseValues(valuesText), state.output || null, exampleOf(result.source)?.hessian);
+  shownSource = result.source;
   jacobianPanel.show(result);
   naivePanel.show(result, parseValues(valuesText));
   showIndex(state.player.index, { pulse: false });
