@@ -80,8 +80,9 @@ g += 10.0 / f
 """
 
 
-def more_ops_by_micrograd() -> tuple[float, dict[str, float]]:
-    """test_more_ops run by micrograd itself: the output g and the gradients of a and b."""
+def more_ops_values() -> tuple[Any, Any, Any]:
+    """micrograd's test_more_ops (test/test_engine.py) built with micrograd's own Value: its
+    inputs a, b and its output g, before any backward pass."""
     from micrograd.engine import Value
 
     a = Value(-4.0)
@@ -96,6 +97,12 @@ def more_ops_by_micrograd() -> tuple[float, dict[str, float]]:
     f = e**2
     g = f / 2.0
     g += 10.0 / f
+    return a, b, g
+
+
+def more_ops_by_micrograd() -> tuple[float, dict[str, float]]:
+    """test_more_ops run by micrograd itself: the output g and the gradients of a and b."""
+    a, b, g = more_ops_values()
     g.backward()
     return g.data, {"a": a.grad, "b": b.grad}
 

@@ -17,7 +17,7 @@ from chainrule.answer.schemas import NaiveResponse
 from chainrule.settings import LIMITS
 from fastapi.testclient import TestClient
 
-from .oracles import assert_close, sympy_gradients
+from .oracles import assert_close, more_ops_values, sympy_gradients
 
 ISSUE_64 = "a = x; b = a + a; c = b + b"  # micrograd PR #64's minimal example (a = 1)
 ISSUE_68 = "c = a + b; d = a * b; e = c + d; f = c * d; y = e + f"  # a = 2, b = 3
@@ -356,21 +356,7 @@ def test_a_chain_3000_deep_is_replayed_without_recursion() -> None:
 
 def more_ops() -> tuple[object, object, object]:
     """micrograd's test_more_ops (test/test_engine.py), built with micrograd's own Value."""
-    from micrograd.engine import Value as MicrogradValue
-
-    a = MicrogradValue(-4.0)
-    b = MicrogradValue(2.0)
-    c = a + b
-    d = a * b + b**3
-    c += c + 1
-    c += 1 + c + (-a)
-    d += d * 2 + (b + a).relu()
-    d += 3 * d + (b - a).relu()
-    e = c - d
-    f = e**2
-    g = f / 2.0
-    g += 10.0 / f
-    return a, b, g
+    return more_ops_values()
 
 
 def test_micrograds_own_value_twice_and_naive_match_micrograd(

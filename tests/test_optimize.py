@@ -89,8 +89,10 @@ def test_api_optimize(client: TestClient) -> None:
     assert r.status_code == 200
     body = r.json()
     assert {"method", "learning_rate", "steps", "inputs", "losses", "iterations", "thinned",
-            "contour", "note", "warnings"} <= body.keys()
-    assert set(body["iterations"][0]) == {"k", "output", "values", "gradients"}
+            "contour", "note", "safeguard", "warnings"} <= body.keys()
+    assert set(body["iterations"][0]) == {"k", "output", "values", "gradients", "hessian",
+                                          "shift", "safeguarded"}
+    assert body["iterations"][0]["hessian"] is None and body["safeguard"] is None  # newton's
     assert set(body["contour"]) == {"x", "y", "xs", "ys", "z", "note"}
     assert np.shape(body["contour"]["z"]) == (40, 40)
     # The route encodes plain data; it is exactly what the documented model describes.
@@ -100,7 +102,7 @@ def test_api_optimize(client: TestClient) -> None:
 @pytest.mark.parametrize(("body", "kind"), [
     ({"source": BOWL, "values": {"x": 1, "y": 1}, "learning_rate": 0}, "request"),
     ({"source": BOWL, "values": {"x": 1, "y": 1}, "steps": 1001}, "request"),
-    ({"source": BOWL, "values": {"x": 1, "y": 1}, "method": "newton"}, "request"),
+    ({"source": BOWL, "values": {"x": 1, "y": 1}, "method": "newtn"}, "request"),
     ({"source": BOWL, "values": {"x": 1, "y": 1}, "inputs": ["z"]}, "unknown_name"),
     ({"source": BOWL, "values": {"x": 1, "y": 1}, "inputs": []}, "request"),
     ({"source": "2 * 3"}, "request"),

@@ -214,6 +214,14 @@ EXAMPLES: list[dict[str, object]] = [
                     "Gradients): the recursive pass reaches b twice and passes its gradient on "
                     "twice, so x gets 8, not 4. \"...twice without zeroing\" adds the second "
                     "backward() onto the first."},
+    {"title": "The memory of reverse mode",
+     "source": "\n".join(f"x{i} = sin(x{i - 1})" for i in range(1, 13)), "values": {"x0": 0.5},
+     "description": "A chain of 12 sines: plain reverse mode keeps every x until its backward "
+                    "step (the Tape line under the player, and 'kept' on the cards). Under \"The "
+                    "memory of reverse mode\" switch on the checkpointing replay and choose √N "
+                    "segments: x9..x12 are kept, x5..x8 and x1..x4 are recomputed just before "
+                    "their backward steps. Compare every k-th, none and revolve with c slots in "
+                    "the table and the plot: less memory, more forward steps."},
     {"title": "Your own rule: softplus", "source":
         "@derivative(lambda x: sigmoid(x))\ndef softplus(x):\n    return log(1 + exp(x))\n\n"
         "y = softplus(w * x + b)", "values": {"w": 0.8, "x": 1.5, "b": -0.9},
@@ -242,4 +250,15 @@ EXAMPLES: list[dict[str, object]] = [
                     "through the backward graph (one pass, memory as the sweep goes); reverse "
                     "over reverse (the hvp line: grad of grad · v) runs a second backward pass "
                     "and keeps every value. The Hessian is N of them, a column each."},
+    {"title": "Newton vs gradient descent", "source":
+        "L = (x - 1)**2 + 10*(y + 2)**2 + x*y", "values": {"x": 3.0, "y": 1.0},
+     "optimize": {"method": "newton", "learning_rate": 0.04, "steps": 30, "inputs": ["x", "y"],
+                  "compare": {"method": "sgd", "learning_rate": 0.04}},
+     "description": "A quadratic bowl, long and tilted: gradient descent zigzags across the "
+                    "valley, its rate held down by the steepest direction. Newton's method "
+                    "reads the curvature too, the Hessian [[2, 1], [1, 20]] (N Hessian-vector "
+                    "products through the backward graph), and steps by -H⁻¹g: on a quadratic "
+                    "the gradient is H (x - x*), so one step lands on the minimum. Try "
+                    "Rosenbrock's (1 - x)**2 + 100*(y - x**2)**2 from (-1.2, 1): about 6 "
+                    "steps."},
 ]

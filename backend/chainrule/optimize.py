@@ -3,6 +3,12 @@
 Each iteration runs the library's own forward and backward sweeps (engine.forward and
 engine.backward) once, on the same built graph with the inputs' new values, to get the gradient;
 then the optimizer moves the inputs. Backprop computes derivatives; this loop uses them.
+
+Newton's method (`newton`, for at most MAX_NEWTON input elements) reads the program with its
+backward graph built on (analyses/second_order.py): at each iterate one forward sweep gives the
+output and the gradient, N forward-over-reverse Hessian-vector products the Hessian, and the
+step is x -= H⁻¹ g, the full step. Where H is not positive definite (SAFEGUARD) it is shifted,
+H + λI, so the step still goes downhill; each iteration records H and λ.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 
+from .analyses.second_order import SecondOrder, hessian_at, second_order
 from .answer.schemas import OptimizeResponse
 from .core.graph import Graph, Node
 from .core.numbers import all_finite, encode
@@ -24,6 +31,19 @@ NOTE = ("Gradient descent is a separate loop: each iteration calls backprop once
         "gradient, then moves the inputs. Backprop itself only computes derivatives.")
 GRID = 40
 ADAM_EPS = 1e-8
+METHODS = ("sgd", "momentum", "adam", "newton")
+MAX_NEWTON = 16  # input elements at most: N Hessian-vector products per iteration
+NEWTON_NOTE = ("Newton's method is a separate loop too: at each iterate one forward sweep gives "
+               "the output and the gradient g, N Hessian-vector products through the backward "
+               "graph (forward over reverse) the Hessian H, and the inputs move by -H⁻¹g, the "
+               "full step (learning_rate is not used). On a quadratic with H positive definite "
+               "that step lands on the minimum at once.")
+SAFEGUARD = ("Where the Hessian is not positive definite (its smallest eigenvalue λmin at most "
+             "1e-8 × the largest in size), the step is -(H + λI)⁻¹g with λ = 2|λmin| + 1e-3 × "
+             "the largest in size (at least 1e-3): the smallest eigenvalue becomes |λmin| plus "
+             "that margin, so the step goes downhill and stays as short as the curvature says. "
+             "Each iteration's `shift` is its λ (0: H as it is) and `safeguarded` says whether "
+             "it was used.")
 
 
 def optimize(source: str, values: Mapping[str, object] | None = None, *,
@@ -54,16 +74,19 @@ def optimize_data(source: str, values: Mapping[str, object] | None = None, *,
     Refused with a `limit` ChainruleError before the first iteration when the descent would
     compute more than the budgets allow (elements x iterations, nodes x iterations).
     """
-    if method not in ("sgd", "momentum", "adam"):
-        raise ChainruleError(f"method must be sgd, momentum or adam, not {method!r}", None,
-                             "request")
-    graph = build_graph(parse(source, limits), values, limits,
-                        deadline or Deadline(limits.max_seconds), overrides)
+    if method not in METHODS:
+        raise ChainruleError(f"method must be sgd, momentum, adam or newton, not {method!r}",
+                             None, "request")
+    deadline = deadline or Deadline(limits.max_seconds)
+    graph = build_graph(parse(source, limits), values, limits, deadline, overrides)
     graph.require_scalar_output("gradient descent minimizes one number, so it")
     names = _chosen(graph, inputs)
     order = graph.order()
     check_budget(graph, order, steps, limits)
-    recorded = _recorded(sum(_const(graph, n).size for n in names), steps, limits)
+    size = sum(_const(graph, n).size for n in names)
+    newton = _Newton.of(source, values, names, size, steps, limits, deadline, overrides) \
+        if method == "newton" else None
+    recorded = _recorded(size, steps, limits, size * size if newton else 0)
     start = {name: _const(graph, name).copy() for name in graph.inputs}
     state = _State(method, learning_rate, beta, beta2)
     iterations: list[dict[str, object]] = []
@@ -71,22 +94,31 @@ def optimize_data(source: str, values: Mapping[str, object] | None = None, *,
     warnings: list[dict[str, object]] = list(graph.warnings)  # unused values, constant output
     for k in range(steps + 1):
         current = {name: _const(graph, name) for name in names}
-        node_values = forward(graph)
-        grads = backward(graph, node_values, record=False).grads
-        output = node_values[graph.output].reshape(())
-        gradients = {n: grads.get(graph.inputs[n], np.zeros(current[n].shape)) for n in names}
+        if newton is None:
+            node_values = forward(graph)
+            grads = backward(graph, node_values, record=False).grads
+            output = node_values[graph.output].reshape(())
+            gradients = {n: grads.get(graph.inputs[n], np.zeros(current[n].shape))
+                         for n in names}
+            bad = _non_finite(output, current, gradients)
+        else:
+            output, gradients = newton.at(current)
+            bad = _non_finite(output, current, gradients) or newton.non_finite()
         losses.append(encode(output))
-        bad = _non_finite(output, current, gradients)
         if k in recorded or bad or k == steps:
             iterations.append({"k": k, "output": encode(output),
                                "values": {n: encode(v) for n, v in current.items()},
-                               "gradients": {n: encode(g) for n, g in gradients.items()}})
+                               "gradients": {n: encode(g) for n, g in gradients.items()},
+                               **(newton.recorded() if newton and not bad else
+                                  {"hessian": None, "shift": None, "safeguarded": None})})
         if bad:
             warnings.append(warning("non_finite", f"stopped at iteration {k}: {bad} is not "
-                                    "finite (try a smaller learning rate)"))
+                                    "finite" + ("" if newton else
+                                                " (try a smaller learning rate)")))
             break
         if k < steps:
-            for name, new in state.step(current, gradients).items():
+            moved = newton.step(current) if newton else state.step(current, gradients)
+            for name, new in moved.items():
                 graph.node(graph.inputs[name]).const = new
     for name, value in start.items():  # leave the graph as it was built
         graph.node(graph.inputs[name]).const = value
@@ -97,7 +129,8 @@ def optimize_data(source: str, values: Mapping[str, object] | None = None, *,
         if len(iterations) < len(losses) else None,
         "contour": _contour(graph, order, names, iterations, limits, warnings) if contour
         else None,
-        "note": NOTE, "warnings": warnings}
+        "note": NEWTON_NOTE if newton else NOTE,
+        "safeguard": SAFEGUARD if newton else None, "warnings": warnings}
 
 
 def check_budget(graph: Graph, order: Sequence[Node], steps: int, limits: Limits = LIMITS
@@ -117,10 +150,11 @@ def check_budget(graph: Graph, order: Sequence[Node], steps: int, limits: Limits
                 f"{max(0, budget // count - 1):,} steps, or a smaller program", None, "limit")
 
 
-def _recorded(elements: int, steps: int, limits: Limits) -> set[int]:
-    """The iterations whose values and gradients are kept: all of them while they hold at most
-    `optimize_record_numbers` numbers, else as many as fit, evenly spaced from first to last."""
-    per_iteration = 2 * elements  # values and gradients
+def _recorded(elements: int, steps: int, limits: Limits, extra: int = 0) -> set[int]:
+    """The iterations whose values and gradients (and `extra` numbers: Newton's Hessian) are
+    kept: all of them while they hold at most `optimize_record_numbers` numbers, else as many
+    as fit, evenly spaced from first to last."""
+    per_iteration = 2 * elements + extra  # values and gradients
     fit = max(1, limits.optimize_record_numbers // per_iteration)
     if fit >= steps + 1:
         return set(range(steps + 1))
@@ -170,6 +204,67 @@ class _State:
                     move = m_hat / (np.sqrt(v_hat) + ADAM_EPS)
                 out[name] = x[name] - self.lr * move
         return out
+
+
+class _Newton:
+    """Newton's method: the program with its backward graph (second_order.py), the inputs
+    moved in it; the Hessian and the safeguard's shift at the current iterate."""
+
+    def __init__(self, s: SecondOrder, names: list[str]) -> None:
+        self.s, self.names = s, names
+        self.gradient = np.zeros(s.size)
+        self.hessian = np.zeros((s.size, s.size))
+        self.shift = 0.0
+
+    @classmethod
+    def of(cls, source: str, values: Mapping[str, object] | None, names: list[str], size: int,
+           steps: int, limits: Limits, deadline: Deadline,
+           overrides: Collection[str] | None) -> _Newton:
+        """Refused (a `limit` error) above MAX_NEWTON elements or the budgets, counting each
+        iteration as 1 + N sweeps of the program with its backward graph."""
+        if size > MAX_NEWTON:
+            raise ChainruleError(
+                f"Newton's method here takes at most {MAX_NEWTON} input elements (a Hessian "
+                f"of N × N by N Hessian-vector products per iteration); the inputs optimized "
+                f"({', '.join(names)}) have {size}: name fewer with `inputs`, or use sgd, "
+                "momentum or adam", None, "limit")
+        s = second_order(source, values, names, limits, deadline, None, overrides)
+        check_budget(s.graph, s.graph.order(), (steps + 1) * (1 + size) - 1, limits)
+        return cls(s, names)
+
+    def at(self, current: Mapping[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The output and the gradients at `current`; the Hessian and its shift kept."""
+        graph = self.s.graph
+        for name in self.names:
+            graph.node(graph.inputs[name]).const = current[name]
+        values, self.gradient, self.hessian = hessian_at(self.s)
+        self.shift = _shift(self.hessian) if all_finite(self.hessian) else 0.0
+        parts = self.s.split(self.gradient)
+        return values[self.s.output.id].reshape(()), dict(zip(self.names, parts))
+
+    def non_finite(self) -> str | None:
+        return None if all_finite(self.hessian) else "the Hessian"
+
+    def recorded(self) -> dict[str, object]:
+        return {"hessian": encode(self.hessian), "shift": self.shift,
+                "safeguarded": self.shift > 0}
+
+    def step(self, current: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """x - (H + λI)⁻¹ g, per input."""
+        x = np.concatenate([np.ravel(current[n]) for n in self.names])
+        with np.errstate(all="ignore"):
+            move = np.linalg.solve(self.hessian + self.shift * np.eye(self.s.size),
+                                   self.gradient)
+        return dict(zip(self.names, self.s.split(x - move)))
+
+
+def _shift(hessian: np.ndarray) -> float:
+    """λ of SAFEGUARD: 0 where H is positive definite (its smallest eigenvalue above 1e-8 × the
+    largest in size), else 2 |smallest| + 1e-3 × the largest in size (at least 1e-3)."""
+    eigenvalues = np.linalg.eigvalsh((hessian + hessian.T) / 2)
+    big = max(1.0, float(np.abs(eigenvalues).max()))
+    low = float(eigenvalues.min())
+    return 0.0 if low > 1e-8 * big else 2 * abs(low) + 1e-3 * big
 
 
 def _chosen(graph: Graph, inputs: Sequence[str] | None) -> list[str]:

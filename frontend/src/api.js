@@ -103,3 +103,12 @@ export function examples() {
 export function methods(source, values) {
   return post("v1/methods", { source, values });
 }
+
+/** The differentiation replayed under a checkpointing strategy ({strategy, k, slots}), and
+ * every strategy's cost: {kinds, steps, summary, ...}. */
+export function memory(source, values, { strategy = "sqrt", k = null, slots = null } = {}) {
+  const body = { source, values, strategy };
+  if (k !== null) body.k = k;
+  if (slots !== null) body.slots = slots;
+  return post("v1/memory", body);
+}

@@ -13,6 +13,7 @@ import { fromAnswer } from "./hand.js";
 import { createJacobianPanel } from "./jacobian-panel.js";
 import { createMethodsPanel } from "./methods-panel.js";
 import { createNaivePanel } from "./naive-panel.js";
+import { createCheckpointPanel } from "./checkpoint-panel.js";
 import { shownGrade, summary as ninjaSummary, typedAnswers } from "./ninja.js";
 import { createOptimizerPanel } from "./optimizer-panel.js";
 import { createOutputPanel } from "./output-panel.js";
@@ -38,6 +39,7 @@ const state = {
   output: "", // the statement differentiated ("": the last line)
   wrongRuleSpans: [], // the lines and nodes of the derivative rules the check found wrong
   naive: { naive: false, twice: false, children: "operands" }, // the naive replay's switches
+  checkpoint: { on: false, strategy: "sqrt" }, // the checkpointing replay's choice
   // Ninja mode: on or off, and the answers typed per program (source -> {name: text}).
   ninja: { on: false, answers: new Map() },
 };
@@ -136,6 +138,18 @@ const naivePanel = createNaivePanel({
   onSelect: (id) => selectNode(id),
   onChange: (settings) => {
     state.naive = settings;
+    if (state.result) writeHash(state.result.source, state.valuesText, state.player.index);
+  },
+});
+
+const checkpointPanel = createCheckpointPanel({
+  on: $("checkpoint-on"), strategies: [...document.querySelectorAll('input[name="checkpoint-strategy"]')],
+  k: $("checkpoint-k"), slots: $("checkpoint-slots"),
+  body: $("checkpoint-body"), status: $("checkpoint-status"), error: $("checkpoint-error"),
+}, {
+  onSelect: (id) => selectNode(id),
+  onChange: (settings) => {
+    state.checkpoint = settings;
     if (state.result) writeHash(state.result.source, state.valuesText, state.player.index);
   },
 });
@@ -283,6 +297,7 @@ function showResult(result, timeline, plan, valuesText, step) {
   shownSource = result.source;
   jacobianPanel.show(result);
   naivePanel.show(result, parseValues(valuesText));
+  checkpointPanel.show(result, parseValues(valuesText));
   showIndex(state.player.index, { pulse: false });
   document.body.dataset.status = "ready";
   if (hand.on) hand.show(fromAnswer(result, result.source), { editable: !/^\s*def\s/m.test(result.source) });
@@ -344,7 +359,7 @@ const LONG_SOURCE = 4000;
 let pendingHash = null;
 function writeHash(source, values, step) {
   pendingHash = { source, values, step, mode: state.mode, wrt: state.wrt, output: state.output,
-    ...state.naive, ninja: state.ninja.on, answers: answersOf(source) };
+    ...state.naive, checkpoint: state.checkpoint, ninja: state.ninja.on, answers: answersOf(source) };
   if (source.length <= LONG_SOURCE) flushHash();
 }
 
@@ -366,6 +381,8 @@ function restoreFromHash() {
   state.output = saved.output ?? "";
   state.naive = { naive: saved.naive ?? false, twice: saved.twice ?? false, children: saved.children ?? "operands" };
   naivePanel.set(state.naive);
+  state.checkpoint = saved.checkpoint ?? { on: false, strategy: "sqrt" };
+  checkpointPanel.set(state.checkpoint);
   state.ninja.on = saved.ninja ?? false;
   if (saved.answers) state.ninja.answers.set(saved.source, saved.answers);
   editor.setNinja(state.ninja.on);

@@ -86,7 +86,7 @@ export function cardKeyMarkup() {
 
 /** The narration line, read by screen readers as the player moves. */
 export function narrationMarkup() {
-  return `<div id="narration" aria-live="polite"></div>`;
+  return `<div id="narration" aria-live="polite" tabindex="0"></div>`;
 }
 
 /** What build.mjs puts in place of each `<!-- stage:name -->` of a page's template. */

@@ -13,7 +13,7 @@ sweep keeps every value of the forward sweep until it turns).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,12 +65,13 @@ class SecondOrder:
 
 def second_order(source: str, values: Mapping[str, object] | None, wrt: Sequence[str] | None,
                  limits: Limits = LIMITS, deadline: Deadline | None = None,
-                 output: str | None = None) -> SecondOrder:
+                 output: str | None = None, overrides: Collection[str] | None = None
+                 ) -> SecondOrder:
     """Build the program, the backward graph of its (scalar) output with respect to `wrt`
     (default: every input) and g · v."""
     program = parse(source, limits)
     builder, out = built_program(program, values, limits,
-                                 deadline or Deadline(limits.max_seconds), None, output)
+                                 deadline or Deadline(limits.max_seconds), overrides, output)
     if out.shape:
         raise ChainruleError(f"a Hessian needs a scalar output, but it has shape "
                              f"{list(out.shape)}: reduce it with sum(...)", out.span, "shape")
@@ -128,6 +129,22 @@ def hvp_both(s: SecondOrder, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rev = np.concatenate([np.ravel(grads[x.id]) if x.id in grads else np.zeros(x.size)
                           for x in s.wrt])
     return fwd, rev
+
+
+def hessian_at(s: SecondOrder) -> tuple[Values, np.ndarray, np.ndarray]:
+    """At the inputs' current values: the forward values, the gradient (flat) and the Hessian
+    (N × N), by one forward sweep and N forward-over-reverse HVPs, column j being H e_j (the
+    tangents stop at the last gradient, before g · v: the direction constants are not read)."""
+    values = forward(s.graph)
+    n, last_g = s.size, max(g.id for g in s.grads)
+    gradient = np.concatenate([np.ravel(values[g.id]) for g in s.grads])
+    matrix = np.zeros((n, n))
+    for j in range(n):
+        seeds = {x.id: part for x, part in zip(s.wrt, s.split(np.eye(n)[j]))}
+        t = tangents(s.graph, values, seeds, last_g)
+        matrix[:, j] = np.concatenate([np.ravel(t.get(g.id, np.zeros(g.shape)))
+                                       for g in s.grads])
+    return values, gradient, matrix
 
 
 def costs(s: SecondOrder) -> dict[str, dict[str, object]]:

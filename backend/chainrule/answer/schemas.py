@@ -596,8 +596,12 @@ class OptimizeRequest(_Model):
     overrides: list[str] | None = Field(None, description=OVERRIDES)
     inputs: list[str] | None = Field(None, description="Names of the inputs to optimize; "
                                      "default all inputs. The others stay fixed.")
-    method: Literal["sgd", "momentum", "adam"] = "sgd"
-    learning_rate: float = Field(0.1, gt=0, allow_inf_nan=False)
+    method: Literal["sgd", "momentum", "adam", "newton"] = Field(
+        "sgd", description="`newton`: Newton's method, x -= H⁻¹ g with the Hessian by N "
+        "Hessian-vector products (at most 16 input elements), a shift λI where H is not "
+        "positive definite (see the answer's `safeguard`).")
+    learning_rate: float = Field(0.1, gt=0, allow_inf_nan=False,
+                                 description="Not used by newton (its step is the full one).")
     steps: int = Field(50, ge=1, le=1000, description="Iterations after the start.")
     beta: float = Field(0.9, ge=0, lt=1, description="Momentum's decay (Adam's beta1).")
     beta2: float = Field(0.999, ge=0, lt=1, description="Adam's second-moment decay.")
@@ -617,6 +621,13 @@ class Iteration(_Model):
     values: dict[str, Value] = Field(description="The optimized inputs' values, by name.")
     gradients: dict[str, Value] = Field(description="d output / d input at these values, "
                                         "computed by one backprop.")
+    hessian: Value | None = Field(None, description="Newton's method only (null for the "
+                                  "others): the N × N Hessian at these values, the optimized "
+                                  "inputs flattened one after the other in `inputs` order.")
+    shift: float | None = Field(None, description="Newton's method only: the λ added to the "
+                                "Hessian's diagonal for the step from here (0: none).")
+    safeguarded: bool | None = Field(None, description="Newton's method only: whether the "
+                                     "Hessian was not positive definite here, so shifted.")
 
 
 class Contour(_Model):
@@ -647,6 +658,8 @@ class OptimizeResponse(_Model):
                                 "otherwise which ones it holds, and why.")
     contour: Contour | None
     note: str
+    safeguard: str | None = Field(None, description="Newton's method only: what its step "
+                                  "does where the Hessian is not positive definite.")
     warnings: list[Warning_]
 
 
@@ -697,6 +710,11 @@ class Example(_Model):
                                            "what `/api/v1/hessian` takes besides its source "
                                            "and values (`wrt`, `v`, `output`): the Hessian-vector "
                                            "products both ways, and the Hessian they fill.")
+    optimize: dict[str, Any] | None = Field(None, description="For an optimizer example: the "
+                                            "settings of `/api/v1/optimize` besides its source "
+                                            "and values (`method`, `learning_rate`, `steps`, "
+                                            "`inputs`); `compare`: another method's settings "
+                                            "to run beside it (Newton beside gradient descent).")
 
 
 class ErrorDetail(_Model):

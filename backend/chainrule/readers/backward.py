@@ -181,8 +181,9 @@ class _Sweep:
         nodes = self.builder.nodes
         scope = {name: nodes[i] for name, i in zip(("slot_u", "slot_v", "slot_w"), node.inputs)}
         scope["slot_y"] = node
-        builds = cast("_Expressions", self.builder)
-        local = builds.expression(_placed(expr, self.span), scope=scope)
+        placed = _placed(expr, self.span)
+        local = cast("_Expressions", self.builder).expression(placed, scope=scope) \
+            if hasattr(self.builder, "expression") else _built(self.builder, placed, scope)
         return self.apply("mul", [g, local])
 
     def apply(self, op: str, args: list[Node], **params: object) -> Node:
@@ -235,6 +236,22 @@ def _placed(expr: Expr, span: Span) -> Expr:
         e.span = span
         stack.extend(e.args)
     return expr
+
+
+def _built(builder: GraphBuilder, root: Expr, scope: Mapping[str, Node]) -> Node:
+    """A template's nodes on a builder that is not a program's (the torch reader's): its ops,
+    numbers as constants, its slots from `scope`."""
+    built: dict[int, Node] = {}
+    for expr in postorder(root):
+        if expr.kind == "op":
+            args = [built.pop(id(a)) for a in expr.args]
+            node = builder.apply(expr.op, args, expr.span, None, dict(expr.params) or None)
+        elif expr.kind == "name":
+            node = scope[expr.name]
+        else:
+            node = builder.leaf("const", expr.value, expr.span)
+        built[id(expr)] = node
+    return built[id(root)]
 
 
 def _text(node: Node, wrapped: bool = False) -> str:

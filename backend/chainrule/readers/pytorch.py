@@ -54,13 +54,15 @@ import torch
 from torch.overrides import TorchFunctionMode, resolve_name
 
 from ..core.composites import build
-from ..core.graph import GraphBuilder, Node
+from ..core.graph import Graph, GraphBuilder, Node
 from ..core.indexing import Component, array_text, key_text, split_key
 from ..core.joins import join
 from ..core.ops import OPS
+from ..core.sweeps import forward
 from ..errors import ChainruleError, Span, warning
 from ..settings import Limits
 from . import Read, Reference
+from .backward import gradients
 from .user_source import Source, frame_position, instruction_position
 
 # torch's name (a function's, a method's, an operator's, a property's) -> the op-table entry.
@@ -300,6 +302,8 @@ class _Mode(TorchFunctionMode):
     def __torch_function__(self, func: Any, types: Any, args: tuple[Any, ...] = (),
                            kwargs: dict[str, Any] | None = None) -> Any:
         kwargs = kwargs or {}
+        if func is torch.autograd.grad:  # read as the backward graph, not run (no_grad)
+            return _autograd_grad(self.reader, args, kwargs)
         draws = _short_name(func)[1] in RANDOM_DRAWS
         state = torch.get_rng_state() if draws else None
         result = func(*args, **kwargs)
@@ -1276,3 +1280,98 @@ _PARTS.update(dict.fromkeys(_TORCH_JOINS, _join))
 # Calls whose result is several tensors, each bound by the reader of the call.
 _MANY: dict[str, Callable[[_Reader, str, tuple[Any, ...], dict[str, Any], Any], None]] = {
     "split": _pieces, "chunk": _pieces, "unbind": _pieces, "rnn_tanh": _rnn, "rnn_relu": _rnn}
+
+
+# ---- second order (issue 30): torch.autograd.grad read as the backward graph, and norm
+def _autograd_grad(reader: _Reader, args: tuple[Any, ...], kwargs: dict[str, Any]
+                   ) -> tuple[torch.Tensor, ...]:
+    """`torch.autograd.grad(outputs, inputs, grad_outputs, create_graph=True)` inside a loss
+    (a gradient penalty): the backward pass of `outputs` built as nodes of the graph by the
+    machinery of the language's `grad` (readers/backward.py), in a `backward` group named by
+    the call; each result a tensor of its node's values (the graph so far evaluated), so the
+    loss goes on from it as torch's would. Without create_graph torch's answer is a constant
+    of the loss, which is refused rather than read wrong."""
+    full = "torch.autograd.grad"
+    bound = _bind(args, kwargs, ("outputs", "inputs", "grad_outputs", "retain_graph",
+                                 "create_graph", "only_inputs", "allow_unused"))
+    if not bound.get("create_graph"):
+        raise reader.refusal(full, "is read only with create_graph=True (the gradient as part "
+                             "of the loss, differentiated again); without it torch treats the "
+                             "gradient as a constant", "grad")
+    outputs, inputs = _listed(bound["outputs"]), _listed(bound["inputs"])
+    seeds = _listed(bound.get("grad_outputs")) or [None] * len(outputs)
+    running = reader.names.running()
+    reader.span = reader.listing.span(running[0][0] if running else _user_frame())
+    made = len(reader.builder.nodes)
+    wrt = [_differentiated(reader, full, x) for x in inputs]
+    totals: list[Node] = []
+    with reader.builder.group("backward", full, reader.span):
+        for out, seed in zip(outputs, seeds):
+            node = reader.tracked(out)
+            if node is None:
+                raise reader.refusal(full, "differentiates a tensor not computed from the "
+                                     "parameters", "grad")
+            seed_node = None if seed is None else reader.operand(seed)
+            if seed_node is None and node.shape:
+                raise reader.refusal(full, f"differentiates a tensor of shape "
+                                     f"{list(node.shape)} without grad_outputs", "grad")
+            grads = gradients(reader.builder, node, wrt, seed_node, reader.span, full)
+            totals = grads if not totals else [
+                reader.builder.apply("add", [t, g], reader.span) for t, g in zip(totals, grads)]
+    for node in totals:
+        node.stands_for = node.stands_for or ("gradient", wrt[0].id)
+    values = _evaluated(reader.builder, totals)
+    results = tuple(torch.tensor(v, dtype=x.dtype) for v, x in zip(values, inputs))
+    for result, node in zip(results, totals):
+        reader.bind(result, node)
+    reader.names.made(running, totals[0] if totals else None, made)
+    return results
+
+
+def _listed(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, torch.Tensor) else list(value)
+
+
+def _differentiated(reader: _Reader, full: str, tensor: torch.Tensor) -> Node:
+    """The node of a tensor differentiated: a parameter, a computed tensor, or data the loss
+    read (a constant to the rest of the graph: its gradient is built all the same)."""
+    node = reader.tracked(tensor)
+    if node is None:
+        node = reader.nodes.get(id(tensor))
+    if node is None:
+        raise reader.refusal(full, "differentiates with respect to a tensor the loss has not "
+                             "used", "grad")
+    return node
+
+
+def _evaluated(builder: GraphBuilder, nodes: list[Node]) -> list[np.ndarray]:
+    """The values of `nodes`, the graph built so far evaluated by chainrule's forward sweep."""
+    if not nodes:
+        return []
+    graph = Graph(builder.source, list(builder.nodes), nodes[-1].id, dict(builder.inputs), [],
+                  builder.deadline, list(builder.groups), builder.ops)
+    values = forward(graph)
+    return [np.asarray(values[node.id]) for node in nodes]
+
+
+def _norm(reader: _Reader, full: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Node:
+    """`x.norm(2, dim)`, `torch.norm`, `torch.linalg.vector_norm` (the 2-norm) as its parts:
+    sqrt(sum(x ** 2, axis=dim)), a `function` group."""
+    names = ("input", "ord", "dim", "keepdim") if full.endswith("vector_norm") else \
+        ("input", "p", "dim", "keepdim")
+    bound = _bind(args, kwargs, names)
+    p = bound.get("p", bound.get("ord", 2))
+    if p not in (2, 2.0, None, "fro") or bound.get("dtype") is not None:
+        raise reader.refusal(full, f"is read for the 2-norm only, not p={p!r}")
+    dim = bound.get("dim")
+    params: dict[str, Any] = {"keepdims": bool(bound.get("keepdim", False))}
+    if dim is not None:
+        params["axis"] = tuple(dim) if isinstance(dim, (tuple, list)) else dim
+    with reader.builder.group("function", "norm", reader.span):
+        squares = reader.part("pow", [bound["input"], 2.0])
+        return reader.part("sqrt", [reader.part("sum", [squares], **params)])
+
+
+_PARTS.update({"norm": _norm, "vector_norm": _norm})
