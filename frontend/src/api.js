@@ -71,6 +71,17 @@ export function ninja(source, values, answers, check = "auto") {
   return post("v1/ninja", { source, values, answers, check });
 }
 
+/** Second order: the Hessian of the scalar program by N Hessian-vector products, forward
+ * over reverse and reverse over reverse, and H v both ways for a direction `v` ({wrt, v,
+ * output}, each optional): {wrt, size, hessian, columns, cost, kinks, hvp, ...}. */
+export function hessian(source, values, { wrt = null, v = null, output = null } = {}) {
+  const body = { source, values };
+  if (wrt) body.wrt = wrt;
+  if (v) body.v = v;
+  if (output) body.output = output;
+  return post("v1/hessian", body);
+}
+
 /** Gradient descent on `source` from `values`: {inputs, method, learning_rate, steps, beta,
  * beta2, contour} -> {losses, iterations, thinned, contour, note, warnings, ...}. */
 export function optimize(source, values, options) {

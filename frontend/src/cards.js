@@ -96,9 +96,61 @@ export function cardsOf(result) {
   const kinks = new Map(result.warnings.filter((w) => w.kind === "kink").map((w) => [w.node, w]));
   const wrong = wrongRuleNodes(result);
   const graded = gradeRows(result);
-  return new Map(result.nodes.map((n) => [n.id, withGrade(withWrongRule(withKink(
+  const roles = standsForWords(result.nodes);
+  return new Map(result.nodes.map((n) => [n.id, withGrade(withWrongRule(withKink(withStandsFor(
     cardOf(tangents ? { ...n, grad: tangents.get(n.id) ?? zerosLike(n.shape) } : n),
-    kinks.get(n.id)), wrong.get(n.id), n), graded.get(n.id))]));
+    roles.get(n.id)), kinks.get(n.id)), wrong.get(n.id), n), graded.get(n.id))]));
+}
+
+/** What each node of a backward graph built by `grad(L, x)` stands for (the answer's
+ * `stands_for`: a role and the forward node it is of), in a few words, by node id: "seed
+ * dL/dL", "local ∂sin/∂x", "upstream × local → x", "fan-out sum → dL/dz", "dL/dx". L is the
+ * output of the sweep the node belongs to: the last seed built before it. */
+export function standsForWords(nodes) {
+  const words = new Map();
+  let out = "L";
+  for (const [i, node] of nodes.entries()) {
+    const role = node.standsFor;
+    if (!role) continue;
+    const of = nodes[role.of];
+    const name = shortName(of);
+    if (role.role === "seed") out = name;
+    const operands = (of?.inputs ?? []).map((id) => nodes[Number(id.slice(1))]).filter((x) => x.op !== "const");
+    const operand = operands.length === 1 ? wrapped(shortName(operands[0])) : "";
+    const text = {
+      seed: `seed d${name}/d${name}`,
+      local: operand ? `local ∂${opName(of)}/∂${operand}` : `local of ${wrapped(name)}`,
+      product: `upstream × local → ${name}`,
+      sum: `fan-out sum → d${out}/d${name}`,
+      gradient: `d${out}/d${name}`,
+    }[role.role];
+    if (text) words.set(node.id ?? `n${i}`, text);
+  }
+  return words;
+}
+
+// A forward node as a mark names it: its name, else its expression if short, else its symbol.
+function shortName(node) {
+  if (!node) return "?";
+  if (node.name) return node.name;
+  const expr = node.expr?.plain ?? "";
+  return expr && expr.length <= 10 ? expr : node.symbol ?? node.label;
+}
+
+// A forward node in ∂f/∂x: its name, a function's name (sin), else its short expression.
+function opName(node) {
+  if (node.name) return node.name;
+  if (/^[a-z_]+$/i.test(node.symbol ?? "")) return node.symbol;
+  return wrapped(shortName(node));
+}
+
+const wrapped = (text) => (text.includes(" ") ? `(${text})` : text);
+
+// A node of a backward graph says what it stands for on its card (a small text mark).
+function withStandsFor(card, words) {
+  if (!words) return card;
+  return { ...withMark(card, { text: words, cls: "stands-for",
+    note: `In the backward graph: ${words}` }), standsFor: words };
 }
 
 /** A grade's verdicts (chainrule.grade, ninja mode) as a card says them: an icon and a word. */

@@ -8,6 +8,7 @@ import { cardsOf } from "./cards.js";
 import { createEditorPanel } from "./editor-panel.js";
 import { createGraphPanel } from "./graph-panel.js";
 import { createHandPanel } from "./hand-panel.js";
+import { createHessianPanel } from "./hessian-panel.js";
 import { fromAnswer } from "./hand.js";
 import { createJacobianPanel } from "./jacobian-panel.js";
 import { createMethodsPanel } from "./methods-panel.js";
@@ -112,6 +113,17 @@ const pathsPanel = createPathsPanel({
   wrt: $("paths-wrt"), list: $("paths-list"), summary: $("paths-summary"), more: $("paths-run"),
   error: $("paths-error"),
 }, { onHighlight: (path) => graph.highlightPath(path) });
+
+// The gallery's examples (as loaded): one may carry presets for a panel (`hessian`, `optimize`).
+let examples = [];
+const exampleOf = (source) => examples.find((e) => e.source === source) ?? null;
+let shownSource = null; // a panel preset is applied once per source shown
+
+const hessianPanel = createHessianPanel({
+  section: $("hessian"), v: $("hessian-v"), run: $("hessian-run"), next: $("hessian-next"),
+  status: $("hessian-status"), error: $("hessian-error"), ways: $("hessian-ways"),
+  figure: $("hessian-figure"), readout: $("hessian-readout"), table: $("hessian-table"), kinks: $("hessian-kinks"),
+});
 
 const methodsPanel = createMethodsPanel({
   run: $("methods-run"), wrt: $("methods-wrt"), figure: $("methods-figure"),
@@ -276,10 +288,13 @@ function showResult(result, timeline, plan, valuesText, step) {
   editor.setWrtOptions(inputNames(result), state.wrt, state.mode === "forward")
     .setRanSource(result.source).highlight(null).setWarnings(result.warnings);
   optimizerPanel.setInputs(result.nodes.filter((n) => n.op === "input"));
+  if (result.source !== shownSource) optimizerPanel.preset(exampleOf(result.source)?.optimize);
   graph.show(plan, timeline, state.player.index);
   results.show(result, state.mode);
   pathsPanel.show(result, parseValues(valuesText));
   methodsPanel.show(result, parseValues(valuesText));
+  hessianPanel.show(result, parseValues(valuesText), state.output || null, exampleOf(result.source)?.hessian);
+  shownSource = result.source;
   jacobianPanel.show(result);
   naivePanel.show(result, parseValues(valuesText));
   checkpointPanel.show(result, parseValues(valuesText));
@@ -425,6 +440,7 @@ async function start() {
     if (location.hash !== state.hash) restoreFromHash();
   });
   const loading = editor.loadExamples()
+    .then((list) => { examples = list; return list; })
     .catch((err) => showError(`The examples could not be loaded: ${err.message}`, null));
   fetchOps().then((list) => hand.setOps(list))
     .catch((err) => showError(`The op table could not be loaded: ${err.message}`, null));

@@ -12,27 +12,33 @@ function sizeOf(svgEl, aspect) {
   return { width, height: Math.round(Math.min(Math.max(width * aspect, 180), 360)) };
 }
 
-/** Draw the output of each iteration ({k, output}) as a line over k. */
-export function drawLoss(svgEl, iterations) {
+/** Draw the output of each iteration ({k, output}) as a line over k; `beside` another
+ * method's ({k, output}), dashed, on the same axes (Newton beside gradient descent). */
+export function drawLoss(svgEl, iterations, beside = null) {
   const svg = d3.select(svgEl);
   svg.selectAll("*").remove();
   const { width, height } = sizeOf(svgEl, 0.62);
   svg.attr("viewBox", `0 0 ${width} ${height}`).attr("height", height);
   const points = iterations.filter((it) => Number.isFinite(it.output));
+  const other = (beside ?? []).filter((it) => Number.isFinite(it.output));
   if (!points.length) return;
-  const x = d3.scaleLinear().domain(d3.extent(points, (d) => d.k)).range([MARGIN.left, width - MARGIN.right]);
-  if (points.length === 1) x.domain([points[0].k - 1, points[0].k + 1]);
-  const y = d3.scaleLinear().domain(d3.extent(points, (d) => d.output)).nice()
+  const all = [...points, ...other];
+  const x = d3.scaleLinear().domain(d3.extent(all, (d) => d.k)).range([MARGIN.left, width - MARGIN.right]);
+  if (all.length === 1) x.domain([points[0].k - 1, points[0].k + 1]);
+  const y = d3.scaleLinear().domain(d3.extent(all, (d) => d.output)).nice()
     .range([height - MARGIN.bottom, MARGIN.top]);
   axes(svg, x, y, width, height, "iteration k", "output");
-  svg.append("path").attr("class", "loss-line").datum(points)
-    .attr("d", d3.line().x((d) => x(d.k)).y((d) => y(d.output)));
+  const line = d3.line().x((d) => x(d.k)).y((d) => y(d.output));
+  if (other.length) svg.append("path").attr("class", "loss-line beside").datum(other).attr("d", line);
+  svg.append("path").attr("class", "loss-line").datum(points).attr("d", line);
   const last = points[points.length - 1];
   svg.append("circle").attr("class", "loss-end").attr("r", 3.5).attr("cx", x(last.k)).attr("cy", y(last.output));
 }
 
-/** Draw the contours of `contour` (z[i][j] at ys[i], xs[j]) and the path of the two inputs. */
-export function drawContour(svgEl, contour, iterations) {
+/** Draw the contours of `contour` (z[i][j] at ys[i], xs[j]) and the path of the two inputs;
+ * `beside` another method's iterations, a second path (Newton's, squares, beside gradient
+ * descent's dots), `chosen` the k of an iterate to ring. */
+export function drawContour(svgEl, contour, iterations, { beside = null, chosen = null } = {}) {
   const svg = d3.select(svgEl);
   svg.selectAll("*").remove();
   const { width, height } = sizeOf(svgEl, 0.8);
@@ -59,15 +65,29 @@ export function drawContour(svgEl, contour, iterations) {
     .selectAll("path").data(d3.contours().size([nx, ny]).thresholds(thresholds)(flat)).join("path")
     .attr("d", path).attr("fill", (_, i) => color(i)).attr("data-value", (d) => d.value);
   axes(svg, x, y, width, height, contour.x, contour.y);
-  const steps = iterations
-    .map((it) => ({ k: it.k, x: it.values[contour.x], y: it.values[contour.y] }))
-    .filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
-  const route = svg.append("g").attr("class", "descent-path").attr("clip-path", `url(#${clipId})`);
+  const point = (it) => ({ k: it.k, x: it.values[contour.x], y: it.values[contour.y] });
+  const finite = (p) => Number.isFinite(p.x) && Number.isFinite(p.y);
+  if (beside) drawPath(svg, clipId, beside.map(point).filter(finite), x, y, contour, "descent-path");
+  const steps = iterations.map(point).filter(finite);
+  drawPath(svg, clipId, steps, x, y, contour, beside ? "newton-path" : "descent-path");
+  const ring = steps.find((p) => p.k === chosen);
+  if (ring) {
+    svg.append("circle").attr("class", "chosen-iterate").attr("r", 9).attr("cx", x(ring.x)).attr("cy", y(ring.y))
+      .attr("clip-path", `url(#${clipId})`);
+  }
+}
+
+// One path: a line through the iterates, a mark at each (a square on Newton's), start and end larger.
+function drawPath(svg, clipId, steps, x, y, contour, cls) {
+  const route = svg.append("g").attr("class", cls).attr("clip-path", `url(#${clipId})`);
   route.append("path").datum(steps).attr("d", d3.line().x((p) => x(p.x)).y((p) => y(p.y)));
-  route.selectAll("circle").data(steps).join("circle")
-    .attr("class", (_, i) => (i === 0 ? "start" : i === steps.length - 1 ? "end" : "step"))
-    .attr("r", (_, i) => (i === 0 || i === steps.length - 1 ? 5 : 2.5))
-    .attr("cx", (p) => x(p.x)).attr("cy", (p) => y(p.y))
+  const size = (i) => (i === 0 || i === steps.length - 1 ? 5 : 2.5);
+  const marks = cls === "newton-path"
+    ? route.selectAll("rect").data(steps).join("rect").attr("width", (_, i) => 2 * size(i)).attr("height", (_, i) => 2 * size(i))
+      .attr("x", (p, i) => x(p.x) - size(i)).attr("y", (p, i) => y(p.y) - size(i))
+    : route.selectAll("circle").data(steps).join("circle").attr("r", (_, i) => size(i))
+      .attr("cx", (p) => x(p.x)).attr("cy", (p) => y(p.y));
+  marks.attr("class", (_, i) => (i === 0 ? "start" : i === steps.length - 1 ? "end" : "step"))
     .attr("data-x", (p) => p.x).attr("data-y", (p) => p.y)
     .append("title").text((p) => `k = ${p.k}: ${contour.x} = ${formatNumber(p.x)}, ${contour.y} = ${formatNumber(p.y)}`);
 }
