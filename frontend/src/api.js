@@ -34,6 +34,30 @@ function post(path, body) {
   });
 }
 
+/** A panel's requests, the newest winning: `run(fetch)` (a function returning a promise of
+ * the body) resolves to {body}, or to {error} (logged unless it is the API's own refusal, an
+ * ApiError, which the panel shows), or to null when a newer request started meanwhile, or
+ * `cancel()` was called: that answer is stale and drawn nowhere. */
+export function newestRequest() {
+  let token = 0;
+  return {
+    cancel() {
+      token++;
+    },
+    async run(fetch) {
+      const mine = ++token;
+      try {
+        const body = await fetch();
+        return mine === token ? { body } : null;
+      } catch (error) {
+        if (mine !== token) return null;
+        if (!(error instanceof ApiError)) console.error(error);
+        return { error };
+      }
+    },
+  };
+}
+
 /** One forward and one backward sweep of `source`: the compact answer (API v2, answer.py's
  * `Answer`: columns, op entries and sentence templates; answer.js reads it); with
  * {mode: "forward", wrt}, also forward mode's tangent steps for the input `wrt`; with

@@ -5,7 +5,7 @@
 // on the graph); every strategy's extra forward steps and peak in a table and a plot.
 
 import * as d3 from "d3";
-import { ApiError, memory as fetchMemory } from "./api.js";
+import { newestRequest, memory as fetchMemory } from "./api.js";
 import { formatBytes } from "./format.js";
 
 /** Each kind's icon and word: text and icons, not colour alone. */
@@ -69,7 +69,7 @@ export function groupTitle(group, names) {
  * chosen), onChange({on, strategy, k, slots}: the choice moved). */
 export function createCheckpointPanel(el, callbacks) {
   let ready = null; // the last run's {result, values, key}
-  let token = 0;
+  const requests = newestRequest();
   let answer = null;
   let chosen = null; // a step index
 
@@ -88,26 +88,24 @@ export function createCheckpointPanel(el, callbacks) {
   }
 
   async function load() {
-    const mine = ++token;
+    requests.cancel();
     const chosenSettings = settings();
     if (!ready || !chosenSettings.on) return clear("");
     const { strategy, k, slots } = chosenSettings;
     const request = JSON.stringify([ready.key, strategy, k, slots]);
     if (answer?.request === request) return render();
     clear("Replaying the backward pass under the strategy…");
-    try {
-      const body = await fetchMemory(ready.result.source, ready.values,
-        { strategy, k, slots }); // both numbers, so the table's rows are the fields' too
-      if (mine !== token) return;
-      answer = { ...body, request };
-      render();
-    } catch (err) {
-      if (mine !== token) return;
-      if (!(err instanceof ApiError)) console.error(err);
+    const got = await requests.run(() => fetchMemory(ready.result.source, ready.values,
+      { strategy, k, slots })); // both numbers, so the table's rows are the fields' too
+    if (!got) return;
+    if (got.error) {
       clear("");
-      el.error.textContent = err.message;
+      el.error.textContent = got.error.message;
       el.error.hidden = false;
+      return;
     }
+    answer = { ...got.body, request };
+    render();
   }
 
   function clear(status) {
@@ -233,7 +231,7 @@ export function createCheckpointPanel(el, callbacks) {
     show(result, values) {
       ready = result.tangent ? null : { result, values, key: JSON.stringify([result.source, values]) };
       answer = null;
-      token++;
+      requests.cancel();
       load();
       return panel;
     },

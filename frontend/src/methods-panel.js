@@ -4,7 +4,7 @@
 // and sets each symbolic formula's size (its swell) beside backprop's one pass over the graph.
 
 import * as d3 from "d3";
-import { ApiError, methods as fetchMethods } from "./api.js";
+import { newestRequest, methods as fetchMethods } from "./api.js";
 import { formatNumber } from "./format.js";
 
 const MAX_WIDTH = 520; // drawn at the figure's own width, so its text keeps its size
@@ -13,7 +13,7 @@ const MARGIN = { top: 10, right: 12, bottom: 36, left: 52 };
 
 /** The panel on its elements `el` ({run, wrt, figure, table, summary, error}). */
 export function createMethodsPanel(el) {
-  let token = 0;
+  const requests = newestRequest();
   let ready = null; // the last run's {source, values}
   let answer = null;
 
@@ -21,24 +21,22 @@ export function createMethodsPanel(el) {
   el.wrt.addEventListener("change", () => { if (answer) draw(answer); });
 
   async function load() {
-    const mine = ++token;
+    requests.cancel();
     if (!ready) return;
     el.error.hidden = true;
     el.summary.textContent = "Differentiating three ways…";
-    try {
-      const body = await fetchMethods(ready.source, ready.values);
-      if (mine !== token) return;
-      answer = body;
-      el.wrt.replaceChildren(...body.inputs.map((i) => new Option(i.name, i.name)));
-      draw(body);
-    } catch (err) {
-      if (mine !== token) return;
-      if (!(err instanceof ApiError)) console.error(err);
+    const got = await requests.run(() => fetchMethods(ready.source, ready.values));
+    if (!got) return;
+    if (got.error) {
       answer = null;
       el.summary.textContent = "";
-      el.error.textContent = err.message;
+      el.error.textContent = got.error.message;
       el.error.hidden = false;
+      return;
     }
+    answer = got.body;
+    el.wrt.replaceChildren(...answer.inputs.map((i) => new Option(i.name, i.name)));
+    draw(answer);
   }
 
   function draw(body) {
@@ -59,7 +57,7 @@ export function createMethodsPanel(el) {
     show(result, values) {
       ready = { source: result.source, values };
       answer = null;
-      token++;
+      requests.cancel();
       el.figure.replaceChildren();
       el.table.tBodies[0]?.replaceChildren();
       el.summary.textContent = "";

@@ -4,7 +4,7 @@
 // pass's steps (a step selects its node on the graph), marks the step where it parts from the
 // right pass with its reason, and sets the final gradients side by side.
 
-import { ApiError, naive as fetchNaive } from "./api.js";
+import { newestRequest, naive as fetchNaive } from "./api.js";
 import { formatShort } from "./format.js";
 
 export const PARTS_MARK = "✗ parts here";
@@ -24,7 +24,7 @@ const PASSES = [
  * null: the node of the step chosen), onChange({naive, twice, children}: the switches moved). */
 export function createNaivePanel(el, callbacks) {
   let ready = null; // the last run's {source, values}
-  let token = 0;
+  const requests = newestRequest();
   let answer = null;
   let chosen = null; // {pass, index}
 
@@ -40,23 +40,23 @@ export function createNaivePanel(el, callbacks) {
   }
 
   async function load() {
-    const mine = ++token;
+    requests.cancel();
     if (!ready || !on()) return clear("");
     if (answer && answer.source === ready.source && answer.children === settings().children
       && answer.valuesKey === ready.valuesKey) return render();
     clear("Replaying the backward pass…");
-    try {
-      const body = await fetchNaive(ready.source, ready.values, settings().children);
-      if (mine !== token) return;
-      answer = { ...body, valuesKey: ready.valuesKey };
-      render();
-    } catch (err) {
-      if (mine !== token) return;
-      if (!(err instanceof ApiError)) console.error(err);
-      clear("");
-      el.error.textContent = err.message;
-      el.error.hidden = false;
-    }
+    const { valuesKey } = ready;
+    const got = await requests.run(() => fetchNaive(ready.source, ready.values, settings().children));
+    if (!got) return;
+    if (got.error) return failed(got.error);
+    answer = { ...got.body, valuesKey };
+    render();
+  }
+
+  function failed(error) {
+    clear("");
+    el.error.textContent = error.message;
+    el.error.hidden = false;
   }
 
   function clear(status) {
@@ -180,7 +180,7 @@ export function createNaivePanel(el, callbacks) {
     show(result, values) {
       ready = { source: result.source, values, valuesKey: JSON.stringify(values) };
       answer = null;
-      token++;
+      requests.cancel();
       load();
       return panel;
     },

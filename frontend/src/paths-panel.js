@@ -3,7 +3,7 @@
 // chosen input (POST /api/v1/paths), highlights one on the graph, and sets their sum beside
 // backprop's gradient, which adds up every path in one pass by factoring.
 
-import { ApiError, paths as fetchPaths } from "./api.js";
+import { newestRequest, paths as fetchPaths } from "./api.js";
 import { formatNumber, groupDigits } from "./format.js";
 
 const AUTO_NODES = 2000; // bigger graphs list their paths on request, not at every run
@@ -13,7 +13,7 @@ const LIMIT = 20;
  * input() -> {source, values} of the last run, onHighlight(path or null) where a path is
  * {nodes, edges} of ids. */
 export function createPathsPanel(el, callbacks) {
-  let token = 0;
+  const requests = newestRequest();
   let answer = null;
   let chosen = null; // index of the highlighted path
   let ready = null; // the last run's {source, values}
@@ -30,21 +30,19 @@ export function createPathsPanel(el, callbacks) {
   }
 
   async function load() {
-    const mine = ++token;
+    requests.cancel();
     if (!ready || !el.wrt.value) return;
     clear("Counting the paths…");
-    try {
-      const body = await fetchPaths(ready.source, ready.values, el.wrt.value, LIMIT);
-      if (mine !== token) return;
-      answer = body;
-      render(body);
-    } catch (err) {
-      if (mine !== token) return;
-      if (!(err instanceof ApiError)) console.error(err);
+    const got = await requests.run(() => fetchPaths(ready.source, ready.values, el.wrt.value, LIMIT));
+    if (!got) return;
+    if (got.error) {
       clear("");
-      el.error.textContent = err.message;
+      el.error.textContent = got.error.message;
       el.error.hidden = false;
+      return;
     }
+    answer = got.body;
+    render(got.body);
   }
 
   function clear(summary) {
@@ -98,7 +96,7 @@ export function createPathsPanel(el, callbacks) {
       el.wrt.replaceChildren(...inputs.map((name) => new Option(name, name, false, name === keep)));
       el.wrt.disabled = !inputs.length;
       el.more.hidden = !inputs.length;
-      token++;
+      requests.cancel();
       if (!inputs.length) return clear("Paths multiply scalar local derivatives: give the program a scalar input.");
       if (result.nodes.length <= AUTO_NODES) return load();
       clear(`A big graph: press List paths to count the paths from ${keep}.`);
