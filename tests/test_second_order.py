@@ -137,10 +137,16 @@ def _array_cases() -> list[tuple[str, dict[str, object], list[str], sp.Expr, lis
         ("L = sum(exp(M[0]) * M[1]) + sum(M.T[1] ** 3)", {"M": M0}, ["M"],
          sum(sp.exp(M[0, j]) * M[1, j] for j in range(3)) + sum(M[i, 1] ** 3 for i in range(2)),
          _flat_symbols(M), at),
+        # a cross entropy's rows: logsumexp along an axis, kept and dropped
+        ("L = sum(logsumexp(M, axis=1) * c) + sum(logsumexp(M, axis=0, keepdims=True) ** 2)",
+         {"M": M0, "c": weights[:2]}, ["M"],
+         sum(sp.log(sum(sp.exp(M[i, j]) for j in range(3))) * weights[i] for i in range(2))
+         + sum(sp.log(sum(sp.exp(M[i, j]) for i in range(2))) ** 2 for j in range(3)),
+         _flat_symbols(M), at),
     ]
 
 
-@pytest.mark.parametrize("case", range(6))
+@pytest.mark.parametrize("case", range(7))
 def test_hessians_of_array_programs_equal_sympys(case: int) -> None:
     source, values, wrt, expr, symbols, at = _array_cases()[case]
     got = chainrule.hessian(source, values, wrt=wrt)

@@ -107,6 +107,22 @@ def test_without_create_graph_it_is_refused() -> None:
         from_torch(loss_fn, model)
 
 
+def test_a_penalty_on_a_classifiers_input_gradient_through_its_cross_entropy() -> None:
+    """The cross entropy's log-softmax rows differentiated twice: a penalty on the gradient of a
+    3-class classifier's loss with respect to its input, beside the loss itself."""
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 3)).double()
+    x, labels = _points(4), torch.tensor([0, 2, 1, 1, 0, 2])
+
+    def loss_fn() -> torch.Tensor:
+        xx = x.clone().requires_grad_(True)
+        ce = nn.functional.cross_entropy(model(xx), labels)
+        g, = torch.autograd.grad(ce, xx, create_graph=True)
+        return ce + (g ** 2).sum()
+
+    _assert_torchs(model, loss_fn)
+
+
 def test_an_op_whose_backward_cannot_be_built_is_named() -> None:
     model, x = _critic(), _points()
 

@@ -327,10 +327,19 @@ def _softmax(s: _Sweep, node: Node, pos: int, g: Node) -> Node:
 
 
 def _logsumexp(s: _Sweep, node: Node, pos: int, g: Node) -> Node | None:
-    if node.params:
-        return None
+    """The upstream copied back along the reduced axes, times exp(u - y): the softmax along
+    them (a cross entropy's rows), y given back its reduced axes where keepdims dropped them."""
     u = s.builder.nodes[node.inputs[0]]
-    return s.apply("mul", [g, s.apply("softmax", [u])])
+    if not node.params:
+        return s.apply("mul", [g, s.apply("softmax", [u])])
+    params = dict(node.params)
+    axes = _axes(params.get("axis"), len(u.shape))
+    spread = _spread(mean=False)(s, node, pos, g)
+    assert spread is not None
+    y: Node = node
+    if axes and not params.get("keepdims", False) and len(axes) < len(u.shape):
+        y = s.apply("index", [node], key=", ".join("None" if k in axes else ":" for k in range(len(u.shape))))
+    return s.apply("mul", [spread, s.apply("exp", [s.apply("sub", [u, y])])])
 
 
 def _index(s: _Sweep, node: Node, pos: int, g: Node) -> Node:
@@ -362,6 +371,9 @@ VJPS: dict[str, Write] = {
     "var": _var,
     "softmax": _softmax,
     "logsumexp": _logsumexp,
+    # along the last axis, kept (torch's cross_entropy and log_softmax): g * exp(u - y)
+    "logsumexp_rows": lambda s, node, pos, g: s.apply(
+        "mul", [g, s.apply("exp", [s.apply("sub", [s.builder.nodes[node.inputs[0]], node])])]),
     "index": _index,
     "concatenate": _concatenate,
 }
