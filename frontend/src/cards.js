@@ -96,21 +96,21 @@ export function cardsOf(result) {
   const kinks = new Map(result.warnings.filter((w) => w.kind === "kink").map((w) => [w.node, w]));
   const wrong = wrongRuleNodes(result);
   const graded = gradeRows(result);
-  const roles = standsForWords(result.nodes);
+  const roles = standsForWords(result.nodes, result.compact?.columns?.nodes?.stands_for ?? {});
   return new Map(result.nodes.map((n) => [n.id, withGrade(withWrongRule(withKink(withStandsFor(
     cardOf(tangents ? { ...n, grad: tangents.get(n.id) ?? zerosLike(n.shape) } : n),
     roles.get(n.id)), kinks.get(n.id)), wrong.get(n.id), n), graded.get(n.id))]));
 }
 
-/** What each node of a backward graph built by `grad(L, x)` stands for (the answer's
- * `stands_for`: a role and the forward node it is of), in a few words, by node id: "seed
- * dL/dL", "local ∂sin/∂x", "upstream × local → x", "fan-out sum → dL/dz", "dL/dx". L is the
- * output of the sweep the node belongs to: the last seed built before it. */
-export function standsForWords(nodes) {
+/** What each node of a backward graph built by `grad(L, x)` stands for (the answer's column
+ * `stands_for`: node index -> a role and the forward node it is of), in a few words, by node
+ * id: "seed dL/dL", "local ∂sin/∂x", "upstream × local → x", "fan-out sum → dL/dz", "dL/dx".
+ * L is the output of the sweep the node belongs to: the last seed built before it. */
+export function standsForWords(nodes, standsFor) {
   const words = new Map();
   let out = "L";
   for (const [i, node] of nodes.entries()) {
-    const role = node.standsFor;
+    const role = standsFor[String(i)];
     if (!role) continue;
     const of = nodes[role.of];
     const name = shortName(of);

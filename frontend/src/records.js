@@ -266,7 +266,7 @@ export function createRenderer(answer) {
         shape: nodes.shape[i], value: nodes.value[i], grad: nodes.grad[i],
         requires_grad: nodes.requires_grad[i], generation: nodes.generation[i],
         consumers: nodes.consumers[i], literal: nodes.literal[String(i)] ?? null,
-        params: nodes.params?.[String(i)] ?? null, standsFor: nodes.stands_for?.[String(i)] ?? null };
+        params: nodes.params?.[String(i)] ?? null };
     },
 
     /** Every edge, grouped by source node, then by target and position (as records.py). */

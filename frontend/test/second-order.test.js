@@ -19,7 +19,8 @@ const NODES = [
 ];
 
 test("a backward graph's nodes say what they stand for, of the sweep's output", () => {
-  const words = standsForWords(NODES);
+  const standsFor = Object.fromEntries(NODES.flatMap((n, i) => (n.standsFor ? [[String(i), n.standsFor]] : [])));
+  const words = standsForWords(NODES, standsFor);
   assert.equal(words.get("n3"), "seed dL/dL");
   assert.equal(words.get("n4"), "local ∂sin/∂x");
   assert.equal(words.get("n5"), "upstream × local → x");
