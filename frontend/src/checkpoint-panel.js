@@ -6,6 +6,7 @@
 
 import * as d3 from "d3";
 import { newestRequest, memory as fetchMemory } from "./api.js";
+import { headedTable, rowTitle, scrolling } from "./dom.js";
 import { formatBytes } from "./format.js";
 
 /** Each kind's icon and word: text and icons, not colour alone. */
@@ -257,31 +258,13 @@ function positive(text, least) {
 
 // Every strategy: extra forward steps, peaks, the bound; the one shown marked in words.
 function summaryTable(answer) {
-  const wrap = document.createElement("div");
-  wrap.className = "table-scroll";
-  wrap.tabIndex = 0;
-  wrap.setAttribute("role", "group");
-  wrap.setAttribute("aria-label", "Every strategy's cost");
-  const table = document.createElement("table");
-  table.className = "checkpoint-table";
-  const caption = document.createElement("caption");
-  caption.textContent = `Every strategy on these ${answer.positions} forward steps`;
-  const head = document.createElement("tr");
-  for (const text of ["strategy", "extra forward steps", "peak values", "peak bytes", "bound"]) {
-    const th = document.createElement("th");
-    th.scope = "col";
-    th.textContent = text;
-    head.append(th);
-  }
-  const thead = document.createElement("thead");
-  thead.append(head);
-  const body = document.createElement("tbody");
+  const { table, body } = headedTable(
+    ["strategy", "extra forward steps", "peak values", "peak bytes", "bound"], "checkpoint-table");
+  table.createCaption().textContent = `Every strategy on these ${answer.positions} forward steps`;
   for (const row of answer.summary) {
     const tr = document.createElement("tr");
     tr.dataset.strategy = row.strategy;
-    const th = document.createElement("th");
-    th.scope = "row";
-    th.textContent = shortName(row) + (row.strategy === answer.strategy ? " ◀ shown" : "");
+    const th = rowTitle(shortName(row) + (row.strategy === answer.strategy ? " ◀ shown" : ""));
     th.title = strategyName(row);
     if (row.strategy === answer.strategy) tr.setAttribute("aria-current", "true");
     tr.append(th);
@@ -294,9 +277,7 @@ function summaryTable(answer) {
     }
     body.append(tr);
   }
-  table.append(caption, thead, body);
-  wrap.append(table);
-  return wrap;
+  return scrolling(table, "Every strategy's cost");
 }
 
 function moveFocus(list, event) {

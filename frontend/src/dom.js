@@ -32,6 +32,40 @@ export function heading(text) {
   return h;
 }
 
+/** A <table> of class `cls` with its column titles (`titles`) in a head row and an empty
+ * body: {table, body}. */
+export function headedTable(titles, cls) {
+  const table = document.createElement("table");
+  if (cls) table.className = cls;
+  const head = table.createTHead().insertRow();
+  for (const title of titles) {
+    const th = document.createElement("th");
+    th.scope = "col";
+    th.textContent = title;
+    head.append(th);
+  }
+  return { table, body: table.createTBody() };
+}
+
+/** A row's title cell: a <th scope="row"> with `text`. */
+export function rowTitle(text) {
+  const th = document.createElement("th");
+  th.scope = "row";
+  th.textContent = text;
+  return th;
+}
+
+/** A table in a box that scrolls sideways on a narrow screen (by keyboard too), named `label`. */
+export function scrolling(table, label) {
+  const wrap = document.createElement("div");
+  wrap.className = "table-scroll";
+  wrap.tabIndex = 0;
+  wrap.setAttribute("role", "group");
+  wrap.setAttribute("aria-label", label);
+  wrap.append(table);
+  return wrap;
+}
+
 /** A <p> with `text` and an optional class. */
 export function para(text, cls) {
   const p = document.createElement("p");

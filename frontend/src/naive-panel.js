@@ -5,6 +5,7 @@
 // right pass with its reason, and sets the final gradients side by side.
 
 import { newestRequest, naive as fetchNaive } from "./api.js";
+import { headedTable, rowTitle, scrolling } from "./dom.js";
 import { formatShort } from "./format.js";
 
 export const PARTS_MARK = "✗ parts here";
@@ -227,30 +228,11 @@ function marksOf(answer, passes) {
 
 // The final gradients: input, right, and each wrong pass shown, the differing ones marked.
 function gradientTable(answer, passes) {
-  const wrap = document.createElement("div");
-  wrap.className = "table-scroll";
-  wrap.tabIndex = 0;
-  wrap.setAttribute("role", "group");
-  wrap.setAttribute("aria-label", "Final gradients of the passes");
-  const table = document.createElement("table");
-  table.className = "naive-gradients";
-  const head = document.createElement("tr");
-  for (const text of ["input", "right", ...passes.map((p) => p.short)]) {
-    const th = document.createElement("th");
-    th.scope = "col";
-    th.textContent = text;
-    head.append(th);
-  }
-  const thead = document.createElement("thead");
-  thead.append(head);
-  const body = document.createElement("tbody");
+  const { table, body } = headedTable(["input", "right", ...passes.map((p) => p.short)], "naive-gradients");
   for (const [name, right] of Object.entries(answer.right.gradients)) {
     const tr = document.createElement("tr");
     tr.dataset.input = name;
-    const th = document.createElement("th");
-    th.scope = "row";
-    th.textContent = name;
-    tr.append(th, cell(right, "right", false));
+    tr.append(rowTitle(name), cell(right, "right", false));
     for (const p of passes) {
       const got = answer[p.key].gradients[name];
       const id = Object.keys(answer.labels).find((k) => answer.labels[k] === name);
@@ -258,9 +240,7 @@ function gradientTable(answer, passes) {
     }
     body.append(tr);
   }
-  table.append(thead, body);
-  wrap.append(table);
-  return wrap;
+  return scrolling(table, "Final gradients of the passes");
 }
 
 function cell(value, key, differs, right = null) {

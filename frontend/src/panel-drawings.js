@@ -4,7 +4,7 @@
 
 import { checkSummary } from "./check-text.js";
 import { NORM_MEANING } from "./levels.js";
-import { heading, math, para, termElement } from "./dom.js";
+import { headedTable, heading, math, para, rowTitle, scrolling, termElement } from "./dom.js";
 import { formatNumber, formatShort, formatValue, heatmapGrid } from "./format.js";
 import { renderPracticeStep } from "./practice-panel.js";
 import { localPartial, texFactor, texPartial, texValue, texWrap as wrapTex } from "./tex.js";
@@ -198,10 +198,7 @@ export function renderGradients(table, result) {
     row.dataset.input = name;
     row.dataset.value = JSON.stringify(grad);
     if (inputs.has(name)) row.dataset.node = inputs.get(name).id;
-    const th = document.createElement("th");
-    th.scope = "row";
-    th.textContent = name;
-    row.append(th);
+    row.append(rowTitle(name));
     const valueCell = row.insertCell();
     valueCell.className = "value";
     fillValueCell(valueCell, inputs.get(name)?.value, "heat-value");
@@ -325,17 +322,8 @@ export function renderCheck(el, check, onRule = () => {}) {
 /** A check table: a caption, column titles, and a row per item drawn by `fill(row, item)`,
  * which returns whether the item agrees (the row's last cell says it). */
 function checkTable(caption, titles, items, fill) {
-  const table = document.createElement("table");
-  table.className = "check-table";
+  const { table, body: tbody } = headedTable(titles, "check-table");
   table.createCaption().textContent = caption;
-  const head = table.createTHead().insertRow();
-  for (const title of titles) {
-    const th = document.createElement("th");
-    th.scope = "col";
-    th.textContent = title;
-    head.append(th);
-  }
-  const tbody = table.createTBody();
   for (const item of items) {
     const row = tbody.insertRow();
     const ok = fill(row, item);
@@ -343,17 +331,6 @@ function checkTable(caption, titles, items, fill) {
     cellText(row, ok ? "✓" : "✗", ok ? "ok" : "bad");
   }
   return table;
-}
-
-/** A table in a box that scrolls sideways on a narrow screen (by keyboard too). */
-function scrolling(table, label) {
-  const wrap = document.createElement("div");
-  wrap.className = "table-scroll";
-  wrap.tabIndex = 0;
-  wrap.setAttribute("role", "group");
-  wrap.setAttribute("aria-label", label);
-  wrap.append(table);
-  return wrap;
 }
 
 /** The verdicts on the program's own derivative rules, each a focusable item that points at
