@@ -88,6 +88,23 @@ def page(context: BrowserContext) -> Page:
     return context.new_page()
 
 
+SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
+
+
+@pytest.fixture
+def themed(browser: Browser, request: pytest.FixtureRequest) -> Iterator[BrowserContext]:
+    """A context of the (size, colour scheme) in the test's parameters (indirect: `themed`).
+    Its CSP is bypassed so that axe's script can be injected inline: the page's own policy
+    allows no inline script."""
+    size, scheme = request.param
+    width, height = SIZES[size]
+    ctx = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme,
+                              reduced_motion="reduce", bypass_csp=True)
+    ctx.set_default_timeout(TIMEOUT_MS)
+    yield ctx
+    ctx.close()
+
+
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     """tests/artifacts/, where screenshots of key states go (git-ignored)."""

@@ -7,19 +7,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 from playwright.sync_api import Error as PlaywrightError
 
 from . import ui
-from .conftest import REPO_ROOT, TIMEOUT_MS
+from .conftest import REPO_ROOT
 
 AXE = REPO_ROOT / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
-SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
 FAILING = ("serious", "critical")
 EMBED = "/embed#source=sin(x*y)&values=x=1.5,y=2&step=3"
 
@@ -48,19 +46,6 @@ def report(violations: list[dict[str, Any]]) -> str:
             summary = " ".join(node.get("failureSummary", "").split())
             lines.append(f"    {node['target']}: {summary}")
     return "\n".join(lines)
-
-
-@pytest.fixture
-def themed(browser: Browser, request: pytest.FixtureRequest) -> Iterator[BrowserContext]:
-    """A context of the (size, colour scheme) in the test's parameters. Its CSP is bypassed so
-    that axe's script can be injected inline: the page's own policy allows no inline script."""
-    size, scheme = request.param
-    width, height = SIZES[size]
-    ctx = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme,
-                              reduced_motion="reduce", bypass_csp=True)
-    ctx.set_default_timeout(TIMEOUT_MS)
-    yield ctx
-    ctx.close()
 
 
 def open_state(page: Page, base_url: str, state: str) -> None:

@@ -16,11 +16,10 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from . import ui
-from .conftest import TIMEOUT_MS
-from .test_a11y import FAILING, SIZES, report, run_axe
+from .test_a11y import FAILING, report, run_axe
 
 EXAMPLE = "The memory of reverse mode"
 F = 12
@@ -154,19 +153,12 @@ def test_the_strategy_travels_in_the_link(page: Page, base_url: str) -> None:
     assert page.locator("button.checkpoint-step[data-kind='recompute']").count() > 0
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("themed", [("desktop", "light"), ("desktop", "dark")], indirect=True)
 def test_axe_finds_no_serious_violation_with_the_checkpoint_panel_open(
-        browser: Browser, base_url: str, scheme: str) -> None:
-    width, height = SIZES["desktop"]
-    ctx = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme,
-                              reduced_motion="reduce", bypass_csp=True)
-    ctx.set_default_timeout(TIMEOUT_MS)
-    try:
-        page = ctx.new_page()
-        open_example(page, base_url)
-        page.get_by_label("Replay under a checkpointing strategy").check()
-        expect(page.locator("svg.checkpoint-plot .checkpoint-point")).to_have_count(len(STRATEGIES))
-        failing = [v for v in run_axe(page) if v["impact"] in FAILING]
-        assert not failing, "axe-core:\n" + report(failing)
-    finally:
-        ctx.close()
+        themed: BrowserContext, base_url: str) -> None:
+    page = themed.new_page()
+    open_example(page, base_url)
+    page.get_by_label("Replay under a checkpointing strategy").check()
+    expect(page.locator("svg.checkpoint-plot .checkpoint-point")).to_have_count(len(STRATEGIES))
+    failing = [v for v in run_axe(page) if v["impact"] in FAILING]
+    assert not failing, "axe-core:\n" + report(failing)

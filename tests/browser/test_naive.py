@@ -11,13 +11,12 @@ import json
 import re
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from ..oracles import sympy_gradients
 from ..test_naive import micrograd
 from . import ui
-from .conftest import TIMEOUT_MS
-from .test_a11y import FAILING, SIZES, report, run_axe
+from .test_a11y import FAILING, report, run_axe
 
 EXAMPLE = "Why a topological order? (micrograd #64)"
 SOURCE = "a = x\nb = a + a\nc = b + b"
@@ -137,23 +136,16 @@ def test_the_replay_works_by_keyboard_alone_and_its_switches_stay_in_the_link(
     expect(page.locator(".naive-pass.naive-naive")).to_be_visible()
 
 
-@pytest.mark.parametrize(("size", "scheme"), [("desktop", "light"), ("desktop", "dark"),
-                                              ("phone", "light"), ("phone", "dark")])
+@pytest.mark.parametrize("themed", [("desktop", "light"), ("desktop", "dark"),
+                                    ("phone", "light"), ("phone", "dark")], indirect=True)
 def test_axe_finds_no_serious_violation_with_both_replays_on(
-        browser: Browser, base_url: str, size: str, scheme: str) -> None:
-    width, height = SIZES[size]
-    ctx = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme,
-                              reduced_motion="reduce", bypass_csp=True)
-    ctx.set_default_timeout(TIMEOUT_MS)
-    try:
-        page = ctx.new_page()
-        open_example(page, base_url)
-        page.get_by_label("Replay the naive way").check()
-        page.get_by_label("…and call backward() twice without zeroing").check()
-        expect(page.locator(".naive-pass.naive-twice .naive-reason")).to_be_visible()
-        expect(page.locator("g.node.naive-parts")).to_have_count(1)
-        page.locator("button.naive-step.parts").first.click()
-        failing = [v for v in run_axe(page) if v["impact"] in FAILING]
-        assert not failing, "axe-core:\n" + report(failing)
-    finally:
-        ctx.close()
+        themed: BrowserContext, base_url: str) -> None:
+    page = themed.new_page()
+    open_example(page, base_url)
+    page.get_by_label("Replay the naive way").check()
+    page.get_by_label("…and call backward() twice without zeroing").check()
+    expect(page.locator(".naive-pass.naive-twice .naive-reason")).to_be_visible()
+    expect(page.locator("g.node.naive-parts")).to_have_count(1)
+    page.locator("button.naive-step.parts").first.click()
+    failing = [v for v in run_axe(page) if v["impact"] in FAILING]
+    assert not failing, "axe-core:\n" + report(failing)

@@ -15,9 +15,9 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from . import ui
+from .conftest import SIZES
 
 TWO_LAYER = "Two-layer network"
-SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
 
 # Every piece of node text drawn and not hidden: its size on screen in CSS pixels (font size
 # times the zoom of the graph), and whether it lies inside the graph view.
