@@ -85,11 +85,7 @@ def exercise1(t: dict[str, Any], bessel: float = n - 1) -> dict[str, torch.Tenso
     dW1 = embcat.T @ dhprebn
     db1 = dhprebn.sum(0)
     demb = dembcat.view(emb.shape)
-    dC = torch.zeros_like(C)
-    for k in range(Xb.shape[0]):
-        for j in range(Xb.shape[1]):
-            ix = Xb[k,j]
-            dC[ix] += demb[k,j]
+    dC = notebook_dC(C, Xb, demb)
     return {"logprobs": dlogprobs, "probs": dprobs, "counts_sum_inv": dcounts_sum_inv,
             "counts_sum": dcounts_sum, "counts": dcounts, "norm_logits": dnorm_logits,
             "logit_maxes": dlogit_maxes, "logits": dlogits, "h": dh, "W2": dW2, "b2": db2,
@@ -97,6 +93,16 @@ def exercise1(t: dict[str, Any], bessel: float = n - 1) -> dict[str, torch.Tenso
             "bnvar_inv": dbnvar_inv, "bnvar": dbnvar, "bndiff2": dbndiff2, "bndiff": dbndiff,
             "bnmeani": dbnmeani, "hprebn": dhprebn, "embcat": dembcat, "W1": dW1, "b1": db1,
             "emb": demb, "C": dC}
+
+
+def notebook_dC(C: torch.Tensor, Xb: torch.Tensor, demb: torch.Tensor) -> torch.Tensor:
+    """dC as the notebook adds it up, the rows of demb back into the rows of C they read."""
+    dC = torch.zeros_like(C)
+    for k in range(Xb.shape[0]):
+        for j in range(Xb.shape[1]):
+            ix = Xb[k,j]
+            dC[ix] += demb[k,j]
+    return dC
 
 
 @torch.no_grad()
@@ -120,11 +126,7 @@ def fused(t: dict[str, Any], bessel: float = n - 1) -> dict[str, torch.Tensor]:
     dW1 = embcat.T @ dhprebn
     db1 = dhprebn.sum(0)
     demb = dembcat.view(emb.shape)
-    dC = torch.zeros_like(C)
-    for k in range(Xb.shape[0]):
-        for j in range(Xb.shape[1]):
-            ix = Xb[k,j]
-            dC[ix] += demb[k,j]
+    dC = notebook_dC(C, Xb, demb)
     return {"logits": dlogits, "h": dh, "W2": dW2, "b2": db2, "hpreact": dhpreact,
             "bngain": dbngain, "bnbias": dbnbias, "hprebn": dhprebn, "embcat": dembcat,
             "W1": dW1, "b1": db1, "emb": demb, "C": dC}

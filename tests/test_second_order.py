@@ -5,6 +5,7 @@ sympy's derivatives and central differences of the gradient."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import chainrule
 import numpy as np
@@ -171,17 +172,13 @@ def test_kinked_ops_second_derivatives_away_from_the_kink() -> None:
     assert second.output.value == 0.0
 
 
-@pytest.mark.parametrize("source,values", [
-    ("sin(x*y) + x**2 * exp(y / 3)", {"x": 0.7, "y": 1.3}),
-    ("h = W @ x\nL = sum(tanh(h) ** 2)", {"W": W0, "x": X0}),
-])
-def test_hvps_both_ways_equal_central_differences_of_the_gradient(source: str,
-                                                                  values: dict[str, object]) -> None:
+def _flat_gradient(source: str, values: dict[str, object]
+                   ) -> tuple[Callable[[np.ndarray], np.ndarray], np.ndarray]:
+    """The program's gradient as a function of all its inputs' elements in one flat vector
+    (the inputs in the order of `values`), and that vector at `values`: for central
+    differences of the gradient."""
     names = list(values)
-    sizes = [np.size(values[n]) for n in names]
-    v = np.random.default_rng(0).normal(size=sum(sizes))
-    got = chainrule.hvp(source, values, v=v, wrt=names)
-    _close(got["forward_over_reverse"], got["reverse_over_reverse"], 1e-12)
+    sizes = [int(np.size(values[n])) for n in names]
 
     def gradient(at: np.ndarray) -> np.ndarray:
         parts, start = {}, 0
@@ -191,7 +188,20 @@ def test_hvps_both_ways_equal_central_differences_of_the_gradient(source: str,
         answer = chainrule.backprop(source, parts, check=False)
         return np.concatenate([np.ravel(answer.gradients[n]) for n in names])
 
-    x0 = np.concatenate([np.ravel(values[n]) for n in names])
+    return gradient, np.concatenate([np.ravel(values[n]) for n in names])
+
+
+@pytest.mark.parametrize("source,values", [
+    ("sin(x*y) + x**2 * exp(y / 3)", {"x": 0.7, "y": 1.3}),
+    ("h = W @ x\nL = sum(tanh(h) ** 2)", {"W": W0, "x": X0}),
+])
+def test_hvps_both_ways_equal_central_differences_of_the_gradient(source: str,
+                                                                  values: dict[str, object]) -> None:
+    gradient, x0 = _flat_gradient(source, values)
+    v = np.random.default_rng(0).normal(size=x0.size)
+    got = chainrule.hvp(source, values, v=v, wrt=list(values))
+    _close(got["forward_over_reverse"], got["reverse_over_reverse"], 1e-12)
+
     h = 1e-5
     central = (gradient(x0 + h * v) - gradient(x0 - h * v)) / (2 * h)
     _close(got["forward_over_reverse"], central, 1e-6)
@@ -293,19 +303,9 @@ def test_a_hessian_names_the_kinks_where_second_derivatives_jump() -> None:
 ])
 def test_hessians_equal_central_differences_of_the_gradient(source: str,
                                                             values: dict[str, object]) -> None:
-    names = list(values)
-    sizes = [int(np.size(values[n])) for n in names]
     got = chainrule.hessian(source, values)
 
-    def gradient(at: np.ndarray) -> np.ndarray:
-        parts, start = {}, 0
-        for name, size in zip(names, sizes):
-            parts[name] = at[start:start + size].reshape(np.shape(values[name]))
-            start += size
-        answer = chainrule.backprop(source, parts, check=False)
-        return np.concatenate([np.ravel(answer.gradients[n]) for n in names])
-
-    x0 = np.concatenate([np.ravel(values[n]) for n in names])
+    gradient, x0 = _flat_gradient(source, values)
     h = 1e-5
     central = np.array([(gradient(x0 + h * e) - gradient(x0 - h * e)) / (2 * h)
                         for e in np.eye(x0.size)]).T
